@@ -1,0 +1,9 @@
+//! The defenses, one module per layer.
+//!
+//! | layer | what it does |
+//! |---|---|
+//! | [`strip_ghost_args`] | removes arguments the tool does not declare; in strict mode refuses them |
+//! | [`strict_schema`] | validates arguments against the tool's JSON Schema, no coercion |
+
+pub mod strict_schema;
+pub mod strip_ghost_args;

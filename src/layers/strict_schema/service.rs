@@ -1,0 +1,79 @@
+use std::borrow::Cow;
+use std::task::{Context, Poll};
+
+use tower_service::Service;
+
+use super::explain::explain;
+use super::layer::StrictSchemaLayer;
+use crate::future::ResponseFuture;
+use crate::service::layer_names::STRICT_SCHEMA;
+use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+
+/// Validates arguments against the tool's schema; see the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct StrictSchema<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: StrictSchemaLayer,
+}
+
+impl<S> StrictSchema<S> {
+    /// Wraps `inner` with the settings of `layer`.
+    pub fn new(inner: S, layer: StrictSchemaLayer) -> Self {
+        Self { inner, layer }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S> Service<ToolCall> for StrictSchema<S>
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+{
+    type Response = ToolResponse;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, call: ToolCall) -> Self::Future {
+        let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
+        let layer = &self.layer;
+        let spec = match layer.catalog.resolve(STRICT_SCHEMA, &call.tool) {
+            Ok(spec) => spec,
+            Err(r) => return refuse(r),
+        };
+        if let Err(v) = layer.limits.check(&call.arguments) {
+            return refuse(v.to_rejection(STRICT_SCHEMA));
+        }
+        let Some(validator) = spec.validator() else {
+            if layer.require_schema {
+                return refuse(Rejection::missing_schema(STRICT_SCHEMA, spec.name()));
+            }
+            tracing::warn!(tool = %spec.name(), "tool has no schema; arguments passed unvalidated");
+            let note = Note::Unvalidated {
+                layer: Cow::Borrowed(STRICT_SCHEMA),
+            };
+            return ResponseFuture::inner(self.inner.call(call), vec![note]);
+        };
+        if validator.is_valid(&call.arguments) {
+            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+        }
+        let (errors, truncated) = explain(validator, &call.arguments, layer.max_errors);
+        tracing::info!(
+            tool = %spec.name(),
+            pointers = ?errors.iter().map(|e| e.pointer.as_str()).collect::<Vec<_>>(),
+            "refused arguments that do not match the schema"
+        );
+        refuse(Rejection::schema_violation(
+            STRICT_SCHEMA,
+            spec.name(),
+            errors,
+            truncated,
+        ))
+    }
+}

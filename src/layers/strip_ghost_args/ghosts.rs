@@ -1,0 +1,154 @@
+//! Finding and removing undeclared arguments, without Tower.
+
+use serde_json::Value;
+
+use crate::catalog::ToolSpec;
+use crate::catalog::shape::{NodeId, Shape};
+use crate::preview::{json_type, pointer_segment};
+use crate::service::FieldError;
+
+/// One step of a path into the arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// An object key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// One undeclared argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ghost {
+    /// Where it is, for removal.
+    pub path: Vec<PathSegment>,
+    /// A display-safe JSON pointer to it (names escaped and shortened).
+    pub pointer: String,
+    /// The JSON type of its value; the value itself is never kept.
+    pub received: &'static str,
+    /// The nearest declared parameter at the same level, if one is close.
+    pub suggestion: Option<String>,
+    /// All declared parameters at that level.
+    pub declared: Vec<String>,
+}
+
+impl Ghost {
+    /// The field error a strict-mode refusal lists for this ghost.
+    pub fn to_field_error(&self) -> FieldError {
+        let hint = match &self.suggestion {
+            Some(name) => format!(
+                "did you mean `{name}`? remove `{}` or rename it",
+                self.pointer
+            ),
+            None if self.declared.is_empty() => {
+                format!("remove `{}`: no parameters are declared here", self.pointer)
+            }
+            None => format!(
+                "remove `{}`; the declared parameters here are: {}",
+                self.pointer,
+                self.declared.join(", ")
+            ),
+        };
+        FieldError::new(
+            self.pointer.clone(),
+            "no such parameter",
+            self.received,
+            hint,
+        )
+    }
+}
+
+/// The undeclared arguments in `arguments`, in document order, per the tool's declared
+/// tree. Empty (and allocation-free) when there are none or the tool has no schema.
+///
+/// The caller bounds the depth (see [`InputLimits`](crate::InputLimits)).
+pub fn find_ghosts(spec: &ToolSpec, arguments: &Value) -> Vec<Ghost> {
+    let mut ghosts = Vec::new();
+    if let Some(shape) = spec.shape() {
+        let mut path = Vec::new();
+        walk(shape, Shape::ROOT, arguments, &mut path, &mut ghosts);
+    }
+    ghosts
+}
+
+fn walk(
+    shape: &Shape,
+    node: NodeId,
+    value: &Value,
+    path: &mut Vec<PathSegment>,
+    ghosts: &mut Vec<Ghost>,
+) {
+    let node = shape.node(node);
+    match value {
+        Value::Object(map) => {
+            let Some(object) = &node.object else { return };
+            for (key, child) in map {
+                match object.get(key) {
+                    Some(child_node) => {
+                        path.push(PathSegment::Key(key.clone()));
+                        walk(shape, child_node, child, path, ghosts);
+                        path.pop();
+                    }
+                    None if object.closed => {
+                        path.push(PathSegment::Key(key.clone()));
+                        let declared: Vec<&str> = object.names().collect();
+                        let suggestion =
+                            crate::catalog::nearest_names(key, declared.iter().copied(), 1)
+                                .first()
+                                .map(|s| s.to_string());
+                        ghosts.push(Ghost {
+                            pointer: display_pointer(path),
+                            path: path.clone(),
+                            received: json_type(child),
+                            suggestion,
+                            declared: declared.iter().map(|s| s.to_string()).collect(),
+                        });
+                        path.pop();
+                    }
+                    None => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(item_node) = node.items else { return };
+            for (i, item) in items.iter().enumerate() {
+                path.push(PathSegment::Index(i));
+                walk(shape, item_node, item, path, ghosts);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn display_pointer(path: &[PathSegment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        out.push('/');
+        match segment {
+            PathSegment::Key(k) => out.push_str(&pointer_segment(k)),
+            PathSegment::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+/// Removes each ghost from `arguments`. Ghosts never nest inside one another (a ghost's
+/// value is not walked), so the order of removal does not matter.
+pub fn strip_ghosts(arguments: &mut Value, ghosts: &[Ghost]) {
+    for ghost in ghosts {
+        let Some((PathSegment::Key(last), parents)) = ghost.path.split_last() else {
+            continue;
+        };
+        let parent =
+            parents
+                .iter()
+                .try_fold(&mut *arguments, |target, segment| match (segment, target) {
+                    (PathSegment::Key(k), Value::Object(map)) => map.get_mut(k),
+                    (PathSegment::Index(i), Value::Array(items)) => items.get_mut(*i),
+                    _ => None,
+                });
+        if let Some(Value::Object(map)) = parent {
+            map.remove(last);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::StripGhostArgs;
+use crate::catalog::ToolCatalog;
+use crate::config::AirlockConfig;
+use crate::limits::InputLimits;
+
+/// Builds [`StripGhostArgs`] services. Cheap to clone: the catalog is shared.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StripGhostArgsLayer {
+    pub(crate) catalog: Arc<ToolCatalog>,
+    pub(crate) strict: bool,
+    pub(crate) limits: InputLimits,
+    pub(crate) max_reported: usize,
+}
+
+impl StripGhostArgsLayer {
+    /// Strips undeclared arguments of the tools in `catalog` (non-strict, default limits).
+    pub fn new(catalog: Arc<ToolCatalog>) -> Self {
+        Self {
+            catalog,
+            strict: false,
+            limits: InputLimits::default(),
+            max_reported: 32,
+        }
+    }
+
+    /// From the configuration: `strict_mode` and `[limits]`.
+    pub fn from_config(catalog: Arc<ToolCatalog>, config: &AirlockConfig) -> Self {
+        Self::new(catalog)
+            .strict(config.strict_mode)
+            .limits(config.limits)
+    }
+
+    /// Refuses undeclared arguments (and tools without a schema) instead of stripping them.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sets the input limits checked before the walk.
+    pub fn limits(mut self, limits: InputLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Most undeclared arguments named in one refusal or note (default 32); all are
+    /// stripped or refused regardless.
+    pub fn max_reported(mut self, max: usize) -> Self {
+        self.max_reported = max.max(1);
+        self
+    }
+}
+
+impl<S> Layer<S> for StripGhostArgsLayer {
+    type Service = StripGhostArgs<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StripGhostArgs {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+use std::borrow::Cow;
+use std::task::{Context, Poll};
+
+use tower_service::Service;
+
+use super::ghosts::{find_ghosts, strip_ghosts};
+use super::layer::StripGhostArgsLayer;
+use crate::future::ResponseFuture;
+use crate::service::layer_names::STRIP_GHOST_ARGS;
+use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+
+/// Removes or refuses undeclared arguments; see the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct StripGhostArgs<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: StripGhostArgsLayer,
+}
+
+impl<S> StripGhostArgs<S> {
+    /// Wraps `inner` with the settings of `layer`.
+    pub fn new(inner: S, layer: StripGhostArgsLayer) -> Self {
+        Self { inner, layer }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S> Service<ToolCall> for StripGhostArgs<S>
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+{
+    type Response = ToolResponse;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut call: ToolCall) -> Self::Future {
+        let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
+        let layer = &self.layer;
+        let spec = match layer.catalog.resolve(STRIP_GHOST_ARGS, &call.tool) {
+            Ok(spec) => spec,
+            Err(r) => return refuse(r),
+        };
+        if let Err(v) = layer.limits.check(&call.arguments) {
+            return refuse(v.to_rejection(STRIP_GHOST_ARGS));
+        }
+        if spec.shape().is_none() {
+            if layer.strict {
+                return refuse(Rejection::missing_schema(STRIP_GHOST_ARGS, spec.name()));
+            }
+            tracing::debug!(tool = %spec.name(), "tool has no schema; arguments not checked for ghosts");
+            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+        }
+        let ghosts = find_ghosts(spec, &call.arguments);
+        if ghosts.is_empty() {
+            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+        }
+        let shown: Vec<String> = ghosts
+            .iter()
+            .take(layer.max_reported)
+            .map(|g| g.pointer.clone())
+            .collect();
+        if layer.strict {
+            tracing::info!(tool = %spec.name(), arguments = ?shown, "refused undeclared arguments");
+            let errors = ghosts
+                .iter()
+                .take(layer.max_reported)
+                .map(|g| g.to_field_error())
+                .collect();
+            let mut rejection = Rejection::ghost_arguments(STRIP_GHOST_ARGS, spec.name(), errors);
+            if ghosts.len() > layer.max_reported {
+                rejection.message.push_str(&format!(
+                    " ({} undeclared arguments in all; the first {} are listed)",
+                    ghosts.len(),
+                    layer.max_reported
+                ));
+            }
+            return refuse(rejection);
+        }
+        tracing::warn!(tool = %spec.name(), arguments = ?shown, count = ghosts.len(), "stripped undeclared arguments");
+        strip_ghosts(&mut call.arguments, &ghosts);
+        let note = Note::ArgumentsStripped {
+            layer: Cow::Borrowed(STRIP_GHOST_ARGS),
+            arguments: shown,
+            total: ghosts.len(),
+        };
+        ResponseFuture::inner(self.inner.call(call), vec![note])
+    }
+}

@@ -1,0 +1,101 @@
+//! # agent-airlock
+//!
+//! Tower middleware that stands between AI agents and the tools they call.
+//! Every tool call is untrusted input; each defense is an independent
+//! [`tower::Layer`] that refuses with a structured [`Rejection`] an LLM can
+//! correct itself from.
+//!
+//! | layer | what it does |
+//! |---|---|
+//! | [`StripGhostArgsLayer`] | removes arguments the tool does not declare; in strict mode refuses them |
+//! | [`StrictSchemaLayer`] | validates arguments against the tool's JSON Schema, no type coercion |
+//!
+//! The contract every layer shares is in [`service`]: a [`ToolCall`] goes in,
+//! a [`ToolResponse`] comes out, and **a refusal is a response, not an
+//! error**: `Ok(ToolResponse::rejected(..))`. Tool schemas live in one
+//! [`ToolCatalog`], compiled once and shared by the router and the layers.
+//!
+//! ```
+//! use agent_airlock::{
+//!     AirlockConfig, RejectionCode, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolRouter,
+//! };
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct ReadFile {
+//!     /// Path relative to the workspace.
+//!     path: String,
+//!     /// Most bytes to return.
+//!     limit: Option<u32>,
+//! }
+//!
+//! async fn read_file(args: ReadFile) -> Result<String, std::io::Error> {
+//!     Ok(format!("contents of {} (limit {:?})", args.path, args.limit))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = AirlockConfig::default(); // or AirlockConfig::load(Some(path))?
+//! let router = ToolRouter::builder()
+//!     .tool("read_file", "Read a text file", read_file)
+//!     .build()?;
+//! let catalog = router.catalog();
+//!
+//! let airlock = ServiceBuilder::new()
+//!     .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
+//!     .layer(StrictSchemaLayer::from_config(catalog, &config))
+//!     .service(router);
+//!
+//! // A hallucinated argument is stripped; the call goes through.
+//! let ok = airlock.clone()
+//!     .oneshot(ToolCall::new("read_file", json!({"path": "a.txt", "force": true})))
+//!     .await?;
+//! assert!(!ok.is_error);
+//!
+//! // "100" for an integer is refused, with a hint the model can follow.
+//! let refused = airlock
+//!     .oneshot(ToolCall::new("read_file", json!({"path": "a.txt", "limit": "100"})))
+//!     .await?;
+//! let rejection = refused.rejection.unwrap();
+//! assert_eq!(rejection.code, RejectionCode::SchemaViolation);
+//! assert_eq!(rejection.field_errors[0].hint, "send 100 as a number, without quotes");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` | the `airlock` binary (`airlock check`) |
+//! | `full` | everything |
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod builder;
+pub mod catalog;
+pub mod check;
+pub mod config;
+mod future;
+pub mod layers;
+pub mod limits;
+pub mod preview;
+pub mod router;
+pub mod sensitive;
+pub mod service;
+
+pub use builder::ServiceBuilderExt;
+pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
+pub use config::{AirlockConfig, ConfigError};
+pub use future::ResponseFuture;
+pub use layers::strict_schema::{StrictSchema, StrictSchemaLayer};
+pub use layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
+pub use limits::{InputLimits, LimitViolation};
+pub use router::{ToolRouter, ToolRouterBuilder};
+pub use service::{
+    Caller, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
+};
