@@ -11,7 +11,7 @@
 //! use agent_airlock::InputLimits;
 //! use serde_json::json;
 //!
-//! let limits = InputLimits::default().max_depth(3);
+//! let limits = InputLimits::default().max_depth(2);
 //! assert!(limits.check(&json!({"a": {"b": 1}})).is_ok());
 //! assert!(limits.check(&json!({"a": {"b": {"c": 1}}})).is_err());
 //! assert!(limits.check(&json!(["not", "an", "object"])).is_err());

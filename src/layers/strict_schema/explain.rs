@@ -49,9 +49,11 @@ fn explain_one(error: &ValidationError<'_>, out: &mut Vec<FieldError>, max: usiz
         FieldError::new(pointer.clone(), expected, received, hint).with_preview(preview())
     };
     let name = last_key.as_deref().map(crate::preview::display_name);
-    let subject = match &name {
-        Some(n) => format!("`{n}`"),
-        None => "the value".to_owned(),
+    let subject = match (&name, last_index(error)) {
+        (Some(n), Some(i)) => format!("item {i} of `{n}`"),
+        (Some(n), None) => format!("`{n}`"),
+        (None, Some(i)) => format!("item {i}"),
+        (None, None) => "the value".to_owned(),
     };
 
     let error = match error.kind() {
@@ -189,12 +191,20 @@ fn explain_one(error: &ValidationError<'_>, out: &mut Vec<FieldError>, max: usiz
             return;
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            // Explain by the alternative that came closest (fewest errors).
+            // Explain by the alternative that came closest: one whose type fits the value
+            // (its errors lie deeper), then the one with the fewest errors.
+            let here = error.instance_path();
+            let wrong_type = |branch: &Vec<ValidationError<'static>>| {
+                branch.iter().any(|e| {
+                    matches!(e.kind(), ValidationErrorKind::Type { .. })
+                        && e.instance_path() == here
+                })
+            };
             if depth < 4
                 && let Some(best) = context
                     .iter()
                     .filter(|b| !b.is_empty())
-                    .min_by_key(|b| b.len())
+                    .min_by_key(|b| (wrong_type(b), b.len()))
             {
                 for inner in best {
                     if out.len() >= max {
@@ -257,6 +267,14 @@ fn display_pointer(error: &ValidationError<'_>) -> (String, Option<String>) {
     (pointer, last_key)
 }
 
+/// The index when the path ends in an array element.
+fn last_index(error: &ValidationError<'_>) -> Option<usize> {
+    match error.instance_path().segments().last() {
+        Some(LocationSegment::Index(i)) => Some(i),
+        _ => None,
+    }
+}
+
 fn type_names(kind: &TypeKind) -> Vec<&'static str> {
     match kind {
         TypeKind::Single(t) => vec![t.as_str()],
@@ -274,6 +292,12 @@ fn expects(kind: &TypeKind, wanted: JsonType) -> bool {
 /// The concrete fix for the coercions an LLM typically attempts.
 fn coercion_hint(kind: &TypeKind, instance: &Value, subject: &str) -> String {
     let expected = type_names(kind).join(" or ");
+    if expects(kind, JsonType::Array) && !instance.is_array() && !instance.is_null() {
+        return format!(
+            "send {subject} as an array, e.g. [ {} ]",
+            short_json(instance)
+        );
+    }
     match instance {
         // Echo only short values: a hint is no place for a megabyte of digits.
         Value::String(s) if s.len() <= crate::preview::MAX_PREVIEW_CHARS => {
@@ -317,10 +341,10 @@ fn coercion_hint(kind: &TypeKind, instance: &Value, subject: &str) -> String {
             return format!("send {subject} as a string, in quotes: \"{b}\"");
         }
         Value::Null => {
-            return format!("send a {expected} for {subject}; null is not allowed here");
-        }
-        v if expects(kind, JsonType::Array) && !v.is_array() => {
-            return format!("send {subject} as an array, e.g. [ {} ]", short_json(v));
+            return format!(
+                "send {} {expected} for {subject}; null is not allowed here",
+                article(&expected)
+            );
         }
         _ => {}
     }

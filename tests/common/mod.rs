@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use agent_airlock::{ToolCall, ToolCatalog, ToolResponse, ToolSpec};
+use serde_json::Value;
+use tower::{Service, ServiceExt, service_fn};
+
+/// A catalog from `(name, schema)` pairs.
+pub fn catalog(tools: &[(&str, Value)]) -> Arc<ToolCatalog> {
+    let mut c = ToolCatalog::new();
+    for (name, schema) in tools {
+        c.insert(ToolSpec::new(*name, None, Some(schema.clone())).unwrap())
+            .unwrap();
+    }
+    Arc::new(c)
+}
+
+/// An inner tool that echoes the arguments it received and counts its calls.
+pub fn echo() -> (
+    impl Service<ToolCall, Response = ToolResponse, Error = Infallible, Future: Send> + Clone,
+    Arc<AtomicUsize>,
+) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let svc = service_fn(move |call: ToolCall| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move { Ok::<_, Infallible>(ToolResponse::json(call.arguments)) }
+    });
+    (svc, calls)
+}
+
+pub fn count(calls: &AtomicUsize) -> usize {
+    calls.load(Ordering::SeqCst)
+}
+
+/// Sends one call through `svc`.
+pub async fn send<S>(svc: S, tool: &str, args: Value) -> ToolResponse
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+    S::Error: std::fmt::Debug,
+{
+    svc.oneshot(ToolCall::new(tool, args)).await.unwrap()
+}
+
+/// Nested objects `depth` levels deep, built without recursion.
+pub fn nested(depth: usize) -> Value {
+    let mut v = Value::from(1);
+    for _ in 0..depth {
+        let mut map = serde_json::Map::new();
+        map.insert("n".into(), v);
+        v = Value::Object(map);
+    }
+    v
+}
