@@ -78,7 +78,7 @@ pub enum ToolNameError {
         len: usize,
     },
     /// A character outside `[A-Za-z0-9_./-]`.
-    #[error("the tool name has the character {} at byte {index}; only A-Z, a-z, 0-9, `_`, `.`, `/` and `-` are allowed", crate::preview::display_name(&format!("{c:?}")))]
+    #[error("the tool name has the character U+{:04X} ({}) at byte {index}; only A-Z, a-z, 0-9, `_`, `.`, `/` and `-` are allowed", *c as u32, crate::preview::display_name(&format!("{c:?}")))]
     BadChar {
         /// Byte offset.
         index: usize,

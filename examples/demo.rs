@@ -1,0 +1,202 @@
+//! The agent-airlock demo: a scripted agent calls built-in tools through the stack, and
+//! a table shows what each layer did.
+//!
+//! ```text
+//! cargo run --example demo
+//! ```
+
+use std::convert::Infallible;
+
+use agent_airlock::{
+    AirlockConfig, Note, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolResponse, ToolRouter,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+/// Arguments of `read_file`.
+#[derive(Deserialize, JsonSchema)]
+struct ReadFile {
+    /// Path inside the workspace.
+    path: String,
+    /// Most lines to return.
+    max_lines: Option<u32>,
+}
+
+async fn read_file(args: ReadFile) -> Result<String, Infallible> {
+    let lines = args.max_lines.unwrap_or(10);
+    Ok(format!("first {lines} lines of {}", args.path))
+}
+
+/// Arguments of `search`.
+#[derive(Deserialize, JsonSchema)]
+struct Search {
+    query: String,
+    limit: u32,
+    #[serde(default)]
+    exact: bool,
+}
+
+async fn search(args: Search) -> Result<Value, Infallible> {
+    Ok(json!({"query": args.query, "hits": args.limit.min(3), "exact": args.exact}))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let router = ToolRouter::builder()
+        .tool(
+            "read_file",
+            "Read a text file from the workspace",
+            read_file,
+        )
+        .tool("search", "Search the knowledge base", search)
+        .build()?;
+    let catalog = router.catalog();
+    let config = AirlockConfig::load(None)?;
+    let strict = AirlockConfig::default().with_env_vars([("AIRLOCK_STRICT_MODE", "true")])?;
+
+    let airlock = |config: &AirlockConfig| {
+        ServiceBuilder::new()
+            .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
+            .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
+            .service(router.clone())
+    };
+    let mut lenient = airlock(&config);
+    let mut strict = airlock(&strict);
+
+    let script: Vec<(&str, bool, &str, Value)> = vec![
+        (
+            "a good call",
+            false,
+            "read_file",
+            json!({"path": "notes.md", "max_lines": 5}),
+        ),
+        (
+            "a hallucinated argument",
+            false,
+            "read_file",
+            json!({"path": "notes.md", "force": true}),
+        ),
+        (
+            "the same, strict mode",
+            true,
+            "read_file",
+            json!({"path": "notes.md", "force": true}),
+        ),
+        (
+            "a number sent as a string",
+            false,
+            "search",
+            json!({"query": "tower", "limit": "100"}),
+        ),
+        (
+            "a boolean sent as a string",
+            false,
+            "search",
+            json!({"query": "tower", "limit": 5, "exact": "true"}),
+        ),
+        (
+            "a missing argument",
+            false,
+            "search",
+            json!({"query": "tower"}),
+        ),
+        (
+            "an unknown tool",
+            false,
+            "read_files",
+            json!({"path": "notes.md"}),
+        ),
+        (
+            "a look-alike tool name",
+            false,
+            "reаd_file",
+            json!({"path": "notes.md"}),
+        ),
+        (
+            "arguments that are not an object",
+            false,
+            "search",
+            json!(["tower", 5]),
+        ),
+    ];
+
+    println!(
+        "agent-airlock demo: {} tools, strict mode {}\n",
+        catalog.len(),
+        if config.strict_mode { "on" } else { "off" }
+    );
+    println!(
+        "{:<3} {:<34} {:<7} {:<17} {}",
+        "#", "the agent sends", "result", "layer", "what happened"
+    );
+    println!("{}", "-".repeat(120));
+    for (i, (what, use_strict, tool, args)) in script.into_iter().enumerate() {
+        let call = ToolCall::new(tool, args);
+        let response = if use_strict {
+            call_once(&mut strict, call).await
+        } else {
+            call_once(&mut lenient, call).await
+        };
+        let (result, layer, detail) = describe(&response);
+        println!(
+            "{:<3} {:<34} {:<7} {:<17} {}",
+            i + 1,
+            what,
+            result,
+            layer,
+            detail
+        );
+    }
+    println!("\nEvery refusal is a structured answer the model can act on, e.g. #4 in full:");
+    let response = call_once(
+        &mut lenient,
+        ToolCall::new("search", json!({"query": "tower", "limit": "100"})),
+    )
+    .await;
+    println!("{}", serde_json::to_string_pretty(&response.rejection)?);
+    Ok(())
+}
+
+async fn call_once<S>(svc: &mut S, call: ToolCall) -> ToolResponse
+where
+    S: Service<ToolCall, Response = ToolResponse, Error = Infallible>,
+{
+    match svc.ready().await {
+        Ok(ready) => ready.call(call).await.unwrap_or_else(|e| match e {}),
+        Err(e) => match e {},
+    }
+}
+
+fn describe(response: &ToolResponse) -> (&'static str, String, String) {
+    if let Some(r) = &response.rejection {
+        let mut detail = format!("{}: {}", r.code, r.message);
+        if let Some(hint) = r
+            .field_errors
+            .first()
+            .map(|e| &e.hint)
+            .or(r.fix_hints.first())
+        {
+            detail.push_str(&format!(" → {hint}"));
+        }
+        return ("refused", r.layer.to_string(), detail);
+    }
+    let mut detail = format!("tool ran: {}", response.output.to_text());
+    let mut layer = "-".to_owned();
+    for note in &response.notes {
+        if let Note::ArgumentsStripped {
+            layer: l,
+            arguments,
+            ..
+        } = note
+        {
+            layer = l.to_string();
+            detail = format!(
+                "stripped {} before the tool ran; {detail}",
+                arguments.join(", ")
+            );
+        }
+    }
+    ("ok", layer, detail)
+}

@@ -1,0 +1,203 @@
+//! `airlock check` as a user runs it: a catalog file, calls piped in, decisions out.
+#![cfg(feature = "cli")]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("airlock-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tools = json!({"tools": [
+        {"name": "read_file", "description": "Read a file", "inputSchema": {
+            "type": "object",
+            "properties": {"path": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["path"]
+        }},
+        {"name": "legacy", "description": "No schema"}
+    ]});
+    std::fs::write(dir.join("tools.json"), tools.to_string()).unwrap();
+    dir
+}
+
+struct Run {
+    status: i32,
+    lines: Vec<Value>,
+    stderr: String,
+}
+
+fn run(dir: &PathBuf, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    cmd.arg("check")
+        .arg("--tools")
+        .arg(dir.join("tools.json"))
+        .args(args);
+    cmd.env_remove("AIRLOCK_STRICT_MODE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        lines: String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn calls(lines: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn one_decision_per_line_in_order() {
+    let dir = workdir("order");
+    let mut input = calls(&[
+        json!({"tool": "read_file", "arguments": {"path": "a.txt", "force": true}, "agent": "ci"}),
+        json!({"tool": "read_file", "arguments": {"path": "a.txt", "limit": "100"}}),
+        json!({"tool": "rm_rf", "arguments": {}}),
+    ]);
+    input.extend_from_slice(b"this is not json\n\n[1,2]\n");
+    input.extend_from_slice(&calls(&[
+        json!({"tool": "read file"}),
+        json!({"tool": "read_file", "argumnets": {"path": "x"}}),
+        json!({"tool": "legacy", "arguments": {"anything": 1}}),
+    ]));
+    let r = run(&dir, &[], &[], &input);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(r.lines.len(), 9, "{:?}", r.lines);
+    for (i, line) in r.lines.iter().enumerate() {
+        assert_eq!(line["line"], i + 1);
+    }
+    assert_eq!(r.lines[0]["decision"], "allow");
+    assert_eq!(r.lines[0]["arguments"], json!({"path": "a.txt"}));
+    assert_eq!(r.lines[0]["notes"][0]["arguments"], json!(["/force"]));
+    assert_eq!(r.lines[1]["rejection"]["code"], "schema_violation");
+    assert_eq!(
+        r.lines[1]["rejection"]["field_errors"][0]["hint"],
+        "send 100 as a number, without quotes"
+    );
+    assert_eq!(r.lines[2]["rejection"]["code"], "unknown_tool");
+    for i in 3..8 {
+        assert_eq!(r.lines[i]["decision"], "deny", "{}", r.lines[i]);
+        assert_eq!(
+            r.lines[i]["rejection"]["code"], "malformed_call",
+            "{}",
+            r.lines[i]
+        );
+    }
+    assert_eq!(r.lines[8]["decision"], "allow");
+    assert!(r.stderr.contains("2 allowed, 7 denied"), "{}", r.stderr);
+}
+
+#[test]
+fn strict_mode_from_config_or_environment() {
+    let dir = workdir("strict");
+    let input = calls(&[
+        json!({"tool": "read_file", "arguments": {"path": "a", "force": true}}),
+        json!({"tool": "legacy", "arguments": {}}),
+    ]);
+    let by_env = run(&dir, &[], &[("AIRLOCK_STRICT_MODE", "true")], &input);
+    assert_eq!(by_env.lines[0]["rejection"]["code"], "ghost_arguments");
+    assert_eq!(by_env.lines[1]["rejection"]["code"], "missing_schema");
+
+    std::fs::write(dir.join("airlock.toml"), "strict_mode = true\n").unwrap();
+    let config = dir.join("airlock.toml");
+    let by_file = run(&dir, &["--config", config.to_str().unwrap()], &[], &input);
+    assert_eq!(by_file.lines, by_env.lines);
+    // The environment wins over the file.
+    let overridden = run(
+        &dir,
+        &["--config", config.to_str().unwrap()],
+        &[("AIRLOCK_STRICT_MODE", "false")],
+        &input,
+    );
+    assert_eq!(overridden.lines[0]["decision"], "allow");
+}
+
+#[test]
+fn configuration_errors_stop_before_any_call() {
+    let dir = workdir("config");
+    let input = calls(&[json!({"tool": "read_file", "arguments": {"path": "a"}})]);
+    let r = run(&dir, &[], &[("AIRLOCK_STRICT_MODE", "perhaps")], &input);
+    assert_eq!(r.status, 2);
+    assert!(r.lines.is_empty());
+    assert!(r.stderr.contains("AIRLOCK_STRICT_MODE"), "{}", r.stderr);
+
+    std::fs::write(dir.join("bad.toml"), "strict_mod = true\n").unwrap();
+    let bad = dir.join("bad.toml");
+    let r = run(&dir, &["--config", bad.to_str().unwrap()], &[], &input);
+    assert_eq!(r.status, 2);
+    assert!(r.stderr.contains("strict_mod"), "{}", r.stderr);
+}
+
+#[test]
+fn fail_on_deny_sets_the_exit_status() {
+    let dir = workdir("fail");
+    let ok = calls(&[json!({"tool": "read_file", "arguments": {"path": "a"}})]);
+    assert_eq!(run(&dir, &["--fail-on-deny"], &[], &ok).status, 0);
+    let bad = calls(&[json!({"tool": "nope"})]);
+    assert_eq!(run(&dir, &["--fail-on-deny"], &[], &bad).status, 1);
+    assert_eq!(run(&dir, &[], &[], &bad).status, 0);
+}
+
+#[test]
+fn huge_and_deep_lines_are_refused_and_processing_continues() {
+    let dir = workdir("hostile");
+    let mut input = Vec::new();
+    // 3 MiB on one line: over the payload limit plus envelope.
+    input.extend_from_slice(b"{\"tool\":\"read_file\",\"arguments\":{\"path\":\"");
+    input.extend(std::iter::repeat_n(b'x', 3 << 20));
+    input.extend_from_slice(b"\"}}\n");
+    // 100 levels: parses, but is deeper than the 64-level limit.
+    let deep = format!(
+        "{{\"tool\":\"read_file\",\"arguments\":{{\"path\":\"a\",\"d\":{}1{}}}}}\n",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    input.extend_from_slice(deep.as_bytes());
+    // 10,000 levels: beyond what the JSON parser accepts at all.
+    let deeper = format!(
+        "{{\"tool\":\"read_file\",\"arguments\":{}1{}}}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    input.extend_from_slice(deeper.as_bytes());
+    input.extend_from_slice(b"{\"tool\":\"read_file\",\"arguments\":{\"path\":\"\xff\"}}\n");
+    input.extend_from_slice(&calls(&[
+        json!({"tool": "read_file", "arguments": {"path": "ok"}}),
+    ]));
+    let r = run(&dir, &[], &[], &input);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(r.lines.len(), 5);
+    for line in &r.lines[..4] {
+        assert_eq!(line["rejection"]["code"], "malformed_call", "{line}");
+        assert!(
+            line.to_string().len() < 1000,
+            "refusals do not echo the input"
+        );
+    }
+    assert_eq!(r.lines[4]["decision"], "allow");
+}
