@@ -90,6 +90,37 @@ fn bench(c: &mut Criterion) {
         )
     });
 
+    let noop =
+        || service_fn(|_call: ToolCall| async { Ok::<_, Infallible>(ToolResponse::text("ok")) });
+    let mut ghost_only = ServiceBuilder::new()
+        .layer(StripGhostArgsLayer::new(catalog.clone()))
+        .service(noop());
+    group.bench_function("ghost_layer_only", |b| {
+        b.iter_batched(
+            new_call,
+            |call| black_box(call_once(&mut ghost_only, call)),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut schema_only = ServiceBuilder::new()
+        .layer(StrictSchemaLayer::new(catalog.clone()))
+        .service(noop());
+    group.bench_function("schema_layer_only", |b| {
+        b.iter_batched(
+            new_call,
+            |call| black_box(call_once(&mut schema_only, call)),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut noop_alone = noop();
+    group.bench_function("noop_service_alone", |b| {
+        b.iter_batched(
+            new_call,
+            |call| black_box(call_once(&mut noop_alone, call)),
+            BatchSize::SmallInput,
+        )
+    });
+
     let mut layers_only = layers().service(service_fn(|_call: ToolCall| async {
         Ok::<_, Infallible>(ToolResponse::text("ok"))
     }));

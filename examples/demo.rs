@@ -128,8 +128,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if config.strict_mode { "on" } else { "off" }
     );
     println!(
-        "{:<3} {:<34} {:<7} {:<17} {}",
-        "#", "the agent sends", "result", "layer", "what happened"
+        "{:<3} {:<34} {:<7} {:<17} what happened",
+        "#", "the agent sends", "result", "layer"
     );
     println!("{}", "-".repeat(120));
     for (i, (what, use_strict, tool, args)) in script.into_iter().enumerate() {

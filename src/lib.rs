@@ -99,3 +99,13 @@ pub use router::{ToolRouter, ToolRouterBuilder};
 pub use service::{
     Caller, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// SECURITY.md's hardening example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../SECURITY.md")]
+pub struct SecurityDoctests;

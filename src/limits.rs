@@ -151,48 +151,90 @@ impl InputLimits {
                 received: json_type(arguments),
             });
         }
-        let mut size = 0usize;
-        let mut keys = 0usize;
-        let mut stack: Vec<(&Value, usize)> = Vec::with_capacity(16);
-        stack.push((arguments, 1));
-        while let Some((value, depth)) = stack.pop() {
-            if depth > self.max_depth && (value.is_object() || value.is_array()) {
-                return Err(LimitViolation::TooDeep {
-                    limit: self.max_depth,
-                });
-            }
-            size += match value {
-                Value::Null => 4,
-                Value::Bool(true) => 4,
-                Value::Bool(false) => 5,
-                Value::Number(n) => number_len(n),
-                Value::String(s) => string_len(s),
-                Value::Array(items) => {
-                    stack.extend(items.iter().map(|v| (v, depth + 1)));
-                    2 + items.len().saturating_sub(1)
-                }
-                Value::Object(map) => {
-                    keys += map.len();
-                    if keys > self.max_keys {
-                        return Err(LimitViolation::TooManyKeys {
-                            limit: self.max_keys,
-                        });
-                    }
-                    let mut own = 2 + map.len().saturating_sub(1);
-                    for (key, v) in map {
-                        own += string_len(key) + 1;
-                        stack.push((v, depth + 1));
-                    }
-                    own
-                }
-            };
-            if size > self.max_payload_bytes {
-                return Err(LimitViolation::TooLarge {
-                    limit: self.max_payload_bytes,
-                });
-            }
+        let mut walk = Walk {
+            limits: self,
+            size: 0,
+            keys: 0,
+            // Only nested containers are pushed: a flat call allocates nothing.
+            stack: Vec::new(),
+        };
+        walk.visit(arguments, 1)?;
+        while let Some((value, depth)) = walk.stack.pop() {
+            walk.visit(value, depth)?;
         }
         Ok(())
+    }
+}
+
+struct Walk<'a, 'v> {
+    limits: &'a InputLimits,
+    size: usize,
+    keys: usize,
+    stack: Vec<(&'v Value, usize)>,
+}
+
+impl<'v> Walk<'_, 'v> {
+    /// Accounts for one container and its scalar children; nested containers are queued.
+    fn visit(&mut self, value: &'v Value, depth: usize) -> Result<(), LimitViolation> {
+        let limits = self.limits;
+        if depth > limits.max_depth {
+            return Err(LimitViolation::TooDeep {
+                limit: limits.max_depth,
+            });
+        }
+        match value {
+            Value::Array(items) => {
+                self.add(2 + items.len().saturating_sub(1))?;
+                for item in items {
+                    self.child(item, depth)?;
+                }
+            }
+            Value::Object(map) => {
+                self.keys += map.len();
+                if self.keys > limits.max_keys {
+                    return Err(LimitViolation::TooManyKeys {
+                        limit: limits.max_keys,
+                    });
+                }
+                self.add(2 + map.len().saturating_sub(1))?;
+                for (key, item) in map {
+                    self.add(string_len(key) + 1)?;
+                    self.child(item, depth)?;
+                }
+            }
+            scalar => self.add(scalar_len(scalar))?,
+        }
+        Ok(())
+    }
+
+    fn child(&mut self, value: &'v Value, depth: usize) -> Result<(), LimitViolation> {
+        if value.is_object() || value.is_array() {
+            self.stack.push((value, depth + 1));
+            Ok(())
+        } else {
+            self.add(scalar_len(value))
+        }
+    }
+
+    fn add(&mut self, bytes: usize) -> Result<(), LimitViolation> {
+        self.size += bytes;
+        if self.size > self.limits.max_payload_bytes {
+            return Err(LimitViolation::TooLarge {
+                limit: self.limits.max_payload_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn scalar_len(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_len(n),
+        Value::String(s) => string_len(s),
+        // Containers are accounted for by `visit`.
+        Value::Array(_) | Value::Object(_) => 0,
     }
 }
 
@@ -210,6 +252,12 @@ fn string_len(s: &str) -> usize {
 }
 
 fn number_len(n: &serde_json::Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        return decimal_digits(u);
+    }
+    if let Some(i) = n.as_i64() {
+        return 1 + decimal_digits(i.unsigned_abs());
+    }
     struct Count(usize);
     impl Write for Count {
         fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -220,6 +268,10 @@ fn number_len(n: &serde_json::Number) -> usize {
     let mut count = Count(0);
     let _ = write!(count, "{n}");
     count.0
+}
+
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 #[cfg(test)]

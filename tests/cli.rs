@@ -2,7 +2,7 @@
 #![cfg(feature = "cli")]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ struct Run {
     stderr: String,
 }
 
-fn run(dir: &PathBuf, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
     cmd.arg("check")
         .arg("--tools")

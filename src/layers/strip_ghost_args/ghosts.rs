@@ -64,17 +64,43 @@ impl Ghost {
 pub fn find_ghosts(spec: &ToolSpec, arguments: &Value) -> Vec<Ghost> {
     let mut ghosts = Vec::new();
     if let Some(shape) = spec.shape() {
-        let mut path = Vec::new();
-        walk(shape, Shape::ROOT, arguments, &mut path, &mut ghosts);
+        walk(shape, Shape::ROOT, arguments, None, &mut ghosts);
     }
     ghosts
+}
+
+/// The path to the value being walked, as a chain of borrowed links on the call stack:
+/// nothing is allocated unless a ghost is found.
+struct Link<'a> {
+    segment: Step<'a>,
+    parent: Option<&'a Link<'a>>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn materialize(link: &Link<'_>) -> Vec<PathSegment> {
+    let mut path = Vec::new();
+    let mut current = Some(link);
+    while let Some(l) = current {
+        path.push(match l.segment {
+            Step::Key(k) => PathSegment::Key(k.to_owned()),
+            Step::Index(i) => PathSegment::Index(i),
+        });
+        current = l.parent;
+    }
+    path.reverse();
+    path
 }
 
 fn walk(
     shape: &Shape,
     node: NodeId,
     value: &Value,
-    path: &mut Vec<PathSegment>,
+    parent: Option<&Link<'_>>,
     ghosts: &mut Vec<Ghost>,
 ) {
     let node = shape.node(node);
@@ -82,27 +108,29 @@ fn walk(
         Value::Object(map) => {
             let Some(object) = &node.object else { return };
             for (key, child) in map {
+                let link = Link {
+                    segment: Step::Key(key),
+                    parent,
+                };
                 match object.get(key) {
-                    Some(child_node) => {
-                        path.push(PathSegment::Key(key.clone()));
-                        walk(shape, child_node, child, path, ghosts);
-                        path.pop();
+                    Some(child_node) if child.is_object() || child.is_array() => {
+                        walk(shape, child_node, child, Some(&link), ghosts);
                     }
+                    Some(_) => {}
                     None if object.closed => {
-                        path.push(PathSegment::Key(key.clone()));
+                        let path = materialize(&link);
                         let declared: Vec<&str> = object.names().collect();
                         let suggestion =
                             crate::catalog::nearest_names(key, declared.iter().copied(), 1)
                                 .first()
                                 .map(|s| s.to_string());
                         ghosts.push(Ghost {
-                            pointer: display_pointer(path),
-                            path: path.clone(),
+                            pointer: display_pointer(&path),
+                            path,
                             received: json_type(child),
                             suggestion,
                             declared: declared.iter().map(|s| s.to_string()).collect(),
                         });
-                        path.pop();
                     }
                     None => {}
                 }
@@ -111,9 +139,13 @@ fn walk(
         Value::Array(items) => {
             let Some(item_node) = node.items else { return };
             for (i, item) in items.iter().enumerate() {
-                path.push(PathSegment::Index(i));
-                walk(shape, item_node, item, path, ghosts);
-                path.pop();
+                if item.is_object() || item.is_array() {
+                    let link = Link {
+                        segment: Step::Index(i),
+                        parent,
+                    };
+                    walk(shape, item_node, item, Some(&link), ghosts);
+                }
             }
         }
         _ => {}
