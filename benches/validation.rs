@@ -167,6 +167,32 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.finish();
+
+    // The engines alone, on one borrowed value: what each check costs without the
+    // allocation and drop of a fresh call.
+    let spec = catalog.get("search").expect("registered");
+    let args = arguments();
+    let limits = agent_airlock::InputLimits::default();
+    let validator = spec.validator().expect("schema");
+    let mut engines = c.benchmark_group("engines_5_fields");
+    engines.bench_function("limits_check", |b| {
+        b.iter(|| black_box(limits.check(black_box(&args))))
+    });
+    engines.bench_function("resolve_tool_name", |b| {
+        b.iter(|| black_box(catalog.resolve("bench", black_box("search")).is_ok()))
+    });
+    engines.bench_function("find_ghosts", |b| {
+        b.iter(|| {
+            black_box(agent_airlock::layers::strip_ghost_args::find_ghosts(
+                spec,
+                black_box(&args),
+            ))
+        })
+    });
+    engines.bench_function("schema_is_valid", |b| {
+        b.iter(|| black_box(validator.is_valid(black_box(&args))))
+    });
+    engines.finish();
 }
 
 criterion_group!(benches, bench);

@@ -320,3 +320,17 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn hints_list_a_bounded_number_of_declared_parameters() {
+    let properties: Map<String, Value> = (0..50)
+        .map(|i| (format!("param_{i:02}"), json!({})))
+        .collect();
+    let cat = catalog(&[("wide", json!({"type": "object", "properties": properties}))]);
+    let (inner, _) = echo();
+    let svc = StripGhostArgsLayer::new(cat).strict(true).layer(inner);
+    let r = send(svc, "wide", json!({"zzzzzzzz": 1})).await;
+    let hint = &r.rejection.unwrap().field_errors[0].hint;
+    assert!(hint.ends_with("param_19, … (50 in all)"), "{hint}");
+    assert!(!hint.contains("param_20"), "{hint}");
+}

@@ -25,28 +25,53 @@ pub struct Ghost {
     pub pointer: String,
     /// The JSON type of its value; the value itself is never kept.
     pub received: &'static str,
-    /// The nearest declared parameter at the same level, if one is close.
-    pub suggestion: Option<String>,
-    /// All declared parameters at that level.
-    pub declared: Vec<String>,
+    /// The declared object it sits in, for suggestions computed on demand.
+    node: NodeId,
 }
 
+/// Most declared names listed in one hint.
+const MAX_NAMES_IN_HINT: usize = 20;
+
 impl Ghost {
-    /// The field error a strict-mode refusal lists for this ghost.
-    pub fn to_field_error(&self) -> FieldError {
-        let hint = match &self.suggestion {
+    /// The nearest declared parameter at the same level, if one is close.
+    pub fn suggestion<'s>(&self, spec: &'s ToolSpec) -> Option<&'s str> {
+        let key = match self.path.last() {
+            Some(PathSegment::Key(k)) => k,
+            _ => return None,
+        };
+        let object = spec.shape()?.node(self.node).object.as_ref()?;
+        crate::catalog::nearest_names(key, object.names(), 1)
+            .first()
+            .copied()
+    }
+
+    /// The field error a strict-mode refusal lists for this ghost: the nearest declared
+    /// parameter, or the declared ones. Computed on demand, so a call with a thousand
+    /// ghosts costs a thousand suggestions only if a thousand are reported.
+    pub fn to_field_error(&self, spec: &ToolSpec) -> FieldError {
+        let declared: Vec<&str> = spec
+            .shape()
+            .and_then(|shape| shape.node(self.node).object.as_ref())
+            .map(|object| object.names().collect())
+            .unwrap_or_default();
+        let hint = match self.suggestion(spec) {
             Some(name) => format!(
                 "did you mean `{name}`? remove `{}` or rename it",
                 self.pointer
             ),
-            None if self.declared.is_empty() => {
+            None if declared.is_empty() => {
                 format!("remove `{}`: no parameters are declared here", self.pointer)
             }
-            None => format!(
-                "remove `{}`; the declared parameters here are: {}",
-                self.pointer,
-                self.declared.join(", ")
-            ),
+            None => {
+                let mut listed = declared[..declared.len().min(MAX_NAMES_IN_HINT)].join(", ");
+                if declared.len() > MAX_NAMES_IN_HINT {
+                    listed.push_str(&format!(", … ({} in all)", declared.len()));
+                }
+                format!(
+                    "remove `{}`; the declared parameters here are: {listed}",
+                    self.pointer
+                )
+            }
         };
         FieldError::new(
             self.pointer.clone(),
@@ -103,6 +128,7 @@ fn walk(
     parent: Option<&Link<'_>>,
     ghosts: &mut Vec<Ghost>,
 ) {
+    let node_id = node;
     let node = shape.node(node);
     match value {
         Value::Object(map) => {
@@ -119,17 +145,11 @@ fn walk(
                     Some(_) => {}
                     None if object.closed => {
                         let path = materialize(&link);
-                        let declared: Vec<&str> = object.names().collect();
-                        let suggestion =
-                            crate::catalog::nearest_names(key, declared.iter().copied(), 1)
-                                .first()
-                                .map(|s| s.to_string());
                         ghosts.push(Ghost {
                             pointer: display_pointer(&path),
                             path,
                             received: json_type(child),
-                            suggestion,
-                            declared: declared.iter().map(|s| s.to_string()).collect(),
+                            node: node_id,
                         });
                     }
                     None => {}

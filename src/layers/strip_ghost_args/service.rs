@@ -71,7 +71,7 @@ where
             let errors = ghosts
                 .iter()
                 .take(layer.max_reported)
-                .map(|g| g.to_field_error())
+                .map(|g| g.to_field_error(spec))
                 .collect();
             let mut rejection = Rejection::ghost_arguments(STRIP_GHOST_ARGS, spec.name(), errors);
             if ghosts.len() > layer.max_reported {
