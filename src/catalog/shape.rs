@@ -38,6 +38,15 @@ pub(crate) struct ObjectShape {
 
 impl ObjectShape {
     pub(crate) fn get(&self, key: &str) -> Option<NodeId> {
+        // Tools have few parameters: a scan that compares lengths first beats a binary
+        // search of string comparisons up to a dozen or so.
+        if self.props.len() <= 12 {
+            return self
+                .props
+                .iter()
+                .find(|(name, _)| name.len() == key.len() && **name == *key)
+                .map(|(_, id)| *id);
+        }
         self.props
             .binary_search_by(|(name, _)| (**name).cmp(key))
             .ok()
@@ -377,6 +386,20 @@ mod tests {
         }));
         let root = shape.node(0).object.as_ref().unwrap();
         assert!(shape.node(root.get("meta").unwrap()).object.is_none());
+    }
+
+    #[test]
+    fn lookups_agree_for_small_and_large_objects() {
+        for n in [3, 12, 13, 40] {
+            let props: serde_json::Map<String, Value> =
+                (0..n).map(|i| (format!("p{i}"), json!({}))).collect();
+            let shape = Shape::compile(&json!({"properties": props}));
+            let root = shape.node(0).object.as_ref().unwrap();
+            for i in 0..n {
+                assert!(root.get(&format!("p{i}")).is_some(), "{n} {i}");
+            }
+            assert!(root.get("p").is_none() && root.get("q0").is_none() && root.get("").is_none());
+        }
     }
 
     #[test]
