@@ -5,8 +5,9 @@
 //! catalog and config in their own CI to test what the airlock lets through.
 //!
 //! Input, one call per line (`arguments` defaults to `{}`; `agent`, `roles`,
-//! `session` and `id` are optional; any other field is refused, so a typo
-//! cannot silently test the wrong call):
+//! `token` (a credential for the policy's identity verifier), `session` and
+//! `id` are optional; any other field is refused, so a typo cannot silently
+//! test the wrong call):
 //!
 //! ```json
 //! {"tool": "read_file", "arguments": {"path": "a.txt", "force": true}, "agent": "ci-bot"}
@@ -37,6 +38,7 @@ use tower_service::Service;
 
 use crate::catalog::ToolCatalog;
 use crate::config::AirlockConfig;
+use crate::layers::policy::{PolicyError, PolicyLayer};
 use crate::layers::strict_schema::StrictSchemaLayer;
 use crate::layers::strip_ghost_args::StripGhostArgsLayer;
 use crate::service::layer_names::DRY_RUN;
@@ -73,16 +75,18 @@ impl Service<ToolCall> for DryRun {
 }
 
 /// The stack `airlock check` runs: every configured layer, in the recommended order, over
-/// [`DryRun`].
+/// [`DryRun`]. One stack serves all the lines, so rate limits and session budgets act
+/// across them.
 pub fn dry_run_stack(
     catalog: Arc<ToolCatalog>,
     config: &AirlockConfig,
-) -> BoxCloneService<ToolCall, ToolResponse, Infallible> {
+) -> Result<BoxCloneService<ToolCall, ToolResponse, Infallible>, PolicyError> {
     let svc = tower::ServiceBuilder::new()
+        .layer(PolicyLayer::from_config(config, catalog.clone())?)
         .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
         .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
         .service(DryRun::new(catalog));
-    BoxCloneService::new(svc)
+    Ok(BoxCloneService::new(svc))
 }
 
 /// Counts of the decisions made.
@@ -197,7 +201,15 @@ impl<'a> Record<'a> {
     }
 }
 
-const FIELDS: &[&str] = &["tool", "arguments", "agent", "roles", "session", "id"];
+const FIELDS: &[&str] = &[
+    "tool",
+    "arguments",
+    "agent",
+    "roles",
+    "token",
+    "session",
+    "id",
+];
 
 fn parse_line(bytes: &[u8], too_long: bool, max: usize) -> Result<ToolCall, Rejection> {
     let malformed = |message: String, hint: &str| Rejection::malformed_call(DRY_RUN, message, hint);
@@ -233,7 +245,7 @@ fn parse_line(bytes: &[u8], too_long: bool, max: usize) -> Result<ToolCall, Reje
                 "unknown field `{}` in the call line",
                 crate::preview::display_name(unknown)
             ),
-            "the fields are: tool, arguments, agent, roles, session, id",
+            "the fields are: tool, arguments, agent, roles, token, session, id",
         ));
     }
     let tool = match map.remove("tool") {
@@ -263,6 +275,7 @@ fn parse_line(bytes: &[u8], too_long: bool, max: usize) -> Result<ToolCall, Reje
     let agent = text_field(&mut map, "agent")?;
     let session = text_field(&mut map, "session")?;
     let id = text_field(&mut map, "id")?;
+    let token = text_field(&mut map, "token")?;
     let roles = match map.remove("roles") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
@@ -278,6 +291,7 @@ fn parse_line(bytes: &[u8], too_long: bool, max: usize) -> Result<ToolCall, Reje
     };
     let mut caller = Caller::default().with_roles(roles);
     caller.agent_id = agent;
+    caller.credential = token.map(crate::service::Credential::new);
     let mut call = ToolCall::new(tool, arguments).with_caller(caller);
     call.session = session;
     if let Some(id) = id {

@@ -67,6 +67,8 @@ pub struct AirlockConfig {
     pub schema: SchemaConfig,
     /// Output sanitization.
     pub sanitize: SanitizeConfig,
+    /// Who may call which tool, when and how often.
+    pub policy: crate::layers::policy::PolicyConfig,
 }
 
 /// `[schema]`: schema validation settings.

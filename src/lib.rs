@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`StripGhostArgsLayer`] | removes arguments the tool does not declare; in strict mode refuses them |
 //! | [`StrictSchemaLayer`] | validates arguments against the tool's JSON Schema, no type coercion |
+//! | [`PolicyLayer`] | identity, allow/deny lists, roles, time windows, rate limits, session budgets |
 //!
 //! The contract every layer shares is in [`service`]: a [`ToolCall`] goes in,
 //! a [`ToolResponse`] comes out, and **a refusal is a response, not an
@@ -70,7 +71,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `cli` | the `airlock` binary (`airlock check`) |
+//! | `cli` | the `airlock` binary (`airlock check`); includes `jwt` |
+//! | `jwt` | JWT identity verification (`JwtVerifier`) |
 //! | `full` | everything |
 
 #![forbid(unsafe_code)]
@@ -92,6 +94,7 @@ pub use builder::ServiceBuilderExt;
 pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};
 pub use future::ResponseFuture;
+pub use layers::policy::{Policy, PolicyLayer, PolicyService};
 pub use layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 pub use layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
 pub use limits::{InputLimits, LimitViolation};

@@ -69,6 +69,8 @@ pub mod layer_names {
     pub const STRICT_SCHEMA: &str = "strict_schema";
     /// The `airlock check` dry run.
     pub const DRY_RUN: &str = "dry_run";
+    /// [`PolicyLayer`](crate::PolicyLayer).
+    pub const POLICY: &str = "policy";
 }
 
 /// One tool call, as an adapter built it from what the agent sent.
@@ -158,6 +160,41 @@ pub struct Caller {
     /// Further claims from a verified credential.
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// The credential the caller presented (a bearer token), for the policy layer's
+    /// identity verifier. Never serialized, never printed.
+    #[serde(skip)]
+    pub credential: Option<Credential>,
+}
+
+/// A secret the caller presented, such as a bearer token. Its `Debug` output is redacted
+/// and it is never serialized, so it cannot leak through logs or responses by accident.
+///
+/// ```
+/// use agent_airlock::service::Credential;
+///
+/// let token = Credential::new("eyJhbGciOi...");
+/// assert_eq!(format!("{token:?}"), "Credential(<redacted>)");
+/// assert_eq!(token.expose(), "eyJhbGciOi...");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential(String);
+
+impl Credential {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for a verifier.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential(<redacted>)")
+    }
 }
 
 impl Caller {
@@ -167,6 +204,13 @@ impl Caller {
             agent_id: Some(agent_id.into()),
             ..Self::default()
         }
+    }
+
+    /// Sets the credential the caller presented.
+    #[must_use]
+    pub fn with_credential(mut self, credential: impl Into<String>) -> Self {
+        self.credential = Some(Credential::new(credential));
+        self
     }
 
     /// Sets the caller's roles.
@@ -314,6 +358,8 @@ pub enum RejectionCode {
     Unauthenticated,
     /// Isolation is required and unavailable on this host.
     SandboxUnavailable,
+    /// The session used up a call budget.
+    BudgetExceeded,
 }
 
 impl RejectionCode {
@@ -330,6 +376,7 @@ impl RejectionCode {
             RejectionCode::OutsideSchedule => "outside_schedule",
             RejectionCode::Unauthenticated => "unauthenticated",
             RejectionCode::SandboxUnavailable => "sandbox_unavailable",
+            RejectionCode::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -495,6 +542,81 @@ impl Rejection {
                 "fix each field listed in field_errors and call `{tool}` again"
             ))
             .with_field_errors(field_errors)
+    }
+
+    /// `policy_denied`: a rule forbids this caller this tool. `allowed` are tools the caller
+    /// may use instead (shown as a hint, at most 20).
+    pub fn policy_denied(
+        layer: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+        allowed: &[&str],
+    ) -> Self {
+        let rejection = Self::new(RejectionCode::PolicyDenied, layer, message);
+        if allowed.is_empty() {
+            return rejection.with_hint("do not retry: no tool is allowed for this caller");
+        }
+        let mut listed = allowed[..allowed.len().min(20)].join(", ");
+        if allowed.len() > 20 {
+            listed.push_str(&format!(", … ({} in all)", allowed.len()));
+        }
+        rejection.with_hint(format!(
+            "do not retry this tool; tools you may call: {listed}"
+        ))
+    }
+
+    /// `unauthenticated`: the identity is missing or did not verify. Deliberately says
+    /// nothing about why.
+    pub fn unauthenticated(layer: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            RejectionCode::Unauthenticated,
+            layer,
+            "the caller's identity is missing or could not be verified",
+        )
+        .with_hint("call again with a valid credential for this agent")
+    }
+
+    /// `outside_schedule`: the tool is closed now; it opens after `wait`.
+    pub fn outside_schedule(
+        layer: impl Into<Cow<'static, str>>,
+        tool: &str,
+        window: &str,
+        wait: Duration,
+    ) -> Self {
+        Self::new(
+            RejectionCode::OutsideSchedule,
+            layer,
+            format!("tool `{tool}` may only be called {window}"),
+        )
+        .with_hint("wait until the window opens (retry_after_secs) or use another tool")
+        .with_retry_after(wait)
+    }
+
+    /// `rate_limited`: too many calls; retry after `wait`.
+    pub fn rate_limited(
+        layer: impl Into<Cow<'static, str>>,
+        tool: &str,
+        limit: &str,
+        wait: Duration,
+    ) -> Self {
+        Self::new(
+            RejectionCode::RateLimited,
+            layer,
+            format!("rate limit exceeded for `{tool}` ({limit})"),
+        )
+        .with_hint(
+            "wait retry_after_secs seconds before calling again; batch work into fewer calls",
+        )
+        .with_retry_after(wait)
+    }
+
+    /// `budget_exceeded`: the session used up a call budget.
+    pub fn budget_exceeded(
+        layer: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(RejectionCode::BudgetExceeded, layer, message).with_hint(
+            "this session's budget is spent: finish with what you have, or start a new session",
+        )
     }
 
     /// Adds a fix hint.

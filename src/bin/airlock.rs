@@ -73,7 +73,13 @@ fn check(tools: PathBuf, config: Option<PathBuf>, fail_on_deny: bool) -> ExitCod
             return ExitCode::from(2);
         }
     };
-    let service = dry_run_stack(catalog, &config);
+    let service = match dry_run_stack(catalog, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // A call line may carry up to the payload limit in arguments, plus its envelope.
     let max_line = config.limits.max_payload_bytes.saturating_add(64 * 1024);
     let stdin = std::io::stdin().lock();

@@ -4,6 +4,8 @@
 //! |---|---|
 //! | [`strip_ghost_args`] | removes arguments the tool does not declare; in strict mode refuses them |
 //! | [`strict_schema`] | validates arguments against the tool's JSON Schema, no coercion |
+//! | [`policy`] | identity, allow/deny, roles, time windows, rate limits, session budgets |
 
+pub mod policy;
 pub mod strict_schema;
 pub mod strip_ghost_args;

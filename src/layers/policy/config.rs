@@ -1,0 +1,159 @@
+//! `[policy]` in the TOML configuration.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::rate::RateLimitConfig;
+use super::schedule::ScheduleConfig;
+use super::session::SessionConfig;
+
+/// `[policy]`: who may call which tool, when, and how often.
+///
+/// ```toml
+/// [policy]
+/// allowed_tools = ["read_*", "search", "deploy_*"]   # absent: every tool not denied
+/// denied_tools = ["delete_*", "drop_*"]               # case-insensitive; deny wins
+/// require_identity = true                             # refuse callers without a verified identity
+/// max_tracked_agents = 100000                         # rate-limit keys kept per limit
+///
+/// [policy.rate_limits]            # per agent, per tool glob; "*" is every tool
+/// "*" = "100/minute"
+/// "search" = { rate = "5/second", burst = 10 }
+///
+/// [policy.global_rate_limits]     # shared by all agents together
+/// "deploy_*" = "10/hour"
+///
+/// [policy.roles.reader]           # roles grant allow/deny sets
+/// allow = ["read_*", "search"]
+/// [policy.roles.operator]
+/// allow = ["deploy_*"]
+///
+/// [policy.agents.ci-bot]          # per-agent rules on top of its roles
+/// deny = ["deploy_prod"]
+///
+/// [[policy.schedules]]
+/// tools = ["deploy_*"]
+/// days = ["mon", "tue", "wed", "thu", "fri"]
+/// start = "09:00"
+/// end = "17:00"
+/// timezone = "Europe/Berlin"
+///
+/// [policy.sessions]
+/// ttl_secs = 3600                 # idle time before a session's counters reset
+/// max_calls = 200
+/// max_calls_per_tool = { "search" = 50 }
+/// require_session = false
+///
+/// [policy.identity]
+/// kind = "jwt"                    # or "hmac" (agent tokens signed with HMAC-SHA256)
+/// algorithm = "RS256"             # HS256, RS256 or EdDSA (jwt only)
+/// public_key_file = "keys/agents.pub.pem"   # RS256/EdDSA
+/// # secret_env = "AIRLOCK_TOKEN_SECRET"     # HS256 and hmac: the variable holding the secret
+/// audience = "tools.example.com"
+/// issuer = "https://auth.example.com"
+/// leeway_secs = 30
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct PolicyConfig {
+    /// Tool globs that may be called (matched exactly); absent means every tool not denied.
+    pub allowed_tools: Option<Vec<String>>,
+    /// Tool globs that may never be called (matched case-insensitively); deny wins.
+    pub denied_tools: Vec<String>,
+    /// Refuse callers without a verified identity.
+    pub require_identity: bool,
+    /// How identities are verified.
+    pub identity: Option<IdentityConfig>,
+    /// Allow/deny sets granted by role.
+    pub roles: BTreeMap<String, RuleConfig>,
+    /// Allow/deny sets per agent id.
+    pub agents: BTreeMap<String, RuleConfig>,
+    /// Time windows.
+    pub schedules: Vec<ScheduleConfig>,
+    /// Per-agent rate limits by tool glob.
+    pub rate_limits: BTreeMap<String, RateLimitConfig>,
+    /// Rate limits shared by all agents, by tool glob.
+    pub global_rate_limits: BTreeMap<String, RateLimitConfig>,
+    /// Most rate-limit keys kept per limit before callers share an overflow bucket.
+    pub max_tracked_agents: usize,
+    /// Session budgets.
+    pub sessions: Option<SessionConfig>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            allowed_tools: None,
+            denied_tools: Vec::new(),
+            require_identity: false,
+            identity: None,
+            roles: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            schedules: Vec::new(),
+            rate_limits: BTreeMap::new(),
+            global_rate_limits: BTreeMap::new(),
+            max_tracked_agents: 100_000,
+            sessions: None,
+        }
+    }
+}
+
+/// An allow/deny pair for a role or an agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleConfig {
+    /// Tool globs granted.
+    pub allow: Option<Vec<String>>,
+    /// Tool globs forbidden.
+    pub deny: Vec<String>,
+}
+
+/// Which verifier to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// HMAC-SHA256 agent tokens ([`HmacTokenVerifier`](super::HmacTokenVerifier)).
+    Hmac,
+    /// JSON Web Tokens (feature `jwt`).
+    Jwt,
+}
+
+/// `[policy.identity]`. Secrets are never written in the file: `secret_env` names the
+/// environment variable that holds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// `hmac` or `jwt`.
+    pub kind: IdentityKind,
+    /// For `jwt`: `HS256`, `RS256` or `EdDSA` (default `HS256`).
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The environment variable holding the shared secret (`hmac`, `HS256`).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// PEM public key file (`RS256`, `EdDSA`).
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    /// Required audience (`jwt`).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Required issuer (`jwt`).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Clock-skew allowance in seconds (default 30).
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+    /// Claim holding the agent id (default `sub`; `jwt`).
+    #[serde(default)]
+    pub agent_claim: Option<String>,
+    /// Claim holding the roles (default `roles`; `jwt`).
+    #[serde(default)]
+    pub roles_claim: Option<String>,
+}
+
+fn default_leeway() -> u64 {
+    30
+}

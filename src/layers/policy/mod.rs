@@ -1,0 +1,177 @@
+//! Who may call which tool, when, and how often.
+//!
+//! [`PolicyLayer`] runs a [`Policy`] on every call, in this order, and refuses
+//! at the first rule that says no (nothing is consumed by a refused call's
+//! later rules):
+//!
+//! 1. **Name**: the MCP rule (`malformed_call`).
+//! 2. **Identity** (`unauthenticated`): with a verifier, a presented
+//!    credential must verify, and the verified agent id and roles replace what
+//!    the caller claimed; with `require_identity`, a caller without one is
+//!    refused. Refusals never say why (the reason is logged, never the token).
+//! 3. **Tool rules** (`policy_denied`): deny patterns (case-insensitive)
+//!    win; then, if any allow list exists, the tool must be on the global list
+//!    or on a list of the caller's agent id or one of its roles. The refusal
+//!    names the rule that matched and lists the tools the caller may use.
+//! 4. **Time windows** (`outside_schedule`, with the next opening as
+//!    `retry_after_secs`), in the window's own time zone.
+//! 5. **Rate limits** (`rate_limited`, with `retry_after_secs`), per agent
+//!    and global, on `governor`.
+//! 6. **Session budgets** (`budget_exceeded`).
+//!
+//! Without a verifier, the caller is taken as the adapter built it: put the
+//! policy behind an adapter that authenticates, or configure a verifier.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::sync::Arc;
+//! use agent_airlock::layers::policy::{Policy, PolicyLayer, RuleConfig};
+//! use agent_airlock::{Caller, RejectionCode, ToolCall, ToolResponse};
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::builder()
+//!     .deny(["delete_*"])
+//!     .role("reader", RuleConfig { allow: Some(vec!["read_*".into()]), deny: vec![] })
+//!     .rate_limit("*", "100/minute".parse()?)
+//!     .build()?;
+//! let tool = service_fn(|_call: ToolCall| async { Ok::<_, Infallible>(ToolResponse::text("ok")) });
+//! let svc = ServiceBuilder::new().layer(PolicyLayer::new(Arc::new(policy))).service(tool);
+//!
+//! let reader = Caller::agent("bot").with_roles(["reader"]);
+//! let ok = svc.clone().oneshot(ToolCall::new("read_file", json!({})).with_caller(reader.clone())).await?;
+//! assert!(!ok.is_error);
+//! let denied = svc.oneshot(ToolCall::new("DELETE_everything", json!({})).with_caller(reader)).await?;
+//! assert_eq!(denied.rejection.unwrap().code, RejectionCode::PolicyDenied);
+//! # Ok(())
+//! # }
+//! ```
+
+mod clock;
+mod config;
+mod engine;
+mod identity;
+mod rate;
+mod rules;
+mod schedule;
+mod session;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
+pub use engine::{Policy, PolicyBuilder};
+pub use identity::{
+    HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
+};
+#[cfg(feature = "jwt")]
+pub use identity::{JwtAlgorithm, JwtVerifier};
+pub use rate::{GovernorStore, RateLimitConfig, RateLimitStore, RateSpec};
+pub use schedule::ScheduleConfig;
+pub use session::SessionConfig;
+
+use crate::catalog::ToolCatalog;
+use crate::config::AirlockConfig;
+use crate::future::ResponseFuture;
+use crate::service::{ToolCall, ToolResponse};
+
+/// A policy that cannot be built, naming the rule or key at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A glob pattern does not compile.
+    #[error("{what}: invalid pattern {pattern:?}: {reason}")]
+    Glob {
+        /// Where the pattern is (`policy deny`, `role `reader` allow`, …).
+        what: String,
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        reason: String,
+    },
+    /// A rate does not parse.
+    #[error("rate limit: {0}")]
+    Rate(String),
+    /// A schedule is invalid.
+    #[error("schedule: {0}")]
+    Schedule(String),
+    /// Session budgets are invalid.
+    #[error("policy.sessions: {0}")]
+    Session(String),
+    /// Identity verification is misconfigured.
+    #[error("policy.identity: {0}")]
+    Identity(String),
+}
+
+/// Applies a [`Policy`] to every call. Cheap to clone: the policy is shared.
+#[derive(Debug, Clone)]
+pub struct PolicyLayer {
+    policy: Arc<Policy>,
+}
+
+impl PolicyLayer {
+    /// Enforces `policy`.
+    pub fn new(policy: Arc<Policy>) -> Self {
+        Self { policy }
+    }
+
+    /// Builds the policy from `[policy]` of the configuration, with `catalog` for hints.
+    pub fn from_config(
+        config: &AirlockConfig,
+        catalog: Arc<ToolCatalog>,
+    ) -> Result<Self, PolicyError> {
+        let policy = Policy::from_config(&config.policy)?
+            .catalog(catalog)
+            .build()?;
+        Ok(Self::new(Arc::new(policy)))
+    }
+
+    /// The policy, for `visible_tools` and metrics.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+}
+
+impl<S> Layer<S> for PolicyLayer {
+    type Service = PolicyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PolicyService {
+            inner,
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The service [`PolicyLayer`] builds.
+#[derive(Debug, Clone)]
+pub struct PolicyService<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S> Service<ToolCall> for PolicyService<S>
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+{
+    type Response = ToolResponse;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut call: ToolCall) -> Self::Future {
+        match self.policy.check(&mut call) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(call), Vec::new()),
+            Err(rejection) => ResponseFuture::ready(ToolResponse::rejected(rejection)),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Allow and deny rules on tool names, compiled once into glob sets.
+//!
+//! Deny patterns match case-insensitively, so `DELETE_FILE` is denied by
+//! `delete_*` even if a downstream dispatcher is lenient about case; allow
+//! patterns match exactly. Deny wins. `*` and `?` stay within one `/`-separated
+//! segment, `**` crosses segments (`admin/**`), `{a,b}` and `[abc]` work as in
+//! shells.
+
+use std::collections::HashMap;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::PolicyError;
+use crate::service::Caller;
+
+/// A compiled list of glob patterns that remembers which pattern matched.
+#[derive(Debug, Clone)]
+pub(crate) struct Matcher {
+    set: GlobSet,
+    patterns: Vec<String>,
+}
+
+impl Matcher {
+    pub(crate) fn new(
+        patterns: &[String],
+        case_insensitive: bool,
+        what: &str,
+    ) -> Result<Self, PolicyError> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            builder.add(compile_glob(pattern, case_insensitive, what)?);
+        }
+        let set = builder.build().map_err(|e| PolicyError::Glob {
+            what: what.to_owned(),
+            pattern: patterns.join(", "),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            set,
+            patterns: patterns.to_vec(),
+        })
+    }
+
+    pub(crate) fn is_match(&self, name: &str) -> bool {
+        self.set.is_match(name)
+    }
+
+    /// The first pattern that matches, for naming the rule in a refusal.
+    pub(crate) fn first_match(&self, name: &str) -> Option<&str> {
+        self.set
+            .matches(name)
+            .first()
+            .map(|&i| self.patterns[i].as_str())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+}
+
+fn compile_glob(pattern: &str, case_insensitive: bool, what: &str) -> Result<Glob, PolicyError> {
+    if pattern.is_empty() || pattern.len() > 256 || pattern.chars().any(char::is_control) {
+        return Err(PolicyError::Glob {
+            what: what.to_owned(),
+            pattern: pattern.to_owned(),
+            reason: "a pattern must be 1 to 256 characters without control characters".into(),
+        });
+    }
+    GlobBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| PolicyError::Glob {
+            what: what.to_owned(),
+            pattern: pattern.to_owned(),
+            reason: e.kind().to_string(),
+        })
+}
+
+/// One allow list (exact) and one deny list (case-insensitive).
+#[derive(Debug, Clone)]
+pub(crate) struct RuleSet {
+    allow: Option<Matcher>,
+    deny: Matcher,
+}
+
+impl RuleSet {
+    pub(crate) fn new(
+        allow: Option<&[String]>,
+        deny: &[String],
+        what: &str,
+    ) -> Result<Self, PolicyError> {
+        Ok(Self {
+            allow: allow
+                .map(|a| Matcher::new(a, false, &format!("{what} allow")))
+                .transpose()?,
+            deny: Matcher::new(deny, true, &format!("{what} deny"))?,
+        })
+    }
+}
+
+/// Why the rules refused a tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Denial {
+    /// A deny pattern matched: `(where, pattern)`.
+    Denied { rule: String, pattern: String },
+    /// An allow list exists and none of the caller's allow patterns matched.
+    NotAllowed,
+}
+
+/// The global rules, the rules per role, and the rules per agent.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolRules {
+    global: RuleSet,
+    roles: HashMap<String, RuleSet>,
+    agents: HashMap<String, RuleSet>,
+    /// Some allow list is configured somewhere: only allowed tools pass.
+    allowlist: bool,
+}
+
+impl ToolRules {
+    pub(crate) fn new(
+        global: RuleSet,
+        roles: HashMap<String, RuleSet>,
+        agents: HashMap<String, RuleSet>,
+    ) -> Self {
+        let allowlist = global.allow.is_some()
+            || roles.values().any(|r| r.allow.is_some())
+            || agents.values().any(|r| r.allow.is_some());
+        Self {
+            global,
+            roles,
+            agents,
+            allowlist,
+        }
+    }
+
+    /// The rule sets that apply to this caller, labelled for refusals: global, the agent's
+    /// own, then each of its roles (unknown roles grant nothing).
+    fn applicable<'a>(
+        &'a self,
+        caller: &'a Caller,
+    ) -> impl Iterator<Item = (String, &'a RuleSet)> + 'a {
+        let agent = caller
+            .agent_id
+            .as_deref()
+            .and_then(|id| self.agents.get(id).map(|r| (format!("agent `{id}`"), r)));
+        let roles = caller
+            .roles
+            .iter()
+            .filter_map(|role| self.roles.get(role).map(|r| (format!("role `{role}`"), r)));
+        std::iter::once(("policy".to_owned(), &self.global))
+            .chain(agent)
+            .chain(roles)
+    }
+
+    /// Deny wins; then, if any allow list exists, one of the caller's must match.
+    pub(crate) fn decide(&self, tool: &str, caller: &Caller) -> Result<(), Denial> {
+        // Fast path without labels: the common case of an allowed call.
+        let denied = self.global.deny.is_match(tool)
+            || self.for_caller(caller).any(|r| r.deny.is_match(tool));
+        if denied {
+            for (rule, set) in self.applicable(caller) {
+                if let Some(pattern) = set.deny.first_match(tool) {
+                    return Err(Denial::Denied {
+                        rule,
+                        pattern: pattern.to_owned(),
+                    });
+                }
+            }
+        }
+        if !self.allowlist {
+            return Ok(());
+        }
+        let allowed = self.global.allow.as_ref().is_some_and(|a| a.is_match(tool))
+            || self
+                .for_caller(caller)
+                .any(|r| r.allow.as_ref().is_some_and(|a| a.is_match(tool)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(Denial::NotAllowed)
+        }
+    }
+
+    fn for_caller<'a>(&'a self, caller: &'a Caller) -> impl Iterator<Item = &'a RuleSet> + 'a {
+        let agent = caller
+            .agent_id
+            .as_deref()
+            .and_then(|id| self.agents.get(id));
+        agent
+            .into_iter()
+            .chain(caller.roles.iter().filter_map(|role| self.roles.get(role)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn rules(allow: Option<&[&str]>, deny: &[&str]) -> ToolRules {
+        let allow = allow.map(strings);
+        ToolRules::new(
+            RuleSet::new(allow.as_deref(), &strings(deny), "policy").unwrap(),
+            HashMap::new(),
+            HashMap::new(),
+        )
+    }
+
+    #[test]
+    fn deny_is_case_insensitive_allow_is_exact_and_deny_wins() {
+        let r = rules(Some(&["read_*", "delete_tmp"]), &["delete_*"]);
+        let anyone = Caller::default();
+        assert!(r.decide("read_file", &anyone).is_ok());
+        assert_eq!(r.decide("READ_FILE", &anyone), Err(Denial::NotAllowed));
+        assert!(matches!(
+            r.decide("DELETE_tmp", &anyone),
+            Err(Denial::Denied { .. })
+        ));
+        assert!(matches!(
+            r.decide("delete_tmp", &anyone),
+            Err(Denial::Denied { .. })
+        ));
+    }
+
+    #[test]
+    fn globs_respect_segments() {
+        let r = rules(Some(&["fs.*", "admin/**", "ns/*"]), &[]);
+        let anyone = Caller::default();
+        for ok in ["fs.read", "admin/users/delete", "ns/tool"] {
+            assert!(r.decide(ok, &anyone).is_ok(), "{ok}");
+        }
+        for no in ["fs", "ns/a/b", "xfs.read"] {
+            assert!(r.decide(no, &anyone).is_err(), "{no}");
+        }
+    }
+
+    #[test]
+    fn bad_patterns_fail_at_build() {
+        assert!(RuleSet::new(None, &strings(&["a[b"]), "policy").is_err());
+        assert!(RuleSet::new(None, &strings(&[""]), "policy").is_err());
+    }
+}
