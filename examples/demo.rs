@@ -7,8 +7,13 @@
 
 use std::convert::Infallible;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent_airlock::layers::policy::{HmacTokenVerifier, Policy, PolicyLayer};
 use agent_airlock::{
-    AirlockConfig, Note, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolResponse, ToolRouter,
+    AirlockConfig, Caller, Note, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolResponse,
+    ToolRouter,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -42,6 +47,16 @@ async fn search(args: Search) -> Result<Value, Infallible> {
     Ok(json!({"query": args.query, "hits": args.limit.min(3), "exact": args.exact}))
 }
 
+/// Arguments of `delete_file`.
+#[derive(Deserialize, JsonSchema)]
+struct DeleteFile {
+    path: String,
+}
+
+async fn delete_file(args: DeleteFile) -> Result<String, Infallible> {
+    Ok(format!("deleted {}", args.path))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = ToolRouter::builder()
@@ -51,13 +66,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             read_file,
         )
         .tool("search", "Search the knowledge base", search)
+        .tool("delete_file", "Delete a file", delete_file)
         .build()?;
     let catalog = router.catalog();
     let config = AirlockConfig::load(None)?;
     let strict = AirlockConfig::default().with_env_vars([("AIRLOCK_STRICT_MODE", "true")])?;
 
+    // Agents prove who they are with signed tokens; the demo mints one for its agent.
+    let verifier =
+        HmacTokenVerifier::new(b"demo secret: never use this one in production".to_vec())?;
+    let token = verifier.issue("demo-agent", &["assistant"], Duration::from_secs(600));
+    let busy_token = verifier.issue("busy-agent", &["assistant"], Duration::from_secs(600));
+    let other_token = verifier.issue("other-agent", &["assistant"], Duration::from_secs(600));
+    let policy = Arc::new(
+        Policy::builder()
+            .deny(["delete_*"])
+            .rate_limit("search", "3/minute".parse()?)
+            .verifier(Arc::new(verifier))
+            .require_identity(true)
+            .catalog(catalog.clone())
+            .build()?,
+    );
+
     let airlock = |config: &AirlockConfig| {
         ServiceBuilder::new()
+            .layer(PolicyLayer::new(policy.clone()))
             .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
             .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
             .service(router.clone())
@@ -65,60 +98,113 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lenient = airlock(&config);
     let mut strict = airlock(&strict);
 
-    let script: Vec<(&str, bool, &str, Value)> = vec![
+    let search = |limit: u32| json!({"query": "tower", "limit": limit});
+    // (what the agent does, strict stack?, which token, tool, arguments)
+    let script: Vec<(&str, bool, Option<&str>, &str, Value)> = vec![
         (
             "a good call",
             false,
+            Some(&token),
             "read_file",
             json!({"path": "notes.md", "max_lines": 5}),
         ),
         (
             "a hallucinated argument",
             false,
+            Some(&token),
             "read_file",
             json!({"path": "notes.md", "force": true}),
         ),
         (
             "the same, strict mode",
             true,
+            Some(&token),
             "read_file",
             json!({"path": "notes.md", "force": true}),
         ),
         (
             "a number sent as a string",
             false,
+            Some(&token),
             "search",
             json!({"query": "tower", "limit": "100"}),
         ),
         (
             "a boolean sent as a string",
             false,
+            Some(&token),
             "search",
             json!({"query": "tower", "limit": 5, "exact": "true"}),
         ),
         (
             "a missing argument",
             false,
+            Some(&token),
             "search",
             json!({"query": "tower"}),
         ),
         (
             "an unknown tool",
             false,
+            Some(&token),
             "read_files",
             json!({"path": "notes.md"}),
         ),
         (
             "a look-alike tool name",
             false,
+            Some(&token),
             "reаd_file",
             json!({"path": "notes.md"}),
         ),
         (
             "arguments that are not an object",
             false,
+            Some(&token),
+            "read_file",
+            json!(["notes.md"]),
+        ),
+        (
+            "a tool the policy denies",
+            false,
+            Some(&token),
+            "DELETE_FILE",
+            json!({"path": "notes.md"}),
+        ),
+        (
+            "another agent's burst: search 1",
+            false,
+            Some(&busy_token),
             "search",
-            json!(["tower", 5]),
+            search(1),
+        ),
+        (
+            "another agent's burst: search 2",
+            false,
+            Some(&busy_token),
+            "search",
+            search(2),
+        ),
+        (
+            "another agent's burst: search 3",
+            false,
+            Some(&busy_token),
+            "search",
+            search(3),
+        ),
+        (
+            "another agent's burst: search 4",
+            false,
+            Some(&busy_token),
+            "search",
+            search(4),
+        ),
+        (
+            "a call without a token",
+            false,
+            None,
+            "read_file",
+            json!({"path": "notes.md"}),
         ),
     ];
 
@@ -132,8 +218,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "#", "the agent sends", "result", "layer"
     );
     println!("{}", "-".repeat(120));
-    for (i, (what, use_strict, tool, args)) in script.into_iter().enumerate() {
-        let call = ToolCall::new(tool, args);
+    for (i, (what, use_strict, credential, tool, args)) in script.into_iter().enumerate() {
+        let mut caller = Caller::agent("demo-agent");
+        if let Some(credential) = credential {
+            caller = caller.with_credential(credential);
+        }
+        let call = ToolCall::new(tool, args).with_caller(caller);
         let response = if use_strict {
             call_once(&mut strict, call).await
         } else {
@@ -149,12 +239,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             detail
         );
     }
-    println!("\nEvery refusal is a structured answer the model can act on, e.g. #4 in full:");
-    let response = call_once(
-        &mut lenient,
-        ToolCall::new("search", json!({"query": "tower", "limit": "100"})),
-    )
-    .await;
+    println!(
+        "\nEvery refusal is a structured answer the model can act on, e.g. a type error in full:"
+    );
+    // A different agent, so the demo's own rate limit does not get in the way.
+    let call = ToolCall::new("read_file", json!({"path": 42}))
+        .with_caller(Caller::agent("other").with_credential(other_token));
+    let response = call_once(&mut lenient, call).await;
     println!("{}", serde_json::to_string_pretty(&response.rejection)?);
     Ok(())
 }
@@ -179,6 +270,9 @@ fn describe(response: &ToolResponse) -> (&'static str, String, String) {
             .or(r.fix_hints.first())
         {
             detail.push_str(&format!(" → {hint}"));
+        }
+        if let Some(wait) = r.retry_after {
+            detail.push_str(&format!(" (retry in {} s)", wait.as_secs_f64().ceil()));
         }
         return ("refused", r.layer.to_string(), detail);
     }

@@ -201,3 +201,84 @@ fn huge_and_deep_lines_are_refused_and_processing_continues() {
     }
     assert_eq!(r.lines[4]["decision"], "allow");
 }
+
+#[test]
+fn the_policy_acts_across_lines_with_agents_and_tokens() {
+    use agent_airlock::layers::policy::HmacTokenVerifier;
+    use std::time::Duration;
+
+    let dir = workdir("policy");
+    let secret = "an hmac secret for the cli test, 32+ bytes";
+    std::fs::write(
+        dir.join("airlock.toml"),
+        r#"
+[policy]
+denied_tools = ["legacy"]
+[policy.rate_limits]
+"read_file" = "2/minute"
+[policy.roles.reader]
+allow = ["read_file"]
+[policy.identity]
+kind = "hmac"
+secret_env = "CLI_TEST_TOKEN_SECRET"
+"#,
+    )
+    .unwrap();
+    let token = HmacTokenVerifier::new(secret.as_bytes().to_vec())
+        .unwrap()
+        .issue("bot-1", &["reader"], Duration::from_secs(600));
+    let read = |extra: Value| {
+        let mut line = json!({"tool": "read_file", "arguments": {"path": "a"}});
+        line.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        line
+    };
+    let input = calls(&[
+        read(json!({"token": token})),
+        read(json!({"token": token})),
+        read(json!({"token": token})),
+        read(json!({"agent": "bot-1", "roles": ["reader"]})),
+        read(json!({"token": "forged.token"})),
+        json!({"tool": "legacy", "token": token}),
+    ]);
+    let config = dir.join("airlock.toml");
+    let r = run(
+        &dir,
+        &["--config", config.to_str().unwrap()],
+        &[("CLI_TEST_TOKEN_SECRET", secret)],
+        &input,
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let codes: Vec<&str> = r
+        .lines
+        .iter()
+        .map(|l| l["rejection"]["code"].as_str().unwrap_or("allow"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "allow",
+            "allow",
+            "rate_limited",
+            "policy_denied",
+            "unauthenticated",
+            "policy_denied"
+        ],
+        "{:?}",
+        r.lines
+    );
+    assert!(
+        r.lines[2]["rejection"]["retry_after_secs"]
+            .as_u64()
+            .unwrap()
+            >= 29
+    );
+    // Claimed roles without a token grant nothing once a verifier is configured.
+    assert!(!r.stderr.contains(secret) && !r.lines.iter().any(|l| l.to_string().contains(&token)));
+
+    // A missing secret stops the run before any call, naming the variable.
+    let r = run(&dir, &["--config", config.to_str().unwrap()], &[], &input);
+    assert_eq!(r.status, 2);
+    assert!(r.stderr.contains("CLI_TEST_TOKEN_SECRET"), "{}", r.stderr);
+}
