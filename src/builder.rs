@@ -1,4 +1,5 @@
-//! `ServiceBuilder` methods for every layer: `.strip_ghost_args(..)`, `.strict_schema(..)`.
+//! `ServiceBuilder` methods for every layer: `.policy(..)`, `.strip_ghost_args(..)`,
+//! `.strict_schema(..)`.
 //!
 //! ```
 //! use agent_airlock::{ServiceBuilderExt, ToolRouter};
@@ -11,7 +12,9 @@
 //!     .build()
 //!     .unwrap();
 //! let catalog = router.catalog();
+//! let policy = std::sync::Arc::new(agent_airlock::Policy::builder().deny(["drop_*"]).build().unwrap());
 //! let _svc = ServiceBuilder::new()
+//!     .policy(policy)
 //!     .strip_ghost_args(catalog.clone())
 //!     .strict_schema(catalog)
 //!     .service(router);
@@ -23,6 +26,7 @@ use tower::ServiceBuilder;
 use tower_layer::Stack;
 
 use crate::catalog::ToolCatalog;
+use crate::layers::policy::{Policy, PolicyLayer};
 use crate::layers::strict_schema::StrictSchemaLayer;
 use crate::layers::strip_ghost_args::StripGhostArgsLayer;
 
@@ -34,6 +38,9 @@ mod sealed {
 /// Adds agent-airlock's layers to a [`ServiceBuilder`], with their default settings. For
 /// other settings, build the layer and pass it to `.layer(..)`.
 pub trait ServiceBuilderExt<L>: sealed::Sealed + Sized {
+    /// Adds [`PolicyLayer::new`].
+    fn policy(self, policy: Arc<Policy>) -> ServiceBuilder<Stack<PolicyLayer, L>>;
+
     /// Adds [`StripGhostArgsLayer::new`] (non-strict).
     fn strip_ghost_args(
         self,
@@ -48,6 +55,10 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed + Sized {
 }
 
 impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
+    fn policy(self, policy: Arc<Policy>) -> ServiceBuilder<Stack<PolicyLayer, L>> {
+        self.layer(PolicyLayer::new(policy))
+    }
+
     fn strip_ghost_args(
         self,
         catalog: Arc<ToolCatalog>,

@@ -19,7 +19,15 @@
 //!
 //! [sanitize]
 //! max_output_tokens = 5000     # output budget for the sanitize layer
+//!
+//! [policy]                     # see PolicyConfig for every key of this section
+//! denied_tools = ["delete_*"]
 //! ```
+//!
+//! The `[policy]` section is documented key by key, with a complete example, on
+//! [`PolicyConfig`](crate::layers::policy::PolicyConfig). Its rules are compiled by
+//! [`PolicyLayer::from_config`](crate::PolicyLayer::from_config), which reports a bad
+//! pattern, rate, schedule or a missing identity secret at start-up.
 //!
 //! | variable | key | values |
 //! |---|---|---|
