@@ -545,7 +545,7 @@ impl Rejection {
     }
 
     /// `policy_denied`: a rule forbids this caller this tool. `allowed` are tools the caller
-    /// may use instead (shown as a hint, at most 20).
+    /// may use instead (shown as a hint, at most 20, then `…`).
     pub fn policy_denied(
         layer: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
@@ -557,7 +557,7 @@ impl Rejection {
         }
         let mut listed = allowed[..allowed.len().min(20)].join(", ");
         if allowed.len() > 20 {
-            listed.push_str(&format!(", … ({} in all)", allowed.len()));
+            listed.push_str(", …");
         }
         rejection.with_hint(format!(
             "do not retry this tool; tools you may call: {listed}"

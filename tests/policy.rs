@@ -677,3 +677,27 @@ fn the_policy_section_of_the_config_builds_and_names_its_errors() {
         assert!(err.contains(key), "{toml}: {err}");
     }
 }
+
+#[tokio::test]
+async fn hints_name_at_most_twenty_tools() {
+    let tools: Vec<(String, serde_json::Value)> = (0..30)
+        .map(|i| (format!("tool_{i:02}"), json!({"type": "object"})))
+        .collect();
+    let refs: Vec<(&str, serde_json::Value)> =
+        tools.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+    let policy = Arc::new(
+        Policy::builder()
+            .deny(["tool_29"])
+            .catalog(common::catalog(&refs))
+            .build()
+            .unwrap(),
+    );
+    let hint = call_as(&policy, Caller::agent("a"), "tool_29")
+        .await
+        .rejection
+        .unwrap()
+        .fix_hints
+        .remove(0);
+    assert!(hint.ends_with("tool_19, …"), "{hint}");
+    assert_eq!(policy.visible_tools(&Caller::agent("a")).len(), 29);
+}

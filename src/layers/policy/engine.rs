@@ -17,6 +17,8 @@ use crate::preview::display_name;
 use crate::service::layer_names::POLICY;
 use crate::service::{Caller, Rejection, ToolCall};
 
+/// Tools listed in a `policy_denied` hint.
+const HINT_TOOLS: usize = 20;
 /// Key of callers without an agent id in per-agent limits.
 const ANONYMOUS: &str = "\u{0}anonymous";
 /// Key of global limits.
@@ -120,7 +122,8 @@ impl Policy {
                     format!("tool `{tool}` is not on any allow list that applies to this caller")
                 }
             };
-            let visible = self.visible_tools(caller);
+            // Only as many as the hint shows: a denied call must stay cheap.
+            let visible = self.visible_tools_up_to(caller, HINT_TOOLS + 1);
             let visible: Vec<&str> = visible.iter().map(String::as_str).collect();
             tracing::info!(tool, agent = ?caller.agent_id.as_deref().map(display_name), "policy denied a call");
             return Err(Rejection::policy_denied(POLICY, message, &visible));
@@ -234,6 +237,10 @@ impl Policy {
     /// limits aside), in name order; empty without a catalog. Adapters use it to filter
     /// `tools/list`.
     pub fn visible_tools(&self, caller: &Caller) -> Vec<String> {
+        self.visible_tools_up_to(caller, usize::MAX)
+    }
+
+    fn visible_tools_up_to(&self, caller: &Caller, max: usize) -> Vec<String> {
         let Some(catalog) = &self.catalog else {
             return Vec::new();
         };
@@ -242,6 +249,7 @@ impl Policy {
             .into_iter()
             .map(|t| t.name())
             .filter(|name| self.rules.decide(name, caller).is_ok())
+            .take(max)
             .map(str::to_owned)
             .collect()
     }
