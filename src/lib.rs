@@ -10,6 +10,7 @@
 //! | [`StripGhostArgsLayer`] | removes arguments the tool does not declare; in strict mode refuses them |
 //! | [`StrictSchemaLayer`] | validates arguments against the tool's JSON Schema, no type coercion |
 //! | [`PolicyLayer`] | identity, allow/deny lists, roles, time windows, rate limits, session budgets |
+//! | [`SanitizeLayer`] | masks PII and secrets in outputs, errors and refusals; truncates to a budget |
 //!
 //! The contract every layer shares is in [`service`]: a [`ToolCall`] goes in,
 //! a [`ToolResponse`] comes out, and **a refusal is a response, not an
@@ -95,6 +96,7 @@ pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};
 pub use future::ResponseFuture;
 pub use layers::policy::{Policy, PolicyLayer, PolicyService};
+pub use layers::sanitize::{Sanitize, SanitizeLayer, Sanitizer};
 pub use layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 pub use layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
 pub use limits::{InputLimits, LimitViolation};

@@ -71,6 +71,8 @@ pub mod layer_names {
     pub const DRY_RUN: &str = "dry_run";
     /// [`PolicyLayer`](crate::PolicyLayer).
     pub const POLICY: &str = "policy";
+    /// [`SanitizeLayer`](crate::SanitizeLayer).
+    pub const SANITIZE: &str = "sanitize";
 }
 
 /// One tool call, as an adapter built it from what the agent sent.
@@ -329,6 +331,24 @@ pub enum Note {
     Unvalidated {
         /// The layer that let the call through.
         layer: Cow<'static, str>,
+    },
+    /// Sensitive values were masked in the response.
+    Redacted {
+        /// The layer that masked them.
+        layer: Cow<'static, str>,
+        /// How many, by kind (`email`, `credit_card`, …).
+        counts: std::collections::BTreeMap<String, usize>,
+    },
+    /// The output was cut to the output budget.
+    Truncated {
+        /// The layer that cut it.
+        layer: Cow<'static, str>,
+        /// Characters before the cut.
+        original_chars: usize,
+        /// Characters kept.
+        kept_chars: usize,
+        /// The setting that set the limit (`max_output_chars` or `max_output_tokens`).
+        limit: Cow<'static, str>,
     },
 }
 

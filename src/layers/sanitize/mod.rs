@@ -1,0 +1,109 @@
+//! Masks PII and secrets in everything that flows back, and caps its size.
+//!
+//! What a tool returns goes straight into the model's context and often the
+//! user's screen and logs. [`SanitizeLayer`] runs every response through a
+//! [`Sanitizer`]:
+//!
+//! - **detection** ([`Detector`]): e-mail addresses (also obfuscated, `john at
+//!   example dot com`), phone numbers (US and international), US SSNs (never-
+//!   issued ranges excluded), payment cards (Luhn and issuer checked), IPv4
+//!   and IPv6 addresses (parsed), AWS access and secret keys, vendor keys
+//!   (GitHub, GitLab, Slack tokens and webhooks, Stripe, Google, OpenAI,
+//!   Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, Azure storage,
+//!   DigitalOcean), JWTs (structure checked), PEM private keys (to the END line,
+//!   or to the end of a cut-off block), credentials in connection strings and
+//!   URLs, `password=`/`secret:`/`api_key:`/`token` assignments,
+//!   `Authorization: Bearer|Basic` headers, IBANs (mod-97), and with locale
+//!   `in` Aadhaar (Verhoeff), PAN, UPI ids and IFSC codes; plus workspace
+//!   patterns, and an allowlist of values never masked;
+//! - **masking** ([`MaskStyle`]): a label (`[REDACTED:EMAIL]`), a partial mask
+//!   keeping the last four characters, or a keyed hash, per kind;
+//! - **structure**: JSON outputs are walked, every string leaf is sanitized and
+//!   values under sensitive key names are masked whatever they hold; error
+//!   messages and refusals are sanitized too;
+//! - **budget**: the output is cut on a character boundary at
+//!   `max_output_chars` or `max_output_tokens` × 4 characters, marked in the
+//!   text and in a [`Note::Truncated`](crate::Note::Truncated).
+//!
+//! Masking runs before truncation, so a cut never leaves half a secret
+//! visible. Notes carry counts by kind, never values.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use agent_airlock::layers::sanitize::SanitizeLayer;
+//! use agent_airlock::{AirlockConfig, ToolCall, ToolOutput, ToolResponse};
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tool = service_fn(|_call: ToolCall| async {
+//!     Ok::<_, Infallible>(ToolResponse::json(json!({
+//!         "user": "alice@example.com",
+//!         "api_key": "anything at all",
+//!         "note": "call me at (555) 123-4567"
+//!     })))
+//! });
+//! let svc = ServiceBuilder::new()
+//!     .layer(SanitizeLayer::from_config(&AirlockConfig::default())?)
+//!     .service(tool);
+//! let response = svc.oneshot(ToolCall::new("lookup", json!({}))).await?;
+//! assert_eq!(response.output, ToolOutput::Json(json!({
+//!     "user": "[REDACTED:EMAIL]",
+//!     "api_key": "[REDACTED:SECRET]",
+//!     "note": "call me at [REDACTED:PHONE]"
+//! })));
+//! # Ok(())
+//! # }
+//! ```
+
+mod detect;
+mod layer;
+mod mask;
+mod sanitizer;
+pub mod validate;
+
+pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};
+pub use layer::{Sanitize, SanitizeFuture, SanitizeLayer};
+pub use mask::MaskStyle;
+pub use sanitizer::{CHARS_PER_TOKEN, Counts, Sanitizer};
+
+/// Kind names accepted in `sanitize.masks`.
+pub const KIND_NAMES: &[&str] = &[
+    "email",
+    "phone",
+    "ssn",
+    "credit_card",
+    "ip_address",
+    "aws_access_key",
+    "aws_secret_key",
+    "api_key",
+    "jwt",
+    "private_key",
+    "connection_string",
+    "password",
+    "auth_header",
+    "iban",
+    "aadhaar",
+    "pan",
+    "upi",
+    "ifsc",
+    "secret",
+];
+
+/// A sanitizer that cannot be built, naming the pattern or key at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SanitizeError {
+    /// A pattern does not compile.
+    #[error("sanitize pattern `{name}`: {reason}")]
+    Pattern {
+        /// The pattern's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A configuration value is invalid.
+    #[error("{0}")]
+    Config(String),
+}

@@ -1,0 +1,238 @@
+//! [`Sanitizer`]: detection, masking and truncation of text, JSON and whole responses.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::SanitizeError;
+use super::detect::{Detector, DetectorOptions, Finding, Kind};
+use super::mask::Masker;
+use crate::config::SanitizeConfig;
+use crate::sensitive::is_sensitive_name;
+use crate::service::layer_names::SANITIZE;
+use crate::service::{Note, ToolOutput, ToolResponse};
+
+/// Redaction counts by kind name.
+pub type Counts = BTreeMap<String, usize>;
+
+/// Characters per token in the budget estimate (`max_output_tokens`). A common rule of
+/// thumb for English text with current tokenizers; the budget is a cost control, not an
+/// exact count.
+pub const CHARS_PER_TOKEN: usize = 4;
+
+/// Masks PII and secrets and enforces the output budget. Build once; share behind an `Arc`.
+///
+/// ```
+/// use agent_airlock::layers::sanitize::{Counts, Sanitizer};
+/// use agent_airlock::config::SanitizeConfig;
+///
+/// let sanitizer = Sanitizer::new(&SanitizeConfig::default()).unwrap();
+/// let mut counts = Counts::new();
+/// let clean = sanitizer.sanitize_text("write to bob@example.com, key AKIAIOSFODNN7EXAMPLE", &mut counts);
+/// assert_eq!(clean, "write to [REDACTED:EMAIL], key [REDACTED:AWS_ACCESS_KEY]");
+/// assert_eq!(counts["email"], 1);
+/// ```
+#[derive(Debug)]
+pub struct Sanitizer {
+    detector: Detector,
+    masker: Masker,
+    max_chars: Option<usize>,
+    limit_name: &'static str,
+}
+
+impl Sanitizer {
+    /// Builds from `[sanitize]`; reads the hash key from the variable `hash_key_env` names.
+    pub fn new(config: &SanitizeConfig) -> Result<Self, SanitizeError> {
+        Self::with_env(config, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`new`](Self::new), with the environment given as a lookup.
+    pub fn with_env(
+        config: &SanitizeConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SanitizeError> {
+        let options = DetectorOptions {
+            pii: config.mask_pii,
+            secrets: config.mask_secrets,
+            locales: config.locales.clone(),
+            patterns: config.patterns.clone(),
+            allow_values: config.allow_values.clone(),
+        };
+        let detector = Detector::new(&options)?;
+        let mut styles = config.masks.clone();
+        for pattern in &config.patterns {
+            if let Some(style) = pattern.mask {
+                styles.insert(pattern.name.clone(), style);
+            }
+        }
+        for name in styles.keys() {
+            let custom = config.patterns.iter().any(|p| &p.name == name);
+            if !custom && !super::KIND_NAMES.contains(&name.as_str()) {
+                return Err(SanitizeError::Config(format!(
+                    "`sanitize.masks.{name}`: unknown kind; use one of {}",
+                    super::KIND_NAMES.join(", ")
+                )));
+            }
+        }
+        let key = match &config.hash_key_env {
+            Some(var) => Some(env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                SanitizeError::Config(format!(
+                    "environment variable {var} (sanitize.hash_key_env) is not set"
+                ))
+            })?),
+            None => None,
+        };
+        let masker = Masker::new(styles, key.as_deref().map(str::as_bytes));
+        let by_tokens = config.max_output_tokens.saturating_mul(CHARS_PER_TOKEN);
+        let (max_chars, limit_name) = match config.max_output_chars {
+            Some(chars) if chars <= by_tokens => (Some(chars), "max_output_chars"),
+            _ => (Some(by_tokens), "max_output_tokens"),
+        };
+        Ok(Self {
+            detector,
+            masker,
+            max_chars,
+            limit_name,
+        })
+    }
+
+    /// The detector, for findings without masking.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// The findings in `text`.
+    pub fn findings(&self, text: &str) -> Vec<Finding> {
+        self.detector.find(text)
+    }
+
+    /// Masks every finding in `text`, counting by kind. Borrows (no allocation) when there
+    /// is nothing to mask.
+    pub fn sanitize_text<'a>(&self, text: &'a str, counts: &mut Counts) -> Cow<'a, str> {
+        let mut out: Option<String> = None;
+        let mut last = 0;
+        self.detector.scan(text, |f| {
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(&text[last..f.start]);
+            buf.push_str(&self.masker.mask(&f.kind, &text[f.start..f.end]));
+            last = f.end;
+            *counts.entry(f.kind.name().to_owned()).or_insert(0) += 1;
+        });
+        match out {
+            None => Cow::Borrowed(text),
+            Some(mut buf) => {
+                buf.push_str(&text[last..]);
+                Cow::Owned(buf)
+            }
+        }
+    }
+
+    /// Masks every string leaf of `value` (keys are kept, the JSON stays valid) and, whatever
+    /// they hold, the values under sensitive key names (`password`, `token`, `api_key`, …).
+    pub fn sanitize_json(&self, value: &mut Value, counts: &mut Counts) {
+        // Iterative: tool output can nest deeper than any stack should.
+        let mut stack: Vec<&mut Value> = vec![value];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) => {
+                    if let Cow::Owned(masked) = self.sanitize_text(s, counts) {
+                        *s = masked;
+                    }
+                }
+                Value::Array(items) => stack.extend(items.iter_mut()),
+                Value::Object(map) => {
+                    for (key, child) in map.iter_mut() {
+                        if is_sensitive_name(key) && !child.is_null() {
+                            *child = Value::String(self.masker.mask(&Kind::SensitiveField, ""));
+                            *counts
+                                .entry(Kind::SensitiveField.name().to_owned())
+                                .or_insert(0) += 1;
+                        } else {
+                            stack.push(child);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sanitizes everything in a response that reaches the model: the output, error
+    /// messages, and any refusal (message, hints, field errors); then enforces the output
+    /// budget. Notes record counts by kind and truncation, never values.
+    pub fn sanitize_response(&self, response: &mut ToolResponse) {
+        let mut counts = Counts::new();
+        match &mut response.output {
+            ToolOutput::Text(text) => {
+                if let Cow::Owned(masked) = self.sanitize_text(text, &mut counts) {
+                    *text = masked;
+                }
+            }
+            ToolOutput::Json(value) => self.sanitize_json(value, &mut counts),
+        }
+        if let Some(rejection) = &mut response.rejection {
+            let mut fix = |s: &mut String| {
+                if let Cow::Owned(masked) = self.sanitize_text(s, &mut counts) {
+                    *s = masked;
+                }
+            };
+            fix(&mut rejection.message);
+            rejection.fix_hints.iter_mut().for_each(&mut fix);
+            for e in &mut rejection.field_errors {
+                fix(&mut e.hint);
+                fix(&mut e.expected);
+                if let Some(p) = &mut e.preview {
+                    fix(p);
+                }
+            }
+        }
+        if !counts.is_empty() {
+            tracing::info!(counts = ?counts, "masked sensitive values in a response");
+            response.notes.push(Note::Redacted {
+                layer: Cow::Borrowed(SANITIZE),
+                counts,
+            });
+        }
+        self.truncate(response);
+    }
+
+    fn truncate(&self, response: &mut ToolResponse) {
+        let Some(limit) = self.max_chars else { return };
+        let text = match &response.output {
+            ToolOutput::Text(t) => {
+                if t.len() <= limit {
+                    return; // bytes ≥ chars
+                }
+                t.clone()
+            }
+            ToolOutput::Json(v) => {
+                let text = v.to_string();
+                if text.len() <= limit {
+                    return;
+                }
+                text
+            }
+        };
+        let total = text.chars().count();
+        if total <= limit {
+            return;
+        }
+        let cut = text
+            .char_indices()
+            .nth(limit)
+            .map_or(text.len(), |(i, _)| i);
+        let mut kept = text;
+        kept.truncate(cut);
+        kept.push_str(&format!(
+            "\n[… truncated by agent-airlock: {limit} of {total} characters shown]"
+        ));
+        response.output = ToolOutput::Text(kept);
+        response.notes.push(Note::Truncated {
+            layer: Cow::Borrowed(SANITIZE),
+            original_chars: total,
+            kept_chars: limit,
+            limit: self.limit_name.into(),
+        });
+    }
+}

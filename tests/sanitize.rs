@@ -1,0 +1,313 @@
+//! SanitizeLayer and Sanitizer: structure, refusals, budgets, masks, hostile input.
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use agent_airlock::config::SanitizeConfig;
+use agent_airlock::layers::sanitize::{Counts, CustomPattern, MaskStyle, SanitizeLayer, Sanitizer};
+use agent_airlock::{
+    AirlockConfig, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tower::{Layer, ServiceExt, service_fn};
+
+fn sanitizer(config: SanitizeConfig) -> Arc<Sanitizer> {
+    Arc::new(
+        Sanitizer::with_env(&config, |name| {
+            (name == "TEST_MASK_KEY").then(|| "k".repeat(32))
+        })
+        .unwrap(),
+    )
+}
+
+async fn through(config: SanitizeConfig, response: ToolResponse) -> ToolResponse {
+    let layer = SanitizeLayer::new(sanitizer(config));
+    let tool = service_fn(move |_call: ToolCall| {
+        let response = response.clone();
+        async move { Ok::<_, Infallible>(response) }
+    });
+    layer
+        .layer(tool)
+        .oneshot(ToolCall::new("t", json!({})))
+        .await
+        .unwrap()
+}
+
+fn redacted(notes: &[Note]) -> Counts {
+    notes
+        .iter()
+        .find_map(|n| match n {
+            Note::Redacted { counts, .. } => Some(counts.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn json_is_walked_keys_kept_and_sensitive_fields_masked_whatever_they_hold() {
+    let output = json!({
+        "users": [{"email": "a@example.com", "phone": "555-123-4567"}, {"email": "b@example.org"}],
+        "password": {"nested": "anything"},
+        "api_key": 12345,
+        "session": null,
+        "alice@example.com": "keys are kept",
+        "note": "nothing here",
+        "count": 3
+    });
+    let r = through(SanitizeConfig::default(), ToolResponse::json(output)).await;
+    assert_eq!(
+        r.output,
+        ToolOutput::Json(json!({
+            "users": [{"email": "[REDACTED:EMAIL]", "phone": "[REDACTED:PHONE]"}, {"email": "[REDACTED:EMAIL]"}],
+            "password": "[REDACTED:SECRET]",
+            "api_key": "[REDACTED:SECRET]",
+            "session": null,
+            "alice@example.com": "keys are kept",
+            "note": "nothing here",
+            "count": 3
+        }))
+    );
+    let counts = redacted(&r.notes);
+    assert_eq!(
+        (counts["email"], counts["phone"], counts["secret"]),
+        (2, 1, 2)
+    );
+    let notes = serde_json::to_string(&r.notes).unwrap();
+    assert!(
+        !notes.contains("example"),
+        "notes carry counts, never values: {notes}"
+    );
+}
+
+#[tokio::test]
+async fn error_messages_and_refusals_are_sanitized() {
+    let r = through(
+        SanitizeConfig::default(),
+        ToolResponse::error("cannot reach postgres://app:Pa55word@db/x"),
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        ToolOutput::Text("cannot reach postgres://app:[REDACTED:CONNECTION_STRING]@db/x".into())
+    );
+    assert!(r.is_error);
+
+    let rejection = Rejection::new(
+        RejectionCode::SchemaViolation,
+        "strict_schema",
+        "bad value for bob@example.com",
+    )
+    .with_hint("do not send alice@example.com here")
+    .with_field_errors(vec![
+        FieldError::new(
+            "/to",
+            "a user id",
+            "string",
+            "send an id, not carol@example.com",
+        )
+        .with_preview(Some("\"carol@example.com\"".into())),
+    ]);
+    let r = through(SanitizeConfig::default(), ToolResponse::rejected(rejection)).await;
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("example.com"), "{text}");
+    assert_eq!(r.rejection.unwrap().code, RejectionCode::SchemaViolation);
+}
+
+#[tokio::test]
+async fn truncation_by_tokens_and_chars_on_a_character_boundary() {
+    let mut config = SanitizeConfig::default();
+    config.max_output_tokens = 5; // 20 characters
+    let text = "é".repeat(30);
+    let r = through(config.clone(), ToolResponse::text(text)).await;
+    let ToolOutput::Text(out) = &r.output else {
+        panic!()
+    };
+    assert!(out.starts_with(&"é".repeat(20)) && !out.starts_with(&"é".repeat(21)));
+    assert!(
+        out.contains("[… truncated by agent-airlock: 20 of 30 characters shown]"),
+        "{out}"
+    );
+    assert!(
+        matches!(&r.notes[..], [Note::Truncated { original_chars: 30, kept_chars: 20, limit, .. }] if limit == "max_output_tokens")
+    );
+
+    config.max_output_chars = Some(10);
+    let r = through(config, ToolResponse::json(json!({"k": "v".repeat(50)}))).await;
+    assert!(
+        matches!(&r.output, ToolOutput::Text(t) if t.starts_with("{\"k\":\"vvvv") && t.contains("10 of 58"))
+    );
+    assert!(matches!(&r.notes[..], [Note::Truncated { limit, .. }] if limit == "max_output_chars"));
+}
+
+#[tokio::test]
+async fn masking_happens_before_the_cut() {
+    let mut config = SanitizeConfig::default();
+    config.max_output_chars = Some(20);
+    // The card straddles the 20-character cut: no digit of it may survive.
+    let r = through(
+        config,
+        ToolResponse::text("card no. 4111 1111 1111 1111 and more text"),
+    )
+    .await;
+    let ToolOutput::Text(out) = &r.output else {
+        panic!()
+    };
+    assert!(!out.contains("4111"), "{out}");
+}
+
+#[tokio::test]
+async fn mask_styles_allowlist_and_workspace_patterns() {
+    let mut config = SanitizeConfig::default();
+    config
+        .masks
+        .insert("credit_card".into(), MaskStyle::Partial);
+    config.masks.insert("email".into(), MaskStyle::Hash);
+    config.hash_key_env = Some("TEST_MASK_KEY".into());
+    config.allow_values = vec!["support@example.com".into()];
+    config.patterns = vec![CustomPattern {
+        name: "employee_id".into(),
+        regex: "EMP-[0-9]{6}".into(),
+        mask: None,
+    }];
+    let s = sanitizer(config);
+    let mut counts = Counts::new();
+    let out = s.sanitize_text(
+        "card 4111 1111 1111 1111, mail a@x.io and a@x.io, support@example.com, staff EMP-004211",
+        &mut counts,
+    );
+    let hashed: Vec<&str> = out.matches("[EMAIL:").collect();
+    assert_eq!(hashed.len(), 2);
+    let first = out.find("[EMAIL:").unwrap();
+    let token = &out[first..first + 24];
+    assert_eq!(
+        out.matches(token).count(),
+        2,
+        "equal values give equal tokens: {out}"
+    );
+    assert!(out.contains("[REDACTED:CREDIT_CARD:…1111]"), "{out}");
+    assert!(out.contains("support@example.com"), "allowlisted: {out}");
+    assert!(out.contains("[REDACTED:EMPLOYEE_ID]"), "{out}");
+    assert_eq!(counts["employee_id"], 1);
+}
+
+#[test]
+fn configuration_errors_name_what_is_wrong() {
+    let mut c = SanitizeConfig::default();
+    c.masks.insert("emial".into(), MaskStyle::Hash);
+    assert!(
+        Sanitizer::new(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("emial")
+    );
+
+    let mut c = SanitizeConfig::default();
+    c.patterns = vec![CustomPattern {
+        name: "bad".into(),
+        regex: "(?=x)".into(),
+        mask: None,
+    }];
+    assert!(
+        Sanitizer::new(&c).unwrap_err().to_string().contains("bad"),
+        "look-around is refused"
+    );
+
+    let mut c = SanitizeConfig::default();
+    c.hash_key_env = Some("SURELY_UNSET_VARIABLE_FOR_AIRLOCK".into());
+    assert!(
+        Sanitizer::new(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("SURELY_UNSET_VARIABLE_FOR_AIRLOCK")
+    );
+
+    let toml = "[sanitize]\nmasks = { email = \"sometimes\" }";
+    assert!(AirlockConfig::from_toml_str(toml).is_err());
+}
+
+#[test]
+fn clean_text_is_borrowed_not_copied() {
+    let s = sanitizer(SanitizeConfig::default());
+    let mut counts = Counts::new();
+    let text = "nothing to see here, version 1.2.3";
+    assert!(matches!(
+        s.sanitize_text(text, &mut counts),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    assert!(counts.is_empty());
+}
+
+#[test]
+fn hostile_input_large_deep_and_odd() {
+    let s = sanitizer(SanitizeConfig::default());
+    let mut counts = Counts::new();
+    // Long runs that look like the start of many patterns.
+    for run in [
+        "9".repeat(1 << 20),
+        "@".repeat(1 << 20),
+        "a@".repeat(1 << 19),
+        "eyJ-".repeat(1 << 18),
+        "-----BEGIN ".repeat(1 << 16),
+    ] {
+        let _ = s.sanitize_text(&run, &mut counts);
+    }
+    // A cut-off private key is masked to the end.
+    let out = s.sanitize_text("x -----BEGIN PRIVATE KEY-----\nMIIE...", &mut counts);
+    assert_eq!(out, "x [REDACTED:PRIVATE_KEY]");
+    // Deep JSON: walked without recursion.
+    let mut deep = Value::String("bob@example.com".into());
+    for _ in 0..100_000 {
+        deep = Value::Array(vec![deep]);
+    }
+    s.sanitize_json(&mut deep, &mut counts);
+    let mut v = &deep;
+    while let Value::Array(items) = v {
+        v = &items[0];
+    }
+    assert_eq!(v, &json!("[REDACTED:EMAIL]"));
+    // Unwind by hand: dropping 100,000 levels recursively would overflow.
+    let mut v = deep;
+    while let Value::Array(mut items) = v {
+        v = items.pop().unwrap_or(Value::Null);
+    }
+    // Secrets next to odd Unicode.
+    let out = s.sanitize_text(
+        "→bob@example.com← \u{202e}AKIAIOSFODNN7EXAMPLE\u{200b}",
+        &mut counts,
+    );
+    assert!(!out.contains("bob@") && !out.contains("AKIA"), "{out}");
+}
+
+const SECRETS: &[&str] = &[
+    "alice@example.com",
+    "4111 1111 1111 1111",
+    "123-45-6789",
+    "AKIAIOSFODNN7EXAMPLE",
+    "ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever surrounds it (prose, punctuation, Unicode), a known secret never survives.
+    #[test]
+    fn masking_never_lets_a_known_secret_through(
+        before in "[ a-zA-Z,.;:()\\[\\]\"'\n\té東🎉]{0,30}",
+        after in "[ a-zA-Z,.;:()\\[\\]\"'\n\té東🎉]{0,30}",
+        which in 0..SECRETS.len(),
+    ) {
+        static SHARED: std::sync::OnceLock<Arc<Sanitizer>> = std::sync::OnceLock::new();
+        let s = SHARED.get_or_init(|| sanitizer(SanitizeConfig::default()));
+        let secret = SECRETS[which];
+        // A separator keeps the secret a token of its own, as it is in real text.
+        let text = format!("{before} {secret} {after}");
+        let mut counts = Counts::new();
+        let out = s.sanitize_text(&text, &mut counts);
+        prop_assert!(!out.contains(secret), "{:?} -> {:?}", text, out);
+    }
+}
