@@ -282,3 +282,81 @@ secret_env = "CLI_TEST_TOKEN_SECRET"
     assert_eq!(r.status, 2);
     assert!(r.stderr.contains("CLI_TEST_TOKEN_SECRET"), "{}", r.stderr);
 }
+
+fn sanitize(args: &[&str], input: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .arg("sanitize")
+        .args(args)
+        .env_remove("AIRLOCK_MAX_OUTPUT_TOKENS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn sanitize_text_jsonl_and_findings() {
+    let (status, out, _) = sanitize(&[], "from bob@example.com\nkey AKIAIOSFODNN7EXAMPLE\n");
+    assert_eq!(status, 0);
+    assert_eq!(out, "from [REDACTED:EMAIL]\nkey [REDACTED:AWS_ACCESS_KEY]\n");
+
+    let input = "{\"user\":\"bob@example.com\",\"n\":1}\n[\"4111 1111 1111 1111\"]\n\"plain\"\n";
+    let (status, out, _) = sanitize(&["--jsonl"], input);
+    assert_eq!(status, 0);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines, [json!({"user": "[REDACTED:EMAIL]", "n": 1}), json!(["[REDACTED:CREDIT_CARD]"]), json!("plain")]);
+
+    // A line that is not JSON is still masked, never passed through; the exit status says so.
+    let (status, out, err) = sanitize(&["--jsonl"], "not json: bob@example.com\n{\"ok\":true}\n");
+    assert_eq!(status, 1);
+    assert_eq!(out, "not json: [REDACTED:EMAIL]\n{\"ok\":true}\n");
+    assert!(err.contains("line 1"), "{err}");
+
+    let (status, out, _) = sanitize(&["--findings"], "mail bob@example.com now");
+    assert_eq!(status, 0);
+    let f: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(f, json!({"kind": "email", "rule": "email", "start": 5, "end": 20}));
+    assert!(!out.contains("bob"), "findings never carry values");
+
+    let (_, out, _) = sanitize(&["--jsonl", "--findings"], "{\"a\":[\"x bob@example.com\"],\"password\":\"p\"}\n");
+    let found: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(found[0]["pointer"], "/a/0");
+    assert_eq!(found[0]["start"], 2);
+    assert_eq!(found[1], json!({"line": 1, "pointer": "/password", "kind": "secret", "rule": "sensitive_key"}));
+}
+
+#[test]
+fn sanitize_uses_the_configuration() {
+    let dir = workdir("sanitize-config");
+    std::fs::write(
+        dir.join("airlock.toml"),
+        "[sanitize]\nallow_values = [\"support@example.com\"]\n[sanitize.masks]\ncredit_card = \"partial\"\n[[sanitize.patterns]]\nname = \"ticket\"\nregex = \"TCK-[0-9]{4}\"\n",
+    )
+    .unwrap();
+    let config = dir.join("airlock.toml");
+    let (status, out, _) = sanitize(
+        &["--config", config.to_str().unwrap()],
+        "support@example.com card 4111 1111 1111 1111 ticket TCK-0042",
+    );
+    assert_eq!(status, 0);
+    assert_eq!(out, "support@example.com card [REDACTED:CREDIT_CARD:…1111] ticket [REDACTED:TICKET]");
+
+    std::fs::write(dir.join("bad.toml"), "[[sanitize.patterns]]\nname = \"x\"\nregex = \"(?<=a)b\"\n").unwrap();
+    let bad = dir.join("bad.toml");
+    let (status, _, err) = sanitize(&["--config", bad.to_str().unwrap()], "");
+    assert_eq!(status, 2);
+    assert!(err.contains("sanitize pattern `x`"), "{err}");
+}

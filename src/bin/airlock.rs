@@ -2,14 +2,20 @@
 //!
 //! ```text
 //! airlock check --tools tools.json [--config airlock.toml] [--fail-on-deny] < calls.jsonl
+//! airlock sanitize [--config airlock.toml] [--jsonl] [--findings] < output.txt
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::io::{BufRead, Read, Write};
+
 use agent_airlock::check::{dry_run_stack, run_check};
+use agent_airlock::layers::sanitize::{Counts, Sanitizer};
+use agent_airlock::sensitive::is_sensitive_name;
 use agent_airlock::{AirlockConfig, ToolCatalog};
+use serde_json::{Value, json};
 use clap::{Parser, Subcommand};
 
 /// Guard AI agents' tool calls: check calls against a tool catalog and a policy.
@@ -38,6 +44,22 @@ enum Command {
         #[arg(long)]
         fail_on_deny: bool,
     },
+    /// Mask PII and secrets in text read on stdin, with the sanitize layer's configuration.
+    ///
+    /// Text mode (default) writes the masked text. With --jsonl, each input line is a JSON
+    /// value and each output line is the same value sanitized. With --findings, writes
+    /// what was found instead (kinds, rules and byte spans, never the values).
+    Sanitize {
+        /// Configuration file (TOML); AIRLOCK_* environment variables apply on top.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// One JSON value per line in and out.
+        #[arg(long)]
+        jsonl: bool,
+        /// Report findings (kind, rule, byte span) as JSON lines instead of masking.
+        #[arg(long)]
+        findings: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,7 +70,117 @@ fn main() -> ExitCode {
             config,
             fail_on_deny,
         } => check(tools, config, fail_on_deny),
+        Command::Sanitize {
+            config,
+            jsonl,
+            findings,
+        } => sanitize(config, jsonl, findings),
     }
+}
+
+fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool) -> ExitCode {
+    let sanitizer = match AirlockConfig::load(config.as_deref())
+        .map_err(|e| e.to_string())
+        .and_then(|c| Sanitizer::new(&c.sanitize).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = if jsonl {
+        sanitize_lines(&sanitizer, findings, &mut out)
+    } else {
+        sanitize_text(&sanitizer, findings, &mut out)
+    };
+    match result.and_then(|ok| out.flush().map(|()| ok)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn sanitize_text(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) -> std::io::Result<bool> {
+    let mut bytes = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    if findings {
+        for f in sanitizer.findings(&text) {
+            let line = json!({"kind": f.kind.name(), "rule": &*f.rule, "start": f.start, "end": f.end});
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        let mut counts = Counts::new();
+        out.write_all(sanitizer.sanitize_text(&text, &mut counts).as_bytes())?;
+    }
+    Ok(true)
+}
+
+fn sanitize_lines(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) -> std::io::Result<bool> {
+    let mut all_json = true;
+    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line?;
+        let number = i + 1;
+        let mut counts = Counts::new();
+        match serde_json::from_str::<Value>(&line) {
+            Ok(mut value) => {
+                if findings {
+                    report(sanitizer, number, String::new(), &value, out)?;
+                } else {
+                    sanitizer.sanitize_json(&mut value, &mut counts);
+                    writeln!(out, "{value}")?;
+                }
+            }
+            Err(e) => {
+                // Never pass an unparsed line through unmasked: mask it as text.
+                eprintln!("airlock: line {number} is not valid JSON ({e}); masked as text");
+                all_json = false;
+                if findings {
+                    for f in sanitizer.findings(&line) {
+                        let record = json!({"line": number, "kind": f.kind.name(), "rule": &*f.rule, "start": f.start, "end": f.end});
+                        writeln!(out, "{record}")?;
+                    }
+                } else {
+                    writeln!(out, "{}", sanitizer.sanitize_text(&line, &mut counts))?;
+                }
+            }
+        }
+    }
+    Ok(all_json)
+}
+
+/// Findings in every string leaf (with its JSON pointer) and every sensitive field.
+fn report(sanitizer: &Sanitizer, line: usize, pointer: String, value: &Value, out: &mut impl Write) -> std::io::Result<()> {
+    match value {
+        Value::String(s) => {
+            for f in sanitizer.findings(s) {
+                let record = json!({"line": line, "pointer": pointer, "kind": f.kind.name(), "rule": &*f.rule, "start": f.start, "end": f.end});
+                writeln!(out, "{record}")?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                report(sanitizer, line, format!("{pointer}/{i}"), item, out)?;
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                if is_sensitive_name(key) && !item.is_null() {
+                    writeln!(out, "{}", json!({"line": line, "pointer": child, "kind": "secret", "rule": "sensitive_key"}))?;
+                } else {
+                    report(sanitizer, line, child, item, out)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn check(tools: PathBuf, config: Option<PathBuf>, fail_on_deny: bool) -> ExitCode {
