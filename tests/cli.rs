@@ -311,13 +311,26 @@ fn sanitize(args: &[&str], input: &str) -> (i32, String, String) {
 fn sanitize_text_jsonl_and_findings() {
     let (status, out, _) = sanitize(&[], "from bob@example.com\nkey AKIAIOSFODNN7EXAMPLE\n");
     assert_eq!(status, 0);
-    assert_eq!(out, "from [REDACTED:EMAIL]\nkey [REDACTED:AWS_ACCESS_KEY]\n");
+    assert_eq!(
+        out,
+        "from [REDACTED:EMAIL]\nkey [REDACTED:AWS_ACCESS_KEY]\n"
+    );
 
     let input = "{\"user\":\"bob@example.com\",\"n\":1}\n[\"4111 1111 1111 1111\"]\n\"plain\"\n";
     let (status, out, _) = sanitize(&["--jsonl"], input);
     assert_eq!(status, 0);
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines, [json!({"user": "[REDACTED:EMAIL]", "n": 1}), json!(["[REDACTED:CREDIT_CARD]"]), json!("plain")]);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"user": "[REDACTED:EMAIL]", "n": 1}),
+            json!(["[REDACTED:CREDIT_CARD]"]),
+            json!("plain")
+        ]
+    );
 
     // A line that is not JSON is still masked, never passed through; the exit status says so.
     let (status, out, err) = sanitize(&["--jsonl"], "not json: bob@example.com\n{\"ok\":true}\n");
@@ -328,14 +341,26 @@ fn sanitize_text_jsonl_and_findings() {
     let (status, out, _) = sanitize(&["--findings"], "mail bob@example.com now");
     assert_eq!(status, 0);
     let f: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(f, json!({"kind": "email", "rule": "email", "start": 5, "end": 20}));
+    assert_eq!(
+        f,
+        json!({"kind": "email", "rule": "email", "start": 5, "end": 20})
+    );
     assert!(!out.contains("bob"), "findings never carry values");
 
-    let (_, out, _) = sanitize(&["--jsonl", "--findings"], "{\"a\":[\"x bob@example.com\"],\"password\":\"p\"}\n");
-    let found: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (_, out, _) = sanitize(
+        &["--jsonl", "--findings"],
+        "{\"a\":[\"x bob@example.com\"],\"password\":\"p\"}\n",
+    );
+    let found: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(found[0]["pointer"], "/a/0");
     assert_eq!(found[0]["start"], 2);
-    assert_eq!(found[1], json!({"line": 1, "pointer": "/password", "kind": "secret", "rule": "sensitive_key"}));
+    assert_eq!(
+        found[1],
+        json!({"line": 1, "pointer": "/password", "kind": "secret", "rule": "sensitive_key"})
+    );
 }
 
 #[test]
@@ -352,9 +377,16 @@ fn sanitize_uses_the_configuration() {
         "support@example.com card 4111 1111 1111 1111 ticket TCK-0042",
     );
     assert_eq!(status, 0);
-    assert_eq!(out, "support@example.com card [REDACTED:CREDIT_CARD:…1111] ticket [REDACTED:TICKET]");
+    assert_eq!(
+        out,
+        "support@example.com card [REDACTED:CREDIT_CARD:…1111] ticket [REDACTED:TICKET]"
+    );
 
-    std::fs::write(dir.join("bad.toml"), "[[sanitize.patterns]]\nname = \"x\"\nregex = \"(?<=a)b\"\n").unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[[sanitize.patterns]]\nname = \"x\"\nregex = \"(?<=a)b\"\n",
+    )
+    .unwrap();
     let bad = dir.join("bad.toml");
     let (status, _, err) = sanitize(&["--config", bad.to_str().unwrap()], "");
     assert_eq!(status, 2);

@@ -15,8 +15,8 @@ use agent_airlock::check::{dry_run_stack, run_check};
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
 use agent_airlock::sensitive::is_sensitive_name;
 use agent_airlock::{AirlockConfig, ToolCatalog};
-use serde_json::{Value, json};
 use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
 
 /// Guard AI agents' tool calls: check calls against a tool catalog and a policy.
 #[derive(Parser)]
@@ -105,13 +105,18 @@ fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool) -> ExitCode {
     }
 }
 
-fn sanitize_text(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) -> std::io::Result<bool> {
+fn sanitize_text(
+    sanitizer: &Sanitizer,
+    findings: bool,
+    out: &mut impl Write,
+) -> std::io::Result<bool> {
     let mut bytes = Vec::new();
     std::io::stdin().lock().read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
     if findings {
         for f in sanitizer.findings(&text) {
-            let line = json!({"kind": f.kind.name(), "rule": &*f.rule, "start": f.start, "end": f.end});
+            let line =
+                json!({"kind": f.kind.name(), "rule": &*f.rule, "start": f.start, "end": f.end});
             writeln!(out, "{line}")?;
         }
     } else {
@@ -121,7 +126,11 @@ fn sanitize_text(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) ->
     Ok(true)
 }
 
-fn sanitize_lines(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) -> std::io::Result<bool> {
+fn sanitize_lines(
+    sanitizer: &Sanitizer,
+    findings: bool,
+    out: &mut impl Write,
+) -> std::io::Result<bool> {
     let mut all_json = true;
     for (i, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line?;
@@ -155,7 +164,13 @@ fn sanitize_lines(sanitizer: &Sanitizer, findings: bool, out: &mut impl Write) -
 }
 
 /// Findings in every string leaf (with its JSON pointer) and every sensitive field.
-fn report(sanitizer: &Sanitizer, line: usize, pointer: String, value: &Value, out: &mut impl Write) -> std::io::Result<()> {
+fn report(
+    sanitizer: &Sanitizer,
+    line: usize,
+    pointer: String,
+    value: &Value,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     match value {
         Value::String(s) => {
             for f in sanitizer.findings(s) {
@@ -172,7 +187,11 @@ fn report(sanitizer: &Sanitizer, line: usize, pointer: String, value: &Value, ou
             for (key, item) in map {
                 let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
                 if is_sensitive_name(key) && !item.is_null() {
-                    writeln!(out, "{}", json!({"line": line, "pointer": child, "kind": "secret", "rule": "sensitive_key"}))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"line": line, "pointer": child, "kind": "secret", "rule": "sensitive_key"})
+                    )?;
                 } else {
                     report(sanitizer, line, child, item, out)?;
                 }

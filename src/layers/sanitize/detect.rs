@@ -76,11 +76,30 @@ pub enum Kind {
 
 impl Kind {
     /// The label used in masks: `[REDACTED:<LABEL>]`.
-    pub fn label(&self) -> String {
-        match self {
-            Kind::Custom(name) => name.to_ascii_uppercase(),
-            other => other.name().to_ascii_uppercase(),
-        }
+    pub fn label(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
+            Kind::Email => "EMAIL",
+            Kind::Phone => "PHONE",
+            Kind::Ssn => "SSN",
+            Kind::CreditCard => "CREDIT_CARD",
+            Kind::IpAddress => "IP_ADDRESS",
+            Kind::AwsAccessKey => "AWS_ACCESS_KEY",
+            Kind::AwsSecretKey => "AWS_SECRET_KEY",
+            Kind::ApiKey => "API_KEY",
+            Kind::Jwt => "JWT",
+            Kind::PrivateKey => "PRIVATE_KEY",
+            Kind::ConnectionString => "CONNECTION_STRING",
+            Kind::Password => "PASSWORD",
+            Kind::AuthHeader => "AUTH_HEADER",
+            Kind::Iban => "IBAN",
+            Kind::Aadhaar => "AADHAAR",
+            Kind::Pan => "PAN",
+            Kind::Upi => "UPI",
+            Kind::Ifsc => "IFSC",
+            Kind::SensitiveField => "SECRET",
+            Kind::Custom(name) => return Cow::Owned(name.to_ascii_uppercase()),
+        })
     }
 
     /// The name used in notes and the configuration (`credit_card`).
@@ -140,6 +159,8 @@ pub struct Finding {
     pub kind: Kind,
     /// The rule that found it (`github`, `us_phone`, …).
     pub rule: Arc<str>,
+    /// The rule's index in its detector (see [`Detector::rule_kinds`]).
+    pub rule_id: usize,
     /// Start byte offset of the sensitive part.
     pub start: usize,
     /// End byte offset (exclusive).
@@ -167,18 +188,65 @@ struct Rule {
     name: &'static str,
     kind: Kind,
     pattern: &'static str,
-    /// Capture group to mask (0: the whole match).
-    group: usize,
+    /// Which part of the match is masked.
+    part: Part,
     check: Check,
     secret: bool,
     locale: Option<&'static str>,
+}
+
+/// Which part of a match is the sensitive value. Computed from the match text rather
+/// than with capture groups: a capture search costs several times the match itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// All of it.
+    Whole,
+    /// What follows the first `:` or `=` (and `>`, spaces, one quote): `password = "x"`.
+    AfterSeparator,
+    /// The password of `scheme://user:password@host`.
+    UrlPassword,
+    /// What follows the last whitespace: `Authorization: Bearer <token>`.
+    AfterWhitespace,
+}
+
+impl Part {
+    /// The sensitive value's byte range within `m`.
+    fn locate(self, m: &str) -> Option<(usize, usize)> {
+        let b = m.as_bytes();
+        match self {
+            Part::Whole => Some((0, b.len())),
+            Part::AfterSeparator => {
+                let mut i = b.iter().position(|&c| c == b':' || c == b'=')? + 1;
+                if b.get(i) == Some(&b'>') {
+                    i += 1;
+                }
+                while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                if matches!(b.get(i), Some(b'"' | b'\'')) {
+                    i += 1;
+                }
+                Some((i, b.len()))
+            }
+            Part::UrlPassword => {
+                let scheme = memchr::memmem::find(b, b"://")? + 3;
+                let colon = scheme + b[scheme..].iter().position(|&c| c == b':')? + 1;
+                let at = b.iter().rposition(|&c| c == b'@')?;
+                (colon < at).then_some((colon, at))
+            }
+            Part::AfterWhitespace => {
+                let ws = b.iter().rposition(u8::is_ascii_whitespace)? + 1;
+                Some((ws, b.len()))
+            }
+        }
+    }
 }
 
 const fn rule(
     name: &'static str,
     kind: Kind,
     pattern: &'static str,
-    group: usize,
+    part: Part,
     check: Check,
     secret: bool,
 ) -> Rule {
@@ -186,7 +254,7 @@ const fn rule(
         name,
         kind,
         pattern,
-        group,
+        part,
         check,
         secret,
         locale: None,
@@ -198,11 +266,25 @@ const fn india(name: &'static str, kind: Kind, pattern: &'static str, check: Che
         name,
         kind,
         pattern,
-        group: 0,
+        part: Part::Whole,
         check,
         secret: false,
         locale: Some("in"),
     }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// Common top-level domains accepted at the end of an obfuscated address.
@@ -219,7 +301,7 @@ fn builtin_rules() -> Vec<Rule> {
             "pem_private_key",
             K::PrivateKey,
             r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
-            0,
+            Part::Whole,
             C::Pem,
             true,
         ),
@@ -227,7 +309,7 @@ fn builtin_rules() -> Vec<Rule> {
             "jwt",
             K::Jwt,
             r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
-            0,
+            Part::Whole,
             C::Jwt,
             true,
         ),
@@ -235,7 +317,7 @@ fn builtin_rules() -> Vec<Rule> {
             "anthropic",
             K::ApiKey,
             r"(?-u:\b)sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{20,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -243,7 +325,7 @@ fn builtin_rules() -> Vec<Rule> {
             "openai",
             K::ApiKey,
             r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -251,7 +333,7 @@ fn builtin_rules() -> Vec<Rule> {
             "github",
             K::ApiKey,
             r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -259,7 +341,7 @@ fn builtin_rules() -> Vec<Rule> {
             "github_pat",
             K::ApiKey,
             r"(?-u:\b)github_pat_[A-Za-z0-9_]{22,}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -267,7 +349,7 @@ fn builtin_rules() -> Vec<Rule> {
             "gitlab",
             K::ApiKey,
             r"(?-u:\b)gl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_-]{20,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -275,7 +357,7 @@ fn builtin_rules() -> Vec<Rule> {
             "slack_webhook",
             K::ApiKey,
             r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -283,7 +365,7 @@ fn builtin_rules() -> Vec<Rule> {
             "slack",
             K::ApiKey,
             r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -291,7 +373,7 @@ fn builtin_rules() -> Vec<Rule> {
             "stripe",
             K::ApiKey,
             r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -299,7 +381,7 @@ fn builtin_rules() -> Vec<Rule> {
             "google",
             K::ApiKey,
             r"(?-u:\b)AIza[0-9A-Za-z_-]{35}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -307,7 +389,7 @@ fn builtin_rules() -> Vec<Rule> {
             "huggingface",
             K::ApiKey,
             r"(?-u:\b)hf_[A-Za-z0-9]{30,40}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -315,7 +397,7 @@ fn builtin_rules() -> Vec<Rule> {
             "npm",
             K::ApiKey,
             r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -323,7 +405,7 @@ fn builtin_rules() -> Vec<Rule> {
             "pypi",
             K::ApiKey,
             r"(?-u:\b)pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -331,7 +413,7 @@ fn builtin_rules() -> Vec<Rule> {
             "sendgrid",
             K::ApiKey,
             r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -339,7 +421,7 @@ fn builtin_rules() -> Vec<Rule> {
             "twilio",
             K::ApiKey,
             r"(?-u:\b)SK[0-9a-f]{32}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -347,7 +429,7 @@ fn builtin_rules() -> Vec<Rule> {
             "digitalocean",
             K::ApiKey,
             r"(?-u:\b)do[opr]_v1_[a-f0-9]{64}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -355,7 +437,7 @@ fn builtin_rules() -> Vec<Rule> {
             "azure_storage",
             K::ApiKey,
             r"(?i)AccountKey=([A-Za-z0-9+/]{86}==)",
-            1,
+            Part::AfterSeparator,
             C::None,
             true,
         ),
@@ -363,7 +445,7 @@ fn builtin_rules() -> Vec<Rule> {
             "aws_access_key",
             K::AwsAccessKey,
             r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             true,
         ),
@@ -371,7 +453,7 @@ fn builtin_rules() -> Vec<Rule> {
             "aws_secret_key",
             K::AwsSecretKey,
             r#"(?i)(?-u:\b)(?:aws_?)?secret_?access_?key["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?([A-Za-z0-9/+]{40})(?-u:\b)"#,
-            1,
+            Part::AfterSeparator,
             C::None,
             true,
         ),
@@ -379,7 +461,7 @@ fn builtin_rules() -> Vec<Rule> {
             "credential_url",
             K::ConnectionString,
             r#"(?i)(?-u:\b)(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|https?|ftps?|sftp|sqlserver|mssql|jdbc:[a-z]{2,12}|smtps?|ldaps?)://[^\s:/@"'<>]+:([^\s@"'<>/]+)@[A-Za-z0-9\[]"#,
-            1,
+            Part::UrlPassword,
             C::None,
             true,
         ),
@@ -387,7 +469,7 @@ fn builtin_rules() -> Vec<Rule> {
             "auth_header",
             K::AuthHeader,
             r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s{0,3}[:=]\s{0,3}["']?(?:bearer|basic|token|digest)\s{1,3}([A-Za-z0-9._~+/-]{8,}=*)"#,
-            1,
+            Part::AfterWhitespace,
             C::None,
             true,
         ),
@@ -395,7 +477,7 @@ fn builtin_rules() -> Vec<Rule> {
             "bearer",
             K::AuthHeader,
             r"(?i)(?-u:\b)bearer\s{1,3}([A-Za-z0-9._~+/-]{16,}=*)",
-            1,
+            Part::AfterWhitespace,
             C::None,
             true,
         ),
@@ -403,7 +485,7 @@ fn builtin_rules() -> Vec<Rule> {
             "assignment",
             K::Password,
             r#"(?i)(?-u:\b)(?:password|passwd|pwd|passphrase|secret|client_?secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|private[_-]?key)["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?([^\s"',;&<>]{4,})"#,
-            1,
+            Part::AfterSeparator,
             C::None,
             true,
         ),
@@ -412,7 +494,7 @@ fn builtin_rules() -> Vec<Rule> {
             "email",
             K::Email,
             r"(?-u:\b)[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             false,
         ),
@@ -420,7 +502,7 @@ fn builtin_rules() -> Vec<Rule> {
             name: "obfuscated_email",
             kind: K::Email,
             pattern: "", // built at run time with the TLD list
-            group: 0,
+            part: Part::Whole,
             check: C::None,
             secret: false,
             locale: None,
@@ -435,7 +517,7 @@ fn builtin_rules() -> Vec<Rule> {
             "iban",
             K::Iban,
             r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)",
-            0,
+            Part::Whole,
             C::Iban,
             false,
         ),
@@ -443,7 +525,7 @@ fn builtin_rules() -> Vec<Rule> {
             "credit_card",
             K::CreditCard,
             r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)",
-            0,
+            Part::Whole,
             C::Card,
             false,
         ),
@@ -451,7 +533,7 @@ fn builtin_rules() -> Vec<Rule> {
             "ssn",
             K::Ssn,
             r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}(?-u:\b)",
-            0,
+            Part::Whole,
             C::Ssn,
             false,
         ),
@@ -465,7 +547,7 @@ fn builtin_rules() -> Vec<Rule> {
             "intl_phone",
             K::Phone,
             r"\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,5}(?-u:\b)",
-            0,
+            Part::Whole,
             C::PhoneDigits,
             false,
         ),
@@ -473,7 +555,7 @@ fn builtin_rules() -> Vec<Rule> {
             "us_phone",
             K::Phone,
             r"(?:(?-u:\b)1[ .-]?)?(?:\([0-9]{3}\) ?|(?-u:\b)[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}(?-u:\b)",
-            0,
+            Part::Whole,
             C::None,
             false,
         ),
@@ -481,7 +563,7 @@ fn builtin_rules() -> Vec<Rule> {
             "ipv6",
             K::IpAddress,
             r"(?:(?-u:\b)[0-9A-Fa-f]{1,4}|(?-u:\B):)(?::[0-9A-Fa-f]{0,4}){1,7}",
-            0,
+            Part::Whole,
             C::Ipv6,
             false,
         ),
@@ -489,7 +571,7 @@ fn builtin_rules() -> Vec<Rule> {
             "ipv4",
             K::IpAddress,
             r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)",
-            0,
+            Part::Whole,
             C::Ipv4,
             false,
         ),
@@ -560,7 +642,7 @@ impl Default for DetectorOptions {
 struct Compiled {
     name: Arc<str>,
     kind: Kind,
-    group: usize,
+    part: Part,
     check: Check,
 }
 
@@ -612,7 +694,7 @@ impl Detector {
             rules.push(Compiled {
                 name: Arc::from(custom.name.as_str()),
                 kind: Kind::Custom(Arc::from(custom.name.as_str())),
-                group: 0,
+                part: Part::Whole,
                 check: Check::None,
             });
         }
@@ -637,13 +719,20 @@ impl Detector {
             rules.push(Compiled {
                 name: Arc::from(r.name),
                 kind: r.kind,
-                group: r.group,
+                part: r.part,
                 check: r.check,
             });
         }
         let regex = Regex::builder()
-            .syntax(syntax::Config::new().utf8(true))
-            .configure(Regex::config().nfa_size_limit(Some(64 << 20)))
+            // ASCII semantics: smaller automata, faster scans; spans are snapped to char
+            // boundaries below, so a mask never splits a character.
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .configure(
+                Regex::config()
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                    .nfa_size_limit(Some(64 << 20))
+                    .hybrid_cache_capacity(32 << 20),
+            )
             .build_many(&sources)
             .map_err(|e| SanitizeError::Pattern {
                 name: "built-in".into(),
@@ -654,6 +743,11 @@ impl Detector {
             rules,
             allow: options.allow_values.iter().cloned().collect(),
         })
+    }
+
+    /// The kind of each rule, by rule index ([`Finding::rule_id`]).
+    pub fn rule_kinds(&self) -> impl Iterator<Item = &Kind> {
+        self.rules.iter().map(|r| &r.kind)
     }
 
     /// Every finding in `text`, in order, non-overlapping.
@@ -723,7 +817,10 @@ impl Detector {
         end: usize,
     ) -> Option<(Option<Finding>, usize)> {
         let rule = &self.rules[pid.as_usize()];
-        let mut end = end;
+        // Classes are ASCII and match any byte of a non-ASCII character: widen to whole
+        // characters so slices and masks never split one.
+        let start = floor_boundary(text, start);
+        let mut end = ceil_boundary(text, end);
         let candidate = &text[start..end];
         let valid = match rule.check {
             Check::None => true,
@@ -754,27 +851,22 @@ impl Detector {
         if !valid {
             return None;
         }
-        let (s, e) = if rule.group == 0 {
-            (start, end)
-        } else {
-            let mut caps = self.regex.create_captures();
-            let input = Input::new(text)
-                .range(start..end)
-                .anchored(Anchored::Pattern(pid));
-            self.regex.search_captures(&input, &mut caps);
-            let span = caps.get_group(rule.group)?;
-            (span.start, span.end)
+        // Re-sliced: a PEM block's end was moved by its check.
+        let (s, e) = match rule.part.locate(&text[start..end]) {
+            Some((s, e)) => (start + s, start + e),
+            None => return None,
         };
         if s == e {
             return None;
         }
-        if self.allow.contains(&text[s..e]) {
+        if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
             return Some((None, end));
         }
         Some((
             Some(Finding {
                 kind: rule.kind.clone(),
                 rule: rule.name.clone(),
+                rule_id: pid.as_usize(),
                 start: s,
                 end: e,
             }),

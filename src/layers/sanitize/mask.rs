@@ -61,8 +61,12 @@ impl Masker {
         Self { styles, key }
     }
 
+    pub(crate) fn style(&self, kind: &Kind) -> MaskStyle {
+        self.styles.get(kind.name()).copied().unwrap_or_default()
+    }
+
     pub(crate) fn mask(&self, kind: &Kind, value: &str) -> String {
-        let style = self.styles.get(kind.name()).copied().unwrap_or_default();
+        let style = self.style(kind);
         let label = kind.label();
         match style {
             MaskStyle::Label => format!("[REDACTED:{label}]"),

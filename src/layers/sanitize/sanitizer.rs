@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::SanitizeError;
 use super::detect::{Detector, DetectorOptions, Finding, Kind};
-use super::mask::Masker;
+use super::mask::{MaskStyle, Masker};
 use crate::config::SanitizeConfig;
 use crate::sensitive::is_sensitive_name;
 use crate::service::layer_names::SANITIZE;
@@ -37,6 +37,8 @@ pub const CHARS_PER_TOKEN: usize = 4;
 pub struct Sanitizer {
     detector: Detector,
     masker: Masker,
+    /// Per detector rule: the finished mask when it does not depend on the value.
+    fixed_masks: Vec<Option<String>>,
     max_chars: Option<usize>,
     limit_name: &'static str,
 }
@@ -84,6 +86,10 @@ impl Sanitizer {
             None => None,
         };
         let masker = Masker::new(styles, key.as_deref().map(str::as_bytes));
+        let fixed_masks = detector
+            .rule_kinds()
+            .map(|kind| (masker.style(kind) == MaskStyle::Label).then(|| masker.mask(kind, "")))
+            .collect();
         let by_tokens = config.max_output_tokens.saturating_mul(CHARS_PER_TOKEN);
         let (max_chars, limit_name) = match config.max_output_chars {
             Some(chars) if chars <= by_tokens => (Some(chars), "max_output_chars"),
@@ -92,6 +98,7 @@ impl Sanitizer {
         Ok(Self {
             detector,
             masker,
+            fixed_masks,
             max_chars,
             limit_name,
         })
@@ -112,13 +119,31 @@ impl Sanitizer {
     pub fn sanitize_text<'a>(&self, text: &'a str, counts: &mut Counts) -> Cow<'a, str> {
         let mut out: Option<String> = None;
         let mut last = 0;
+        // Counted per rule while scanning, folded into names once at the end.
+        let mut per_rule: Vec<usize> = Vec::new();
         self.detector.scan(text, |f| {
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
             buf.push_str(&text[last..f.start]);
-            buf.push_str(&self.masker.mask(&f.kind, &text[f.start..f.end]));
+            match &self.fixed_masks[f.rule_id] {
+                Some(fixed) => buf.push_str(fixed),
+                None => buf.push_str(&self.masker.mask(&f.kind, &text[f.start..f.end])),
+            }
             last = f.end;
-            *counts.entry(f.kind.name().to_owned()).or_insert(0) += 1;
+            if per_rule.is_empty() {
+                per_rule.resize(self.fixed_masks.len(), 0);
+            }
+            per_rule[f.rule_id] += 1;
         });
+        for (kind, n) in self.detector.rule_kinds().zip(&per_rule) {
+            if *n > 0 {
+                match counts.get_mut(kind.name()) {
+                    Some(c) => *c += n,
+                    None => {
+                        counts.insert(kind.name().to_owned(), *n);
+                    }
+                }
+            }
+        }
         match out {
             None => Cow::Borrowed(text),
             Some(mut buf) => {
@@ -234,5 +259,15 @@ impl Sanitizer {
             kept_chars: limit,
             limit: self.limit_name.into(),
         });
+    }
+}
+
+/// Adds one to `name`'s count, allocating the key only the first time.
+fn count(counts: &mut Counts, name: &str) {
+    match counts.get_mut(name) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(name.to_owned(), 1);
+        }
     }
 }

@@ -16,17 +16,32 @@ fn digits(s: &str) -> impl Iterator<Item = u32> + '_ {
         .map(|b| u32::from(b - b'0'))
 }
 
+/// Up to 19 digits of `s` into `buf`; `None` if there are more.
+fn digit_array(s: &str, buf: &mut [u8; 19]) -> Option<usize> {
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        *buf.get_mut(n)? = b - b'0';
+        n += 1;
+    }
+    Some(n)
+}
+
 /// The Luhn checksum used by payment cards.
 pub fn luhn(s: &str) -> bool {
-    let ds: Vec<u32> = digits(s).collect();
-    if ds.is_empty() {
-        return false;
+    let mut buf = [0u8; 19];
+    match digit_array(s, &mut buf) {
+        Some(n) if n > 0 => luhn_digits(&buf[..n]),
+        _ => false,
     }
+}
+
+fn luhn_digits(ds: &[u8]) -> bool {
     let sum: u32 = ds
         .iter()
         .rev()
         .enumerate()
         .map(|(i, &d)| {
+            let d = u32::from(d);
             if i % 2 == 1 {
                 let x = d * 2;
                 if x > 9 { x - 9 } else { x }
@@ -40,37 +55,42 @@ pub fn luhn(s: &str) -> bool {
 
 /// A payment card: 13–19 digits, a known issuer prefix, consistent separators, Luhn.
 pub fn card(s: &str) -> bool {
-    let ds: String = s.chars().filter(char::is_ascii_digit).collect();
-    if !(13..=19).contains(&ds.len()) {
+    let mut buf = [0u8; 19];
+    let Some(n) = digit_array(s, &mut buf) else {
+        return false;
+    };
+    if !(13..=19).contains(&n) {
         return false;
     }
     // Separators, if any, are all spaces or all dashes.
     if s.contains(' ') && s.contains('-') {
         return false;
     }
-    let prefix2: u32 = ds[..2].parse().unwrap_or(0);
-    let prefix4: u32 = ds[..4].parse().unwrap_or(0);
-    let known = ds.starts_with('4')
+    let d = |i: usize| u32::from(buf[i]);
+    let prefix2 = d(0) * 10 + d(1);
+    let prefix4 = prefix2 * 100 + d(2) * 10 + d(3);
+    let known = d(0) == 4
         || (51..=55).contains(&prefix2)
         || (2221..=2720).contains(&prefix4)
         || prefix2 == 34
         || prefix2 == 37
-        || ds.starts_with("6011")
-        || ds.starts_with("65")
+        || prefix4 == 6011
+        || prefix2 == 65
         || (644..=649).contains(&(prefix4 / 10))
         || (3528..=3589).contains(&prefix4)
         || matches!(prefix2, 30 | 36 | 38 | 39)
-        || ds.starts_with("62");
-    known && luhn(&ds)
+        || prefix2 == 62;
+    known && luhn_digits(&buf[..n])
 }
 
 /// A US SSN `AAA-GG-SSSS` outside the never-issued ranges: area 000, 666 and 900–999,
 /// group 00, serial 0000.
 pub fn ssn(s: &str) -> bool {
-    let ds: Vec<u32> = digits(s).collect();
-    if ds.len() != 9 {
+    let mut buf = [0u8; 19];
+    if digit_array(s, &mut buf) != Some(9) {
         return false;
     }
+    let ds = buf.map(u32::from);
     let area = ds[0] * 100 + ds[1] * 10 + ds[2];
     let group = ds[3] * 10 + ds[4];
     let serial = ds[5] * 1000 + ds[6] * 100 + ds[7] * 10 + ds[8];
@@ -113,16 +133,25 @@ pub fn jwt(s: &str) -> bool {
 
 /// An IBAN: country letters, 15–34 characters, mod-97 remainder 1.
 pub fn iban(s: &str) -> bool {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if !(15..=34).contains(&compact.len()) {
+    let mut buf = [0u8; 34];
+    let mut len = 0;
+    for b in s.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        match buf.get_mut(len) {
+            Some(slot) => *slot = b,
+            None => return false,
+        }
+        len += 1;
+    }
+    if len < 15 {
         return false;
     }
-    let (head, tail) = compact.split_at(4);
+    // The first four characters move to the end; letters count as 10..35.
+    let (head, tail) = buf[..len].split_at(4);
     let mut remainder: u32 = 0;
-    for c in tail.chars().chain(head.chars()) {
-        let value = match c {
-            '0'..='9' => c as u32 - '0' as u32,
-            'A'..='Z' => c as u32 - 'A' as u32 + 10,
+    for &b in tail.iter().chain(head) {
+        let value = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
             _ => return false,
         };
         let width = if value >= 10 { 100 } else { 10 };

@@ -1,0 +1,152 @@
+//! Sanitizer throughput: clean prose and dense PII at 1 KB, 100 KB and 1 MB, and
+//! adversarial runs at 1 MB and 10 MB to show the cost grows linearly.
+
+use std::hint::black_box;
+
+use agent_airlock::config::SanitizeConfig;
+use agent_airlock::layers::sanitize::{Counts, Sanitizer};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+const WORDS: &[&str] = &[
+    "the",
+    "agent",
+    "called",
+    "a",
+    "tool",
+    "that",
+    "reads",
+    "files",
+    "from",
+    "workspace",
+    "and",
+    "returns",
+    "their",
+    "contents",
+    "to",
+    "model",
+    "which",
+    "then",
+    "decides",
+    "what",
+    "next",
+    "step",
+    "should",
+    "be",
+    "version",
+    "1.4.2",
+    "released",
+    "in",
+    "2024",
+    "with",
+    "fixes",
+    "for",
+    "parser",
+    "errors",
+    "table",
+    "rows",
+    "were",
+    "updated",
+    "successfully",
+    "while",
+    "others",
+    "failed",
+    "because",
+    "of",
+    "timeouts",
+    "retry",
+    "later",
+    "please",
+    "see",
+    "logs",
+    "above",
+];
+
+/// Deterministic prose without personal data.
+fn clean(len: usize) -> String {
+    let mut out = String::with_capacity(len + 16);
+    let mut x: u32 = 12345;
+    while out.len() < len {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        out.push_str(WORDS[(x >> 16) as usize % WORDS.len()]);
+        out.push(if x % 13 == 0 { '.' } else { ' ' });
+        if x % 97 == 0 {
+            out.push('\n');
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+const PII: &[&str] = &[
+    "contact alice.smith@example.com today",
+    "call (555) 123-4567 after lunch",
+    "card 4111 1111 1111 1111 on file",
+    "ssn 123-45-6789 verified",
+    "from 203.0.113.42 at noon",
+    "key AKIAIOSFODNN7EXAMPLE rotated",
+    "token ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234 revoked",
+    "password=hunter22 leaked",
+    "db postgres://app:Pa55w0rd@db.internal/prod down",
+    "iban GB82 WEST 1234 5698 7654 32 paid",
+];
+
+/// Text with a finding every ~35 bytes.
+fn dense(len: usize) -> String {
+    let mut out = String::with_capacity(len + 64);
+    let mut i = 0;
+    while out.len() < len {
+        out.push_str(PII[i % PII.len()]);
+        out.push_str(". ");
+        i += 1;
+    }
+    out.truncate(out.floor_char_boundary(len));
+    out
+}
+
+fn adversarial(len: usize) -> String {
+    // Runs that start many patterns and complete none: digits, '@', base64url.
+    let unit = format!(
+        "{} {} {} ",
+        "9".repeat(4000),
+        "a@".repeat(2000),
+        "eyJ-".repeat(1000)
+    );
+    unit.repeat(len / unit.len() + 1)[..len].to_owned()
+}
+
+fn bench(c: &mut Criterion) {
+    let sanitizer = Sanitizer::new(&SanitizeConfig::default()).expect("sanitizer");
+    let mut group = c.benchmark_group("sanitize");
+    for (name, make) in [("clean", clean as fn(usize) -> String), ("dense", dense)] {
+        for size in [1usize << 10, 100 << 10, 1 << 20] {
+            let text = make(size);
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            if size >= 1 << 20 {
+                group.sample_size(20);
+            } else {
+                group.sample_size(50);
+            }
+            group.bench_with_input(BenchmarkId::new(name, size), &text, |b, text| {
+                b.iter(|| {
+                    let mut counts = Counts::new();
+                    black_box(sanitizer.sanitize_text(black_box(text), &mut counts).len())
+                })
+            });
+        }
+    }
+    group.sample_size(10);
+    for size in [1usize << 20, 10 << 20] {
+        let text = adversarial(size);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::new("adversarial", size), &text, |b, text| {
+            b.iter(|| {
+                let mut counts = Counts::new();
+                black_box(sanitizer.sanitize_text(black_box(text), &mut counts).len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
