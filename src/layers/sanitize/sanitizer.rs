@@ -134,14 +134,9 @@ impl Sanitizer {
             }
             per_rule[f.rule_id] += 1;
         });
-        for (kind, n) in self.detector.rule_kinds().zip(&per_rule) {
-            if *n > 0 {
-                match counts.get_mut(kind.name()) {
-                    Some(c) => *c += n,
-                    None => {
-                        counts.insert(kind.name().to_owned(), *n);
-                    }
-                }
+        for (kind, &n) in self.detector.rule_kinds().zip(&per_rule) {
+            if n > 0 {
+                add(counts, kind.name(), n);
             }
         }
         match out {
@@ -170,9 +165,7 @@ impl Sanitizer {
                     for (key, child) in map.iter_mut() {
                         if is_sensitive_name(key) && !child.is_null() {
                             *child = Value::String(self.masker.mask(&Kind::SensitiveField, ""));
-                            *counts
-                                .entry(Kind::SensitiveField.name().to_owned())
-                                .or_insert(0) += 1;
+                            add(counts, Kind::SensitiveField.name(), 1);
                         } else {
                             stack.push(child);
                         }
@@ -262,12 +255,12 @@ impl Sanitizer {
     }
 }
 
-/// Adds one to `name`'s count, allocating the key only the first time.
-fn count(counts: &mut Counts, name: &str) {
+/// Adds `n` to `name`'s count, allocating the key only the first time.
+fn add(counts: &mut Counts, name: &str, n: usize) {
     match counts.get_mut(name) {
-        Some(n) => *n += 1,
+        Some(c) => *c += n,
         None => {
-            counts.insert(name.to_owned(), 1);
+            counts.insert(name.to_owned(), n);
         }
     }
 }
