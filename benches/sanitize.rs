@@ -68,7 +68,7 @@ fn clean(len: usize) -> String {
     while out.len() < len {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
         out.push_str(WORDS[(x >> 16) as usize % WORDS.len()]);
-        out.push(if x.is_multiple_of(13) { '.' } else { ' ' });
+        out.push_str(if x.is_multiple_of(13) { ". " } else { " " });
         if x.is_multiple_of(97) {
             out.push('\n');
         }

@@ -59,6 +59,10 @@ enum Command {
         /// Report findings (kind, rule, byte span) as JSON lines instead of masking.
         #[arg(long)]
         findings: bool,
+        /// Print to stderr the bytes sanitized, the counts by kind, and the time spent
+        /// sanitizing (reading and writing excluded).
+        #[arg(long)]
+        stats: bool,
     },
 }
 
@@ -74,11 +78,12 @@ fn main() -> ExitCode {
             config,
             jsonl,
             findings,
-        } => sanitize(config, jsonl, findings),
+            stats,
+        } => sanitize(config, jsonl, findings, stats),
     }
 }
 
-fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool) -> ExitCode {
+fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool, stats: bool) -> ExitCode {
     let sanitizer = match AirlockConfig::load(config.as_deref())
         .map_err(|e| e.to_string())
         .and_then(|c| Sanitizer::new(&c.sanitize).map_err(|e| e.to_string()))
@@ -90,11 +95,22 @@ fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool) -> ExitCode {
         }
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut tally = Tally::default();
     let result = if jsonl {
-        sanitize_lines(&sanitizer, findings, &mut out)
+        sanitize_lines(&sanitizer, findings, &mut out, &mut tally)
     } else {
-        sanitize_text(&sanitizer, findings, &mut out)
+        sanitize_text(&sanitizer, findings, &mut out, &mut tally)
     };
+    if stats {
+        let secs = tally.elapsed.as_secs_f64();
+        eprintln!(
+            "airlock: sanitized {} bytes in {:.3} ms ({:.1} MB/s); masked {:?}",
+            tally.bytes,
+            secs * 1000.0,
+            tally.bytes as f64 / secs.max(1e-9) / 1e6,
+            tally.counts
+        );
+    }
     match result.and_then(|ok| out.flush().map(|()| ok)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -105,14 +121,24 @@ fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool) -> ExitCode {
     }
 }
 
+/// What `--stats` reports.
+#[derive(Default)]
+struct Tally {
+    bytes: usize,
+    elapsed: std::time::Duration,
+    counts: Counts,
+}
+
 fn sanitize_text(
     sanitizer: &Sanitizer,
     findings: bool,
     out: &mut impl Write,
+    tally: &mut Tally,
 ) -> std::io::Result<bool> {
     let mut bytes = Vec::new();
     std::io::stdin().lock().read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
+    tally.bytes += text.len();
     if findings {
         for f in sanitizer.findings(&text) {
             let line =
@@ -120,8 +146,10 @@ fn sanitize_text(
             writeln!(out, "{line}")?;
         }
     } else {
-        let mut counts = Counts::new();
-        out.write_all(sanitizer.sanitize_text(&text, &mut counts).as_bytes())?;
+        let start = std::time::Instant::now();
+        let masked = sanitizer.sanitize_text(&text, &mut tally.counts);
+        tally.elapsed += start.elapsed();
+        out.write_all(masked.as_bytes())?;
     }
     Ok(true)
 }
@@ -130,18 +158,22 @@ fn sanitize_lines(
     sanitizer: &Sanitizer,
     findings: bool,
     out: &mut impl Write,
+    tally: &mut Tally,
 ) -> std::io::Result<bool> {
     let mut all_json = true;
     for (i, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line?;
         let number = i + 1;
-        let mut counts = Counts::new();
+        tally.bytes += line.len();
+        let counts = &mut tally.counts;
+        let start = std::time::Instant::now();
         match serde_json::from_str::<Value>(&line) {
             Ok(mut value) => {
                 if findings {
                     report(sanitizer, number, String::new(), &value, out)?;
                 } else {
-                    sanitizer.sanitize_json(&mut value, &mut counts);
+                    sanitizer.sanitize_json(&mut value, counts);
+                    tally.elapsed += start.elapsed();
                     writeln!(out, "{value}")?;
                 }
             }
@@ -155,7 +187,7 @@ fn sanitize_lines(
                         writeln!(out, "{record}")?;
                     }
                 } else {
-                    writeln!(out, "{}", sanitizer.sanitize_text(&line, &mut counts))?;
+                    writeln!(out, "{}", sanitizer.sanitize_text(&line, counts))?;
                 }
             }
         }
