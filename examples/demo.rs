@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_airlock::layers::policy::{HmacTokenVerifier, Policy, PolicyLayer};
+use agent_airlock::layers::sanitize::SanitizeLayer;
 use agent_airlock::{
     AirlockConfig, Caller, Note, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolResponse,
     ToolRouter,
@@ -57,6 +58,24 @@ async fn delete_file(args: DeleteFile) -> Result<String, Infallible> {
     Ok(format!("deleted {}", args.path))
 }
 
+/// Arguments of `customer_lookup`.
+#[derive(Deserialize, JsonSchema)]
+struct CustomerLookup {
+    name: String,
+}
+
+/// A tool whose answer is full of personal data and secrets.
+async fn customer_lookup(args: CustomerLookup) -> Result<Value, Infallible> {
+    Ok(json!({
+        "name": args.name,
+        "email": "jane.doe@example.com",
+        "phone": "+1 415 555 2671",
+        "card": "4111 1111 1111 1111",
+        "notes": "reach her at jane at example dot com; db postgres://crm:Pa55w0rd@db.internal/crm",
+        "api_key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+    }))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = ToolRouter::builder()
@@ -67,6 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .tool("search", "Search the knowledge base", search)
         .tool("delete_file", "Delete a file", delete_file)
+        .tool("customer_lookup", "Look up a customer", customer_lookup)
         .build()?;
     let catalog = router.catalog();
     let config = AirlockConfig::load(None)?;
@@ -88,11 +108,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?,
     );
 
+    let sanitize = SanitizeLayer::from_config(&config)?;
     let airlock = |config: &AirlockConfig| {
         ServiceBuilder::new()
             .layer(PolicyLayer::new(policy.clone()))
             .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
             .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
+            .layer(sanitize.clone())
             .service(router.clone())
     };
     let mut lenient = airlock(&config);
@@ -206,6 +228,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "read_file",
             json!({"path": "notes.md"}),
         ),
+        (
+            "a tool answer full of PII",
+            false,
+            Some(&token),
+            "customer_lookup",
+            json!({"name": "Jane Doe"}),
+        ),
     ];
 
     println!(
@@ -279,17 +308,24 @@ fn describe(response: &ToolResponse) -> (&'static str, String, String) {
     let mut detail = format!("tool ran: {}", response.output.to_text());
     let mut layer = "-".to_owned();
     for note in &response.notes {
-        if let Note::ArgumentsStripped {
-            layer: l,
-            arguments,
-            ..
-        } = note
-        {
-            layer = l.to_string();
-            detail = format!(
-                "stripped {} before the tool ran; {detail}",
-                arguments.join(", ")
-            );
+        match note {
+            Note::ArgumentsStripped {
+                layer: l,
+                arguments,
+                ..
+            } => {
+                layer = l.to_string();
+                detail = format!(
+                    "stripped {} before the tool ran; {detail}",
+                    arguments.join(", ")
+                );
+            }
+            Note::Redacted { layer: l, counts } => {
+                layer = l.to_string();
+                let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                detail = format!("masked {}; {detail}", counts.join(", "));
+            }
+            _ => {}
         }
     }
     ("ok", layer, detail)
