@@ -111,10 +111,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sanitize = SanitizeLayer::from_config(&config)?;
     let airlock = |config: &AirlockConfig| {
         ServiceBuilder::new()
+            .layer(sanitize.clone())
             .layer(PolicyLayer::new(policy.clone()))
             .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
             .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
-            .layer(sanitize.clone())
             .service(router.clone())
     };
     let mut lenient = airlock(&config);

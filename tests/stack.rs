@@ -259,3 +259,28 @@ async fn caller_session_and_extensions_reach_the_tool() {
         ToolOutput::Json(json!({"agent": "bot-1", "session": "conv-9", "trace": 42}))
     );
 }
+
+#[tokio::test]
+async fn sanitize_outermost_masks_refusals_that_echo_input() {
+    use agent_airlock::SanitizeLayer;
+    let router = router();
+    let catalog = router.catalog();
+    let config = AirlockConfig::default();
+    let svc = ServiceBuilder::new()
+        .layer(SanitizeLayer::from_config(&config).unwrap())
+        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
+        .layer(StrictSchemaLayer::from_config(catalog, &config))
+        .service(router);
+    // `path` must be a string; the refusal previews the value, an e-mail address.
+    let r = svc
+        .oneshot(ToolCall::new(
+            "list_dir",
+            json!({"path": ["bob@example.com"], "options": {"recursive": "bob@example.com"}}),
+        ))
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(r.is_rejected());
+    assert!(!text.contains("bob@example.com"), "{text}");
+    assert!(text.contains("[REDACTED:EMAIL]"), "{text}");
+}

@@ -28,6 +28,9 @@
 //! Masking runs before truncation, so a cut never leaves half a secret
 //! visible. Notes carry counts by kind, never values.
 //!
+//! Put this layer outermost (inside audit only): a layer sees the responses of
+//! the layers inside it, so there it also masks refusals that echo input.
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use agent_airlock::layers::sanitize::SanitizeLayer;
