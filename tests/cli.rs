@@ -28,13 +28,14 @@ struct Run {
     stderr: String,
 }
 
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
+/// Runs `airlock` with `args`, feeding `input` on stdin; returns status, stdout, stderr.
+/// `AIRLOCK_*` variables of the test environment are cleared; `env` sets others.
+fn airlock(args: &[&str], env: &[(&str, &str)], input: &[u8]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-    cmd.arg("check")
-        .arg("--tools")
-        .arg(dir.join("tools.json"))
-        .args(args);
-    cmd.env_remove("AIRLOCK_STRICT_MODE");
+    cmd.args(args);
+    for var in ["AIRLOCK_STRICT_MODE", "AIRLOCK_MAX_OUTPUT_TOKENS"] {
+        cmd.env_remove(var);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -51,14 +52,26 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
     });
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `airlock check --tools <dir>/tools.json ARGS`, decisions parsed.
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Run {
+    let tools = dir.join("tools.json");
+    let mut all = vec!["check", "--tools", tools.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = airlock(&all, env, input);
     Run {
-        status: out.status.code().unwrap_or(-1),
-        lines: String::from_utf8(out.stdout)
-            .unwrap()
+        status,
+        lines: stdout
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
+        stderr,
     }
 }
 
@@ -284,27 +297,9 @@ secret_env = "CLI_TEST_TOKEN_SECRET"
 }
 
 fn sanitize(args: &[&str], input: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .arg("sanitize")
-        .args(args)
-        .env_remove("AIRLOCK_MAX_OUTPUT_TOKENS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let mut all = vec!["sanitize"];
+    all.extend_from_slice(args);
+    airlock(&all, &[], input.as_bytes())
 }
 
 #[test]
