@@ -151,6 +151,10 @@ impl InputLimits {
                 received: json_type(arguments),
             });
         }
+        self.measure(arguments)
+    }
+
+    fn measure(&self, value: &Value) -> Result<(), LimitViolation> {
         let mut walk = Walk {
             limits: self,
             size: 0,
@@ -158,12 +162,23 @@ impl InputLimits {
             // Only nested containers are pushed: a flat call allocates nothing.
             stack: Vec::new(),
         };
-        walk.visit(arguments, 1)?;
+        walk.visit(value, 1)?;
         while let Some((value, depth)) = walk.stack.pop() {
             walk.visit(value, depth)?;
         }
         Ok(())
     }
+}
+
+/// Whether `value` serializes (compact) to more than `bytes` bytes, found without
+/// serializing it and stopping as soon as the answer is known.
+pub(crate) fn json_longer_than(value: &Value, bytes: usize) -> bool {
+    let limits = InputLimits {
+        max_payload_bytes: bytes,
+        max_depth: usize::MAX,
+        max_keys: usize::MAX,
+    };
+    limits.measure(value).is_err()
 }
 
 struct Walk<'a, 'v> {
@@ -324,6 +339,14 @@ mod tests {
             limits.check(&json!({"a": 1, "b": {"c": 1, "d": 2}})),
             Err(LimitViolation::TooManyKeys { limit: 3 })
         );
+    }
+
+    #[test]
+    fn json_length_without_serializing() {
+        let v = json!(["ab", {"k": 1}]);
+        let exact = serde_json::to_string(&v).unwrap().len();
+        assert!(!json_longer_than(&v, exact));
+        assert!(json_longer_than(&v, exact - 1));
     }
 
     #[test]

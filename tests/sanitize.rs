@@ -311,3 +311,43 @@ proptest! {
         prop_assert!(!out.contains(secret), "{:?} -> {:?}", text, out);
     }
 }
+
+#[tokio::test]
+async fn argument_names_in_notes_and_pointers_are_masked_too() {
+    let mut response = ToolResponse::text("ok").with_note(Note::ArgumentsStripped {
+        layer: "strip_ghost_args".into(),
+        arguments: vec!["/bob@example.com".into()],
+        total: 1,
+    });
+    response.is_error = false;
+    let r = through(SanitizeConfig::default(), response).await;
+    assert!(
+        !serde_json::to_string(&r)
+            .unwrap()
+            .contains("bob@example.com")
+    );
+
+    let rejection = Rejection::new(RejectionCode::GhostArguments, "strip_ghost_args", "x")
+        .with_field_errors(vec![FieldError::new(
+            "/AKIAIOSFODNN7EXAMPLE",
+            "no such parameter",
+            "string",
+            "remove it",
+        )]);
+    let r = through(SanitizeConfig::default(), ToolResponse::rejected(rejection)).await;
+    assert_eq!(
+        r.rejection.unwrap().field_errors[0].pointer,
+        "/[REDACTED:AWS_ACCESS_KEY]"
+    );
+}
+
+#[tokio::test]
+async fn json_under_budget_in_characters_stays_json() {
+    let mut config = SanitizeConfig::default();
+    config.max_output_chars = Some(20);
+    // 16 characters, 31 bytes: over in bytes, not in characters.
+    let value = json!({"k": "ééééééééé"});
+    let r = through(config, ToolResponse::json(value.clone())).await;
+    assert_eq!(r.output, ToolOutput::Json(value));
+    assert!(r.notes.is_empty());
+}

@@ -189,20 +189,27 @@ impl Sanitizer {
             }
             ToolOutput::Json(value) => self.sanitize_json(value, &mut counts),
         }
+        let mut fix = |s: &mut String| {
+            if let Cow::Owned(masked) = self.sanitize_text(s, &mut counts) {
+                *s = masked;
+            }
+        };
         if let Some(rejection) = &mut response.rejection {
-            let mut fix = |s: &mut String| {
-                if let Cow::Owned(masked) = self.sanitize_text(s, &mut counts) {
-                    *s = masked;
-                }
-            };
             fix(&mut rejection.message);
             rejection.fix_hints.iter_mut().for_each(&mut fix);
             for e in &mut rejection.field_errors {
+                // Pointers hold argument names, which a caller can fill with anything.
+                fix(&mut e.pointer);
                 fix(&mut e.hint);
                 fix(&mut e.expected);
                 if let Some(p) = &mut e.preview {
                     fix(p);
                 }
+            }
+        }
+        for note in &mut response.notes {
+            if let Note::ArgumentsStripped { arguments, .. } = note {
+                arguments.iter_mut().for_each(&mut fix);
             }
         }
         if !counts.is_empty() {
@@ -217,25 +224,21 @@ impl Sanitizer {
 
     fn truncate(&self, response: &mut ToolResponse) {
         let Some(limit) = self.max_chars else { return };
-        let text = match &response.output {
-            ToolOutput::Text(t) => {
-                if t.len() <= limit {
-                    return; // bytes ≥ chars
-                }
-                t.clone()
-            }
-            ToolOutput::Json(v) => {
-                let text = v.to_string();
-                if text.len() <= limit {
-                    return;
-                }
-                text
-            }
+        // Byte length bounds the character count, so most outputs return here uncounted
+        // and unserialized.
+        let over = match &response.output {
+            ToolOutput::Text(t) => t.len() > limit,
+            ToolOutput::Json(v) => crate::limits::json_longer_than(v, limit),
         };
-        let total = text.chars().count();
-        if total <= limit {
+        if !over {
             return;
         }
+        let text = response.output.to_text();
+        let total = text.chars().count();
+        if total <= limit {
+            return; // multi-byte characters: over in bytes, not in characters
+        }
+        let text = text.into_owned();
         let cut = text
             .char_indices()
             .nth(limit)
