@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, PatternID};
+use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
 use serde::{Deserialize, Serialize};
 
 use super::SanitizeError;
@@ -649,6 +649,8 @@ struct Compiled {
 /// Finds sensitive values in text. Build once, share freely (`Send + Sync`).
 pub struct Detector {
     regex: Regex,
+    /// The same rules with `MatchKind::All`: which rules match at a position, in one search.
+    all: Regex,
     rules: Vec<Compiled>,
     allow: HashSet<String>,
 }
@@ -723,23 +725,29 @@ impl Detector {
                 check: r.check,
             });
         }
-        let regex = Regex::builder()
-            // ASCII semantics: smaller automata, faster scans; spans are snapped to char
-            // boundaries below, so a mask never splits a character.
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .configure(
-                Regex::config()
-                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                    .nfa_size_limit(Some(64 << 20))
-                    .hybrid_cache_capacity(32 << 20),
-            )
-            .build_many(&sources)
-            .map_err(|e| SanitizeError::Pattern {
-                name: "built-in".into(),
-                reason: e.to_string(),
-            })?;
+        let build = |kind: MatchKind| {
+            Regex::builder()
+                // ASCII semantics: smaller automata, faster scans; spans are snapped to
+                // char boundaries below, so a mask never splits a character.
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(
+                    Regex::config()
+                        .match_kind(kind)
+                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                        .nfa_size_limit(Some(64 << 20))
+                        .hybrid_cache_capacity(32 << 20),
+                )
+                .build_many(&sources)
+                .map_err(|e| SanitizeError::Pattern {
+                    name: "built-in".into(),
+                    reason: e.to_string(),
+                })
+        };
+        let regex = build(MatchKind::LeftmostFirst)?;
+        let all = build(MatchKind::All)?;
         Ok(Self {
             regex,
+            all,
             rules,
             allow: options.allow_values.iter().cloned().collect(),
         })
@@ -791,8 +799,12 @@ impl Detector {
         tried: PatternID,
         start: usize,
     ) -> Option<(Option<Finding>, usize)> {
-        for (i, _) in self.rules.iter().enumerate() {
-            let pid = PatternID::new(i).ok()?;
+        // One search says which rules match here at all; most rejected candidates have no
+        // other rule to try.
+        let mut here = PatternSet::new(self.rules.len());
+        let anchored = Input::new(text).range(start..).anchored(Anchored::Yes);
+        self.all.which_overlapping_matches(&anchored, &mut here);
+        for pid in here.iter() {
             if pid == tried {
                 continue;
             }
