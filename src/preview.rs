@@ -90,13 +90,20 @@ pub fn preview_value(key: Option<&str>, value: &Value) -> Option<String> {
     Some(text)
 }
 
-/// Escapes one JSON pointer segment (`~` → `~0`, `/` → `~1`) and makes it display-safe.
-pub fn pointer_segment(segment: &str) -> Cow<'_, str> {
-    let shown = display_name(segment);
-    if shown.contains(['~', '/']) {
-        Cow::Owned(shown.replace('~', "~0").replace('/', "~1"))
+/// Escapes one JSON pointer segment exactly (RFC 6901: `~` → `~0`, `/` → `~1`).
+pub fn escape_pointer_segment(segment: &str) -> Cow<'_, str> {
+    if segment.contains(['~', '/']) {
+        Cow::Owned(segment.replace('~', "~0").replace('/', "~1"))
     } else {
-        shown
+        Cow::Borrowed(segment)
+    }
+}
+
+/// Escapes one JSON pointer segment and makes it display-safe (see [`display_name`]).
+pub fn pointer_segment(segment: &str) -> Cow<'_, str> {
+    match display_name(segment) {
+        Cow::Borrowed(shown) => escape_pointer_segment(shown),
+        Cow::Owned(shown) => Cow::Owned(escape_pointer_segment(&shown).into_owned()),
     }
 }
 

@@ -13,6 +13,7 @@ use std::io::{BufRead, Read, Write};
 
 use agent_airlock::check::{dry_run_stack, run_check};
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
+use agent_airlock::preview::escape_pointer_segment;
 use agent_airlock::sensitive::is_sensitive_name;
 use agent_airlock::{AirlockConfig, ToolCatalog};
 use clap::{Parser, Subcommand};
@@ -217,7 +218,7 @@ fn report(
         }
         Value::Object(map) => {
             for (key, item) in map {
-                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let child = format!("{pointer}/{}", escape_pointer_segment(key));
                 if is_sensitive_name(key) && !item.is_null() {
                     writeln!(
                         out,

@@ -176,7 +176,10 @@ impl<'a> Builder<'a> {
             if let Some(p) = obj.get("properties").and_then(Value::as_object) {
                 declares_object = true;
                 for name in p.keys() {
-                    let child = format!("{ptr}/properties/{}", escape_pointer(name));
+                    let child = format!(
+                        "{ptr}/properties/{}",
+                        crate::preview::escape_pointer_segment(name)
+                    );
                     match props.iter_mut().find(|(n, _)| n == name) {
                         Some((_, list)) => list.push(child),
                         None => props.push((name.clone(), vec![child])),
@@ -283,10 +286,6 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-fn escape_pointer(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }
 
 fn type_includes(schema: &Value, wanted: &str) -> bool {
