@@ -136,62 +136,66 @@ impl ToolRules {
         }
     }
 
-    /// The rule sets that apply to this caller, labelled for refusals: global, the agent's
-    /// own, then each of its roles (unknown roles grant nothing).
+    /// The rule sets that apply to this caller: global, the agent's own, then each of its
+    /// roles (unknown roles grant nothing).
     fn applicable<'a>(
         &'a self,
         caller: &'a Caller,
-    ) -> impl Iterator<Item = (String, &'a RuleSet)> + 'a {
+    ) -> impl Iterator<Item = (Scope<'a>, &'a RuleSet)> + 'a {
         let agent = caller
             .agent_id
             .as_deref()
-            .and_then(|id| self.agents.get(id).map(|r| (format!("agent `{id}`"), r)));
+            .and_then(|id| self.agents.get(id).map(|r| (Scope::Agent(id), r)));
         let roles = caller
             .roles
             .iter()
-            .filter_map(|role| self.roles.get(role).map(|r| (format!("role `{role}`"), r)));
-        std::iter::once(("policy".to_owned(), &self.global))
+            .filter_map(|role| self.roles.get(role).map(|r| (Scope::Role(role), r)));
+        std::iter::once((Scope::Global, &self.global))
             .chain(agent)
             .chain(roles)
     }
 
     /// Deny wins; then, if any allow list exists, one of the caller's must match.
     pub(crate) fn decide(&self, tool: &str, caller: &Caller) -> Result<(), Denial> {
-        // Fast path without labels: the common case of an allowed call.
-        let denied = self.global.deny.is_match(tool)
-            || self.for_caller(caller).any(|r| r.deny.is_match(tool));
-        if denied {
-            for (rule, set) in self.applicable(caller) {
-                if let Some(pattern) = set.deny.first_match(tool) {
-                    return Err(Denial::Denied {
-                        rule,
-                        pattern: pattern.to_owned(),
-                    });
-                }
-            }
+        if let Some((scope, set)) = self
+            .applicable(caller)
+            .find(|(_, set)| set.deny.is_match(tool))
+        {
+            // Only a refusal pays for naming the rule.
+            return Err(Denial::Denied {
+                rule: scope.label(),
+                pattern: set.deny.first_match(tool).unwrap_or_default().to_owned(),
+            });
         }
         if !self.allowlist {
             return Ok(());
         }
-        let allowed = self.global.allow.as_ref().is_some_and(|a| a.is_match(tool))
-            || self
-                .for_caller(caller)
-                .any(|r| r.allow.as_ref().is_some_and(|a| a.is_match(tool)));
+        let allowed = self
+            .applicable(caller)
+            .any(|(_, set)| set.allow.as_ref().is_some_and(|a| a.is_match(tool)));
         if allowed {
             Ok(())
         } else {
             Err(Denial::NotAllowed)
         }
     }
+}
 
-    fn for_caller<'a>(&'a self, caller: &'a Caller) -> impl Iterator<Item = &'a RuleSet> + 'a {
-        let agent = caller
-            .agent_id
-            .as_deref()
-            .and_then(|id| self.agents.get(id));
-        agent
-            .into_iter()
-            .chain(caller.roles.iter().filter_map(|role| self.roles.get(role)))
+/// Where a rule set comes from, for naming it in a refusal.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    Global,
+    Agent(&'a str),
+    Role(&'a str),
+}
+
+impl Scope<'_> {
+    fn label(self) -> String {
+        match self {
+            Scope::Global => "policy".to_owned(),
+            Scope::Agent(id) => format!("agent `{}`", crate::preview::display_name(id)),
+            Scope::Role(role) => format!("role `{}`", crate::preview::display_name(role)),
+        }
     }
 }
 
