@@ -351,3 +351,46 @@ async fn json_under_budget_in_characters_stays_json() {
     assert_eq!(r.output, ToolOutput::Json(value));
     assert!(r.notes.is_empty());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Arbitrary Unicode around pattern fragments never makes the sanitizer panic (spans are
+    /// always on character boundaries), and text where nothing is found comes back unchanged.
+    #[test]
+    fn arbitrary_unicode_never_panics(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                "\\PC{0,12}",
+                Just("password=".to_owned()),
+                Just("@".to_owned()),
+                Just("://u:".to_owned()),
+                Just("Bearer ".to_owned()),
+                Just("4111 1111 ".to_owned()),
+                Just("-----BEGIN PRIVATE KEY-----".to_owned()),
+                Just("eyJ".to_owned()),
+                Just("é".to_owned()),
+                Just("東".to_owned()),
+                Just("🎉".to_owned()),
+            ],
+            0..12,
+        )
+    ) {
+        static SHARED: std::sync::OnceLock<Arc<Sanitizer>> = std::sync::OnceLock::new();
+        let s = SHARED.get_or_init(|| {
+            let mut config = SanitizeConfig::default();
+            config.locales = vec!["in".into()];
+            config.patterns = vec![CustomPattern { name: "any_word".into(), regex: "[^ ]+é".into(), mask: None }];
+            sanitizer(config)
+        });
+        let text: String = parts.concat();
+        let mut counts = Counts::new();
+        let out = s.sanitize_text(&text, &mut counts);
+        if counts.is_empty() {
+            prop_assert_eq!(out.as_ref(), text.as_str());
+        }
+        for f in s.findings(&text) {
+            prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+        }
+    }
+}
