@@ -265,11 +265,11 @@ impl Service<ToolCall> for ToolRouter {
     fn call(&mut self, call: ToolCall) -> Self::Future {
         use futures_util::future::Either;
         let refuse = |r: Rejection| Either::Left(ready(Ok(ToolResponse::rejected(r))));
-        if let Err(r) = self.catalog.resolve(ROUTER, &call.tool) {
+        if let Err(r) = self
+            .catalog
+            .admit(ROUTER, &call.tool, &call.arguments, &self.limits)
+        {
             return refuse(r);
-        }
-        if let Err(v) = self.limits.check(&call.arguments) {
-            return refuse(v.to_rejection(ROUTER));
         }
         let Some(handler) = self.handlers.get(&call.tool) else {
             // In the catalog but without a handler cannot happen through the builder.

@@ -292,6 +292,20 @@ impl ToolCatalog {
         })
     }
 
+    /// The admission every layer makes before looking at a call: the tool name is resolved
+    /// as by [`resolve`](Self::resolve), then the arguments are checked against `limits`.
+    pub fn admit(
+        &self,
+        layer: &'static str,
+        tool: &str,
+        arguments: &Value,
+        limits: &crate::limits::InputLimits,
+    ) -> Result<&ToolSpec, Rejection> {
+        let spec = self.resolve(layer, tool)?;
+        limits.check(arguments).map_err(|v| v.to_rejection(layer))?;
+        Ok(spec)
+    }
+
     /// Up to three known names closest to `name` (case-insensitive, by Jaro-Winkler).
     pub fn nearest(&self, name: &str) -> Vec<&str> {
         nearest_names(name, self.tools.keys().map(String::as_str), 3)

@@ -43,13 +43,14 @@ where
     fn call(&mut self, call: ToolCall) -> Self::Future {
         let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
         let layer = &self.layer;
-        let spec = match layer.catalog.resolve(STRICT_SCHEMA, &call.tool) {
-            Ok(spec) => spec,
-            Err(r) => return refuse(r),
-        };
-        if let Err(v) = layer.limits.check(&call.arguments) {
-            return refuse(v.to_rejection(STRICT_SCHEMA));
-        }
+        let spec =
+            match layer
+                .catalog
+                .admit(STRICT_SCHEMA, &call.tool, &call.arguments, &layer.limits)
+            {
+                Ok(spec) => spec,
+                Err(r) => return refuse(r),
+            };
         let Some(validator) = spec.validator() else {
             if layer.require_schema {
                 return refuse(Rejection::missing_schema(STRICT_SCHEMA, spec.name()));

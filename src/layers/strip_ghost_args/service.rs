@@ -43,13 +43,14 @@ where
     fn call(&mut self, mut call: ToolCall) -> Self::Future {
         let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
         let layer = &self.layer;
-        let spec = match layer.catalog.resolve(STRIP_GHOST_ARGS, &call.tool) {
-            Ok(spec) => spec,
-            Err(r) => return refuse(r),
-        };
-        if let Err(v) = layer.limits.check(&call.arguments) {
-            return refuse(v.to_rejection(STRIP_GHOST_ARGS));
-        }
+        let spec =
+            match layer
+                .catalog
+                .admit(STRIP_GHOST_ARGS, &call.tool, &call.arguments, &layer.limits)
+            {
+                Ok(spec) => spec,
+                Err(r) => return refuse(r),
+            };
         if spec.shape().is_none() {
             if layer.strict {
                 return refuse(Rejection::missing_schema(STRIP_GHOST_ARGS, spec.name()));
