@@ -77,6 +77,8 @@ pub struct AirlockConfig {
     pub sanitize: SanitizeConfig,
     /// Who may call which tool, when and how often.
     pub policy: crate::layers::policy::PolicyConfig,
+    /// The audit log.
+    pub audit: crate::layers::audit::AuditConfig,
 }
 
 /// `[schema]`: schema validation settings.

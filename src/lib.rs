@@ -7,6 +7,7 @@
 //!
 //! | layer | what it does |
 //! |---|---|
+//! | [`AuditLayer`] | an append-only, tamper-evident (hash-chained) record of every call |
 //! | [`StripGhostArgsLayer`] | removes arguments the tool does not declare; in strict mode refuses them |
 //! | [`StrictSchemaLayer`] | validates arguments against the tool's JSON Schema, no type coercion |
 //! | [`PolicyLayer`] | identity, allow/deny lists, roles, time windows, rate limits, session budgets |
@@ -95,6 +96,7 @@ pub use builder::ServiceBuilderExt;
 pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};
 pub use future::ResponseFuture;
+pub use layers::audit::{Audit, AuditLayer};
 pub use layers::policy::{Policy, PolicyLayer, PolicyService};
 pub use layers::sanitize::{Sanitize, SanitizeLayer, Sanitizer};
 pub use layers::strict_schema::{StrictSchema, StrictSchemaLayer};
@@ -103,6 +105,7 @@ pub use limits::{InputLimits, LimitViolation};
 pub use router::{ToolRouter, ToolRouterBuilder};
 pub use service::{
     Caller, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
+    VerifiedAgent,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -46,6 +46,11 @@ pub fn display_name(name: &str) -> Cow<'_, str> {
     shorten_and_escape(name, MAX_NAME_CHARS)
 }
 
+/// `text` shortened to `max_chars` characters (`…` marks a cut), unsafe characters escaped.
+pub fn display_text(text: &str, max_chars: usize) -> Cow<'_, str> {
+    shorten_and_escape(text, max_chars)
+}
+
 fn shorten_and_escape(text: &str, max_chars: usize) -> Cow<'_, str> {
     let clean = text
         .chars()

@@ -73,6 +73,34 @@ pub mod layer_names {
     pub const POLICY: &str = "policy";
     /// [`SanitizeLayer`](crate::SanitizeLayer).
     pub const SANITIZE: &str = "sanitize";
+    /// [`AuditLayer`](crate::AuditLayer).
+    pub const AUDIT: &str = "audit";
+}
+
+/// A slot an outer layer puts in [`ToolCall::extensions`] to learn the verified agent id.
+///
+/// The audit layer sits outside the policy layer, which is where a credential is verified
+/// and `caller.agent_id` replaced. The policy layer writes the verified id into this slot
+/// when it finds one, so the audit record names the agent that was proven, not the one
+/// claimed. A layer with its own verifier can do the same.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedAgent(std::sync::Arc<std::sync::OnceLock<String>>);
+
+impl VerifiedAgent {
+    /// An empty slot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `agent_id` as verified; the first value written stays.
+    pub fn set(&self, agent_id: &str) {
+        let _ = self.0.get_or_init(|| agent_id.to_owned());
+    }
+
+    /// The verified agent id, if a layer inside wrote one.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
 }
 
 /// One tool call, as an adapter built it from what the agent sent.
@@ -380,6 +408,8 @@ pub enum RejectionCode {
     SandboxUnavailable,
     /// The session used up a call budget.
     BudgetExceeded,
+    /// The audit log cannot take the record of this call (fail-closed mode).
+    AuditUnavailable,
 }
 
 impl RejectionCode {
@@ -397,6 +427,7 @@ impl RejectionCode {
             RejectionCode::Unauthenticated => "unauthenticated",
             RejectionCode::SandboxUnavailable => "sandbox_unavailable",
             RejectionCode::BudgetExceeded => "budget_exceeded",
+            RejectionCode::AuditUnavailable => "audit_unavailable",
         }
     }
 }
@@ -637,6 +668,15 @@ impl Rejection {
         Self::new(RejectionCode::BudgetExceeded, layer, message).with_hint(
             "this session's budget is spent: finish with what you have, or start a new session",
         )
+    }
+
+    /// `audit_unavailable`: the audit log cannot record the call, so it is not run.
+    pub fn audit_unavailable(
+        layer: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(RejectionCode::AuditUnavailable, layer, message)
+            .with_hint("the server cannot record calls right now; retry later")
     }
 
     /// Adds a fix hint.

@@ -111,6 +111,12 @@ impl Policy {
             return Err(e.to_rejection(POLICY));
         }
         self.authenticate(&mut call.caller)?;
+        if call.caller.verified
+            && let Some(agent) = &call.caller.agent_id
+            && let Some(slot) = call.extensions.get::<crate::service::VerifiedAgent>()
+        {
+            slot.set(agent);
+        }
         let tool = call.tool.as_str();
         let caller = &call.caller;
         if let Err(denial) = self.rules.decide(tool, caller) {

@@ -1,0 +1,90 @@
+//! An append-only, tamper-evident record of every call.
+//!
+//! [`AuditLayer`] goes outermost, so it sees every call and every refusal. For each call it
+//! writes one JSON line: format version, sequence number, time (RFC 3339, UTC, nanoseconds),
+//! call id, agent (the verified one when a layer inside verified it), session, tool,
+//! arguments, decision (`allowed`, `refused`, `failed`, `error`, `cancelled`), rejection code
+//! and layer, duration, and for the output its size, redaction counts by kind and
+//! truncation; a sanitized copy of the output only with `keep_output`.
+//!
+//! **Nothing sensitive is written**: the arguments go through the same [`Sanitizer`](crate::Sanitizer) as
+//! outputs (values under sensitive names such as `password`, `token` or `api_key` are
+//! replaced at any depth, and every string is scanned for PII and secrets), as do the
+//! messages, ids and names a caller could fill. Credentials are never recorded. The
+//! [`tracing`] events (target `agent_airlock::audit`) carry the same sanitized line.
+//!
+//! **Tamper evidence**: each line ends with `"hash"`, the SHA-256 (or, with a key,
+//! HMAC-SHA256) of the line without it, and holds `prev`, the hash of the line before. An
+//! edited, removed, inserted or reordered record breaks the chain; [`verify_files`] (and
+//! `airlock audit verify`) finds the first break.
+//!
+//! **Nothing is lost silently**: records go through a bounded queue to a dedicated writer
+//! thread. A call takes its place in the queue in `poll_ready`, before it runs; when the
+//! queue is full or the sink is failing, it waits (`on_full = "block"`, the default) or is
+//! refused as `audit_unavailable` (`"fail_closed"`). A failed write is retried, never
+//! dropped, and counted in [`AuditStats`].
+//!
+//! ```
+//! use agent_airlock::layers::audit::{AuditLayer, verify_files};
+//! use agent_airlock::{AirlockConfig, ToolCall, ToolResponse};
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("airlock-doc-audit-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let mut config = AirlockConfig::default();
+//! config.audit.path = Some(dir.join("audit.jsonl"));
+//! let audit = AuditLayer::from_config(&config)?;
+//!
+//! let tool = service_fn(|_call: ToolCall| async {
+//!     Ok::<_, std::convert::Infallible>(ToolResponse::text("sent"))
+//! });
+//! let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
+//! let call = ToolCall::new("send_mail", json!({"to": "bob@example.com", "password": "hunter2"}));
+//! svc.oneshot(call).await?;
+//! audit.flush().await?;
+//!
+//! let log = std::fs::read_to_string(dir.join("audit.jsonl"))?;
+//! assert!(log.contains(r#""decision":"allowed""#));
+//! assert!(!log.contains("hunter2") && !log.contains("bob@example.com"));
+//! assert_eq!(verify_files(&[dir.join("audit.jsonl")], None)?.records, 1);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod config;
+mod layer;
+mod record;
+mod sink;
+mod verify;
+mod writer;
+
+pub use config::{AuditConfig, Fsync, OnFull};
+pub use layer::{Audit, AuditFuture, AuditLayer};
+pub use record::{ALG_HMAC, ALG_SHA256, Decision, FORMAT_VERSION, GENESIS};
+pub use sink::{AuditSink, FileSink};
+pub use verify::{ChainBreak, VerifyError, VerifyReport, verify_files};
+pub use writer::AuditStats;
+
+use crate::layers::sanitize::SanitizeError;
+
+/// Why an audit layer could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The configuration is incomplete or inconsistent.
+    #[error("audit configuration: {0}")]
+    Config(String),
+    /// The sanitizer could not be built.
+    #[error(transparent)]
+    Sanitize(#[from] SanitizeError),
+    /// The log could not be opened or the writer started.
+    #[error("audit log: {0}")]
+    Io(#[from] std::io::Error),
+    /// The existing log's chain cannot be continued.
+    #[error("audit log: {0}")]
+    Resume(String),
+}
