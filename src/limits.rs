@@ -154,7 +154,8 @@ impl InputLimits {
         self.measure(arguments)
     }
 
-    fn measure(&self, value: &Value) -> Result<(), LimitViolation> {
+    /// Checks the bounds on any JSON value (not only an object).
+    pub(crate) fn measure(&self, value: &Value) -> Result<(), LimitViolation> {
         let mut walk = Walk {
             limits: self,
             size: 0,

@@ -4,7 +4,7 @@
 //! today, the audit log and the sanitizer as they land. A name is sensitive
 //! when one of its words (split on `_`, `-`, `.`, spaces and camelCase) is on
 //! the list, or two adjacent words form a listed pair, so `db_password`,
-//! `X-Api-Key`, `githubToken` and `credit_card` are sensitive while
+//! `X-Api-Key`, `githubToken`, `PassWord` and `credit_card` are sensitive while
 //! `keyword`, `monkey` and `author` are not.
 //!
 //! ```
@@ -48,15 +48,25 @@ pub fn is_sensitive_name(name: &str) -> bool {
             return true;
         }
         if let Some(prev) = previous
-            && SENSITIVE_PAIRS
+            && (SENSITIVE_PAIRS
                 .iter()
                 .any(|(a, b)| a.eq_ignore_ascii_case(prev) && b.eq_ignore_ascii_case(word))
+                // A listed word split in two: `PassWord`, `pass_word`, `Api-Key`.
+                || SENSITIVE_WORDS.iter().any(|w| joins_to(w, prev, word)))
         {
             return true;
         }
         previous = Some(word);
     }
     false
+}
+
+/// Whether `a` followed by `b` spells `word`, ignoring ASCII case.
+fn joins_to(word: &str, a: &str, b: &str) -> bool {
+    word.len() == a.len() + b.len()
+        && word.is_char_boundary(a.len())
+        && word[..a.len()].eq_ignore_ascii_case(a)
+        && word[a.len()..].eq_ignore_ascii_case(b)
 }
 
 /// Splits on non-alphanumerics and on lower→upper camelCase boundaries.
@@ -101,6 +111,10 @@ mod tests {
         let sensitive = [
             "password",
             "PASSWORD",
+            "PassWord",
+            "pass_word",
+            "dbPassWord",
+            "Pass-Phrase",
             "passwd",
             "pwd",
             "secret",

@@ -3,6 +3,7 @@
 //! ```text
 //! airlock check --tools tools.json [--config airlock.toml] [--fail-on-deny] < calls.jsonl
 //! airlock sanitize [--config airlock.toml] [--jsonl] [--findings] < output.txt
+//! airlock audit verify [--key-env VAR] audit.jsonl audit.jsonl.0000000000000001 …
 //! ```
 
 use std::path::PathBuf;
@@ -12,12 +13,14 @@ use std::sync::Arc;
 use std::io::{BufRead, Read, Write};
 
 use agent_airlock::check::{dry_run_stack, run_check};
+use agent_airlock::layers::audit::{AuditLayer, VerifyError, verify_files};
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
 use agent_airlock::preview::escape_pointer_segment;
 use agent_airlock::sensitive::is_sensitive_name;
 use agent_airlock::{AirlockConfig, ToolCatalog};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use tower::Layer;
 
 /// Guard AI agents' tool calls: check calls against a tool catalog and a policy.
 #[derive(Parser)]
@@ -44,7 +47,14 @@ enum Command {
         /// Exit with status 1 when any call is denied (for use in CI).
         #[arg(long)]
         fail_on_deny: bool,
+        /// Record every decision in this audit log, as a live stack would (the rest of
+        /// `[audit]` comes from the configuration).
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<PathBuf>,
     },
+    /// Work with audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Mask PII and secrets in text read on stdin, with the sanitize layer's configuration.
     ///
     /// Text mode (default) writes the masked text. With --jsonl, each input line is a JSON
@@ -67,6 +77,21 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and sequence of an audit log, across its rotated files (given in
+    /// any order). Prints OK or the first broken record (file, line, seq, why); exit status 1
+    /// on a break, 2 when a file cannot be read.
+    Verify {
+        /// The log files: the active one and the rotated ones.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The environment variable holding the HMAC key of a keyed chain.
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -74,7 +99,9 @@ fn main() -> ExitCode {
             tools,
             config,
             fail_on_deny,
-        } => check(tools, config, fail_on_deny),
+            audit_log,
+        } => check(tools, config, fail_on_deny, audit_log),
+        Command::Audit(AuditCommand::Verify { files, key_env }) => audit_verify(&files, key_env),
         Command::Sanitize {
             config,
             jsonl,
@@ -235,8 +262,43 @@ fn report(
     Ok(())
 }
 
-fn check(tools: PathBuf, config: Option<PathBuf>, fail_on_deny: bool) -> ExitCode {
-    let config = match AirlockConfig::load(config.as_deref()) {
+fn audit_verify(files: &[PathBuf], key_env: Option<String>) -> ExitCode {
+    let key = match key_env {
+        Some(var) => match std::env::var(&var) {
+            Ok(k) if !k.is_empty() => Some(k.into_bytes()),
+            _ => {
+                eprintln!("airlock: environment variable {var} (--key-env) is not set");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    match verify_files(files, key.as_deref()) {
+        Ok(report) => {
+            for warning in &report.warnings {
+                println!("WARNING: {warning}");
+            }
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(VerifyError::Broken(b)) => {
+            println!("{b}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(
+    tools: PathBuf,
+    config: Option<PathBuf>,
+    fail_on_deny: bool,
+    audit_log: Option<PathBuf>,
+) -> ExitCode {
+    let mut config = match AirlockConfig::load(config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("airlock: {e}");
@@ -248,6 +310,19 @@ fn check(tools: PathBuf, config: Option<PathBuf>, fail_on_deny: bool) -> ExitCod
         Err(e) => {
             eprintln!("airlock: {e}");
             return ExitCode::from(2);
+        }
+    };
+    let audit = match audit_log {
+        None => None,
+        Some(path) => {
+            config.audit.path = Some(path);
+            match AuditLayer::from_config(&config) {
+                Ok(layer) => Some(layer),
+                Err(e) => {
+                    eprintln!("airlock: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {
@@ -268,7 +343,17 @@ fn check(tools: PathBuf, config: Option<PathBuf>, fail_on_deny: bool) -> ExitCod
     let max_line = config.limits.max_payload_bytes.saturating_add(64 * 1024);
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    match runtime.block_on(run_check(service, stdin, stdout, max_line)) {
+    let result = runtime.block_on(async {
+        let summary = match &audit {
+            Some(layer) => run_check(layer.layer(service), stdin, stdout, max_line).await?,
+            None => run_check(service, stdin, stdout, max_line).await?,
+        };
+        if let Some(layer) = &audit {
+            layer.flush().await?;
+        }
+        Ok::<_, std::io::Error>(summary)
+    });
+    match result {
         Ok(summary) => {
             eprintln!(
                 "airlock: {} allowed, {} denied, {} errors",

@@ -298,11 +298,7 @@ impl Encoder {
 
         let mut arguments = event.arguments;
         let mut arguments_redacted = Counts::new();
-        let limits = InputLimits::default()
-            .max_depth(MAX_RECORDED_DEPTH)
-            .max_payload_bytes(usize::MAX)
-            .max_keys(usize::MAX);
-        let mut arguments_omitted = match limits.check(&arguments) {
+        let mut arguments_omitted = match depth_limit().measure(&arguments) {
             Ok(()) => None,
             Err(v) => Some(format!("not recorded: {v}")),
         };
@@ -408,13 +404,15 @@ impl Encoder {
     }
 }
 
-fn too_deep(value: &Value) -> bool {
+fn depth_limit() -> InputLimits {
     InputLimits::default()
         .max_depth(MAX_RECORDED_DEPTH)
         .max_payload_bytes(usize::MAX)
         .max_keys(usize::MAX)
-        .check(value)
-        .is_err()
+}
+
+fn too_deep(value: &Value) -> bool {
+    depth_limit().measure(value).is_err()
 }
 
 /// Why a line is not a valid record.
