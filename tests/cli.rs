@@ -387,3 +387,97 @@ fn sanitize_uses_the_configuration() {
     assert_eq!(status, 2);
     assert!(err.contains("sanitize pattern `x`"), "{err}");
 }
+
+#[test]
+fn check_leaves_an_audit_trail_that_verifies() {
+    let dir = workdir("audit-trail");
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let input = calls(&[
+        json!({"tool": "read_file", "arguments": {"path": "a.txt", "token": "tok-123456"}, "agent": "ci"}),
+        json!({"tool": "read_file", "arguments": {"path": 7}}),
+        json!({"tool": "rm", "arguments": {}}),
+    ]);
+    let r = run(&dir, &["--audit-log", log.to_str().unwrap()], &[], &input);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<&str> = records
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["allowed", "refused", "refused"]);
+    assert_eq!(records[1]["code"], "schema_violation");
+    assert_eq!(records[2]["code"], "unknown_tool");
+    assert_eq!(records[0]["agent"], "ci");
+    assert!(!text.contains("tok-123456"));
+
+    let (status, out, _) = airlock(&["audit", "verify", log.to_str().unwrap()], &[], b"");
+    assert_eq!(status, 0);
+    assert!(out.starts_with("OK: 3 records (seq 1..=3)"), "{out}");
+
+    // A second run continues the chain.
+    run(&dir, &["--audit-log", log.to_str().unwrap()], &[], &input);
+    let (status, out, _) = airlock(&["audit", "verify", log.to_str().unwrap()], &[], b"");
+    assert_eq!(status, 0);
+    assert!(out.starts_with("OK: 6 records (seq 1..=6)"), "{out}");
+
+    // An edit is found and located.
+    let edited = std::fs::read_to_string(&log).unwrap().replacen(
+        "\"decision\":\"refused\"",
+        "\"decision\":\"allowed\"",
+        1,
+    );
+    std::fs::write(&log, edited).unwrap();
+    let (status, out, _) = airlock(&["audit", "verify", log.to_str().unwrap()], &[], b"");
+    assert_eq!(status, 1);
+    assert!(
+        out.starts_with("BROKEN: ") && out.contains("line 2 (seq 2)"),
+        "{out}"
+    );
+
+    let (status, _, err) = airlock(&["audit", "verify", "/nonexistent/audit.jsonl"], &[], b"");
+    assert_eq!(status, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn audit_verify_checks_a_keyed_chain_with_the_key_from_the_environment() {
+    let dir = workdir("audit-keyed");
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    std::fs::write(
+        dir.join("airlock.toml"),
+        "[audit]\nhmac_key_env = \"AUDIT_KEY\"\nfsync = \"always\"\n",
+    )
+    .unwrap();
+    let config = dir.join("airlock.toml");
+    let input = calls(&[json!({"tool": "read_file", "arguments": {"path": "a"}})]);
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--audit-log",
+        log.to_str().unwrap(),
+    ];
+    let r = run(&dir, &args, &[("AUDIT_KEY", "s3cret")], &input);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let r = run(&dir, &args, &[], &input);
+    assert_eq!(r.status, 2, "no key, no start");
+    assert!(r.stderr.contains("AUDIT_KEY"), "{}", r.stderr);
+
+    let verify = [
+        "audit",
+        "verify",
+        "--key-env",
+        "AUDIT_KEY",
+        log.to_str().unwrap(),
+    ];
+    let (status, out, _) = airlock(&verify, &[("AUDIT_KEY", "s3cret")], b"");
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("hmac-sha256"), "{out}");
+    let (status, _, _) = airlock(&verify, &[("AUDIT_KEY", "guess")], b"");
+    assert_eq!(status, 1);
+}

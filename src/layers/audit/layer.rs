@@ -7,14 +7,16 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use pin_project_lite::pin_project;
-use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_util::sync::PollSemaphore;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::config::{AuditConfig, OnFull};
-use super::record::{Chain, Encoder, Event, LineError, Outcome, ResponseSummary, check_line};
+use super::record::{
+    Chain, Encoder, Event, Labels, LineError, Outcome, ResponseSummary, capture_arguments,
+    check_line,
+};
 use super::sink::{AuditSink, FileSink};
 use super::writer::{AuditStats, Msg, Shared, spawn};
 use super::{AuditError, GENESIS};
@@ -36,6 +38,7 @@ struct Handle {
     shared: Arc<Shared>,
     on_full: OnFull,
     keep_output: bool,
+    max_argument_bytes: usize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -118,7 +121,6 @@ impl AuditLayer {
         let encoder = Encoder {
             sanitizer,
             chain,
-            max_argument_bytes: config.max_argument_bytes,
             max_output_chars: config.max_output_chars,
             seq,
             prev,
@@ -129,6 +131,7 @@ impl AuditLayer {
                 shared,
                 on_full: config.on_full,
                 keep_output: config.keep_output,
+                max_argument_bytes: config.max_argument_bytes,
             }),
         })
     }
@@ -256,13 +259,15 @@ where
             permit,
             start: Instant::now(),
             ts: jiff::Timestamp::now(),
-            id: call.id.clone(),
-            agent: call.caller.agent_id.clone(),
+            labels: Labels::new(
+                &call.id,
+                &call.tool,
+                call.caller.agent_id.as_deref(),
+                call.session.as_deref(),
+            ),
             verified: call.caller.verified,
             slot,
-            session: call.session.clone(),
-            tool: call.tool.clone(),
-            arguments: call.arguments.clone(),
+            arguments: capture_arguments(&call.arguments, self.handle.max_argument_bytes),
         };
         AuditFuture {
             state: State::Running {
@@ -280,35 +285,36 @@ struct Pending {
     permit: OwnedSemaphorePermit,
     start: Instant,
     ts: jiff::Timestamp,
-    id: String,
-    agent: Option<String>,
+    labels: Labels,
     verified: bool,
     slot: VerifiedAgent,
-    session: Option<String>,
-    tool: String,
-    arguments: Value,
+    arguments: Result<String, String>,
 }
 
 impl Pending {
     fn finish(self, outcome: Outcome) {
-        let (agent, verified) = match self.slot.get() {
-            Some(agent) => (Some(agent.to_owned()), true),
-            None => (self.agent, self.verified),
+        let (labels, verified) = match self.slot.get() {
+            Some(agent) if self.labels.agent() != Some(agent) || !self.verified => (
+                Labels::new(
+                    self.labels.id(),
+                    self.labels.tool(),
+                    Some(agent),
+                    self.labels.session(),
+                ),
+                true,
+            ),
+            Some(_) => (self.labels, true),
+            None => (self.labels, self.verified),
         };
         let event = Event {
             ts: self.ts,
-            id: self.id,
-            agent,
+            labels,
             verified,
-            session: self.session,
-            tool: self.tool,
             arguments: self.arguments,
             duration: self.start.elapsed(),
             outcome,
         };
-        self.handle
-            .shared
-            .push(Msg::Record(Box::new(event), self.permit));
+        self.handle.shared.push(Msg::Record(event, self.permit));
     }
 }
 

@@ -47,18 +47,76 @@ pub enum Decision {
     Cancelled,
 }
 
-/// What the caller's path hands to the writer: owned data only, nothing sanitized yet.
+/// What the caller's path hands to the writer: owned data only, nothing sanitized yet, in
+/// as few allocations as possible (the writer frees them on another thread, and the
+/// allocator pays for every cross-thread free).
 #[derive(Debug)]
 pub(crate) struct Event {
     pub ts: jiff::Timestamp,
-    pub id: String,
-    pub agent: Option<String>,
+    pub labels: Labels,
     pub verified: bool,
-    pub session: Option<String>,
-    pub tool: String,
-    pub arguments: Value,
+    /// The arguments as compact JSON, or why they are not recorded.
+    pub arguments: Result<String, String>,
     pub duration: Duration,
     pub outcome: Outcome,
+}
+
+/// Call id, tool, agent and session, in one string.
+#[derive(Debug)]
+pub(crate) struct Labels {
+    text: String,
+    id: usize,
+    tool: usize,
+    agent: Option<usize>,
+    session: Option<usize>,
+}
+
+impl Labels {
+    pub fn new(id: &str, tool: &str, agent: Option<&str>, session: Option<&str>) -> Self {
+        let len = id.len() + tool.len() + agent.map_or(0, str::len) + session.map_or(0, str::len);
+        let mut text = String::with_capacity(len);
+        text.push_str(id);
+        text.push_str(tool);
+        text.push_str(agent.unwrap_or(""));
+        text.push_str(session.unwrap_or(""));
+        Self {
+            text,
+            id: id.len(),
+            tool: tool.len(),
+            agent: agent.map(str::len),
+            session: session.map(str::len),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.text[..self.id]
+    }
+
+    pub fn tool(&self) -> &str {
+        &self.text[self.id..self.id + self.tool]
+    }
+
+    pub fn agent(&self) -> Option<&str> {
+        let start = self.id + self.tool;
+        self.agent.map(|n| &self.text[start..start + n])
+    }
+
+    pub fn session(&self) -> Option<&str> {
+        let start = self.id + self.tool + self.agent.unwrap_or(0);
+        self.session.map(|n| &self.text[start..start + n])
+    }
+}
+
+/// The arguments as the record will hold them: compact JSON when within the bounds, or
+/// why not. Runs on the caller's path: one walk and, within bounds, one allocation.
+pub(crate) fn capture_arguments(arguments: &Value, max_bytes: usize) -> Result<String, String> {
+    match depth_limit()
+        .max_payload_bytes(max_bytes)
+        .measure(arguments)
+    {
+        Ok(()) => serde_json::to_string(arguments).map_err(|e| format!("not recorded: {e}")),
+        Err(v) => Err(format!("not recorded: {v}")),
+    }
 }
 
 /// How the call ended.
@@ -264,7 +322,6 @@ struct Truncated {
 pub(crate) struct Encoder {
     pub sanitizer: std::sync::Arc<Sanitizer>,
     pub chain: Chain,
-    pub max_argument_bytes: usize,
     pub max_output_chars: usize,
     /// The last record's seq and hash.
     pub seq: u64,
@@ -296,24 +353,17 @@ impl Encoder {
             crate::preview::display_text(&masked, 1024).into_owned()
         };
 
-        let mut arguments = event.arguments;
         let mut arguments_redacted = Counts::new();
-        let mut arguments_omitted = match depth_limit().measure(&arguments) {
-            Ok(()) => None,
-            Err(v) => Some(format!("not recorded: {v}")),
+        let (arguments, arguments_omitted) = match event.arguments {
+            Ok(json) => match serde_json::from_str::<Value>(&json) {
+                Ok(mut value) => {
+                    s.sanitize_json(&mut value, &mut arguments_redacted);
+                    (value, None)
+                }
+                Err(e) => (Value::Null, Some(format!("not recorded: {e}"))),
+            },
+            Err(why) => (Value::Null, Some(why)),
         };
-        if arguments_omitted.is_none() {
-            s.sanitize_json(&mut arguments, &mut arguments_redacted);
-            if crate::limits::json_longer_than(&arguments, self.max_argument_bytes) {
-                arguments_omitted = Some(format!(
-                    "not recorded: larger than {} bytes",
-                    self.max_argument_bytes
-                ));
-            }
-        }
-        if arguments_omitted.is_some() {
-            arguments = Value::Null;
-        }
 
         let (decision, code, layer, message, output, stripped) = match event.outcome {
             Outcome::Cancelled => (Decision::Cancelled, None, None, None, None, Vec::new()),
@@ -364,10 +414,10 @@ impl Encoder {
             }
         };
 
-        let id = label(&event.id);
-        let agent = event.agent.as_deref().map(label);
-        let session = event.session.as_deref().map(label);
-        let tool = label(&event.tool);
+        let id = label(event.labels.id());
+        let agent = event.labels.agent().map(label);
+        let session = event.labels.session().map(label);
+        let tool = label(event.labels.tool());
         let layer = layer.as_deref().map(label);
         let seq = self.seq + 1;
         let line = Line {

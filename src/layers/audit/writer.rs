@@ -40,7 +40,7 @@ pub struct AuditStats {
 }
 
 pub(crate) enum Msg {
-    Record(Box<Event>, OwnedSemaphorePermit),
+    Record(Event, OwnedSemaphorePermit),
     Flush(oneshot::Sender<io::Result<()>>),
 }
 
@@ -48,6 +48,9 @@ pub(crate) enum Msg {
 struct Queue {
     items: VecDeque<Msg>,
     closed: bool,
+    /// The writer is asleep on the condition variable: only then does a push wake it (a
+    /// futex call is most of the cost of a push).
+    waiting: bool,
 }
 
 pub(crate) struct Shared {
@@ -71,8 +74,13 @@ impl Shared {
     }
 
     pub fn push(&self, msg: Msg) {
-        self.lock().items.push_back(msg);
-        self.wake.notify_one();
+        let mut queue = self.lock();
+        queue.items.push_back(msg);
+        let wake = queue.waiting;
+        drop(queue);
+        if wake {
+            self.wake.notify_one();
+        }
     }
 
     pub fn stats(&self) -> AuditStats {
@@ -88,6 +96,25 @@ impl Shared {
     pub fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
+    }
+
+    fn wait<'a>(
+        &self,
+        mut queue: MutexGuard<'a, Queue>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, Queue> {
+        queue.waiting = true;
+        let mut queue = match timeout {
+            Some(t) => {
+                self.wake
+                    .wait_timeout(queue, t)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => self.wake.wait(queue).unwrap_or_else(|e| e.into_inner()),
+        };
+        queue.waiting = false;
+        queue
     }
 }
 
@@ -117,6 +144,7 @@ pub(crate) fn spawn(
         fsync,
         dirty: false,
         last_sync: Instant::now(),
+        spare: VecDeque::new(),
     };
     std::thread::Builder::new()
         .name("airlock-audit".into())
@@ -131,6 +159,7 @@ struct Writer {
     fsync: Fsync,
     dirty: bool,
     last_sync: Instant,
+    spare: VecDeque<Msg>,
 }
 
 impl Writer {
@@ -138,18 +167,18 @@ impl Writer {
         let mut batch = Batch::with_capacity(64 * 1024);
         let mut permits: Vec<OwnedSemaphorePermit> = Vec::new();
         loop {
-            let Some(items) = self.next_items() else {
+            let Some(mut items) = self.next_items() else {
                 self.sync();
                 return;
             };
-            for msg in items {
+            for msg in items.drain(..) {
                 match msg {
                     Msg::Record(event, permit) => {
                         let first_seq = self.encoder.seq + 1;
                         if batch.is_empty() {
                             batch.push_first_seq(first_seq);
                         }
-                        self.encode(*event, &mut batch);
+                        self.encode(event, &mut batch);
                         permits.push(permit);
                         if batch.bytes.len() >= MAX_BATCH_BYTES {
                             self.write(&mut batch, &mut permits);
@@ -166,6 +195,7 @@ impl Writer {
                     }
                 }
             }
+            self.spare = items;
             self.write(&mut batch, &mut permits);
             match self.fsync {
                 Fsync::Every(interval) if self.last_sync.elapsed() >= interval => self.sync(),
@@ -191,7 +221,10 @@ impl Writer {
         let mut queue = self.shared.lock();
         loop {
             if !queue.items.is_empty() {
-                return Some(std::mem::take(&mut queue.items));
+                // Swap in the drained buffer, so pushes reuse its capacity.
+                let mut items = std::mem::take(&mut self.spare);
+                std::mem::swap(&mut items, &mut queue.items);
+                return Some(items);
             }
             if queue.closed {
                 return None;
@@ -205,19 +238,10 @@ impl Writer {
                         queue = self.shared.lock();
                         continue;
                     }
-                    queue = self
-                        .shared
-                        .wake
-                        .wait_timeout(queue, interval - since)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    queue = self.shared.wait(queue, Some(interval - since));
                 }
                 _ => {
-                    queue = self
-                        .shared
-                        .wake
-                        .wait(queue)
-                        .unwrap_or_else(|e| e.into_inner());
+                    queue = self.shared.wait(queue, None);
                 }
             }
         }
