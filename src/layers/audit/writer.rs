@@ -39,6 +39,9 @@ pub struct AuditStats {
     pub pending: u64,
 }
 
+// Records are the traffic and flushes are rare: a box per record would cost an allocation
+// and a cross-thread free on every call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     Record(Event, OwnedSemaphorePermit),
     Flush(oneshot::Sender<io::Result<()>>),
