@@ -85,7 +85,7 @@ fn bench(c: &mut Criterion) {
     let audit = layer("caller", 1 << 20);
     let bare = tool();
     group.bench_function("without_audit", |b| {
-        let mut svc = bare.clone();
+        let mut svc = bare;
         b.iter_custom(|iters| {
             let start = Instant::now();
             rt.block_on(async {
