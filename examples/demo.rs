@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_airlock::layers::audit::{AuditLayer, verify_files};
 use agent_airlock::layers::policy::{HmacTokenVerifier, Policy, PolicyLayer};
 use agent_airlock::layers::sanitize::SanitizeLayer;
 use agent_airlock::{
@@ -108,9 +109,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?,
     );
 
+    // Every call, refused or not, leaves one hash-chained record (a fresh log per run).
+    let log_dir = std::env::temp_dir().join(format!("airlock-demo-{}", std::process::id()));
+    let mut audit_config = config.clone();
+    audit_config.audit.path = Some(log_dir.join("audit.jsonl"));
+    let audit = AuditLayer::from_config(&audit_config)?;
     let sanitize = SanitizeLayer::from_config(&config)?;
     let airlock = |config: &AirlockConfig| {
         ServiceBuilder::new()
+            .layer(audit.clone())
             .layer(sanitize.clone())
             .layer(PolicyLayer::new(policy.clone()))
             .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
@@ -276,6 +283,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_caller(Caller::agent("other").with_credential(other_token));
     let response = call_once(&mut lenient, call).await;
     println!("{}", serde_json::to_string_pretty(&response.rejection)?);
+
+    audit.flush().await?;
+    let log = log_dir.join("audit.jsonl");
+    let report = verify_files(&[&log], None)?;
+    let text = std::fs::read_to_string(&log)?;
+    let secret_in_log = text.contains("jane.doe@") || text.contains(&token);
+    println!(
+        "\nThe audit log has one record per call; `airlock audit verify` checks its chain:\n{report}\nsecrets or PII in the log: {}",
+        if secret_in_log { "FOUND" } else { "none" }
+    );
+    std::fs::remove_dir_all(&log_dir)?;
     Ok(())
 }
 
