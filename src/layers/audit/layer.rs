@@ -81,6 +81,11 @@ impl AuditLayer {
             ),
             None => None,
         };
+        if config.audit.path.is_none() {
+            return Err(AuditError::Config(
+                "audit.path is not set: say where the log goes".into(),
+            ));
+        }
         let sink = FileSink::open(&config.audit)?;
         Self::with_sink(&config.audit, sanitizer, sink, key)
     }

@@ -371,3 +371,36 @@ fn scan(path: &Path) -> io::Result<Scan> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_utc_day_rotates_the_file() {
+        let dir = std::env::temp_dir().join(format!("airlock-sink-day-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let config = AuditConfig {
+            path: Some(dir.join("audit.jsonl")),
+            rotate_daily: true,
+            ..AuditConfig::default()
+        };
+        let mut sink = FileSink::open(&config).unwrap();
+        sink.append(b"{\"seq\":1}\n", 1).unwrap();
+        assert_eq!(sink.day.as_deref(), Some(today().as_str()));
+        sink.append(b"{\"seq\":2}\n", 2).unwrap();
+        assert!(rotated_files(&dir, "audit.jsonl").unwrap().is_empty());
+        // The file was started yesterday (as far as the sink knows).
+        sink.day = Some("2000-01-01".into());
+        sink.append(b"{\"seq\":3}\n", 3).unwrap();
+        let rotated = rotated_files(&dir, "audit.jsonl").unwrap();
+        assert_eq!(rotated.len(), 1);
+        assert!(rotated[0].ends_with("audit.jsonl.0000000000000001"));
+        assert_eq!(
+            fs::read(&rotated[0]).unwrap(),
+            b"{\"seq\":1}\n{\"seq\":2}\n"
+        );
+        assert_eq!(fs::read(dir.join("audit.jsonl")).unwrap(), b"{\"seq\":3}\n");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
