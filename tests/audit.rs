@@ -590,6 +590,23 @@ async fn a_keyed_chain_cannot_be_rewritten_without_the_key() {
 
 // ---- rotation, restart, crashes -------------------------------------------------------
 
+/// `n` calls of about 150 bytes of arguments, one after the other, each record flushed
+/// before the next: one record per write, so rotation points fall between records.
+async fn padded_calls<S>(audit: &AuditLayer, svc: &S, n: usize)
+where
+    S: Service<ToolCall, Response = ToolResponse> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    for i in 0..n {
+        let args = json!({"i": i, "pad": "p".repeat(100)});
+        svc.clone()
+            .oneshot(ToolCall::new("echo", args))
+            .await
+            .unwrap();
+        audit.flush().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn rotation_keeps_the_chain_and_retention_prunes() {
     let dir = workdir("rotate");
@@ -601,17 +618,7 @@ async fn rotation_keeps_the_chain_and_retention_prunes() {
     let svc = ServiceBuilder::new()
         .layer(audit.clone())
         .service(tool.clone());
-    for i in 0..40 {
-        // Sequential calls: one record per write, so rotation points fall between records.
-        svc.clone()
-            .oneshot(ToolCall::new(
-                "echo",
-                json!({"i": i, "pad": "p".repeat(100)}),
-            ))
-            .await
-            .unwrap();
-        audit.flush().await.unwrap();
-    }
+    padded_calls(&audit, &svc, 40).await;
     drop((svc, audit));
     let mut files = log_files(&dir);
     assert!(files.len() >= 4, "{files:?}");
@@ -634,16 +641,7 @@ async fn rotation_keeps_the_chain_and_retention_prunes() {
     config.audit.keep_files = Some(2);
     let audit = AuditLayer::from_config(&config).unwrap();
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
-    for i in 0..20 {
-        svc.clone()
-            .oneshot(ToolCall::new(
-                "echo",
-                json!({"i": i, "pad": "p".repeat(100)}),
-            ))
-            .await
-            .unwrap();
-        audit.flush().await.unwrap();
-    }
+    padded_calls(&audit, &svc, 20).await;
     let files = log_files(&dir);
     assert_eq!(files.len(), 3, "two rotated and the active file: {files:?}");
     let report = verify_files(&files, None).unwrap();

@@ -5,7 +5,9 @@
 //! call id, agent (the verified one when a layer inside verified it), session, tool,
 //! arguments, decision (`allowed`, `refused`, `failed`, `error`, `cancelled`), rejection code
 //! and layer, duration, and for the output its size, redaction counts by kind and
-//! truncation; a sanitized copy of the output only with `keep_output`.
+//! truncation; a sanitized copy of the output only with `keep_output`. `ts` is when the
+//! call started and `duration_us` how long it took; records are in the order calls
+//! finished, and `seq` numbers them in that order.
 //!
 //! **Nothing sensitive is written**: the arguments go through the same [`Sanitizer`](crate::Sanitizer) as
 //! outputs (values under sensitive names such as `password`, `token` or `api_key` are

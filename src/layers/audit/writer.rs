@@ -35,7 +35,7 @@ pub struct AuditStats {
     pub failed_syncs: u64,
     /// Calls refused because the log could not take their record (fail-closed mode).
     pub refused: u64,
-    /// Records waiting in the queue or being written.
+    /// Places taken in the queue: calls in flight and records not yet written.
     pub pending: u64,
 }
 
