@@ -79,6 +79,9 @@ pub struct AirlockConfig {
     pub policy: crate::layers::policy::PolicyConfig,
     /// The audit log.
     pub audit: crate::layers::audit::AuditConfig,
+    /// The sandbox (feature `sandbox`, Linux).
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    pub sandbox: crate::layers::sandbox::SandboxConfig,
 }
 
 /// `[schema]`: schema validation settings.

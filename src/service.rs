@@ -75,6 +75,8 @@ pub mod layer_names {
     pub const SANITIZE: &str = "sanitize";
     /// [`AuditLayer`](crate::AuditLayer).
     pub const AUDIT: &str = "audit";
+    /// The sandbox layer.
+    pub const SANDBOX: &str = "sandbox";
 }
 
 /// A slot an outer layer puts in [`ToolCall::extensions`] to learn the verified agent id.
@@ -378,6 +380,29 @@ pub enum Note {
         /// The setting that set the limit (`max_output_chars` or `max_output_tokens`).
         limit: Cow<'static, str>,
     },
+    /// The tool ran in the sandbox.
+    Sandboxed {
+        /// The layer that sent it there.
+        layer: Cow<'static, str>,
+        /// The backend (`process`, `bwrap`, …).
+        backend: String,
+        /// `completed`, `exited` (non-zero), `killed` (by a signal or a limit), `timed_out`,
+        /// `setup_failed` or `bad_response`.
+        outcome: String,
+        /// What isolation was in force, as the sandbox itself reported it.
+        enforced: Vec<String>,
+        /// What could not be enforced on this host.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not_enforced: Vec<String>,
+    },
+    /// The tool should have run in the sandbox and ran in-process, because isolation is not
+    /// required and none is available.
+    Unsandboxed {
+        /// The layer that let it run.
+        layer: Cow<'static, str>,
+        /// Why the sandbox was not used.
+        reason: String,
+    },
 }
 
 /// Machine codes of refusals. Serialized in `snake_case`.
@@ -668,6 +693,17 @@ impl Rejection {
         Self::new(RejectionCode::BudgetExceeded, layer, message).with_hint(
             "this session's budget is spent: finish with what you have, or start a new session",
         )
+    }
+
+    /// `sandbox_unavailable`: the tool must run isolated and this host cannot isolate it.
+    /// The reason stays on the server (logs, audit notes): it describes the host.
+    pub fn sandbox_unavailable(layer: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            RejectionCode::SandboxUnavailable,
+            layer,
+            "the tool was not run: it requires a sandbox and none is available on this server",
+        )
+        .with_hint("do not retry this tool; the server must be fixed first")
     }
 
     /// `audit_unavailable`: the audit log cannot record the call, so it is not run.

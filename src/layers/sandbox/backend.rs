@@ -1,0 +1,505 @@
+//! Backends: the [`SandboxBackend`] trait and the two Linux ones, which share one
+//! supervisor (spawn, feed, capture with caps, kill the whole tree at the deadline).
+
+use std::io::{Read, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::config::{BackendKind, SandboxConfig};
+use super::stage::{Mode, REPORT_MARKER, Report, SETUP_FAILED, SPEC_ENV, Spec, Stage};
+
+/// What to run in the sandbox.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Job {
+    /// A Rust tool of the worker program, or a command.
+    pub kind: JobKind,
+    /// Bytes for the tool's stdin.
+    pub stdin: Vec<u8>,
+}
+
+impl Job {
+    /// A command (`argv[0]` is looked up in `PATH=/usr/bin:/bin` when not absolute).
+    pub fn command(argv: Vec<String>, stdin: Vec<u8>) -> Self {
+        Self {
+            kind: JobKind::Command(argv),
+            stdin,
+        }
+    }
+
+    /// A Rust tool of the worker program; `stdin` is the call.
+    pub fn worker(stdin: Vec<u8>) -> Self {
+        Self {
+            kind: JobKind::Worker,
+            stdin,
+        }
+    }
+}
+
+/// The two kinds of [`Job`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// The worker program answers one call with its own tools.
+    Worker,
+    /// An external command.
+    Command(Vec<String>),
+}
+
+/// How a sandboxed run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// It exited with this status.
+    Code(i32),
+    /// It was killed by this signal (a CPU limit is `SIGKILL` or `SIGXCPU`).
+    Signal(i32),
+    /// The wall-clock limit passed; the whole process tree was killed.
+    TimedOut,
+    /// The sandbox could not be set up; nothing of the tool ran.
+    SetupFailed(String),
+}
+
+/// The result of a sandboxed run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RunOutcome {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its stdout, up to the cap.
+    pub stdout: Vec<u8>,
+    /// Stdout went past the cap (the rest was read and dropped).
+    pub stdout_truncated: bool,
+    /// Its stderr (without the sandbox's own report line), up to the cap.
+    pub stderr: Vec<u8>,
+    /// Stderr went past the cap.
+    pub stderr_truncated: bool,
+    /// What the sandbox enforced.
+    pub enforced: Vec<String>,
+    /// What it could not enforce on this host.
+    pub not_enforced: Vec<String>,
+    /// Wall-clock time from spawn to the end.
+    pub elapsed: Duration,
+}
+
+/// Runs jobs in isolation. Implement it for another isolation technology (a microVM, a
+/// remote runner); the two Linux backends are [`LinuxSandbox::process`] and
+/// [`LinuxSandbox::bwrap`].
+pub trait SandboxBackend: Send + Sync + std::fmt::Debug + 'static {
+    /// A short name for notes and records.
+    fn name(&self) -> &str;
+
+    /// Whether this host can isolate with this backend; `Err` says why not. Called once
+    /// per layer, before the first sandboxed call.
+    fn check_available(&self) -> Result<(), String>;
+
+    /// Runs `job` in isolation and waits for it (blocking: the layer calls it on a thread
+    /// of its own).
+    fn run(&self, job: Job) -> RunOutcome;
+}
+
+/// The Linux backends: agent-airlock's own process isolation, or bubblewrap.
+#[derive(Debug, Clone)]
+pub struct LinuxSandbox {
+    kind: BackendKind,
+    config: SandboxConfig,
+    worker: PathBuf,
+}
+
+impl LinuxSandbox {
+    /// The backend `config.backend` names.
+    pub fn from_config(config: &SandboxConfig) -> std::io::Result<Self> {
+        let worker = match &config.worker {
+            Some(w) => w.clone(),
+            None => std::env::current_exe()?,
+        };
+        Ok(Self {
+            kind: config.backend,
+            config: config.clone(),
+            worker,
+        })
+    }
+
+    /// New user, PID, network, mount, IPC and UTS namespaces, Landlock, seccomp and rlimits,
+    /// set up by the worker program on itself.
+    pub fn process(config: &SandboxConfig) -> std::io::Result<Self> {
+        let mut config = config.clone();
+        config.backend = BackendKind::Process;
+        Self::from_config(&config)
+    }
+
+    /// Bubblewrap's namespaces and mount view, plus the worker's own Landlock, seccomp and
+    /// rlimits inside.
+    pub fn bwrap(config: &SandboxConfig) -> std::io::Result<Self> {
+        let mut config = config.clone();
+        config.backend = BackendKind::Bwrap;
+        Self::from_config(&config)
+    }
+
+    fn spec(&self, job: &Job, workdir: &Path, cgroup: Option<PathBuf>) -> Spec {
+        let mut env: Vec<(String, String)> = self
+            .config
+            .allow_env
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
+            .collect();
+        let dir = workdir.to_string_lossy().into_owned();
+        env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
+        env.push(("HOME".into(), dir.clone()));
+        env.push(("TMPDIR".into(), dir));
+        Spec {
+            stage: match self.kind {
+                BackendKind::Process => Stage::Outer,
+                BackendKind::Bwrap => Stage::Pre,
+            },
+            mode: match &job.kind {
+                JobKind::Worker => Mode::Worker,
+                JobKind::Command(argv) => Mode::Exec(argv.clone()),
+            },
+            limits: self.config.limits.clone(),
+            read_only: self.config.read_only_paths.clone(),
+            workdir: workdir.to_path_buf(),
+            cgroup,
+            env,
+            worker: self.worker.clone(),
+            own_namespaces: false,
+            bwrap: (self.kind == BackendKind::Bwrap).then(|| self.bwrap_args(job, workdir)),
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
+        }
+    }
+
+    fn bwrap_args(&self, job: &Job, workdir: &Path) -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "airlock-sandbox",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--clearenv",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.insert(0, self.config.bwrap_path.to_string_lossy().into_owned());
+        let mut bind = |flag: &str, p: &Path| {
+            let p = p.to_string_lossy().into_owned();
+            a.extend([flag.to_owned(), p.clone(), p]);
+        };
+        for p in &self.config.read_only_paths {
+            bind("--ro-bind-try", p);
+        }
+        bind("--ro-bind", &self.worker);
+        if let JobKind::Command(argv) = &job.kind
+            && let Some(program) = argv.first().map(Path::new)
+            && program.is_absolute()
+        {
+            bind("--ro-bind-try", program);
+        }
+        bind("--bind", workdir);
+        a.extend(["--chdir".into(), workdir.to_string_lossy().into_owned()]);
+        a
+    }
+}
+
+impl SandboxBackend for LinuxSandbox {
+    fn name(&self) -> &str {
+        match self.kind {
+            BackendKind::Process => "process",
+            BackendKind::Bwrap => "bwrap",
+        }
+    }
+
+    fn check_available(&self) -> Result<(), String> {
+        if !self.worker.exists() {
+            return Err(format!(
+                "the worker program {} does not exist",
+                self.worker.display()
+            ));
+        }
+        if self.kind == BackendKind::Process {
+            let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            if max == Some(0) {
+                return Err("user namespaces are disabled (user.max_user_namespaces = 0)".into());
+            }
+        }
+        // A real run: the only proof that this host lets us isolate.
+        let mut probe = self.clone();
+        probe.config.limits.wall_time_secs = 10;
+        let outcome = probe.run(Job::command(vec!["true".into()], Vec::new()));
+        match outcome.exit {
+            Exit::Code(0) if !outcome.enforced.is_empty() => Ok(()),
+            Exit::Code(0) => Err(format!(
+                "the worker program {} does not call agent_airlock::layers::sandbox::enter",
+                self.worker.display()
+            )),
+            Exit::SetupFailed(why) => Err(why),
+            other => Err(format!(
+                "the probe run failed ({other:?}): {}",
+                String::from_utf8_lossy(&outcome.stderr).trim()
+            )),
+        }
+    }
+
+    fn run(&self, job: Job) -> RunOutcome {
+        let start = Instant::now();
+        let workdir = match make_workdir() {
+            Ok(d) => d,
+            Err(e) => return setup_failed(format!("cannot create the work directory: {e}"), start),
+        };
+        let (cgroup, pids_note) = match pids_cgroup(self.config.limits.max_processes) {
+            Ok(cg) => (
+                Some(cg),
+                format!(
+                    "pids cgroup: at most {} processes",
+                    self.config.limits.max_processes
+                ),
+            ),
+            Err(why) => (None, format!("pids cgroup: {why}; RLIMIT_NPROC only")),
+        };
+        let spec = self.spec(&job, &workdir, cgroup.clone());
+        let mut outcome = supervise(&self.worker, &spec, job.stdin, &self.config, start);
+        match &cgroup {
+            Some(_) => outcome.enforced.push(pids_note),
+            None => outcome.not_enforced.push(pids_note),
+        }
+        if self.kind == BackendKind::Bwrap && !outcome.enforced.is_empty() {
+            outcome.enforced.insert(
+                0,
+                "bubblewrap: namespaces user, pid, net, mount, ipc, uts, cgroup; only the \
+                 read-only paths and the work directory mounted"
+                    .into(),
+            );
+        }
+        let _ = std::fs::remove_dir_all(&workdir);
+        if let Some(cg) = cgroup {
+            remove_cgroup(&cg);
+        }
+        outcome
+    }
+}
+
+fn setup_failed(why: String, start: Instant) -> RunOutcome {
+    RunOutcome {
+        exit: Exit::SetupFailed(why),
+        stdout: Vec::new(),
+        stdout_truncated: false,
+        stderr: Vec::new(),
+        stderr_truncated: false,
+        enforced: Vec::new(),
+        not_enforced: Vec::new(),
+        elapsed: start.elapsed(),
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    format!(
+        "airlock-sandbox-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn make_workdir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(unique_name());
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    Ok(dir)
+}
+
+/// A pids cgroup (v2, or v1's pids hierarchy) limited to `max` processes, when this
+/// process may make one.
+fn pids_cgroup(max: u64) -> Result<PathBuf, String> {
+    let candidates = [
+        PathBuf::from("/sys/fs/cgroup/pids"),
+        own_cgroup_v2().unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup")),
+    ];
+    let mut last = "no pids controller found".to_owned();
+    for base in candidates {
+        let v2 = base.join("cgroup.controllers").exists();
+        if v2 {
+            let controllers =
+                std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
+            if !controllers.split_whitespace().any(|c| c == "pids") {
+                last = format!("pids not delegated to {}", base.display());
+                continue;
+            }
+        } else if !base.join("pids.max").exists() && !base.join("cgroup.procs").exists() {
+            continue;
+        }
+        let dir = base.join(unique_name());
+        match std::fs::create_dir(&dir) {
+            Ok(()) => match std::fs::write(dir.join("pids.max"), max.to_string()) {
+                Ok(()) => return Ok(dir),
+                Err(e) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    last = format!("cannot set pids.max: {e}");
+                }
+            },
+            Err(e) => last = format!("cannot create a cgroup in {}: {e}", base.display()),
+        }
+    }
+    Err(last)
+}
+
+fn own_cgroup_v2() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/')))
+}
+
+fn remove_cgroup(dir: &Path) {
+    // The namespace's processes die with its first process; give the kernel a moment.
+    for _ in 0..50 {
+        if std::fs::remove_dir(dir).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    tracing::warn!(cgroup = %dir.display(), "could not remove a sandbox cgroup");
+}
+
+/// Reads up to `cap` bytes, then reads and drops the rest; returns the bytes and whether
+/// anything was dropped.
+fn capped(mut reader: impl Read, cap: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut dropped = false;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return (kept, dropped),
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                dropped |= n > room;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return (kept, dropped),
+        }
+    }
+}
+
+fn supervise(
+    worker: &Path,
+    spec: &Spec,
+    stdin: Vec<u8>,
+    config: &SandboxConfig,
+    start: Instant,
+) -> RunOutcome {
+    let mut child = match Command::new(worker)
+        .env_clear()
+        .env(
+            SPEC_ENV,
+            serde_json::to_string(spec).expect("spec serializes"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return setup_failed(
+                format!("cannot start the worker program {}: {e}", worker.display()),
+                start,
+            );
+        }
+    };
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut input = child.stdin.take().expect("piped");
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    let out_cap = config.limits.max_stdout_bytes;
+    // Room for the report line on top of the tool's own stderr.
+    let err_cap = config.limits.max_stderr_bytes + 64 * 1024;
+    let out_reader = std::thread::spawn(move || capped(out, out_cap));
+    let err_reader = std::thread::spawn(move || capped(err, err_cap));
+
+    // The watchdog kills the process group at the deadline unless told the run ended.
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let wall = Duration::from_secs(config.limits.wall_time_secs.max(1));
+    let watchdog = std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(wall) {
+            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+            return true;
+        }
+        false
+    });
+    let status = child.wait();
+    let _ = done_tx.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    // The first stage is gone; anything left in its group goes too (its namespace's
+    // processes die with their first process).
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+    let _ = feeder.join();
+    let (stdout, stdout_truncated) = out_reader.join().unwrap_or_default();
+    let (stderr_all, err_dropped) = err_reader.join().unwrap_or_default();
+
+    let (report, mut stderr) = split_report(&stderr_all);
+    let mut stderr_truncated = err_dropped;
+    if stderr.len() > config.limits.max_stderr_bytes {
+        stderr.truncate(config.limits.max_stderr_bytes);
+        stderr_truncated = true;
+    }
+    let exit = match status {
+        _ if timed_out => Exit::TimedOut,
+        Err(e) => Exit::SetupFailed(format!("lost the worker program: {e}")),
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(SETUP_FAILED), _) if report.is_none() => {
+                Exit::SetupFailed(String::from_utf8_lossy(&stderr).trim().to_owned())
+            }
+            (Some(code), _) if code > 128 && code < 128 + 65 => Exit::Signal(code - 128),
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(-1),
+        },
+    };
+    let report = report.unwrap_or_default();
+    RunOutcome {
+        exit,
+        stdout,
+        stdout_truncated,
+        stderr,
+        stderr_truncated,
+        enforced: report.enforced,
+        not_enforced: report.not_enforced,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The sandbox's report (the first stderr line, when it is one) and the rest of stderr.
+fn split_report(stderr: &[u8]) -> (Option<Report>, Vec<u8>) {
+    let first_end = stderr.iter().position(|&b| b == b'\n');
+    let (first, rest) = match first_end {
+        Some(i) => (&stderr[..i], &stderr[i + 1..]),
+        None => (stderr, &[][..]),
+    };
+    match std::str::from_utf8(first)
+        .ok()
+        .and_then(|l| l.strip_prefix(REPORT_MARKER))
+        .and_then(|json| serde_json::from_str::<Report>(json).ok())
+    {
+        Some(report) => (Some(report), rest.to_vec()),
+        None => (None, stderr.to_vec()),
+    }
+}

@@ -1,0 +1,77 @@
+//! Runs chosen tools in real isolation, and fails closed.
+//!
+//! Some tools run code an LLM wrote. [`SandboxLayer`] sends the calls of the tools its
+//! `tools` globs name to a [`SandboxBackend`]; other calls pass through to the inner
+//! service. Only data crosses the boundary: the call goes in as JSON on stdin, the
+//! `ToolResponse` comes back as JSON on stdout.
+//!
+//! - **Rust tools** run in the *worker*: your own program, re-executed. Call [`enter`]
+//!   first thing in `main`; in a worker process it builds your tools, answers the one call
+//!   and exits, and in the normal run it returns at once.
+//! - **Command tools** (`[sandbox.commands]`, e.g. `python3 run.py`) are executed inside
+//!   the sandbox with the same protocol.
+//!
+//! The Linux backends ([`LinuxSandbox`]) give each call new user, PID, network, mount, IPC
+//! and UTS namespaces (`process`: set up by the worker itself; `bwrap`: by bubblewrap, with
+//! only the read-only paths and a private work directory mounted), then inside: Landlock
+//! (read-only paths, read-write only the work directory, removed afterwards), resource
+//! limits (address space, CPU seconds, open files, processes, file size, no core dumps), a
+//! pids cgroup when one can be made, and a seccomp filter against `ptrace`, `mount`, `bpf`,
+//! `keyctl`, `kexec_*`, module loading, namespace creation and other escape routes. The
+//! environment is scrubbed to `allow_env`; stdout and stderr are capped; a wall-clock
+//! deadline kills the whole process tree. Each response carries a
+//! [`Note::Sandboxed`](crate::Note::Sandboxed) saying what was enforced on this kernel.
+//!
+//! **Fails closed**: with `required = true` (the default), a host where the backend cannot
+//! isolate (no user namespaces, no `bwrap`, a worker that does not call [`enter`]) gets
+//! `sandbox_unavailable` and the tool never runs. With `required = false` the call runs
+//! in-process and the response carries [`Note::Unsandboxed`](crate::Note::Unsandboxed). A
+//! worker that crashes, times out or breaks a limit gives an error response with the
+//! outcome in its note, never a hung or crashed server.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use agent_airlock::layers::sandbox::{SandboxConfig, SandboxLayer, enter};
+//! use agent_airlock::{ToolCall, ToolRouter};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! fn tools() -> ToolRouter {
+//!     ToolRouter::builder()
+//!         .raw_tool("run_code", "Run code", serde_json::json!({"type": "object"}),
+//!             |args| async move { Ok::<_, std::convert::Infallible>(args) })
+//!         .build()
+//!         .expect("tools")
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     enter(tools); // a sandbox worker never gets past this line
+//!     let mut config = SandboxConfig::default();
+//!     config.tools = vec!["run_*".into()];
+//!     let svc = ServiceBuilder::new()
+//!         .layer(SandboxLayer::from_config(&config)?)
+//!         .service(tools());
+//!     let response = svc.oneshot(ToolCall::new("run_code", serde_json::json!({}))).await?;
+//!     println!("{:?}", response.notes);
+//!     Ok(())
+//! }
+//! ```
+
+mod backend;
+mod config;
+mod layer;
+mod stage;
+
+pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};
+pub use config::{BackendKind, SandboxConfig, SandboxLimits};
+pub use layer::{Sandbox, SandboxFuture, SandboxLayer};
+pub use stage::{enter, enter_without_tools};
+
+/// Why a sandbox layer could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The configuration is invalid.
+    #[error("sandbox configuration: {0}")]
+    Config(String),
+}

@@ -1,0 +1,471 @@
+//! The sandbox layer with real sandboxed processes, for each Linux backend.
+//!
+//! This test program is its own sandbox worker, as a user's server would be: `main` calls
+//! `enter` first. So it runs without the libtest harness (`harness = false`): each check
+//! below is a function, run for both backends, and any failure panics the process.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use agent_airlock::layers::sandbox::{BackendKind, SandboxConfig, SandboxLayer, enter};
+use agent_airlock::{Note, RejectionCode, ToolCall, ToolResponse, ToolRouter};
+use serde_json::{Value, json};
+use tower::{ServiceBuilder, ServiceExt};
+
+/// Set in the environment of this whole test process (see `main`), so the sandbox has a
+/// host secret to keep out.
+const HOST_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
+const HOST_SECRET_VALUE: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// The Rust tools, as the worker builds them.
+fn tools() -> ToolRouter {
+    let raw = json!({"type": "object"});
+    ToolRouter::builder()
+        .raw_tool("run_connect", "", raw.clone(), |args: Value| async move {
+            let addr = args["addr"].as_str().unwrap_or_default().to_owned();
+            let result = std::net::TcpStream::connect_timeout(
+                &addr.parse().expect("an address"),
+                Duration::from_secs(2),
+            );
+            Ok::<_, std::convert::Infallible>(json!({"connected": result.is_ok(),
+                "error": result.err().map(|e| e.to_string())}))
+        })
+        .raw_tool("run_read", "", raw.clone(), |args: Value| async move {
+            let path = args["path"].as_str().unwrap_or_default().to_owned();
+            Ok::<_, std::convert::Infallible>(match std::fs::read_to_string(&path) {
+                Ok(text) => json!({"read": text}),
+                Err(e) => json!({"error": e.to_string()}),
+            })
+        })
+        .raw_tool("run_write", "", raw.clone(), |args: Value| async move {
+            let path = args["path"].as_str().unwrap_or_default().to_owned();
+            Ok::<_, std::convert::Infallible>(match std::fs::write(&path, "x") {
+                Ok(()) => json!({"written": true}),
+                Err(e) => json!({"written": false, "error": e.to_string()}),
+            })
+        })
+        .raw_tool("run_alloc", "", raw.clone(), |args: Value| async move {
+            let mb = args["mb"].as_u64().unwrap_or(0) as usize;
+            let mut v: Vec<u8> = Vec::new();
+            let ok = v.try_reserve_exact(mb * 1024 * 1024).is_ok();
+            if ok {
+                v.resize(mb * 1024 * 1024, 1);
+            }
+            Ok::<_, std::convert::Infallible>(json!({"allocated": ok}))
+        })
+        .raw_tool("run_crash", "", raw.clone(), |_args: Value| async move {
+            std::process::abort();
+            #[allow(unreachable_code)]
+            Ok::<_, std::convert::Infallible>(json!({}))
+        })
+        .raw_tool("run_env", "", raw.clone(), |_args: Value| async move {
+            let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+            Ok::<_, std::convert::Infallible>(json!({"vars": vars,
+                "secret": std::env::var(HOST_SECRET).ok()}))
+        })
+        .raw_tool("local_echo", "", raw, |args: Value| async move {
+            Ok::<_, std::convert::Infallible>(args)
+        })
+        .build()
+        .expect("tools")
+}
+
+struct Ctx {
+    backend: BackendKind,
+    rt: tokio::runtime::Runtime,
+    scratch: PathBuf,
+}
+
+impl Ctx {
+    fn config(&self) -> SandboxConfig {
+        let mut c = SandboxConfig::default();
+        c.backend = self.backend;
+        c.tools = vec!["run_*".into()];
+        c.commands.insert(
+            "run_sh".into(),
+            vec!["/bin/sh".into(), "-c".into(), "script".into()],
+        );
+        c.limits.wall_time_secs = 3;
+        c
+    }
+
+    /// Sends one call through a sandbox layer over the tools, counting in-process runs.
+    fn call(&self, config: &SandboxConfig, tool: &str, args: Value) -> (ToolResponse, usize) {
+        let ran_here = Arc::new(AtomicUsize::new(0));
+        let counter = ran_here.clone();
+        let router = tools();
+        let inner = tower::service_fn(move |call: ToolCall| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            router.clone().oneshot(call)
+        });
+        let layer = SandboxLayer::from_config(config).expect("layer");
+        let svc = ServiceBuilder::new().layer(layer).service(inner);
+        let response = self
+            .rt
+            .block_on(svc.oneshot(ToolCall::new(tool, args)))
+            .expect("infallible");
+        (response, ran_here.load(Ordering::SeqCst))
+    }
+
+    /// Runs `script` with `/bin/sh -c` in the sandbox.
+    fn sh(&self, script: &str) -> ToolResponse {
+        let mut config = self.config();
+        config.commands.insert(
+            "run_sh".into(),
+            vec!["/bin/sh".into(), "-c".into(), script.into()],
+        );
+        self.call(&config, "run_sh", json!({})).0
+    }
+}
+
+fn sandbox_note(r: &ToolResponse) -> (String, Vec<String>, Vec<String>) {
+    r.notes
+        .iter()
+        .find_map(|n| match n {
+            Note::Sandboxed {
+                outcome,
+                enforced,
+                not_enforced,
+                ..
+            } => Some((outcome.clone(), enforced.clone(), not_enforced.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no sandbox note in {r:?}"))
+}
+
+fn output_json(r: &ToolResponse) -> Value {
+    match &r.output {
+        agent_airlock::ToolOutput::Json(v) => v.clone(),
+        other => panic!("expected JSON, got {other:?} ({r:?})"),
+    }
+}
+
+fn output_text(r: &ToolResponse) -> String {
+    r.output.to_text().into_owned()
+}
+
+// ---- the checks -----------------------------------------------------------------------
+
+fn a_sandboxed_tool_runs_and_reports_what_was_enforced(ctx: &Ctx) {
+    let (r, ran_here) = ctx.call(
+        &ctx.config(),
+        "run_read",
+        json!({"path": "/etc/ld.so.cache"}),
+    );
+    assert_eq!(ran_here, 0, "the tool ran in the worker, not in-process");
+    let (outcome, enforced, _) = sandbox_note(&r);
+    assert_eq!(outcome, "completed");
+    let all = enforced.join("\n");
+    for part in ["landlock", "seccomp", "rlimits"] {
+        assert!(all.contains(part), "{part} missing from {all}");
+    }
+    assert!(all.contains("net"), "{all}");
+    // Tools outside the globs pass through.
+    let (r, ran_here) = ctx.call(&ctx.config(), "local_echo", json!({"a": 1}));
+    assert_eq!((ran_here, output_json(&r)), (1, json!({"a": 1})));
+    assert!(r.notes.is_empty());
+}
+
+fn no_network_even_to_loopback(ctx: &Ctx) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (r, _) = ctx.call(&ctx.config(), "run_connect", json!({"addr": addr}));
+    let out = output_json(&r);
+    assert_eq!(out["connected"], false, "{out}");
+    // The same from a shell, with bash's /dev/tcp when there is one.
+    if Path::new("/bin/bash").exists() {
+        let mut config = ctx.config();
+        config.commands.insert(
+            "run_bash".into(),
+            vec![
+                "/bin/bash".into(),
+                "-c".into(),
+                format!(
+                    "echo hi > /dev/tcp/{}/{}",
+                    "127.0.0.1",
+                    listener.local_addr().unwrap().port()
+                ),
+            ],
+        );
+        let (r, _) = ctx.call(&config, "run_bash", json!({}));
+        let (outcome, _, _) = sandbox_note(&r);
+        assert_eq!(outcome, "exited", "{r:?}");
+    }
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "nothing reached the listener");
+}
+
+fn files_outside_the_allowed_paths_cannot_be_read(ctx: &Ctx) {
+    let secret = ctx.scratch.join("host-secret.txt");
+    std::fs::write(&secret, "the host's secret").unwrap();
+    let (r, _) = ctx.call(&ctx.config(), "run_read", json!({"path": secret}));
+    let out = output_json(&r);
+    assert!(out.get("read").is_none(), "read a host file: {out}");
+    let r = ctx.sh(&format!("cat {}", secret.display()));
+    assert!(!output_text(&r).contains("the host's secret"), "{r:?}");
+    // The server's process (its environment, its memory) is out of sight.
+    let server = format!("/proc/{}/environ", std::process::id());
+    let (r, _) = ctx.call(&ctx.config(), "run_read", json!({"path": server}));
+    assert!(output_json(&r).get("read").is_none(), "{r:?}");
+}
+
+fn nothing_can_be_written_outside_the_work_directory(ctx: &Ctx) {
+    let target = ctx.scratch.join("written-by-the-tool.txt");
+    let (r, _) = ctx.call(&ctx.config(), "run_write", json!({"path": target}));
+    assert_eq!(output_json(&r)["written"], false, "{r:?}");
+    assert!(!target.exists());
+    let (r, _) = ctx.call(
+        &ctx.config(),
+        "run_write",
+        json!({"path": "/usr/local/airlock-test"}),
+    );
+    assert_eq!(output_json(&r)["written"], false, "{r:?}");
+    // Inside the work directory it may write; the directory is gone afterwards.
+    let r = ctx.sh("echo data > ./scratch && cat ./scratch && pwd");
+    let text = output_text(&r);
+    assert!(text.contains("data"), "{r:?}");
+    let workdir = text.lines().last().unwrap_or_default().trim().to_owned();
+    assert!(workdir.contains("airlock-sandbox-"), "{text}");
+    assert!(
+        !Path::new(&workdir).exists(),
+        "the work directory was removed"
+    );
+}
+
+fn an_infinite_loop_is_killed_at_the_time_limit(ctx: &Ctx) {
+    let mut config = ctx.config();
+    config.limits.wall_time_secs = 1;
+    config.commands.insert(
+        "run_loop".into(),
+        vec!["/bin/sh".into(), "-c".into(), "while :; do :; done".into()],
+    );
+    let start = Instant::now();
+    let (r, _) = ctx.call(&config, "run_loop", json!({}));
+    let took = start.elapsed();
+    assert!(r.is_error);
+    assert_eq!(sandbox_note(&r).0, "timed_out", "{r:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+fn an_allocation_past_the_memory_limit_fails(ctx: &Ctx) {
+    let mut config = ctx.config();
+    config.limits.memory_mb = 256;
+    let (r, _) = ctx.call(&config, "run_alloc", json!({"mb": 512}));
+    assert_eq!(output_json(&r)["allocated"], false, "{r:?}");
+    let (r, _) = ctx.call(&config, "run_alloc", json!({"mb": 16}));
+    assert_eq!(output_json(&r)["allocated"], true, "{r:?}");
+}
+
+fn a_fork_bomb_is_contained(ctx: &Ctx) {
+    let mut config = ctx.config();
+    config.limits.wall_time_secs = 2;
+    let tag = format!("airlock-bomb-{}", std::process::id());
+    config.commands.insert(
+        "run_bomb".into(),
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "b() { b | b & }; b; sleep 30".into(),
+            tag.clone(),
+        ],
+    );
+    let start = Instant::now();
+    let (r, _) = ctx.call(&config, "run_bomb", json!({}));
+    assert!(r.is_error, "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(8));
+    // Nothing of it is left on the host.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = processes_with(&tag);
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} processes of the bomb survived"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn processes_with(tag: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(tag))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+fn host_environment_secrets_are_absent(ctx: &Ctx) {
+    assert_eq!(std::env::var(HOST_SECRET).as_deref(), Ok(HOST_SECRET_VALUE));
+    let (r, _) = ctx.call(&ctx.config(), "run_env", json!({}));
+    let out = output_json(&r);
+    assert_eq!(out["secret"], Value::Null, "{out}");
+    let r = ctx.sh("env");
+    let text = output_text(&r);
+    assert!(
+        !text.contains(HOST_SECRET) && !text.contains(HOST_SECRET_VALUE),
+        "{text}"
+    );
+    assert!(text.contains("PATH="), "{text}");
+}
+
+fn a_crashing_worker_gives_a_structured_error(ctx: &Ctx) {
+    let (r, _) = ctx.call(&ctx.config(), "run_crash", json!({}));
+    assert!(r.is_error);
+    let (outcome, _, _) = sandbox_note(&r);
+    assert_eq!(outcome, "killed", "{r:?}");
+    assert!(output_text(&r).contains("killed by signal"), "{r:?}");
+    // A command's stdout is its text output when it is not a ToolResponse…
+    let r = ctx.sh("echo plain text");
+    assert_eq!((output_text(&r).trim(), r.is_error), ("plain text", false));
+    // … and its response when it is one.
+    let r = ctx.sh(r#"echo '{"output":{"type":"json","value":{"n":1}},"is_error":false}'"#);
+    assert_eq!(output_json(&r), json!({"n": 1}));
+    // A command that fails gives its status and the end of its stderr.
+    let r = ctx.sh("echo oops >&2; exit 3");
+    assert_eq!(sandbox_note(&r).0, "exited");
+    assert!(output_text(&r).contains("exit status 3: oops"), "{r:?}");
+}
+
+fn escape_syscalls_are_denied(ctx: &Ctx) {
+    let r = ctx.sh("unshare -U true && echo ESCAPED; true");
+    let text = output_text(&r);
+    assert!(!text.contains("ESCAPED"), "{text}");
+}
+
+fn required_and_unavailable_means_the_tool_never_runs(ctx: &Ctx) {
+    let marker = ctx.scratch.join("the-tool-ran");
+    let mut config = ctx.config();
+    match ctx.backend {
+        BackendKind::Bwrap => config.bwrap_path = PathBuf::from("/nonexistent/bwrap"),
+        _ => config.worker = Some(PathBuf::from("/nonexistent/worker")),
+    }
+    config.commands.insert(
+        "run_mark".into(),
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!("touch {}", marker.display()),
+        ],
+    );
+    for tool in ["run_mark", "run_env"] {
+        let (r, ran_here) = ctx.call(&config, tool, json!({}));
+        let rejection = r.rejection.clone().unwrap_or_else(|| panic!("{r:?}"));
+        assert_eq!(rejection.code, RejectionCode::SandboxUnavailable);
+        assert_eq!(ran_here, 0);
+    }
+    assert!(!marker.exists(), "the tool must not have run");
+    // Not required: it runs in-process, and says so.
+    config.required = false;
+    let (r, ran_here) = ctx.call(&config, "run_env", json!({}));
+    assert_eq!(ran_here, 1);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| matches!(n, Note::Unsandboxed { .. })),
+        "{r:?}"
+    );
+}
+
+// ---- the runner -----------------------------------------------------------------------
+
+type Check = fn(&Ctx);
+
+const CHECKS: &[(&str, Check)] = &[
+    (
+        "a_sandboxed_tool_runs_and_reports_what_was_enforced",
+        a_sandboxed_tool_runs_and_reports_what_was_enforced,
+    ),
+    ("no_network_even_to_loopback", no_network_even_to_loopback),
+    (
+        "files_outside_the_allowed_paths_cannot_be_read",
+        files_outside_the_allowed_paths_cannot_be_read,
+    ),
+    (
+        "nothing_can_be_written_outside_the_work_directory",
+        nothing_can_be_written_outside_the_work_directory,
+    ),
+    (
+        "an_infinite_loop_is_killed_at_the_time_limit",
+        an_infinite_loop_is_killed_at_the_time_limit,
+    ),
+    (
+        "an_allocation_past_the_memory_limit_fails",
+        an_allocation_past_the_memory_limit_fails,
+    ),
+    ("a_fork_bomb_is_contained", a_fork_bomb_is_contained),
+    (
+        "host_environment_secrets_are_absent",
+        host_environment_secrets_are_absent,
+    ),
+    (
+        "a_crashing_worker_gives_a_structured_error",
+        a_crashing_worker_gives_a_structured_error,
+    ),
+    ("escape_syscalls_are_denied", escape_syscalls_are_denied),
+    (
+        "required_and_unavailable_means_the_tool_never_runs",
+        required_and_unavailable_means_the_tool_never_runs,
+    ),
+];
+
+fn main() {
+    enter(tools);
+    // Give the whole test process a host secret to keep out of the sandbox.
+    if std::env::var(HOST_SECRET).is_err() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(std::env::args_os().skip(1))
+            .env(HOST_SECRET, HOST_SECRET_VALUE)
+            .status()
+            .expect("re-run with the host secret");
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let scratch = std::env::temp_dir().join(format!("airlock-sandbox-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut ran = 0;
+    for backend in [BackendKind::Process, BackendKind::Bwrap] {
+        let ctx = Ctx {
+            backend,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            scratch: scratch.clone(),
+        };
+        let layer = SandboxLayer::from_config(&ctx.config()).unwrap();
+        if let Err(why) = layer.availability() {
+            panic!("the {backend} backend cannot isolate on this host: {why}");
+        }
+        for (name, check) in CHECKS {
+            let full = format!("{backend}::{name}");
+            if filter.as_ref().is_some_and(|f| !full.contains(f.as_str())) {
+                continue;
+            }
+            let start = Instant::now();
+            check(&ctx);
+            println!(
+                "test {full} ... ok ({:.2} s)",
+                start.elapsed().as_secs_f64()
+            );
+            ran += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("\ntest result: ok. {ran} passed");
+}
