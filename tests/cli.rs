@@ -481,3 +481,97 @@ fn audit_verify_checks_a_keyed_chain_with_the_key_from_the_environment() {
     let (status, _, _) = airlock(&verify, &[("AUDIT_KEY", "guess")], b"");
     assert_eq!(status, 1);
 }
+
+#[test]
+fn sandbox_run_reports_what_it_enforced_and_passes_the_exit_status() {
+    for backend in ["process", "bwrap"] {
+        let (status, out, err) = airlock(
+            &[
+                "sandbox",
+                "run",
+                "--backend",
+                backend,
+                "--",
+                "/bin/sh",
+                "-c",
+                "cat; echo; hostname; exit 7",
+            ],
+            &[("AWS_SECRET_ACCESS_KEY", "should-not-pass")],
+            b"from stdin",
+        );
+        assert_eq!(status, 7, "{err}");
+        assert_eq!(out, "from stdin\nairlock-sandbox\n");
+        assert!(err.contains("enforced: landlock"), "{err}");
+        assert!(err.contains("enforced: seccomp"), "{err}");
+        assert!(err.contains("exit status 7"), "{err}");
+
+        let (status, out, _) = airlock(
+            &[
+                "sandbox",
+                "run",
+                "--backend",
+                backend,
+                "--",
+                "/bin/sh",
+                "-c",
+                "env",
+            ],
+            &[("AWS_SECRET_ACCESS_KEY", "should-not-pass")],
+            b"",
+        );
+        assert_eq!(status, 0);
+        assert!(!out.contains("should-not-pass"), "{out}");
+
+        let (status, _, err) = airlock(
+            &[
+                "sandbox",
+                "run",
+                "--backend",
+                backend,
+                "--wall-time-secs",
+                "1",
+                "--",
+                "/bin/sh",
+                "-c",
+                "while :; do :; done",
+            ],
+            &[],
+            b"",
+        );
+        assert_eq!(status, 124, "{err}");
+        assert!(err.contains("timed out"), "{err}");
+    }
+}
+
+#[test]
+fn sandbox_run_refuses_when_isolation_is_unavailable() {
+    let dir = workdir("sandbox-unavailable");
+    std::fs::write(
+        dir.join("airlock.toml"),
+        "[sandbox]\nbwrap_path = \"/nonexistent/bwrap\"\n",
+    )
+    .unwrap();
+    let marker = dir.join("ran");
+    let _ = std::fs::remove_file(&marker);
+    let config = dir.join("airlock.toml");
+    let script = format!("touch {}", marker.display());
+    let (status, _, err) = airlock(
+        &[
+            "sandbox",
+            "run",
+            "--backend",
+            "bwrap",
+            "--config",
+            config.to_str().unwrap(),
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
+        &[],
+        b"",
+    );
+    assert_eq!(status, 125, "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(!marker.exists(), "the command must not run");
+}

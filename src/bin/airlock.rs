@@ -4,6 +4,7 @@
 //! airlock check --tools tools.json [--config airlock.toml] [--fail-on-deny] < calls.jsonl
 //! airlock sanitize [--config airlock.toml] [--jsonl] [--findings] < output.txt
 //! airlock audit verify [--key-env VAR] audit.jsonl audit.jsonl.0000000000000001 …
+//! airlock sandbox run [--backend process|bwrap] [--wall-time-secs N] … -- CMD ARGS…
 //! ```
 
 use std::path::PathBuf;
@@ -14,6 +15,9 @@ use std::io::{BufRead, Read, Write};
 
 use agent_airlock::check::{dry_run_stack, run_check};
 use agent_airlock::layers::audit::{AuditLayer, VerifyError, verify_files};
+use agent_airlock::layers::sandbox::{
+    BackendKind, Exit, Job, LinuxSandbox, SandboxBackend, SandboxConfig,
+};
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
 use agent_airlock::preview::escape_pointer_segment;
 use agent_airlock::sensitive::is_sensitive_name;
@@ -55,6 +59,9 @@ enum Command {
     /// Work with audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run commands under the sandbox layer's isolation.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
     /// Mask PII and secrets in text read on stdin, with the sanitize layer's configuration.
     ///
     /// Text mode (default) writes the masked text. With --jsonl, each input line is a JSON
@@ -92,7 +99,45 @@ enum AuditCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Run CMD ARGS… isolated as a sandboxed tool would be; print what was enforced to
+    /// stderr. Stdin is passed through; the exit status is the command's (124 on timeout,
+    /// 125 when isolation is unavailable or could not be set up: the command did not run).
+    Run {
+        /// `process` (namespaces, Landlock, seccomp, rlimits) or `bwrap` (bubblewrap).
+        #[arg(long, default_value = "process")]
+        backend: String,
+        /// Configuration file (TOML) whose `[sandbox]` section sets the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Wall-clock limit in seconds.
+        #[arg(long)]
+        wall_time_secs: Option<u64>,
+        /// CPU seconds.
+        #[arg(long)]
+        cpu_secs: Option<u64>,
+        /// Address space in MiB.
+        #[arg(long)]
+        memory_mb: Option<u64>,
+        /// Most processes.
+        #[arg(long)]
+        max_processes: Option<u64>,
+        /// A path the command may read (repeatable; replaces the default list).
+        #[arg(long = "read-only", value_name = "PATH")]
+        read_only: Vec<PathBuf>,
+        /// A host environment variable to pass through (repeatable).
+        #[arg(long = "allow-env", value_name = "VAR")]
+        allow_env: Vec<String>,
+        /// The command and its arguments.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+}
+
 fn main() -> ExitCode {
+    // The sandbox re-executes this program for its own stages.
+    agent_airlock::layers::sandbox::enter_without_tools();
     let cli = Cli::parse();
     match cli.command {
         Command::Check {
@@ -102,6 +147,43 @@ fn main() -> ExitCode {
             audit_log,
         } => check(tools, config, fail_on_deny, audit_log),
         Command::Audit(AuditCommand::Verify { files, key_env }) => audit_verify(&files, key_env),
+        Command::Sandbox(SandboxCommand::Run {
+            backend,
+            config,
+            wall_time_secs,
+            cpu_secs,
+            memory_mb,
+            max_processes,
+            read_only,
+            allow_env,
+            command,
+        }) => {
+            let mut sandbox = match AirlockConfig::load(config.as_deref()) {
+                Ok(c) => c.sandbox,
+                Err(e) => {
+                    eprintln!("airlock: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            sandbox.backend = match backend.as_str() {
+                "process" => BackendKind::Process,
+                "bwrap" => BackendKind::Bwrap,
+                other => {
+                    eprintln!("airlock: unknown backend `{other}`: use process or bwrap");
+                    return ExitCode::from(2);
+                }
+            };
+            let limits = &mut sandbox.limits;
+            limits.wall_time_secs = wall_time_secs.unwrap_or(limits.wall_time_secs);
+            limits.cpu_secs = cpu_secs.unwrap_or(limits.cpu_secs);
+            limits.memory_mb = memory_mb.unwrap_or(limits.memory_mb);
+            limits.max_processes = max_processes.unwrap_or(limits.max_processes);
+            if !read_only.is_empty() {
+                sandbox.read_only_paths = read_only;
+            }
+            sandbox.allow_env.extend(allow_env);
+            sandbox_run(&sandbox, command)
+        }
         Command::Sanitize {
             config,
             jsonl,
@@ -260,6 +342,64 @@ fn report(
         _ => {}
     }
     Ok(())
+}
+
+fn sandbox_run(config: &SandboxConfig, command: Vec<String>) -> ExitCode {
+    let backend = match LinuxSandbox::from_config(config) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("airlock: cannot find this program to re-execute: {e}");
+            return ExitCode::from(125);
+        }
+    };
+    let mut stdin = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut stdin) {
+        eprintln!("airlock: cannot read stdin: {e}");
+        return ExitCode::from(2);
+    }
+    let run = backend.run(Job::command(command, stdin));
+    let _ = std::io::stdout().write_all(&run.stdout);
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().write_all(&run.stderr);
+    eprintln!("airlock sandbox ({}):", backend.name());
+    for item in &run.enforced {
+        eprintln!("  enforced: {item}");
+    }
+    for item in &run.not_enforced {
+        eprintln!("  not enforced: {item}");
+    }
+    if run.stdout_truncated || run.stderr_truncated {
+        eprintln!("  output cut at the limits");
+    }
+    let code = match run.exit {
+        Exit::Code(code) => {
+            eprintln!(
+                "  exit status {code} after {:.3} s",
+                run.elapsed.as_secs_f64()
+            );
+            code.clamp(0, 255) as u8
+        }
+        Exit::Signal(sig) => {
+            eprintln!(
+                "  killed by signal {sig} after {:.3} s",
+                run.elapsed.as_secs_f64()
+            );
+            128u8.saturating_add(sig.clamp(0, 127) as u8)
+        }
+        Exit::TimedOut => {
+            eprintln!(
+                "  timed out after {:.3} s: killed with everything it started",
+                run.elapsed.as_secs_f64()
+            );
+            124
+        }
+        Exit::SetupFailed(why) => {
+            eprintln!("  refused: isolation is unavailable, the command did not run: {why}");
+            125
+        }
+        _ => 125,
+    };
+    ExitCode::from(code)
 }
 
 fn audit_verify(files: &[PathBuf], key_env: Option<String>) -> ExitCode {
