@@ -77,7 +77,9 @@
 //! | `jwt` | JWT identity verification (`JwtVerifier`) |
 //! | `full` | everything |
 
-#![forbid(unsafe_code)]
+// One `unsafe` in the crate: the sandbox's `fork` of a process it has checked is
+// single-threaded (`layers/sandbox/stage.rs`).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod builder;

@@ -288,7 +288,10 @@ impl SandboxBackend for LinuxSandbox {
         }
         let _ = std::fs::remove_dir_all(&workdir);
         if let Some(cg) = cgroup {
-            remove_cgroup(&cg);
+            // Off the caller's path: the namespace's last processes may take a moment to go.
+            let _ = std::thread::Builder::new()
+                .name("airlock-sandbox-cleanup".into())
+                .spawn(move || remove_cgroup(&cg));
         }
         outcome
     }
@@ -366,11 +369,11 @@ fn own_cgroup_v2() -> Option<PathBuf> {
 
 fn remove_cgroup(dir: &Path) {
     // The namespace's processes die with its first process; give the kernel a moment.
-    for _ in 0..50 {
+    for attempt in 0..100 {
         if std::fs::remove_dir(dir).is_ok() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(if attempt < 10 { 1 } else { 20 }));
     }
     tracing::warn!(cgroup = %dir.display(), "could not remove a sandbox cgroup");
 }
