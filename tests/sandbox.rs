@@ -381,6 +381,37 @@ fn required_and_unavailable_means_the_tool_never_runs(ctx: &Ctx) {
     );
 }
 
+fn the_audit_record_says_where_the_tool_ran(ctx: &Ctx) {
+    let dir = ctx.scratch.join(format!("audit-{}", ctx.backend));
+    let mut config = agent_airlock::AirlockConfig::default();
+    config.audit.path = Some(dir.join("audit.jsonl"));
+    let audit = agent_airlock::AuditLayer::from_config(&config).unwrap();
+    let mut unavailable = ctx.config();
+    unavailable.required = false;
+    unavailable.worker = Some(PathBuf::from("/nonexistent/worker"));
+    for sandbox in [ctx.config(), unavailable] {
+        let svc = ServiceBuilder::new()
+            .layer(audit.clone())
+            .layer(SandboxLayer::from_config(&sandbox).unwrap())
+            .service(tools());
+        ctx.rt
+            .block_on(svc.oneshot(ToolCall::new("run_env", json!({}))))
+            .unwrap();
+    }
+    ctx.rt.block_on(audit.flush()).unwrap();
+    let text = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        records[0]["sandbox"],
+        json!({"backend": ctx.backend.to_string(), "outcome": "completed"})
+    );
+    assert_eq!(records[1]["sandbox"]["outcome"], "unsandboxed");
+    assert_eq!(records[1]["sandbox"]["backend"], Value::Null);
+}
+
 // ---- the runner -----------------------------------------------------------------------
 
 type Check = fn(&Ctx);
@@ -417,6 +448,10 @@ const CHECKS: &[(&str, Check)] = &[
         a_crashing_worker_gives_a_structured_error,
     ),
     ("escape_syscalls_are_denied", escape_syscalls_are_denied),
+    (
+        "the_audit_record_says_where_the_tool_ran",
+        the_audit_record_says_where_the_tool_ran,
+    ),
     (
         "required_and_unavailable_means_the_tool_never_runs",
         required_and_unavailable_means_the_tool_never_runs,

@@ -119,8 +119,10 @@ pub(crate) fn capture_arguments(arguments: &Value, max_bytes: usize) -> Result<S
     }
 }
 
-/// How the call ended.
+/// How the call ended. Inline, not boxed: every allocation on the caller's path is freed
+/// on the writer's thread, which costs more than the copy.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome {
     Response(ResponseSummary),
     Error(String),
@@ -139,6 +141,18 @@ pub(crate) struct ResponseSummary {
     pub truncated: Option<(usize, usize)>,
     pub stripped: Vec<String>,
     pub output: Option<ToolOutput>,
+    pub sandbox: Option<SandboxLine>,
+}
+
+/// Where the tool ran, when a sandbox layer was involved.
+#[derive(Debug, Serialize)]
+pub(crate) struct SandboxLine {
+    /// The backend, or none when the call ran in-process instead.
+    backend: Option<String>,
+    /// The sandbox's outcome, or `unsandboxed`.
+    outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 impl ResponseSummary {
@@ -162,6 +176,7 @@ impl ResponseSummary {
         let mut redacted = Counts::new();
         let mut truncated = None;
         let mut stripped = Vec::new();
+        let mut sandbox = None;
         for note in &response.notes {
             match note {
                 Note::Redacted { counts, .. } => {
@@ -176,6 +191,22 @@ impl ResponseSummary {
                 } => truncated = Some((*original_chars, *kept_chars)),
                 Note::ArgumentsStripped { arguments, .. } => {
                     stripped.extend(arguments.iter().cloned())
+                }
+                Note::Sandboxed {
+                    backend, outcome, ..
+                } => {
+                    sandbox = Some(SandboxLine {
+                        backend: Some(backend.clone()),
+                        outcome: outcome.clone(),
+                        reason: None,
+                    })
+                }
+                Note::Unsandboxed { reason, .. } => {
+                    sandbox = Some(SandboxLine {
+                        backend: None,
+                        outcome: "unsandboxed".into(),
+                        reason: Some(reason.clone()),
+                    })
                 }
                 _ => {}
             }
@@ -194,6 +225,7 @@ impl ResponseSummary {
             truncated,
             stripped,
             output: (keep && response.rejection.is_none()).then(|| response.output.clone()),
+            sandbox,
         }
     }
 }
@@ -296,6 +328,8 @@ struct Line<'a> {
     output: Option<OutputLine>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stripped: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox: Option<SandboxLine>,
     prev: &'a str,
     alg: &'static str,
 }
@@ -365,6 +399,7 @@ impl Encoder {
             Err(why) => (Value::Null, Some(why)),
         };
 
+        let mut sandbox = None;
         let (decision, code, layer, message, output, stripped) = match event.outcome {
             Outcome::Cancelled => (Decision::Cancelled, None, None, None, None, Vec::new()),
             Outcome::Error(e) => (
@@ -403,6 +438,10 @@ impl Encoder {
                     content,
                 };
                 let stripped = r.stripped.iter().map(|a| label(a)).collect();
+                sandbox = r.sandbox.map(|mut line| {
+                    line.reason = line.reason.as_deref().map(long_text);
+                    line
+                });
                 (
                     r.decision,
                     r.code,
@@ -439,6 +478,7 @@ impl Encoder {
             duration_us: u64::try_from(event.duration.as_micros()).unwrap_or(u64::MAX),
             output,
             stripped,
+            sandbox,
             prev: &self.prev,
             alg: self.chain.alg(),
         };

@@ -427,9 +427,16 @@ fn supervise(
     };
     let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
     let mut input = child.stdin.take().expect("piped");
-    let feeder = std::thread::spawn(move || {
+    // A fresh pipe holds 64 KiB: a small call is written at once, without a thread.
+    let feeder = if stdin.len() <= 32 * 1024 {
         let _ = input.write_all(&stdin);
-    });
+        drop(input);
+        None
+    } else {
+        Some(std::thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        }))
+    };
     let out = child.stdout.take().expect("piped");
     let err = child.stderr.take().expect("piped");
     let out_cap = config.limits.max_stdout_bytes;
@@ -454,7 +461,9 @@ fn supervise(
     // The first stage is gone; anything left in its group goes too (its namespace's
     // processes die with their first process).
     let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-    let _ = feeder.join();
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
     let (stdout, stdout_truncated) = out_reader.join().unwrap_or_default();
     let (stderr_all, err_dropped) = err_reader.join().unwrap_or_default();
 
