@@ -73,7 +73,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `cli` | the `airlock` binary (`airlock check`); includes `jwt` |
+//! | `cli` | the `airlock` binary (`check`, `sanitize`, `audit verify`, `sandbox run`); includes `jwt` and `sandbox` |
+//! | `sandbox` | the sandbox layer (Linux): process isolation with namespaces, Landlock, seccomp and rlimits, or bubblewrap |
 //! | `jwt` | JWT identity verification (`JwtVerifier`) |
 //! | `full` | everything |
 
