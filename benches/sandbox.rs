@@ -53,6 +53,12 @@ fn bench(c: &mut Criterion) {
                 black_box(r)
             })
         });
+        let call =
+            serde_json::to_vec(&json!({"id": "1", "tool": "run_noop", "arguments": {"n": 1}}))
+                .expect("json");
+        group.bench_function(format!("{kind}_rust_tool_run"), |b| {
+            b.iter(|| black_box(backend.run(Job::worker(call.clone()))))
+        });
         group.bench_function(format!("{kind}_command_true"), |b| {
             b.iter(|| black_box(backend.run(Job::command(vec!["/bin/true".into()], Vec::new()))))
         });
