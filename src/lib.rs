@@ -76,6 +76,7 @@
 //! | `cli` | the `airlock` binary (`check`, `sanitize`, `audit verify`, `sandbox run`); includes `jwt` and `sandbox` |
 //! | `sandbox` | the sandbox layer (Linux): process isolation with namespaces, Landlock, seccomp and rlimits, or bubblewrap |
 //! | `jwt` | JWT identity verification (`JwtVerifier`) |
+//! | `axum` | `adapters::http`: MCP over HTTP and plain HTTP, on axum |
 //! | `full` | everything |
 
 // One `unsafe` in the crate: the sandbox's `fork` of a process it has checked is
@@ -83,6 +84,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod builder;
 pub mod catalog;
 pub mod check;

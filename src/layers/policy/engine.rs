@@ -186,7 +186,10 @@ impl Policy {
         Ok(())
     }
 
-    fn authenticate(&self, caller: &mut Caller) -> Result<(), Rejection> {
+    /// Verifies the caller's credential with the configured verifier (as [`check`](Self::check)
+    /// does first): the verified identity replaces the claimed one. Adapters use it before
+    /// [`visible_tools`](Self::visible_tools), so `tools/list` shows what this caller may call.
+    pub fn authenticate(&self, caller: &mut Caller) -> Result<(), Rejection> {
         match &self.verifier {
             Some(verifier) => match caller.credential.take() {
                 Some(credential) => match verifier.verify(&credential) {
