@@ -8,7 +8,8 @@
 //! Tools: `read_file` (a file of the example's data directory), `customer_lookup` (answers
 //! with PII, masked on the way out), `run_code` (shell code, run in the sandbox),
 //! `delete_file` (denied by the policy). `AIRLOCK_BARE=1` serves the same tools without the
-//! airlock layers, for load-test comparisons.
+//! airlock layers, for load-test comparisons; `AIRLOCK_AUDIT=0` leaves out only the audit
+//! layer.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -143,8 +144,12 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         audit_config.audit.path = Some(log.clone());
         println!("audit log: {}", log.display());
         let policy = PolicyLayer::from_config(&config, catalog.clone())?;
+        let audit = match std::env::var("AIRLOCK_AUDIT").as_deref() {
+            Ok("0") => None,
+            _ => Some(AuditLayer::from_config(&audit_config)?),
+        };
         let stack = ServiceBuilder::new()
-            .layer(AuditLayer::from_config(&audit_config)?)
+            .option_layer(audit)
             .layer(SanitizeLayer::from_config(&config)?)
             .layer(policy.clone())
             .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))

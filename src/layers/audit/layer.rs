@@ -257,8 +257,13 @@ where
                 pending: None,
             };
         };
-        let slot = VerifiedAgent::new();
-        call.extensions.insert(slot.clone());
+        // Only a presented credential can be verified inside; without one, no slot (and
+        // no allocation for it).
+        let slot = call.caller.credential.is_some().then(|| {
+            let slot = VerifiedAgent::new();
+            call.extensions.insert(slot.clone());
+            slot
+        });
         let pending = Pending {
             handle: self.handle.clone(),
             permit,
@@ -292,13 +297,13 @@ struct Pending {
     ts: jiff::Timestamp,
     labels: Labels,
     verified: bool,
-    slot: VerifiedAgent,
+    slot: Option<VerifiedAgent>,
     arguments: Result<String, String>,
 }
 
 impl Pending {
     fn finish(self, outcome: Outcome) {
-        let (labels, verified) = match self.slot.get() {
+        let (labels, verified) = match self.slot.as_ref().and_then(VerifiedAgent::get) {
             Some(agent) if self.labels.agent() != Some(agent) || !self.verified => (
                 Labels::new(
                     self.labels.id(),

@@ -51,16 +51,34 @@ pub(crate) enum Msg {
 struct Queue {
     items: VecDeque<Msg>,
     closed: bool,
-    /// The writer is asleep on the condition variable: only then does a push wake it (a
-    /// futex call is most of the cost of a push).
-    waiting: bool,
+    /// What the writer is doing; a push wakes it only when it sleeps, or lingers with a
+    /// good batch waiting (a futex wake and a context switch cost more than the push).
+    waiting: Waiting,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Waiting {
+    /// Writing: it will look at the queue again by itself.
+    #[default]
+    Busy,
+    /// Just drained a batch under traffic: it looks again within [`LINGER`].
+    Lingering,
+    /// Idle: only a push wakes it.
+    Sleeping,
+}
+
+/// How long the writer waits for more records after a pass under traffic, before it
+/// sleeps until woken. Records are on file this much later at most; durability is set by
+/// `fsync` anyway.
+const LINGER: Duration = Duration::from_millis(1);
 
 pub(crate) struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     pub permits: Arc<Semaphore>,
     capacity: usize,
+    /// Queued records that wake a lingering writer early.
+    wake_batch: usize,
     written: AtomicU64,
     failed_writes: AtomicU64,
     failed_syncs: AtomicU64,
@@ -77,9 +95,14 @@ impl Shared {
     }
 
     pub fn push(&self, msg: Msg) {
+        let flush = matches!(msg, Msg::Flush(_));
         let mut queue = self.lock();
         queue.items.push_back(msg);
-        let wake = queue.waiting;
+        let wake = match queue.waiting {
+            Waiting::Busy => false,
+            Waiting::Sleeping => true,
+            Waiting::Lingering => flush || queue.items.len() >= self.wake_batch,
+        };
         drop(queue);
         if wake {
             self.wake.notify_one();
@@ -105,8 +128,9 @@ impl Shared {
         &self,
         mut queue: MutexGuard<'a, Queue>,
         timeout: Option<Duration>,
+        mode: Waiting,
     ) -> MutexGuard<'a, Queue> {
-        queue.waiting = true;
+        queue.waiting = mode;
         let mut queue = match timeout {
             Some(t) => {
                 self.wake
@@ -116,7 +140,7 @@ impl Shared {
             }
             None => self.wake.wait(queue).unwrap_or_else(|e| e.into_inner()),
         };
-        queue.waiting = false;
+        queue.waiting = Waiting::Busy;
         queue
     }
 }
@@ -134,6 +158,7 @@ pub(crate) fn spawn(
         wake: Condvar::new(),
         permits: Arc::new(Semaphore::new(capacity)),
         capacity,
+        wake_batch: (capacity / 4).clamp(1, 256),
         written: AtomicU64::new(0),
         failed_writes: AtomicU64::new(0),
         failed_syncs: AtomicU64::new(0),
@@ -222,6 +247,7 @@ impl Writer {
     /// Waits for work; `None` once closed and drained.
     fn next_items(&mut self) -> Option<VecDeque<Msg>> {
         let mut queue = self.shared.lock();
+        let mut linger = true;
         loop {
             if !queue.items.is_empty() {
                 // Swap in the drained buffer, so pushes reuse its capacity.
@@ -232,7 +258,7 @@ impl Writer {
             if queue.closed {
                 return None;
             }
-            match self.fsync {
+            let sync_in = match self.fsync {
                 Fsync::Every(interval) if self.dirty => {
                     let since = self.last_sync.elapsed();
                     if since >= interval {
@@ -241,11 +267,17 @@ impl Writer {
                         queue = self.shared.lock();
                         continue;
                     }
-                    queue = self.shared.wait(queue, Some(interval - since));
+                    Some(interval - since)
                 }
-                _ => {
-                    queue = self.shared.wait(queue, None);
-                }
+                _ => None,
+            };
+            if linger {
+                // Under traffic more records come soon: take them in one pass.
+                linger = false;
+                let wait = sync_in.map_or(LINGER, |s| s.min(LINGER));
+                queue = self.shared.wait(queue, Some(wait), Waiting::Lingering);
+            } else {
+                queue = self.shared.wait(queue, sync_in, Waiting::Sleeping);
             }
         }
     }
