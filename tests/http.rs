@@ -1,74 +1,14 @@
 //! The HTTP adapter end to end: a real server on 127.0.0.1, a real HTTP client.
 #![cfg(feature = "axum")]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use agent_airlock::adapters::http::HttpAdapter;
-use agent_airlock::layers::policy::HmacTokenVerifier;
-use agent_airlock::{
-    AirlockConfig, Policy, PolicyLayer, SanitizeLayer, StrictSchemaLayer, StripGhostArgsLayer,
-    ToolRouter,
-};
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
-use tower::ServiceBuilder;
 
-#[derive(Deserialize, JsonSchema)]
-struct ReadFile {
-    path: String,
-    limit: Option<u32>,
-}
-
-#[derive(Deserialize, JsonSchema)]
-struct Lookup {
-    name: String,
-}
-
-#[derive(Deserialize, JsonSchema)]
-struct Delete {
-    path: String,
-}
-
-const SECRET: &[u8] = b"test secret for the http adapter";
-
-/// Starts the full stack (sanitize, policy, ghost, schema) on an ephemeral port.
+/// Starts the full stack on an ephemeral port.
 async fn serve() -> String {
-    let router = ToolRouter::builder()
-        .tool("read_file", "Read a file", |a: ReadFile| async move {
-            Ok::<_, std::io::Error>(format!("contents of {} ({:?})", a.path, a.limit))
-        })
-        .tool(
-            "customer_lookup",
-            "Look up a customer",
-            |a: Lookup| async move {
-                Ok::<_, std::io::Error>(json!({"name": a.name, "email": "jane.doe@example.com",
-                "card": "4111 1111 1111 1111"}))
-            },
-        )
-        .tool("delete_file", "Delete a file", |a: Delete| async move {
-            Ok::<_, std::io::Error>(format!("deleted {}", a.path))
-        })
-        .build()
-        .unwrap();
-    let catalog = router.catalog();
-    let config = AirlockConfig::default();
-    let policy = Arc::new(
-        Policy::builder()
-            .deny(["delete_*"])
-            .rate_limit("customer_lookup", "3/minute".parse().unwrap())
-            .verifier(Arc::new(HmacTokenVerifier::new(SECRET.to_vec()).unwrap()))
-            .catalog(catalog.clone())
-            .build()
-            .unwrap(),
-    );
-    let stack = ServiceBuilder::new()
-        .layer(SanitizeLayer::from_config(&config).unwrap())
-        .layer(PolicyLayer::new(policy.clone()))
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-        .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
-        .service(router);
+    let (stack, catalog, policy) = common::adapters::stack();
     let app = HttpAdapter::new(stack, catalog)
         .policy(policy)
         .into_router();
@@ -76,14 +16,6 @@ async fn serve() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
-}
-
-fn token(agent: &str) -> String {
-    HmacTokenVerifier::new(SECRET.to_vec()).unwrap().issue(
-        agent,
-        &["assistant"],
-        Duration::from_secs(600),
-    )
 }
 
 async fn rpc(
@@ -110,7 +42,7 @@ fn call(id: u64, name: &str, arguments: Value) -> Value {
 async fn mcp_over_http_shows_every_layer_acting() {
     let base = serve().await;
     let client = reqwest::Client::new();
-    let alice = token("alice");
+    let alice = common::adapters::token("alice");
 
     // initialize: a session id comes back.
     let resp = client
@@ -343,7 +275,7 @@ async fn malformed_json_rpc_gets_well_formed_errors() {
 async fn plain_http_maps_outcomes_to_statuses() {
     let base = serve().await;
     let client = reqwest::Client::new();
-    let alice = token("alice");
+    let alice = common::adapters::token("alice");
     let post = |path: &str, body: Value, bearer: Option<&str>| {
         let mut req = client.post(format!("{base}{path}")).json(&body);
         if let Some(t) = bearer {

@@ -62,9 +62,10 @@ use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 use tower_service::Service;
 
+use super::caller_of;
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
-use crate::service::{Caller, Credential, RejectionCode, ToolCall, ToolOutput, ToolResponse};
+use crate::service::{Caller, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// The MCP protocol revision this adapter speaks by default.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -158,32 +159,6 @@ impl HttpAdapter {
                 timeout,
             ))
     }
-}
-
-/// The caller and session a request carries.
-fn caller_of(headers: &HeaderMap) -> (Caller, Option<String>) {
-    let mut caller = Caller::default();
-    if let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-    {
-        caller.credential = Some(Credential::new(token.trim()));
-    }
-    caller.agent_id = headers
-        .get("x-agent-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .map(str::to_owned);
-    let session = headers
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .map(str::to_owned);
-    (caller, session)
 }
 
 fn rpc_error(id: Value, code: i64, message: &str) -> Value {
@@ -342,21 +317,11 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
 }
 
 /// `tools/list`: the catalog, filtered by the policy for this caller.
-fn list_tools(adapter: &HttpAdapter, mut caller: Caller) -> Vec<Value> {
-    match &adapter.policy {
-        None => adapter.catalog.tools().iter().map(|t| t.to_mcp()).collect(),
-        Some(policy) => {
-            if policy.authenticate(&mut caller).is_err() {
-                return Vec::new();
-            }
-            policy
-                .visible_tools(&caller)
-                .iter()
-                .filter_map(|name| adapter.catalog.get(name))
-                .map(|t| t.to_mcp())
-                .collect()
-        }
-    }
+fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
+    super::visible_specs(&adapter.catalog, adapter.policy.as_deref(), caller)
+        .into_iter()
+        .map(|t| t.to_mcp())
+        .collect()
 }
 
 /// A `ToolResponse` as MCP's `CallToolResult`.
