@@ -77,6 +77,8 @@ pub mod layer_names {
     pub const AUDIT: &str = "audit";
     /// The sandbox layer.
     pub const SANDBOX: &str = "sandbox";
+    /// A transport adapter (HTTP, gRPC) refusing what it could not turn into a call.
+    pub const ADAPTER: &str = "adapter";
 }
 
 /// A slot an outer layer puts in [`ToolCall::extensions`] to learn the verified agent id.

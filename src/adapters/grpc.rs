@@ -38,7 +38,7 @@ use tower::util::BoxCloneSyncService;
 use super::{caller_of, visible_specs};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
-use crate::service::layer_names::ROUTER;
+use crate::service::layer_names::ADAPTER;
 use crate::service::{Rejection as AirlockRejection, ToolCall, ToolOutput, ToolResponse};
 
 /// The code generated from `proto/airlock.proto` (package `agent_airlock.v1`).
@@ -147,7 +147,7 @@ impl ToolService for GrpcAdapter {
                 Ok(v) => v,
                 Err(e) => {
                     let refusal = AirlockRejection::malformed_call(
-                        ROUTER,
+                        ADAPTER,
                         format!("arguments_json is not valid JSON: {e}"),
                         "send the arguments as a JSON object in text, e.g. {\"path\": \"a.txt\"}",
                     );
