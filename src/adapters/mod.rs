@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`http`] | `axum` | MCP's Streamable HTTP transport at `POST /mcp`, and `POST /tools/{name}` |
 //! | [`grpc`] | `tonic` | the `ToolService` of `proto/airlock.proto` (`Call`, `List`) |
+//! | [`mcp`] | `rmcp` | an `rmcp::ServerHandler`, for servers built on the official Rust MCP SDK |
 //!
 //! Each takes the caller from `Authorization: Bearer <credential>` (verified by the
 //! policy's identity verifier when there is one) and an optional claimed `X-Agent-Id`, and
@@ -14,8 +15,10 @@
 pub mod grpc;
 #[cfg(feature = "axum")]
 pub mod http;
+#[cfg(feature = "rmcp")]
+pub mod mcp;
 
-#[cfg(any(feature = "axum", feature = "tonic"))]
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{
     catalog::{ToolCatalog, ToolSpec},
     layers::policy::Policy,
@@ -23,7 +26,7 @@ use crate::{
 };
 
 /// The caller and session that request headers (or gRPC metadata) carry.
-#[cfg(any(feature = "axum", feature = "tonic"))]
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 pub(crate) fn caller_of(headers: &::http::HeaderMap) -> (Caller, Option<String>) {
     let text = |name: &str| {
         headers
@@ -49,7 +52,7 @@ pub(crate) fn caller_of(headers: &::http::HeaderMap) -> (Caller, Option<String>)
 
 /// The catalog's tools this caller may see: all of them without a policy; with one, those
 /// its rules allow once the caller's credential is verified (none if it does not verify).
-#[cfg(any(feature = "axum", feature = "tonic"))]
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 pub(crate) fn visible_specs<'a>(
     catalog: &'a ToolCatalog,
     policy: Option<&Policy>,

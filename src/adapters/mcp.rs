@@ -1,0 +1,198 @@
+//! The airlock stack for servers built on the official Rust MCP SDK (`rmcp`).
+//!
+//! [`AirlockMcp`] implements `rmcp::ServerHandler`: every `call_tool` goes through the
+//! layers, `list_tools` is filtered by the policy. Serve it on any rmcp transport (stdio,
+//! streamable HTTP, a socket) like any other handler:
+//!
+//! ```no_run
+//! use agent_airlock::adapters::mcp::AirlockMcp;
+//! use agent_airlock::{AirlockConfig, StrictSchemaLayer, ToolRouter};
+//! use rmcp::ServiceExt;
+//! use tower::ServiceBuilder;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = ToolRouter::builder()
+//!     .raw_tool("echo", "Echo", serde_json::json!({"type": "object"}),
+//!         |args| async move { Ok::<_, std::convert::Infallible>(args) })
+//!     .build()?;
+//! let catalog = router.catalog();
+//! let stack = ServiceBuilder::new()
+//!     .layer(StrictSchemaLayer::from_config(catalog.clone(), &AirlockConfig::default()))
+//!     .service(router);
+//! let server = AirlockMcp::new(stack, catalog)
+//!     .serve((tokio::io::stdin(), tokio::io::stdout()))
+//!     .await?;
+//! server.waiting().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The caller comes from the HTTP request when the transport is rmcp's streamable HTTP
+//! server (`Authorization: Bearer`, `X-Agent-Id`, `Mcp-Session-Id`); on stdio there is no
+//! per-request identity, and the policy sees an anonymous caller. A refusal is a tool
+//! result with `isError: true`, the message and hints as text and the rejection as
+//! `structuredContent.rejection`.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler};
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+
+use super::{caller_of, visible_specs};
+use crate::catalog::ToolCatalog;
+use crate::layers::policy::Policy;
+use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An `rmcp::ServerHandler` over an airlock stack; see the [module docs](self).
+#[derive(Clone)]
+pub struct AirlockMcp {
+    stack: BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
+    catalog: Arc<ToolCatalog>,
+    policy: Option<Arc<Policy>>,
+    name: String,
+    version: String,
+}
+
+impl std::fmt::Debug for AirlockMcp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AirlockMcp")
+            .field("tools", &self.catalog.len())
+            .field("policy", &self.policy.is_some())
+            .finish()
+    }
+}
+
+impl AirlockMcp {
+    /// Serves `stack` and lists the tools of `catalog`.
+    pub fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
+    where
+        S: tower_service::Service<ToolCall, Response = ToolResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Display + Send + Sync + 'static,
+    {
+        let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
+        Self {
+            stack: BoxCloneSyncService::new(stack),
+            catalog,
+            policy: None,
+            name: "agent-airlock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// Filters `list_tools` for each caller with this policy (the same the stack uses).
+    pub fn policy(mut self, policy: Arc<Policy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The `serverInfo` of `initialize`.
+    pub fn server_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.name = name.into();
+        self.version = version.into();
+        self
+    }
+}
+
+/// The caller and session of a request: from the HTTP request under rmcp's streamable
+/// HTTP transport, none otherwise.
+fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>) {
+    match context.extensions.get::<::http::request::Parts>() {
+        Some(parts) => caller_of(&parts.headers),
+        None => (Caller::default(), None),
+    }
+}
+
+fn result_of(response: ToolResponse) -> CallToolResult {
+    if let Some(rejection) = &response.rejection {
+        let mut text = rejection.message.clone();
+        for hint in &rejection.fix_hints {
+            text.push_str("\n- ");
+            text.push_str(hint);
+        }
+        for e in &rejection.field_errors {
+            text.push_str(&format!("\n- {}: {}", e.pointer, e.hint));
+        }
+        let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({"rejection": rejection}));
+        return result;
+    }
+    let (text, structured) = match response.output {
+        ToolOutput::Text(t) => (t, None),
+        ToolOutput::Json(v) => (v.to_string(), v.is_object().then_some(v)),
+    };
+    let mut result = if response.is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    };
+    result.structured_content = structured;
+    result
+}
+
+impl ServerHandler for AirlockMcp {
+    fn get_info(&self) -> InitializeResult {
+        let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new(self.name.clone(), self.version.clone());
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let (caller, _) = caller_from(&context);
+        let tools = visible_specs(&self.catalog, self.policy.as_deref(), caller)
+            .into_iter()
+            .map(|spec| {
+                let schema = match spec.input_schema() {
+                    Some(Value::Object(map)) => map.clone(),
+                    _ => {
+                        let mut map = Map::new();
+                        map.insert("type".into(), "object".into());
+                        map
+                    }
+                };
+                Tool::new_with_raw(
+                    spec.name().to_owned(),
+                    spec.description().map(|d| Cow::Owned(d.to_owned())),
+                    Arc::new(schema),
+                )
+            })
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (caller, session) = caller_from(&context);
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
+        call.session = session;
+        match self.stack.clone().oneshot(call).await {
+            Ok(response) => Ok(CallToolResponse::Complete(result_of(response))),
+            Err(e) => {
+                tracing::error!(error = %e, "the tool service failed");
+                Err(ErrorData::internal_error("internal error", None))
+            }
+        }
+    }
+}
