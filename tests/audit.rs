@@ -20,11 +20,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("airlock-audit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn workdir(name: &str) -> common::Scratch {
+    common::Scratch::new("audit", name)
 }
 
 fn config_in(dir: &Path) -> AirlockConfig {
@@ -730,7 +727,7 @@ fn a_writer_killed_mid_write_leaves_complete_records_that_verify() {
                 "--ignored",
                 "--nocapture",
             ])
-            .env(CHILD_ENV, &dir)
+            .env(CHILD_ENV, &*dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

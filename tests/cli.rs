@@ -1,15 +1,16 @@
 //! `airlock check` as a user runs it: a catalog file, calls piped in, decisions out.
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("airlock-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+fn workdir(name: &str) -> common::Scratch {
+    let dir = common::Scratch::new("cli", name);
     let tools = json!({"tools": [
         {"name": "read_file", "description": "Read a file", "inputSchema": {
             "type": "object",

@@ -11,6 +11,35 @@ use agent_airlock::{ToolCall, ToolCatalog, ToolResponse, ToolSpec};
 use serde_json::Value;
 use tower::{Service, ServiceExt, service_fn};
 
+/// A scratch directory under the system's temporary directory, emptied when created and
+/// removed when dropped.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// `<tmp>/airlock-<group>-<name>-<pid>`.
+    pub fn new(group: &str, name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("airlock-{group}-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A catalog from `(name, schema)` pairs.
 pub fn catalog(tools: &[(&str, Value)]) -> Arc<ToolCatalog> {
     let mut c = ToolCatalog::new();
