@@ -30,16 +30,13 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-use tonic::{Request, Response, Status};
-use tower::ServiceExt;
-use tower::util::BoxCloneSyncService;
-
-use super::{caller_of, visible_specs};
+use super::{Core, caller_of};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
 use crate::service::layer_names::ADAPTER;
 use crate::service::{Rejection as AirlockRejection, ToolCall, ToolOutput, ToolResponse};
+use serde_json::{Map, Value};
+use tonic::{Request, Response, Status};
 
 /// The code generated from `proto/airlock.proto` (package `agent_airlock.v1`).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -50,24 +47,11 @@ pub mod proto {
 use proto::tool_service_server::ToolService;
 use proto::{CallRequest, CallResponse, FieldError, ListRequest, ListResponse, Rejection, Tool};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 /// Implements the generated `ToolService` over an airlock stack; wrap it in
 /// `ToolServiceServer::new`.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct GrpcAdapter {
-    stack: BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
-    catalog: Arc<ToolCatalog>,
-    policy: Option<Arc<Policy>>,
-}
-
-impl std::fmt::Debug for GrpcAdapter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcAdapter")
-            .field("tools", &self.catalog.len())
-            .field("policy", &self.policy.is_some())
-            .finish()
-    }
+    core: Core,
 }
 
 impl GrpcAdapter {
@@ -82,17 +66,14 @@ impl GrpcAdapter {
         S::Future: Send + 'static,
         S::Error: Display + Send + Sync + 'static,
     {
-        let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
         Self {
-            stack: BoxCloneSyncService::new(stack),
-            catalog,
-            policy: None,
+            core: Core::new(stack, catalog),
         }
     }
 
     /// Filters `List` for each caller with this policy (the same the stack uses).
     pub fn policy(mut self, policy: Arc<Policy>) -> Self {
-        self.policy = Some(policy);
+        self.core.set_policy(policy);
         self
     }
 }
@@ -163,19 +144,18 @@ impl ToolService for GrpcAdapter {
         if !message.id.is_empty() {
             call = call.with_id(message.id);
         }
-        match self.stack.clone().oneshot(call).await {
+        match self.core.call(call).await {
             Ok(response) => Ok(Response::new(call_response(response))),
-            Err(e) => {
-                tracing::error!(error = %e, "the tool service failed");
-                Err(Status::internal("internal error"))
-            }
+            Err(_) => Err(Status::internal("internal error")),
         }
     }
 
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let headers = request.metadata().clone().into_headers();
         let (caller, _) = caller_of(&headers);
-        let tools = visible_specs(&self.catalog, self.policy.as_deref(), caller)
+        let tools = self
+            .core
+            .visible(caller)
             .into_iter()
             .map(|t| Tool {
                 name: t.name().to_owned(),

@@ -58,11 +58,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
-use tower::util::BoxCloneSyncService;
 use tower_service::Service;
 
-use super::caller_of;
+use super::{Core, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
 use crate::service::{Caller, RejectionCode, ToolCall, ToolOutput, ToolResponse};
@@ -72,30 +70,14 @@ pub const PROTOCOL_VERSION: &str = "2025-06-18";
 /// Revisions it accepts from a client's `initialize`.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Stack = BoxCloneSyncService<ToolCall, ToolResponse, BoxError>;
-
 /// Builds the axum [`Router`]; see the [module docs](self).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct HttpAdapter {
-    stack: Stack,
-    catalog: Arc<ToolCatalog>,
-    policy: Option<Arc<Policy>>,
+    core: Core,
     body_limit: usize,
     timeout: Duration,
     name: String,
     version: String,
-}
-
-impl std::fmt::Debug for HttpAdapter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpAdapter")
-            .field("tools", &self.catalog.len())
-            .field("policy", &self.policy.is_some())
-            .field("body_limit", &self.body_limit)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 impl HttpAdapter {
@@ -107,11 +89,8 @@ impl HttpAdapter {
         S::Future: Send + 'static,
         S::Error: Display + Send + Sync + 'static,
     {
-        let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
         Self {
-            stack: BoxCloneSyncService::new(stack),
-            catalog,
-            policy: None,
+            core: Core::new(stack, catalog),
             body_limit: 1024 * 1024 + 64 * 1024,
             timeout: Duration::from_secs(60),
             name: "agent-airlock".into(),
@@ -121,7 +100,7 @@ impl HttpAdapter {
 
     /// Filters `tools/list` for each caller with this policy (the same the stack uses).
     pub fn policy(mut self, policy: Arc<Policy>) -> Self {
-        self.policy = Some(policy);
+        self.core.set_policy(policy);
         self
     }
 
@@ -295,14 +274,11 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             };
             let mut call = ToolCall::new(name, arguments).with_caller(caller);
             call.session = session;
-            match adapter.stack.clone().oneshot(call).await {
+            match adapter.core.call(call).await {
                 Ok(response) => {
                     json_response(StatusCode::OK, rpc_result(id, call_result(response)))
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "the tool service failed");
-                    json_response(StatusCode::OK, rpc_error(id, -32603, "internal error"))
-                }
+                Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
             }
         }
         other => json_response(
@@ -318,7 +294,9 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
 
 /// `tools/list`: the catalog, filtered by the policy for this caller.
 fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
-    super::visible_specs(&adapter.catalog, adapter.policy.as_deref(), caller)
+    adapter
+        .core
+        .visible(caller)
         .into_iter()
         .map(|t| t.to_mcp())
         .collect()
@@ -327,16 +305,8 @@ fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
 /// A `ToolResponse` as MCP's `CallToolResult`.
 fn call_result(response: ToolResponse) -> Value {
     if let Some(rejection) = &response.rejection {
-        let mut text = rejection.message.clone();
-        for hint in &rejection.fix_hints {
-            text.push_str("\n- ");
-            text.push_str(hint);
-        }
-        for e in &rejection.field_errors {
-            text.push_str(&format!("\n- {}: {}", e.pointer, e.hint));
-        }
         return json!({
-            "content": [{"type": "text", "text": text}],
+            "content": [{"type": "text", "text": refusal_text(rejection)}],
             "structuredContent": {"rejection": rejection},
             "isError": true,
         });
@@ -380,7 +350,7 @@ async fn plain(
     let (caller, session) = caller_of(&headers);
     let mut call = ToolCall::new(name, arguments).with_caller(caller);
     call.session = session;
-    match adapter.stack.clone().oneshot(call).await {
+    match adapter.core.call(call).await {
         Ok(response) => {
             let status = match response.rejection.as_ref().map(|r| r.code) {
                 None => StatusCode::OK,

@@ -36,6 +36,10 @@ use std::borrow::Cow;
 use std::fmt::Display;
 use std::sync::Arc;
 
+use super::{Core, caller_of, refusal_text};
+use crate::catalog::ToolCatalog;
+use crate::layers::policy::Policy;
+use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
@@ -43,33 +47,13 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
-use tower::util::BoxCloneSyncService;
-
-use super::{caller_of, visible_specs};
-use crate::catalog::ToolCatalog;
-use crate::layers::policy::Policy;
-use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An `rmcp::ServerHandler` over an airlock stack; see the [module docs](self).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AirlockMcp {
-    stack: BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
-    catalog: Arc<ToolCatalog>,
-    policy: Option<Arc<Policy>>,
+    core: Core,
     name: String,
     version: String,
-}
-
-impl std::fmt::Debug for AirlockMcp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AirlockMcp")
-            .field("tools", &self.catalog.len())
-            .field("policy", &self.policy.is_some())
-            .finish()
-    }
 }
 
 impl AirlockMcp {
@@ -84,11 +68,8 @@ impl AirlockMcp {
         S::Future: Send + 'static,
         S::Error: Display + Send + Sync + 'static,
     {
-        let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
         Self {
-            stack: BoxCloneSyncService::new(stack),
-            catalog,
-            policy: None,
+            core: Core::new(stack, catalog),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         }
@@ -96,7 +77,7 @@ impl AirlockMcp {
 
     /// Filters `list_tools` for each caller with this policy (the same the stack uses).
     pub fn policy(mut self, policy: Arc<Policy>) -> Self {
-        self.policy = Some(policy);
+        self.core.set_policy(policy);
         self
     }
 
@@ -119,15 +100,7 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
 
 fn result_of(response: ToolResponse) -> CallToolResult {
     if let Some(rejection) = &response.rejection {
-        let mut text = rejection.message.clone();
-        for hint in &rejection.fix_hints {
-            text.push_str("\n- ");
-            text.push_str(hint);
-        }
-        for e in &rejection.field_errors {
-            text.push_str(&format!("\n- {}: {}", e.pointer, e.hint));
-        }
-        let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        let mut result = CallToolResult::error(vec![ContentBlock::text(refusal_text(rejection))]);
         result.structured_content = Some(json!({"rejection": rejection}));
         return result;
     }
@@ -157,7 +130,9 @@ impl ServerHandler for AirlockMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let (caller, _) = caller_from(&context);
-        let tools = visible_specs(&self.catalog, self.policy.as_deref(), caller)
+        let tools = self
+            .core
+            .visible(caller)
             .into_iter()
             .map(|spec| {
                 let schema = match spec.input_schema() {
@@ -187,12 +162,9 @@ impl ServerHandler for AirlockMcp {
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
         call.session = session;
-        match self.stack.clone().oneshot(call).await {
+        match self.core.call(call).await {
             Ok(response) => Ok(CallToolResponse::Complete(result_of(response))),
-            Err(e) => {
-                tracing::error!(error = %e, "the tool service failed");
-                Err(ErrorData::internal_error("internal error", None))
-            }
+            Err(_) => Err(ErrorData::internal_error("internal error", None)),
         }
     }
 }

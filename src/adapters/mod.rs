@@ -22,8 +22,88 @@ pub mod mcp;
 use crate::{
     catalog::{ToolCatalog, ToolSpec},
     layers::policy::Policy,
-    service::{Caller, Credential},
+    service::{Caller, Credential, Rejection, ToolCall, ToolResponse},
 };
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+use std::sync::Arc;
+
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What every adapter holds: the stack (boxed, so any stack of layers fits), the catalog
+/// it lists, and the policy that filters the list.
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+#[derive(Clone)]
+pub(crate) struct Core {
+    stack: tower::util::BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
+    catalog: Arc<ToolCatalog>,
+    policy: Option<Arc<Policy>>,
+}
+
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+impl Core {
+    pub(crate) fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
+    where
+        S: tower_service::Service<ToolCall, Response = ToolResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send + Sync + 'static,
+    {
+        use tower::ServiceExt;
+        let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
+        Self {
+            stack: tower::util::BoxCloneSyncService::new(stack),
+            catalog,
+            policy: None,
+        }
+    }
+
+    pub(crate) fn set_policy(&mut self, policy: Arc<Policy>) {
+        self.policy = Some(policy);
+    }
+
+    /// Runs `call` through the stack; a failure of the stack itself is logged here.
+    pub(crate) async fn call(&self, call: ToolCall) -> Result<ToolResponse, BoxError> {
+        use tower::ServiceExt;
+        let result = self.stack.clone().oneshot(call).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the tool service failed");
+        }
+        result
+    }
+
+    /// The tools `caller` may see.
+    pub(crate) fn visible(&self, caller: Caller) -> Vec<&ToolSpec> {
+        visible_specs(&self.catalog, self.policy.as_deref(), caller)
+    }
+}
+
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("tools", &self.catalog.len())
+            .field("policy", &self.policy.is_some())
+            .finish()
+    }
+}
+
+/// A refusal as one text for the model: the message, then each hint and field error.
+#[cfg(any(feature = "axum", feature = "rmcp"))]
+pub(crate) fn refusal_text(rejection: &Rejection) -> String {
+    let mut text = rejection.message.clone();
+    for hint in &rejection.fix_hints {
+        text.push_str("\n- ");
+        text.push_str(hint);
+    }
+    for e in &rejection.field_errors {
+        text.push_str(&format!("\n- {}: {}", e.pointer, e.hint));
+    }
+    text
+}
 
 /// The caller and session that request headers (or gRPC metadata) carry.
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
@@ -53,7 +133,7 @@ pub(crate) fn caller_of(headers: &::http::HeaderMap) -> (Caller, Option<String>)
 /// The catalog's tools this caller may see: all of them without a policy; with one, those
 /// its rules allow once the caller's credential is verified (none if it does not verify).
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
-pub(crate) fn visible_specs<'a>(
+fn visible_specs<'a>(
     catalog: &'a ToolCatalog,
     policy: Option<&Policy>,
     mut caller: Caller,
