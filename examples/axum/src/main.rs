@@ -11,19 +11,12 @@
 //! airlock layers, for load-test comparisons; `AIRLOCK_AUDIT=0` leaves out only the audit
 //! layer.
 
+mod stack;
 mod tools;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use agent_airlock::adapters::http::HttpAdapter;
-use agent_airlock::layers::audit::AuditLayer;
-use agent_airlock::layers::sandbox::{self, SandboxLayer};
-use agent_airlock::{
-    AirlockConfig, PolicyLayer, SanitizeLayer, StrictSchemaLayer, StripGhostArgsLayer,
-};
+use agent_airlock::layers::sandbox;
 use tools::tools;
-use tower::ServiceBuilder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A sandbox worker (this program, re-executed) answers its call here and exits.
@@ -36,34 +29,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let config = AirlockConfig::from_toml_str(include_str!("airlock.toml"))?.with_env()?;
+    let config = stack::config()?;
     let router = tools();
-    let catalog = router.catalog();
     let app = if std::env::var("AIRLOCK_BARE").is_ok_and(|v| v == "1") {
         println!("serving the tools WITHOUT the airlock (AIRLOCK_BARE=1)");
+        let catalog = router.catalog();
         HttpAdapter::new(router, catalog).into_router()
     } else {
-        let mut audit_config = config.clone();
-        let log = std::env::var("AIRLOCK_AUDIT_LOG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| std::env::temp_dir().join("example-axum-audit.jsonl"));
-        audit_config.audit.path = Some(log.clone());
-        println!("audit log: {}", log.display());
-        let policy = PolicyLayer::from_config(&config, catalog.clone())?;
-        let audit = match std::env::var("AIRLOCK_AUDIT").as_deref() {
-            Ok("0") => None,
-            _ => Some(AuditLayer::from_config(&audit_config)?),
-        };
-        let stack = ServiceBuilder::new()
-            .option_layer(audit)
-            .layer(SanitizeLayer::from_config(&config)?)
-            .layer(policy.clone())
-            .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-            .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
-            .layer(SandboxLayer::from_config(&config.sandbox)?)
-            .service(router);
-        HttpAdapter::new(stack, catalog)
-            .policy(Arc::clone(policy.policy()))
+        let airlock = stack::airlock("example-axum", &config, router)?;
+        HttpAdapter::new(airlock.stack, airlock.catalog)
+            .policy(airlock.policy)
             .into_router()
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
