@@ -22,7 +22,7 @@ pub mod mcp;
 use crate::{
     catalog::{ToolCatalog, ToolSpec},
     layers::policy::Policy,
-    service::{Caller, Credential, Rejection, ToolCall, ToolResponse},
+    service::{Caller, Credential, ToolCall, ToolResponse},
 };
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use std::sync::Arc;
@@ -93,7 +93,7 @@ impl std::fmt::Debug for Core {
 
 /// A refusal as one text for the model: the message, then each hint and field error.
 #[cfg(any(feature = "axum", feature = "rmcp"))]
-pub(crate) fn refusal_text(rejection: &Rejection) -> String {
+pub(crate) fn refusal_text(rejection: &crate::service::Rejection) -> String {
     let mut text = rejection.message.clone();
     for hint in &rejection.fix_hints {
         text.push_str("\n- ");
