@@ -27,10 +27,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt::Display;
 use std::sync::Arc;
 
-use super::{Core, caller_of};
+use super::{Core, ToolStack, caller_of};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
 use crate::service::layer_names::ADAPTER;
@@ -56,16 +55,7 @@ pub struct GrpcAdapter {
 
 impl GrpcAdapter {
     /// Serves `stack` and lists the tools of `catalog`.
-    pub fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
-    where
-        S: tower_service::Service<ToolCall, Response = ToolResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Display + Send + Sync + 'static,
-    {
+    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
             core: Core::new(stack, catalog),
         }

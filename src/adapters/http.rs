@@ -47,7 +47,6 @@
 //! session from `Mcp-Session-Id`. Request bodies are limited (1 MiB + 64 KiB by default) and
 //! requests time out (60 s), with `tower-http`.
 
-use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,9 +57,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
-use tower_service::Service;
 
-use super::{Core, caller_of, refusal_text};
+use super::{Core, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
 use crate::service::{Caller, RejectionCode, ToolCall, ToolOutput, ToolResponse};
@@ -83,12 +81,7 @@ pub struct HttpAdapter {
 impl HttpAdapter {
     /// Serves `stack` (any service of tool calls: the airlock layers over a router) and
     /// lists the tools of `catalog`.
-    pub fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
-    where
-        S: Service<ToolCall, Response = ToolResponse> + Clone + Send + Sync + 'static,
-        S::Future: Send + 'static,
-        S::Error: Display + Send + Sync + 'static,
-    {
+    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
             core: Core::new(stack, catalog),
             body_limit: 1024 * 1024 + 64 * 1024,

@@ -33,10 +33,9 @@
 //! `structuredContent.rejection`.
 
 use std::borrow::Cow;
-use std::fmt::Display;
 use std::sync::Arc;
 
-use super::{Core, caller_of, refusal_text};
+use super::{Core, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
@@ -58,16 +57,7 @@ pub struct AirlockMcp {
 
 impl AirlockMcp {
     /// Serves `stack` and lists the tools of `catalog`.
-    pub fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
-    where
-        S: tower_service::Service<ToolCall, Response = ToolResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Display + Send + Sync + 'static,
-    {
+    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
             core: Core::new(stack, catalog),
             name: "agent-airlock".into(),

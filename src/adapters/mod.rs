@@ -30,6 +30,36 @@ use std::sync::Arc;
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What an adapter can serve: any cloneable, thread-safe service of tool calls whose
+/// error can be shown (the airlock layers over a `ToolRouter`, boxed or not).
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+pub trait ToolStack:
+    tower_service::Service<
+        ToolCall,
+        Response = ToolResponse,
+        Error: std::fmt::Display + Send + Sync + 'static,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+#[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
+impl<S> ToolStack for S where
+    S: tower_service::Service<
+            ToolCall,
+            Response = ToolResponse,
+            Error: std::fmt::Display + Send + Sync + 'static,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// What every adapter holds: the stack (boxed, so any stack of layers fits), the catalog
 /// it lists, and the policy that filters the list.
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
@@ -42,16 +72,7 @@ pub(crate) struct Core {
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 impl Core {
-    pub(crate) fn new<S>(stack: S, catalog: Arc<ToolCatalog>) -> Self
-    where
-        S: tower_service::Service<ToolCall, Response = ToolResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send + Sync + 'static,
-    {
+    pub(crate) fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         use tower::ServiceExt;
         let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
         Self {
