@@ -30,6 +30,8 @@ const HASH_FIELD: &str = ",\"hash\":\"";
 const MAX_RECORDED_DEPTH: usize = 64;
 /// Longest id, agent, session or tool name recorded, in characters.
 const MAX_LABEL_CHARS: usize = 256;
+/// Longest message or error recorded, in characters.
+const MAX_MESSAGE_CHARS: usize = 1024;
 
 /// The decision recorded for a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,16 +378,13 @@ impl Encoder {
     /// Appends `event` as one `\n`-terminated line to `out`, advancing the chain.
     pub fn encode(&mut self, event: Event, out: &mut Vec<u8>) {
         let s = &self.sanitizer;
-        let label = |text: &str| {
-            let mut ignored = Counts::new();
-            let masked = s.sanitize_text(text, &mut ignored);
-            crate::preview::display_text(&masked, MAX_LABEL_CHARS).into_owned()
+        // Masked, control and bidi characters escaped, cut to `max` characters.
+        let shown = |text: &str, max: usize| {
+            let masked = s.sanitize_text(text, &mut Counts::new());
+            crate::preview::display_text(&masked, max).into_owned()
         };
-        let long_text = |text: &str| {
-            let mut ignored = Counts::new();
-            let masked = s.sanitize_text(text, &mut ignored);
-            crate::preview::display_text(&masked, 1024).into_owned()
-        };
+        let label = |text: &str| shown(text, MAX_LABEL_CHARS);
+        let long_text = |text: &str| shown(text, MAX_MESSAGE_CHARS);
 
         let mut arguments_redacted = Counts::new();
         let (arguments, arguments_omitted) = match event.arguments {
