@@ -47,6 +47,7 @@
 //! session from `Mcp-Session-Id`. Request bodies are limited (1 MiB + 64 KiB by default) and
 //! requests time out (60 s), with `tower-http`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,12 +57,13 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{Core, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::Policy;
-use crate::service::{Caller, RejectionCode, ToolCall, ToolOutput, ToolResponse};
+use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// The MCP protocol revision this adapter speaks by default.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -207,7 +209,7 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             ),
         };
     };
-    let params = match message.remove("params") {
+    let mut params = match message.remove("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map,
         Some(_) => {
@@ -249,15 +251,15 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             json_response(StatusCode::OK, rpc_result(id, json!({"tools": tools})))
         }
         "tools/call" => {
-            let Some(name) = params.get("name").and_then(Value::as_str) else {
+            let Some(Value::String(name)) = params.remove("name") else {
                 return json_response(
                     StatusCode::OK,
                     rpc_error(id, -32602, "tools/call needs params.name, the tool's name"),
                 );
             };
-            let arguments = match params.get("arguments") {
+            let arguments = match params.remove("arguments") {
                 None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(v @ Value::Object(_)) => v.clone(),
+                Some(v @ Value::Object(_)) => v,
                 Some(_) => {
                     return json_response(
                         StatusCode::OK,
@@ -268,9 +270,11 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             let mut call = ToolCall::new(name, arguments).with_caller(caller);
             call.session = session;
             match adapter.core.call(call).await {
-                Ok(response) => {
-                    json_response(StatusCode::OK, rpc_result(id, call_result(response)))
-                }
+                Ok(response) => serialized_response(&RpcResult {
+                    jsonrpc: "2.0",
+                    id: &id,
+                    result: call_result(&response),
+                }),
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
             }
         }
@@ -295,30 +299,87 @@ fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
         .collect()
 }
 
+/// A JSON-RPC success response, serialized without building a `Value` tree.
+#[derive(Serialize)]
+struct RpcResult<'a, R> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: R,
+}
+
+/// MCP's `CallToolResult`, borrowing from the response.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallToolResult<'a> {
+    content: [TextContent<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    structured_content: Option<Structured<'a>>,
+    is_error: bool,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<Meta<'a>>,
+}
+
+#[derive(Serialize)]
+struct TextContent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Structured<'a> {
+    Rejection { rejection: &'a Rejection },
+    Output(&'a Value),
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    #[serde(rename = "airlock/notes")]
+    notes: &'a [Note],
+}
+
 /// A `ToolResponse` as MCP's `CallToolResult`.
-fn call_result(response: ToolResponse) -> Value {
+fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
+    let text = |text| [TextContent { kind: "text", text }];
     if let Some(rejection) = &response.rejection {
-        return json!({
-            "content": [{"type": "text", "text": refusal_text(rejection)}],
-            "structuredContent": {"rejection": rejection},
-            "isError": true,
-        });
+        return CallToolResult {
+            content: text(Cow::Owned(refusal_text(rejection))),
+            structured_content: Some(Structured::Rejection { rejection }),
+            is_error: true,
+            meta: None,
+        };
     }
-    let mut result = match &response.output {
-        ToolOutput::Text(text) => json!({"content": [{"type": "text", "text": text}]}),
-        ToolOutput::Json(value) => {
-            let mut r = json!({"content": [{"type": "text", "text": value.to_string()}]});
-            if value.is_object() {
-                r["structuredContent"] = value.clone();
-            }
-            r
-        }
+    let (content, structured_content) = match &response.output {
+        ToolOutput::Text(t) => (text(Cow::Borrowed(t.as_str())), None),
+        ToolOutput::Json(value) => (
+            text(Cow::Owned(value.to_string())),
+            value.is_object().then_some(Structured::Output(value)),
+        ),
     };
-    result["isError"] = Value::Bool(response.is_error);
-    if !response.notes.is_empty() {
-        result["_meta"] = json!({"airlock/notes": response.notes});
+    CallToolResult {
+        content,
+        structured_content,
+        is_error: response.is_error,
+        meta: (!response.notes.is_empty()).then_some(Meta {
+            notes: &response.notes,
+        }),
     }
-    result
+}
+
+/// `200 OK` with `body` serialized as JSON.
+fn serialized_response(body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 async fn plain(

@@ -1,0 +1,122 @@
+//! The whole recommended stack behind the HTTP adapter, without sockets: what one MCP
+//! `tools/call` costs the server with and without the airlock layers.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use agent_airlock::adapters::http::HttpAdapter;
+use agent_airlock::layers::audit::{AuditLayer, Fsync};
+use agent_airlock::{
+    AirlockConfig, PolicyLayer, SanitizeLayer, StrictSchemaLayer, StripGhostArgsLayer, ToolRouter,
+};
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tower::{ServiceBuilder, ServiceExt};
+
+const REPORT: &str = "Quarterly report\n================\nRevenue grew 12%. Contact \
+    finance@example.com for details. Costs were flat; headcount rose by three. The next \
+    review is in March. Questions go to the finance team, not to the board.\n";
+
+const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"report.txt","limit":200}}}"#;
+
+#[derive(Deserialize, JsonSchema)]
+struct ReadFile {
+    /// Path inside the data directory.
+    path: String,
+    /// Most bytes to return.
+    limit: Option<u32>,
+}
+
+async fn read_file(args: ReadFile) -> Result<String, String> {
+    black_box(&args.path);
+    let limit = args.limit.map_or(REPORT.len(), |l| l as usize);
+    Ok(REPORT.chars().take(limit).collect())
+}
+
+fn tools() -> ToolRouter {
+    ToolRouter::builder()
+        .tool("read_file", "Read a text file", read_file)
+        .build()
+        .expect("the tool builds")
+}
+
+fn config() -> AirlockConfig {
+    let mut config = AirlockConfig::from_toml_str(
+        r#"
+        [policy]
+        denied_tools = ["delete_*"]
+        [sanitize]
+        max_output_tokens = 2000
+        "#,
+    )
+    .expect("config");
+    let dir = std::env::temp_dir().join(format!("airlock-bench-stack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    config.audit.path = Some(dir.join("audit.jsonl"));
+    config.audit.fsync = Fsync::Every(Duration::from_millis(10));
+    config
+}
+
+fn adapter(audit: bool) -> axum::Router {
+    let config = config();
+    let router = tools();
+    let catalog = router.catalog();
+    let policy = PolicyLayer::from_config(&config, catalog.clone()).expect("policy");
+    let audit = audit.then(|| AuditLayer::from_config(&config).expect("audit"));
+    let stack = ServiceBuilder::new()
+        .option_layer(audit)
+        .layer(SanitizeLayer::from_config(&config).expect("sanitize"))
+        .layer(policy.clone())
+        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
+        .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
+        .service(router);
+    HttpAdapter::new(stack, catalog)
+        .policy(policy.policy().clone())
+        .into_router()
+}
+
+fn request() -> Request<Body> {
+    Request::post("/mcp")
+        .header("content-type", "application/json")
+        .header("x-agent-id", "load-test")
+        .body(Body::from(BODY))
+        .expect("request")
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bare = {
+        let router = tools();
+        let catalog = router.catalog();
+        HttpAdapter::new(router, catalog).into_router()
+    };
+    let servers = [
+        ("bare", bare),
+        ("no_audit", adapter(false)),
+        ("full", adapter(true)),
+    ];
+    let mut group = c.benchmark_group("http_tools_call");
+    for (name, app) in servers {
+        // The answer is checked once, so a broken stack cannot pass for a fast one.
+        let response = rt
+            .block_on(app.clone().oneshot(request()))
+            .expect("response");
+        assert_eq!(response.status(), 200, "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let response = rt.block_on(app.clone().oneshot(request()));
+                black_box(response.expect("response"))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
