@@ -13,12 +13,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::config::{AuditConfig, OnFull};
-use super::record::{
-    Chain, Encoder, Event, Labels, LineError, Outcome, ResponseSummary, capture_arguments,
-    check_line,
-};
+use super::record::{Chain, Encoder, LineError, check_line};
 use super::sink::{AuditSink, FileSink};
-use super::writer::{AuditStats, Msg, Shared, spawn};
+use super::wire::{Ending, Head, with_frame};
+use super::writer::{AuditStats, Shared, spawn};
 use super::{AuditError, GENESIS};
 use crate::config::AirlockConfig;
 use crate::layers::sanitize::Sanitizer;
@@ -123,13 +121,7 @@ impl AuditLayer {
                 }
             },
         };
-        let encoder = Encoder {
-            sanitizer,
-            chain,
-            max_output_chars: config.max_output_chars,
-            seq,
-            prev,
-        };
+        let encoder = Encoder::new(sanitizer, chain, config.max_output_chars, seq, prev);
         let shared = spawn(Box::new(sink), encoder, config.fsync, config.queue_capacity)?;
         Ok(Self {
             handle: Arc::new(Handle {
@@ -149,7 +141,7 @@ impl AuditLayer {
     /// Waits until every record queued before this call is written and synced.
     pub async fn flush(&self) -> std::io::Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.handle.shared.push(Msg::Flush(tx));
+        self.handle.shared.flush(tx);
         rx.await
             .unwrap_or_else(|_| Err(std::io::Error::other("the audit writer stopped")))
     }
@@ -269,15 +261,16 @@ where
             permit,
             start: Instant::now(),
             ts: jiff::Timestamp::now(),
-            labels: Labels::new(
+            head: Head::new(
                 &call.id,
                 &call.tool,
-                call.caller.agent_id.as_deref(),
                 call.session.as_deref(),
+                &call.arguments,
+                self.handle.max_argument_bytes,
+                call.caller.agent_id.as_deref(),
             ),
             verified: call.caller.verified,
             slot,
-            arguments: capture_arguments(&call.arguments, self.handle.max_argument_bytes),
         };
         AuditFuture {
             state: State::Running {
@@ -295,36 +288,29 @@ struct Pending {
     permit: OwnedSemaphorePermit,
     start: Instant,
     ts: jiff::Timestamp,
-    labels: Labels,
+    head: Head,
     verified: bool,
     slot: Option<VerifiedAgent>,
-    arguments: Result<String, String>,
 }
 
 impl Pending {
-    fn finish(self, outcome: Outcome) {
-        let (labels, verified) = match self.slot.as_ref().and_then(VerifiedAgent::get) {
-            Some(agent) if self.labels.agent() != Some(agent) || !self.verified => (
-                Labels::new(
-                    self.labels.id(),
-                    self.labels.tool(),
-                    Some(agent),
-                    self.labels.session(),
-                ),
-                true,
-            ),
-            Some(_) => (self.labels, true),
-            None => (self.labels, self.verified),
+    fn finish(self, ending: Ending<'_>) {
+        // A verified agent (written by a policy layer inside) replaces the claimed one.
+        let (agent, verified) = match self.slot.as_ref().and_then(VerifiedAgent::get) {
+            Some(agent) => (Some(agent), true),
+            None => (self.head.claimed_agent(), self.verified),
         };
-        let event = Event {
-            ts: self.ts,
-            labels,
+        let shared = &self.handle.shared;
+        let permit = self.permit;
+        with_frame(
+            self.ts,
+            self.start.elapsed(),
+            &self.head,
             verified,
-            arguments: self.arguments,
-            duration: self.start.elapsed(),
-            outcome,
-        };
-        self.handle.shared.push(Msg::Record(event, self.permit));
+            agent,
+            ending,
+            |frame| shared.push(frame, permit),
+        );
     }
 }
 
@@ -349,7 +335,7 @@ pin_project! {
     impl<F> PinnedDrop for AuditFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(pending) = this.project().pending.take() {
-                pending.finish(Outcome::Cancelled);
+                pending.finish(Ending::Cancelled);
             }
         }
     }
@@ -371,14 +357,16 @@ where
             StateProj::Running { future } => {
                 let result = std::task::ready!(future.poll(cx));
                 if let Some(pending) = this.pending.take() {
-                    let outcome = match &result {
-                        Ok(response) => Outcome::Response(ResponseSummary::of(
-                            response,
-                            pending.handle.keep_output,
-                        )),
-                        Err(e) => Outcome::Error(e.to_string()),
-                    };
-                    pending.finish(outcome);
+                    match &result {
+                        Ok(response) => {
+                            let keep_output = pending.handle.keep_output;
+                            pending.finish(Ending::Response {
+                                response,
+                                keep_output,
+                            })
+                        }
+                        Err(e) => pending.finish(Ending::Error(&e.to_string())),
+                    }
                 }
                 Poll::Ready(result)
             }

@@ -62,6 +62,7 @@ mod layer;
 mod record;
 mod sink;
 mod verify;
+mod wire;
 mod writer;
 
 pub use config::{AuditConfig, Fsync, OnFull};

@@ -5,16 +5,17 @@
 //! `prev`, the previous record's hash, so every record seals the one before it, and `seq`,
 //! which counts up by one across rotated files.
 
-use std::time::Duration;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::wire::{EventRef, OutcomeRef, OutputRef};
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::limits::InputLimits;
-use crate::service::{Note, ToolOutput, ToolResponse};
 
 /// The record format version (`"v"`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -27,7 +28,7 @@ pub const ALG_HMAC: &str = "hmac-sha256";
 /// The suffix before the hash: `,"hash":"`.
 const HASH_FIELD: &str = ",\"hash\":\"";
 /// Deepest arguments recorded.
-const MAX_RECORDED_DEPTH: usize = 64;
+pub(crate) const MAX_RECORDED_DEPTH: usize = 64;
 /// Longest id, agent, session or tool name recorded, in characters.
 const MAX_LABEL_CHARS: usize = 256;
 /// Longest message or error recorded, in characters.
@@ -49,206 +50,15 @@ pub enum Decision {
     Cancelled,
 }
 
-/// What the caller's path hands to the writer: owned data only, nothing sanitized yet, in
-/// as few allocations as possible (the writer frees them on another thread, and the
-/// allocator pays for every cross-thread free).
-#[derive(Debug)]
-pub(crate) struct Event {
-    pub ts: jiff::Timestamp,
-    pub labels: Labels,
-    pub verified: bool,
-    /// The arguments as compact JSON, or why they are not recorded.
-    pub arguments: Result<String, String>,
-    pub duration: Duration,
-    pub outcome: Outcome,
-}
-
-/// Call id, tool, agent and session, in one string.
-#[derive(Debug)]
-pub(crate) struct Labels {
-    text: String,
-    id: usize,
-    tool: usize,
-    agent: Option<usize>,
-    session: Option<usize>,
-}
-
-impl Labels {
-    pub fn new(id: &str, tool: &str, agent: Option<&str>, session: Option<&str>) -> Self {
-        let len = id.len() + tool.len() + agent.map_or(0, str::len) + session.map_or(0, str::len);
-        let mut text = String::with_capacity(len);
-        text.push_str(id);
-        text.push_str(tool);
-        text.push_str(agent.unwrap_or(""));
-        text.push_str(session.unwrap_or(""));
-        Self {
-            text,
-            id: id.len(),
-            tool: tool.len(),
-            agent: agent.map(str::len),
-            session: session.map(str::len),
-        }
-    }
-
-    pub fn id(&self) -> &str {
-        &self.text[..self.id]
-    }
-
-    pub fn tool(&self) -> &str {
-        &self.text[self.id..self.id + self.tool]
-    }
-
-    pub fn agent(&self) -> Option<&str> {
-        let start = self.id + self.tool;
-        self.agent.map(|n| &self.text[start..start + n])
-    }
-
-    pub fn session(&self) -> Option<&str> {
-        let start = self.id + self.tool + self.agent.unwrap_or(0);
-        self.session.map(|n| &self.text[start..start + n])
-    }
-}
-
-/// The arguments as the record will hold them: compact JSON when within the bounds, or
-/// why not. Runs on the caller's path: one walk and, within bounds, one allocation.
-pub(crate) fn capture_arguments(arguments: &Value, max_bytes: usize) -> Result<String, String> {
-    match depth_limit()
-        .max_payload_bytes(max_bytes)
-        .measure(arguments)
-    {
-        Ok(()) => serde_json::to_string(arguments).map_err(|e| format!("not recorded: {e}")),
-        Err(v) => Err(format!("not recorded: {v}")),
-    }
-}
-
-/// How the call ended. Inline, not boxed: every allocation on the caller's path is freed
-/// on the writer's thread, which costs more than the copy.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Outcome {
-    Response(ResponseSummary),
-    Error(String),
-    Cancelled,
-}
-
-/// The parts of a response the record keeps.
-#[derive(Debug)]
-pub(crate) struct ResponseSummary {
-    pub decision: Decision,
-    pub code: Option<&'static str>,
-    pub layer: Option<String>,
-    pub message: Option<String>,
-    pub output_bytes: usize,
-    pub redacted: Counts,
-    pub truncated: Option<(usize, usize)>,
-    pub stripped: Vec<String>,
-    pub output: Option<ToolOutput>,
-    pub sandbox: Option<SandboxLine>,
-}
-
-/// Where the tool ran, when a sandbox layer was involved.
+/// Where the tool ran, as the record shows it.
 #[derive(Debug, Serialize)]
-pub(crate) struct SandboxLine {
+struct SandboxLine<'a> {
     /// The backend, or none when the call ran in-process instead.
-    backend: Option<String>,
+    backend: Option<&'a str>,
     /// The sandbox's outcome, or `unsandboxed`.
-    outcome: String,
+    outcome: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-}
-
-impl ResponseSummary {
-    /// Summarizes `response` without consuming it; copies the output only when `keep`.
-    pub fn of(response: &ToolResponse, keep: bool) -> Self {
-        let (decision, code, layer, message) = match &response.rejection {
-            Some(r) => (
-                Decision::Refused,
-                Some(r.code.as_str()),
-                Some(r.layer.to_string()),
-                Some(r.message.clone()),
-            ),
-            None if response.is_error => (
-                Decision::Failed,
-                None,
-                None,
-                Some(response.output.to_text().into_owned()),
-            ),
-            None => (Decision::Allowed, None, None, None),
-        };
-        let mut redacted = Counts::new();
-        let mut truncated = None;
-        let mut stripped = Vec::new();
-        let mut sandbox = None;
-        for note in &response.notes {
-            match note {
-                Note::Redacted { counts, .. } => {
-                    for (kind, n) in counts {
-                        *redacted.entry(kind.clone()).or_default() += n;
-                    }
-                }
-                Note::Truncated {
-                    original_chars,
-                    kept_chars,
-                    ..
-                } => truncated = Some((*original_chars, *kept_chars)),
-                Note::ArgumentsStripped { arguments, .. } => {
-                    stripped.extend(arguments.iter().cloned())
-                }
-                Note::Sandboxed {
-                    backend, outcome, ..
-                } => {
-                    sandbox = Some(SandboxLine {
-                        backend: Some(backend.clone()),
-                        outcome: outcome.clone(),
-                        reason: None,
-                    })
-                }
-                Note::Unsandboxed { reason, .. } => {
-                    sandbox = Some(SandboxLine {
-                        backend: None,
-                        outcome: "unsandboxed".into(),
-                        reason: Some(reason.clone()),
-                    })
-                }
-                _ => {}
-            }
-        }
-        let output_bytes = match &response.output {
-            ToolOutput::Text(t) => t.len(),
-            ToolOutput::Json(v) => json_len(v),
-        };
-        Self {
-            decision,
-            code,
-            layer,
-            message,
-            output_bytes,
-            redacted,
-            truncated,
-            stripped,
-            output: (keep && response.rejection.is_none()).then(|| response.output.clone()),
-            sandbox,
-        }
-    }
-}
-
-/// Serialized length of `value` in bytes, without building the string.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => 0,
-    }
+    reason: Option<Cow<'a, str>>,
 }
 
 /// The chain's hash function: SHA-256, or HMAC-SHA256 under a key.
@@ -306,7 +116,7 @@ fn hex(bytes: &[u8]) -> String {
 struct Line<'a> {
     v: u32,
     seq: u64,
-    ts: String,
+    ts: &'a str,
     id: &'a str,
     agent: Option<&'a str>,
     verified: bool,
@@ -315,7 +125,7 @@ struct Line<'a> {
     tool: &'a str,
     arguments: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    arguments_omitted: Option<String>,
+    arguments_omitted: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Counts::is_empty")]
     arguments_redacted: Counts,
     decision: Decision,
@@ -329,16 +139,16 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<OutputLine>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    stripped: Vec<String>,
+    stripped: Vec<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    sandbox: Option<SandboxLine>,
+    sandbox: Option<SandboxLine<'a>>,
     prev: &'a str,
     alg: &'static str,
 }
 
 #[derive(Serialize)]
 struct OutputLine {
-    bytes: usize,
+    bytes: u64,
     #[serde(skip_serializing_if = "Counts::is_empty")]
     redacted: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -349,9 +159,12 @@ struct OutputLine {
 
 #[derive(Serialize)]
 struct Truncated {
-    original_chars: usize,
-    kept_chars: usize,
+    original_chars: u64,
+    kept_chars: u64,
 }
+
+/// Most labels (tool names, agents, sessions) remembered with their masked form.
+const LABEL_CACHE: usize = 1024;
 
 /// Turns events into chained lines. Owned by the writer thread.
 #[derive(Debug)]
@@ -362,6 +175,9 @@ pub(crate) struct Encoder {
     /// The last record's seq and hash.
     pub seq: u64,
     pub prev: String,
+    /// Tool, agent and session names repeat from call to call: their masked, escaped form
+    /// is kept here rather than computed for every record.
+    pub labels: std::collections::HashMap<Box<str>, Box<str>>,
 }
 
 /// A record line's fields that the writer and `verify` read back.
@@ -374,47 +190,108 @@ pub(crate) struct Header {
     pub alg: String,
 }
 
+/// `text` masked, with control and bidi characters escaped, cut to `max` characters;
+/// borrowed when there is nothing to change.
+fn shown<'t>(sanitizer: &Sanitizer, text: &'t str, max: usize) -> Cow<'t, str> {
+    match sanitizer.sanitize_text(text, &mut Counts::new()) {
+        Cow::Borrowed(clean) => crate::preview::display_text(clean, max),
+        Cow::Owned(masked) => Cow::Owned(crate::preview::display_text(&masked, max).into_owned()),
+    }
+}
+
 impl Encoder {
-    /// Appends `event` as one `\n`-terminated line to `out`, advancing the chain.
-    pub fn encode(&mut self, event: Event, out: &mut Vec<u8>) {
-        let s = &self.sanitizer;
-        // Masked, control and bidi characters escaped, cut to `max` characters.
-        let shown = |text: &str, max: usize| {
-            let masked = s.sanitize_text(text, &mut Counts::new());
-            crate::preview::display_text(&masked, max).into_owned()
+    /// A writer's encoder continuing the chain after `seq` / `prev`.
+    pub fn new(
+        sanitizer: std::sync::Arc<Sanitizer>,
+        chain: Chain,
+        max_output_chars: usize,
+        seq: u64,
+        prev: String,
+    ) -> Self {
+        Self {
+            sanitizer,
+            chain,
+            max_output_chars,
+            seq,
+            prev,
+            labels: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Remembers the shown form of a short, repeating label.
+    fn remember(&mut self, text: Option<&str>) {
+        let Some(text) = text.filter(|t| t.len() <= MAX_LABEL_CHARS) else {
+            return;
         };
-        let label = |text: &str| shown(text, MAX_LABEL_CHARS);
-        let long_text = |text: &str| shown(text, MAX_MESSAGE_CHARS);
+        if self.labels.contains_key(text) {
+            return;
+        }
+        if self.labels.len() >= LABEL_CACHE {
+            self.labels.clear();
+        }
+        let value = shown(&self.sanitizer, text, MAX_LABEL_CHARS).into();
+        self.labels.insert(text.into(), value);
+    }
+
+    /// Appends a record saying that a record could not be read back, so the gap shows in
+    /// the chain.
+    pub fn encode_unreadable(&mut self, out: &mut Vec<u8>) {
+        let event = EventRef {
+            ts: jiff::Timestamp::now(),
+            duration_us: 0,
+            verified: false,
+            id: "",
+            tool: "",
+            session: None,
+            arguments: Err("not recorded: the record could not be read back"),
+            agent: None,
+            outcome: OutcomeRef::Error("the audit record could not be read back (a bug)"),
+        };
+        self.encode(event, out);
+    }
+
+    /// Appends `event` as one `\n`-terminated line to `out`, advancing the chain.
+    pub fn encode(&mut self, event: EventRef<'_>, out: &mut Vec<u8>) {
+        self.remember(Some(event.tool));
+        self.remember(event.agent);
+        self.remember(event.session);
+        let s = &*self.sanitizer;
+        let cache = &self.labels;
+        let label = |text| label(cache, s, text);
+        let long_text = |text| shown(s, text, MAX_MESSAGE_CHARS);
 
         let mut arguments_redacted = Counts::new();
         let (arguments, arguments_omitted) = match event.arguments {
-            Ok(json) => match serde_json::from_str::<Value>(&json) {
+            Ok(json) => match serde_json::from_str::<Value>(json) {
                 Ok(mut value) => {
                     s.sanitize_json(&mut value, &mut arguments_redacted);
                     (value, None)
                 }
-                Err(e) => (Value::Null, Some(format!("not recorded: {e}"))),
+                Err(e) => (Value::Null, Some(Cow::Owned(format!("not recorded: {e}")))),
             },
-            Err(why) => (Value::Null, Some(why)),
+            Err(why) => (Value::Null, Some(long_text(why))),
         };
 
         let mut sandbox = None;
         let (decision, code, layer, message, output, stripped) = match event.outcome {
-            Outcome::Cancelled => (Decision::Cancelled, None, None, None, None, Vec::new()),
-            Outcome::Error(e) => (
+            OutcomeRef::Cancelled => (Decision::Cancelled, None, None, None, None, Vec::new()),
+            OutcomeRef::Error(e) => (
                 Decision::Error,
                 None,
                 None,
-                Some(long_text(&e)),
+                Some(long_text(e)),
                 None,
                 Vec::new(),
             ),
-            Outcome::Response(r) => {
+            OutcomeRef::Response(r) => {
                 let content = r.output.map(|o| {
                     let mut counts = Counts::new();
                     let mut value = match o {
-                        ToolOutput::Json(v) if !too_deep(&v) => v,
-                        other => Value::String(other.to_text().into_owned()),
+                        OutputRef::Json(json) => match serde_json::from_str::<Value>(json) {
+                            Ok(v) if !too_deep(&v) => v,
+                            _ => Value::String(json.to_owned()),
+                        },
+                        OutputRef::Text(text) => Value::String(text.to_owned()),
                     };
                     s.sanitize_json(&mut value, &mut counts);
                     if crate::limits::json_longer_than(&value, self.max_output_chars) {
@@ -427,9 +304,19 @@ impl Encoder {
                     }
                     value
                 });
+                let mut redacted = Counts::new();
+                for (kind, n) in r.redacted {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
+                    match redacted.get_mut(kind) {
+                        Some(c) => *c = c.saturating_add(n),
+                        None => {
+                            redacted.insert(kind.to_owned(), n);
+                        }
+                    }
+                }
                 let output = OutputLine {
                     bytes: r.output_bytes,
-                    redacted: r.redacted,
+                    redacted,
                     truncated: r.truncated.map(|(original_chars, kept_chars)| Truncated {
                         original_chars,
                         kept_chars,
@@ -437,31 +324,34 @@ impl Encoder {
                     content,
                 };
                 let stripped = r.stripped.iter().map(|a| label(a)).collect();
-                sandbox = r.sandbox.map(|mut line| {
-                    line.reason = line.reason.as_deref().map(long_text);
-                    line
+                sandbox = r.sandbox.map(|line| SandboxLine {
+                    backend: line.backend,
+                    outcome: line.outcome,
+                    reason: line.reason.map(long_text),
                 });
                 (
                     r.decision,
                     r.code,
                     r.layer,
-                    r.message.map(|m| long_text(&m)),
+                    r.message.map(long_text),
                     Some(output),
                     stripped,
                 )
             }
         };
 
-        let id = label(event.labels.id());
-        let agent = event.labels.agent().map(label);
-        let session = event.labels.session().map(label);
-        let tool = label(event.labels.tool());
-        let layer = layer.as_deref().map(label);
+        let id = label(event.id);
+        let agent = event.agent.map(label);
+        let session = event.session.map(label);
+        let tool = label(event.tool);
+        let layer = layer.map(label);
         let seq = self.seq + 1;
+        let mut ts = TsText::new();
+        let _ = write!(ts, "{}", event.ts);
         let line = Line {
             v: FORMAT_VERSION,
             seq,
-            ts: event.ts.to_string(),
+            ts: ts.as_str(),
             id: &id,
             agent: agent.as_deref(),
             verified: event.verified,
@@ -474,7 +364,7 @@ impl Encoder {
             code,
             layer: layer.as_deref(),
             message: message.as_deref(),
-            duration_us: u64::try_from(event.duration.as_micros()).unwrap_or(u64::MAX),
+            duration_us: event.duration_us,
             output,
             stripped,
             sandbox,
@@ -490,6 +380,49 @@ impl Encoder {
         out.extend_from_slice(b"\"}\n");
         self.seq = seq;
         self.prev = hash;
+    }
+}
+
+/// A label's shown form, from the cache when it is there.
+fn label<'a>(
+    cache: &'a std::collections::HashMap<Box<str>, Box<str>>,
+    sanitizer: &Sanitizer,
+    text: &'a str,
+) -> Cow<'a, str> {
+    match cache.get(text) {
+        Some(shown) => Cow::Borrowed(shown),
+        None => shown(sanitizer, text, MAX_LABEL_CHARS),
+    }
+}
+
+/// An RFC 3339 timestamp, formatted on the stack.
+struct TsText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl TsText {
+    fn new() -> Self {
+        Self {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for TsText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -1,12 +1,12 @@
 //! The writer thread and the bounded queue in front of it.
 //!
 //! Callers take a permit from a semaphore of `queue_capacity` permits before their call
-//! runs; the record carries the permit into the queue, and the writer releases it only once
-//! the record is written. So the capacity bounds the records not yet on file, not just the
-//! ones waiting in the queue, and a record that cannot be written keeps its place: it is
-//! retried, never dropped.
+//! runs; when the record is queued the permit is forgotten, and the writer adds the places
+//! back only once the records are written. So the capacity bounds the records not yet on
+//! file, not just the ones waiting in the queue, and a record that cannot be written keeps
+//! its place: it is retried, never dropped. Records travel as frames in one byte buffer
+//! (see `wire`): nothing the caller allocates is freed by the writer.
 
-use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::config::Fsync;
-use super::record::{Encoder, Event};
+use super::record::Encoder;
 use super::sink::AuditSink;
+use super::wire::{EventRef, Take};
 
 /// Most bytes written in one `append`.
 const MAX_BATCH_BYTES: usize = 1024 * 1024;
@@ -39,17 +40,15 @@ pub struct AuditStats {
     pub pending: u64,
 }
 
-// Records are the traffic and flushes are rare: a box per record would cost an allocation
-// and a cross-thread free on every call.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Msg {
-    Record(Event, OwnedSemaphorePermit),
-    Flush(oneshot::Sender<io::Result<()>>),
-}
-
 #[derive(Default)]
 struct Queue {
-    items: VecDeque<Msg>,
+    /// Record frames, back to back.
+    frames: Vec<u8>,
+    /// How many frames `frames` holds.
+    records: usize,
+    /// Flushes asked for since the last pass, answered once the frames before them are
+    /// written and synced.
+    flushes: Vec<oneshot::Sender<io::Result<()>>>,
     closed: bool,
     /// What the writer is doing; a push wakes it only when it sleeps, or lingers with a
     /// good batch waiting (a futex wake and a context switch cost more than the push).
@@ -94,15 +93,29 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn push(&self, msg: Msg) {
-        let flush = matches!(msg, Msg::Flush(_));
+    /// Queues one record frame; its place in the queue (`permit`) is given back by the
+    /// writer once the record is written.
+    pub fn push(&self, frame: &[u8], permit: OwnedSemaphorePermit) {
         let mut queue = self.lock();
-        queue.items.push_back(msg);
+        queue.frames.extend_from_slice(frame);
+        queue.records += 1;
+        permit.forget();
         let wake = match queue.waiting {
             Waiting::Busy => false,
             Waiting::Sleeping => true,
-            Waiting::Lingering => flush || queue.items.len() >= self.wake_batch,
+            Waiting::Lingering => queue.records >= self.wake_batch,
         };
+        drop(queue);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Asks the writer to write and sync everything queued so far, then answer on `reply`.
+    pub fn flush(&self, reply: oneshot::Sender<io::Result<()>>) {
+        let mut queue = self.lock();
+        queue.flushes.push(reply);
+        let wake = queue.waiting != Waiting::Busy;
         drop(queue);
         if wake {
             self.wake.notify_one();
@@ -172,7 +185,7 @@ pub(crate) fn spawn(
         fsync,
         dirty: false,
         last_sync: Instant::now(),
-        spare: VecDeque::new(),
+        spare: Drained::default(),
     };
     std::thread::Builder::new()
         .name("airlock-audit".into())
@@ -187,44 +200,60 @@ struct Writer {
     fsync: Fsync,
     dirty: bool,
     last_sync: Instant,
-    spare: VecDeque<Msg>,
+    /// The buffers of the last pass, swapped back into the queue.
+    spare: Drained,
 }
+
+/// What one pass takes from the queue.
+#[derive(Default)]
+struct Drained {
+    frames: Vec<u8>,
+    records: usize,
+    flushes: Vec<oneshot::Sender<io::Result<()>>>,
+}
+
+/// A queue buffer larger than this is not kept for reuse after a burst.
+const MAX_SPARE_BYTES: usize = 8 * 1024 * 1024;
 
 impl Writer {
     fn run(mut self) {
         let mut batch = Batch::with_capacity(64 * 1024);
-        let mut permits: Vec<OwnedSemaphorePermit> = Vec::new();
         loop {
-            let Some(mut items) = self.next_items() else {
+            let Some(mut drained) = self.next_items() else {
                 self.sync();
                 return;
             };
-            for msg in items.drain(..) {
-                match msg {
-                    Msg::Record(event, permit) => {
-                        let first_seq = self.encoder.seq + 1;
-                        if batch.is_empty() {
-                            batch.push_first_seq(first_seq);
-                        }
-                        self.encode(event, &mut batch);
-                        permits.push(permit);
-                        if batch.bytes.len() >= MAX_BATCH_BYTES {
-                            self.write(&mut batch, &mut permits);
-                        }
-                    }
-                    Msg::Flush(reply) => {
-                        self.write(&mut batch, &mut permits);
-                        let result = self.sink.sync();
-                        if result.is_ok() {
-                            self.dirty = false;
-                            self.last_sync = Instant::now();
-                        }
-                        let _ = reply.send(result);
-                    }
+            let mut frames = Take::new(&drained.frames);
+            while let Some(frame) = frames.frame() {
+                if batch.is_empty() {
+                    batch.first_seq = self.encoder.seq + 1;
+                }
+                self.encode(frame, &mut batch.bytes);
+                batch.records += 1;
+                if batch.bytes.len() >= MAX_BATCH_BYTES {
+                    self.write(&mut batch);
                 }
             }
-            self.spare = items;
-            self.write(&mut batch, &mut permits);
+            self.write(&mut batch);
+            if !drained.flushes.is_empty() {
+                let result = self.sink.sync();
+                if result.is_ok() {
+                    self.dirty = false;
+                    self.last_sync = Instant::now();
+                }
+                for reply in drained.flushes.drain(..) {
+                    let _ = reply.send(match &result {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                    });
+                }
+            }
+            if drained.frames.capacity() > MAX_SPARE_BYTES {
+                drained.frames = Vec::new();
+            }
+            drained.frames.clear();
+            drained.records = 0;
+            self.spare = drained;
             match self.fsync {
                 Fsync::Every(interval) if self.last_sync.elapsed() >= interval => self.sync(),
                 _ => {}
@@ -232,10 +261,15 @@ impl Writer {
         }
     }
 
-    fn encode(&mut self, event: Event, batch: &mut Batch) {
-        let start = batch.bytes.len();
-        self.encoder.encode(event, &mut batch.bytes);
-        let line = &batch.bytes[start..batch.bytes.len() - 1];
+    fn encode(&mut self, frame: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        match EventRef::read(frame) {
+            Some(event) => self.encoder.encode(event, out),
+            // Frames are made by this crate's caller path: a frame that does not read is a
+            // bug, recorded (in the chain) rather than skipped.
+            None => self.encoder.encode_unreadable(out),
+        }
+        let line = &out[start..out.len() - 1];
         tracing::info!(
             target: "agent_airlock::audit",
             seq = self.encoder.seq,
@@ -245,15 +279,17 @@ impl Writer {
     }
 
     /// Waits for work; `None` once closed and drained.
-    fn next_items(&mut self) -> Option<VecDeque<Msg>> {
+    fn next_items(&mut self) -> Option<Drained> {
         let mut queue = self.shared.lock();
         let mut linger = true;
         loop {
-            if !queue.items.is_empty() {
-                // Swap in the drained buffer, so pushes reuse its capacity.
-                let mut items = std::mem::take(&mut self.spare);
-                std::mem::swap(&mut items, &mut queue.items);
-                return Some(items);
+            if queue.records > 0 || !queue.flushes.is_empty() {
+                // Swap in the drained buffers, so pushes reuse their capacity.
+                let mut drained = std::mem::take(&mut self.spare);
+                std::mem::swap(&mut drained.frames, &mut queue.frames);
+                std::mem::swap(&mut drained.records, &mut queue.records);
+                std::mem::swap(&mut drained.flushes, &mut queue.flushes);
+                return Some(drained);
             }
             if queue.closed {
                 return None;
@@ -282,8 +318,8 @@ impl Writer {
         }
     }
 
-    /// Writes the batch, retrying until it succeeds; then releases its permits.
-    fn write(&mut self, batch: &mut Batch, permits: &mut Vec<OwnedSemaphorePermit>) {
+    /// Writes the batch, retrying until it succeeds; then gives its places in the queue back.
+    fn write(&mut self, batch: &mut Batch) {
         if batch.bytes.is_empty() {
             return;
         }
@@ -297,7 +333,7 @@ impl Writer {
                         tracing::error!(
                             target: "agent_airlock::audit",
                             error = %e,
-                            records = permits.len(),
+                            records = batch.records,
                             "cannot write the audit log; retrying (calls wait or are refused)"
                         );
                     }
@@ -315,9 +351,10 @@ impl Writer {
         }
         self.shared
             .written
-            .fetch_add(permits.len() as u64, Ordering::Relaxed);
+            .fetch_add(batch.records as u64, Ordering::Relaxed);
+        self.shared.permits.add_permits(batch.records);
         batch.bytes.clear();
-        permits.clear(); // releases the places in the queue
+        batch.records = 0;
     }
 
     fn sync(&mut self) {
@@ -340,6 +377,7 @@ impl Writer {
 struct Batch {
     bytes: Vec<u8>,
     first_seq: u64,
+    records: usize,
 }
 
 impl Batch {
@@ -347,14 +385,11 @@ impl Batch {
         Self {
             bytes: Vec::with_capacity(n),
             first_seq: 0,
+            records: 0,
         }
     }
 
     fn is_empty(&self) -> bool {
         self.bytes.is_empty()
-    }
-
-    fn push_first_seq(&mut self, seq: u64) {
-        self.first_seq = seq;
     }
 }
