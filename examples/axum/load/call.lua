@@ -1,4 +1,4 @@
--- wrk script: one MCP tools/call per request.
+-- wrk script: one MCP tools/call per request (examples/axum/load/run.sh runs the whole test).
 --   wrk -t2 -c32 -d10s --latency -s examples/axum/load/call.lua http://127.0.0.1:3000/mcp
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
