@@ -28,7 +28,7 @@ pub const ALG_HMAC: &str = "hmac-sha256";
 /// The suffix before the hash: `,"hash":"`.
 const HASH_FIELD: &str = ",\"hash\":\"";
 /// Deepest arguments recorded.
-pub(crate) const MAX_RECORDED_DEPTH: usize = 64;
+const MAX_RECORDED_DEPTH: usize = 64;
 /// Longest id, agent, session or tool name recorded, in characters.
 const MAX_LABEL_CHARS: usize = 256;
 /// Longest message or error recorded, in characters.
@@ -426,7 +426,8 @@ impl std::fmt::Write for TsText {
     }
 }
 
-fn depth_limit() -> InputLimits {
+/// The bounds of what a record holds: depth only (size is bounded by the caller).
+pub(crate) fn depth_limit() -> InputLimits {
     InputLimits::default()
         .max_depth(MAX_RECORDED_DEPTH)
         .max_payload_bytes(usize::MAX)

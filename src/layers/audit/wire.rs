@@ -13,13 +13,12 @@
 //! little-endian integers, strings as a `u32` length and UTF-8 bytes, optional values behind
 //! a `0`/`1` byte.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::record::{Decision, MAX_RECORDED_DEPTH};
-use crate::limits::InputLimits;
+use super::record::{Decision, depth_limit};
 use crate::service::{Note, ToolOutput, ToolResponse};
 
 /// What a call captured before it ran: its labels and arguments, already in wire form.
@@ -52,11 +51,10 @@ impl Head {
         put.str(id);
         put.str(tool);
         put.opt_str(session);
-        let limits = InputLimits::default()
-            .max_depth(MAX_RECORDED_DEPTH)
+        match depth_limit()
             .max_payload_bytes(max_argument_bytes)
-            .max_keys(usize::MAX);
-        match limits.measure(arguments) {
+            .measure(arguments)
+        {
             Ok(()) => {
                 put.u8(0);
                 let at = put.open_str();
@@ -93,8 +91,12 @@ pub(crate) enum Ending<'a> {
 
 thread_local! {
     /// The frame being built, reused by every record of this thread.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
+
+/// Most capacity a thread keeps for building frames: one huge record does not pin its size
+/// on every thread.
+const MAX_SCRATCH: usize = 1024 * 1024;
 
 /// Builds the frame of one record and hands it to `deliver`.
 #[allow(clippy::too_many_arguments)]
@@ -107,38 +109,24 @@ pub(crate) fn with_frame<R>(
     ending: Ending<'_>,
     deliver: impl FnOnce(&[u8]) -> R,
 ) -> R {
-    let build = |buf: &mut Vec<u8>| {
-        buf.clear();
-        let mut put = Put(buf);
-        let at = put.open_str();
-        put.bytes(&ts.as_nanosecond().to_le_bytes());
-        put.u64(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX));
-        put.u8(verified.into());
-        put.bytes(&head.bytes[..head.agent_at]);
-        put.opt_str(agent);
-        put_ending(&mut put, ending);
-        put.close_str(at);
-    };
-    // Re-entered only if `deliver` recorded another call on this thread; then a fresh
-    // buffer serves.
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            build(&mut buf);
-            if buf.capacity() > 1024 * 1024 {
-                // One huge record does not pin a megabyte per thread.
-                let frame = std::mem::take(&mut *buf);
-                drop(buf);
-                deliver(&frame)
-            } else {
-                deliver(&buf)
-            }
-        }
-        Err(_) => {
-            let mut buf = Vec::new();
-            build(&mut buf);
-            deliver(&buf)
-        }
-    })
+    // Taken out of the thread's slot and put back: nothing stays borrowed, so a thread
+    // being torn down (no slot) or a nested record (an empty slot) just gets a new buffer.
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    let mut put = Put(&mut buf);
+    let at = put.open_str();
+    put.bytes(&ts.as_nanosecond().to_le_bytes());
+    put.u64(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX));
+    put.u8(verified.into());
+    put.bytes(&head.bytes[..head.agent_at]);
+    put.opt_str(agent);
+    put_ending(&mut put, ending);
+    put.close_str(at);
+    let result = deliver(&buf);
+    if buf.capacity() <= MAX_SCRATCH {
+        let _ = SCRATCH.try_with(|slot| slot.set(buf));
+    }
+    result
 }
 
 fn put_ending(put: &mut Put<'_>, ending: Ending<'_>) {
