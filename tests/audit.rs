@@ -881,3 +881,82 @@ async fn fail_closed_mode_refuses_when_the_queue_is_full() {
     let data = String::from_utf8(sink.data.lock().unwrap().clone()).unwrap();
     assert!(data.contains("\"decision\":\"cancelled\""), "{data}");
 }
+
+// ---- batching: the writer's linger time -------------------------------------------------
+
+/// Counts the writes it is given.
+#[derive(Clone, Default)]
+struct CountingSink {
+    appends: Arc<AtomicUsize>,
+    lines: Arc<AtomicUsize>,
+}
+
+impl AuditSink for CountingSink {
+    fn append(&mut self, batch: &[u8], _first_seq: u64) -> io::Result<()> {
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        let lines = batch.iter().filter(|&&b| b == b'\n').count();
+        self.lines.fetch_add(lines, Ordering::SeqCst);
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn counting_layer(linger_ms: u64) -> (AuditLayer, CountingSink) {
+    let sink = CountingSink::default();
+    let mut config = AuditConfig::default();
+    config.linger_ms = linger_ms;
+    let sanitizer = Arc::new(Sanitizer::new(&AirlockConfig::default().sanitize).unwrap());
+    let layer = AuditLayer::with_sink(&config, sanitizer, sink.clone(), None).unwrap();
+    (layer, sink)
+}
+
+#[tokio::test]
+async fn a_lone_record_is_written_without_a_flush() {
+    let (audit, sink) = counting_layer(1000);
+    let (tool, _) = tools();
+    let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
+    let start = std::time::Instant::now();
+    svc.oneshot(ToolCall::new("ok", json!({}))).await.unwrap();
+    // An idle writer takes the first record at once, not after its (long) linger time.
+    wait_for(|| sink.lines.load(Ordering::SeqCst) == 1).await;
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "the lone record waited {:?}",
+        start.elapsed()
+    );
+}
+
+/// The linger time of the batching test (0 shows what it guards against).
+const LINGER_MS: u64 = 500;
+
+#[tokio::test]
+async fn records_under_traffic_are_written_in_batches() {
+    let (audit, sink) = counting_layer(LINGER_MS);
+    let (tool, _) = tools();
+    let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
+    // Fifty calls over about 100 ms: written one by one without a linger time.
+    for _ in 0..50 {
+        svc.clone()
+            .oneshot(ToolCall::new("ok", json!({})))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    wait_for(|| sink.lines.load(Ordering::SeqCst) == 50).await;
+    // The first record wakes the writer; the others are gathered while it lingers.
+    let appends = sink.appends.load(Ordering::SeqCst);
+    assert!(appends <= 5, "{appends} writes for 50 records");
+    assert_eq!(audit.stats().written, 50);
+}
+
+#[test]
+fn a_linger_time_over_a_second_is_refused() {
+    let mut config = AuditConfig::default();
+    config.linger_ms = 1001;
+    let sanitizer = Arc::new(Sanitizer::new(&AirlockConfig::default().sanitize).unwrap());
+    let err = AuditLayer::with_sink(&config, sanitizer, CountingSink::default(), None)
+        .expect_err("refused");
+    assert!(err.to_string().contains("linger_ms"), "{err}");
+}

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// fsync = "every(10ms)"          # always | every(<n>ms) | every(<n>s) | never
 /// on_full = "block"              # block | fail_closed
 /// queue_capacity = 8192          # records waiting for the writer
+/// linger_ms = 5                  # under traffic, gather records this long per write
 /// max_file_bytes = 104857600     # rotate past this size
 /// rotate_daily = true            # and at UTC midnight
 /// keep_files = 30                # rotated files kept (oldest removed first)
@@ -34,6 +35,12 @@ pub struct AuditConfig {
     pub on_full: OnFull,
     /// Records queued for the writer before callers wait (or are refused).
     pub queue_capacity: usize,
+    /// Under traffic, how long the writer gathers records before it writes them, in
+    /// milliseconds: a record reaches the file at most this much later (and no later than
+    /// the next `fsync` is due). `0`: every record is written as it comes, at the cost of
+    /// waking the writer for each. Idle, the writer sleeps until a record arrives. At most
+    /// 1000.
+    pub linger_ms: u64,
     /// Rotate the active file before it grows past this many bytes.
     pub max_file_bytes: Option<u64>,
     /// Rotate when the UTC day changes.
@@ -59,6 +66,7 @@ impl Default for AuditConfig {
             fsync: Fsync::Every(Duration::from_millis(10)),
             on_full: OnFull::Block,
             queue_capacity: 8192,
+            linger_ms: 5,
             max_file_bytes: Some(100 * 1024 * 1024),
             rotate_daily: false,
             keep_files: None,
@@ -170,5 +178,15 @@ mod tests {
         }
         let config: AuditConfig = toml::from_str("fsync = \"every(250ms)\"").unwrap();
         assert_eq!(config.fsync, Fsync::Every(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn linger_defaults_to_5ms_and_refuses_nonsense() {
+        assert_eq!(AuditConfig::default().linger_ms, 5);
+        let config: AuditConfig = toml::from_str("linger_ms = 0").unwrap();
+        assert_eq!(config.linger_ms, 0);
+        for bad in ["linger_ms = -1", "linger_ms = \"5ms\"", "linger_ms = 1.5"] {
+            assert!(toml::from_str::<AuditConfig>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
@@ -53,6 +53,9 @@ impl Drop for Handle {
     }
 }
 
+/// The longest `linger_ms` accepted: a record should not sit in memory for longer.
+const MAX_LINGER_MS: u64 = 1000;
+
 impl AuditLayer {
     /// From `[audit]` (a [`FileSink`] at `audit.path`) and `[sanitize]` (what is masked in
     /// records). Reads the HMAC key from the variable `audit.hmac_key_env` names.
@@ -97,6 +100,12 @@ impl AuditLayer {
         mut sink: impl AuditSink,
         hmac_key: Option<Vec<u8>>,
     ) -> Result<Self, AuditError> {
+        if config.linger_ms > MAX_LINGER_MS {
+            return Err(AuditError::Config(format!(
+                "audit.linger_ms = {}: at most {MAX_LINGER_MS} (records wait that long in memory)",
+                config.linger_ms
+            )));
+        }
         let chain = Chain::new(hmac_key);
         let (seq, prev) = match sink.last_record()? {
             None => (0, GENESIS.to_owned()),
@@ -122,7 +131,13 @@ impl AuditLayer {
             },
         };
         let encoder = Encoder::new(sanitizer, chain, config.max_output_chars, seq, prev);
-        let shared = spawn(Box::new(sink), encoder, config.fsync, config.queue_capacity)?;
+        let shared = spawn(
+            Box::new(sink),
+            encoder,
+            config.fsync,
+            config.queue_capacity,
+            Duration::from_millis(config.linger_ms),
+        )?;
         Ok(Self {
             handle: Arc::new(Handle {
                 shared,

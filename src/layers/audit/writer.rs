@@ -60,16 +60,11 @@ enum Waiting {
     /// Writing: it will look at the queue again by itself.
     #[default]
     Busy,
-    /// Just drained a batch under traffic: it looks again within [`LINGER`].
+    /// Just drained a batch under traffic: it looks again within its linger time.
     Lingering,
     /// Idle: only a push wakes it.
     Sleeping,
 }
-
-/// How long the writer waits for more records after a pass under traffic, before it
-/// sleeps until woken. Records are on file this much later at most; durability is set by
-/// `fsync` anyway.
-const LINGER: Duration = Duration::from_millis(1);
 
 pub(crate) struct Shared {
     queue: Mutex<Queue>,
@@ -164,6 +159,7 @@ pub(crate) fn spawn(
     encoder: Encoder,
     fsync: Fsync,
     capacity: usize,
+    linger: Duration,
 ) -> io::Result<Arc<Shared>> {
     let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
     let shared = Arc::new(Shared {
@@ -186,6 +182,8 @@ pub(crate) fn spawn(
         dirty: false,
         last_sync: Instant::now(),
         spare: Drained::default(),
+        linger,
+        last_pass: None,
     };
     std::thread::Builder::new()
         .name("airlock-audit".into())
@@ -202,6 +200,10 @@ struct Writer {
     last_sync: Instant,
     /// The buffers of the last pass, swapped back into the queue.
     spare: Drained,
+    /// Under traffic, the least time between two passes.
+    linger: Duration,
+    /// When the last pass started.
+    last_pass: Option<Instant>,
 }
 
 /// What one pass takes from the queue.
@@ -279,11 +281,23 @@ impl Writer {
     }
 
     /// Waits for work; `None` once closed and drained.
+    ///
+    /// Under traffic a pass starts at most once per linger time (or sooner when a good
+    /// batch is waiting, a flush is asked for, or the writer is closed), so records are
+    /// written in batches rather than one by one; after a quiet linger time the writer
+    /// sleeps until the next record, which it then takes at once.
     fn next_items(&mut self) -> Option<Drained> {
         let mut queue = self.shared.lock();
-        let mut linger = true;
         loop {
-            if queue.records > 0 || !queue.flushes.is_empty() {
+            let rest = self
+                .last_pass
+                .map_or(Duration::ZERO, |t| self.linger.saturating_sub(t.elapsed()));
+            let has = queue.records > 0;
+            if !queue.flushes.is_empty()
+                || (has
+                    && (rest.is_zero() || queue.closed || queue.records >= self.shared.wake_batch))
+            {
+                self.last_pass = Some(Instant::now());
                 // Swap in the drained buffers, so pushes reuse their capacity.
                 let mut drained = std::mem::take(&mut self.spare);
                 std::mem::swap(&mut drained.frames, &mut queue.frames);
@@ -307,14 +321,13 @@ impl Writer {
                 }
                 _ => None,
             };
-            if linger {
-                // Under traffic more records come soon: take them in one pass.
-                linger = false;
-                let wait = sync_in.map_or(LINGER, |s| s.min(LINGER));
-                queue = self.shared.wait(queue, Some(wait), Waiting::Lingering);
+            queue = if rest.is_zero() {
+                self.shared.wait(queue, sync_in, Waiting::Sleeping)
             } else {
-                queue = self.shared.wait(queue, sync_in, Waiting::Sleeping);
-            }
+                // Within the linger time of the last pass: gather what comes.
+                let wait = sync_in.map_or(rest, |s| s.min(rest));
+                self.shared.wait(queue, Some(wait), Waiting::Lingering)
+            };
         }
     }
 
