@@ -226,12 +226,25 @@ impl Writer {
                 return;
             };
             let mut frames = Take::new(&drained.frames);
-            while let Some(frame) = frames.frame() {
+            let mut read = 0;
+            while read < drained.records {
                 if batch.is_empty() {
                     batch.first_seq = self.encoder.seq + 1;
                 }
-                self.encode(frame, &mut batch.bytes);
-                batch.records += 1;
+                match frames.frame() {
+                    Some(frame) => {
+                        self.encode(frame, &mut batch.bytes);
+                        batch.records += 1;
+                        read += 1;
+                    }
+                    None => {
+                        // Frames are pushed whole, so this cannot happen; were the buffer
+                        // ever garbled, the chain says so once and every place comes back.
+                        self.encoder.encode_unreadable(&mut batch.bytes);
+                        batch.records += drained.records - read;
+                        read = drained.records;
+                    }
+                }
                 if batch.bytes.len() >= MAX_BATCH_BYTES {
                     self.write(&mut batch);
                 }
