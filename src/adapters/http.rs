@@ -143,7 +143,7 @@ fn rpc_result(id: Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+fn json_response(status: StatusCode, body: impl Serialize) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -270,11 +270,14 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             let mut call = ToolCall::new(name, arguments).with_caller(caller);
             call.session = session;
             match adapter.core.call(call).await {
-                Ok(response) => serialized_response(&RpcResult {
-                    jsonrpc: "2.0",
-                    id: &id,
-                    result: call_result(&response),
-                }),
+                Ok(response) => json_response(
+                    StatusCode::OK,
+                    RpcResult {
+                        jsonrpc: "2.0",
+                        id: &id,
+                        result: call_result(&response),
+                    },
+                ),
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
             }
         }
@@ -364,21 +367,6 @@ fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
         meta: (!response.notes.is_empty()).then_some(Meta {
             notes: &response.notes,
         }),
-    }
-}
-
-/// `200 OK` with `body` serialized as JSON.
-fn serialized_response(body: &impl Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

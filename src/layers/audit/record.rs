@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::wire::{EventRef, OutcomeRef, OutputRef};
-use crate::layers::sanitize::{Counts, Sanitizer};
+use crate::layers::sanitize::{Counts, Sanitizer, add_count};
 use crate::limits::InputLimits;
 
 /// The record format version (`"v"`).
@@ -306,13 +306,11 @@ impl Encoder {
                 });
                 let mut redacted = Counts::new();
                 for (kind, n) in r.redacted {
-                    let n = usize::try_from(n).unwrap_or(usize::MAX);
-                    match redacted.get_mut(kind) {
-                        Some(c) => *c = c.saturating_add(n),
-                        None => {
-                            redacted.insert(kind.to_owned(), n);
-                        }
-                    }
+                    add_count(
+                        &mut redacted,
+                        kind,
+                        usize::try_from(n).unwrap_or(usize::MAX),
+                    );
                 }
                 let output = OutputLine {
                     bytes: r.output_bytes,

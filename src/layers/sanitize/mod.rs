@@ -69,6 +69,7 @@ pub mod validate;
 pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};
 pub use layer::{Sanitize, SanitizeFuture, SanitizeLayer};
 pub use mask::MaskStyle;
+pub(crate) use sanitizer::add as add_count;
 pub use sanitizer::{CHARS_PER_TOKEN, Counts, Sanitizer};
 
 /// Kind names accepted in `sanitize.masks`.

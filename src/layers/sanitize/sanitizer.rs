@@ -259,7 +259,7 @@ impl Sanitizer {
 }
 
 /// Adds `n` to `name`'s count, allocating the key only the first time.
-fn add(counts: &mut Counts, name: &str, n: usize) {
+pub(crate) fn add(counts: &mut Counts, name: &str, n: usize) {
     match counts.get_mut(name) {
         Some(c) => *c += n,
         None => {
