@@ -485,7 +485,11 @@ fn main() {
         };
         let layer = SandboxLayer::from_config(&ctx.config()).unwrap();
         if let Err(why) = layer.availability() {
-            panic!("the {backend} backend cannot isolate on this host: {why}");
+            panic!(
+                "the {backend} backend cannot isolate on this host: {why}\n\
+                 (the bwrap backend needs bubblewrap: `apt-get install bubblewrap`, or run \
+                 `scripts/test.sh`, which installs what the tests need)"
+            );
         }
         for (name, check) in CHECKS {
             let full = format!("{backend}::{name}");

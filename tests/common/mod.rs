@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod adapters;
+pub mod e2e;
 
 use std::convert::Infallible;
 use std::sync::Arc;

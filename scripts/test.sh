@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every test of the project, on any machine of the kind it runs on: installs what the tests
+# need when it is missing, says what it installs, then runs them all.
+#
+#   scripts/test.sh            set up, then cargo test --all-features and the end-to-end suites
+#   scripts/test.sh --setup    only set up (what CI and a newcomer's first run do before testing)
+#
+# What it installs, and where:
+#   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
+#                     example clients); `apt-get update` only when an install needs it
+#   PyPI packages     pinned below, into a virtualenv at target/e2e/venv (never global)
+# Run again, it finds everything present and goes straight to the tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+e2e="${CARGO_TARGET_DIR:-$root/target}/e2e"
+
+# Pinned versions of what the end-to-end tests drive. Change them here only.
+PYTHON_PACKAGES=("mcp==1.30.0")
+
+say() { echo "scripts/test.sh: $*"; }
+started=$SECONDS
+step_started=$SECONDS
+timings=()
+step() { # name: starts timing a step, ending the one before
+    end_step
+    step_name=$1
+    step_started=$SECONDS
+    echo "== $1"
+}
+end_step() {
+    if [ -n "${step_name:-}" ]; then
+        timings+=("$(printf '%5d s  %s' $((SECONDS - step_started)) "$step_name")")
+    fi
+    step_name=""
+}
+
+root_cmd() { # runs a command as root, through sudo when not root
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup_debian() {
+    local missing=()
+    command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+    [ ${#missing[@]} -eq 0 ] && return
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "missing: ${missing[*]}; this is not a Debian-based machine: install them by hand" >&2
+        exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    # The package lists of a fresh machine may be empty or stale: update only then.
+    if ! root_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
+        >/dev/null 2>&1; then
+        say "updating the package lists first"
+        root_cmd apt-get update -qq
+        root_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+setup_python() {
+    local venv="$e2e/venv" want
+    want=$(printf '%s\n' "${PYTHON_PACKAGES[@]}")
+    if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pinned" 2>/dev/null)" = "$want" ]; then
+        return
+    fi
+    say "installing PyPI packages into $venv: ${PYTHON_PACKAGES[*]}"
+    rm -rf "$venv"
+    mkdir -p "$e2e"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+    echo "$want" >"$venv/.pinned"
+}
+
+step "set up"
+setup_debian
+setup_python
+say "everything the tests need is present"
+if [ "${1:-}" = "--setup" ]; then
+    end_step
+    exit 0
+fi
+
+step "cargo test --all-features (every test and doctest)"
+AIRLOCK_E2E_DIR="$e2e" cargo test --all-features
+
+step "the example servers and their clients (examples/smoke.sh)"
+bash examples/smoke.sh
+
+end_step
+echo "== where the time went"
+printf '%s\n' "${timings[@]}"
+printf '%5d s  in all\n' $((SECONDS - started))
+say "every test passed"
