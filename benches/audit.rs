@@ -2,10 +2,11 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agent_airlock::layers::audit::{AuditLayer, Fsync};
-use agent_airlock::{AirlockConfig, ToolCall, ToolResponse};
+use agent_airlock::{AirlockConfig, Sanitizer, ToolCall, ToolResponse};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -22,7 +23,8 @@ fn layer(name: &str, capacity: usize) -> AuditLayer {
     config.audit.path = Some(log_dir(name).join("audit.jsonl"));
     config.audit.fsync = Fsync::Every(Duration::from_millis(10));
     config.audit.queue_capacity = capacity;
-    AuditLayer::from_config(&config).expect("audit layer")
+    let sanitizer = Arc::new(Sanitizer::new(&config.sanitize).expect("sanitizer"));
+    AuditLayer::from_config(&config.audit, sanitizer).expect("audit layer")
 }
 
 /// A typical call: a few short arguments, one of them sensitive.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use agent_airlock::layers::policy::{
-    GovernorStore, ManualClock, Policy, RateLimitStore, RateSpec, RuleConfig, SystemClock,
+    GovernorStore, ManualClock, PolicyEngine, RateLimitStore, RateSpec, RuleConfig, SystemClock,
 };
 use agent_airlock::{Caller, ToolCall};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -34,10 +34,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn thousand_rules() -> Policy {
+fn thousand_rules() -> PolicyEngine {
     let allow: Vec<String> = (0..500).map(|i| format!("svc{i}.read_*")).collect();
     let deny: Vec<String> = (0..400).map(|i| format!("svc{i}.delete_*")).collect();
-    let mut b = Policy::builder().allow(allow).deny(deny);
+    let mut b = PolicyEngine::builder().allow(allow).deny(deny);
     for r in 0..50 {
         b = b.role(
             &format!("role{r}"),

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use agent_airlock::config::SanitizeConfig;
+use agent_airlock::layers::sanitize::SanitizeConfig;
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

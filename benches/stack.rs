@@ -5,16 +5,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use agent_airlock::adapters::http::HttpAdapter;
-use agent_airlock::layers::audit::{AuditLayer, Fsync};
-use agent_airlock::{
-    AirlockConfig, PolicyLayer, SanitizeLayer, StrictSchemaLayer, StripGhostArgsLayer, ToolRouter,
-};
+use agent_airlock::layers::audit::Fsync;
+use agent_airlock::{Airlock, AirlockConfig, ToolRouter};
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 
 const REPORT: &str = "Quarterly report\n================\nRevenue grew 12%. Contact \
     finance@example.com for details. Costs were flat; headcount rose by three. The next \
@@ -63,18 +61,14 @@ fn config() -> AirlockConfig {
 fn adapter(audit: bool) -> axum::Router {
     let config = config();
     let router = tools();
-    let catalog = router.catalog();
-    let policy = PolicyLayer::from_config(&config, catalog.clone()).expect("policy");
-    let audit = audit.then(|| AuditLayer::from_config(&config).expect("audit"));
-    let stack = ServiceBuilder::new()
-        .option_layer(audit)
-        .layer(SanitizeLayer::from_config(&config).expect("sanitize"))
-        .layer(policy.clone())
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-        .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
-        .service(router);
-    HttpAdapter::new(stack, catalog)
-        .policy(policy.policy().clone())
+    let airlock = Airlock::from_config(&config, router.catalog()).expect("the stack builds");
+    let airlock = if audit {
+        airlock
+    } else {
+        airlock.without_audit()
+    };
+    HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
+        .policy(airlock.policy().clone())
         .into_router()
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_airlock::layers::audit::{AuditLayer, verify_files};
-use agent_airlock::layers::policy::{HmacTokenVerifier, Policy, PolicyLayer};
+use agent_airlock::layers::policy::{HmacTokenVerifier, PolicyEngine, PolicyLayer};
 use agent_airlock::layers::sanitize::SanitizeLayer;
 use agent_airlock::{
     AirlockConfig, Caller, Note, StrictSchemaLayer, StripGhostArgsLayer, ToolCall, ToolResponse,
@@ -100,7 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let busy_token = verifier.issue("busy-agent", &["assistant"], Duration::from_secs(600));
     let other_token = verifier.issue("other-agent", &["assistant"], Duration::from_secs(600));
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .deny(["delete_*"])
             .rate_limit("search", "3/minute".parse()?)
             .verifier(Arc::new(verifier))
@@ -111,17 +111,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Every call, refused or not, leaves one hash-chained record (a fresh log per run).
     let log_dir = std::env::temp_dir().join(format!("airlock-demo-{}", std::process::id()));
-    let mut audit_config = config.clone();
-    audit_config.audit.path = Some(log_dir.join("audit.jsonl"));
-    let audit = AuditLayer::from_config(&audit_config)?;
-    let sanitize = SanitizeLayer::from_config(&config)?;
+    let mut audit_config = config.audit.clone();
+    audit_config.path = Some(log_dir.join("audit.jsonl"));
+    // One compiled sanitizer masks the responses and the audit records.
+    let sanitize = SanitizeLayer::from_config(&config.sanitize)?;
+    let audit = AuditLayer::from_config(&audit_config, sanitize.sanitizer().clone())?;
     let airlock = |config: &AirlockConfig| {
         ServiceBuilder::new()
             .layer(audit.clone())
             .layer(sanitize.clone())
             .layer(PolicyLayer::new(policy.clone()))
-            .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
-            .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
+            .layer(StripGhostArgsLayer::from_config(
+                &config.strip_ghost_args(),
+                catalog.clone(),
+            ))
+            .layer(StrictSchemaLayer::from_config(
+                &config.strict_schema(),
+                catalog.clone(),
+            ))
             .service(router.clone())
     };
     let mut lenient = airlock(&config);

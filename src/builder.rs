@@ -1,8 +1,10 @@
-//! `ServiceBuilder` methods for every layer: `.policy(..)`, `.strip_ghost_args(..)`,
-//! `.strict_schema(..)`.
+//! `ServiceBuilder` methods for every layer: `.audit(..)`, `.sanitize(..)`, `.policy(..)`,
+//! `.strip_ghost_args(..)`, `.strict_schema(..)`, `.sandbox(..)`.
 //!
 //! ```
-//! use agent_airlock::{ServiceBuilderExt, ToolRouter};
+//! use std::sync::Arc;
+//! use agent_airlock::layers::sanitize::{SanitizeConfig, Sanitizer};
+//! use agent_airlock::{PolicyEngine, ServiceBuilderExt, ToolRouter};
 //! use serde_json::json;
 //! use tower::ServiceBuilder;
 //!
@@ -12,8 +14,10 @@
 //!     .build()
 //!     .unwrap();
 //! let catalog = router.catalog();
-//! let policy = std::sync::Arc::new(agent_airlock::Policy::builder().deny(["drop_*"]).build().unwrap());
+//! let policy = Arc::new(PolicyEngine::builder().deny(["drop_*"]).build().unwrap());
+//! let sanitizer = Arc::new(Sanitizer::new(&SanitizeConfig::default()).unwrap());
 //! let _svc = ServiceBuilder::new()
+//!     .sanitize(sanitizer)
 //!     .policy(policy)
 //!     .strip_ghost_args(catalog.clone())
 //!     .strict_schema(catalog)
@@ -26,20 +30,33 @@ use tower::ServiceBuilder;
 use tower_layer::Stack;
 
 use crate::catalog::ToolCatalog;
-use crate::layers::policy::{Policy, PolicyLayer};
+use crate::layers::audit::AuditLayer;
+use crate::layers::policy::{PolicyEngine, PolicyLayer};
+use crate::layers::sanitize::{SanitizeLayer, Sanitizer};
 use crate::layers::strict_schema::StrictSchemaLayer;
 use crate::layers::strip_ghost_args::StripGhostArgsLayer;
+
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+use crate::layers::sandbox::SandboxLayer;
 
 mod sealed {
     pub trait Sealed {}
     impl<L> Sealed for tower::ServiceBuilder<L> {}
 }
 
-/// Adds agent-airlock's layers to a [`ServiceBuilder`], with their default settings. For
-/// other settings, build the layer and pass it to `.layer(..)`.
+/// Adds agent-airlock's layers to a [`ServiceBuilder`]. Each method takes what the layer's
+/// `new` takes; for other settings, build the layer (`from_config`, builder methods) and
+/// pass it to `.layer(..)`. The audit and sandbox layers open a file or find a worker
+/// program when they are built, which can fail, so their methods take the built layer.
 pub trait ServiceBuilderExt<L>: sealed::Sealed + Sized {
+    /// Adds `layer` (an [`AuditLayer`] built with `from_config` or `with_sink`).
+    fn audit(self, layer: AuditLayer) -> ServiceBuilder<Stack<AuditLayer, L>>;
+
+    /// Adds [`SanitizeLayer::new`].
+    fn sanitize(self, sanitizer: Arc<Sanitizer>) -> ServiceBuilder<Stack<SanitizeLayer, L>>;
+
     /// Adds [`PolicyLayer::new`].
-    fn policy(self, policy: Arc<Policy>) -> ServiceBuilder<Stack<PolicyLayer, L>>;
+    fn policy(self, policy: Arc<PolicyEngine>) -> ServiceBuilder<Stack<PolicyLayer, L>>;
 
     /// Adds [`StripGhostArgsLayer::new`] (non-strict).
     fn strip_ghost_args(
@@ -52,10 +69,22 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed + Sized {
         self,
         catalog: Arc<ToolCatalog>,
     ) -> ServiceBuilder<Stack<StrictSchemaLayer, L>>;
+
+    /// Adds `layer` (a [`SandboxLayer`] built with `from_config` or `with_backend`).
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    fn sandbox(self, layer: SandboxLayer) -> ServiceBuilder<Stack<SandboxLayer, L>>;
 }
 
 impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
-    fn policy(self, policy: Arc<Policy>) -> ServiceBuilder<Stack<PolicyLayer, L>> {
+    fn audit(self, layer: AuditLayer) -> ServiceBuilder<Stack<AuditLayer, L>> {
+        self.layer(layer)
+    }
+
+    fn sanitize(self, sanitizer: Arc<Sanitizer>) -> ServiceBuilder<Stack<SanitizeLayer, L>> {
+        self.layer(SanitizeLayer::new(sanitizer))
+    }
+
+    fn policy(self, policy: Arc<PolicyEngine>) -> ServiceBuilder<Stack<PolicyLayer, L>> {
         self.layer(PolicyLayer::new(policy))
     }
 
@@ -71,5 +100,10 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
         catalog: Arc<ToolCatalog>,
     ) -> ServiceBuilder<Stack<StrictSchemaLayer, L>> {
         self.layer(StrictSchemaLayer::new(catalog))
+    }
+
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    fn sandbox(self, layer: SandboxLayer) -> ServiceBuilder<Stack<SandboxLayer, L>> {
+        self.layer(layer)
     }
 }

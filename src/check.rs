@@ -33,14 +33,11 @@ use futures_util::future::{Ready, ready};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tower::ServiceExt;
-use tower::util::BoxCloneService;
 use tower_service::Service;
 
+use crate::airlock::{Airlock, AirlockError, AirlockService};
 use crate::catalog::ToolCatalog;
 use crate::config::AirlockConfig;
-use crate::layers::policy::{PolicyError, PolicyLayer};
-use crate::layers::strict_schema::StrictSchemaLayer;
-use crate::layers::strip_ghost_args::StripGhostArgsLayer;
 use crate::service::layer_names::DRY_RUN;
 use crate::service::{Caller, Note, Rejection, ToolCall, ToolOutput, ToolResponse};
 
@@ -74,19 +71,20 @@ impl Service<ToolCall> for DryRun {
     }
 }
 
-/// The stack `airlock check` runs: every configured layer, in the recommended order, over
-/// [`DryRun`]. One stack serves all the lines, so rate limits and session budgets act
-/// across them.
+/// The stack `airlock check` runs: the [`Airlock`] preset over [`DryRun`], without the
+/// sandbox (nothing runs) and without the sanitizer (the decisions show the arguments a
+/// tool would receive); audit only when `[audit] path` is set. One stack serves all the
+/// lines, so rate limits and session budgets act across them. The preset comes back too,
+/// for [`Airlock::audit`] to be flushed at the end.
 pub fn dry_run_stack(
-    catalog: Arc<ToolCatalog>,
     config: &AirlockConfig,
-) -> Result<BoxCloneService<ToolCall, ToolResponse, Infallible>, PolicyError> {
-    let svc = tower::ServiceBuilder::new()
-        .layer(PolicyLayer::from_config(config, catalog.clone())?)
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
-        .layer(StrictSchemaLayer::from_config(catalog.clone(), config))
-        .service(DryRun::new(catalog));
-    Ok(BoxCloneService::new(svc))
+    catalog: Arc<ToolCatalog>,
+) -> Result<(Airlock, AirlockService<DryRun>), AirlockError> {
+    let airlock = Airlock::from_config(config, catalog.clone())?
+        .without_sanitize()
+        .without_sandbox();
+    let stack = airlock.service(DryRun::new(catalog));
+    Ok((airlock, stack))
 }
 
 /// Counts of the decisions made.

@@ -24,10 +24,14 @@
 //! denied_tools = ["delete_*"]
 //! ```
 //!
-//! The `[policy]` section is documented key by key, with a complete example, on
-//! [`PolicyConfig`](crate::layers::policy::PolicyConfig). Its rules are compiled by
-//! [`PolicyLayer::from_config`](crate::PolicyLayer::from_config), which reports a bad
-//! pattern, rate, schedule or a missing identity secret at start-up.
+//! Each section belongs to its layer, which documents it key by key and is built from it
+//! alone: [`SanitizeConfig`], [`PolicyConfig`], [`AuditConfig`], `SandboxConfig`; the
+//! ghost-argument and schema layers take [`StripGhostArgsConfig`] and
+//! [`StrictSchemaConfig`], which [`AirlockConfig::strip_ghost_args`] and
+//! [`AirlockConfig::strict_schema`] compose from `strict_mode`, `[limits]` and `[schema]`.
+//! [`Airlock`](crate::Airlock) builds the whole recommended stack from this type; each
+//! layer's `from_config` reports a bad pattern, rate, schedule or a missing secret at
+//! start-up.
 //!
 //! | variable | key | values |
 //! |---|---|---|
@@ -57,6 +61,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::layers::audit::AuditConfig;
+pub use crate::layers::policy::PolicyConfig;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+pub use crate::layers::sandbox::SandboxConfig;
+pub use crate::layers::sanitize::SanitizeConfig;
+pub use crate::layers::strict_schema::StrictSchemaConfig;
+pub use crate::layers::strip_ghost_args::StripGhostArgsConfig;
 use crate::limits::InputLimits;
 
 /// Deepest nesting a configuration may allow.
@@ -76,15 +87,16 @@ pub struct AirlockConfig {
     /// Output sanitization.
     pub sanitize: SanitizeConfig,
     /// Who may call which tool, when and how often.
-    pub policy: crate::layers::policy::PolicyConfig,
+    pub policy: PolicyConfig,
     /// The audit log.
-    pub audit: crate::layers::audit::AuditConfig,
+    pub audit: AuditConfig,
     /// The sandbox (feature `sandbox`, Linux).
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
-    pub sandbox: crate::layers::sandbox::SandboxConfig,
+    pub sandbox: SandboxConfig,
 }
 
-/// `[schema]`: schema validation settings.
+/// `[schema]` of the file: what only the schema layer reads
+/// ([`AirlockConfig::strict_schema`] adds `strict_mode` and `[limits]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -96,67 +108,6 @@ pub struct SchemaConfig {
 impl Default for SchemaConfig {
     fn default() -> Self {
         Self { max_errors: 16 }
-    }
-}
-
-/// `[sanitize]`: what the sanitize layer masks and how much output it lets through.
-///
-/// ```toml
-/// [sanitize]
-/// mask_pii = true
-/// mask_secrets = true
-/// locales = ["in"]                 # adds Aadhaar, PAN, UPI ids, IFSC codes
-/// max_output_tokens = 5000         # ≈ 4 characters per token
-/// max_output_chars = 20000         # the smaller limit wins
-/// hash_key_env = "AIRLOCK_MASK_KEY"  # key for `hash` masks (random per process if unset)
-/// allow_values = ["support@example.com"]
-///
-/// [sanitize.masks]                 # label (default) | partial | hash, per kind
-/// credit_card = "partial"
-/// email = "hash"
-///
-/// [[sanitize.patterns]]
-/// name = "employee_id"
-/// regex = "EMP-[0-9]{6}"
-/// mask = "hash"
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-#[non_exhaustive]
-pub struct SanitizeConfig {
-    /// Mask personal data.
-    pub mask_pii: bool,
-    /// Mask secrets.
-    pub mask_secrets: bool,
-    /// Opt-in locales (`in`).
-    pub locales: Vec<String>,
-    /// Output budget in tokens (default 5000, `AIRLOCK_MAX_OUTPUT_TOKENS`).
-    pub max_output_tokens: usize,
-    /// Output budget in characters, if smaller.
-    pub max_output_chars: Option<usize>,
-    /// Mask style per kind name.
-    pub masks: std::collections::BTreeMap<String, crate::layers::sanitize::MaskStyle>,
-    /// The environment variable holding the key of `hash` masks.
-    pub hash_key_env: Option<String>,
-    /// Workspace patterns.
-    pub patterns: Vec<crate::layers::sanitize::CustomPattern>,
-    /// Values never masked.
-    pub allow_values: Vec<String>,
-}
-
-impl Default for SanitizeConfig {
-    fn default() -> Self {
-        Self {
-            mask_pii: true,
-            mask_secrets: true,
-            locales: Vec::new(),
-            max_output_tokens: 5000,
-            max_output_chars: None,
-            masks: std::collections::BTreeMap::new(),
-            hash_key_env: None,
-            patterns: Vec::new(),
-            allow_values: Vec::new(),
-        }
     }
 }
 
@@ -203,6 +154,25 @@ pub enum ConfigError {
 }
 
 impl AirlockConfig {
+    /// The ghost-argument layer's settings: `strict_mode` and `[limits]`.
+    pub fn strip_ghost_args(&self) -> StripGhostArgsConfig {
+        StripGhostArgsConfig {
+            strict: self.strict_mode,
+            limits: self.limits,
+            ..StripGhostArgsConfig::default()
+        }
+    }
+
+    /// The schema layer's settings: `strict_mode` (require a schema), `[limits]` and
+    /// `[schema]`.
+    pub fn strict_schema(&self) -> StrictSchemaConfig {
+        StrictSchemaConfig {
+            require_schema: self.strict_mode,
+            limits: self.limits,
+            max_errors: self.schema.max_errors,
+        }
+    }
+
     /// Parses TOML text (defaults for what it leaves out) and checks the values.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let config: Self = toml::from_str(text).map_err(|e| ConfigError::Toml {

@@ -13,6 +13,10 @@
 //! | [`PolicyLayer`] | identity, allow/deny lists, roles, time windows, rate limits, session budgets |
 //! | [`SanitizeLayer`] | masks PII and secrets in outputs, errors and refusals; truncates to a budget |
 //!
+//! [`Airlock`] builds the recommended stack (audit, sanitize, policy, ghost arguments,
+//! schema, sandbox) from one [`AirlockConfig`]; each layer also stands alone, built from
+//! its own config section, and composes with `ServiceBuilder` as below.
+//!
 //! The contract every layer shares is in [`service`]: a [`ToolCall`] goes in,
 //! a [`ToolResponse`] comes out, and **a refusal is a response, not an
 //! error**: `Ok(ToolResponse::rejected(..))`. Tool schemas live in one
@@ -48,8 +52,8 @@
 //! let catalog = router.catalog();
 //!
 //! let airlock = ServiceBuilder::new()
-//!     .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-//!     .layer(StrictSchemaLayer::from_config(catalog, &config))
+//!     .layer(StripGhostArgsLayer::from_config(&config.strip_ghost_args(), catalog.clone()))
+//!     .layer(StrictSchemaLayer::from_config(&config.strict_schema(), catalog))
 //!     .service(router);
 //!
 //! // A hallucinated argument is stripped; the call goes through.
@@ -85,6 +89,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod airlock;
 pub mod builder;
 pub mod catalog;
 pub mod check;
@@ -97,12 +102,13 @@ pub mod router;
 pub mod sensitive;
 pub mod service;
 
+pub use airlock::{Airlock, AirlockError, AirlockService};
 pub use builder::ServiceBuilderExt;
 pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};
 pub use future::ResponseFuture;
 pub use layers::audit::{Audit, AuditLayer};
-pub use layers::policy::{Policy, PolicyLayer, PolicyService};
+pub use layers::policy::{Policy, PolicyEngine, PolicyLayer};
 pub use layers::sanitize::{Sanitize, SanitizeLayer, Sanitizer};
 pub use layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 pub use layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use agent_airlock::layers::audit::{
-    AuditConfig, AuditLayer, AuditSink, Fsync, OnFull, VerifyError, verify_files,
+    AuditConfig, AuditError, AuditLayer, AuditSink, Fsync, OnFull, VerifyError, verify_files,
 };
 use agent_airlock::layers::policy::{IdentityError, IdentityVerifier, VerifiedIdentity};
 use agent_airlock::service::Credential;
 use agent_airlock::{
-    AirlockConfig, Caller, Policy, PolicyLayer, RejectionCode, Sanitizer, ToolCall, ToolResponse,
+    AirlockConfig, Caller, PolicyEngine, PolicyLayer, RejectionCode, Sanitizer, ToolCall,
+    ToolResponse,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -28,6 +29,16 @@ fn config_in(dir: &Path) -> AirlockConfig {
     let mut config = AirlockConfig::default();
     config.audit.path = Some(dir.join("audit.jsonl"));
     config
+}
+
+/// What records are masked with: `[sanitize]`, compiled as the sanitize layer would.
+fn sanitizer(config: &AirlockConfig) -> Arc<Sanitizer> {
+    Arc::new(Sanitizer::new(&config.sanitize).unwrap())
+}
+
+/// The audit layer of `[audit]`, masking with `[sanitize]`.
+fn audit_layer(config: &AirlockConfig) -> Result<AuditLayer, AuditError> {
+    AuditLayer::from_config(&config.audit, sanitizer(config))
 }
 
 fn records(path: &Path) -> Vec<Value> {
@@ -96,8 +107,8 @@ impl IdentityVerifier for OneToken {
 #[tokio::test]
 async fn every_decision_is_recorded() {
     let dir = workdir("decisions");
-    let audit = AuditLayer::from_config(&config_in(&dir)).unwrap();
-    let policy = Policy::builder()
+    let audit = audit_layer(&config_in(&dir)).unwrap();
+    let policy = PolicyEngine::builder()
         .deny(["rm_*"])
         .verifier(Arc::new(OneToken))
         .build()
@@ -197,7 +208,7 @@ async fn every_decision_is_recorded() {
 async fn output_copy_is_kept_only_when_asked_and_only_masked() {
     let dir = workdir("keep-output");
     let mut config = config_in(&dir);
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let (tool, _) = tools();
     let args = json!({"note": "call +1 415 555 0100", "n": 1});
     let svc = ServiceBuilder::new()
@@ -212,7 +223,7 @@ async fn output_copy_is_kept_only_when_asked_and_only_masked() {
     assert!(recs[0]["output"].get("content").is_none());
 
     config.audit.keep_output = true;
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
     svc.oneshot(ToolCall::new("echo", args)).await.unwrap();
     audit.flush().await.unwrap();
@@ -228,7 +239,7 @@ async fn output_copy_is_kept_only_when_asked_and_only_masked() {
 #[tokio::test]
 async fn hostile_calls_are_recorded_bounded_and_escaped() {
     let dir = workdir("hostile");
-    let audit = AuditLayer::from_config(&config_in(&dir)).unwrap();
+    let audit = audit_layer(&config_in(&dir)).unwrap();
     let (tool, _) = tools();
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
     let deep = common::nested(300);
@@ -397,7 +408,7 @@ fn no_sensitive_value_reaches_the_file_or_tracing() {
     let dir = workdir("property");
     let mut config = config_in(&dir);
     config.audit.keep_output = true;
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let (tool, _) = tools();
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -451,7 +462,7 @@ async fn write_records(dir: &Path, n: usize, key: Option<&str>) -> PathBuf {
     if key.is_some() {
         config.audit.hmac_key_env = Some("AUDIT_TEST_KEY".into());
     }
-    let audit = AuditLayer::from_config_with_env(&config, |var| {
+    let audit = AuditLayer::from_config_with_env(&config.audit, sanitizer(&config), |var| {
         (var == "AUDIT_TEST_KEY").then(|| key.unwrap_or_default().to_owned())
     })
     .unwrap();
@@ -610,7 +621,7 @@ async fn rotation_keeps_the_chain_and_retention_prunes() {
     let mut config = config_in(&dir);
     config.audit.max_file_bytes = Some(2_000);
     config.audit.fsync = Fsync::Always;
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let (tool, _) = tools();
     let svc = ServiceBuilder::new()
         .layer(audit.clone())
@@ -636,7 +647,7 @@ async fn rotation_keeps_the_chain_and_retention_prunes() {
 
     // With keep_files, old files go; what is left verifies from where it starts.
     config.audit.keep_files = Some(2);
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
     padded_calls(&audit, &svc, 20).await;
     let files = log_files(&dir);
@@ -661,8 +672,10 @@ async fn a_restarted_writer_continues_the_chain() {
     for key in [Some("second key"), None] {
         let mut config = config_in(&dir);
         config.audit.hmac_key_env = key.map(|_| "K".to_owned());
-        let err =
-            AuditLayer::from_config_with_env(&config, |_| key.map(str::to_owned)).unwrap_err();
+        let err = AuditLayer::from_config_with_env(&config.audit, sanitizer(&config), |_| {
+            key.map(str::to_owned)
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("last record"), "{err}");
     }
 }
@@ -698,7 +711,7 @@ fn child_writes_until_killed() {
     };
     let mut config = config_in(Path::new(&dir));
     config.audit.fsync = Fsync::Never;
-    let audit = AuditLayer::from_config(&config).unwrap();
+    let audit = audit_layer(&config).unwrap();
     let (tool, _) = tools();
     let svc = ServiceBuilder::new().layer(audit).service(tool);
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -321,3 +321,18 @@ async fn plain_http_maps_outcomes_to_statuses() {
     assert_eq!(status, 429, "{body}");
     assert!(retry.unwrap().parse::<u64>().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn a_json_output_cut_to_the_budget_is_still_structured_content() {
+    let (stack, catalog) = common::adapters::big_json_stack();
+    let app = HttpAdapter::new(stack, catalog).into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let (status, body) = rpc(&client, &base, call(1, "rows", json!({})), None).await;
+    assert_eq!(status, 200);
+    common::adapters::assert_cut_rows(&body["result"]);
+    let notes = body["result"]["_meta"]["airlock/notes"].to_string();
+    assert!(notes.contains("truncated"), "{notes}");
+}

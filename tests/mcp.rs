@@ -111,3 +111,19 @@ async fn an_rmcp_server_puts_every_call_through_the_layers() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_json_output_cut_to_the_budget_is_still_structured_content() {
+    let (stack, catalog) = common::adapters::big_json_stack();
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let server = AirlockMcp::new(stack, catalog)
+            .serve(server_io)
+            .await
+            .unwrap();
+        let _ = server.waiting().await;
+    });
+    let client = ().serve(client_io).await.unwrap();
+    let result = call(&client, "rows", json!({})).await;
+    common::adapters::assert_cut_rows(&serde_json::to_value(&result).unwrap());
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_airlock::layers::policy::{
-    HmacTokenVerifier, ManualClock, Policy, PolicyLayer, RuleConfig, ScheduleConfig, SessionConfig,
+    HmacTokenVerifier, ManualClock, PolicyEngine, PolicyLayer, RuleConfig, ScheduleConfig,
+    SessionConfig,
 };
 use agent_airlock::{AirlockConfig, Caller, RejectionCode, ToolCall, ToolResponse};
 use common::{count, echo};
@@ -20,7 +21,7 @@ fn rule(allow: &[&str], deny: &[&str]) -> RuleConfig {
     }
 }
 
-async fn call_as(policy: &Arc<Policy>, caller: Caller, tool: &str) -> ToolResponse {
+async fn call_as(policy: &Arc<PolicyEngine>, caller: Caller, tool: &str) -> ToolResponse {
     let (inner, calls) = echo();
     let r = PolicyLayer::new(policy.clone())
         .layer(inner)
@@ -42,7 +43,7 @@ fn code(r: &ToolResponse) -> Option<RejectionCode> {
 #[tokio::test]
 async fn deny_wins_over_allow_and_globs_match_as_documented() {
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .allow(["read_*", "delete_tmp", "fs.*", "admin/**"])
             .deny(["delete_*", "drop_*"])
             .build()
@@ -74,7 +75,7 @@ async fn deny_wins_over_allow_and_globs_match_as_documented() {
 
 #[tokio::test]
 async fn bypass_attempts_are_all_refused() {
-    let policy = Arc::new(Policy::builder().deny(["delete_*"]).build().unwrap());
+    let policy = Arc::new(PolicyEngine::builder().deny(["delete_*"]).build().unwrap());
     let long = format!("delete_{}", "x".repeat(200));
     let attempts = [
         ("DELETE_FILE", RejectionCode::PolicyDenied),
@@ -98,7 +99,7 @@ async fn bypass_attempts_are_all_refused() {
 #[tokio::test]
 async fn roles_are_a_union_minus_every_deny_and_agents_override() {
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .role("reader", rule(&["read_*", "search"], &[]))
             .role("writer", rule(&["write_*"], &["write_secrets"]))
             .agent("intern", rule(&[], &["search"]))
@@ -165,7 +166,7 @@ async fn refusals_list_the_tools_the_caller_may_use() {
         ("write_file", json!({"type": "object"})),
     ]);
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .role("reader", rule(&["read_*", "search"], &[]))
             .catalog(catalog)
             .build()
@@ -194,7 +195,7 @@ async fn verified_identity_replaces_claims_and_failures_say_nothing() {
     let verifier = hmac().clock(Arc::new(clock.clone())).leeway(Duration::ZERO);
     let token = verifier.issue("ci-bot", &["reader"], Duration::from_secs(60));
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .role("reader", rule(&["read_*"], &[]))
             .role("admin", rule(&["*"], &[]))
             .verifier(Arc::new(verifier.clone()))
@@ -261,7 +262,7 @@ async fn verified_identity_replaces_claims_and_failures_say_nothing() {
 #[tokio::test]
 async fn unverified_callers_keep_no_roles_when_a_verifier_is_configured() {
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .role("admin", rule(&["*"], &[]))
             .verifier(Arc::new(hmac()))
             .build()
@@ -399,7 +400,7 @@ mod jwt {
     async fn the_layer_takes_the_identity_from_the_jwt() {
         let v = JwtVerifier::hs256(SECRET).unwrap().audience("tools");
         let policy = Arc::new(
-            Policy::builder()
+            PolicyEngine::builder()
                 .role("reader", rule(&["read_*"], &[]))
                 .verifier(Arc::new(v))
                 .require_identity(true)
@@ -421,7 +422,7 @@ async fn time_windows_refuse_with_the_next_opening() {
     // Friday 2026-03-27 18:00 in Berlin (CET); Monday after the DST change opens at 07:00Z.
     let clock = ManualClock::at("2026-03-27T17:00:00Z".parse().unwrap());
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .schedule(ScheduleConfig {
                 tools: vec!["deploy_*".into()],
                 days: ["mon", "tue", "wed", "thu", "fri"]
@@ -459,7 +460,7 @@ async fn time_windows_refuse_with_the_next_opening() {
 async fn rate_limits_are_per_agent_and_global_with_a_whole_second_retry() {
     let clock = ManualClock::at("2026-01-01T00:00:00Z".parse().unwrap());
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .rate_limit("*", "3/minute".parse().unwrap())
             .global_rate_limit("deploy_*", "4/hour".parse().unwrap())
             .clock(Arc::new(clock.clone()))
@@ -514,7 +515,7 @@ async fn rate_limits_are_per_agent_and_global_with_a_whole_second_retry() {
 async fn rate_limits_are_exact_under_concurrency() {
     let clock = ManualClock::at("2026-01-01T00:00:00Z".parse().unwrap());
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .rate_limit("*", "250/hour".parse().unwrap())
             .clock(Arc::new(clock))
             .build()
@@ -549,7 +550,7 @@ async fn rate_limits_are_exact_under_concurrency() {
 #[test]
 fn memory_stays_bounded_under_a_million_agent_ids() {
     let clock = ManualClock::at("2026-01-01T00:00:00Z".parse().unwrap());
-    let policy = Policy::builder()
+    let policy = PolicyEngine::builder()
         .rate_limit("*", "10/minute".parse().unwrap())
         .max_tracked_agents(10_000)
         .clock(Arc::new(clock.clone()))
@@ -584,7 +585,7 @@ fn memory_stays_bounded_under_a_million_agent_ids() {
 async fn session_budgets_count_and_expire() {
     let clock = ManualClock::at("2026-01-01T00:00:00Z".parse().unwrap());
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .sessions(SessionConfig {
                 max_calls: Some(2),
                 ..SessionConfig::default()
@@ -641,12 +642,12 @@ fn the_policy_section_of_the_config_builds_and_names_its_errors() {
     .unwrap();
     let env = |name: &str| (name == "TEST_AIRLOCK_SECRET").then(|| "s".repeat(40));
     assert!(
-        Policy::from_config_with_env(&config.policy, env)
+        PolicyEngine::from_config_with_env(&config.policy, env)
             .unwrap()
             .build()
             .is_ok()
     );
-    let missing = Policy::from_config_with_env(&config.policy, |_| None)
+    let missing = PolicyEngine::from_config_with_env(&config.policy, |_| None)
         .err()
         .unwrap();
     assert!(
@@ -669,7 +670,7 @@ fn the_policy_section_of_the_config_builds_and_names_its_errors() {
         let result = AirlockConfig::from_toml_str(toml)
             .map_err(|e| e.to_string())
             .and_then(|c| {
-                Policy::from_config_with_env(&c.policy, |_| None)
+                PolicyEngine::from_config_with_env(&c.policy, |_| None)
                     .and_then(|b| b.build())
                     .map_err(|e| e.to_string())
             });
@@ -686,7 +687,7 @@ async fn hints_name_at_most_twenty_tools() {
     let refs: Vec<(&str, serde_json::Value)> =
         tools.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .deny(["tool_29"])
             .catalog(common::catalog(&refs))
             .build()

@@ -383,9 +383,10 @@ fn required_and_unavailable_means_the_tool_never_runs(ctx: &Ctx) {
 
 fn the_audit_record_says_where_the_tool_ran(ctx: &Ctx) {
     let dir = ctx.scratch.join(format!("audit-{}", ctx.backend));
-    let mut config = agent_airlock::AirlockConfig::default();
-    config.audit.path = Some(dir.join("audit.jsonl"));
-    let audit = agent_airlock::AuditLayer::from_config(&config).unwrap();
+    let mut config = agent_airlock::layers::audit::AuditConfig::default();
+    config.path = Some(dir.join("audit.jsonl"));
+    let sanitizer = agent_airlock::Sanitizer::new(&Default::default()).unwrap();
+    let audit = agent_airlock::AuditLayer::from_config(&config, Arc::new(sanitizer)).unwrap();
     let mut unavailable = ctx.config();
     unavailable.required = false;
     unavailable.worker = Some(PathBuf::from("/nonexistent/worker"));

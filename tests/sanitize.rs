@@ -5,7 +5,7 @@ mod common;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use agent_airlock::config::SanitizeConfig;
+use agent_airlock::layers::sanitize::SanitizeConfig;
 use agent_airlock::layers::sanitize::{Counts, CustomPattern, MaskStyle, SanitizeLayer, Sanitizer};
 use agent_airlock::{
     AirlockConfig, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
@@ -136,10 +136,96 @@ async fn truncation_by_tokens_and_chars_on_a_character_boundary() {
 
     config.max_output_chars = Some(10);
     let r = through(config, ToolResponse::json(json!({"k": "v".repeat(50)}))).await;
+    // JSON stays JSON: the long string is cut inside the value, and the cut is marked.
+    let ToolOutput::Json(value) = &r.output else {
+        panic!("a cut JSON output must stay JSON: {:?}", r.output)
+    };
+    let k = value["k"].as_str().unwrap();
     assert!(
-        matches!(&r.output, ToolOutput::Text(t) if t.starts_with("{\"k\":\"vvvv") && t.contains("10 of 58"))
+        k.starts_with("vvvv") && k.len() < 50 && k.contains("characters cut"),
+        "{k}"
     );
-    assert!(matches!(&r.notes[..], [Note::Truncated { limit, .. }] if limit == "max_output_chars"));
+    assert!(
+        matches!(&r.notes[..], [Note::Truncated { limit, original_chars: 58, .. }] if limit == "max_output_chars")
+    );
+}
+
+#[tokio::test]
+async fn a_cut_json_output_keeps_its_shape() {
+    let mut config = SanitizeConfig::default();
+    config.max_output_chars = Some(400);
+    let rows: Vec<Value> = (0..1000)
+        .map(|i| json!({"id": i, "name": format!("row {i}"), "tags": ["a", "b"], "ok": true}))
+        .collect();
+    let r = through(
+        config.clone(),
+        ToolResponse::json(json!({"rows": rows, "total": 1000, "next": "cursor-1"})),
+    )
+    .await;
+    let ToolOutput::Json(value) = &r.output else {
+        panic!("{:?}", r.output)
+    };
+    let rows = value["rows"].as_array().unwrap();
+    // The array was ended early, with a marker saying how much is missing.
+    assert!(rows.len() > 1 && rows.len() < 1000, "{}", rows.len());
+    let marker = rows.last().unwrap().as_str().unwrap();
+    assert!(marker.contains("more items cut"), "{marker}");
+    assert_eq!(
+        rows[0],
+        json!({"id": 0, "name": "row 0", "tags": ["a", "b"], "ok": true})
+    );
+    // The object's later members did not fit: they are counted, not silently lost.
+    assert!(
+        value["…"].as_str().unwrap().contains("more fields cut"),
+        "{value}"
+    );
+    let kept = serde_json::to_string(value).unwrap().chars().count();
+    let [
+        Note::Truncated {
+            original_chars,
+            kept_chars,
+            ..
+        },
+    ] = &r.notes[..]
+    else {
+        panic!("{:?}", r.notes)
+    };
+    assert_eq!(*kept_chars, kept);
+    assert!(
+        *original_chars > 40_000 && kept < 500,
+        "{original_chars} -> {kept}"
+    );
+
+    // Multi-byte text is cut on a character boundary, inside the string.
+    let r = through(
+        config.clone(),
+        ToolResponse::json(json!(["é".repeat(2000)])),
+    )
+    .await;
+    let ToolOutput::Json(Value::Array(items)) = &r.output else {
+        panic!("{:?}", r.output)
+    };
+    assert!(items[0].as_str().unwrap().starts_with("éé"));
+
+    // Hostile shapes: very deep nesting and a huge flat array are cut without recursion
+    // trouble and in time proportional to the input.
+    let mut deep = json!("x".repeat(1000));
+    for _ in 0..200 {
+        deep = json!({"a": [deep]});
+    }
+    let r = through(config.clone(), ToolResponse::json(deep)).await;
+    assert!(matches!(r.output, ToolOutput::Json(_)));
+    assert!(
+        matches!(&r.notes[..], [Note::Truncated { .. }]),
+        "{:?}",
+        r.notes
+    );
+    let wide: Vec<u32> = (0..500_000).collect();
+    let r = through(config, ToolResponse::json(json!(wide))).await;
+    let ToolOutput::Json(Value::Array(items)) = &r.output else {
+        panic!()
+    };
+    assert!(items.len() < 200);
 }
 
 #[tokio::test]

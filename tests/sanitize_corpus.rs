@@ -5,7 +5,7 @@
 //! the detector makes (every listed kind, every listed look-alike); anything below would
 //! mean a documented kind leaks or a documented look-alike is mangled.
 
-use agent_airlock::config::SanitizeConfig;
+use agent_airlock::layers::sanitize::SanitizeConfig;
 use agent_airlock::layers::sanitize::{Counts, Sanitizer};
 
 /// (kind, text, the sensitive value inside it)

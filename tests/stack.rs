@@ -64,8 +64,14 @@ fn stack(
     let router = router();
     let catalog = router.catalog();
     ServiceBuilder::new()
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), config))
-        .layer(StrictSchemaLayer::from_config(catalog, config))
+        .layer(StripGhostArgsLayer::from_config(
+            &config.strip_ghost_args(),
+            catalog.clone(),
+        ))
+        .layer(StrictSchemaLayer::from_config(
+            &config.strict_schema(),
+            catalog,
+        ))
         .service(router)
 }
 
@@ -267,9 +273,15 @@ async fn sanitize_outermost_masks_refusals_that_echo_input() {
     let catalog = router.catalog();
     let config = AirlockConfig::default();
     let svc = ServiceBuilder::new()
-        .layer(SanitizeLayer::from_config(&config).unwrap())
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-        .layer(StrictSchemaLayer::from_config(catalog, &config))
+        .layer(SanitizeLayer::from_config(&config.sanitize).unwrap())
+        .layer(StripGhostArgsLayer::from_config(
+            &config.strip_ghost_args(),
+            catalog.clone(),
+        ))
+        .layer(StrictSchemaLayer::from_config(
+            &config.strict_schema(),
+            catalog,
+        ))
         .service(router);
     // `path` must be a string; the refusal previews the value, an e-mail address.
     let r = svc

@@ -18,7 +18,7 @@
 //!     .build()?;
 //! let catalog = router.catalog();
 //! let stack = ServiceBuilder::new()
-//!     .layer(StrictSchemaLayer::from_config(catalog.clone(), &AirlockConfig::default()))
+//!     .layer(StrictSchemaLayer::from_config(&AirlockConfig::default().strict_schema(), catalog.clone()))
 //!     .service(router);
 //! tonic::transport::Server::builder()
 //!     .add_service(ToolServiceServer::new(GrpcAdapter::new(stack, catalog)))
@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use super::{Core, ToolStack, caller_of};
 use crate::catalog::ToolCatalog;
-use crate::layers::policy::Policy;
+use crate::layers::policy::PolicyEngine;
 use crate::service::layer_names::ADAPTER;
 use crate::service::{Rejection as AirlockRejection, ToolCall, ToolOutput, ToolResponse};
 use serde_json::{Map, Value};
@@ -62,7 +62,7 @@ impl GrpcAdapter {
     }
 
     /// Filters `List` for each caller with this policy (the same the stack uses).
-    pub fn policy(mut self, policy: Arc<Policy>) -> Self {
+    pub fn policy(mut self, policy: Arc<PolicyEngine>) -> Self {
         self.core.set_policy(policy);
         self
     }

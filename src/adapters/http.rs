@@ -14,10 +14,10 @@
 //!         |args| async move { Ok::<_, std::convert::Infallible>(args) })
 //!     .build()?;
 //! let catalog = router.catalog();
-//! let policy = PolicyLayer::from_config(&config, catalog.clone())?;
+//! let policy = PolicyLayer::from_config(&config.policy, catalog.clone())?;
 //! let stack = ServiceBuilder::new()
 //!     .layer(policy.clone())
-//!     .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
+//!     .layer(StrictSchemaLayer::from_config(&config.strict_schema(), catalog.clone()))
 //!     .service(router);
 //! let app = HttpAdapter::new(stack, catalog)
 //!     .policy(policy.policy().clone()) // tools/list shows each caller what it may call
@@ -62,7 +62,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Core, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
-use crate::layers::policy::Policy;
+use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// The MCP protocol revision this adapter speaks by default.
@@ -94,7 +94,7 @@ impl HttpAdapter {
     }
 
     /// Filters `tools/list` for each caller with this policy (the same the stack uses).
-    pub fn policy(mut self, policy: Arc<Policy>) -> Self {
+    pub fn policy(mut self, policy: Arc<PolicyEngine>) -> Self {
         self.core.set_policy(policy);
         self
     }

@@ -17,7 +17,7 @@
 //!     .build()?;
 //! let catalog = router.catalog();
 //! let stack = ServiceBuilder::new()
-//!     .layer(StrictSchemaLayer::from_config(catalog.clone(), &AirlockConfig::default()))
+//!     .layer(StrictSchemaLayer::from_config(&AirlockConfig::default().strict_schema(), catalog.clone()))
 //!     .service(router);
 //! let server = AirlockMcp::new(stack, catalog)
 //!     .serve((tokio::io::stdin(), tokio::io::stdout()))
@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use super::{Core, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
-use crate::layers::policy::Policy;
+use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -66,7 +66,7 @@ impl AirlockMcp {
     }
 
     /// Filters `list_tools` for each caller with this policy (the same the stack uses).
-    pub fn policy(mut self, policy: Arc<Policy>) -> Self {
+    pub fn policy(mut self, policy: Arc<PolicyEngine>) -> Self {
         self.core.set_policy(policy);
         self
     }

@@ -21,7 +21,7 @@ pub mod mcp;
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{
     catalog::{ToolCatalog, ToolSpec},
-    layers::policy::Policy,
+    layers::policy::PolicyEngine,
     service::{Caller, Credential, ToolCall, ToolResponse},
 };
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
@@ -67,7 +67,7 @@ impl<S> ToolStack for S where
 pub(crate) struct Core {
     stack: tower::util::BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
     catalog: Arc<ToolCatalog>,
-    policy: Option<Arc<Policy>>,
+    policy: Option<Arc<PolicyEngine>>,
 }
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
@@ -82,7 +82,7 @@ impl Core {
         }
     }
 
-    pub(crate) fn set_policy(&mut self, policy: Arc<Policy>) {
+    pub(crate) fn set_policy(&mut self, policy: Arc<PolicyEngine>) {
         self.policy = Some(policy);
     }
 
@@ -156,7 +156,7 @@ pub(crate) fn caller_of(headers: &::http::HeaderMap) -> (Caller, Option<String>)
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 fn visible_specs<'a>(
     catalog: &'a ToolCatalog,
-    policy: Option<&Policy>,
+    policy: Option<&PolicyEngine>,
     mut caller: Caller,
 ) -> Vec<&'a ToolSpec> {
     match policy {

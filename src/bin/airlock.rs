@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::io::{BufRead, Read, Write};
 
 use agent_airlock::check::{dry_run_stack, run_check};
-use agent_airlock::layers::audit::{AuditLayer, VerifyError, verify_files};
+use agent_airlock::layers::audit::{VerifyError, verify_files};
 use agent_airlock::layers::sandbox::{
     BackendKind, Exit, Job, LinuxSandbox, SandboxBackend, SandboxConfig,
 };
@@ -24,7 +24,6 @@ use agent_airlock::sensitive::is_sensitive_name;
 use agent_airlock::{AirlockConfig, ToolCatalog};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use tower::Layer;
 
 /// Guard AI agents' tool calls: check calls against a tool catalog and a policy.
 #[derive(Parser)]
@@ -452,19 +451,8 @@ fn check(
             return ExitCode::from(2);
         }
     };
-    let audit = match audit_log {
-        None => None,
-        Some(path) => {
-            config.audit.path = Some(path);
-            match AuditLayer::from_config(&config) {
-                Ok(layer) => Some(layer),
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-    };
+    // The log `--audit-log` names, and no other: a check does not write to the service's log.
+    config.audit.path = audit_log;
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -472,7 +460,7 @@ fn check(
             return ExitCode::from(2);
         }
     };
-    let service = match dry_run_stack(catalog, &config) {
+    let (airlock, service) = match dry_run_stack(&config, catalog) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("airlock: {e}");
@@ -484,11 +472,8 @@ fn check(
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = runtime.block_on(async {
-        let summary = match &audit {
-            Some(layer) => run_check(layer.layer(service), stdin, stdout, max_line).await?,
-            None => run_check(service, stdin, stdout, max_line).await?,
-        };
-        if let Some(layer) = &audit {
+        let summary = run_check(service, stdin, stdout, max_line).await?;
+        if let Some(layer) = airlock.audit() {
             layer.flush().await?;
         }
         Ok::<_, std::io::Error>(summary)

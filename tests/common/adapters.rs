@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use agent_airlock::layers::policy::HmacTokenVerifier;
 use agent_airlock::{
-    AirlockConfig, Policy, PolicyLayer, SanitizeLayer, StrictSchemaLayer, StripGhostArgsLayer,
-    ToolCall, ToolCatalog, ToolResponse, ToolRouter,
+    AirlockConfig, PolicyEngine, PolicyLayer, SanitizeLayer, StrictSchemaLayer,
+    StripGhostArgsLayer, ToolCall, ToolCatalog, ToolResponse, ToolRouter,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -35,7 +35,7 @@ struct Delete {
 pub fn stack() -> (
     BoxCloneSyncService<ToolCall, ToolResponse, std::convert::Infallible>,
     Arc<ToolCatalog>,
-    Arc<Policy>,
+    Arc<PolicyEngine>,
 ) {
     let router = ToolRouter::builder()
         .tool("read_file", "Read a file", |a: ReadFile| async move {
@@ -57,7 +57,7 @@ pub fn stack() -> (
     let catalog = router.catalog();
     let config = AirlockConfig::default();
     let policy = Arc::new(
-        Policy::builder()
+        PolicyEngine::builder()
             .deny(["delete_*"])
             .rate_limit("customer_lookup", "3/minute".parse().unwrap())
             .verifier(Arc::new(HmacTokenVerifier::new(SECRET.to_vec()).unwrap()))
@@ -66,10 +66,16 @@ pub fn stack() -> (
             .unwrap(),
     );
     let stack = ServiceBuilder::new()
-        .layer(SanitizeLayer::from_config(&config).unwrap())
+        .layer(SanitizeLayer::from_config(&config.sanitize).unwrap())
         .layer(PolicyLayer::new(policy.clone()))
-        .layer(StripGhostArgsLayer::from_config(catalog.clone(), &config))
-        .layer(StrictSchemaLayer::from_config(catalog.clone(), &config))
+        .layer(StripGhostArgsLayer::from_config(
+            &config.strip_ghost_args(),
+            catalog.clone(),
+        ))
+        .layer(StrictSchemaLayer::from_config(
+            &config.strict_schema(),
+            catalog.clone(),
+        ))
         .service(router);
     (BoxCloneSyncService::new(stack), catalog, policy)
 }
@@ -84,4 +90,51 @@ pub fn token(agent: &str) -> String {
         &["assistant"],
         Duration::from_secs(600),
     )
+}
+
+/// The preset over one tool, `rows`, whose JSON answer (1000 rows) is far over the
+/// output budget of 300 characters.
+pub fn big_json_stack() -> (
+    BoxCloneSyncService<ToolCall, ToolResponse, std::convert::Infallible>,
+    Arc<ToolCatalog>,
+) {
+    let router = ToolRouter::builder()
+        .raw_tool(
+            "rows",
+            "List rows",
+            json!({"type": "object"}),
+            |_args: serde_json::Value| async move {
+                let rows: Vec<_> = (0..1000)
+                    .map(|i| json!({"id": i, "name": format!("row {i}")}))
+                    .collect();
+                Ok::<_, std::convert::Infallible>(json!({"rows": rows, "total": 1000}))
+            },
+        )
+        .build()
+        .unwrap();
+    let config = AirlockConfig::from_toml_str("[sanitize]\nmax_output_chars = 300").unwrap();
+    let airlock = agent_airlock::Airlock::from_config(&config, router.catalog()).unwrap();
+    (airlock.service(router).boxed(), airlock.catalog().clone())
+}
+
+/// Checks a `CallToolResult` (as JSON) of `rows` after the cut: still structured, the
+/// array ended early with a marker, and the text content the same JSON.
+pub fn assert_cut_rows(result: &serde_json::Value) {
+    assert_ne!(result["isError"], json!(true), "{result}");
+    let structured = &result["structuredContent"];
+    let rows = structured["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("structuredContent missing or not the rows: {result}"));
+    assert!(rows.len() > 1 && rows.len() < 1000, "{}", rows.len());
+    assert!(
+        rows.last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("more items cut"),
+        "{result}"
+    );
+    let text = result["content"][0]["text"].as_str().unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(text).expect("the text is JSON");
+    assert_eq!(&parsed, structured);
 }

@@ -14,6 +14,7 @@
 mod stack;
 mod tools;
 
+use agent_airlock::Airlock;
 use agent_airlock::adapters::http::HttpAdapter;
 use agent_airlock::layers::sandbox;
 use tools::tools;
@@ -29,16 +30,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let config = stack::config()?;
+    let config = stack::config("example-axum")?;
     let router = tools();
     let app = if std::env::var("AIRLOCK_BARE").is_ok_and(|v| v == "1") {
         println!("serving the tools WITHOUT the airlock (AIRLOCK_BARE=1)");
         let catalog = router.catalog();
         HttpAdapter::new(router, catalog).into_router()
     } else {
-        let airlock = stack::airlock("example-axum", &config, router)?;
-        HttpAdapter::new(airlock.stack, airlock.catalog)
-            .policy(airlock.policy)
+        let airlock = Airlock::from_config(&config, router.catalog())?;
+        HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
+            .policy(airlock.policy().clone())
             .into_router()
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;

@@ -12,6 +12,7 @@ mod stack;
 #[path = "../../axum/src/tools.rs"]
 mod tools;
 
+use agent_airlock::Airlock;
 use agent_airlock::adapters::grpc::GrpcAdapter;
 use agent_airlock::adapters::grpc::proto::tool_service_server::ToolServiceServer;
 use agent_airlock::layers::sandbox;
@@ -28,9 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:50051".into());
-    let config = stack::config()?;
-    let airlock = stack::airlock("example-tonic", &config, tools())?;
-    let adapter = GrpcAdapter::new(airlock.stack, airlock.catalog).policy(airlock.policy);
+    let config = stack::config("example-tonic")?;
+    let router = tools();
+    let airlock = Airlock::from_config(&config, router.catalog())?;
+    let adapter = GrpcAdapter::new(airlock.service(router), airlock.catalog().clone())
+        .policy(airlock.policy().clone());
     println!("listening on {addr} (gRPC agent_airlock.v1.ToolService)");
     tonic::transport::Server::builder()
         .add_service(ToolServiceServer::new(adapter))

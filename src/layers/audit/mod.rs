@@ -27,8 +27,10 @@
 //! dropped, and counted in [`AuditStats`].
 //!
 //! ```
-//! use agent_airlock::layers::audit::{AuditLayer, verify_files};
-//! use agent_airlock::{AirlockConfig, ToolCall, ToolResponse};
+//! use std::sync::Arc;
+//! use agent_airlock::layers::audit::{AuditConfig, AuditLayer, verify_files};
+//! use agent_airlock::layers::sanitize::{SanitizeConfig, Sanitizer};
+//! use agent_airlock::{ToolCall, ToolResponse};
 //! use serde_json::json;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
@@ -36,9 +38,11 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("airlock-doc-audit-{}", std::process::id()));
 //! # let _ = std::fs::remove_dir_all(&dir);
-//! let mut config = AirlockConfig::default();
-//! config.audit.path = Some(dir.join("audit.jsonl"));
-//! let audit = AuditLayer::from_config(&config)?;
+//! let mut config = AuditConfig::default();
+//! config.path = Some(dir.join("audit.jsonl"));
+//! // What is masked in records: the same sanitizer the sanitize layer uses.
+//! let sanitizer = Arc::new(Sanitizer::new(&SanitizeConfig::default())?);
+//! let audit = AuditLayer::from_config(&config, sanitizer)?;
 //!
 //! let tool = service_fn(|_call: ToolCall| async {
 //!     Ok::<_, std::convert::Infallible>(ToolResponse::text("sent"))
@@ -58,16 +62,22 @@
 //! ```
 
 mod config;
+mod decision;
+mod future;
 mod layer;
 mod record;
+mod service;
 mod sink;
 mod verify;
 mod wire;
 mod writer;
 
 pub use config::{AuditConfig, Fsync, OnFull};
-pub use layer::{Audit, AuditFuture, AuditLayer};
-pub use record::{ALG_HMAC, ALG_SHA256, Decision, FORMAT_VERSION, GENESIS};
+pub use decision::Decision;
+pub use future::AuditFuture;
+pub use layer::AuditLayer;
+pub use record::{ALG_HMAC, ALG_SHA256, FORMAT_VERSION, GENESIS};
+pub use service::Audit;
 pub use sink::{AuditSink, FileSink};
 pub use verify::{ChainBreak, VerifyError, VerifyReport, verify_files};
 pub use writer::AuditStats;

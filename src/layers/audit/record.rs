@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::wire::{EventRef, OutcomeRef, OutputRef};
+use super::Decision;
+use super::wire::{EventRef, OutcomeRef, OutputRef, depth_limit};
 use crate::layers::sanitize::{Counts, Sanitizer, add_count};
-use crate::limits::InputLimits;
 
 /// The record format version (`"v"`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -27,28 +27,10 @@ pub const ALG_SHA256: &str = "sha256";
 pub const ALG_HMAC: &str = "hmac-sha256";
 /// The suffix before the hash: `,"hash":"`.
 const HASH_FIELD: &str = ",\"hash\":\"";
-/// Deepest arguments recorded.
-const MAX_RECORDED_DEPTH: usize = 64;
 /// Longest id, agent, session or tool name recorded, in characters.
 const MAX_LABEL_CHARS: usize = 256;
 /// Longest message or error recorded, in characters.
 const MAX_MESSAGE_CHARS: usize = 1024;
-
-/// The decision recorded for a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Let through, and the tool answered.
-    Allowed,
-    /// Refused by a layer (see `code` and `layer`).
-    Refused,
-    /// Let through; the tool reported an error.
-    Failed,
-    /// The service returned an error instead of a response.
-    Error,
-    /// The caller dropped the call before it finished.
-    Cancelled,
-}
 
 /// Where the tool ran, as the record shows it.
 #[derive(Debug, Serialize)]
@@ -422,14 +404,6 @@ impl std::fmt::Write for TsText {
         self.len = end;
         Ok(())
     }
-}
-
-/// The bounds of what a record holds: depth only (size is bounded by the caller).
-pub(crate) fn depth_limit() -> InputLimits {
-    InputLimits::default()
-        .max_depth(MAX_RECORDED_DEPTH)
-        .max_payload_bytes(usize::MAX)
-        .max_keys(usize::MAX)
 }
 
 fn too_deep(value: &Value) -> bool {

@@ -18,8 +18,20 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::record::{Decision, depth_limit};
+use super::Decision;
+use crate::limits::InputLimits;
 use crate::service::{Note, ToolOutput, ToolResponse};
+
+/// Deepest arguments recorded.
+const MAX_RECORDED_DEPTH: usize = 64;
+
+/// The bounds of what a record holds: depth only (size is bounded by the caller).
+pub(crate) fn depth_limit() -> InputLimits {
+    InputLimits::default()
+        .max_depth(MAX_RECORDED_DEPTH)
+        .max_payload_bytes(usize::MAX)
+        .max_keys(usize::MAX)
+}
 
 /// What a call captured before it ran: its labels and arguments, already in wire form.
 #[derive(Debug)]

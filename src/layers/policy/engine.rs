@@ -1,4 +1,4 @@
-//! [`Policy`]: the decision engine, usable without Tower.
+//! [`PolicyEngine`]: the decision engine, usable without Tower.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,9 +31,9 @@ struct RateRule {
     global: bool,
 }
 
-/// Who may call which tool, when and how often. Built once with [`Policy::builder`] or
-/// [`Policy::from_config`]; shared behind an `Arc` by every clone of the layer.
-pub struct Policy {
+/// Who may call which tool, when and how often. Built once with [`PolicyEngine::builder`] or
+/// [`PolicyEngine::from_config`]; shared behind an `Arc` by every clone of the layer.
+pub struct PolicyEngine {
     rules: ToolRules,
     verifier: Option<Arc<dyn IdentityVerifier>>,
     require_identity: bool,
@@ -45,9 +45,9 @@ pub struct Policy {
     catalog: Option<Arc<ToolCatalog>>,
 }
 
-impl std::fmt::Debug for Policy {
+impl std::fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy")
+        f.debug_struct("PolicyEngine")
             .field("require_identity", &self.require_identity)
             .field("verifier", &self.verifier)
             .field("schedules", &self.schedules.len())
@@ -57,14 +57,14 @@ impl std::fmt::Debug for Policy {
     }
 }
 
-impl Policy {
+impl PolicyEngine {
     /// Starts a policy that allows everything; add rules to it.
-    pub fn builder() -> PolicyBuilder {
-        PolicyBuilder::default()
+    pub fn builder() -> PolicyEngineBuilder {
+        PolicyEngineBuilder::default()
     }
 
     /// A policy from `[policy]`, reading secrets from the environment variables it names.
-    pub fn from_config(config: &PolicyConfig) -> Result<PolicyBuilder, PolicyError> {
+    pub fn from_config(config: &PolicyConfig) -> Result<PolicyEngineBuilder, PolicyError> {
         Self::from_config_with_env(config, |name| std::env::var(name).ok())
     }
 
@@ -72,8 +72,8 @@ impl Policy {
     pub fn from_config_with_env(
         config: &PolicyConfig,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<PolicyBuilder, PolicyError> {
-        let mut b = Policy::builder()
+    ) -> Result<PolicyEngineBuilder, PolicyError> {
+        let mut b = PolicyEngine::builder()
             .deny(config.denied_tools.iter().cloned())
             .require_identity(config.require_identity)
             .max_tracked_agents(config.max_tracked_agents);
@@ -351,11 +351,11 @@ fn jwt_from_config(
     ))
 }
 
-/// Builds a [`Policy`]; every problem is reported by [`build`](Self::build), naming the
+/// Builds a [`PolicyEngine`]; every problem is reported by [`build`](Self::build), naming the
 /// rule.
 #[derive(Default)]
 #[must_use]
-pub struct PolicyBuilder {
+pub struct PolicyEngineBuilder {
     allow: Option<Vec<String>>,
     deny: Vec<String>,
     roles: Vec<(String, RuleConfig)>,
@@ -371,7 +371,7 @@ pub struct PolicyBuilder {
     catalog: Option<Arc<ToolCatalog>>,
 }
 
-impl PolicyBuilder {
+impl PolicyEngineBuilder {
     /// Adds tool globs to the global allow list (matched exactly). Once any allow list
     /// exists, tools on none of the caller's lists are refused.
     pub fn allow<I: IntoIterator<Item = S>, S: Into<String>>(mut self, patterns: I) -> Self {
@@ -455,14 +455,14 @@ impl PolicyBuilder {
     }
 
     /// The catalog, so refusals can list the tools a caller may use and
-    /// [`Policy::visible_tools`] works.
+    /// [`PolicyEngine::visible_tools`] works.
     pub fn catalog(mut self, catalog: Arc<ToolCatalog>) -> Self {
         self.catalog = Some(catalog);
         self
     }
 
     /// Compiles every rule.
-    pub fn build(self) -> Result<Policy, PolicyError> {
+    pub fn build(self) -> Result<PolicyEngine, PolicyError> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let global = RuleSet::new(self.allow.as_deref(), &self.deny, "policy")?;
         let compile = |list: Vec<(String, RuleConfig)>,
@@ -510,7 +510,7 @@ impl PolicyBuilder {
             .sessions
             .map(|c| SessionBudgets::new(&c, clock.clone()))
             .transpose()?;
-        Ok(Policy {
+        Ok(PolicyEngine {
             rules,
             verifier: self.verifier,
             require_identity: self.require_identity,

@@ -1,6 +1,6 @@
 //! Who may call which tool, when, and how often.
 //!
-//! [`PolicyLayer`] runs a [`Policy`] on every call, in this order, and refuses
+//! [`PolicyLayer`] runs a [`PolicyEngine`] on every call, in this order, and refuses
 //! at the first rule that says no (nothing is consumed by a refused call's
 //! later rules):
 //!
@@ -25,14 +25,14 @@
 //! ```
 //! use std::convert::Infallible;
 //! use std::sync::Arc;
-//! use agent_airlock::layers::policy::{Policy, PolicyLayer, RuleConfig};
+//! use agent_airlock::layers::policy::{PolicyEngine, PolicyLayer, RuleConfig};
 //! use agent_airlock::{Caller, RejectionCode, ToolCall, ToolResponse};
 //! use serde_json::json;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let policy = Policy::builder()
+//! let policy = PolicyEngine::builder()
 //!     .deny(["delete_*"])
 //!     .role("reader", RuleConfig { allow: Some(vec!["read_*".into()]), deny: vec![] })
 //!     .rate_limit("*", "100/minute".parse()?)
@@ -53,33 +53,26 @@ mod clock;
 mod config;
 mod engine;
 mod identity;
+mod layer;
 mod rate;
 mod rules;
 mod schedule;
+mod service;
 mod session;
-
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use tower_layer::Layer;
-use tower_service::Service;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
-pub use engine::{Policy, PolicyBuilder};
+pub use engine::{PolicyEngine, PolicyEngineBuilder};
 pub use identity::{
     HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
 };
 #[cfg(feature = "jwt")]
 pub use identity::{JwtAlgorithm, JwtVerifier};
+pub use layer::PolicyLayer;
 pub use rate::{GovernorStore, RateLimitConfig, RateLimitStore, RateSpec};
 pub use schedule::ScheduleConfig;
+pub use service::Policy;
 pub use session::SessionConfig;
-
-use crate::catalog::ToolCatalog;
-use crate::config::AirlockConfig;
-use crate::future::ResponseFuture;
-use crate::service::{ToolCall, ToolResponse};
 
 /// A policy that cannot be built, naming the rule or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -107,71 +100,4 @@ pub enum PolicyError {
     /// Identity verification is misconfigured.
     #[error("policy.identity: {0}")]
     Identity(String),
-}
-
-/// Applies a [`Policy`] to every call. Cheap to clone: the policy is shared.
-#[derive(Debug, Clone)]
-pub struct PolicyLayer {
-    policy: Arc<Policy>,
-}
-
-impl PolicyLayer {
-    /// Enforces `policy`.
-    pub fn new(policy: Arc<Policy>) -> Self {
-        Self { policy }
-    }
-
-    /// Builds the policy from `[policy]` of the configuration, with `catalog` for hints.
-    pub fn from_config(
-        config: &AirlockConfig,
-        catalog: Arc<ToolCatalog>,
-    ) -> Result<Self, PolicyError> {
-        let policy = Policy::from_config(&config.policy)?
-            .catalog(catalog)
-            .build()?;
-        Ok(Self::new(Arc::new(policy)))
-    }
-
-    /// The policy, for `visible_tools` and metrics.
-    pub fn policy(&self) -> &Arc<Policy> {
-        &self.policy
-    }
-}
-
-impl<S> Layer<S> for PolicyLayer {
-    type Service = PolicyService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        PolicyService {
-            inner,
-            policy: self.policy.clone(),
-        }
-    }
-}
-
-/// The service [`PolicyLayer`] builds.
-#[derive(Debug, Clone)]
-pub struct PolicyService<S> {
-    inner: S,
-    policy: Arc<Policy>,
-}
-
-impl<S> Service<ToolCall> for PolicyService<S>
-where
-    S: Service<ToolCall, Response = ToolResponse>,
-{
-    type Response = ToolResponse;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut call: ToolCall) -> Self::Future {
-        match self.policy.check(&mut call) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(call), Vec::new()),
-            Err(rejection) => ResponseFuture::ready(ToolResponse::rejected(rejection)),
-        }
-    }
 }

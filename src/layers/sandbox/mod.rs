@@ -59,12 +59,16 @@
 
 mod backend;
 mod config;
+mod future;
 mod layer;
+mod service;
 mod stage;
 
 pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};
 pub use config::{BackendKind, SandboxConfig, SandboxLimits};
-pub use layer::{Sandbox, SandboxFuture, SandboxLayer};
+pub use future::SandboxFuture;
+pub use layer::SandboxLayer;
+pub use service::Sandbox;
 pub use stage::{enter, enter_without_tools};
 
 /// Why a sandbox layer could not be built.

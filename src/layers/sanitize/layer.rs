@@ -1,34 +1,33 @@
-use std::future::Future;
-use std::pin::Pin;
+//! [`SanitizeLayer`]: the sanitizer a stack shares.
+
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
-use tower_service::Service;
 
+use super::config::SanitizeConfig;
+use super::service::Sanitize;
 use super::{SanitizeError, Sanitizer};
-use crate::config::AirlockConfig;
-use crate::service::{ToolCall, ToolResponse};
 
-/// Sanitizes every response; see the [module docs](super). Cheap to clone.
+/// Sanitizes every response; see the [module docs](super). Cheap to clone: the compiled
+/// sanitizer is shared.
 #[derive(Debug, Clone)]
 pub struct SanitizeLayer {
     sanitizer: Arc<Sanitizer>,
 }
 
 impl SanitizeLayer {
-    /// Uses `sanitizer`.
+    /// Uses `sanitizer` (share one with the audit layer: it is compiled once).
     pub fn new(sanitizer: Arc<Sanitizer>) -> Self {
         Self { sanitizer }
     }
 
-    /// From `[sanitize]` of the configuration.
-    pub fn from_config(config: &AirlockConfig) -> Result<Self, SanitizeError> {
-        Ok(Self::new(Arc::new(Sanitizer::new(&config.sanitize)?)))
+    /// Compiles `[sanitize]`; a pattern that does not compile or a missing hash key is an
+    /// error here, not at the first call.
+    pub fn from_config(config: &SanitizeConfig) -> Result<Self, SanitizeError> {
+        Ok(Self::new(Arc::new(Sanitizer::new(config)?)))
     }
 
-    /// The sanitizer.
+    /// The compiled sanitizer, to share with the audit layer or to use on other text.
     pub fn sanitizer(&self) -> &Arc<Sanitizer> {
         &self.sanitizer
     }
@@ -38,60 +37,6 @@ impl<S> Layer<S> for SanitizeLayer {
     type Service = Sanitize<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Sanitize {
-            inner,
-            sanitizer: self.sanitizer.clone(),
-        }
-    }
-}
-
-/// The service [`SanitizeLayer`] builds.
-#[derive(Debug, Clone)]
-pub struct Sanitize<S> {
-    inner: S,
-    sanitizer: Arc<Sanitizer>,
-}
-
-impl<S> Service<ToolCall> for Sanitize<S>
-where
-    S: Service<ToolCall, Response = ToolResponse>,
-{
-    type Response = ToolResponse;
-    type Error = S::Error;
-    type Future = SanitizeFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, call: ToolCall) -> Self::Future {
-        SanitizeFuture {
-            inner: self.inner.call(call),
-            sanitizer: self.sanitizer.clone(),
-        }
-    }
-}
-
-pin_project! {
-    /// Response future of [`Sanitize`].
-    #[must_use = "futures do nothing unless polled"]
-    pub struct SanitizeFuture<F> {
-        #[pin]
-        inner: F,
-        sanitizer: Arc<Sanitizer>,
-    }
-}
-
-impl<F, E> Future for SanitizeFuture<F>
-where
-    F: Future<Output = Result<ToolResponse, E>>,
-{
-    type Output = Result<ToolResponse, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        this.sanitizer.sanitize_response(&mut response);
-        Poll::Ready(Ok(response))
+        Sanitize::new(inner, self.sanitizer.clone())
     }
 }

@@ -33,8 +33,8 @@
 //!
 //! ```
 //! use std::convert::Infallible;
-//! use agent_airlock::layers::sanitize::SanitizeLayer;
-//! use agent_airlock::{AirlockConfig, ToolCall, ToolOutput, ToolResponse};
+//! use agent_airlock::layers::sanitize::{SanitizeConfig, SanitizeLayer};
+//! use agent_airlock::{ToolCall, ToolOutput, ToolResponse};
 //! use serde_json::json;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
@@ -48,7 +48,7 @@
 //!     })))
 //! });
 //! let svc = ServiceBuilder::new()
-//!     .layer(SanitizeLayer::from_config(&AirlockConfig::default())?)
+//!     .layer(SanitizeLayer::from_config(&SanitizeConfig::default())?)
 //!     .service(tool);
 //! let response = svc.oneshot(ToolCall::new("lookup", json!({}))).await?;
 //! assert_eq!(response.output, ToolOutput::Json(json!({
@@ -60,17 +60,23 @@
 //! # }
 //! ```
 
+mod config;
 mod detect;
+mod future;
 mod layer;
 mod mask;
 mod sanitizer;
+mod service;
 pub mod validate;
 
+pub use config::SanitizeConfig;
 pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};
-pub use layer::{Sanitize, SanitizeFuture, SanitizeLayer};
+pub use future::SanitizeFuture;
+pub use layer::SanitizeLayer;
 pub use mask::MaskStyle;
 pub(crate) use sanitizer::add as add_count;
 pub use sanitizer::{CHARS_PER_TOKEN, Counts, Sanitizer};
+pub use service::Sanitize;
 
 /// Kind names accepted in `sanitize.masks`.
 pub const KIND_NAMES: &[&str] = &[

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::SanitizeError;
+use super::config::SanitizeConfig;
 use super::detect::{Detector, DetectorOptions, Finding, Kind};
 use super::mask::{MaskStyle, Masker};
-use crate::config::SanitizeConfig;
 use crate::sensitive::is_sensitive_name;
 use crate::service::layer_names::SANITIZE;
 use crate::service::{Note, ToolOutput, ToolResponse};
@@ -24,8 +24,7 @@ pub const CHARS_PER_TOKEN: usize = 4;
 /// Masks PII and secrets and enforces the output budget. Build once; share behind an `Arc`.
 ///
 /// ```
-/// use agent_airlock::layers::sanitize::{Counts, Sanitizer};
-/// use agent_airlock::config::SanitizeConfig;
+/// use agent_airlock::layers::sanitize::{Counts, SanitizeConfig, Sanitizer};
 ///
 /// let sanitizer = Sanitizer::new(&SanitizeConfig::default()).unwrap();
 /// let mut counts = Counts::new();
@@ -233,28 +232,134 @@ impl Sanitizer {
         if !over {
             return;
         }
-        let text = response.output.to_text();
-        let total = text.chars().count();
-        if total <= limit {
-            return; // multi-byte characters: over in bytes, not in characters
-        }
-        let text = text.into_owned();
-        let cut = text
-            .char_indices()
-            .nth(limit)
-            .map_or(text.len(), |(i, _)| i);
-        let mut kept = text;
-        kept.truncate(cut);
-        kept.push_str(&format!(
-            "\n[… truncated by agent-airlock: {limit} of {total} characters shown]"
-        ));
-        response.output = ToolOutput::Text(kept);
+        let (total, kept) = match &mut response.output {
+            ToolOutput::Text(text) => {
+                let total = text.chars().count();
+                if total <= limit {
+                    return; // multi-byte characters: over in bytes, not in characters
+                }
+                let cut = text
+                    .char_indices()
+                    .nth(limit)
+                    .map_or(text.len(), |(i, _)| i);
+                text.truncate(cut);
+                text.push_str(&format!(
+                    "\n[… truncated by agent-airlock: {limit} of {total} characters shown]"
+                ));
+                (total, limit)
+            }
+            ToolOutput::Json(value) => {
+                let total = json_chars(value);
+                if total <= limit {
+                    return;
+                }
+                // Cut inside the value, so the output stays JSON (and an MCP client still
+                // gets it as structuredContent): long strings shortened, long arrays and
+                // objects ended early, each cut marked where it happened.
+                let mut budget = limit;
+                shrink_json(value, &mut budget, 0);
+                (total, json_chars(value))
+            }
+        };
         response.notes.push(Note::Truncated {
             layer: Cow::Borrowed(SANITIZE),
             original_chars: total,
-            kept_chars: limit,
+            kept_chars: kept,
             limit: self.limit_name.into(),
         });
+    }
+}
+
+/// Characters of `value` as compact JSON.
+fn json_chars(value: &Value) -> usize {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    text.chars().count()
+}
+
+/// Nesting below which a truncated JSON output is no longer walked: a deeper part that
+/// does not fit is replaced whole by a marker.
+const MAX_SHRINK_DEPTH: usize = 64;
+
+/// Shortest part of a string kept when it is cut (shorter ones are kept whole or dropped
+/// with their container).
+const MIN_KEPT_CHARS: usize = 16;
+
+/// Spends `budget` (characters of compact JSON, approximately: escapes are not counted) on
+/// `value` in document order, cutting what does not fit. Scalars other than strings are
+/// never cut. Every container keeps its type; an array ends with a string saying how many
+/// items were cut, an object with a `"…"` member saying how many fields were.
+fn shrink_json(value: &mut Value, budget: &mut usize, depth: usize) {
+    match value {
+        Value::String(s) => {
+            let chars = s.chars().count();
+            if chars + 2 <= *budget {
+                *budget -= chars + 2;
+                return;
+            }
+            let keep = budget.saturating_sub(2).max(MIN_KEPT_CHARS).min(chars);
+            let cut = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+            s.truncate(cut);
+            s.push_str(&format!("…[{} characters cut]", chars - keep));
+            *budget = 0;
+        }
+        Value::Array(items) => {
+            *budget = budget.saturating_sub(2);
+            let mut kept = 0;
+            for item in items.iter_mut() {
+                if *budget == 0 {
+                    break;
+                }
+                kept += 1;
+                shrink_value_or_mark(item, budget, depth);
+                *budget = budget.saturating_sub(1);
+            }
+            let cut = items.len() - kept;
+            if cut > 0 {
+                items.truncate(kept);
+                items.push(Value::String(format!("[… {cut} more items cut]")));
+            }
+        }
+        Value::Object(map) => {
+            *budget = budget.saturating_sub(2);
+            let total = map.len();
+            let mut kept = 0;
+            for (key, child) in map.iter_mut() {
+                if *budget == 0 {
+                    break;
+                }
+                kept += 1;
+                *budget = budget.saturating_sub(key.chars().count() + 4);
+                shrink_value_or_mark(child, budget, depth);
+            }
+            let cut = total - kept;
+            if cut > 0 {
+                let mut seen = 0;
+                map.retain(|_, _| {
+                    seen += 1;
+                    seen <= kept
+                });
+                map.entry("…")
+                    .or_insert_with(|| Value::String(format!("{cut} more fields cut")));
+            }
+        }
+        other => {
+            let len = other.to_string().len();
+            *budget = budget.saturating_sub(len);
+        }
+    }
+}
+
+/// A child of a container: walked while the depth allows, else kept when it fits and
+/// replaced by a marker when it does not.
+fn shrink_value_or_mark(value: &mut Value, budget: &mut usize, depth: usize) {
+    if depth < MAX_SHRINK_DEPTH {
+        return shrink_json(value, budget, depth + 1);
+    }
+    if crate::limits::json_longer_than(value, *budget) {
+        *value = Value::String("[… nested too deep, cut]".to_owned());
+        *budget = 0;
+    } else {
+        *budget = budget.saturating_sub(json_chars(value));
     }
 }
 

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::StrictSchema;
+use super::config::StrictSchemaConfig;
 use crate::catalog::ToolCatalog;
-use crate::config::AirlockConfig;
 use crate::limits::InputLimits;
 
 /// Builds [`StrictSchema`] services. Cheap to clone: the catalog is shared.
@@ -28,13 +28,13 @@ impl StrictSchemaLayer {
         }
     }
 
-    /// From the configuration: `strict_mode` (require a schema), `[limits]` and
-    /// `[schema].max_errors`.
-    pub fn from_config(catalog: Arc<ToolCatalog>, config: &AirlockConfig) -> Self {
+    /// From its settings (in an `airlock.toml`: `strict_mode`, `[limits]` and `[schema]`),
+    /// for the tools in `catalog`.
+    pub fn from_config(config: &StrictSchemaConfig, catalog: Arc<ToolCatalog>) -> Self {
         Self::new(catalog)
-            .require_schema(config.strict_mode)
+            .require_schema(config.require_schema)
             .limits(config.limits)
-            .max_errors(config.schema.max_errors)
+            .max_errors(config.max_errors)
     }
 
     /// Refuses calls of tools that have no schema (`missing_schema`) instead of letting them
@@ -61,9 +61,6 @@ impl<S> Layer<S> for StrictSchemaLayer {
     type Service = StrictSchema<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        StrictSchema {
-            inner,
-            layer: self.clone(),
-        }
+        StrictSchema::new(inner, self.clone())
     }
 }

@@ -35,10 +35,12 @@
 //! # }
 //! ```
 
+mod config;
 mod explain;
 mod layer;
 mod service;
 
+pub use config::StrictSchemaConfig;
 pub use explain::explain;
 pub use layer::StrictSchemaLayer;
 pub use service::StrictSchema;

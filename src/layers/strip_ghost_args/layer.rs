@@ -3,8 +3,8 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::StripGhostArgs;
+use super::config::StripGhostArgsConfig;
 use crate::catalog::ToolCatalog;
-use crate::config::AirlockConfig;
 use crate::limits::InputLimits;
 
 /// Builds [`StripGhostArgs`] services. Cheap to clone: the catalog is shared.
@@ -28,11 +28,13 @@ impl StripGhostArgsLayer {
         }
     }
 
-    /// From the configuration: `strict_mode` and `[limits]`.
-    pub fn from_config(catalog: Arc<ToolCatalog>, config: &AirlockConfig) -> Self {
+    /// From its settings (in an `airlock.toml`: `strict_mode` and `[limits]`), for the
+    /// tools in `catalog`.
+    pub fn from_config(config: &StripGhostArgsConfig, catalog: Arc<ToolCatalog>) -> Self {
         Self::new(catalog)
-            .strict(config.strict_mode)
+            .strict(config.strict)
             .limits(config.limits)
+            .max_reported(config.max_reported)
     }
 
     /// Refuses undeclared arguments (and tools without a schema) instead of stripping them.
@@ -59,9 +61,6 @@ impl<S> Layer<S> for StripGhostArgsLayer {
     type Service = StripGhostArgs<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        StripGhostArgs {
-            inner,
-            layer: self.clone(),
-        }
+        StripGhostArgs::new(inner, self.clone())
     }
 }

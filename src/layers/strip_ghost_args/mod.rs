@@ -47,10 +47,12 @@
 //! [`ToolCatalog`]: crate::ToolCatalog
 //! [`Note::ArgumentsStripped`]: crate::Note::ArgumentsStripped
 
+mod config;
 mod ghosts;
 mod layer;
 mod service;
 
+pub use config::StripGhostArgsConfig;
 pub use ghosts::{Ghost, PathSegment, find_ghosts, strip_ghosts};
 pub use layer::StripGhostArgsLayer;
 pub use service::StripGhostArgs;

@@ -22,9 +22,19 @@ impl<S> StripGhostArgs<S> {
         Self { inner, layer }
     }
 
-    /// The inner service.
+    /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 

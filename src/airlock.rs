@@ -1,0 +1,315 @@
+//! [`Airlock`]: the recommended stack, built from one [`AirlockConfig`].
+//!
+//! Every layer works alone and in any order; this preset is the order we recommend and the
+//! one place in the codebase that assembles it (`airlock check`, the example servers and
+//! the benchmarks use it):
+//!
+//! ```text
+//! Audit            one hash-chained record per call, refusals included   (when [audit] path is set)
+//!  └ Sanitize      masks what comes back, refusals of every inner layer included; output budget
+//!     └ Policy     name rule, identity, allow/deny, schedules, rate limits, session budgets
+//!        └ StripGhostArgs   drops (strict: refuses) undeclared arguments
+//!           └ StrictSchema  JSON Schema, no coercion
+//!              └ Sandbox    the tools `[sandbox]` names, in an isolated process (feature `sandbox`,
+//!                 └ inner   when `[sandbox] tools` or `commands` is set)
+//! ```
+//!
+//! `[sanitize]` is compiled once and shared by the sanitize and audit layers. The preset is
+//! a [`tower::Layer`], so it also goes into a `ServiceBuilder` among layers of your own;
+//! building the stack by hand from the individual layers stays fully supported (see the
+//! crate docs).
+//!
+//! ```
+//! use agent_airlock::{Airlock, AirlockConfig, RejectionCode, ToolCall, ToolRouter};
+//! use serde_json::json;
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = ToolRouter::builder()
+//!     .raw_tool("lookup", "Find a customer",
+//!         json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
+//!         |args: serde_json::Value| async move {
+//!             Ok::<_, std::io::Error>(json!({"name": args["name"], "email": "jane@example.com"}))
+//!         })
+//!     .build()?;
+//! let config = AirlockConfig::from_toml_str("[policy]\ndenied_tools = [\"delete_*\"]")?;
+//! let airlock = Airlock::from_config(&config, router.catalog())?;
+//! let stack = airlock.service(router);
+//!
+//! // A ghost argument is stripped and the e-mail address in the answer is masked.
+//! let ok = stack.clone().oneshot(ToolCall::new("lookup", json!({"name": "Jane", "force": true}))).await?;
+//! assert!(!ok.is_error);
+//! assert!(!format!("{:?}", ok.output).contains("jane@example.com"));
+//! // A type error is refused by the schema layer, a denied tool by the policy.
+//! let refused = stack.clone().oneshot(ToolCall::new("lookup", json!({"name": 5}))).await?;
+//! assert_eq!(refused.rejection.unwrap().code, RejectionCode::SchemaViolation);
+//! let denied = stack.oneshot(ToolCall::new("delete_all", json!({}))).await?;
+//! assert_eq!(denied.rejection.unwrap().code, RejectionCode::PolicyDenied);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt::Display;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tower::util::{BoxCloneSyncService, Either};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::catalog::ToolCatalog;
+use crate::config::AirlockConfig;
+use crate::layers::audit::{Audit, AuditError, AuditLayer};
+use crate::layers::policy::{Policy, PolicyEngine, PolicyError, PolicyLayer};
+use crate::layers::sanitize::{Sanitize, SanitizeError, SanitizeLayer, Sanitizer};
+use crate::layers::strict_schema::{StrictSchema, StrictSchemaLayer};
+use crate::layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
+use crate::service::{ToolCall, ToolResponse};
+
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+use crate::layers::sandbox::{Sandbox, SandboxError, SandboxLayer};
+
+/// A section of the configuration that cannot be built into its layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AirlockError {
+    /// `[sanitize]`.
+    #[error("sanitize: {0}")]
+    Sanitize(#[from] SanitizeError),
+    /// `[policy]`.
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
+    /// `[audit]`.
+    #[error("audit: {0}")]
+    Audit(#[from] AuditError),
+    /// `[sandbox]`.
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    #[error("{0}")]
+    Sandbox(#[from] SandboxError),
+}
+
+/// The recommended stack's layers, built once from an [`AirlockConfig`]; see the
+/// [module docs](self). Cheap to clone: every layer shares its compiled state.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Airlock {
+    catalog: Arc<ToolCatalog>,
+    sanitizer: Arc<Sanitizer>,
+    audit: Option<AuditLayer>,
+    sanitize: Option<SanitizeLayer>,
+    policy: PolicyLayer,
+    ghost: StripGhostArgsLayer,
+    schema: StrictSchemaLayer,
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    sandbox: Option<SandboxLayer>,
+}
+
+impl Airlock {
+    /// Builds every layer `config` enables for the tools of `catalog`: audit when
+    /// `[audit] path` is set, sandbox when `[sandbox]` names tools or commands, the others
+    /// always. Every problem of every section is reported here, naming the key.
+    pub fn from_config(
+        config: &AirlockConfig,
+        catalog: Arc<ToolCatalog>,
+    ) -> Result<Self, AirlockError> {
+        let sanitizer = Arc::new(Sanitizer::new(&config.sanitize)?);
+        let audit = match config.audit.path {
+            Some(_) => Some(AuditLayer::from_config(&config.audit, sanitizer.clone())?),
+            None => None,
+        };
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        let sandbox = if config.sandbox.tools.is_empty() && config.sandbox.commands.is_empty() {
+            None
+        } else {
+            Some(SandboxLayer::from_config(&config.sandbox)?)
+        };
+        Ok(Self {
+            audit,
+            sanitize: Some(SanitizeLayer::new(sanitizer.clone())),
+            policy: PolicyLayer::from_config(&config.policy, catalog.clone())?,
+            ghost: StripGhostArgsLayer::from_config(&config.strip_ghost_args(), catalog.clone()),
+            schema: StrictSchemaLayer::from_config(&config.strict_schema(), catalog.clone()),
+            #[cfg(all(feature = "sandbox", target_os = "linux"))]
+            sandbox,
+            sanitizer,
+            catalog,
+        })
+    }
+
+    /// Leaves the audit layer out, whatever `[audit]` says.
+    pub fn without_audit(mut self) -> Self {
+        self.audit = None;
+        self
+    }
+
+    /// Leaves the sanitize layer out: responses come back unmasked and uncut. Only for
+    /// what never reaches a model (`airlock check` shows the arguments a tool would get).
+    pub fn without_sanitize(mut self) -> Self {
+        self.sanitize = None;
+        self
+    }
+
+    /// Leaves the sandbox layer out: every tool runs in the inner service (for an inner
+    /// service that runs nothing, such as `airlock check`'s dry run).
+    pub fn without_sandbox(mut self) -> Self {
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        {
+            self.sandbox = None;
+        }
+        self
+    }
+
+    /// The stack over `inner`.
+    pub fn service<S>(&self, inner: S) -> AirlockService<S> {
+        self.layer(inner)
+    }
+
+    /// The catalog every layer checks against; adapters serve it as `tools/list`.
+    pub fn catalog(&self) -> &Arc<ToolCatalog> {
+        &self.catalog
+    }
+
+    /// The policy engine, for adapters to filter `tools/list` by caller.
+    pub fn policy(&self) -> &Arc<PolicyEngine> {
+        self.policy.policy()
+    }
+
+    /// The compiled `[sanitize]`, shared by the sanitize and audit layers; adapters run the
+    /// texts they build themselves through it.
+    pub fn sanitizer(&self) -> &Arc<Sanitizer> {
+        &self.sanitizer
+    }
+
+    /// The audit layer, when present: for [`flush`](AuditLayer::flush) at shutdown and
+    /// [`stats`](AuditLayer::stats).
+    pub fn audit(&self) -> Option<&AuditLayer> {
+        self.audit.as_ref()
+    }
+}
+
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+type Isolated<S> = Either<Sandbox<S>, S>;
+#[cfg(not(all(feature = "sandbox", target_os = "linux")))]
+type Isolated<S> = S;
+type Checked<S> = Policy<StripGhostArgs<StrictSchema<Isolated<S>>>>;
+type Masked<S> = Either<Sanitize<Checked<S>>, Checked<S>>;
+type Recorded<S> = Either<Audit<Masked<S>>, Masked<S>>;
+
+impl<S> Layer<S> for Airlock {
+    type Service = AirlockService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        let inner = match &self.sandbox {
+            Some(sandbox) => Either::Left(sandbox.layer(inner)),
+            None => Either::Right(inner),
+        };
+        let checked = self
+            .policy
+            .layer(self.ghost.layer(self.schema.layer(inner)));
+        let masked = match &self.sanitize {
+            Some(sanitize) => Either::Left(sanitize.layer(checked)),
+            None => Either::Right(checked),
+        };
+        let recorded = match &self.audit {
+            Some(audit) => Either::Left(audit.layer(masked)),
+            None => Either::Right(masked),
+        };
+        AirlockService { inner: recorded }
+    }
+}
+
+/// The stack [`Airlock`] builds over `S`. Refusals are responses; errors are `S`'s own.
+#[derive(Debug, Clone)]
+pub struct AirlockService<S> {
+    inner: Recorded<S>,
+}
+
+impl<S> AirlockService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        let masked = match &self.inner {
+            Either::Left(audit) => audit.get_ref(),
+            Either::Right(masked) => masked,
+        };
+        let checked = match masked {
+            Either::Left(sanitize) => sanitize.get_ref(),
+            Either::Right(checked) => checked,
+        };
+        let isolated = checked.get_ref().get_ref().get_ref();
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        let isolated = match isolated {
+            Either::Left(sandbox) => sandbox.get_ref(),
+            Either::Right(inner) => inner,
+        };
+        isolated
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        let masked = match &mut self.inner {
+            Either::Left(audit) => audit.get_mut(),
+            Either::Right(masked) => masked,
+        };
+        let checked = match masked {
+            Either::Left(sanitize) => sanitize.get_mut(),
+            Either::Right(checked) => checked,
+        };
+        let isolated = checked.get_mut().get_mut().get_mut();
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        let isolated = match isolated {
+            Either::Left(sandbox) => sandbox.get_mut(),
+            Either::Right(inner) => inner,
+        };
+        isolated
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        let masked = match self.inner {
+            Either::Left(audit) => audit.into_inner(),
+            Either::Right(masked) => masked,
+        };
+        let checked = match masked {
+            Either::Left(sanitize) => sanitize.into_inner(),
+            Either::Right(checked) => checked,
+        };
+        let isolated = checked.into_inner().into_inner().into_inner();
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        let isolated = match isolated {
+            Either::Left(sandbox) => sandbox.into_inner(),
+            Either::Right(inner) => inner,
+        };
+        isolated
+    }
+
+    /// The stack behind one type, whatever its layers and inner service: what adapters
+    /// store.
+    pub fn boxed(self) -> BoxCloneSyncService<ToolCall, ToolResponse, S::Error>
+    where
+        S: Service<ToolCall, Response = ToolResponse> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Display + 'static,
+    {
+        BoxCloneSyncService::new(self)
+    }
+}
+
+impl<S> Service<ToolCall> for AirlockService<S>
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+    S::Error: Display,
+{
+    type Response = ToolResponse;
+    type Error = S::Error;
+    type Future = <Recorded<S> as Service<ToolCall>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, call: ToolCall) -> Self::Future {
+        self.inner.call(call)
+    }
+}

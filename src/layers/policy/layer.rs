@@ -1,0 +1,47 @@
+//! [`PolicyLayer`]: the compiled policy a stack shares.
+
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::{Policy, PolicyConfig, PolicyEngine, PolicyError};
+use crate::catalog::ToolCatalog;
+
+/// Applies a [`PolicyEngine`] to every call. Cheap to clone: the engine is shared.
+#[derive(Debug, Clone)]
+pub struct PolicyLayer {
+    engine: Arc<PolicyEngine>,
+}
+
+impl PolicyLayer {
+    /// Enforces `engine`.
+    pub fn new(engine: Arc<PolicyEngine>) -> Self {
+        Self { engine }
+    }
+
+    /// Compiles `[policy]`, with `catalog` for the hints of refusals (the nearest tool
+    /// names, the tools the caller may use). A bad pattern, rate or schedule, or a missing
+    /// identity secret, is an error here, not at the first call.
+    pub fn from_config(
+        config: &PolicyConfig,
+        catalog: Arc<ToolCatalog>,
+    ) -> Result<Self, PolicyError> {
+        let engine = PolicyEngine::from_config(config)?
+            .catalog(catalog)
+            .build()?;
+        Ok(Self::new(Arc::new(engine)))
+    }
+
+    /// The engine, for `visible_tools` (what `tools/list` shows a caller) and metrics.
+    pub fn policy(&self) -> &Arc<PolicyEngine> {
+        &self.engine
+    }
+}
+
+impl<S> Layer<S> for PolicyLayer {
+    type Service = Policy<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Policy::new(inner, self.engine.clone())
+    }
+}

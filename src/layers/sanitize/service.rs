@@ -1,0 +1,56 @@
+//! [`Sanitize`]: the service [`SanitizeLayer`](super::SanitizeLayer) builds.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tower_service::Service;
+
+use super::Sanitizer;
+use super::future::SanitizeFuture;
+use crate::service::{ToolCall, ToolResponse};
+
+/// Passes every call on and sanitizes the response on its way back.
+#[derive(Debug, Clone)]
+pub struct Sanitize<S> {
+    inner: S,
+    sanitizer: Arc<Sanitizer>,
+}
+
+impl<S> Sanitize<S> {
+    /// Sanitizes the responses of `inner` with `sanitizer`.
+    pub fn new(inner: S, sanitizer: Arc<Sanitizer>) -> Self {
+        Self { inner, sanitizer }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<ToolCall> for Sanitize<S>
+where
+    S: Service<ToolCall, Response = ToolResponse>,
+{
+    type Response = ToolResponse;
+    type Error = S::Error;
+    type Future = SanitizeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, call: ToolCall) -> Self::Future {
+        SanitizeFuture::new(self.inner.call(call), self.sanitizer.clone())
+    }
+}
