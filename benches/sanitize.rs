@@ -163,6 +163,38 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // What the audit writer does with a call's arguments, captured as compact JSON: parse
+    // into a tree, mask, serialize again; or mask the text where it stands (and check the
+    // result is JSON, as the writer does before embedding it).
+    let mut group = c.benchmark_group("audit_arguments");
+    let typical = r#"{"api_key":"k-123","encoding":"utf-8","limit":200,"path":"src/main.rs"}"#;
+    let rows: Vec<serde_json::Value> = (0..200)
+        .map(|i| serde_json::json!({"id": i, "name": format!("user {i}"), "note": "see bob@example.com", "token": "t"}))
+        .collect();
+    let large = serde_json::to_string(&rows).expect("json");
+    for (name, json) in [("typical", typical.to_owned()), ("rows_200", large)] {
+        group.throughput(Throughput::Bytes(json.len() as u64));
+        group.bench_with_input(BenchmarkId::new("tree", name), &json, |b, json| {
+            b.iter(|| {
+                let mut counts = Counts::new();
+                let mut value: serde_json::Value = serde_json::from_str(black_box(json)).unwrap();
+                sanitizer.sanitize_json(&mut value, &mut counts);
+                black_box(serde_json::to_string(&value).unwrap().len())
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("text", name), &json, |b, json| {
+            b.iter(|| {
+                let mut counts = Counts::new();
+                let masked = sanitizer
+                    .sanitize_json_text(black_box(json), &mut counts)
+                    .unwrap();
+                let raw: &serde_json::value::RawValue = serde_json::from_str(&masked).unwrap();
+                black_box(raw.get().len())
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -15,13 +15,13 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<F> {
         #[pin]
-        kind: Kind<F>,
+        source: Source<F>,
     }
 }
 
 pin_project! {
-    #[project = KindProj]
-    enum Kind<F> {
+    #[project = SourceProj]
+    enum Source<F> {
         Ready { response: Option<ToolResponse> },
         Inner { #[pin] future: F, notes: Vec<Note> },
     }
@@ -31,7 +31,7 @@ impl<F> ResponseFuture<F> {
     /// A future that resolves to `response` at once.
     pub fn ready(response: ToolResponse) -> Self {
         Self {
-            kind: Kind::Ready {
+            source: Source::Ready {
                 response: Some(response),
             },
         }
@@ -40,7 +40,7 @@ impl<F> ResponseFuture<F> {
     /// Waits on `future` and adds `notes` to its response.
     pub fn inner(future: F, notes: Vec<Note>) -> Self {
         Self {
-            kind: Kind::Inner { future, notes },
+            source: Source::Inner { future, notes },
         }
     }
 }
@@ -52,12 +52,12 @@ where
     type Output = Result<ToolResponse, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Ready { response } => match response.take() {
+        match self.project().source.project() {
+            SourceProj::Ready { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("ResponseFuture polled after completion"),
             },
-            KindProj::Inner { future, notes } => {
+            SourceProj::Inner { future, notes } => {
                 let mut response = std::task::ready!(future.poll(cx))?;
                 response.notes.append(notes);
                 Poll::Ready(Ok(response))

@@ -480,3 +480,89 @@ proptest! {
         }
     }
 }
+
+/// JSON values with the keys and strings masking cares about: sensitive names, escapes,
+/// control characters, Unicode, secrets and PII.
+fn json_value() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("note".to_owned()),
+        Just("password".to_owned()),
+        Just("apiKey".to_owned()),
+        Just("db_token".to_owned()),
+        Just("pass\"word".to_owned()),
+        Just("a\\b".to_owned()),
+        Just("e\u{1}\u{7f}".to_owned()),
+        Just("東京".to_owned()),
+        "[a-z_]{0,8}",
+    ];
+    let text = prop_oneof![
+        Just("mail bob@example.com now".to_owned()),
+        Just("AKIAIOSFODNN7EXAMPLE".to_owned()),
+        Just("line\nbreak \"quoted\" carol@example.com\t\\".to_owned()),
+        Just("card 4111 1111 1111 1111".to_owned()),
+        Just("\u{2028}é🎉\u{0}".to_owned()),
+        "\\PC{0,16}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        text.prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            proptest::collection::btree_map(key.clone(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Masking JSON text where it stands gives exactly what parsing, masking the tree and
+    /// serializing gives: the same document and the same counts.
+    #[test]
+    fn masking_json_text_matches_masking_the_tree(value in json_value()) {
+        static SHARED: std::sync::OnceLock<Arc<Sanitizer>> = std::sync::OnceLock::new();
+        let s = SHARED.get_or_init(|| sanitizer(SanitizeConfig::default()));
+        let text = serde_json::to_string(&value).unwrap();
+        let mut tree = value.clone();
+        let mut tree_counts = Counts::new();
+        s.sanitize_json(&mut tree, &mut tree_counts);
+        let mut text_counts = Counts::new();
+        let masked = s.sanitize_json_text(&text, &mut text_counts).expect("compact JSON is followed");
+        prop_assert_eq!(masked.as_ref(), serde_json::to_string(&tree).unwrap());
+        prop_assert_eq!(text_counts, tree_counts);
+        // Pretty-printed JSON is followed too, and masks the same values.
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let masked: Value = serde_json::from_str(&s.sanitize_json_text(&pretty, &mut Counts::new()).unwrap()).unwrap();
+        prop_assert_eq!(masked, tree);
+    }
+}
+
+#[test]
+fn masking_json_text_refuses_what_it_cannot_follow() {
+    let s = sanitizer(SanitizeConfig::default());
+    for bad in [
+        r#"{"a":"unterminated"#,
+        r#"{"a":[1,2}"#,
+        r#"{"password":"#,
+        r#"[1,2"#,
+        r#"{"a":"x\"#,
+    ] {
+        assert!(
+            s.sanitize_json_text(bad, &mut Counts::new()).is_none(),
+            "{bad}"
+        );
+    }
+    let clean = r#"{"path":"a.txt","limit":10}"#;
+    assert!(matches!(
+        s.sanitize_json_text(clean, &mut Counts::new()),
+        Some(std::borrow::Cow::Borrowed(_))
+    ));
+}

@@ -29,7 +29,7 @@
 
 use std::sync::Arc;
 
-use super::{Core, ToolStack, caller_of};
+use super::{ServedStack, ToolStack, caller_of};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::layer_names::ADAPTER;
@@ -50,14 +50,14 @@ use proto::{CallRequest, CallResponse, FieldError, ListRequest, ListResponse, Re
 /// `ToolServiceServer::new`.
 #[derive(Clone, Debug)]
 pub struct GrpcAdapter {
-    core: Core,
+    core: ServedStack,
 }
 
 impl GrpcAdapter {
     /// Serves `stack` and lists the tools of `catalog`.
     pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
-            core: Core::new(stack, catalog),
+            core: ServedStack::new(stack, catalog),
         }
     }
 

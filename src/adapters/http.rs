@@ -60,7 +60,7 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Core, ToolStack, caller_of, refusal_text};
+use super::{ServedStack, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
@@ -73,7 +73,7 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-0
 /// Builds the axum [`Router`]; see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct HttpAdapter {
-    core: Core,
+    core: ServedStack,
     body_limit: usize,
     timeout: Duration,
     name: String,
@@ -85,7 +85,7 @@ impl HttpAdapter {
     /// lists the tools of `catalog`.
     pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
-            core: Core::new(stack, catalog),
+            core: ServedStack::new(stack, catalog),
             body_limit: 1024 * 1024 + 64 * 1024,
             timeout: Duration::from_secs(60),
             name: "agent-airlock".into(),
@@ -326,7 +326,24 @@ struct CallToolResult<'a> {
 struct TextContent<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    text: Cow<'a, str>,
+    text: Text<'a>,
+}
+
+/// A text content's text: a string, or a JSON output written as its own compact text
+/// straight into the response (no intermediate string: the output is serialized once as
+/// text and once as `structuredContent`, nothing more).
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Json(&'a Value),
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Text::Str(text) => serializer.serialize_str(text),
+            Text::Json(value) => serializer.collect_str(value),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -347,16 +364,16 @@ fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
     let text = |text| [TextContent { kind: "text", text }];
     if let Some(rejection) = &response.rejection {
         return CallToolResult {
-            content: text(Cow::Owned(refusal_text(rejection))),
+            content: text(Text::Str(Cow::Owned(refusal_text(rejection)))),
             structured_content: Some(Structured::Rejection { rejection }),
             is_error: true,
             meta: None,
         };
     }
     let (content, structured_content) = match &response.output {
-        ToolOutput::Text(t) => (text(Cow::Borrowed(t.as_str())), None),
+        ToolOutput::Text(t) => (text(Text::Str(Cow::Borrowed(t.as_str()))), None),
         ToolOutput::Json(value) => (
-            text(Cow::Owned(value.to_string())),
+            text(Text::Json(value)),
             value.is_object().then_some(Structured::Output(value)),
         ),
     };

@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::{Core, ToolStack, caller_of, refusal_text};
+use super::{ServedStack, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
@@ -50,7 +50,7 @@ use serde_json::{Map, Value, json};
 /// An `rmcp::ServerHandler` over an airlock stack; see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct AirlockMcp {
-    core: Core,
+    core: ServedStack,
     name: String,
     version: String,
 }
@@ -59,7 +59,7 @@ impl AirlockMcp {
     /// Serves `stack` and lists the tools of `catalog`.
     pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         Self {
-            core: Core::new(stack, catalog),
+            core: ServedStack::new(stack, catalog),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         }

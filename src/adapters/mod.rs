@@ -64,14 +64,14 @@ impl<S> ToolStack for S where
 /// it lists, and the policy that filters the list.
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 #[derive(Clone)]
-pub(crate) struct Core {
+pub(crate) struct ServedStack {
     stack: tower::util::BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
     catalog: Arc<ToolCatalog>,
     policy: Option<Arc<PolicyEngine>>,
 }
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
-impl Core {
+impl ServedStack {
     pub(crate) fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
         use tower::ServiceExt;
         let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
@@ -103,9 +103,9 @@ impl Core {
 }
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
-impl std::fmt::Debug for Core {
+impl std::fmt::Debug for ServedStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core")
+        f.debug_struct("ServedStack")
             .field("tools", &self.catalog.len())
             .field("policy", &self.policy.is_some())
             .finish()

@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::layer::Handle;
-use super::wire::{Ending, Head, with_frame};
+use super::wire::{CallCapture, Ending, with_frame};
 use crate::service::{ToolResponse, VerifiedAgent};
 
 /// What a call in flight will record.
@@ -21,7 +21,7 @@ pub(super) struct Pending {
     pub(super) permit: OwnedSemaphorePermit,
     pub(super) start: Instant,
     pub(super) ts: jiff::Timestamp,
-    pub(super) head: Head,
+    pub(super) head: CallCapture,
     pub(super) verified: bool,
     pub(super) slot: Option<VerifiedAgent>,
 }

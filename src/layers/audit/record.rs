@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::Decision;
@@ -105,7 +106,7 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<&'a str>,
     tool: &'a str,
-    arguments: &'a Value,
+    arguments: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     arguments_omitted: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Counts::is_empty")]
@@ -244,14 +245,18 @@ impl Encoder {
 
         let mut arguments_redacted = Counts::new();
         let (arguments, arguments_omitted) = match event.arguments {
-            Ok(json) => match serde_json::from_str::<Value>(json) {
-                Ok(mut value) => {
-                    s.sanitize_json(&mut value, &mut arguments_redacted);
-                    (value, None)
-                }
-                Err(e) => (Value::Null, Some(Cow::Owned(format!("not recorded: {e}")))),
+            Ok(json) => match mask_arguments(s, json, &mut arguments_redacted) {
+                Ok(masked) => (masked, None),
+                Err(e) => (
+                    Cow::Borrowed("null"),
+                    Some(Cow::Owned(format!("not recorded: {e}"))),
+                ),
             },
-            Err(why) => (Value::Null, Some(long_text(why))),
+            Err(why) => (Cow::Borrowed("null"), Some(long_text(why))),
+        };
+        let arguments: &RawValue = match serde_json::from_str(&arguments) {
+            Ok(raw) => raw,
+            Err(_) => NULL_RAW.get_or_init(null_raw),
         };
 
         let mut sandbox = None;
@@ -337,7 +342,7 @@ impl Encoder {
             verified: event.verified,
             session: session.as_deref(),
             tool: &tool,
-            arguments: &arguments,
+            arguments,
             arguments_omitted,
             arguments_redacted,
             decision,
@@ -404,6 +409,29 @@ impl std::fmt::Write for TsText {
         self.len = end;
         Ok(())
     }
+}
+
+/// The arguments masked, as compact JSON text: masked where they stand (no tree is built,
+/// which measured about a third faster than parse, mask and serialize), parsed only when
+/// the text pass cannot follow them.
+fn mask_arguments<'a>(
+    sanitizer: &Sanitizer,
+    json: &'a str,
+    counts: &mut Counts,
+) -> Result<Cow<'a, str>, serde_json::Error> {
+    if let Some(masked) = sanitizer.sanitize_json_text(json, counts) {
+        return Ok(masked);
+    }
+    counts.clear();
+    let mut value: Value = serde_json::from_str(json)?;
+    sanitizer.sanitize_json(&mut value, counts);
+    Ok(Cow::Owned(value.to_string()))
+}
+
+static NULL_RAW: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
 }
 
 fn too_deep(value: &Value) -> bool {

@@ -13,7 +13,7 @@ use tower_service::Service;
 use super::config::OnFull;
 use super::future::{AuditFuture, Pending};
 use super::layer::Handle;
-use super::wire::Head;
+use super::wire::CallCapture;
 use crate::service::layer_names::AUDIT;
 use crate::service::{Rejection, ToolCall, ToolResponse, VerifiedAgent};
 
@@ -139,7 +139,7 @@ where
             permit,
             start: Instant::now(),
             ts: jiff::Timestamp::now(),
-            head: Head::new(
+            head: CallCapture::new(
                 &call.id,
                 &call.tool,
                 call.session.as_deref(),

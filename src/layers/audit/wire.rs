@@ -35,13 +35,13 @@ pub(crate) fn depth_limit() -> InputLimits {
 
 /// What a call captured before it ran: its labels and arguments, already in wire form.
 #[derive(Debug)]
-pub(crate) struct Head {
+pub(crate) struct CallCapture {
     bytes: Vec<u8>,
     /// Where the claimed agent starts; it is last, so a verified one can replace it.
     agent_at: usize,
 }
 
-impl Head {
+impl CallCapture {
     /// Captures id, tool, session, arguments (compact JSON within `max_argument_bytes` and
     /// the depth bound, otherwise why not) and the claimed agent, in one allocation.
     pub fn new(
@@ -59,7 +59,7 @@ impl Head {
                 + agent.map_or(0, str::len)
                 + 128,
         );
-        let mut put = Put(&mut bytes);
+        let mut put = FrameWriter(&mut bytes);
         put.str(id);
         put.str(tool);
         put.opt_str(session);
@@ -81,7 +81,7 @@ impl Head {
             }
         }
         let agent_at = bytes.len();
-        Put(&mut bytes).opt_str(agent);
+        FrameWriter(&mut bytes).opt_str(agent);
         Self { bytes, agent_at }
     }
 
@@ -115,7 +115,7 @@ const MAX_SCRATCH: usize = 1024 * 1024;
 pub(crate) fn with_frame<R>(
     ts: jiff::Timestamp,
     duration: Duration,
-    head: &Head,
+    head: &CallCapture,
     verified: bool,
     agent: Option<&str>,
     ending: Ending<'_>,
@@ -125,7 +125,7 @@ pub(crate) fn with_frame<R>(
     // being torn down (no slot) or a nested record (an empty slot) just gets a new buffer.
     let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
     buf.clear();
-    let mut put = Put(&mut buf);
+    let mut put = FrameWriter(&mut buf);
     let at = put.open_str();
     put.bytes(&ts.as_nanosecond().to_le_bytes());
     put.u64(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX));
@@ -141,7 +141,7 @@ pub(crate) fn with_frame<R>(
     result
 }
 
-fn put_ending(put: &mut Put<'_>, ending: Ending<'_>) {
+fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
     let (response, keep_output) = match ending {
         Ending::Cancelled => return put.u8(0),
         Ending::Error(e) => {
@@ -267,9 +267,9 @@ fn json_len(value: &Value) -> usize {
 }
 
 /// Appends fields to a buffer.
-struct Put<'a>(&'a mut Vec<u8>);
+struct FrameWriter<'a>(&'a mut Vec<u8>);
 
-impl Put<'_> {
+impl FrameWriter<'_> {
     fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
@@ -523,7 +523,7 @@ mod tests {
     use serde_json::json;
     use std::borrow::Cow;
 
-    fn frame(head: &Head, agent: Option<&str>, ending: Ending<'_>) -> Vec<u8> {
+    fn frame(head: &CallCapture, agent: Option<&str>, ending: Ending<'_>) -> Vec<u8> {
         with_frame(
             jiff::Timestamp::from_second(1_700_000_000).unwrap(),
             Duration::from_micros(1234),
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn a_response_reads_back_field_for_field() {
-        let head = Head::new(
+        let head = CallCapture::new(
             "id-1",
             "read_file",
             Some("s-1"),
@@ -583,7 +583,7 @@ mod tests {
 
     #[test]
     fn refusals_errors_and_cancellations_read_back() {
-        let head = Head::new("i", "t", None, &json!({}), 1024, None);
+        let head = CallCapture::new("i", "t", None, &json!({}), 1024, None);
         let refused = ToolResponse::rejected(Rejection::new(
             RejectionCode::PolicyDenied,
             "policy",
@@ -616,7 +616,7 @@ mod tests {
 
     #[test]
     fn oversized_or_too_deep_arguments_are_captured_as_the_reason() {
-        let head = Head::new("i", "t", None, &json!({"x": "y".repeat(100)}), 50, None);
+        let head = CallCapture::new("i", "t", None, &json!({"x": "y".repeat(100)}), 50, None);
         let bytes = frame(&head, None, Ending::Cancelled);
         let event = EventRef::read(Take::new(&bytes).frame().unwrap()).unwrap();
         assert!(event.arguments.unwrap_err().starts_with("not recorded"));
@@ -624,7 +624,7 @@ mod tests {
 
     #[test]
     fn a_cut_or_corrupt_frame_is_not_read() {
-        let head = Head::new("i", "t", None, &json!({}), 1024, None);
+        let head = CallCapture::new("i", "t", None, &json!({}), 1024, None);
         let bytes = frame(&head, None, Ending::Error("e"));
         let content = Take::new(&bytes).frame().unwrap().to_vec();
         for n in 0..content.len() {

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -175,6 +176,115 @@ impl Sanitizer {
         }
     }
 
+    /// Masks a JSON document given as text, as [`sanitize_json`](Self::sanitize_json) masks
+    /// the parsed value, without parsing it into a tree: strings are scanned where they
+    /// stand and values under sensitive key names replaced, the rest copied. Borrows when
+    /// nothing is masked. `None` when the text is not JSON this pass can follow (then parse
+    /// it and use `sanitize_json`); the result of a compact document is compact.
+    pub fn sanitize_json_text<'a>(
+        &self,
+        json: &'a str,
+        counts: &mut Counts,
+    ) -> Option<Cow<'a, str>> {
+        let b = json.as_bytes();
+        let mut out: Option<String> = None;
+        // Text before `copied` is in `out` already (or, while `out` is none, unchanged).
+        let mut copied = 0;
+        // Per open container: whether it is an object.
+        let mut stack: Vec<bool> = Vec::new();
+        let mut expect_key = false;
+        let mut sensitive = false;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if sensitive && c != b':' && !is_json_space(c) {
+                // The value of a sensitive key, whatever it holds (null stays null).
+                let end = value_end(b, i)?;
+                if &json[i..end] != "null" {
+                    let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
+                    buf.push_str(&json[copied..i]);
+                    buf.push('"');
+                    push_json_escaped(buf, &self.masker.mask(&Kind::SensitiveField, ""));
+                    buf.push('"');
+                    copied = end;
+                    add(counts, Kind::SensitiveField.name(), 1);
+                }
+                sensitive = false;
+                i = end;
+                continue;
+            }
+            match c {
+                b'{' => {
+                    stack.push(true);
+                    expect_key = true;
+                    i += 1;
+                }
+                b'[' => {
+                    stack.push(false);
+                    expect_key = false;
+                    i += 1;
+                }
+                b'}' | b']' => {
+                    if stack.pop()? != (c == b'}') {
+                        return None;
+                    }
+                    expect_key = false;
+                    i += 1;
+                }
+                b',' => {
+                    expect_key = *stack.last()?;
+                    i += 1;
+                }
+                b':' => {
+                    expect_key = false;
+                    i += 1;
+                }
+                c if is_json_space(c) => i += 1,
+                b'"' => {
+                    let end = string_end(b, i + 1)?;
+                    let raw = &json[i + 1..end];
+                    let escaped = raw.contains('\\');
+                    if expect_key {
+                        sensitive = if escaped {
+                            is_sensitive_name(&serde_json::from_str::<String>(&json[i..=end]).ok()?)
+                        } else {
+                            is_sensitive_name(raw)
+                        };
+                    } else {
+                        let text: Cow<'_, str> = if escaped {
+                            Cow::Owned(serde_json::from_str::<String>(&json[i..=end]).ok()?)
+                        } else {
+                            Cow::Borrowed(raw)
+                        };
+                        if let Cow::Owned(masked) = self.sanitize_text(&text, counts) {
+                            let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
+                            buf.push_str(&json[copied..i]);
+                            buf.push('"');
+                            push_json_escaped(buf, &masked);
+                            buf.push('"');
+                            copied = end + 1;
+                        }
+                    }
+                    i = end + 1;
+                }
+                _ => {
+                    // A number, true, false or null: copied as it is.
+                    i = value_end(b, i)?;
+                }
+            }
+        }
+        if !stack.is_empty() || sensitive {
+            return None;
+        }
+        Some(match out {
+            None => Cow::Borrowed(json),
+            Some(mut buf) => {
+                buf.push_str(&json[copied..]);
+                Cow::Owned(buf)
+            }
+        })
+    }
+
     /// Sanitizes everything in a response that reaches the model: the output, error
     /// messages, and any refusal (message, hints, field errors); then enforces the output
     /// budget. Notes record counts by kind and truncation, never values.
@@ -267,6 +377,78 @@ impl Sanitizer {
             kept_chars: kept,
             limit: self.limit_name.into(),
         });
+    }
+}
+
+/// Where the string whose contents start at `from` ends: the index of its closing quote.
+fn string_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[i] == b'"' {
+            return Some(i);
+        }
+        i += 2; // an escape: the next byte never ends the string
+    }
+}
+
+/// Where the JSON value starting at `start` ends (one past its last byte): a string, a
+/// balanced container, or a scalar up to the next delimiter.
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    match *b.get(start)? {
+        b'"' => Some(string_end(b, start + 1)? + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < b.len() {
+                match b[i] {
+                    b'"' => {
+                        i = string_end(b, i + 1)? + 1;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let len = b[start..]
+                .iter()
+                .position(|&c| matches!(c, b',' | b'}' | b']') || is_json_space(c))
+                .unwrap_or(b.len() - start);
+            (len > 0).then_some(start + len)
+        }
+    }
+}
+
+fn is_json_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\t' | b'\r')
+}
+
+/// Appends `text` with JSON string escaping, as `serde_json` writes it.
+fn push_json_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
     }
 }
 
