@@ -293,6 +293,42 @@ async fn hostile_calls_are_recorded_bounded_and_escaped() {
     assert_eq!(verify_files(&[&log], None).unwrap().records, 5);
 }
 
+#[tokio::test]
+async fn argument_names_numbers_and_line_separators_never_reach_the_file_raw() {
+    let dir = workdir("keys-and-separators");
+    let audit = audit_layer(&config_in(&dir)).unwrap();
+    let (tool, _) = tools();
+    let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
+    let caller = Caller::agent("agent\u{2028}two");
+    for call in [
+        ToolCall::new("echo", json!({"AKIAIOSFODNN7EXAMPLE": 1})),
+        ToolCall::new("echo", json!({"n": 4111111111111111u64, "small": 42})),
+        ToolCall::new("echo", json!({"text": "one\u{2028}two\u{2029}three"})).with_caller(caller),
+        ToolCall::new("echo\u{2028}x", json!({})),
+    ] {
+        svc.clone().oneshot(call).await.unwrap();
+    }
+    audit.flush().await.unwrap();
+    let log = dir.join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+    assert!(!text.contains("4111111111111111"), "{text}");
+    // A Unicode-aware reader (Python's splitlines, JavaScript) sees one record per line.
+    assert!(
+        !text.contains('\u{2028}') && !text.contains('\u{2029}'),
+        "{text}"
+    );
+    let unicode_lines: Vec<&str> = text
+        .split(['\n', '\u{2028}', '\u{2029}', '\u{85}'])
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(unicode_lines.len(), 4, "{text}");
+    let recs = records(&log);
+    assert_eq!(recs[1]["arguments"]["small"], 42);
+    assert_eq!(recs[2]["arguments"]["text"], "one\u{2028}two\u{2029}three");
+    assert_eq!(verify_files(&[&log], None).unwrap().records, 4);
+}
+
 // ---- nothing sensitive in the file or in tracing -------------------------------------
 
 /// Everything the global tracing subscriber printed, from every thread.

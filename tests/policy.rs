@@ -277,6 +277,40 @@ async fn unverified_callers_keep_no_roles_when_a_verifier_is_configured() {
     assert_eq!(code(&r), Some(RejectionCode::PolicyDenied));
 }
 
+#[tokio::test]
+async fn a_claimed_agent_id_unlocks_none_of_that_agents_rules() {
+    let verifier = hmac();
+    let token = verifier.issue("deployer", &[], Duration::from_secs(60));
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .allow(["read_*"])
+            .agent("deployer", rule(&["deploy_prod"], &[]))
+            .agent("intern", rule(&[], &["read_secrets"]))
+            .verifier(Arc::new(verifier))
+            .build()
+            .unwrap(),
+    );
+    // No credential, the id only claimed: the agent's allow rule does not apply.
+    let claimed = call_as(&policy, Caller::agent("deployer"), "deploy_prod").await;
+    assert_eq!(code(&claimed), Some(RejectionCode::PolicyDenied));
+    assert!(policy.visible_tools(&Caller::agent("deployer")).is_empty());
+    // The same id, verified: it does.
+    let verified = Caller::agent("deployer").with_credential(token);
+    assert!(
+        !call_as(&policy, verified, "deploy_prod")
+            .await
+            .is_rejected()
+    );
+    // Claiming an id can only narrow: the claimed agent's deny rule still applies.
+    let intern = call_as(&policy, Caller::agent("intern"), "read_secrets").await;
+    assert_eq!(code(&intern), Some(RejectionCode::PolicyDenied));
+    assert!(
+        !call_as(&policy, Caller::agent("intern"), "read_file")
+            .await
+            .is_rejected()
+    );
+}
+
 #[cfg(feature = "jwt")]
 mod jwt {
     use super::*;
@@ -359,6 +393,45 @@ mod jwt {
         no_exp.as_object_mut().unwrap().remove("exp");
         assert!(verify(&v, &hs(&no_exp, SECRET)).is_err(), "exp is required");
         assert!(JwtVerifier::hs256(b"short").is_err());
+    }
+
+    #[test]
+    fn a_configured_audience_or_issuer_is_required_not_only_checked() {
+        let rsa_private = include_bytes!("fixtures/rsa_private.pem");
+        let rsa_public = include_bytes!("fixtures/rsa_public.pem");
+        let without = |claim: &str| {
+            let mut c = claims(60, "tools");
+            c.as_object_mut().unwrap().remove(claim);
+            c
+        };
+        let hs256 = JwtVerifier::hs256(SECRET)
+            .unwrap()
+            .audience("tools")
+            .issuer("auth");
+        let rs256 = JwtVerifier::rs256_pem(rsa_public)
+            .unwrap()
+            .audience("tools")
+            .issuer("auth");
+        let rs = |c: &serde_json::Value| {
+            encode(
+                &Header::new(Algorithm::RS256),
+                c,
+                &EncodingKey::from_rsa_pem(rsa_private).unwrap(),
+            )
+            .unwrap()
+        };
+        for (claim, error) in [("aud", "aud"), ("iss", "iss")] {
+            let c = without(claim);
+            assert_eq!(
+                verify(&hs256, &hs(&c, SECRET)),
+                Err(IdentityError::Claim(error))
+            );
+            assert_eq!(verify(&rs256, &rs(&c)), Err(IdentityError::Claim(error)));
+        }
+        // Not configured: not required.
+        let lax = JwtVerifier::hs256(SECRET).unwrap();
+        assert!(verify(&lax, &hs(&without("aud"), SECRET)).is_ok());
+        assert!(verify(&lax, &hs(&without("iss"), SECRET)).is_ok());
     }
 
     #[test]

@@ -81,6 +81,74 @@ async fn strips_undeclared_arguments_at_every_declared_level() {
 }
 
 #[tokio::test]
+async fn values_of_declared_maps_are_checked_too() {
+    let value = json!({"type": "object", "properties": {"value": {"type": "string"}}});
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "env": {"type": "object", "additionalProperties": value},
+            "labels": {
+                "type": "object",
+                "patternProperties": {"^x-": value, "^y-": {"type": "object", "properties": {"n": {}}}},
+                "additionalProperties": {"type": "object", "properties": {"other": {}}}
+            },
+            "nested": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": value}
+                }
+            }
+        }
+    });
+    let layer = StripGhostArgsLayer::new(catalog(&[("deploy", schema)]));
+    let (inner, _) = echo();
+    let args = json!({
+        "env": {"X": {"value": "v", "ghost": 3}, "Y": {"value": "w"}},
+        "labels": {
+            "x-a": {"value": "1", "ghost": true},
+            "y-b": {"n": 1, "value": "not declared here"},
+            "z": {"other": 1, "ghost": 1}
+        },
+        "nested": {"a": {"b": [{"value": "ok", "deep_ghost": 1}]}}
+    });
+    let r = send(layer.clone().layer(inner), "deploy", args).await;
+    assert_eq!(
+        r.output,
+        ToolOutput::Json(json!({
+            "env": {"X": {"value": "v"}, "Y": {"value": "w"}},
+            "labels": {"x-a": {"value": "1"}, "y-b": {"n": 1}, "z": {"other": 1}},
+            "nested": {"a": {"b": [{"value": "ok"}]}}
+        }))
+    );
+    let mut names = stripped(&r.notes);
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "/env/X/ghost",
+            "/labels/x-a/ghost",
+            "/labels/y-b/value",
+            "/labels/z/ghost",
+            "/nested/a/b/0/deep_ghost"
+        ]
+    );
+    // Strict mode refuses them, naming each.
+    let (inner, calls) = echo();
+    let strict = layer.strict(true).layer(inner);
+    let r = send(
+        strict,
+        "deploy",
+        json!({"env": {"X": {"value": "v", "ghost": 3}}}),
+    )
+    .await;
+    assert_eq!(count(&calls), 0);
+    let rejection = r.rejection.unwrap();
+    assert_eq!(rejection.code, RejectionCode::GhostArguments);
+    assert_eq!(rejection.field_errors[0].pointer, "/env/X/ghost");
+}
+
+#[tokio::test]
 async fn a_tool_without_parameters_gets_none() {
     let (inner, _) = echo();
     let r = send(layer().layer(inner), "no_params", json!({"x": 1})).await;

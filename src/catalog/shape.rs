@@ -34,9 +34,26 @@ pub(crate) struct ObjectShape {
     pub(crate) props: Vec<(Box<str>, NodeId)>,
     /// Undeclared keys are ghosts.
     pub(crate) closed: bool,
+    /// `patternProperties`: the values of keys a pattern matches have that pattern's shape.
+    pub(crate) patterns: Vec<(regex_automata::meta::Regex, NodeId)>,
+    /// `additionalProperties` as a schema: the shape of the values of the other keys (a map
+    /// of declared objects).
+    pub(crate) additional: Option<NodeId>,
 }
 
 impl ObjectShape {
+    /// The shape of the value under an undeclared `key`: the pattern's that matches it,
+    /// else `additionalProperties`'. None when nothing describes it, or when more than one
+    /// pattern does (their shapes are not merged; the schema layer still validates it).
+    pub(crate) fn value_node(&self, key: &str) -> Option<NodeId> {
+        let mut matching = self.patterns.iter().filter(|(re, _)| re.is_match(key));
+        match (matching.next(), matching.next()) {
+            (Some((_, node)), None) => Some(*node),
+            (Some(_), Some(_)) => None,
+            (None, _) => self.additional,
+        }
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<NodeId> {
         // Tools have few parameters: a scan that compares lengths first beats a binary
         // search of string comparisons up to a dozen or so.
@@ -165,6 +182,8 @@ impl<'a> Builder<'a> {
         let mut declares_object = false;
         let mut open = false;
         let mut props: Vec<(String, Vec<String>)> = Vec::new();
+        let mut patterns: Vec<(String, Vec<String>)> = Vec::new();
+        let mut additional: Vec<String> = Vec::new();
         let mut items: Vec<String> = Vec::new();
         for ptr in &parts {
             let Some(schema) = self.root.pointer(ptr) else {
@@ -194,8 +213,29 @@ impl<'a> Builder<'a> {
                     open = true;
                 }
             }
-            if obj.contains_key("patternProperties") {
+            if let Some(map) = obj.get("patternProperties") {
                 open = true;
+                declares_object |= map.as_object().is_some_and(|m| !m.is_empty());
+                for (pattern, schema) in map.as_object().into_iter().flatten() {
+                    if !schema.is_object() {
+                        continue;
+                    }
+                    let child = format!(
+                        "{ptr}/patternProperties/{}",
+                        crate::preview::escape_pointer_segment(pattern)
+                    );
+                    match patterns.iter_mut().find(|(p, _)| p == pattern) {
+                        Some((_, list)) => list.push(child),
+                        None => patterns.push((pattern.clone(), vec![child])),
+                    }
+                }
+            }
+            if obj
+                .get("additionalProperties")
+                .is_some_and(Value::is_object)
+            {
+                declares_object = true;
+                additional.push(format!("{ptr}/additionalProperties"));
             }
             match obj.get("items") {
                 Some(Value::Array(list)) => {
@@ -220,9 +260,27 @@ impl<'a> Builder<'a> {
                 shaped.push((name.into_boxed_str(), child));
             }
             shaped.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut compiled = Vec::with_capacity(patterns.len());
+            for (pattern, pointers) in patterns {
+                // A pattern the regex engine cannot compile describes keys we cannot
+                // match: their values are left to the schema layer.
+                let Ok(re) = regex_automata::meta::Regex::new(&pattern) else {
+                    continue;
+                };
+                let child_parts = self.flatten(pointers);
+                compiled.push((re, self.node(child_parts, false, depth + 1)));
+            }
+            let additional = if additional.is_empty() {
+                None
+            } else {
+                let child_parts = self.flatten(additional);
+                Some(self.node(child_parts, false, depth + 1))
+            };
             Some(ObjectShape {
                 props: shaped,
                 closed: !open,
+                patterns: compiled,
+                additional,
             })
         } else {
             None

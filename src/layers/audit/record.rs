@@ -357,7 +357,8 @@ impl Encoder {
             alg: self.chain.alg(),
         };
         let start = out.len();
-        serde_json::to_writer(&mut *out, &line).expect("records serialize");
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *out, LineFormatter);
+        line.serialize(&mut serializer).expect("records serialize");
         let hash = self.chain.digest(&out[start..]);
         out.pop(); // the closing brace
         out.extend_from_slice(HASH_FIELD.as_bytes());
@@ -365,6 +366,56 @@ impl Encoder {
         out.extend_from_slice(b"\"}\n");
         self.seq = seq;
         self.prev = hash;
+    }
+}
+
+/// Compact JSON that also escapes U+2028 and U+2029: JSON allows them raw in strings, but
+/// Unicode-aware line readers (Python's `splitlines`, JavaScript) end a line at them, which
+/// would split one record into two. Raw fragments (the masked arguments) are escaped too.
+struct LineFormatter;
+
+impl LineFormatter {
+    fn write_escaped<W: ?Sized + std::io::Write>(
+        writer: &mut W,
+        text: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = text;
+        // Both separators are E2 80 A8/A9 in UTF-8; most text has no 0xE2 byte at all.
+        while let Some(i) = memchr::memchr(0xE2, rest.as_bytes()) {
+            let tail = &rest[i..];
+            let escape = if tail.starts_with('\u{2028}') {
+                "\\u2028"
+            } else if tail.starts_with('\u{2029}') {
+                "\\u2029"
+            } else {
+                let next = i + tail.chars().next().map_or(1, char::len_utf8);
+                writer.write_all(&rest.as_bytes()[..next])?;
+                rest = &rest[next..];
+                continue;
+            };
+            writer.write_all(&rest.as_bytes()[..i])?;
+            writer.write_all(escape.as_bytes())?;
+            rest = &rest[i + 3..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+}
+
+impl serde_json::ser::Formatter for LineFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        Self::write_escaped(writer, fragment)
+    }
+
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        Self::write_escaped(writer, fragment)
     }
 }
 

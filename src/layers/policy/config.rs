@@ -30,8 +30,8 @@ use super::session::SessionConfig;
 /// [policy.roles.operator]
 /// allow = ["deploy_*"]
 ///
-/// [policy.agents.ci-bot]          # per-agent rules on top of its roles
-/// deny = ["deploy_prod"]
+/// [policy.agents.ci-bot]          # per-agent rules on top of its roles; with an identity
+/// deny = ["deploy_prod"]           # verifier, `allow` here needs a verified id (deny always applies)
 ///
 /// [[policy.schedules]]
 /// tools = ["deploy_*"]
@@ -69,7 +69,11 @@ pub struct PolicyConfig {
     pub identity: Option<IdentityConfig>,
     /// Allow/deny sets granted by role.
     pub roles: BTreeMap<String, RuleConfig>,
-    /// Allow/deny sets per agent id.
+    /// Allow/deny sets per agent id. With an identity verifier, an agent's `allow` applies
+    /// only to a caller whose id was verified: a claimed id (no credential, with
+    /// `require_identity = false`) unlocks nothing, though it still gets the agent's `deny`,
+    /// keys rate limits and is recorded in the audit log as claimed. Without a verifier, the
+    /// id is what the adapter put in the call.
     pub agents: BTreeMap<String, RuleConfig>,
     /// Time windows.
     pub schedules: Vec<ScheduleConfig>,

@@ -119,7 +119,7 @@ impl PolicyEngine {
         }
         let tool = call.tool.as_str();
         let caller = &call.caller;
-        if let Err(denial) = self.rules.decide(tool, caller) {
+        if let Err(denial) = self.rules.decide(tool, caller, self.trusts_id(caller)) {
             let message = match denial {
                 Denial::Denied { rule, pattern } => {
                     format!("tool `{tool}` is denied by the {rule} rule `{pattern}`")
@@ -257,10 +257,21 @@ impl PolicyEngine {
             .tools()
             .into_iter()
             .map(|t| t.name())
-            .filter(|name| self.rules.decide(name, caller).is_ok())
+            .filter(|name| {
+                self.rules
+                    .decide(name, caller, self.trusts_id(caller))
+                    .is_ok()
+            })
             .take(max)
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Whether `caller`'s agent id may unlock `[policy.agents.<id>]` allow rules: with a
+    /// verifier, only a verified id does (a claimed one still keys rate limits and is
+    /// recorded as claimed); without one, the id is what the adapter vouched for.
+    fn trusts_id(&self, caller: &Caller) -> bool {
+        caller.verified || self.verifier.is_none()
     }
 
     /// Rate-limit keys tracked (for metrics).

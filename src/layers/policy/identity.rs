@@ -270,8 +270,8 @@ mod jwt {
 
     /// Verifies JSON Web Tokens with `jsonwebtoken`.
     ///
-    /// `exp` is required; `nbf`, `aud` and `iss` are checked when configured; the leeway
-    /// (default 30 s) absorbs clock skew. The agent id comes from `sub` and the roles from
+    /// `exp` is required; `aud` and `iss` are required and checked when configured, `nbf`
+    /// when present; the leeway (default 30 s) absorbs clock skew. The agent id comes from `sub` and the roles from
     /// `roles` (both claim names configurable).
     ///
     /// ```
@@ -341,18 +341,26 @@ mod jwt {
             Ok(Self::with_key(key, Algorithm::EdDSA))
         }
 
-        /// Requires this audience (`aud`).
+        /// Requires this audience (`aud`): a token without the claim is refused, as is one
+        /// for another audience.
         #[must_use]
         pub fn audience(mut self, audience: &str) -> Self {
             self.validation.set_audience(&[audience]);
             self.validation.validate_aud = true;
+            self.validation
+                .required_spec_claims
+                .insert("aud".to_owned());
             self
         }
 
-        /// Requires this issuer (`iss`).
+        /// Requires this issuer (`iss`): a token without the claim is refused, as is one
+        /// from another issuer.
         #[must_use]
         pub fn issuer(mut self, issuer: &str) -> Self {
             self.validation.set_issuer(&[issuer]);
+            self.validation
+                .required_spec_claims
+                .insert("iss".to_owned());
             self
         }
 
@@ -386,7 +394,13 @@ mod jwt {
                         ErrorKind::InvalidAudience => IdentityError::WrongAudience,
                         ErrorKind::InvalidIssuer => IdentityError::WrongIssuer,
                         ErrorKind::InvalidSignature => IdentityError::BadSignature,
-                        ErrorKind::MissingRequiredClaim(_) => IdentityError::Claim("exp"),
+                        ErrorKind::MissingRequiredClaim(claim) => {
+                            IdentityError::Claim(match claim.as_str() {
+                                "aud" => "aud",
+                                "iss" => "iss",
+                                _ => "exp",
+                            })
+                        }
                         ErrorKind::InvalidToken
                         | ErrorKind::Base64(_)
                         | ErrorKind::Json(_)

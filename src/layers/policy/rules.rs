@@ -137,14 +137,17 @@ impl ToolRules {
     }
 
     /// The rule sets that apply to this caller: global, the agent's own, then each of its
-    /// roles (unknown roles grant nothing).
+    /// roles (unknown roles grant nothing). The agent's own only when `agent_rules` (its
+    /// id is trusted for them).
     fn applicable<'a>(
         &'a self,
         caller: &'a Caller,
+        agent_rules: bool,
     ) -> impl Iterator<Item = (Scope<'a>, &'a RuleSet)> + 'a {
         let agent = caller
             .agent_id
             .as_deref()
+            .filter(|_| agent_rules)
             .and_then(|id| self.agents.get(id).map(|r| (Scope::Agent(id), r)));
         let roles = caller
             .roles
@@ -156,9 +159,19 @@ impl ToolRules {
     }
 
     /// Deny wins; then, if any allow list exists, one of the caller's must match.
-    pub(crate) fn decide(&self, tool: &str, caller: &Caller) -> Result<(), Denial> {
+    ///
+    /// `trusted_id`: whether the caller's agent id may unlock that agent's allow rules (it
+    /// was verified, or no verifier is configured and the adapter vouches for it). An
+    /// untrusted, claimed id still gets that agent's deny rules: claiming an id can only
+    /// narrow what a caller may do, never widen it.
+    pub(crate) fn decide(
+        &self,
+        tool: &str,
+        caller: &Caller,
+        trusted_id: bool,
+    ) -> Result<(), Denial> {
         if let Some((scope, set)) = self
-            .applicable(caller)
+            .applicable(caller, true)
             .find(|(_, set)| set.deny.is_match(tool))
         {
             // Only a refusal pays for naming the rule.
@@ -171,7 +184,7 @@ impl ToolRules {
             return Ok(());
         }
         let allowed = self
-            .applicable(caller)
+            .applicable(caller, trusted_id)
             .any(|(_, set)| set.allow.as_ref().is_some_and(|a| a.is_match(tool)));
         if allowed {
             Ok(())
@@ -220,14 +233,17 @@ mod tests {
     fn deny_is_case_insensitive_allow_is_exact_and_deny_wins() {
         let r = rules(Some(&["read_*", "delete_tmp"]), &["delete_*"]);
         let anyone = Caller::default();
-        assert!(r.decide("read_file", &anyone).is_ok());
-        assert_eq!(r.decide("READ_FILE", &anyone), Err(Denial::NotAllowed));
+        assert!(r.decide("read_file", &anyone, true).is_ok());
+        assert_eq!(
+            r.decide("READ_FILE", &anyone, true),
+            Err(Denial::NotAllowed)
+        );
         assert!(matches!(
-            r.decide("DELETE_tmp", &anyone),
+            r.decide("DELETE_tmp", &anyone, true),
             Err(Denial::Denied { .. })
         ));
         assert!(matches!(
-            r.decide("delete_tmp", &anyone),
+            r.decide("delete_tmp", &anyone, true),
             Err(Denial::Denied { .. })
         ));
     }
@@ -237,10 +253,10 @@ mod tests {
         let r = rules(Some(&["fs.*", "admin/**", "ns/*"]), &[]);
         let anyone = Caller::default();
         for ok in ["fs.read", "admin/users/delete", "ns/tool"] {
-            assert!(r.decide(ok, &anyone).is_ok(), "{ok}");
+            assert!(r.decide(ok, &anyone, true).is_ok(), "{ok}");
         }
         for no in ["fs", "ns/a/b", "xfs.read"] {
-            assert!(r.decide(no, &anyone).is_err(), "{no}");
+            assert!(r.decide(no, &anyone, true).is_err(), "{no}");
         }
     }
 

@@ -148,8 +148,11 @@ impl Sanitizer {
         }
     }
 
-    /// Masks every string leaf of `value` (keys are kept, the JSON stays valid) and, whatever
+    /// Masks every string of `value` (object keys included: a secret used as a key is
+    /// replaced by its mask, the object keeping its other members), integers long enough to
+    /// be a card, account or phone number (a masked number becomes a string), and, whatever
     /// they hold, the values under sensitive key names (`password`, `token`, `api_key`, …).
+    /// The JSON stays valid.
     pub fn sanitize_json(&self, value: &mut Value, counts: &mut Counts) {
         // Iterative: tool output can nest deeper than any stack should.
         let mut stack: Vec<&mut Value> = vec![value];
@@ -160,8 +163,14 @@ impl Sanitizer {
                         *s = masked;
                     }
                 }
+                Value::Number(n) => {
+                    if let Some(masked) = self.mask_number(n, counts) {
+                        *v = Value::String(masked);
+                    }
+                }
                 Value::Array(items) => stack.extend(items.iter_mut()),
                 Value::Object(map) => {
+                    self.mask_keys(map, counts);
                     for (key, child) in map.iter_mut() {
                         if is_sensitive_name(key) && !child.is_null() {
                             *child = Value::String(self.masker.mask(&Kind::SensitiveField, ""));
@@ -176,6 +185,55 @@ impl Sanitizer {
         }
     }
 
+    /// The masked form of a number, when its text holds something to mask. Only numbers of
+    /// nine digits or more are scanned: shorter ones are no card, account, SSN or phone
+    /// number, and most JSON numbers are short.
+    fn mask_number(&self, n: &serde_json::Number, counts: &mut Counts) -> Option<String> {
+        let short = match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u < 100_000_000,
+            (None, Some(i)) => i > -100_000_000,
+            _ => false,
+        };
+        if short {
+            return None;
+        }
+        let text = n.to_string();
+        self.mask_number_text(&text, counts)
+    }
+
+    fn mask_number_text(&self, text: &str, counts: &mut Counts) -> Option<String> {
+        if text.bytes().filter(u8::is_ascii_digit).count() < 9 {
+            return None;
+        }
+        match self.sanitize_text(text, counts) {
+            Cow::Owned(masked) => Some(masked),
+            Cow::Borrowed(_) => None,
+        }
+    }
+
+    /// Replaces keys that hold something to mask by their masked form; a masked key that
+    /// collides with another key gets ` #2`, ` #3`, … so no member is lost.
+    fn mask_keys(&self, map: &mut serde_json::Map<String, Value>, counts: &mut Counts) {
+        let mut renamed: Vec<(String, String)> = Vec::new();
+        for key in map.keys() {
+            if let Cow::Owned(masked) = self.sanitize_text(key, counts) {
+                renamed.push((key.clone(), masked));
+            }
+        }
+        for (old, masked) in renamed {
+            let Some(child) = map.remove(&old) else {
+                continue;
+            };
+            let mut key = masked.clone();
+            let mut n = 1;
+            while map.contains_key(&key) {
+                n += 1;
+                key = format!("{masked} #{n}");
+            }
+            map.insert(key, child);
+        }
+    }
+
     /// Masks a JSON document given as text, as [`sanitize_json`](Self::sanitize_json) masks
     /// the parsed value, without parsing it into a tree: strings are scanned where they
     /// stand and values under sensitive key names replaced, the rest copied. Borrows when
@@ -186,6 +244,15 @@ impl Sanitizer {
         json: &'a str,
         counts: &mut Counts,
     ) -> Option<Cow<'a, str>> {
+        let mut found = Counts::new();
+        let masked = self.json_text_pass(json, &mut found)?;
+        for (kind, n) in found {
+            add(counts, &kind, n);
+        }
+        Some(masked)
+    }
+
+    fn json_text_pass<'a>(&self, json: &'a str, counts: &mut Counts) -> Option<Cow<'a, str>> {
         let b = json.as_bytes();
         let mut out: Option<String> = None;
         // Text before `copied` is in `out` already (or, while `out` is none, unchanged).
@@ -245,11 +312,17 @@ impl Sanitizer {
                     let raw = &json[i + 1..end];
                     let escaped = raw.contains('\\');
                     if expect_key {
-                        sensitive = if escaped {
-                            is_sensitive_name(&serde_json::from_str::<String>(&json[i..=end]).ok()?)
+                        let key: Cow<'_, str> = if escaped {
+                            Cow::Owned(serde_json::from_str::<String>(&json[i..=end]).ok()?)
                         } else {
-                            is_sensitive_name(raw)
+                            Cow::Borrowed(raw)
                         };
+                        // A key to mask (rare) renames a member, which may collide with
+                        // another: the tree walk handles that.
+                        if matches!(self.sanitize_text(&key, &mut Counts::new()), Cow::Owned(_)) {
+                            return None;
+                        }
+                        sensitive = is_sensitive_name(&key);
                     } else {
                         let text: Cow<'_, str> = if escaped {
                             Cow::Owned(serde_json::from_str::<String>(&json[i..=end]).ok()?)
@@ -268,8 +341,20 @@ impl Sanitizer {
                     i = end + 1;
                 }
                 _ => {
-                    // A number, true, false or null: copied as it is.
-                    i = value_end(b, i)?;
+                    // A number (scanned when long enough to hold a card or account
+                    // number), true, false or null.
+                    let end = value_end(b, i)?;
+                    if (c == b'-' || c.is_ascii_digit())
+                        && let Some(masked) = self.mask_number_text(&json[i..end], counts)
+                    {
+                        let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
+                        buf.push_str(&json[copied..i]);
+                        buf.push('"');
+                        push_json_escaped(buf, &masked);
+                        buf.push('"');
+                        copied = end;
+                    }
+                    i = end;
                 }
             }
         }

@@ -152,6 +152,13 @@ fn walk(
                             node: node_id,
                         });
                     }
+                    // A map's values (`additionalProperties`, `patternProperties`) have a
+                    // declared shape of their own: walk them too.
+                    None if child.is_object() || child.is_array() => {
+                        if let Some(value_node) = object.value_node(key) {
+                            walk(shape, value_node, child, Some(&link), ghosts);
+                        }
+                    }
                     None => {}
                 }
             }
