@@ -83,8 +83,9 @@
 //! | `axum` | `adapters::http`: MCP over HTTP and plain HTTP, on axum |
 //! | `full` | everything |
 
-// One `unsafe` in the crate: the sandbox's `fork` of a process it has checked is
-// single-threaded (`layers/sandbox/stage.rs`).
+// Two `unsafe` blocks in the crate, both in the sandbox's own stage
+// (`layers/sandbox/stage.rs`): the `fork` of a process it has checked is single-threaded,
+// and the `prctl` that empties the capability bounding set.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -545,6 +545,62 @@ fn sandbox_run_reports_what_it_enforced_and_passes_the_exit_status() {
 }
 
 #[test]
+fn sandbox_run_leaves_no_cgroup_behind_and_sweeps_stale_ones() {
+    // Where the sandbox makes its pids cgroups: cgroup v1's pids hierarchy, or our v2 one.
+    let v2 = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        })
+        .map(|rel| Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/')));
+    let bases: Vec<std::path::PathBuf> = [Some("/sys/fs/cgroup/pids".into()), v2]
+        .into_iter()
+        .flatten()
+        .filter(|b: &std::path::PathBuf| b.join("cgroup.procs").exists())
+        .collect();
+    // A cgroup left by a program that is gone (no process can have this id).
+    let stale: Vec<_> = bases
+        .iter()
+        .map(|b| b.join("airlock-sandbox-4194305-0"))
+        .filter(|d| std::fs::create_dir(d).is_ok())
+        .collect();
+    let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["sandbox", "run", "--", "/bin/true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let prefix = format!("airlock-sandbox-{pid}-");
+    for base in &bases {
+        let left: Vec<String> = std::fs::read_dir(base)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "left behind in {}: {left:?}",
+            base.display()
+        );
+    }
+    for dir in stale {
+        assert!(!dir.exists(), "stale cgroup not swept: {}", dir.display());
+    }
+    if stderr.contains("enforced: pids cgroup") {
+        assert!(
+            !bases.is_empty(),
+            "a pids cgroup was made where the test does not look"
+        );
+    }
+}
+
+#[test]
 fn sandbox_run_refuses_when_isolation_is_unavailable() {
     let dir = workdir("sandbox-unavailable");
     std::fs::write(

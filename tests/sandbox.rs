@@ -66,6 +66,91 @@ fn tools() -> ToolRouter {
             Ok::<_, std::convert::Infallible>(json!({"vars": vars,
                 "secret": std::env::var(HOST_SECRET).ok()}))
         })
+        .raw_tool("run_unix_connect", "", raw.clone(), |args: Value| async move {
+            use std::os::linux::net::SocketAddrExt;
+            let path = args["path"].as_str().unwrap_or_default().to_owned();
+            let abstract_name = args["abstract"].as_str().unwrap_or_default().to_owned();
+            let by_path = std::os::unix::net::UnixStream::connect(&path);
+            let by_name = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+                .and_then(|addr| std::os::unix::net::UnixStream::connect_addr(&addr));
+            Ok::<_, std::convert::Infallible>(json!({
+                "path_connected": by_path.is_ok(),
+                "path_error": by_path.err().map(|e| e.to_string()),
+                "abstract_connected": by_name.is_ok(),
+            }))
+        })
+        .raw_tool("run_probe_paths", "", raw.clone(), |args: Value| async move {
+            // What kind of error each path gives: absent, denied, or readable.
+            let mut seen = serde_json::Map::new();
+            for path in args["paths"].as_array().into_iter().flatten() {
+                let path = path.as_str().unwrap_or_default();
+                let state = match std::fs::read_dir(path).map(|_| ()).or_else(|_| std::fs::read(path).map(|_| ())) {
+                    Ok(()) => "readable".to_owned(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => "absent".to_owned(),
+                    Err(e) => format!("error: {e}"),
+                };
+                seen.insert(path.to_owned(), Value::String(state));
+            }
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+            Ok::<_, std::convert::Infallible>(json!({"paths": seen, "mountinfo": mountinfo}))
+        })
+        .raw_tool("run_fill_disk", "", raw.clone(), |args: Value| async move {
+            // Writes 1 MiB files, then empty ones, until the sandbox says no (bounded here).
+            let max_mb = args["max_mb"].as_u64().unwrap_or(0);
+            let max_files = args["max_files"].as_u64().unwrap_or(0);
+            let chunk = vec![7u8; 1 << 20];
+            let mut mb = 0;
+            while mb < max_mb && std::fs::write(format!("big{mb}"), &chunk).is_ok() {
+                mb += 1;
+            }
+            for i in 0..mb {
+                let _ = std::fs::remove_file(format!("big{i}"));
+            }
+            let mut files = 0;
+            while files < max_files && std::fs::write(format!("f{files}"), b"").is_ok() {
+                files += 1;
+            }
+            Ok::<_, std::convert::Infallible>(json!({"mb": mb, "files": files}))
+        })
+        .raw_tool("run_forge", "", raw.clone(), |_args: Value| async move {
+            // A program the tool starts tries every way back to the reply channel: its own
+            // stdout, and every descriptor of the worker it can find in /proc.
+            let forged = r#"{"output":"FORGED mail bob@example.com key AKIAIOSFODNN7EXAMPLE","is_error":false,"notes":[]}"#;
+            let script = r#"
+                n=0
+                for fd in /proc/1/fd/* /proc/2/fd/*; do
+                    if printf '%s' "$FORGED" 2>/dev/null > "$fd"; then n=$((n+1)); fi
+                done
+                printf '%s' "$FORGED"
+                echo "$n" > opened
+            "#;
+            let status = std::process::Command::new("/bin/sh")
+                .args(["-c", script])
+                .env("FORGED", forged)
+                .status();
+            let opened = std::fs::read_to_string("opened").unwrap_or_default();
+            Ok::<_, std::convert::Infallible>(json!({"genuine": true,
+                "child_ran": status.is_ok_and(|s| s.success()),
+                "opened": opened.trim()}))
+        })
+        .raw_tool("run_syscalls", "", raw.clone(), |_args: Value| async move {
+            let errno = || std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            // io_uring_setup(1, &params): a 120-byte parameter block.
+            let mut params = [0u8; 120];
+            #[allow(unsafe_code)]
+            // SAFETY: the kernel writes at most the 120-byte block given.
+            let uring = unsafe { libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr()) };
+            let uring_errno = if uring < 0 { errno() } else { 0 };
+            // getpid under the x32 ABI's numbering.
+            #[allow(unsafe_code)]
+            // SAFETY: getpid takes no arguments.
+            let x32 = unsafe { libc::syscall(libc::SYS_getpid | 0x4000_0000) };
+            let x32_errno = if x32 < 0 { errno() } else { 0 };
+            Ok::<_, std::convert::Infallible>(json!({
+                "io_uring": uring, "io_uring_errno": uring_errno,
+                "x32": x32, "x32_errno": x32_errno,
+            }))
+        })
         .raw_tool("local_echo", "", raw, |args: Value| async move {
             Ok::<_, std::convert::Infallible>(args)
         })
@@ -347,6 +432,153 @@ fn escape_syscalls_are_denied(ctx: &Ctx) {
     assert!(!text.contains("ESCAPED"), "{text}");
 }
 
+fn host_unix_sockets_are_unreachable(ctx: &Ctx) {
+    use std::os::linux::net::SocketAddrExt;
+    let path = ctx.scratch.join(format!("host-{}.sock", ctx.backend));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let name = format!("airlock-test-{}-{}", std::process::id(), ctx.backend);
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let abstract_listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    abstract_listener.set_nonblocking(true).unwrap();
+    let (r, _) = ctx.call(
+        &ctx.config(),
+        "run_unix_connect",
+        json!({"path": path.to_string_lossy(), "abstract": name}),
+    );
+    let out = output_json(&r);
+    assert_eq!(out["path_connected"], false, "{out}");
+    assert_eq!(out["abstract_connected"], false, "{out}");
+    assert!(listener.accept().is_err() && abstract_listener.accept().is_err());
+    // The host's socket file does not even exist in there.
+    assert!(
+        out["path_error"].as_str().unwrap().contains("No such file"),
+        "{out}"
+    );
+}
+
+fn the_host_tree_is_absent_and_private_keys_unreadable(ctx: &Ctx) {
+    let marker = ctx.scratch.join("host-file");
+    std::fs::write(&marker, "host").unwrap();
+    let paths = [
+        "/etc/ssl/private",
+        "/root",
+        "/home",
+        "/run",
+        "/var/run",
+        marker.to_str().unwrap(),
+        "/etc/ssl/certs",
+    ];
+    let (r, _) = ctx.call(&ctx.config(), "run_probe_paths", json!({"paths": paths}));
+    let out = output_json(&r);
+    let state = |p: &str| out["paths"][p].as_str().unwrap_or_default().to_owned();
+    for p in ["/etc/ssl/private", "/root", "/home", "/run", "/var/run"] {
+        assert_ne!(state(p), "readable", "{p}: {out}");
+    }
+    assert_eq!(state(marker.to_str().unwrap()), "absent", "{out}");
+    if Path::new("/etc/ssl/certs").exists() {
+        assert_eq!(
+            state("/etc/ssl/certs"),
+            "readable",
+            "the CA certificates: {out}"
+        );
+    }
+    // The defaults never name a secret's home.
+    for p in &SandboxConfig::default().read_only_paths {
+        for secret in [
+            "/etc/ssl/private",
+            "/root",
+            "/home",
+            "/etc/shadow",
+            "/run",
+            "/tmp",
+        ] {
+            assert!(
+                !Path::new(secret).starts_with(p) && !p.starts_with(secret),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    if ctx.backend == BackendKind::Process {
+        for p in ["/etc/ssl/private", "/root", "/home", "/run", "/var/run"] {
+            assert_eq!(state(p), "absent", "{p}: {out}");
+        }
+        // Only the sandbox's own mounts: no host mount table.
+        let mountinfo = out["mountinfo"].as_str().unwrap();
+        let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let host_root = host
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .unwrap();
+        assert!(!mountinfo.contains(host_root), "{mountinfo}");
+        assert!(
+            !mountinfo.is_empty() && mountinfo.contains("tmpfs"),
+            "{mountinfo}"
+        );
+    }
+}
+
+fn the_work_directory_has_a_disk_quota(ctx: &Ctx) {
+    let mut config = ctx.config();
+    config.limits.disk_mb = 8;
+    config.limits.max_files = 256;
+    config.limits.wall_time_secs = 10;
+    let (r, _) = ctx.call(
+        &config,
+        "run_fill_disk",
+        json!({"max_mb": 64, "max_files": 5000}),
+    );
+    let out = output_json(&r);
+    let mb = out["mb"].as_u64().unwrap();
+    assert!(
+        (1..=8).contains(&mb),
+        "wrote {mb} MiB with an 8 MiB quota: {out}"
+    );
+    let files = out["files"].as_u64().unwrap();
+    assert!(files > 0, "{out}");
+    if ctx.backend == BackendKind::Process {
+        assert!(
+            files <= 256,
+            "created {files} files with a bound of 256: {out}"
+        );
+    }
+    let (_, enforced, not_enforced) = sandbox_note(&r);
+    assert!(
+        enforced.join(" ").contains("tmpfs of 8 MiB"),
+        "{enforced:?}"
+    );
+    if ctx.backend == BackendKind::Bwrap {
+        assert!(
+            not_enforced.join(" ").contains("number of files"),
+            "{not_enforced:?}"
+        );
+    }
+}
+
+fn a_started_program_cannot_forge_the_reply(ctx: &Ctx) {
+    let (r, _) = ctx.call(&ctx.config(), "run_forge", json!({}));
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("FORGED"), "{text}");
+    let out = output_json(&r);
+    assert_eq!(out["genuine"], true, "{out}");
+    assert_eq!(out["child_ran"], true, "{out}");
+    assert_eq!(
+        out["opened"], "0",
+        "the child reached the worker's descriptors: {out}"
+    );
+}
+
+fn io_uring_and_foreign_syscall_abis_are_refused(ctx: &Ctx) {
+    let (r, _) = ctx.call(&ctx.config(), "run_syscalls", json!({}));
+    let out = output_json(&r);
+    assert_eq!(out["io_uring"], -1, "{out}");
+    assert_eq!(out["io_uring_errno"], libc::EPERM, "{out}");
+    assert_eq!(out["x32"], -1, "{out}");
+    assert_eq!(out["x32_errno"], libc::EPERM, "{out}");
+}
+
 fn required_and_unavailable_means_the_tool_never_runs(ctx: &Ctx) {
     let marker = ctx.scratch.join("the-tool-ran");
     let mut config = ctx.config();
@@ -456,6 +688,26 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "required_and_unavailable_means_the_tool_never_runs",
         required_and_unavailable_means_the_tool_never_runs,
+    ),
+    (
+        "host_unix_sockets_are_unreachable",
+        host_unix_sockets_are_unreachable,
+    ),
+    (
+        "the_host_tree_is_absent_and_private_keys_unreadable",
+        the_host_tree_is_absent_and_private_keys_unreadable,
+    ),
+    (
+        "the_work_directory_has_a_disk_quota",
+        the_work_directory_has_a_disk_quota,
+    ),
+    (
+        "a_started_program_cannot_forge_the_reply",
+        a_started_program_cannot_forge_the_reply,
+    ),
+    (
+        "io_uring_and_foreign_syscall_abis_are_refused",
+        io_uring_and_foreign_syscall_abis_are_refused,
     ),
 ];
 

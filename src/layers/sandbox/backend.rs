@@ -118,6 +118,7 @@ impl LinuxSandbox {
             Some(w) => w.clone(),
             None => std::env::current_exe()?,
         };
+        sweep_stale_cgroups();
         Ok(Self {
             kind: config.backend,
             config: config.clone(),
@@ -187,8 +188,6 @@ impl LinuxSandbox {
             "/proc",
             "--dev",
             "/dev",
-            "--tmpfs",
-            "/tmp",
             "--clearenv",
         ]
         .iter()
@@ -209,8 +208,25 @@ impl LinuxSandbox {
         {
             bind("--ro-bind-try", program);
         }
-        bind("--bind", workdir);
-        a.extend(["--chdir".into(), workdir.to_string_lossy().into_owned()]);
+        // The work directory is a tmpfs of its own, limited in size (RAM, never the host's
+        // disk); like the process backend, no /tmp besides it (TMPDIR points here).
+        let dir = workdir.to_string_lossy().into_owned();
+        let bytes = self
+            .config
+            .limits
+            .disk_mb
+            .max(1)
+            .saturating_mul(1024 * 1024);
+        a.extend([
+            "--size".into(),
+            bytes.to_string(),
+            "--perms".into(),
+            "0700".into(),
+            "--tmpfs".into(),
+            dir.clone(),
+            "--chdir".into(),
+            dir,
+        ]);
         a
     }
 }
@@ -281,17 +297,29 @@ impl SandboxBackend for LinuxSandbox {
         if self.kind == BackendKind::Bwrap && !outcome.enforced.is_empty() {
             outcome.enforced.insert(
                 0,
-                "bubblewrap: namespaces user, pid, net, mount, ipc, uts, cgroup; only the \
-                 read-only paths and the work directory mounted"
+                format!(
+                    "bubblewrap: namespaces user, pid, net, mount, ipc, uts, cgroup; only the \
+                     read-only paths and the work directory mounted; the work directory a \
+                     tmpfs of {} MiB",
+                    self.config.limits.disk_mb
+                ),
+            );
+            outcome.not_enforced.push(
+                "a bound on the number of files in the work directory (bubblewrap cannot set \
+                 a tmpfs's inode limit; its size still bounds the data)"
                     .into(),
             );
         }
         let _ = std::fs::remove_dir_all(&workdir);
         if let Some(cg) = cgroup {
-            // Off the caller's path: the namespace's last processes may take a moment to go.
-            let _ = std::thread::Builder::new()
-                .name("airlock-sandbox-cleanup".into())
-                .spawn(move || remove_cgroup(&cg));
+            // The namespace dies with its first process, reaped by now: the cgroup is
+            // almost always empty at once. If not, off the caller's path; a program that
+            // exits first leaves it to the next start's sweep.
+            if !try_remove_cgroup(&cg, 5) {
+                let _ = std::thread::Builder::new()
+                    .name("airlock-sandbox-cleanup".into())
+                    .spawn(move || remove_cgroup(&cg));
+            }
         }
         outcome
     }
@@ -367,15 +395,59 @@ fn own_cgroup_v2() -> Option<PathBuf> {
     Some(Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/')))
 }
 
+/// Tries to remove `dir` up to `attempts` times, a millisecond apart.
+fn try_remove_cgroup(dir: &Path, attempts: u32) -> bool {
+    for attempt in 0..attempts {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return true;
+        }
+        if attempt + 1 < attempts {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    false
+}
+
 fn remove_cgroup(dir: &Path) {
     // The namespace's processes die with its first process; give the kernel a moment.
-    for attempt in 0..100 {
-        if std::fs::remove_dir(dir).is_ok() {
+    for _ in 0..100 {
+        if try_remove_cgroup(dir, 1) {
             return;
         }
-        std::thread::sleep(Duration::from_millis(if attempt < 10 { 1 } else { 20 }));
+        std::thread::sleep(Duration::from_millis(20));
     }
     tracing::warn!(cgroup = %dir.display(), "could not remove a sandbox cgroup");
+}
+
+/// Removes the cgroups that sandboxes of programs no longer running left behind
+/// (`airlock-sandbox-<pid>-<n>` whose process is gone, and which are empty).
+pub(crate) fn sweep_stale_cgroups() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let bases = [
+            PathBuf::from("/sys/fs/cgroup/pids"),
+            own_cgroup_v2().unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup")),
+        ];
+        for base in bases {
+            let Ok(entries) = std::fs::read_dir(&base) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("airlock-sandbox-"))
+                    .and_then(|rest| rest.split('-').next())
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+        }
+    });
 }
 
 /// Reads up to `cap` bytes, then reads and drops the rest; returns the bytes and whether

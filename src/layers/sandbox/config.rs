@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// backend = "process"            # or "bwrap" (bubblewrap)
 /// required = true               # no isolation, no call (sandbox_unavailable)
 /// tools = ["run_*"]             # globs of the tools that run isolated
-/// read_only_paths = ["/usr", "/lib", "/lib64", "/bin", "/etc/ssl"]
+/// read_only_paths = ["/usr", "/lib", "/lib64", "/bin", "/etc/ssl/certs"]
 /// allow_env = ["LANG"]          # host variables passed through; nothing else is
 ///
 /// [sandbox.commands]            # tools that are external commands
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// [sandbox.limits]
 /// wall_time_secs = 30
 /// memory_mb = 512
+/// disk_mb = 64                  # the work directory is a tmpfs of this size
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -41,7 +42,12 @@ pub struct SandboxConfig {
     pub worker: Option<PathBuf>,
     /// The `bwrap` program for the bubblewrap backend.
     pub bwrap_path: PathBuf,
-    /// Paths the tool may read (and execute); everything else is invisible or denied.
+    /// Paths the tool may read (and execute); everything else is invisible or denied. The
+    /// default is what programs need to run and nothing that holds a secret: the system's
+    /// programs and libraries (`/usr`, `/bin`, `/sbin`, `/lib*`), the dynamic loader's
+    /// cache and configuration, the CA certificates (`/etc/ssl/certs`, never
+    /// `/etc/ssl/private`), OpenSSL's configuration, `/etc/alternatives` and the time zone.
+    /// No home directory, `/root`, `/tmp`, `/run` or credential file.
     pub read_only_paths: Vec<PathBuf>,
     /// Host environment variables passed to the tool, by name. Nothing else is.
     pub allow_env: Vec<String>,
@@ -67,7 +73,11 @@ impl Default for SandboxConfig {
                 "/sbin",
                 "/etc/alternatives",
                 "/etc/ld.so.cache",
-                "/etc/ssl",
+                "/etc/ld.so.conf",
+                "/etc/ld.so.conf.d",
+                "/etc/ssl/certs",
+                "/etc/ssl/openssl.cnf",
+                "/etc/ca-certificates",
                 "/etc/localtime",
             ]
             .into_iter()
@@ -116,6 +126,12 @@ pub struct SandboxLimits {
     pub max_open_files: u64,
     /// Largest file the tool may write, in MiB (`RLIMIT_FSIZE`).
     pub max_file_mb: u64,
+    /// Size of the work directory, in MiB: a tmpfs of its own (RAM, not the host's disk),
+    /// so one call cannot fill a disk.
+    pub disk_mb: u64,
+    /// Most files and directories in the work directory (the tmpfs's inodes; the process
+    /// backend).
+    pub max_files: u64,
     /// Most stdout bytes kept (the rest is read and dropped).
     pub max_stdout_bytes: usize,
     /// Most stderr bytes kept.
@@ -131,6 +147,8 @@ impl Default for SandboxLimits {
             max_processes: 64,
             max_open_files: 256,
             max_file_mb: 64,
+            disk_mb: 64,
+            max_files: 4096,
             max_stdout_bytes: 1024 * 1024,
             max_stderr_bytes: 64 * 1024,
         }

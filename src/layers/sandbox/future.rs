@@ -48,6 +48,10 @@ fn response(backend: &str, run: RunOutcome, command: bool) -> ToolResponse {
         Exit::Code(0) => {
             return match serde_json::from_slice::<ToolResponse>(&run.stdout) {
                 Ok(mut r) if !run.stdout_truncated => {
+                    // Everything from inside is untrusted: the output and any refusal pass
+                    // the sanitizer outside like any response, and notes are what layers
+                    // say, never what a sandboxed process claims.
+                    r.notes.clear();
                     r.notes
                         .push(note(backend, "completed", run.enforced, run.not_enforced));
                     r

@@ -3,7 +3,8 @@
 //! Some tools run code an LLM wrote. [`SandboxLayer`] sends the calls of the tools its
 //! `tools` globs name to a [`SandboxBackend`]; other calls pass through to the inner
 //! service. Only data crosses the boundary: the call goes in as JSON on stdin, the
-//! `ToolResponse` comes back as JSON on stdout.
+//! `ToolResponse` comes back as JSON, and is treated as untrusted (notes from inside are
+//! dropped; the output passes the sanitizer outside like any other).
 //!
 //! - **Rust tools** run in the *worker*: your own program, re-executed. Call [`enter`]
 //!   first thing in `main`; in a worker process it builds your tools, answers the one call
@@ -12,15 +13,19 @@
 //!   the sandbox with the same protocol.
 //!
 //! The Linux backends ([`LinuxSandbox`]) give each call new user, PID, network, mount, IPC
-//! and UTS namespaces (`process`: set up by the worker itself; `bwrap`: by bubblewrap, with
-//! only the read-only paths and a private work directory mounted), then inside: Landlock
-//! (read-only paths, read-write only the work directory, removed afterwards), resource
-//! limits (address space, CPU seconds, open files, processes, file size, no core dumps), a
-//! pids cgroup when one can be made, and a seccomp filter against `ptrace`, `mount`, `bpf`,
-//! `keyctl`, `kexec_*`, module loading, namespace creation and other escape routes. The
-//! environment is scrubbed to `allow_env`; stdout and stderr are capped; a wall-clock
-//! deadline kills the whole process tree. Each response carries a
-//! [`Note::Sandboxed`](crate::Note::Sandboxed) saying what was enforced on this kernel.
+//! and UTS namespaces and a file tree of its own (`process`: set up by the worker itself,
+//! `pivot_root` into a tmpfs holding only the read-only paths, bind-mounted read-only;
+//! `bwrap`: bubblewrap's mount view of the same paths), with the work directory a
+//! size-limited tmpfs (`disk_mb`, and `max_files` on `process`). Inside: Landlock
+//! (read-only paths, read-write only the work directory; abstract sockets and signals
+//! scoped), resource limits (address space, CPU seconds, open files, processes, file size,
+//! no core dumps), a pids cgroup when one can be made, an emptied capability bounding set,
+//! and a seccomp filter against `ptrace`, `mount`, `bpf`, `io_uring`, `keyctl`, `kexec_*`,
+//! module loading, namespace creation, foreign syscall ABIs and other escape routes. A
+//! Rust tool answers on a private channel nothing it starts can reach. The environment is
+//! scrubbed to `allow_env`; stdout and stderr are capped; a wall-clock deadline kills the
+//! whole process tree. Each response carries a [`Note::Sandboxed`](crate::Note::Sandboxed)
+//! saying what was enforced on this kernel.
 //!
 //! **Fails closed**: with `required = true` (the default), a host where the backend cannot
 //! isolate (no user namespaces, no `bwrap`, a worker that does not call [`enter`]) gets

@@ -279,13 +279,18 @@ fn inner(spec: Spec, tools: Tools<'_>) -> i32 {
             Ok(()) => {}
             Err(e) => report.not_enforced.push(format!("hostname: {e}")),
         }
-        match mount_proc() {
-            Ok(()) => report
-                .enforced
-                .push("/proc of the new PID namespace".into()),
-            Err(e) => report.not_enforced.push(format!(
-                "fresh /proc: {e} (the host's is denied by Landlock)"
-            )),
+        match private_root(&spec) {
+            Ok(weaker) => {
+                report.enforced.push(format!(
+                    "a root of its own (pivot_root to a tmpfs): only the read-only paths, \
+                     bind-mounted read-only, /dev/null, zero, full, random, urandom, a fresh \
+                     /proc, and the work directory, a tmpfs of {} MiB and {} files; no host \
+                     /tmp, /run, home directory, socket or mount table",
+                    spec.limits.disk_mb, spec.limits.max_files
+                ));
+                report.not_enforced.extend(weaker);
+            }
+            Err(e) => return fail(&format!("cannot build the sandbox's root: {e}")),
         }
     }
     if let Err(e) = std::env::set_current_dir(&spec.workdir) {
@@ -299,9 +304,18 @@ fn inner(spec: Spec, tools: Tools<'_>) -> i32 {
         Ok(list) => report.enforced.push(list),
         Err(e) => return fail(&format!("cannot set resource limits: {e}")),
     }
+    if spec.own_namespaces {
+        match drop_capability_bounding_set() {
+            Ok(()) => report.enforced.push(
+                "capabilities: none for anything the tool executes (bounding set emptied)".into(),
+            ),
+            Err(e) => return fail(&format!("cannot empty the capability bounding set: {e}")),
+        }
+    }
     match seccomp() {
         Ok(()) => report.enforced.push(
-            "seccomp: ptrace, mount, bpf, keyctl, kexec, modules, namespaces, reboot, … denied"
+            "seccomp: ptrace, mount, bpf, io_uring, keyctl, kexec, modules, namespaces, \
+             reboot, … denied; only the native syscall ABI (x32 and 32-bit calls refused)"
                 .into(),
         ),
         Err(e) => return fail(&format!("cannot install the seccomp filter: {e}")),
@@ -330,8 +344,18 @@ fn inner(spec: Spec, tools: Tools<'_>) -> i32 {
     }
 }
 
-fn mount_proc() -> Result<(), String> {
-    use nix::mount::{MsFlags, mount};
+/// Gives the process backend a root of its own, as bubblewrap does: a small tmpfs holding
+/// only the read-only paths (bind-mounted read-only, symbolic links recreated), a few
+/// devices, a fresh `/proc` and the work directory (a tmpfs limited to `disk_mb` and
+/// `max_files`), then `pivot_root` into it and the host's tree detached. Landlock governs
+/// paths but not `connect()` on socket files; here the host's sockets do not exist.
+/// Returns what could only be done weaker (a bind that stayed writable).
+fn private_root(spec: &Spec) -> Result<Vec<String>, String> {
+    use nix::mount::{MntFlags, MsFlags, mount, umount2};
+    let at = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        format!("{what} {}: {e}", path.display())
+    };
+    let mut weaker = Vec::new();
     mount(
         None::<&str>,
         "/",
@@ -339,12 +363,161 @@ fn mount_proc() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("make / private: {e}"))?;
+    // The new root is mounted over the (empty, ours) work directory of the host.
+    let root = spec.workdir.as_path();
+    let nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(
+        Some("tmpfs"),
+        root,
+        Some("tmpfs"),
+        nodev,
+        Some("size=4m,nr_inodes=4096,mode=0755"),
+    )
+    .map_err(|e| at("mount the root tmpfs on", root, &e))?;
+    let inside = |path: &Path| root.join(path.strip_prefix("/").unwrap_or(path));
+
+    let mut wanted: Vec<&Path> = spec.read_only.iter().map(PathBuf::as_path).collect();
+    wanted.push(&spec.worker);
+    if let Mode::Exec(argv) = &spec.mode
+        && let Some(program) = argv.first().map(Path::new)
+        && program.is_absolute()
+    {
+        wanted.push(program);
+    }
+    // A path below a symbolic link (`/bin/sh` with `/bin -> usr/bin`) is bound where it
+    // really is; a link itself is recreated as a link.
+    let mut paths: Vec<PathBuf> = wanted
+        .into_iter()
+        .filter(|p| p.is_absolute())
+        .filter_map(|p| match p.parent().map(std::fs::canonicalize) {
+            Some(Ok(parent)) => Some(parent.join(p.file_name()?)),
+            _ => None, // absent on this host
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut bound: Vec<&Path> = Vec::new();
+    for path in &paths {
+        let path = path.as_path();
+        if bound.iter().any(|b| path.starts_with(b)) {
+            continue; // already visible through a bound parent
+        }
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            continue; // absent on this host
+        };
+        let target = inside(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| at("create", parent, &e))?;
+        }
+        if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(path).map_err(|e| at("read the link", path, &e))?;
+            std::os::unix::fs::symlink(&link, &target).map_err(|e| at("link", &target, &e))?;
+            continue;
+        }
+        if meta.is_dir() {
+            std::fs::create_dir_all(&target).map_err(|e| at("create", &target, &e))?;
+        } else {
+            std::fs::write(&target, b"").map_err(|e| at("create", &target, &e))?;
+        }
+        mount(
+            Some(path),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| at("bind", path, &e))?;
+        if let Err(e) = remount_read_only(path, &target) {
+            weaker.push(format!(
+                "read-only bind of {}: {e} (Landlock still denies writes)",
+                path.display()
+            ));
+        }
+        bound.push(path);
+    }
+
+    let dev = root.join("dev");
+    std::fs::create_dir_all(&dev).map_err(|e| at("create", &dev, &e))?;
+    for name in ["null", "zero", "full", "random", "urandom"] {
+        let host = Path::new("/dev").join(name);
+        let target = dev.join(name);
+        std::fs::write(&target, b"").map_err(|e| at("create", &target, &e))?;
+        mount(
+            Some(&host),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| at("bind", &host, &e))?;
+    }
+    let proc = root.join("proc");
+    std::fs::create_dir_all(&proc).map_err(|e| at("create", &proc, &e))?;
     mount(
         Some("proc"),
-        "/proc",
+        &proc,
         Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        nodev | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| at("mount proc on", &proc, &e))?;
+    let work = inside(&spec.workdir);
+    std::fs::create_dir_all(&work).map_err(|e| at("create", &work, &e))?;
+    let options = format!(
+        "size={}m,nr_inodes={},mode=0700",
+        spec.limits.disk_mb.max(1),
+        spec.limits.max_files.max(16)
+    );
+    mount(
+        Some("tmpfs"),
+        &work,
+        Some("tmpfs"),
+        nodev,
+        Some(options.as_str()),
+    )
+    .map_err(|e| at("mount the work tmpfs on", &work, &e))?;
+
+    // Into the new root; the old one is detached whole (pivot_root(".", ".") stacks the old
+    // root on the new, so one lazy unmount takes it away).
+    std::env::set_current_dir(root).map_err(|e| at("enter", root, &e))?;
+    nix::unistd::pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detach the host's root: {e}"))?;
+    std::env::set_current_dir("/").map_err(|e| format!("enter the new root: {e}"))?;
+    // The root's own tmpfs holds only mount points: nothing is written there.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | nodev,
+        None::<&str>,
+    )
+    .map_err(|e| format!("make the root read-only: {e}"))?;
+    Ok(weaker)
+}
+
+/// Makes the bind mount at `target` read-only, keeping the flags the kernel locks on a
+/// mount seen from a user namespace (those of `source`'s mount).
+fn remount_read_only(source: &Path, target: &Path) -> Result<(), String> {
+    use nix::mount::{MsFlags, mount};
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    let flags = statvfs(source).map_err(|e| e.to_string())?.flags();
+    let mut keep = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    for (fs, ms) in [
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if flags.contains(fs) {
+            keep |= ms;
+        }
+    }
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | keep,
         None::<&str>,
     )
     .map_err(|e| e.to_string())
@@ -352,10 +525,10 @@ fn mount_proc() -> Result<(), String> {
 
 fn landlock_rules(spec: &Spec) -> Result<String, String> {
     use landlock::{
-        ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+        ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
         path_beneath_rules,
     };
-    let abi = ABI::V5;
+    let abi = ABI::V6;
     let all = AccessFs::from_all(abi);
     let read = AccessFs::from_read(abi);
     let mut read_paths: Vec<&Path> = spec
@@ -374,6 +547,8 @@ fn landlock_rules(spec: &Spec) -> Result<String, String> {
     let devices = [
         Path::new("/dev/null"),
         Path::new("/dev/zero"),
+        Path::new("/dev/full"),
+        Path::new("/dev/random"),
         Path::new("/dev/urandom"),
     ];
     let own_proc = if spec.own_namespaces {
@@ -383,6 +558,10 @@ fn landlock_rules(spec: &Spec) -> Result<String, String> {
     };
     let status = Ruleset::default()
         .handle_access(all)
+        .map_err(|e| e.to_string())?
+        // Abstract UNIX sockets have no path for the rules to deny, and signals no file:
+        // both are scoped to the sandbox's own processes.
+        .scope(Scope::AbstractUnixSocket | Scope::Signal)
         .map_err(|e| e.to_string())?
         .create()
         .map_err(|e| e.to_string())?
@@ -398,7 +577,8 @@ fn landlock_rules(spec: &Spec) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     match status.ruleset {
         RulesetStatus::FullyEnforced => Ok(format!(
-            "landlock: read-only {} path(s), read-write only the work directory",
+            "landlock: read-only {} path(s), read-write only the work directory; abstract \
+             UNIX sockets and signals only within the sandbox",
             read_paths.len()
         )),
         RulesetStatus::PartiallyEnforced => Ok(
@@ -480,6 +660,11 @@ fn denied_syscalls() -> Vec<(&'static str, i64)> {
         ("open_tree", libc::SYS_open_tree),
         ("move_mount", libc::SYS_move_mount),
         ("mount_setattr", libc::SYS_mount_setattr),
+        // io_uring runs operations the filter never sees (its own syscall-free submission
+        // queue), so allowing it would be allowing everything.
+        ("io_uring_setup", libc::SYS_io_uring_setup),
+        ("io_uring_enter", libc::SYS_io_uring_enter),
+        ("io_uring_register", libc::SYS_io_uring_register),
         ("settimeofday", libc::SYS_settimeofday),
         ("clock_settime", libc::SYS_clock_settime),
         ("adjtimex", libc::SYS_adjtimex),
@@ -552,15 +737,95 @@ fn seccomp() -> Result<(), String> {
     .map_err(|e| err(&e))?
     .try_into()
     .map_err(|e: seccompiler::BackendError| err(&e))?;
+    seccompiler::apply_filter(&architecture_filter()?).map_err(|e| err(&e))?;
     seccompiler::apply_filter(&clone3).map_err(|e| err(&e))?;
     seccompiler::apply_filter(&deny).map_err(|e| err(&e))
 }
 
+/// A filter on the calling convention itself, before any syscall number means anything:
+/// a syscall from another architecture (32-bit `int 0x80` on x86-64, AArch32 compat)
+/// kills the process, and one with the x32 bit set fails with `EPERM` (the x32 ABI
+/// reuses x86-64's architecture value with numbers from 0x40000000, where the deny list
+/// would not match: the same syscall under another number).
+fn architecture_filter() -> Result<seccompiler::BpfProgram, String> {
+    use seccompiler::sock_filter;
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    const RET_KILL_PROCESS: u32 = 0x8000_0000;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    // `struct seccomp_data`: the syscall number at offset 0, the architecture at 4.
+    let native: u32 = if cfg!(target_arch = "x86_64") {
+        0xc000_003e // AUDIT_ARCH_X86_64
+    } else if cfg!(target_arch = "aarch64") {
+        0xc000_00b7 // AUDIT_ARCH_AARCH64
+    } else {
+        return Err("unsupported architecture".into());
+    };
+    let op = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    let eperm = nix::errno::Errno::EPERM as u32;
+    Ok(vec![
+        op(LD_W_ABS, 0, 0, 4),
+        op(JEQ_K, 1, 0, native),
+        op(RET_K, 0, 0, RET_KILL_PROCESS),
+        op(LD_W_ABS, 0, 0, 0),
+        op(JGE_K, 0, 1, X32_SYSCALL_BIT),
+        op(RET_K, 0, 0, RET_ERRNO | eperm),
+        op(RET_K, 0, 0, RET_ALLOW),
+    ])
+}
+
+/// Empties the capability bounding set, so a program the tool executes starts with no
+/// capability at all, even as root of the sandbox's user namespace (without this, an
+/// executed program would get them all back, `CAP_SYS_PTRACE` among them, and with it the
+/// worker's descriptors through `/proc/1/fd`).
+#[allow(unsafe_code)]
+fn drop_capability_bounding_set() -> Result<(), String> {
+    let last: libc::c_ulong = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(63);
+    for cap in 0..=last {
+        // SAFETY: `prctl(PR_CAPBSET_DROP, cap)` takes integers only and changes only this
+        // thread's credentials; no memory is read or written.
+        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            // Past the kernel's last capability: done.
+            if e.raw_os_error() == Some(libc::EINVAL) && cap > 0 {
+                break;
+            }
+            return Err(format!("capability {cap}: {e}"));
+        }
+    }
+    Ok(())
+}
+
 /// The worker: read one call, run the tool, write the response.
+///
+/// The response goes back on a private copy of stdout that nothing the tool starts can
+/// reach: the copy is closed on exec, stdout itself now leads to stderr (so what a child
+/// prints is captured as stderr, not taken for the answer), and the worker is made
+/// non-dumpable, so its descriptors in `/proc/<pid>/fd` are closed to the tool's children
+/// (which hold no capability to override that).
 fn run_worker(tools: Tools<'_>) -> i32 {
+    use std::os::fd::AsFd;
     let Some(tools) = tools else {
         return fail("this program has no tools to run");
     };
+    let reply = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => fd,
+        Err(e) => return fail(&format!("cannot set the reply channel aside: {e}")),
+    };
+    if let Err(e) = nix::unistd::dup2_stdout(std::io::stderr()) {
+        return fail(&format!("cannot redirect the tool's stdout: {e}"));
+    }
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        return fail(&format!("cannot make the worker non-dumpable: {e}"));
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         return fail(&format!("cannot read the call: {e}"));
@@ -582,7 +847,7 @@ fn run_worker(tools: Tools<'_>) -> i32 {
             Err(never) => match never {},
         }
     });
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::fs::File::from(reply));
     if serde_json::to_writer(&mut out, &response).is_err() || out.flush().is_err() {
         return fail("cannot write the response");
     }
