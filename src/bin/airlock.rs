@@ -357,6 +357,8 @@ fn sandbox_run(config: &SandboxConfig, command: Vec<String>) -> ExitCode {
         return ExitCode::from(2);
     }
     let run = backend.run(Job::command(command, stdin));
+    // Leave no pids cgroup behind: their removal may still be under way.
+    LinuxSandbox::wait_for_cleanup(std::time::Duration::from_secs(3));
     let _ = std::io::stdout().write_all(&run.stdout);
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().write_all(&run.stderr);

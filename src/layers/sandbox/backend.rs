@@ -312,13 +312,21 @@ impl SandboxBackend for LinuxSandbox {
         }
         let _ = std::fs::remove_dir_all(&workdir);
         if let Some(cg) = cgroup {
-            // The namespace dies with its first process, reaped by now: the cgroup is
-            // almost always empty at once. If not, off the caller's path; a program that
-            // exits first leaves it to the next start's sweep.
-            if !try_remove_cgroup(&cg, 5) {
-                let _ = std::thread::Builder::new()
+            // The namespace dies with its first process, reaped by now, but its last
+            // processes may take a moment to go: one try here, then off the caller's path.
+            // A program about to exit waits for those (`wait_for_cleanup`); one that dies
+            // first leaves them to the next start's sweep.
+            if !try_remove_cgroup(&cg, 1) {
+                CLEANUPS.begin();
+                let spawned = std::thread::Builder::new()
                     .name("airlock-sandbox-cleanup".into())
-                    .spawn(move || remove_cgroup(&cg));
+                    .spawn(move || {
+                        remove_cgroup(&cg);
+                        CLEANUPS.end();
+                    });
+                if spawned.is_err() {
+                    CLEANUPS.end();
+                }
             }
         }
         outcome
@@ -393,6 +401,43 @@ fn own_cgroup_v2() -> Option<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
     Some(Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/')))
+}
+
+/// Cgroup removals still under way on their own threads.
+struct Cleanups {
+    pending: std::sync::Mutex<usize>,
+    done: std::sync::Condvar,
+}
+
+static CLEANUPS: Cleanups = Cleanups {
+    pending: std::sync::Mutex::new(0),
+    done: std::sync::Condvar::new(),
+};
+
+impl Cleanups {
+    fn begin(&self) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    fn end(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        *pending = pending.saturating_sub(1);
+        self.done.notify_all();
+    }
+}
+
+impl LinuxSandbox {
+    /// Waits (at most `limit`) until the cgroups of finished calls are removed: what a
+    /// program calls before it exits, so it leaves none behind (`airlock sandbox run`
+    /// does). True when none is left pending.
+    pub fn wait_for_cleanup(limit: Duration) -> bool {
+        let pending = CLEANUPS.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let (pending, _) = CLEANUPS
+            .done
+            .wait_timeout_while(pending, limit, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *pending == 0
+    }
 }
 
 /// Tries to remove `dir` up to `attempts` times, a millisecond apart.
