@@ -9,6 +9,9 @@
 #   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
 #                     example clients); `apt-get update` only when an install needs it
 #   PyPI packages     pinned below, into a virtualenv at target/e2e/venv (never global)
+#   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
+#                     conformance suite needs it; the machine's own Node is left alone) and
+#                     the official MCP conformance suite
 # Run again, it finds everything present and goes straight to the tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +20,7 @@ e2e="${CARGO_TARGET_DIR:-$root/target}/e2e"
 
 # Pinned versions of what the end-to-end tests drive. Change them here only.
 PYTHON_PACKAGES=("mcp==1.30.0")
+NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16")
 
 say() { echo "scripts/test.sh: $*"; }
 started=$SECONDS
@@ -73,9 +77,24 @@ setup_python() {
     echo "$want" >"$venv/.pinned"
 }
 
+setup_npm() {
+    local dir="$e2e/node" want
+    want=$(printf '%s\n' "${NPM_PACKAGES[@]}")
+    if [ -x "$dir/node_modules/.bin/conformance" ] && [ "$(cat "$dir/.pinned" 2>/dev/null)" = "$want" ]; then
+        return
+    fi
+    say "installing npm packages into $dir: ${NPM_PACKAGES[*]}"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    (cd "$dir" && echo '{"private": true}' >package.json \
+        && npm install --no-audit --no-fund --loglevel=error "${NPM_PACKAGES[@]}" >/dev/null)
+    echo "$want" >"$dir/.pinned"
+}
+
 step "set up"
 setup_debian
 setup_python
+setup_npm
 say "everything the tests need is present"
 if [ "${1:-}" = "--setup" ]; then
     end_step
@@ -87,6 +106,9 @@ AIRLOCK_E2E_DIR="$e2e" cargo test --all-features
 
 step "the example servers and their clients (examples/smoke.sh)"
 bash examples/smoke.sh
+
+step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
+E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
 
 end_step
 echo "== where the time went"

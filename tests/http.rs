@@ -18,13 +18,35 @@ async fn serve() -> String {
     format!("http://{addr}")
 }
 
+/// Opens a session for `bearer` (or an anonymous caller): the id `initialize` issues.
+async fn open_session(client: &reqwest::Client, base: &str, bearer: Option<&str>) -> String {
+    let mut req = client.post(format!("{base}/mcp")).json(&json!({
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}}));
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// One MCP request in a session of its own, as a client that initialized first sends it.
 async fn rpc(
     client: &reqwest::Client,
     base: &str,
     body: Value,
     bearer: Option<&str>,
 ) -> (u16, Value) {
-    let mut req = client.post(format!("{base}/mcp")).json(&body);
+    let session = open_session(client, base, bearer).await;
+    let mut req = client
+        .post(format!("{base}/mcp"))
+        .header("mcp-session-id", session)
+        .json(&body);
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
@@ -207,13 +229,16 @@ async fn mcp_over_http_shows_every_layer_acting() {
 async fn malformed_json_rpc_gets_well_formed_errors() {
     let base = serve().await;
     let client = reqwest::Client::new();
+    let session = open_session(&client, &base, None).await;
     let send = |body: Vec<u8>| {
         let client = client.clone();
         let url = format!("{base}/mcp");
+        let session = session.clone();
         async move {
             let r = client
                 .post(url)
                 .header("content-type", "application/json")
+                .header("mcp-session-id", session)
                 .body(body)
                 .send()
                 .await
@@ -230,7 +255,21 @@ async fn malformed_json_rpc_gets_well_formed_errors() {
         (r["error"]["code"].clone(), r["id"].clone()),
         (json!(-32600), json!(1))
     );
+    // A batch is answered as a batch (revision 2025-03-26 requires it)…
     let (_, r) = send(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#.to_vec()).await;
+    assert_eq!(r, json!([{"jsonrpc": "2.0", "id": 1, "result": {}}]));
+    // … but not under a later revision, which removed batching.
+    let r = client
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r: Value = r.json().await.unwrap();
     assert_eq!(r["error"]["code"], -32600);
     let (_, r) = send(br#"{"jsonrpc":"2.0","id":2,"method":"tools/destroy"}"#.to_vec()).await;
     assert_eq!(r["error"]["code"], -32601);

@@ -7,9 +7,11 @@ URL="http://$ADDR/mcp"
 AGENT="${AGENT:-demo-agent}"
 n=0
 
+SESSION=""
 rpc() { # method params-json
     n=$((n + 1))
     curl -sS -X POST "$URL" -H 'content-type: application/json' -H "x-agent-id: $AGENT" \
+        -H "mcp-session-id: $SESSION" \
         -d "{\"jsonrpc\":\"2.0\",\"id\":$n,\"method\":\"$1\",\"params\":$2}"
     echo
 }
@@ -20,10 +22,12 @@ call() { # title tool arguments-json
     echo
 }
 
-echo "== initialize"
-curl -sS -D - -o /dev/null -X POST "$URL" -H 'content-type: application/json' \
-    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"client.sh","version":"1"}}}' \
-    | grep -i '^mcp-session-id' || true
+echo "== initialize (the server issues the session every later request carries)"
+SESSION=$(curl -sS -D - -o /dev/null -X POST "$URL" -H 'content-type: application/json' \
+    -H "x-agent-id: $AGENT" \
+    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"client.sh","version":"1"}}}' \
+    | awk 'tolower($1) == "mcp-session-id:" {print $2}' | tr -d '\r')
+echo "mcp-session-id: $SESSION"
 echo
 echo "== tools/list (delete_file is hidden by the policy)"
 rpc tools/list '{}'

@@ -27,14 +27,33 @@
 //! # Ok(()) }
 //! ```
 //!
-//! **MCP** (`POST /mcp`, one JSON-RPC 2.0 message per request): `initialize` (answers with a
-//! new `Mcp-Session-Id`), `ping`, `tools/list` (filtered by the policy for this caller when
-//! one is given), `tools/call`; notifications get `202 Accepted`. Malformed requests get
-//! JSON-RPC errors: `-32700` (not JSON), `-32600` (not a request: wrong `jsonrpc`, no
-//! method, a batch), `-32601` (unknown method), `-32602` (params not an object, no tool
-//! name, arguments not an object). A refusal is a tool result with `isError: true`, the
-//! message and fix hints as text, and the rejection as `structuredContent.rejection`, so
-//! the model can correct itself.
+//! **MCP** (`POST /mcp`, one JSON-RPC 2.0 message per request, or a batch under protocol
+//! revision 2025-03-26): `initialize` (issues a `Mcp-Session-Id`), `ping`, `tools/list`
+//! (filtered by the policy for this caller when one is given, paginated with opaque
+//! cursors), `tools/call`; notifications get `202 Accepted` and never a body. Malformed
+//! requests get JSON-RPC errors: `-32700` (not JSON), `-32600` (not a request: wrong
+//! `jsonrpc`, no method, a batch outside 2025-03-26), `-32601` (unknown method, not
+//! echoed), `-32602` (params not an object, no tool name, arguments not an object, a bad
+//! cursor). A refusal is a tool result with `isError: true`, the message and fix hints as
+//! text, and the rejection as `structuredContent.rejection`, so the model can correct
+//! itself. Revisions 2025-11-25 (the default), 2025-06-18 and 2025-03-26 are negotiated;
+//! an `MCP-Protocol-Version` header naming another is refused (400).
+//!
+//! **The front door**, before any JSON is read: a `Host` outside
+//! [`allowed_hosts`](HttpAdapter::allowed_hosts) (default: the loopback names, any port)
+//! or an `Origin` that is neither on such a host nor listed in
+//! [`allowed_origins`](HttpAdapter::allowed_origins) gets 403 (DNS rebinding, cross-site
+//! requests); a body that is not `application/json` gets 415, an `Accept` that takes
+//! neither JSON nor an event stream 406. No CORS header is sent unless
+//! [`cors`](HttpAdapter::cors) is configured.
+//!
+//! **Sessions** are the server's: `initialize` issues one, kept in a
+//! [`SessionStore`] (in memory by default: 10,000 of an
+//! hour) bound to the caller that opened it. A request with an unknown, expired or another
+//! caller's id gets 404; one without an id gets 400 (unless
+//! [`require_session(false)`](HttpAdapter::require_session)); `DELETE /mcp` ends one.
+//! Only server-issued ids reach the stack, so session budgets cannot be dodged with
+//! made-up ids. `GET /mcp` is 405: there is no server-initiated stream.
 //!
 //! **Plain HTTP** (`POST /tools/{name}`, the arguments as the JSON body): the
 //! `ToolResponse` as JSON, with a status from the outcome: 200, 400 (malformed), 401
@@ -44,7 +63,7 @@
 //!
 //! Both take the caller from `Authorization: Bearer <credential>` (verified by the policy's
 //! identity verifier when there is one) and an optional claimed `X-Agent-Id`, and the
-//! session from `Mcp-Session-Id`. Request bodies are limited (1 MiB + 64 KiB by default) and
+//! session from `Mcp-Session-Id` (on the plain endpoint optional, but checked when given). Request bodies are limited (1 MiB + 64 KiB by default) and
 //! requests time out (60 s), with `tower-http`.
 
 use std::borrow::Cow;
@@ -60,15 +79,20 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 use super::{ServedStack, ToolStack, caller_of, refusal_text};
 use crate::catalog::ToolCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// The MCP protocol revision this adapter speaks by default.
-pub const PROTOCOL_VERSION: &str = "2025-06-18";
-/// Revisions it accepts from a client's `initialize`.
-pub const SUPPORTED_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
+pub const PROTOCOL_VERSION: &str = "2025-11-25";
+/// Revisions it negotiates. 2025-03-26 comes with the JSON-RPC batches it requires
+/// (accepted under that revision only).
+pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// Host names a request may address by default: the loopback ones (any port).
+pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
 /// Builds the axum [`Router`]; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -78,6 +102,12 @@ pub struct HttpAdapter {
     timeout: Duration,
     name: String,
     version: String,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Vec<String>,
+    sessions: Arc<dyn SessionStore>,
+    require_session: bool,
+    page_size: usize,
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl HttpAdapter {
@@ -90,7 +120,76 @@ impl HttpAdapter {
             timeout: Duration::from_secs(60),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            allowed_hosts: Some(LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect()),
+            allowed_origins: Vec::new(),
+            sessions: Arc::new(MemorySessionStore::default()),
+            require_session: true,
+            page_size: 100,
+            cors: None,
         }
+    }
+
+    /// The host names (`Host` header, and the host of an `Origin` header) requests may
+    /// carry, any port; default [`LOOPBACK_HOSTS`]. A server reachable under other names
+    /// lists them here: anything else is refused with 403, which is what stops DNS
+    /// rebinding (a web page whose name resolves to this server).
+    pub fn allowed_hosts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, hosts: I) -> Self {
+        self.allowed_hosts = Some(
+            hosts
+                .into_iter()
+                .map(|h| h.into().to_ascii_lowercase())
+                .collect(),
+        );
+        self
+    }
+
+    /// Accepts any `Host` (behind a proxy that checks it, or with authentication that a
+    /// browser cannot forge). A request with an `Origin` header must then come from one of
+    /// [`allowed_origins`](Self::allowed_origins).
+    pub fn allow_any_host(mut self) -> Self {
+        self.allowed_hosts = None;
+        self
+    }
+
+    /// Further origins (`scheme://host[:port]`) a browser request may come from, besides
+    /// those on an allowed host.
+    pub fn allowed_origins<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        origins: I,
+    ) -> Self {
+        self.allowed_origins = origins
+            .into_iter()
+            .map(|o| o.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Answers CORS (preflights included) with `cors`; without it, none is sent, so a
+    /// browser page of another origin cannot read an answer. List the same origins in
+    /// [`allowed_origins`](Self::allowed_origins).
+    pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// Where sessions issued at `initialize` live (default: in memory, 10,000 of an hour).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = store;
+        self
+    }
+
+    /// Whether MCP requests after `initialize` must carry a session id (default true:
+    /// missing → 400). Off, a request without one runs outside any session (and no session
+    /// budget counts it); one with an id must still present a live one of its own.
+    pub fn require_session(mut self, require: bool) -> Self {
+        self.require_session = require;
+        self
+    }
+
+    /// Tools per `tools/list` page (default 100, at least 1); further pages by cursor.
+    pub fn page_size(mut self, tools: usize) -> Self {
+        self.page_size = tools.max(1);
+        self
     }
 
     /// Filters `tools/list` for each caller with this policy (the same the stack uses).
@@ -118,12 +217,14 @@ impl HttpAdapter {
         self
     }
 
-    /// The router: `POST /mcp` and `POST /tools/{name}`.
+    /// The router: `POST /mcp` (and `DELETE /mcp` to end a session; `GET` is 405: no
+    /// server-initiated stream) and `POST /tools/{name}`.
     pub fn into_router(self) -> Router {
         let limit = self.body_limit;
         let timeout = self.timeout;
-        Router::new()
-            .route("/mcp", post(mcp))
+        let cors = self.cors.clone();
+        let router = Router::new()
+            .route("/mcp", post(mcp).delete(end_session).get(no_stream))
             .route("/tools/{name}", post(plain))
             .with_state(Arc::new(self))
             .layer(DefaultBodyLimit::disable())
@@ -131,7 +232,197 @@ impl HttpAdapter {
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 timeout,
-            ))
+            ));
+        match cors {
+            Some(cors) => router.layer(cors),
+            None => router,
+        }
+    }
+
+    /// Whether `host` (a `Host` header or an origin's host, port included or not) is one
+    /// requests may address.
+    fn host_allowed(&self, host: &str) -> bool {
+        let Some(allowed) = &self.allowed_hosts else {
+            return true;
+        };
+        let name = host_name(host);
+        allowed.iter().any(|a| host_name(a) == name)
+    }
+
+    /// The front door of `/mcp`, before any JSON is read: DNS rebinding and cross-site
+    /// requests (Host, Origin), the media types, the protocol revision.
+    fn check_request(&self, headers: &HeaderMap, post: bool) -> Result<(), Box<Response>> {
+        let refuse = |status: StatusCode, message: &str| {
+            Err(Box::new(json_response(
+                status,
+                rpc_error(Value::Null, -32600, message),
+            )))
+        };
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !self.host_allowed(host) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "this server does not answer to that host name",
+            );
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+            let host = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            // Listed, or on an allowed host (with any host allowed, only listed ones: a
+            // browser's origin must be known).
+            let allowed = self
+                .allowed_origins
+                .iter()
+                .any(|o| o.trim_end_matches('/') == origin)
+                || (self.allowed_hosts.is_some() && host.is_some_and(|h| self.host_allowed(h)));
+            if !allowed {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "requests from this origin are not allowed",
+                );
+            }
+        }
+        if post {
+            let json = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+            if !json {
+                return refuse(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the JSON-RPC message with Content-Type: application/json",
+                );
+            }
+            let mut accepts = headers.get_all(header::ACCEPT).iter().peekable();
+            if accepts.peek().is_some() {
+                let fits = accepts
+                    .flat_map(|v| v.to_str().unwrap_or("").split(','))
+                    .any(|range| {
+                        let range = range
+                            .split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase();
+                        matches!(
+                            range.as_str(),
+                            "application/json"
+                                | "text/event-stream"
+                                | "*/*"
+                                | "application/*"
+                                | "text/*"
+                        )
+                    });
+                if !fits {
+                    return refuse(
+                        StatusCode::NOT_ACCEPTABLE,
+                        "accept application/json (and text/event-stream) to talk to this server",
+                    );
+                }
+            }
+        }
+        if let Some(version) = headers.get("mcp-protocol-version") {
+            let version = version.to_str().unwrap_or("");
+            if !SUPPORTED_VERSIONS.contains(&version) {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "unsupported MCP-Protocol-Version; this server speaks {}",
+                        SUPPORTED_VERSIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The session a request names, checked against the store: `Ok(None)` when it names
+    /// none and none is required.
+    fn session_of(
+        &self,
+        headers: &HeaderMap,
+        caller: &Caller,
+        id: &Value,
+    ) -> Result<Option<String>, Box<Response>> {
+        let presented = headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        match presented {
+            None if self.require_session => Err(Box::new(json_response(
+                StatusCode::BAD_REQUEST,
+                rpc_error(
+                    id.clone(),
+                    -32600,
+                    "missing Mcp-Session-Id: call initialize first and send the id it returns",
+                ),
+            ))),
+            None => Ok(None),
+            Some(session) => {
+                let owner = owner_of(caller, self.core.policy());
+                match self.sessions.check(session, &owner) {
+                    SessionCheck::Valid => Ok(Some(session.to_owned())),
+                    SessionCheck::Unknown => Err(Box::new(json_response(
+                        StatusCode::NOT_FOUND,
+                        rpc_error(
+                            id.clone(),
+                            -32600,
+                            "unknown or expired session: initialize a new one",
+                        ),
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+/// The host part of a `Host` value or origin authority, lower-case, without the port.
+fn host_name(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        return match rest.split_once(']') {
+            Some((v6, _)) => format!("[{v6}]"),
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
+        _ => host,
+    }
+}
+
+async fn no_stream() -> Response {
+    let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+    response
+}
+
+async fn end_session(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = adapter.check_request(&headers, false) {
+        return *refusal;
+    }
+    let (caller, session) = caller_of(&headers);
+    let Some(session) = session else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            rpc_error(Value::Null, -32600, "missing Mcp-Session-Id"),
+        );
+    };
+    let owner = owner_of(&caller, adapter.core.policy());
+    if adapter.sessions.end(&session, &owner) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
     }
 }
 
@@ -147,22 +438,13 @@ fn json_response(status: StatusCode, body: impl Serialize) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// A new session id: 128 bits from the operating system, hex.
-fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: fall back to the per-process random state (still unguessable
-        // across processes, not across a long-lived one's sessions).
-        use std::hash::{BuildHasher, RandomState};
-        let a = RandomState::new().hash_one(std::time::SystemTime::now());
-        let b = RandomState::new().hash_one(a);
-        bytes[..8].copy_from_slice(&a.to_le_bytes());
-        bytes[8..].copy_from_slice(&b.to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
+pub const MAX_BATCH: usize = 32;
 
 async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = adapter.check_request(&headers, true) {
+        return *refusal;
+    }
     let message: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -172,15 +454,97 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
             );
         }
     };
+    match message {
+        Value::Array(items) => batch(&adapter, &headers, items).await,
+        message => one(&adapter, &headers, message).await,
+    }
+}
+
+/// A JSON-RPC batch, as protocol revision 2025-03-26 requires servers to accept (later
+/// revisions removed batching): each message answered as if sent alone, the answers in
+/// one array, notifications unanswered. Not with a later revision's header, never with
+/// `initialize` inside, at most [`MAX_BATCH`] messages.
+async fn batch(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, items: Vec<Value>) -> Response {
+    let refuse =
+        |why: &str| json_response(StatusCode::BAD_REQUEST, rpc_error(Value::Null, -32600, why));
+    let version = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok());
+    if version.is_some_and(|v| v != "2025-03-26") {
+        return refuse(
+            "batches are part of protocol revision 2025-03-26 only: send one message per request",
+        );
+    }
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return refuse(&format!("a batch holds 1 to {MAX_BATCH} messages"));
+    }
+    if items
+        .iter()
+        .any(|m| m.get("method").and_then(Value::as_str) == Some("initialize"))
+    {
+        return refuse("initialize cannot be part of a batch");
+    }
+    // The session is the request's, checked once for the whole batch.
+    let (caller, _) = caller_of(headers);
+    if let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null) {
+        return *refusal;
+    }
+    let mut answers = Vec::new();
+    for item in items {
+        let response = one(adapter, headers, item).await;
+        if response.status() == StatusCode::ACCEPTED {
+            continue;
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(answer) => answers.push(answer),
+            Err(_) => answers.push(rpc_error(Value::Null, -32603, "internal error")),
+        }
+    }
+    if answers.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    json_response(StatusCode::OK, Value::Array(answers))
+}
+
+/// One JSON-RPC message.
+async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) -> Response {
+    let headers = headers.clone();
     let Value::Object(mut message) = message else {
-        let why = if message.is_array() {
-            "batches are not supported: send one JSON-RPC message per request"
-        } else {
-            "the body must be a JSON-RPC 2.0 object"
-        };
-        return json_response(StatusCode::BAD_REQUEST, rpc_error(Value::Null, -32600, why));
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            rpc_error(
+                Value::Null,
+                -32600,
+                "the body must be a JSON-RPC 2.0 object",
+            ),
+        );
     };
     let id = message.remove("id");
+    // A notification (a method, no id) is answered 202 without a body, or 400 without
+    // one when it is malformed: JSON-RPC never answers a notification.
+    if id.is_none() && message.contains_key("method") {
+        let valid = message.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+            && message.get("method").is_some_and(Value::is_string)
+            && matches!(
+                message.get("params"),
+                None | Some(Value::Null | Value::Object(_))
+            );
+        if !valid {
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+        let (caller, _) = caller_of(&headers);
+        let method = message.get("method").and_then(Value::as_str).unwrap_or("");
+        if method != "notifications/initialized"
+            && let Err(refusal) = adapter.session_of(&headers, &caller, &Value::Null)
+        {
+            // The status says it; the body is dropped.
+            return refusal.status().into_response();
+        }
+        return StatusCode::ACCEPTED.into_response();
+    }
     if let Some(id) = &id
         && !(id.is_string() || id.is_i64() || id.is_u64())
     {
@@ -224,31 +588,74 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
         }
     };
     let Some(id) = id else {
-        // A notification (`notifications/initialized`, `notifications/cancelled`, …).
+        // A message without a method or an id (checked above): nothing to answer.
         return StatusCode::ACCEPTED.into_response();
     };
-    let (caller, session) = caller_of(&headers);
-    match method.as_str() {
-        "initialize" => {
-            let asked = params.get("protocolVersion").and_then(Value::as_str);
-            let version = asked
-                .filter(|v| SUPPORTED_VERSIONS.contains(v))
-                .unwrap_or(PROTOCOL_VERSION);
-            let result = json!({
-                "protocolVersion": version,
-                "capabilities": {"tools": {"listChanged": false}},
-                "serverInfo": {"name": adapter.name, "version": adapter.version},
-            });
-            let mut response = json_response(StatusCode::OK, rpc_result(id, result));
-            if let Ok(value) = HeaderValue::from_str(&new_session_id()) {
-                response.headers_mut().insert("mcp-session-id", value);
+    let (caller, _) = caller_of(&headers);
+    if method == "initialize" {
+        let asked = params.get("protocolVersion").and_then(Value::as_str);
+        let version = asked
+            .filter(|v| SUPPORTED_VERSIONS.contains(v))
+            .unwrap_or(PROTOCOL_VERSION);
+        let owner = owner_of(&caller, adapter.core.policy());
+        let session = match adapter.sessions.create(&owner) {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::warn!(error = %e, "no session for an initialize");
+                return json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    rpc_error(id, -32603, "no session can be opened now; try again later"),
+                );
             }
-            response
+        };
+        let result = json!({
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": adapter.name, "version": adapter.version},
+        });
+        let mut response = json_response(StatusCode::OK, rpc_result(id, result));
+        if let Ok(value) = HeaderValue::from_str(&session) {
+            response.headers_mut().insert("mcp-session-id", value);
         }
+        return response;
+    }
+    let session = match adapter.session_of(&headers, &caller, &id) {
+        Ok(session) => session,
+        Err(refusal) => return *refusal,
+    };
+    match method.as_str() {
         "ping" => json_response(StatusCode::OK, rpc_result(id, json!({}))),
         "tools/list" => {
-            let tools = list_tools(&adapter, caller);
-            json_response(StatusCode::OK, rpc_result(id, json!({"tools": tools})))
+            let start = match params.get("cursor") {
+                None | Some(Value::Null) => 0,
+                Some(Value::String(cursor)) => match decode_cursor(cursor) {
+                    Some(start) => start,
+                    None => {
+                        return json_response(
+                            StatusCode::OK,
+                            rpc_error(
+                                id,
+                                -32602,
+                                "invalid cursor: use a nextCursor this server gave",
+                            ),
+                        );
+                    }
+                },
+                Some(_) => {
+                    return json_response(
+                        StatusCode::OK,
+                        rpc_error(id, -32602, "the cursor must be a string"),
+                    );
+                }
+            };
+            let tools = list_tools(adapter, caller);
+            let end = start.saturating_add(adapter.page_size).min(tools.len());
+            let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
+            let mut result = json!({"tools": page});
+            if end < tools.len() {
+                result["nextCursor"] = Value::String(encode_cursor(end));
+            }
+            json_response(StatusCode::OK, rpc_result(id, result))
         }
         "tools/call" => {
             let Some(Value::String(name)) = params.remove("name") else {
@@ -268,6 +675,7 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
                 }
             };
             let mut call = ToolCall::new(name, arguments).with_caller(caller);
+            // Only a session this server issued to this caller counts for budgets.
             call.session = session;
             match adapter.core.call(call).await {
                 Ok(response) => json_response(
@@ -281,15 +689,39 @@ async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: 
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
             }
         }
-        other => json_response(
+        // The method is not echoed: it is the caller's text, and this message is built
+        // outside the stack, where no sanitizer would mask it.
+        _ => json_response(
             StatusCode::OK,
             rpc_error(
                 id,
                 -32601,
-                &format!("method not found: {}", crate::preview::display_name(other)),
+                "method not found: this server offers initialize, ping, tools/list and tools/call",
             ),
         ),
     }
+}
+
+/// A `tools/list` cursor: the index of the page's first tool, tagged and base64url'd so
+/// clients treat it as opaque.
+fn encode_cursor(start: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("tools:{start}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    use base64::Engine;
+    if cursor.len() > 64 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("tools:")?
+        .parse()
+        .ok()
 }
 
 /// `tools/list`: the catalog, filtered by the policy for this caller.
@@ -393,6 +825,9 @@ async fn plain(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(refusal) = adapter.check_request(&headers, false) {
+        return *refusal;
+    }
     let arguments: Value = if body.is_empty() {
         Value::Object(Map::new())
     } else {
@@ -406,7 +841,21 @@ async fn plain(
             }
         }
     };
-    let (caller, session) = caller_of(&headers);
+    let (caller, presented) = caller_of(&headers);
+    // A session id counts only if this server issued it to this caller.
+    let session = match presented {
+        None => None,
+        Some(session) => {
+            let owner = owner_of(&caller, adapter.core.policy());
+            if adapter.sessions.check(&session, &owner) != SessionCheck::Valid {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": "unknown or expired session"}),
+                );
+            }
+            Some(session)
+        }
+    };
     let mut call = ToolCall::new(name, arguments).with_caller(caller);
     call.session = session;
     match adapter.core.call(call).await {

@@ -17,6 +17,8 @@ pub mod grpc;
 pub mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "axum")]
+pub mod session;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{
@@ -84,6 +86,12 @@ impl ServedStack {
 
     pub(crate) fn set_policy(&mut self, policy: Arc<PolicyEngine>) {
         self.policy = Some(policy);
+    }
+
+    /// The policy that filters tool lists, if one was given.
+    #[allow(dead_code)] // not every adapter needs it
+    pub(crate) fn policy(&self) -> Option<&PolicyEngine> {
+        self.policy.as_deref()
     }
 
     /// Runs `call` through the stack; a failure of the stack itself is logged here.

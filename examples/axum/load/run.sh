@@ -24,7 +24,11 @@ names=([3000]="without the airlock" [3001]="full stack" [3002]="without audit")
 for round in $(seq "$rounds"); do
     bare=""
     for port in 3000 3001 3002; do
-        out=$(wrk -t2 -c32 -d"$duration" --latency -s examples/axum/load/call.lua "http://127.0.0.1:$port/mcp")
+        session=$(curl -sS -D - -o /dev/null -X POST "http://127.0.0.1:$port/mcp" \
+            -H 'content-type: application/json' -H 'x-agent-id: load-test' \
+            -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}' \
+            | awk 'tolower($1) == "mcp-session-id:" {print $2}' | tr -d '\r')
+        out=$(MCP_SESSION=$session wrk -t2 -c32 -d"$duration" --latency -s examples/axum/load/call.lua "http://127.0.0.1:$port/mcp")
         rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
         p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
         [ -z "$bare" ] && bare=$rps

@@ -1,0 +1,216 @@
+//! Server-issued MCP sessions, bound to the caller that created them.
+//!
+//! A session id is whatever the server issued at `initialize`, never what a client makes
+//! up: [`SessionStore`] keeps the issued ids with their owner (a fingerprint of the
+//! caller's identity) and an expiry. A request with an unknown, expired or someone else's
+//! id is answered `404 Not Found` (the client starts a new session); session budgets key
+//! on these ids only, so a fresh made-up id per call escapes nothing.
+//!
+//! ```
+//! use std::time::Duration;
+//! use agent_airlock::adapters::session::{MemorySessionStore, SessionCheck, SessionStore};
+//!
+//! let store = MemorySessionStore::new(1000, Duration::from_secs(3600));
+//! let id = store.create("agent:alice").unwrap();
+//! assert_eq!(store.check(&id, "agent:alice"), SessionCheck::Valid);
+//! assert_eq!(store.check(&id, "agent:mallory"), SessionCheck::Unknown);
+//! assert_eq!(store.check("made-up", "agent:alice"), SessionCheck::Unknown);
+//! assert!(store.end(&id, "agent:alice"));
+//! assert_eq!(store.check(&id, "agent:alice"), SessionCheck::Unknown);
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::layers::policy::PolicyEngine;
+use crate::service::Caller;
+
+/// What a store says of a presented session id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCheck {
+    /// Issued to this owner and not expired.
+    Valid,
+    /// Never issued, expired, ended, or issued to another owner: all alike to the caller.
+    Unknown,
+}
+
+/// Why a session could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The store holds as many live sessions as it may.
+    #[error("too many sessions are active")]
+    Full,
+    /// The store cannot answer (a shared store that is down).
+    #[error("the session store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where issued sessions live: in memory ([`MemorySessionStore`]), or a shared store for
+/// several replicas.
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    /// Issues a new session to `owner`; the id is unguessable (128 random bits).
+    fn create(&self, owner: &str) -> Result<String, SessionError>;
+    /// Whether `id` is a live session of `owner`; a valid check extends its life.
+    fn check(&self, id: &str, owner: &str) -> SessionCheck;
+    /// Ends `id` if it is `owner`'s; false when there was no such session.
+    fn end(&self, id: &str, owner: &str) -> bool;
+}
+
+#[derive(Debug)]
+struct Entry {
+    owner: [u8; 32],
+    expires: Instant,
+}
+
+/// Sessions in this process's memory: at most `max` live ones, each expiring `ttl` after
+/// its last use. Creating one past `max` first drops the expired; when none is, it fails
+/// rather than evicting a live session (a flood of `initialize` calls cannot log real
+/// clients out).
+#[derive(Debug)]
+pub struct MemorySessionStore {
+    sessions: Mutex<HashMap<String, Entry>>,
+    max: usize,
+    ttl: Duration,
+}
+
+impl MemorySessionStore {
+    /// At most `max` live sessions (at least 1), each living `ttl` after its last use.
+    pub fn new(max: usize, ttl: Duration) -> Self {
+        Self {
+            sessions: Mutex::new(HashMap::new()),
+            max: max.max(1),
+            ttl,
+        }
+    }
+
+    /// Live sessions (for metrics and tests).
+    pub fn len(&self) -> usize {
+        let now = Instant::now();
+        self.lock().values().filter(|e| e.expires > now).count()
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for MemorySessionStore {
+    /// 10,000 sessions of an hour.
+    fn default() -> Self {
+        Self::new(10_000, Duration::from_secs(3600))
+    }
+}
+
+fn digest(owner: &str) -> [u8; 32] {
+    Sha256::digest(owner.as_bytes()).into()
+}
+
+impl SessionStore for MemorySessionStore {
+    fn create(&self, owner: &str) -> Result<String, SessionError> {
+        let now = Instant::now();
+        let mut sessions = self.lock();
+        if sessions.len() >= self.max {
+            sessions.retain(|_, e| e.expires > now);
+            if sessions.len() >= self.max {
+                return Err(SessionError::Full);
+            }
+        }
+        let id = new_session_id();
+        sessions.insert(
+            id.clone(),
+            Entry {
+                owner: digest(owner),
+                expires: now + self.ttl,
+            },
+        );
+        Ok(id)
+    }
+
+    fn check(&self, id: &str, owner: &str) -> SessionCheck {
+        let now = Instant::now();
+        let mut sessions = self.lock();
+        match sessions.get_mut(id) {
+            Some(e) if e.expires <= now => {
+                sessions.remove(id);
+                SessionCheck::Unknown
+            }
+            Some(e) if e.owner == digest(owner) => {
+                e.expires = now + self.ttl;
+                SessionCheck::Valid
+            }
+            _ => SessionCheck::Unknown,
+        }
+    }
+
+    fn end(&self, id: &str, owner: &str) -> bool {
+        let mut sessions = self.lock();
+        match sessions.get(id) {
+            Some(e) if e.owner == digest(owner) => sessions.remove(id).is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// A new session id: 128 bits from the operating system, hex.
+pub(crate) fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to the per-process random state (still unguessable
+        // across processes, not across a long-lived one's sessions).
+        use std::hash::{BuildHasher, RandomState};
+        let a = RandomState::new().hash_one(std::time::SystemTime::now());
+        let b = RandomState::new().hash_one(a);
+        bytes[..8].copy_from_slice(&a.to_le_bytes());
+        bytes[8..].copy_from_slice(&b.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who a session belongs to: the verified agent when the policy verifies the caller's
+/// credential, else the credential itself (hashed: a token is never kept), else the
+/// claimed agent id (which binds nothing an attacker cannot claim: configure a verifier).
+pub fn owner_of(caller: &Caller, policy: Option<&PolicyEngine>) -> String {
+    if let Some(policy) = policy
+        && caller.credential.is_some()
+    {
+        let mut verified = caller.clone();
+        if policy.authenticate(&mut verified).is_ok() && verified.verified {
+            return format!("verified:{}", verified.agent_id.unwrap_or_default());
+        }
+    }
+    match &caller.credential {
+        Some(credential) => {
+            let hash = Sha256::digest(credential.expose().as_bytes());
+            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+            format!("credential:{hex}")
+        }
+        None => format!("claimed:{}", caller.agent_id.as_deref().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_sessions_are_unknown_and_a_full_store_refuses_new_ones() {
+        let store = MemorySessionStore::new(2, Duration::from_millis(30));
+        let a = store.create("o").unwrap();
+        let _b = store.create("o").unwrap();
+        assert_eq!(store.create("o"), Err(SessionError::Full));
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(store.check(&a, "o"), SessionCheck::Unknown);
+        // The expired ones make room.
+        assert!(store.create("o").is_ok());
+        assert_eq!(store.len(), 1);
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The official MCP conformance suite's server scenarios against example-axum, with the
+# baseline of scenarios for capabilities the server does not offer
+# (tests/e2e/conformance-expected-failures.yml). scripts/test.sh installs the suite and
+# Node 22 into $E2E_NODE (default target/e2e/node) and runs this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+node_dir="${E2E_NODE:-target/e2e/node}"
+bin="$node_dir/node_modules/.bin"
+if [ ! -x "$bin/conformance" ]; then
+    echo "conformance: missing $bin/conformance: run scripts/test.sh (or scripts/test.sh --setup)" >&2
+    exit 1
+fi
+cargo build -q -p example-axum
+port=38095
+out=$(mktemp -d)
+AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/audit.jsonl" target/debug/example-axum >"$out/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$out"' EXIT
+for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+done
+# Node 22 first on PATH: the suite needs it.
+PATH="$PWD/$bin:$PATH" "$bin/conformance" server --url "http://127.0.0.1:$port/mcp" \
+    --expected-failures tests/e2e/conformance-expected-failures.yml -o "$out/results" \
+    >"$out/report.txt" 2>&1 || {
+    sed -n '/SUMMARY/,$p' "$out/report.txt" >&2
+    echo "conformance: unexpected results (see above)" >&2
+    exit 1
+}
+sed -n '/SUMMARY/,$p' "$out/report.txt" | grep -E "✓|Total" || true
+echo "conformance: ok"

@@ -1,0 +1,437 @@
+//! The HTTP adapter's front door: what it refuses before the stack sees anything (DNS
+//! rebinding, cross-site requests, media types, protocol revisions), server-issued
+//! sessions bound to their caller, notifications, echo-free errors and paginated lists.
+#![cfg(feature = "axum")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent_airlock::adapters::http::HttpAdapter;
+use agent_airlock::adapters::session::MemorySessionStore;
+use agent_airlock::{Airlock, AirlockConfig};
+use serde_json::{Value, json};
+
+async fn serve_app(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// The adapter tests' stack, with `adapt` applied to the adapter.
+async fn serve(adapt: impl FnOnce(HttpAdapter) -> HttpAdapter) -> String {
+    let (stack, catalog, policy) = common::adapters::stack();
+    serve_app(adapt(HttpAdapter::new(stack, catalog).policy(policy)).into_router()).await
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}}})
+}
+
+fn ping(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "ping"})
+}
+
+struct Sent {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+async fn post(base: &str, body: &Value, headers: &[(&str, &str)]) -> Sent {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if !headers.iter().any(|(k, _)| *k == "accept") {
+        req = req.header("accept", "application/json, text/event-stream");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    Sent {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.text().await.unwrap(),
+    }
+}
+
+async fn session(base: &str, headers: &[(&str, &str)]) -> String {
+    let r = post(base, &initialize(), headers).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.headers["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn dns_rebinding_and_cross_site_requests_are_refused() {
+    let base = serve(|a| a).await;
+    let s = session(&base, &[]).await;
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut h = vec![("mcp-session-id", s.as_str())];
+        h.extend_from_slice(extra);
+        h
+    };
+    // What a browser on evil.example (resolving to 127.0.0.1) sends: refused, unread.
+    for extra in [
+        vec![("host", "evil.example")],
+        vec![("host", "evil.example:80")],
+        vec![("origin", "http://evil.example")],
+        vec![("origin", "null")],
+        vec![("origin", "http://localhost.evil.example")],
+    ] {
+        let r = post(&base, &ping(2), &with(&extra)).await;
+        assert_eq!(r.status, 403, "{extra:?}: {}", r.body);
+        assert!(!r.body.contains("result"), "{}", r.body);
+    }
+    // A form post (no preflight) and a client that takes neither JSON nor SSE.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "text/plain")
+        .header("mcp-session-id", &s)
+        .body(ping(3).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = post(&base, &ping(4), &with(&[("accept", "text/html")])).await;
+    assert_eq!(r.status, 406, "{}", r.body);
+    // Loopback names are fine, with any port; no CORS header is sent unless configured.
+    for (host, origin) in [
+        ("localhost:3000", "http://localhost:3000"),
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("[::1]:9", "https://[::1]"),
+    ] {
+        let r = post(
+            &base,
+            &ping(5),
+            &with(&[("host", host), ("origin", origin)]),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{host} {origin}: {}", r.body);
+        assert!(!r.headers.contains_key("access-control-allow-origin"));
+    }
+    // The plain endpoint has the same door.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/tools/read_file"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"path": "a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // A server with a public name lists it; CORS only when configured.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(
+            "https://app.example"
+                .parse::<axum::http::HeaderValue>()
+                .unwrap(),
+        )
+        .allow_methods([axum::http::Method::POST]);
+    let public = serve(|a| {
+        a.allowed_hosts(["tools.example"])
+            .allowed_origins(["https://app.example"])
+            .cors(cors)
+    })
+    .await;
+    let s2 = session(&public, &[("host", "tools.example")]).await;
+    let r = post(
+        &public,
+        &ping(6),
+        &[
+            ("host", "tools.example"),
+            ("origin", "https://app.example"),
+            ("mcp-session-id", &s2),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.headers["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let r = post(&public, &ping(7), &[("host", "127.0.0.1")]).await;
+    assert_eq!(
+        r.status, 403,
+        "loopback is not implied once hosts are listed"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_issued_by_the_server_and_bound_to_their_caller() {
+    let base = serve(|a| a).await;
+    let alice = common::adapters::token("alice");
+    let bob = common::adapters::token("bob");
+    let auth_alice = format!("Bearer {alice}");
+    let auth_bob = format!("Bearer {bob}");
+    let s = session(&base, &[("authorization", &auth_alice)]).await;
+    let ok = post(
+        &base,
+        &ping(2),
+        &[("authorization", &auth_alice), ("mcp-session-id", &s)],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // Made up, someone else's, or none at all.
+    let r = post(
+        &base,
+        &ping(3),
+        &[
+            ("authorization", &auth_alice),
+            ("mcp-session-id", "0123456789abcdef0123456789abcdef"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = post(
+        &base,
+        &ping(4),
+        &[("authorization", &auth_bob), ("mcp-session-id", &s)],
+    )
+    .await;
+    assert_eq!(r.status, 404, "bob cannot use alice's session");
+    let r = post(&base, &ping(5), &[("authorization", &auth_alice)]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // DELETE ends it (only for its owner).
+    let client = reqwest::Client::new();
+    let del = |auth: String| {
+        client
+            .delete(format!("{base}/mcp"))
+            .header("authorization", auth)
+            .header("mcp-session-id", &s)
+            .send()
+    };
+    assert_eq!(del(auth_bob.clone()).await.unwrap().status(), 404);
+    assert_eq!(del(auth_alice.clone()).await.unwrap().status(), 204);
+    let r = post(
+        &base,
+        &ping(6),
+        &[("authorization", &auth_alice), ("mcp-session-id", &s)],
+    )
+    .await;
+    assert_eq!(r.status, 404, "an ended session is gone");
+    // GET offers no stream here.
+    let r = client.get(format!("{base}/mcp")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+}
+
+#[tokio::test]
+async fn session_budgets_count_server_issued_sessions_only() {
+    let mut config =
+        AirlockConfig::from_toml_str("[policy.sessions]\nmax_calls = 2\nrequire_session = true\n")
+            .unwrap();
+    config.audit.path = None;
+    let (_, catalog, _) = common::adapters::stack();
+    let router = agent_airlock::ToolRouter::builder()
+        .raw_tool(
+            "echo",
+            "",
+            json!({"type": "object"}),
+            |a: Value| async move { Ok::<_, std::convert::Infallible>(a) },
+        )
+        .build()
+        .unwrap();
+    drop(catalog);
+    let airlock = Airlock::from_config(&config, router.catalog()).unwrap();
+    let store = Arc::new(MemorySessionStore::new(3, Duration::from_secs(60)));
+    let app = HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
+        .session_store(store)
+        .into_router();
+    let base = serve_app(app).await;
+    let call = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {}}})
+    };
+    let s = session(&base, &[]).await;
+    for id in 0..2 {
+        let r = post(&base, &call(id), &[("mcp-session-id", &s)]).await;
+        assert!(r.body.contains("\"isError\":false"), "{}", r.body);
+    }
+    let r = post(&base, &call(9), &[("mcp-session-id", &s)]).await;
+    assert!(r.body.contains("budget_exceeded"), "{}", r.body);
+    // A fresh made-up id per call is no way around it.
+    let r = post(&base, &call(10), &[("mcp-session-id", "fresh-made-up-id")]).await;
+    assert_eq!(r.status, 404);
+    // A flood of initialize fills the store; the sessions in it keep working.
+    let mut opened = 1;
+    let mut refused = 0;
+    for _ in 0..5 {
+        match post(&base, &initialize(), &[]).await.status {
+            200 => opened += 1,
+            503 => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((opened, refused), (3, 3));
+    let r = post(&base, &ping(11), &[("mcp-session-id", &s)]).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn protocol_versions_notifications_and_unknown_methods() {
+    let base = serve(|a| a).await;
+    let s = session(&base, &[]).await;
+    let h = [("mcp-session-id", s.as_str())];
+    let r = post(
+        &base,
+        &ping(1),
+        &[
+            ("mcp-session-id", &s),
+            ("mcp-protocol-version", "1999-01-01"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    for version in ["2025-11-25", "2025-06-18"] {
+        let r = post(
+            &base,
+            &ping(2),
+            &[("mcp-session-id", &s), ("mcp-protocol-version", version)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{version}");
+    }
+    // Negotiation: a supported revision is echoed, anything else gets the latest.
+    for (asked, answered) in [
+        ("2025-11-25", "2025-11-25"),
+        ("2025-06-18", "2025-06-18"),
+        ("2025-03-26", "2025-03-26"),
+        ("2024-11-05", "2025-11-25"),
+        ("next-year", "2025-11-25"),
+    ] {
+        let mut init = initialize();
+        init["params"]["protocolVersion"] = json!(asked);
+        let r = post(&base, &init, &[]).await;
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["result"]["protocolVersion"], answered, "{asked}");
+    }
+    // Notifications never get a body, malformed or not.
+    let good = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 1}});
+    let r = post(&base, &good, &h).await;
+    assert_eq!((r.status, r.body.as_str()), (202, ""));
+    for bad in [
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": [1]}),
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": "x"}),
+        json!({"jsonrpc": "1.0", "method": "notifications/initialized"}),
+    ] {
+        let r = post(&base, &bad, &h).await;
+        assert!((400..500).contains(&r.status), "{bad}: {}", r.status);
+        assert_eq!(r.body, "", "{bad}");
+    }
+    // An unknown method is not echoed (it may be anything, a secret included).
+    let r = post(
+        &base,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "AKIAIOSFODNN7EXAMPLE"}),
+        &h,
+    )
+    .await;
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["error"]["code"], -32601);
+    assert!(!r.body.contains("AKIAIOSFODNN7EXAMPLE"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn batches_under_the_revision_that_has_them() {
+    let base = serve(|a| a).await;
+    let s = session(&base, &[]).await;
+    let v = [
+        ("mcp-session-id", s.as_str()),
+        ("mcp-protocol-version", "2025-03-26"),
+    ];
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}},
+        {"jsonrpc": "2.0", "id": 2, "method": "no/such"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "delete_file", "arguments": {"path": "/"}}}
+    ]);
+    let r = post(&base, &batch, &v).await;
+    let answers: Value = serde_json::from_str(&r.body).unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(
+        answers.len(),
+        3,
+        "the notification is not answered: {answers:?}"
+    );
+    assert_eq!(answers[0]["result"], json!({}));
+    assert_eq!(answers[1]["error"]["code"], -32601);
+    // Every call of a batch goes through the stack like any other.
+    assert!(
+        answers[2].to_string().contains("policy_denied"),
+        "{}",
+        answers[2]
+    );
+    // Only notifications: 202, no body.
+    let r = post(
+        &base,
+        &json!([{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}}]),
+        &v,
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (202, ""));
+    // Never initialize, never empty, never huge, never without a live session.
+    let pings: Vec<Value> = (0..33)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "ping"}))
+        .collect();
+    for bad in [json!([initialize()]), json!([]), Value::Array(pings)] {
+        assert_eq!(post(&base, &bad, &v).await.status, 400, "{bad}");
+    }
+    let r = post(
+        &base,
+        &json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]),
+        &[
+            ("mcp-session-id", "made-up"),
+            ("mcp-protocol-version", "2025-03-26"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn tools_list_is_paginated_with_opaque_cursors() {
+    let base = serve(|a| a.page_size(1)).await;
+    let alice = format!("Bearer {}", common::adapters::token("alice"));
+    let s = session(&base, &[("authorization", &alice)]).await;
+    let h = [
+        ("authorization", alice.as_str()),
+        ("mcp-session-id", s.as_str()),
+    ];
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 0..10 {
+        let mut req = json!({"jsonrpc": "2.0", "id": page, "method": "tools/list"});
+        if let Some(c) = &cursor {
+            req["params"] = json!({"cursor": c});
+        }
+        let r = post(&base, &req, &h).await;
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        let tools = body["result"]["tools"].as_array().unwrap();
+        assert_eq!(tools.len(), 1, "{body}");
+        names.push(tools[0]["name"].as_str().unwrap().to_owned());
+        match body["result"]["nextCursor"].as_str() {
+            Some(next) => {
+                assert!(!next.chars().all(|c| c.is_ascii_digit()), "opaque: {next}");
+                cursor = Some(next.to_owned());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names, ["customer_lookup", "read_file"]);
+    for bad in [json!("not-a-cursor"), json!(7), json!("x".repeat(5000))] {
+        let r = post(
+            &base,
+            &json!({"jsonrpc": "2.0", "id": 99, "method": "tools/list", "params": {"cursor": bad}}),
+            &h,
+        )
+        .await;
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+    }
+}
