@@ -435,3 +435,34 @@ async fn tools_list_is_paginated_with_opaque_cursors() {
         assert_eq!(body["error"]["code"], -32602, "{body}");
     }
 }
+
+#[tokio::test]
+async fn idle_and_half_open_connections_cannot_hold_the_server() {
+    use agent_airlock::adapters::http::ServeLimits;
+    use tokio::io::AsyncWriteExt;
+    let (stack, catalog, policy) = common::adapters::stack();
+    let adapter = HttpAdapter::new(stack, catalog).policy(policy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ServeLimits::default()
+        .max_connections(16)
+        .header_read_timeout(Duration::from_millis(300));
+    tokio::spawn(adapter.serve(listener, limits));
+    // More idle and half-open connections than the server serves at once.
+    let mut held = Vec::new();
+    for i in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        if i % 2 == 0 {
+            stream
+                .write_all(b"POST /mcp HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        }
+        held.push(stream);
+    }
+    // A real client still gets its answer: the stalled ones are closed at the timeout.
+    let base = format!("http://{addr}");
+    let answered = tokio::time::timeout(Duration::from_secs(10), session(&base, &[])).await;
+    assert!(answered.is_ok(), "the server stopped answering");
+    drop(held);
+}

@@ -15,7 +15,7 @@ mod stack;
 mod tools;
 
 use agent_airlock::Airlock;
-use agent_airlock::adapters::http::HttpAdapter;
+use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
 use agent_airlock::layers::sandbox;
 use tools::tools;
 
@@ -32,18 +32,18 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let config = stack::config("example-axum")?;
     let router = tools();
-    let app = if std::env::var("AIRLOCK_BARE").is_ok_and(|v| v == "1") {
+    let adapter = if std::env::var("AIRLOCK_BARE").is_ok_and(|v| v == "1") {
         println!("serving the tools WITHOUT the airlock (AIRLOCK_BARE=1)");
         let catalog = router.catalog();
-        HttpAdapter::new(router, catalog).into_router()
+        HttpAdapter::new(router, catalog)
     } else {
         let airlock = Airlock::from_config(&config, router.catalog())?;
         HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
             .policy(airlock.policy().clone())
-            .into_router()
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{addr} (POST /mcp, POST /tools/{{name}})");
-    axum::serve(listener, app).await?;
+    // A header-read timeout and a connection limit: idle connections cannot pile up.
+    adapter.serve(listener, ServeLimits::default()).await?;
     Ok(())
 }
