@@ -107,6 +107,9 @@ AIRLOCK_E2E_DIR="$e2e" cargo test --all-features
 step "the example servers and their clients (examples/smoke.sh)"
 bash examples/smoke.sh
 
+step "the Python MCP SDK against example-axum (HTTP) and example-rmcp (stdio)"
+E2E_VENV="$e2e/venv" bash tests/e2e/python_clients.sh
+
 step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
 

@@ -104,6 +104,15 @@ fn result_of(response: ToolResponse) -> CallToolResult {
         CallToolResult::success(vec![ContentBlock::text(text)])
     };
     result.structured_content = structured;
+    // What the layers did (arguments stripped, redactions by kind, truncation, the
+    // sandbox), as the HTTP adapter reports it: names and counts, never values.
+    if !response.notes.is_empty()
+        && let Ok(notes) = serde_json::to_value(&response.notes)
+    {
+        let mut meta = Map::new();
+        meta.insert("airlock/notes".to_owned(), notes);
+        result.meta = Some(rmcp::model::MetaObject(meta));
+    }
     result
 }
 

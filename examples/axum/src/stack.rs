@@ -15,7 +15,7 @@ pub fn config(name: &str) -> Result<AirlockConfig, Box<dyn std::error::Error>> {
             let log = std::env::var("AIRLOCK_AUDIT_LOG")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| std::env::temp_dir().join(format!("{name}-audit.jsonl")));
-            println!("audit log: {}", log.display());
+            eprintln!("audit log: {}", log.display());
             Some(log)
         }
     };

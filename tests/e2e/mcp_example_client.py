@@ -1,0 +1,76 @@
+"""A scripted MCP session with the official Python SDK client against the example servers.
+
+    python mcp_example_client.py http URL       # example-axum over Streamable HTTP
+    python mcp_example_client.py stdio CMD...   # example-rmcp started as a command
+
+Each step checks what a real client sees; any failure exits non-zero with the step named.
+"""
+
+import asyncio
+import contextlib
+import json
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamablehttp_client
+
+SECRETS = ["jane.doe@example.com", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
+
+
+def check(step, ok, detail):
+    if not ok:
+        print(f"FAILED {step}: {detail}", flush=True)
+        sys.exit(1)
+    print(f"ok {step}", flush=True)
+
+
+def rejection(result):
+    return ((result.structuredContent or {}).get("rejection") or {}).get("code")
+
+
+@contextlib.asynccontextmanager
+async def connect(argv):
+    if argv[0] == "http":
+        async with streamablehttp_client(argv[1], timeout=10) as (read, write, _):
+            yield read, write
+    else:
+        params = StdioServerParameters(command=argv[1], args=argv[2:])
+        async with stdio_client(params) as (read, write):
+            yield read, write
+
+
+async def main(argv):
+    async with connect(argv) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await asyncio.wait_for(session.initialize(), 20)
+            check("initialize", init.serverInfo is not None, init)
+
+            tools = await session.list_tools()
+            names = sorted(t.name for t in tools.tools)
+            check("tools/list hides the denied tool",
+                  "read_file" in names and "delete_file" not in names, names)
+
+            good = await session.call_tool("read_file", {"path": "report.txt"})
+            check("a good call", not good.isError, good)
+
+            ghost = await session.call_tool("read_file", {"path": "report.txt", "force": True})
+            notes = json.dumps((ghost.meta or {}).get("airlock/notes"))
+            check("a ghost argument is stripped", not ghost.isError and "force" in notes, ghost)
+
+            wrong = await session.call_tool("read_file", {"path": "report.txt", "limit": "10"})
+            check("a type error is refused", wrong.isError
+                  and rejection(wrong) == "schema_violation", wrong)
+
+            denied = await session.call_tool("delete_file", {"path": "/"})
+            check("a denied tool is refused", denied.isError
+                  and rejection(denied) == "policy_denied", denied)
+
+            pii = await session.call_tool("customer_lookup", {"name": "Jane"})
+            dumped = json.dumps(pii.model_dump(mode="json"))
+            check("PII and secrets are masked",
+                  not any(s in dumped for s in SECRETS) and "REDACTED" in dumped, dumped)
+
+
+if __name__ == "__main__":
+    asyncio.run(asyncio.wait_for(main(sys.argv[1:]), 90))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The official Python MCP SDK's client (from target/e2e/venv, which scripts/test.sh makes)
+# in a scripted session against example-axum over HTTP and example-rmcp over stdio.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+python="${E2E_VENV:-target/e2e/venv}/bin/python"
+if [ ! -x "$python" ]; then
+    echo "python clients: missing $python: run scripts/test.sh (or scripts/test.sh --setup)" >&2
+    exit 1
+fi
+cargo build -q -p example-axum -p example-rmcp
+port=38096
+out=$(mktemp -d)
+AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/axum-audit.jsonl" target/debug/example-axum \
+    >"$out/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$out"' EXIT
+for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+done
+echo "== the Python SDK against example-axum over Streamable HTTP"
+timeout 120 "$python" tests/e2e/mcp_example_client.py http "http://127.0.0.1:$port/mcp"
+echo "== the Python SDK against example-rmcp over stdio"
+AIRLOCK_AUDIT_LOG="$out/rmcp-audit.jsonl" timeout 120 "$python" tests/e2e/mcp_example_client.py \
+    stdio "$PWD/target/debug/example-rmcp"
+echo "python clients: ok"
