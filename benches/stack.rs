@@ -72,9 +72,31 @@ fn adapter(audit: bool) -> axum::Router {
         .into_router()
 }
 
-fn request() -> Request<Body> {
-    Request::post("/mcp")
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+
+/// The session `initialize` issues, as a client opens one before its calls.
+fn open_session(rt: &tokio::runtime::Runtime, app: &axum::Router) -> String {
+    let request = Request::post("/mcp")
+        .header("host", "127.0.0.1:3000")
         .header("content-type", "application/json")
+        .header("x-agent-id", "load-test")
+        .body(Body::from(INITIALIZE))
+        .expect("request");
+    let response = rt.block_on(app.clone().oneshot(request)).expect("response");
+    response.headers()["mcp-session-id"]
+        .to_str()
+        .expect("a session id")
+        .to_owned()
+}
+
+/// One `tools/call`, with what a real client sends: `Host`, the media types, the session.
+fn request(session: &str) -> Request<Body> {
+    Request::post("/mcp")
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", session)
         .header("x-agent-id", "load-test")
         .body(Body::from(BODY))
         .expect("request")
@@ -97,14 +119,15 @@ fn bench(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("http_tools_call");
     for (name, app) in servers {
+        let session = open_session(&rt, &app);
         // The answer is checked once, so a broken stack cannot pass for a fast one.
         let response = rt
-            .block_on(app.clone().oneshot(request()))
+            .block_on(app.clone().oneshot(request(&session)))
             .expect("response");
         assert_eq!(response.status(), 200, "{name}");
         group.bench_function(name, |b| {
             b.iter(|| {
-                let response = rt.block_on(app.clone().oneshot(request()));
+                let response = rt.block_on(app.clone().oneshot(request(&session)));
                 black_box(response.expect("response"))
             })
         });

@@ -466,3 +466,34 @@ async fn idle_and_half_open_connections_cannot_hold_the_server() {
     assert!(answered.is_ok(), "the server stopped answering");
     drop(held);
 }
+
+#[tokio::test]
+async fn the_host_is_checked_in_the_authority_too() {
+    use tower::ServiceExt;
+    let (stack, catalog, policy) = common::adapters::stack();
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .into_router();
+    let request = |uri: &str| {
+        axum::http::Request::post(uri)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(initialize().to_string()))
+            .unwrap()
+    };
+    // HTTP/2 carries the host as the URI's authority, not as a Host header.
+    let r = app
+        .clone()
+        .oneshot(request("http://evil.example/mcp"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .clone()
+        .oneshot(request("http://localhost:8080/mcp"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Neither a Host nor an authority: no browser sent it, nothing to rebind.
+    let r = app.oneshot(request("/mcp")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -73,7 +73,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
@@ -251,18 +251,26 @@ impl HttpAdapter {
 
     /// The front door of `/mcp`, before any JSON is read: DNS rebinding and cross-site
     /// requests (Host, Origin), the media types, the protocol revision.
-    fn check_request(&self, headers: &HeaderMap, post: bool) -> Result<(), Box<Response>> {
+    fn check_request(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        post: bool,
+    ) -> Result<(), Box<Response>> {
         let refuse = |status: StatusCode, message: &str| {
             Err(Box::new(json_response(
                 status,
                 rpc_error(Value::Null, -32600, message),
             )))
         };
+        // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority. A request with
+        // neither is no browser's (browsers always send one), so there is nothing to
+        // rebind; anything named must be allowed.
         let host = headers
             .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !self.host_allowed(host) {
+            .map(|v| v.to_str().unwrap_or("\u{0}"))
+            .or_else(|| uri.authority().map(|a| a.as_str()));
+        if host.is_some_and(|h| !self.host_allowed(h)) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "this server does not answer to that host name",
@@ -407,8 +415,12 @@ async fn no_stream() -> Response {
     response
 }
 
-async fn end_session(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = adapter.check_request(&headers, false) {
+async fn end_session(
+    State(adapter): State<Arc<HttpAdapter>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = adapter.check_request(&uri, &headers, false) {
         return *refusal;
     }
     let (caller, session) = caller_of(&headers);
@@ -521,8 +533,13 @@ impl HttpAdapter {
 /// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
 pub const MAX_BATCH: usize = 32;
 
-async fn mcp(State(adapter): State<Arc<HttpAdapter>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = adapter.check_request(&headers, true) {
+async fn mcp(
+    State(adapter): State<Arc<HttpAdapter>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = adapter.check_request(&uri, &headers, true) {
         return *refusal;
     }
     let message: Value = match serde_json::from_slice(&body) {
@@ -902,10 +919,11 @@ fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
 async fn plain(
     State(adapter): State<Arc<HttpAdapter>>,
     Path(name): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = adapter.check_request(&headers, false) {
+    if let Err(refusal) = adapter.check_request(&uri, &headers, false) {
         return *refusal;
     }
     let arguments: Value = if body.is_empty() {
