@@ -246,7 +246,7 @@ impl HttpAdapter {
             return true;
         };
         let name = host_name(host);
-        allowed.iter().any(|a| host_name(a) == name)
+        allowed.iter().any(|a| host_name(a).eq_ignore_ascii_case(name))
     }
 
     /// The front door of `/mcp`, before any JSON is read: DNS rebinding and cross-site
@@ -312,20 +312,16 @@ impl HttpAdapter {
                 let fits = accepts
                     .flat_map(|v| v.to_str().unwrap_or("").split(','))
                     .any(|range| {
-                        let range = range
-                            .split(';')
-                            .next()
-                            .unwrap_or("")
-                            .trim()
-                            .to_ascii_lowercase();
-                        matches!(
-                            range.as_str(),
-                            "application/json"
-                                | "text/event-stream"
-                                | "*/*"
-                                | "application/*"
-                                | "text/*"
-                        )
+                        let range = range.split(';').next().unwrap_or("").trim();
+                        [
+                            "application/json",
+                            "text/event-stream",
+                            "*/*",
+                            "application/*",
+                            "text/*",
+                        ]
+                        .iter()
+                        .any(|fit| range.eq_ignore_ascii_case(fit))
                     });
                 if !fits {
                     return refuse(
@@ -391,18 +387,19 @@ impl HttpAdapter {
     }
 }
 
-/// The host part of a `Host` value or origin authority, lower-case, without the port.
-fn host_name(host: &str) -> String {
-    let host = host.trim().to_ascii_lowercase();
-    if let Some(rest) = host.strip_prefix('[') {
+/// The host part of a `Host` value or origin authority, without the port (compare it
+/// case-insensitively).
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if host.starts_with('[') {
         // [v6]:port
-        return match rest.split_once(']') {
-            Some((v6, _)) => format!("[{v6}]"),
+        return match host.find(']') {
+            Some(end) => &host[..=end],
             None => host,
         };
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
 }
@@ -608,7 +605,6 @@ async fn batch(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, items: Vec<Value
 
 /// One JSON-RPC message.
 async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) -> Response {
-    let headers = headers.clone();
     let Value::Object(mut message) = message else {
         return json_response(
             StatusCode::BAD_REQUEST,

@@ -62,7 +62,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
 
 #[derive(Debug)]
 struct Entry {
-    owner: [u8; 32],
+    owner: Box<str>,
     expires: Instant,
 }
 
@@ -110,10 +110,6 @@ impl Default for MemorySessionStore {
     }
 }
 
-fn digest(owner: &str) -> [u8; 32] {
-    Sha256::digest(owner.as_bytes()).into()
-}
-
 impl SessionStore for MemorySessionStore {
     fn create(&self, owner: &str) -> Result<String, SessionError> {
         let now = Instant::now();
@@ -128,7 +124,7 @@ impl SessionStore for MemorySessionStore {
         sessions.insert(
             id.clone(),
             Entry {
-                owner: digest(owner),
+                owner: owner.into(),
                 expires: now + self.ttl,
             },
         );
@@ -143,7 +139,7 @@ impl SessionStore for MemorySessionStore {
                 sessions.remove(id);
                 SessionCheck::Unknown
             }
-            Some(e) if e.owner == digest(owner) => {
+            Some(e) if *e.owner == *owner => {
                 e.expires = now + self.ttl;
                 SessionCheck::Valid
             }
@@ -154,7 +150,7 @@ impl SessionStore for MemorySessionStore {
     fn end(&self, id: &str, owner: &str) -> bool {
         let mut sessions = self.lock();
         match sessions.get(id) {
-            Some(e) if e.owner == digest(owner) => sessions.remove(id).is_some(),
+            Some(e) if *e.owner == *owner => sessions.remove(id).is_some(),
             _ => false,
         }
     }
