@@ -8,7 +8,8 @@
 # What it installs, and where:
 #   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
 #                     example clients); `apt-get update` only when an install needs it
-#   PyPI packages     pinned below, into a virtualenv at target/e2e/venv (never global)
+#   PyPI packages     pinned below, into virtualenvs at target/e2e/venv and venv2 (the
+#                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
 #                     conformance suite needs it; the machine's own Node is left alone) and
 #                     the official MCP conformance suite
@@ -19,7 +20,8 @@ root=$(pwd)
 e2e="${CARGO_TARGET_DIR:-$root/target}/e2e"
 
 # Pinned versions of what the end-to-end tests drive. Change them here only.
-PYTHON_PACKAGES=("mcp==1.30.0")
+PYTHON_PACKAGES=("mcp==1.30.0")     # target/e2e/venv: the Python SDK 1.x
+PYTHON2_PACKAGES=("mcp==2.3.0")     # target/e2e/venv2: the Python SDK 2.x
 NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16")
 
 say() { echo "scripts/test.sh: $*"; }
@@ -63,17 +65,18 @@ setup_debian() {
     fi
 }
 
-setup_python() {
-    local venv="$e2e/venv" want
-    want=$(printf '%s\n' "${PYTHON_PACKAGES[@]}")
+setup_python() { # venv-dir packages…
+    local venv="$1" want
+    shift
+    want=$(printf '%s\n' "$@")
     if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pinned" 2>/dev/null)" = "$want" ]; then
         return
     fi
-    say "installing PyPI packages into $venv: ${PYTHON_PACKAGES[*]}"
+    say "installing PyPI packages into $venv: $*"
     rm -rf "$venv"
     mkdir -p "$e2e"
     python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@"
     echo "$want" >"$venv/.pinned"
 }
 
@@ -93,7 +96,8 @@ setup_npm() {
 
 step "set up"
 setup_debian
-setup_python
+setup_python "$e2e/venv" "${PYTHON_PACKAGES[@]}"
+setup_python "$e2e/venv2" "${PYTHON2_PACKAGES[@]}"
 setup_npm
 say "everything the tests need is present"
 if [ "${1:-}" = "--setup" ]; then
@@ -108,7 +112,7 @@ step "the example servers and their clients (examples/smoke.sh)"
 bash examples/smoke.sh
 
 step "the Python MCP SDK against example-axum (HTTP) and example-rmcp (stdio)"
-E2E_VENV="$e2e/venv" bash tests/e2e/python_clients.sh
+E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/python_clients.sh
 
 step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh

@@ -13,7 +13,11 @@ import sys
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamablehttp_client
+try:  # mcp 2.x
+    from mcp.client.streamable_http import streamable_http_client
+except ImportError:  # mcp 1.x
+    streamable_http_client = None
+    from mcp.client.streamable_http import streamablehttp_client
 
 SECRETS = ["jane.doe@example.com", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
 
@@ -25,13 +29,26 @@ def check(step, ok, detail):
     print(f"ok {step}", flush=True)
 
 
+def field(result, camel, snake):
+    """A result field under its 1.x (camelCase) or 2.x (snake_case) name."""
+    return getattr(result, camel, None) if hasattr(result, camel) else getattr(result, snake, None)
+
+
+def is_error(result):
+    return bool(field(result, "isError", "is_error"))
+
+
 def rejection(result):
-    return ((result.structuredContent or {}).get("rejection") or {}).get("code")
+    structured = field(result, "structuredContent", "structured_content") or {}
+    return (structured.get("rejection") or {}).get("code")
 
 
 @contextlib.asynccontextmanager
 async def connect(argv):
-    if argv[0] == "http":
+    if argv[0] == "http" and streamable_http_client is not None:
+        async with streamable_http_client(argv[1]) as streams:
+            yield streams[0], streams[1]
+    elif argv[0] == "http":
         async with streamablehttp_client(argv[1], timeout=10) as (read, write, _):
             yield read, write
     else:
@@ -44,7 +61,7 @@ async def main(argv):
     async with connect(argv) as (read, write):
         async with ClientSession(read, write) as session:
             init = await asyncio.wait_for(session.initialize(), 20)
-            check("initialize", init.serverInfo is not None, init)
+            check("initialize", field(init, "serverInfo", "server_info") is not None, init)
 
             tools = await session.list_tools()
             names = sorted(t.name for t in tools.tools)
@@ -52,18 +69,18 @@ async def main(argv):
                   "read_file" in names and "delete_file" not in names, names)
 
             good = await session.call_tool("read_file", {"path": "report.txt"})
-            check("a good call", not good.isError, good)
+            check("a good call", not is_error(good), good)
 
             ghost = await session.call_tool("read_file", {"path": "report.txt", "force": True})
-            notes = json.dumps((ghost.meta or {}).get("airlock/notes"))
-            check("a ghost argument is stripped", not ghost.isError and "force" in notes, ghost)
+            notes = json.dumps(ghost.model_dump(mode="json", by_alias=True).get("_meta"))
+            check("a ghost argument is stripped", not is_error(ghost) and "force" in notes, ghost)
 
             wrong = await session.call_tool("read_file", {"path": "report.txt", "limit": "10"})
-            check("a type error is refused", wrong.isError
+            check("a type error is refused", is_error(wrong)
                   and rejection(wrong) == "schema_violation", wrong)
 
             denied = await session.call_tool("delete_file", {"path": "/"})
-            check("a denied tool is refused", denied.isError
+            check("a denied tool is refused", is_error(denied)
                   and rejection(denied) == "policy_denied", denied)
 
             pii = await session.call_tool("customer_lookup", {"name": "Jane"})

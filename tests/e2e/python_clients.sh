@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The official Python MCP SDK's client (from target/e2e/venv, which scripts/test.sh makes)
+# The official Python MCP SDK's clients, 1.x and 2.x (from target/e2e/venv and venv2, which
+# scripts/test.sh makes),
 # in a scripted session against example-axum over HTTP and example-rmcp over stdio.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-python="${E2E_VENV:-target/e2e/venv}/bin/python"
-if [ ! -x "$python" ]; then
-    echo "python clients: missing $python: run scripts/test.sh (or scripts/test.sh --setup)" >&2
-    exit 1
-fi
+venvs="${E2E_VENVS:-target/e2e/venv target/e2e/venv2}"
+for venv in $venvs; do
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "python clients: missing $venv/bin/python: run scripts/test.sh (or scripts/test.sh --setup)" >&2
+        exit 1
+    fi
+done
 cargo build -q -p example-axum -p example-rmcp
 port=38096
 out=$(mktemp -d)
@@ -19,9 +22,13 @@ for _ in $(seq 100); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
     sleep 0.1
 done
-echo "== the Python SDK against example-axum over Streamable HTTP"
-timeout 120 "$python" tests/e2e/mcp_example_client.py http "http://127.0.0.1:$port/mcp"
-echo "== the Python SDK against example-rmcp over stdio"
-AIRLOCK_AUDIT_LOG="$out/rmcp-audit.jsonl" timeout 120 "$python" tests/e2e/mcp_example_client.py \
-    stdio "$PWD/target/debug/example-rmcp"
+for venv in $venvs; do
+    python="$venv/bin/python"
+    sdk=$("$python" -c "import importlib.metadata as m; print(m.version('mcp'))")
+    echo "== the Python SDK $sdk against example-axum over Streamable HTTP"
+    timeout 120 "$python" tests/e2e/mcp_example_client.py http "http://127.0.0.1:$port/mcp"
+    echo "== the Python SDK $sdk against example-rmcp over stdio"
+    AIRLOCK_AUDIT_LOG="$out/rmcp-audit.jsonl" timeout 120 "$python" tests/e2e/mcp_example_client.py \
+        stdio "$PWD/target/debug/example-rmcp"
+done
 echo "python clients: ok"
