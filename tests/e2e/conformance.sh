@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 node_dir="${E2E_NODE:-target/e2e/node}"
-bin="$node_dir/node_modules/.bin"
-if [ ! -x "$bin/conformance" ]; then
-    echo "conformance: missing $bin/conformance: run scripts/test.sh (or scripts/test.sh --setup)" >&2
+if [ ! -x "$node_dir/node_modules/.bin/conformance" ]; then
+    echo "conformance: missing $node_dir/node_modules/.bin/conformance: run scripts/test.sh (or scripts/test.sh --setup)" >&2
     exit 1
 fi
+bin=$(cd "$node_dir/node_modules/.bin" && pwd)
 cargo build -q -p example-axum
 port=38095
 out=$(mktemp -d)
@@ -22,10 +22,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 # Node 22 first on PATH: the suite needs it.
-PATH="$PWD/$bin:$PATH" "$bin/conformance" server --url "http://127.0.0.1:$port/mcp" \
+PATH="$bin:$PATH" "$bin/conformance" server --url "http://127.0.0.1:$port/mcp" \
     --expected-failures tests/e2e/conformance-expected-failures.yml -o "$out/results" \
     >"$out/report.txt" 2>&1 || {
-    sed -n '/SUMMARY/,$p' "$out/report.txt" >&2
+    if grep -q SUMMARY "$out/report.txt"; then
+        sed -n '/SUMMARY/,$p' "$out/report.txt" >&2
+    else
+        tail -n 40 "$out/report.txt" >&2
+    fi
     echo "conformance: unexpected results (see above)" >&2
     exit 1
 }
