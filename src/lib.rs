@@ -89,6 +89,27 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// `get_ref`, `get_mut` and `into_inner` for a layer's service that wraps `inner: S`, as
+/// every service of the crate has them (tower-http does the same).
+macro_rules! inner_service_accessors {
+    () => {
+        /// The wrapped service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The wrapped service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Unwraps the service.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 pub mod adapters;
 pub mod airlock;
 pub mod builder;

@@ -246,7 +246,9 @@ impl HttpAdapter {
             return true;
         };
         let name = host_name(host);
-        allowed.iter().any(|a| host_name(a).eq_ignore_ascii_case(name))
+        allowed
+            .iter()
+            .any(|a| host_name(a).eq_ignore_ascii_case(name))
     }
 
     /// The front door of `/mcp`, before any JSON is read: DNS rebinding and cross-site

@@ -43,20 +43,8 @@ impl<S> Audit<S> {
         }
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service (a place it reserved in the queue is given back).
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    // Unwrapping gives back a place the service reserved in the queue (its permit drops).
+    inner_service_accessors!();
 }
 
 impl<S: Clone> Clone for Audit<S> {
