@@ -630,10 +630,10 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         if !valid {
             return StatusCode::BAD_REQUEST.into_response();
         }
-        let (caller, _) = caller_of(&headers);
+        let (caller, _) = caller_of(headers);
         let method = message.get("method").and_then(Value::as_str).unwrap_or("");
         if method != "notifications/initialized"
-            && let Err(refusal) = adapter.session_of(&headers, &caller, &Value::Null)
+            && let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null)
         {
             // The status says it; the body is dropped.
             return refusal.status().into_response();
@@ -686,7 +686,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         // A message without a method or an id (checked above): nothing to answer.
         return StatusCode::ACCEPTED.into_response();
     };
-    let (caller, _) = caller_of(&headers);
+    let (caller, _) = caller_of(headers);
     if method == "initialize" {
         let asked = params.get("protocolVersion").and_then(Value::as_str);
         let version = asked
@@ -714,7 +714,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         }
         return response;
     }
-    let session = match adapter.session_of(&headers, &caller, &id) {
+    let session = match adapter.session_of(headers, &caller, &id) {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
