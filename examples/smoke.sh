@@ -2,12 +2,14 @@
 # Starts both example servers, runs their clients, and checks that every layer showed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The build output, wherever cargo puts it.
+target_dir="${CARGO_TARGET_DIR:-target}"
 cargo build -q -p example-axum -p example-tonic
 AXUM_ADDR=127.0.0.1:38080
 TONIC_ADDR=127.0.0.1:38081
-AIRLOCK_ADDR=$AXUM_ADDR target/debug/example-axum > /dev/null &
+AIRLOCK_ADDR=$AXUM_ADDR "$target_dir"/debug/example-axum > /dev/null &
 axum_pid=$!
-AIRLOCK_ADDR=$TONIC_ADDR target/debug/example-tonic > /dev/null &
+AIRLOCK_ADDR=$TONIC_ADDR "$target_dir"/debug/example-tonic > /dev/null &
 tonic_pid=$!
 trap 'kill $axum_pid $tonic_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -5,6 +5,8 @@
 # Node 22 into $E2E_NODE (default target/e2e/node) and runs this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# The build output, wherever cargo puts it.
+target_dir="${CARGO_TARGET_DIR:-target}"
 node_dir="${E2E_NODE:-target/e2e/node}"
 if [ ! -x "$node_dir/node_modules/.bin/conformance" ]; then
     echo "conformance: missing $node_dir/node_modules/.bin/conformance: run scripts/test.sh (or scripts/test.sh --setup)" >&2
@@ -14,7 +16,7 @@ bin=$(cd "$node_dir/node_modules/.bin" && pwd)
 cargo build -q -p example-axum
 port=38095
 out=$(mktemp -d)
-AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/audit.jsonl" target/debug/example-axum >"$out/server.log" 2>&1 &
+AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/audit.jsonl" "$target_dir"/debug/example-axum >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$out"' EXIT
 for _ in $(seq 100); do

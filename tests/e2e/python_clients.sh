@@ -4,6 +4,8 @@
 # in a scripted session against example-axum over HTTP and example-rmcp over stdio.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# The build output, wherever cargo puts it.
+target_dir="${CARGO_TARGET_DIR:-target}"
 venvs="${E2E_VENVS:-target/e2e/venv target/e2e/venv2}"
 for venv in $venvs; do
     if [ ! -x "$venv/bin/python" ]; then
@@ -14,7 +16,7 @@ done
 cargo build -q -p example-axum -p example-rmcp
 port=38096
 out=$(mktemp -d)
-AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/axum-audit.jsonl" target/debug/example-axum \
+AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/axum-audit.jsonl" "$target_dir"/debug/example-axum \
     >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$out"' EXIT
@@ -29,6 +31,6 @@ for venv in $venvs; do
     timeout 120 "$python" tests/e2e/mcp_example_client.py http "http://127.0.0.1:$port/mcp"
     echo "== the Python SDK $sdk against example-rmcp over stdio"
     AIRLOCK_AUDIT_LOG="$out/rmcp-audit.jsonl" timeout 120 "$python" tests/e2e/mcp_example_client.py \
-        stdio "$PWD/target/debug/example-rmcp"
+        stdio "$target_dir/debug/example-rmcp"
 done
 echo "python clients: ok"
