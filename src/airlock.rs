@@ -152,6 +152,7 @@ impl Airlock {
 
     /// Leaves the sandbox layer out: every tool runs in the inner service (for an inner
     /// service that runs nothing, such as `airlock check`'s dry run).
+    #[allow(unused_mut)] // mutated only with the `sandbox` feature
     pub fn without_sandbox(mut self) -> Self {
         #[cfg(all(feature = "sandbox", target_os = "linux"))]
         {
