@@ -18,12 +18,15 @@
 //!   patterns, and an allowlist of values never masked;
 //! - **masking** ([`MaskStyle`]): a label (`[REDACTED:EMAIL]`), a partial mask
 //!   keeping the last four characters, or a keyed hash, per kind;
-//! - **structure**: JSON outputs are walked, every string leaf is sanitized and
-//!   values under sensitive key names are masked whatever they hold; error
-//!   messages and refusals are sanitized too;
-//! - **budget**: the output is cut on a character boundary at
-//!   `max_output_chars` or `max_output_tokens` × 4 characters, marked in the
-//!   text and in a [`Note::Truncated`](crate::Note::Truncated).
+//! - **structure**: JSON outputs are walked: every string, object key and
+//!   integer of nine digits or more is sanitized (a masked key keeps its member,
+//!   a masked number becomes a string) and values under sensitive key names are
+//!   masked whatever they hold; error messages and refusals are sanitized too;
+//! - **budget**: the output is cut at `max_output_chars` or `max_output_tokens`
+//!   × 4 characters: text on a character boundary, marked in the text; JSON
+//!   inside the value, so it stays JSON (long strings shortened, arrays and
+//!   objects ended early, each cut marked where it happened); both recorded in a
+//!   [`Note::Truncated`](crate::Note::Truncated).
 //!
 //! Masking runs before truncation, so a cut never leaves half a secret
 //! visible. Notes carry counts by kind, never values.
