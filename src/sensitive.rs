@@ -70,7 +70,7 @@ fn joins_to(word: &str, a: &str, b: &str) -> bool {
 }
 
 /// Splits on non-alphanumerics and on lower→upper camelCase boundaries.
-fn words(name: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn words(name: &str) -> impl Iterator<Item = &str> {
     let bytes = name.as_bytes();
     let mut start = 0;
     let mut i = 0;

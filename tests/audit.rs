@@ -78,7 +78,7 @@ fn tools() -> (
             match call.tool.as_str() {
                 "ok" => Ok(ToolResponse::text("done")),
                 "fails" => Ok(ToolResponse::error(
-                    "could not reach bob@example.com with key AKIAIOSFODNN7EXAMPLE",
+                    "could not reach bob@example.com with key AKIAZ6PW3QJ7HXN4KD2M",
                 )),
                 "err" => Err("backend down for carol@example.com".to_owned()),
                 "hang" => {
@@ -301,7 +301,7 @@ async fn argument_names_numbers_and_line_separators_never_reach_the_file_raw() {
     let svc = ServiceBuilder::new().layer(audit.clone()).service(tool);
     let caller = Caller::agent("agent\u{2028}two");
     for call in [
-        ToolCall::new("echo", json!({"AKIAIOSFODNN7EXAMPLE": 1})),
+        ToolCall::new("echo", json!({"AKIAZ6PW3QJ7HXN4KD2M": 1})),
         ToolCall::new("echo", json!({"n": 4111111111111111u64, "small": 42})),
         ToolCall::new("echo", json!({"text": "one\u{2028}two\u{2029}three"})).with_caller(caller),
         ToolCall::new("echo\u{2028}x", json!({})),
@@ -311,7 +311,7 @@ async fn argument_names_numbers_and_line_separators_never_reach_the_file_raw() {
     audit.flush().await.unwrap();
     let log = dir.join("audit.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+    assert!(!text.contains("AKIAZ6PW3QJ7HXN4KD2M"), "{text}");
     assert!(!text.contains("4111111111111111"), "{text}");
     // A Unicode-aware reader (Python's splitlines, JavaScript) sees one record per line.
     assert!(
@@ -380,7 +380,7 @@ const SENSITIVE_NAMES: &[&str] = &[
 
 /// Secrets the sanitizer knows by shape, placed in ordinary fields.
 const SECRETS: &[&str] = &[
-    "AKIAIOSFODNN7EXAMPLE",
+    "AKIAZ6PW3QJ7HXN4KD2M",
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
     "4111 1111 1111 1111",
     "alice.smith@example.org",

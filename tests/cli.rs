@@ -305,7 +305,7 @@ fn sanitize(args: &[&str], input: &str) -> (i32, String, String) {
 
 #[test]
 fn sanitize_text_jsonl_and_findings() {
-    let (status, out, _) = sanitize(&[], "from bob@example.com\nkey AKIAIOSFODNN7EXAMPLE\n");
+    let (status, out, _) = sanitize(&[], "from bob@example.com\nkey AKIAZ6PW3QJ7HXN4KD2M\n");
     assert_eq!(status, 0);
     assert_eq!(
         out,

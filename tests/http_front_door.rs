@@ -327,13 +327,13 @@ async fn protocol_versions_notifications_and_unknown_methods() {
     // An unknown method is not echoed (it may be anything, a secret included).
     let r = post(
         &base,
-        &json!({"jsonrpc": "2.0", "id": 3, "method": "AKIAIOSFODNN7EXAMPLE"}),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "AKIAZ6PW3QJ7HXN4KD2M"}),
         &h,
     )
     .await;
     let body: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(body["error"]["code"], -32601);
-    assert!(!r.body.contains("AKIAIOSFODNN7EXAMPLE"), "{}", r.body);
+    assert!(!r.body.contains("AKIAZ6PW3QJ7HXN4KD2M"), "{}", r.body);
 }
 
 #[tokio::test]

@@ -62,15 +62,16 @@ const POSITIVES: &[(&str, &str, &str)] = &[
         "via fe80::1ff:fe23:4567:890a%eth0",
         "fe80::1ff:fe23:4567:890a",
     ),
+    ("mac_address", "MAC 00:1A:2B:3C:4D:5E", "00:1A:2B:3C:4D:5E"),
     (
         "aws_access_key",
-        "key AKIAIOSFODNN7EXAMPLE used",
-        "AKIAIOSFODNN7EXAMPLE",
+        "key AKIAZ6PW3QJ7HXN4KD2M used",
+        "AKIAZ6PW3QJ7HXN4KD2M",
     ),
     (
         "aws_secret_key",
-        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT3kLmN",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT3kLmN",
     ),
     (
         "api_key",
@@ -84,8 +85,8 @@ const POSITIVES: &[(&str, &str, &str)] = &[
     ),
     (
         "api_key",
-        "gitlab glpat-xxxxxxxxxxxxxxxxxxxx",
-        "glpat-xxxxxxxxxxxxxxxxxxxx",
+        "gitlab glpat-Zk3q9Rm2x8Lp4v1B6n5c",
+        "glpat-Zk3q9Rm2x8Lp4v1B6n5c",
     ),
     (
         "api_key",
@@ -94,8 +95,8 @@ const POSITIVES: &[(&str, &str, &str)] = &[
     ),
     (
         "api_key",
-        "hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
-        "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "hook https://hooks.slack.com/services/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",
+        "https://hooks.slack.com/services/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",
     ),
     (
         "api_key",
@@ -254,7 +255,6 @@ const CLEAN: &[&str] = &[
     "The token expires in one hour; request a new token then.",
     "Enter the secret phrase you chose at sign-up.",
     "std::vector<int> v; a::b::c(); listen on ::1",
-    "MAC 00:1A:2B:3C:4D:5E",
     "look at this dot product of vectors",
     "meet at noon at the station",
     "temperature 98.6 F, 37.0 C",

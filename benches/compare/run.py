@@ -30,7 +30,7 @@ PII = [
     "card 4111 1111 1111 1111 on file",
     "ssn 123-45-6789 verified",
     "from 203.0.113.42 at noon",
-    "key AKIAIOSFODNN7EXAMPLE rotated",
+    "key AKIAZ6PW3QJ7HXN4KD2M rotated",
     "token ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234 revoked",
     "password=hunter22 leaked",
     "db postgres://app:Pa55w0rd@db.internal/prod down",

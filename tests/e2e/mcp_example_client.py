@@ -19,7 +19,7 @@ except ImportError:  # mcp 1.x
     streamable_http_client = None
     from mcp.client.streamable_http import streamablehttp_client
 
-SECRETS = ["jane.doe@example.com", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
+SECRETS = ["jane.doe@example.com", "4111 1111 1111 1111", "AKIAZ6PW3QJ7HXN4KD2M"]
 
 
 def check(step, ok, detail):

@@ -61,7 +61,7 @@ async fn customer_lookup(args: CustomerLookup) -> Result<Value, String> {
         "email": "jane.doe@example.com",
         "phone": "+1 415 555 0100",
         "card": "4111 1111 1111 1111",
-        "notes": "API key on file: AKIAIOSFODNN7EXAMPLE",
+        "notes": "API key on file: AKIAZ6PW3QJ7HXN4KD2M",
     }))
 }
 

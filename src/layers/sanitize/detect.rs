@@ -1,11 +1,21 @@
-//! The detection engine: every pattern in one pass over the text, without Tower.
+//! The detection engine: every rule in one forward pass over the text, without Tower.
 //!
-//! All patterns are compiled together into one `regex-automata` multi-pattern
-//! regex (linear time, no backtracking). A search finds the leftmost match of
-//! any pattern; its validator (Luhn, mod-97, Verhoeff, an IP or JWT parser, …)
-//! turns the match into a finding or rejects it, in which case the other
-//! patterns are tried at the same position. Long rejected candidates are
-//! skipped whole, so the work stays linear in the input on adversarial text.
+//! All rules are compiled into one `regex-automata` multi-pattern automaton
+//! (finite automata, no backtracking). Each rule's pattern is bounded in
+//! length ([`MAX_MATCH_BYTES`](super::rules)): a search therefore looks at
+//! most that far past the start of what it finds. The scan takes the
+//! leftmost match of any rule, lets the rule's check decide (Luhn, mod-97,
+//! Verhoeff, base58check, bech32, EIP-55, CRC32, an IP or JWT parser, a
+//! name's strength, a placeholder test; each on a bounded window), tries the
+//! other rules matching at the same position when it says no, and then
+//! **continues after the match**: no position is searched again from a
+//! later start, whatever the checks decide. Digit groups are one rule whose
+//! check finds every card, SSN, phone and IPv4 inside the run in one pass
+//! over it. Work is therefore linear in the input for every rule set, which
+//! `benches/sanitize.rs` measures on inputs built to be slow.
+//!
+//! Text holding escapes (`\u0040`, `%40`, `\n`) is decoded first and each
+//! finding mapped back onto the original ([`super::decode`]).
 //!
 //! ```
 //! use agent_airlock::layers::sanitize::{Detector, DetectorOptions, Kind};
@@ -26,7 +36,12 @@ use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
 use serde::{Deserialize, Serialize};
 
 use super::SanitizeError;
+use super::context::{self, Stop, Strength};
+use super::decode;
+use super::numbers::{self, NumberRules};
+use super::rules::{self, Assign, Check, DetectorInfo, MAX_MATCH_BYTES};
 use super::validate;
+use super::vendors::{VENDORS, VendorCheck};
 
 /// What a finding is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,13 +65,13 @@ pub enum Kind {
     ApiKey,
     /// A JSON Web Token.
     Jwt,
-    /// A PEM private key block.
+    /// A private key block (PEM, OpenSSH, PGP).
     PrivateKey,
     /// The password of a connection string or URL.
     ConnectionString,
-    /// The value of a `password=` / `secret:` / `api_key:` / `token` assignment.
+    /// The value assigned to a secret name (`DB_PASSWORD=…`, `api_key: …`, `--token …`).
     Password,
-    /// The credential of an `Authorization: Bearer|Basic` header.
+    /// The credential of an `Authorization` header, a bearer token or a cookie.
     AuthHeader,
     /// An IBAN (mod-97 checked).
     Iban,
@@ -70,6 +85,10 @@ pub enum Kind {
     Ifsc,
     /// A value under a sensitive key name in JSON.
     SensitiveField,
+    /// A cryptocurrency wallet address (Bitcoin, Ethereum; checksum validated).
+    CryptoWallet,
+    /// A network interface's MAC address.
+    MacAddress,
     /// A workspace pattern from the configuration.
     Custom(Arc<str>),
 }
@@ -98,6 +117,8 @@ impl Kind {
             Kind::Upi => "UPI",
             Kind::Ifsc => "IFSC",
             Kind::SensitiveField => "SECRET",
+            Kind::CryptoWallet => "CRYPTO_WALLET",
+            Kind::MacAddress => "MAC_ADDRESS",
             Kind::Custom(name) => return Cow::Owned(name.to_ascii_uppercase()),
         })
     }
@@ -124,6 +145,8 @@ impl Kind {
             Kind::Upi => "upi",
             Kind::Ifsc => "ifsc",
             Kind::SensitiveField => "secret",
+            Kind::CryptoWallet => "crypto_wallet",
+            Kind::MacAddress => "mac_address",
             Kind::Custom(name) => name,
         }
     }
@@ -142,6 +165,8 @@ impl Kind {
                 | Kind::Pan
                 | Kind::Upi
                 | Kind::Ifsc
+                | Kind::CryptoWallet
+                | Kind::MacAddress
         )
     }
 }
@@ -167,112 +192,6 @@ pub struct Finding {
     pub end: usize,
 }
 
-/// Extra checks a pattern's match must pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    None,
-    Card,
-    Ssn,
-    PhoneDigits,
-    Ipv4,
-    Ipv6,
-    Jwt,
-    Iban,
-    Aadhaar,
-    /// Extend the match to the PEM END line (or the end of the text when it is missing).
-    Pem,
-}
-
-/// A built-in rule.
-struct Rule {
-    name: &'static str,
-    kind: Kind,
-    pattern: &'static str,
-    /// Which part of the match is masked.
-    part: Part,
-    check: Check,
-    secret: bool,
-    locale: Option<&'static str>,
-}
-
-/// Which part of a match is the sensitive value. Computed from the match text rather
-/// than with capture groups: a capture search costs several times the match itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    /// All of it.
-    Whole,
-    /// What follows the first `:` or `=` (and `>`, spaces, one quote): `password = "x"`.
-    AfterSeparator,
-    /// The password of `scheme://user:password@host`.
-    UrlPassword,
-    /// What follows the last whitespace: `Authorization: Bearer <token>`.
-    AfterWhitespace,
-}
-
-impl Part {
-    /// The sensitive value's byte range within `m`.
-    fn locate(self, m: &str) -> Option<(usize, usize)> {
-        let b = m.as_bytes();
-        match self {
-            Part::Whole => Some((0, b.len())),
-            Part::AfterSeparator => {
-                let mut i = b.iter().position(|&c| c == b':' || c == b'=')? + 1;
-                if b.get(i) == Some(&b'>') {
-                    i += 1;
-                }
-                while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-                    i += 1;
-                }
-                if matches!(b.get(i), Some(b'"' | b'\'')) {
-                    i += 1;
-                }
-                Some((i, b.len()))
-            }
-            Part::UrlPassword => {
-                let scheme = memchr::memmem::find(b, b"://")? + 3;
-                let colon = scheme + b[scheme..].iter().position(|&c| c == b':')? + 1;
-                let at = b.iter().rposition(|&c| c == b'@')?;
-                (colon < at).then_some((colon, at))
-            }
-            Part::AfterWhitespace => {
-                let ws = b.iter().rposition(u8::is_ascii_whitespace)? + 1;
-                Some((ws, b.len()))
-            }
-        }
-    }
-}
-
-const fn rule(
-    name: &'static str,
-    kind: Kind,
-    pattern: &'static str,
-    part: Part,
-    check: Check,
-    secret: bool,
-) -> Rule {
-    Rule {
-        name,
-        kind,
-        pattern,
-        part,
-        check,
-        secret,
-        locale: None,
-    }
-}
-
-const fn india(name: &'static str, kind: Kind, pattern: &'static str, check: Check) -> Rule {
-    Rule {
-        name,
-        kind,
-        pattern,
-        part: Part::Whole,
-        check,
-        secret: false,
-        locale: Some("in"),
-    }
-}
-
 fn floor_boundary(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -287,324 +206,14 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// Common top-level domains accepted at the end of an obfuscated address.
-const OBFUSCATED_TLDS: &str = "com|org|net|edu|gov|mil|int|io|co|ai|dev|app|info|biz|me|us|uk|de|fr|es|it|nl|se|no|fi|dk|pl|ch|at|be|ie|pt|in|jp|cn|kr|au|nz|ca|br|mx|ru|za|sg|hk";
-
-/// The built-in rules, in priority order: when several match at the same position, the
-/// first one listed wins. `(?-u:\b)` is an ASCII word boundary.
-fn builtin_rules() -> Vec<Rule> {
-    use Check as C;
-    use Kind as K;
-    vec![
-        // Secrets with unmistakable shapes first.
-        rule(
-            "pem_private_key",
-            K::PrivateKey,
-            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
-            Part::Whole,
-            C::Pem,
-            true,
-        ),
-        rule(
-            "jwt",
-            K::Jwt,
-            r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
-            Part::Whole,
-            C::Jwt,
-            true,
-        ),
-        rule(
-            "anthropic",
-            K::ApiKey,
-            r"(?-u:\b)sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{20,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "openai",
-            K::ApiKey,
-            r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "github",
-            K::ApiKey,
-            r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "github_pat",
-            K::ApiKey,
-            r"(?-u:\b)github_pat_[A-Za-z0-9_]{22,}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "gitlab",
-            K::ApiKey,
-            r"(?-u:\b)gl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_-]{20,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "slack_webhook",
-            K::ApiKey,
-            r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "slack",
-            K::ApiKey,
-            r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "stripe",
-            K::ApiKey,
-            r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "google",
-            K::ApiKey,
-            r"(?-u:\b)AIza[0-9A-Za-z_-]{35}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "huggingface",
-            K::ApiKey,
-            r"(?-u:\b)hf_[A-Za-z0-9]{30,40}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "npm",
-            K::ApiKey,
-            r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "pypi",
-            K::ApiKey,
-            r"(?-u:\b)pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "sendgrid",
-            K::ApiKey,
-            r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "twilio",
-            K::ApiKey,
-            r"(?-u:\b)SK[0-9a-f]{32}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "digitalocean",
-            K::ApiKey,
-            r"(?-u:\b)do[opr]_v1_[a-f0-9]{64}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "azure_storage",
-            K::ApiKey,
-            r"(?i)AccountKey=([A-Za-z0-9+/]{86}==)",
-            Part::AfterSeparator,
-            C::None,
-            true,
-        ),
-        rule(
-            "aws_access_key",
-            K::AwsAccessKey,
-            r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            true,
-        ),
-        rule(
-            "aws_secret_key",
-            K::AwsSecretKey,
-            r#"(?i)(?-u:\b)(?:aws_?)?secret_?access_?key["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?([A-Za-z0-9/+]{40})(?-u:\b)"#,
-            Part::AfterSeparator,
-            C::None,
-            true,
-        ),
-        rule(
-            "credential_url",
-            K::ConnectionString,
-            r#"(?i)(?-u:\b)(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|https?|ftps?|sftp|sqlserver|mssql|jdbc:[a-z]{2,12}|smtps?|ldaps?)://[^\s:/@"'<>]+:([^\s@"'<>/]+)@[A-Za-z0-9\[]"#,
-            Part::UrlPassword,
-            C::None,
-            true,
-        ),
-        rule(
-            "auth_header",
-            K::AuthHeader,
-            r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s{0,3}[:=]\s{0,3}["']?(?:bearer|basic|token|digest)\s{1,3}([A-Za-z0-9._~+/-]{8,}=*)"#,
-            Part::AfterWhitespace,
-            C::None,
-            true,
-        ),
-        rule(
-            "bearer",
-            K::AuthHeader,
-            r"(?i)(?-u:\b)bearer\s{1,3}([A-Za-z0-9._~+/-]{16,}=*)",
-            Part::AfterWhitespace,
-            C::None,
-            true,
-        ),
-        rule(
-            "assignment",
-            K::Password,
-            r#"(?i)(?-u:\b)(?:password|passwd|pwd|passphrase|secret|client_?secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|private[_-]?key)["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?([^\s"',;&<>]{4,})"#,
-            Part::AfterSeparator,
-            C::None,
-            true,
-        ),
-        // Personal data.
-        rule(
-            "email",
-            K::Email,
-            r"(?-u:\b)[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            false,
-        ),
-        Rule {
-            name: "obfuscated_email",
-            kind: K::Email,
-            pattern: "", // built at run time with the TLD list
-            part: Part::Whole,
-            check: C::None,
-            secret: false,
-            locale: None,
-        },
-        india(
-            "upi",
-            K::Upi,
-            r"(?-u:\b)[A-Za-z0-9._-]{2,}@(?:okaxis|okhdfcbank|okicici|oksbi|ybl|ibl|axl|upi|paytm|apl|ptyes|ptsbi|pthdfc|ptaxis|freecharge|airtel|jupiteraxis|axisbank|icici|sbi|hdfcbank|kotak|barodampay|aubank|idfcbank|indus|rbl|yesbank|fbl|federal|pnb|unionbank|cnrb|boi|mahb|kbl|dlb|abfspay|waaxis|wahdfcbank|waicici|wasbi|ikwik|axisb|yapl|idbi|citi|hsbc|scb|dbs)(?-u:\b)",
-            C::None,
-        ),
-        rule(
-            "iban",
-            K::Iban,
-            r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)",
-            Part::Whole,
-            C::Iban,
-            false,
-        ),
-        rule(
-            "credit_card",
-            K::CreditCard,
-            r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)",
-            Part::Whole,
-            C::Card,
-            false,
-        ),
-        rule(
-            "ssn",
-            K::Ssn,
-            r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}(?-u:\b)",
-            Part::Whole,
-            C::Ssn,
-            false,
-        ),
-        india(
-            "aadhaar",
-            K::Aadhaar,
-            r"(?-u:\b)[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?-u:\b)",
-            C::Aadhaar,
-        ),
-        rule(
-            "intl_phone",
-            K::Phone,
-            r"\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,5}(?-u:\b)",
-            Part::Whole,
-            C::PhoneDigits,
-            false,
-        ),
-        rule(
-            "us_phone",
-            K::Phone,
-            r"(?:(?-u:\b)1[ .-]?)?(?:\([0-9]{3}\) ?|(?-u:\b)[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}(?-u:\b)",
-            Part::Whole,
-            C::None,
-            false,
-        ),
-        rule(
-            "ipv6",
-            K::IpAddress,
-            r"(?:(?-u:\b)[0-9A-Fa-f]{1,4}|(?-u:\B):)(?::[0-9A-Fa-f]{0,4}){1,7}",
-            Part::Whole,
-            C::Ipv6,
-            false,
-        ),
-        rule(
-            "ipv4",
-            K::IpAddress,
-            r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)",
-            Part::Whole,
-            C::Ipv4,
-            false,
-        ),
-        india(
-            "pan",
-            K::Pan,
-            r"(?-u:\b)[A-Z]{3}[ABCFGHLJPT][A-Z][0-9]{4}[A-Z](?-u:\b)",
-            C::None,
-        ),
-        india(
-            "ifsc",
-            K::Ifsc,
-            r"(?-u:\b)[A-Z]{4}0[A-Z0-9]{6}(?-u:\b)",
-            C::None,
-        ),
-    ]
-}
-
-fn obfuscated_email_pattern() -> String {
-    let at = r"\s{0,3}(?:\[at\]|\(at\)|\{at\}|<at>|\sat\s)\s{0,3}";
-    let dot = r"\s{0,3}(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\sdot\s)\s{0,3}";
-    format!(
-        r"(?i)(?-u:\b)[a-z0-9._%+-]+{at}[a-z0-9-]+(?:{dot}[a-z0-9-]+){{0,3}}{dot}(?:{OBFUSCATED_TLDS})(?-u:\b)"
-    )
-}
-
 /// A workspace pattern: a name (its kind), a regex and, optionally, how to mask it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomPattern {
     /// The kind name, used in labels (`[REDACTED:<NAME>]`) and counts.
     pub name: String,
-    /// A regex (the `regex` crate's syntax: linear time, no look-around).
+    /// A regex (the `regex` crate's syntax: linear time, no look-around) whose matches are
+    /// bounded in length: `{1,64}` rather than `+` or `*`, at most 4096 bytes.
     pub regex: String,
     /// `label` (default), `partial` or `hash`.
     #[serde(default)]
@@ -642,39 +251,90 @@ impl Default for DetectorOptions {
 struct Compiled {
     name: Arc<str>,
     kind: Kind,
-    part: Part,
     check: Check,
+    description: String,
+    example: String,
+    locale: Option<&'static str>,
 }
+
+/// The kinds found inside digit runs, listed as detectors of their own.
+const NUMBER_KINDS: &[(&str, Kind, &str, &str, bool)] = &[
+    (
+        "credit_card",
+        Kind::CreditCard,
+        "payment card numbers: Luhn, 13–19 digits, a known issuer range (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro, Mir, RuPay, Verve, Troy, Elo) or a card word nearby",
+        "card 2200 0000 0000 0004",
+        false,
+    ),
+    (
+        "ssn",
+        Kind::Ssn,
+        "US Social Security numbers with `-`, space or `.` (never-issued ranges excluded), or nine digits after `SSN`",
+        "SSN 123.45.6789",
+        false,
+    ),
+    (
+        "phone",
+        Kind::Phone,
+        "phone numbers: US (NANP), international (`+` and 8–15 digits), national formats next to a phone word",
+        "tel: 020 7946 0958, +1 (415) 555-2671",
+        false,
+    ),
+    (
+        "ipv4",
+        Kind::IpAddress,
+        "IPv4 addresses that parse (not part of a longer dotted number)",
+        "from 203.0.113.42 port 22",
+        false,
+    ),
+    (
+        "aadhaar",
+        Kind::Aadhaar,
+        "Aadhaar numbers (Verhoeff check digit)",
+        "Aadhaar 2341 2341 2346",
+        true,
+    ),
+];
 
 /// Finds sensitive values in text. Build once, share freely (`Send + Sync`).
 pub struct Detector {
     regex: Regex,
     /// The same rules with `MatchKind::All`: which rules match at a position, in one search.
     all: Regex,
+    /// Per pattern: its rule.
+    by_pattern: Vec<usize>,
     rules: Vec<Compiled>,
+    numbers: NumberRules,
     allow: HashSet<String>,
 }
 
 impl fmt::Debug for Detector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Detector")
-            .field(
-                "rules",
-                &self.rules.iter().map(|r| &*r.name).collect::<Vec<_>>(),
-            )
+            .field("rules", &self.rules.len())
             .finish()
     }
 }
 
-/// Rejected candidates longer than this are skipped whole rather than rescanned from
-/// their second character: what keeps adversarial input linear.
-const RESCAN_LIMIT: usize = 64;
+fn syntax_config() -> syntax::Config {
+    // ASCII semantics: smaller automata, faster scans; spans are snapped to char
+    // boundaries, so a mask never splits a character.
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+/// Words near an all-lowercase Ethereum address that make it one.
+const WALLET_WORDS: &[&str] = &[
+    "wallet", "address", "addr", "eth", "ether", "ethereum", "recipient", "sender", "account",
+    "payee", "beneficiary", "deposit", "withdraw", "from", "to",
+];
 
 impl Detector {
-    /// Compiles the rules `options` select.
+    /// Compiles the rules `options` select. A workspace pattern that does not compile, or
+    /// whose matches are not bounded in length, is refused, naming it.
     pub fn new(options: &DetectorOptions) -> Result<Self, SanitizeError> {
         let mut sources: Vec<String> = Vec::new();
-        let mut rules = Vec::new();
+        let mut by_pattern = Vec::new();
+        let mut rules: Vec<Compiled> = Vec::new();
         for custom in &options.patterns {
             if custom.name.is_empty()
                 || !custom
@@ -692,50 +352,93 @@ impl Detector {
                 name: custom.name.clone(),
                 reason: e.to_string(),
             })?;
+            let hir = syntax::parse_with(&custom.regex, &syntax_config()).map_err(|e| {
+                SanitizeError::Pattern {
+                    name: custom.name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            match hir.properties().maximum_len() {
+                Some(max) if max <= MAX_MATCH_BYTES => {}
+                _ => {
+                    return Err(SanitizeError::Pattern {
+                        name: custom.name.clone(),
+                        reason: format!(
+                            "matches must be bounded in length (at most {MAX_MATCH_BYTES} bytes): write `{{1,64}}` instead of `+` or `*`"
+                        ),
+                    });
+                }
+            }
             sources.push(custom.regex.clone());
+            by_pattern.push(rules.len());
             rules.push(Compiled {
                 name: Arc::from(custom.name.as_str()),
                 kind: Kind::Custom(Arc::from(custom.name.as_str())),
-                part: Part::Whole,
-                check: Check::None,
+                check: Check::Whole,
+                description: format!("workspace pattern `{}`", custom.name),
+                example: String::new(),
+                locale: None,
             });
         }
-        for r in builtin_rules() {
-            let wanted = if r.secret {
+        let locale_on = |l: Option<&str>| {
+            l.is_none_or(|l| options.locales.iter().any(|x| x.eq_ignore_ascii_case(l)))
+        };
+        let mut numbers = NumberRules::default();
+        for r in rules::builtin_rules() {
+            let wanted = if r.check == Check::Numbers {
+                options.pii
+            } else if r.secret {
                 options.secrets
             } else {
                 options.pii
             };
-            let locale_ok = r
-                .locale
-                .is_none_or(|l| options.locales.iter().any(|x| x.eq_ignore_ascii_case(l)));
-            if !wanted || !locale_ok {
+            if !wanted || !locale_on(r.locale) {
                 continue;
             }
-            let source = if r.name == "obfuscated_email" {
-                obfuscated_email_pattern()
-            } else {
-                r.pattern.to_owned()
-            };
-            sources.push(source);
+            if r.check == Check::Numbers {
+                // The digit-run rule finds several kinds: one rule id per kind.
+                for &(name, ref kind, description, example, india) in NUMBER_KINDS {
+                    if india && !locale_on(Some("in")) {
+                        continue;
+                    }
+                    let id = rules.len();
+                    match name {
+                        "credit_card" => numbers.card = Some(id),
+                        "ssn" => numbers.ssn = Some(id),
+                        "phone" => numbers.phone = Some(id),
+                        "ipv4" => numbers.ipv4 = Some(id),
+                        _ => numbers.aadhaar = Some(id),
+                    }
+                    rules.push(Compiled {
+                        name: Arc::from(name),
+                        kind: kind.clone(),
+                        check: Check::Numbers,
+                        description: description.to_owned(),
+                        example: example.to_owned(),
+                        locale: india.then_some("in"),
+                    });
+                }
+            }
+            sources.push(r.pattern.into_owned());
+            by_pattern.push(rules.len());
             rules.push(Compiled {
-                name: Arc::from(r.name),
+                name: Arc::from(&*r.name),
                 kind: r.kind,
-                part: r.part,
                 check: r.check,
+                description: r.description.into_owned(),
+                example: r.example.into_owned(),
+                locale: r.locale,
             });
         }
         let build = |kind: MatchKind| {
             Regex::builder()
-                // ASCII semantics: smaller automata, faster scans; spans are snapped to
-                // char boundaries below, so a mask never splits a character.
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .syntax(syntax_config())
                 .configure(
                     Regex::config()
                         .match_kind(kind)
                         .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                        .nfa_size_limit(Some(64 << 20))
-                        .hybrid_cache_capacity(32 << 20),
+                        .nfa_size_limit(Some(256 << 20))
+                        .hybrid_cache_capacity(64 << 20),
                 )
                 .build_many(&sources)
                 .map_err(|e| SanitizeError::Pattern {
@@ -748,7 +451,9 @@ impl Detector {
         Ok(Self {
             regex,
             all,
+            by_pattern,
             rules,
+            numbers,
             allow: options.allow_values.iter().cloned().collect(),
         })
     }
@@ -758,6 +463,22 @@ impl Detector {
         self.rules.iter().map(|r| &r.kind)
     }
 
+    /// Every detector this one runs: name, kind, description and an example it masks.
+    pub fn detectors(&self) -> Vec<DetectorInfo> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.check != Check::Numbers || !self.by_pattern.contains(i))
+            .map(|(_, r)| DetectorInfo {
+                name: r.name.to_string(),
+                kind: r.kind.name().to_owned(),
+                description: r.description.clone(),
+                example: r.example.clone(),
+                locale: r.locale.map(str::to_owned),
+            })
+            .collect()
+    }
+
     /// Every finding in `text`, in order, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<Finding> {
         let mut findings = Vec::new();
@@ -765,43 +486,46 @@ impl Detector {
         findings
     }
 
-    /// Calls `found` for each finding, in order, without collecting them.
+    /// Calls `found` for each finding, in order, without collecting them. Spans are byte
+    /// offsets in `text`; where `text` holds escapes, a span covers whole escapes.
     pub fn scan(&self, text: &str, mut found: impl FnMut(Finding)) {
+        match decode::decode(text) {
+            None => self.scan_plain(text, &mut found),
+            Some(decoded) => self.scan_plain(&decoded.text, &mut |mut f: Finding| {
+                f.start = decoded.raw(f.start);
+                f.end = decoded.raw(f.end);
+                found(f);
+            }),
+        }
+    }
+
+    fn scan_plain(&self, text: &str, found: &mut dyn FnMut(Finding)) {
         let mut pos = 0;
         while pos < text.len() {
             let Some(m) = self.regex.search(&Input::new(text).range(pos..)) else {
                 break;
             };
             let (start, end) = (m.start(), m.end());
-            let accepted = self
-                .accept(text, m.pattern(), start, end)
-                .or_else(|| self.try_others(text, m.pattern(), start));
-            match accepted {
-                Some((finding, next)) => {
-                    if let Some(f) = finding {
-                        found(f);
-                    }
-                    pos = next.max(start + 1);
-                }
-                None if end - start > RESCAN_LIMIT => pos = end,
-                None => pos = start + 1,
-            }
-            while pos < text.len() && !text.is_char_boundary(pos) {
-                pos += 1;
-            }
+            let next = match self.accept(text, m.pattern(), start, end, found) {
+                Some(next) => next,
+                None => self.try_others(text, m.pattern(), start, found).unwrap_or(end),
+            };
+            pos = ceil_boundary(text, next.max(start + 1));
         }
     }
 
-    /// Other rules matching at `start`, in priority order.
+    /// Other rules matching at `start`, in priority order: the first that claims the
+    /// position says where to continue.
     fn try_others(
         &self,
         text: &str,
         tried: PatternID,
         start: usize,
-    ) -> Option<(Option<Finding>, usize)> {
+        found: &mut dyn FnMut(Finding),
+    ) -> Option<usize> {
         // One search says which rules match here at all; most rejected candidates have no
         // other rule to try.
-        let mut here = PatternSet::new(self.rules.len());
+        let mut here = PatternSet::new(self.by_pattern.len());
         let anchored = Input::new(text).range(start..).anchored(Anchored::Yes);
         self.all.which_overlapping_matches(&anchored, &mut here);
         for pid in here.iter() {
@@ -812,77 +536,289 @@ impl Detector {
                 .range(start..)
                 .anchored(Anchored::Pattern(pid));
             if let Some(m) = self.regex.search(&input)
-                && let Some(hit) = self.accept(text, pid, m.start(), m.end())
+                && let Some(next) = self.accept(text, pid, m.start(), m.end(), found)
             {
-                return Some(hit);
+                return Some(next);
             }
         }
         None
     }
 
-    /// Validates a match; `Some((finding or None if allowlisted, where to continue))`.
+    /// Reports a finding unless its value is allowlisted.
+    fn emit(&self, rule: usize, text: &str, start: usize, end: usize, found: &mut dyn FnMut(Finding)) {
+        let start = floor_boundary(text, start);
+        let end = ceil_boundary(text, end);
+        if start >= end || (!self.allow.is_empty() && self.allow.contains(&text[start..end])) {
+            return;
+        }
+        let r = &self.rules[rule];
+        found(Finding {
+            kind: r.kind.clone(),
+            rule: r.name.clone(),
+            rule_id: rule,
+            start,
+            end,
+        });
+    }
+
+    /// Lets the rule of `pid` judge its match: `Some(where to continue)` when it claims the
+    /// position (with or without findings), `None` when it is not this rule's.
     fn accept(
         &self,
         text: &str,
         pid: PatternID,
         start: usize,
         end: usize,
-    ) -> Option<(Option<Finding>, usize)> {
-        let rule = &self.rules[pid.as_usize()];
+        found: &mut dyn FnMut(Finding),
+    ) -> Option<usize> {
+        let id = self.by_pattern[pid.as_usize()];
+        let rule = &self.rules[id];
         // Classes are ASCII and match any byte of a non-ASCII character: widen to whole
         // characters so slices and masks never split one.
         let start = floor_boundary(text, start);
-        let mut end = ceil_boundary(text, end);
-        let candidate = &text[start..end];
-        let valid = match rule.check {
-            Check::None => true,
-            Check::Card => validate::card(candidate),
-            Check::Ssn => validate::ssn(candidate),
-            Check::PhoneDigits => validate::phone_digits(candidate),
-            Check::Ipv4 => validate::ipv4(candidate),
-            Check::Ipv6 => validate::ipv6(candidate),
-            Check::Jwt => validate::jwt(candidate),
-            Check::Iban => validate::iban(candidate),
-            Check::Aadhaar => validate::aadhaar(candidate),
+        let end = ceil_boundary(text, end);
+        let m = &text[start..end];
+        let b = text.as_bytes();
+        let mut emit = |s: usize, e: usize| self.emit(id, text, s, e, found);
+        match rule.check {
+            Check::Whole => emit(start, end),
+            Check::Email => {
+                if b.get(end).is_some_and(u8::is_ascii_alphanumeric) || m.starts_with('.') {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Vendor(row) => {
+                let vendor = &VENDORS[row];
+                let keyed = vendor.pattern.contains("[:=]") || vendor.pattern.starts_with("AccountKey=");
+                let (s, e) = if keyed {
+                    let sep = m.find([':', '='])? + 1;
+                    let skip = m[sep..].len() - m[sep..].trim_start_matches([' ', '\t', '"', '\'']).len();
+                    let e = end.max(start + sep + skip);
+                    (start + sep + skip, e)
+                } else {
+                    (start, end)
+                };
+                let value = &text[s..e];
+                // A valid checksum makes the token real whatever it looks like; otherwise
+                // filler (`ghp_xxxx…`, `…EXAMPLE`) is a placeholder.
+                let verified = vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
+                if !verified && context::is_filler_token(value) {
+                    return Some(end);
+                }
+                if vendor.check == VendorCheck::Random && !context::looks_random(value) {
+                    return None;
+                }
+                emit(s, e);
+            }
             Check::Pem => {
                 // Mask to the END line, or to the end of the text if the block is cut off:
                 // half a private key is still a leak.
-                end = match memchr::memmem::find(&text.as_bytes()[end..], b"-----END ") {
+                let stop = match memchr::memmem::find(&b[end..], b"-----END ") {
                     Some(i) => {
                         let after = end + i + "-----END ".len();
-                        match memchr::memmem::find(&text.as_bytes()[after..], b"-----") {
-                            Some(j) if j <= 40 => after + j + 5,
-                            _ => text.len(),
+                        match memchr::memmem::find(&b[after..(after + 64).min(b.len())], b"-----") {
+                            Some(j) => after + j + 5,
+                            None => text.len(),
                         }
                     }
                     None => text.len(),
                 };
-                true
+                emit(start, stop);
+                return Some(stop);
+            }
+            Check::Jwt => {
+                if !validate::jwt(m) {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Iban => {
+                // An invalid IBAN is claimed whole: its digits are no card or phone.
+                if validate::iban(m) {
+                    emit(start, end);
+                }
+            }
+            Check::Ipv6 => {
+                if !validate::ipv6(m) {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Mac => {
+                let seps: Vec<u8> = m.bytes().filter(|c| !c.is_ascii_hexdigit()).collect();
+                let hex: Vec<u8> = m.bytes().filter(u8::is_ascii_hexdigit).collect();
+                let uniform = seps.windows(2).all(|w| w[0] == w[1]);
+                let blank = hex.iter().all(|&c| c == b'0') || hex.iter().all(|&c| c == b'f' || c == b'F');
+                if !uniform || blank {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Numbers => {
+                let rules = self.numbers;
+                let mut found_any = |r: usize, s: usize, e: usize| self.emit(r, text, s, e, found);
+                return Some(numbers::scan_run(text, start, end, &rules, &mut found_any));
+            }
+            Check::Base58Check => {
+                if !validate::base58check(m) {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Bech32 => {
+                if !validate::bech32(m) {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::Ethereum => {
+                let hex = &m[2..];
+                let mixed = hex.bytes().any(|c| c.is_ascii_lowercase()) && hex.bytes().any(|c| c.is_ascii_uppercase());
+                let ok = if mixed {
+                    validate::eip55(m)
+                } else {
+                    context::word_before(text, start, 48, WALLET_WORDS)
+                };
+                if !ok {
+                    return None;
+                }
+                emit(start, end);
+            }
+            Check::UrlPassword => {
+                let scheme = memchr::memmem::find(m.as_bytes(), b"://")? + 3;
+                let colon = scheme + m[scheme..].find(':')? + 1;
+                let at = m.rfind('@')?;
+                if colon >= at || context::is_placeholder(&m[colon..at]) {
+                    return Some(end);
+                }
+                emit(start + colon, start + at);
+            }
+            Check::AfterSeparator => {
+                let sep = m.find([':', '='])? + 1;
+                let value = m[sep..].trim_start_matches(['>', ' ', '\t', '"', '\'']);
+                if context::is_placeholder(value) || context::is_filler_token(value) {
+                    return Some(end);
+                }
+                emit(end - value.len(), end);
+            }
+            Check::Assign(shape) => return self.assign(shape, id, text, start, end, found),
+        }
+        Some(end)
+    }
+
+    /// A keyword context: finds the value after the match, judges it, masks it.
+    fn assign(
+        &self,
+        shape: Assign,
+        id: usize,
+        text: &str,
+        start: usize,
+        end: usize,
+        found: &mut dyn FnMut(Finding),
+    ) -> Option<usize> {
+        let b = text.as_bytes();
+        let m = &text[start..end];
+        let before = start.checked_sub(1).map(|i| b[i]);
+        let (mut vs, ve, resume, strength) = match shape {
+            Assign::Named => {
+                if matches!(before, Some(b'/' | b'\\')) {
+                    return None; // a path: `/etc/passwd:`
+                }
+                let name = m.trim_end_matches(['=', ':', '>', ' ', '\t', '"', '\'']);
+                let strength = context::name_strength(name)?;
+                let equals = m.ends_with('=') && !m.ends_with("=>");
+                let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
+                    Stop::Query
+                } else if name.starts_with('-') {
+                    Stop::Word
+                } else {
+                    Stop::Line
+                };
+                match context::value_span(text, end, stop) {
+                    Some((s, e, r)) => (s, e, r, strength),
+                    None => return Some(end),
+                }
+            }
+            Assign::Flag => {
+                let name = m.trim_end_matches(['=', ' ', '\t']);
+                let strength = context::name_strength(name)?;
+                match context::value_span(text, end, Stop::Word) {
+                    Some((s, e, r)) => (s, e, r, strength),
+                    None => return Some(end),
+                }
+            }
+            Assign::NameValue => {
+                let first = m.find([':', '='])? + 1;
+                let rest = m[first..].trim_start_matches([' ', '\t', '"', '\'']);
+                let name_len = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+                    .unwrap_or(rest.len());
+                let strength = context::name_strength(&rest[..name_len])?;
+                match context::value_span(text, end, Stop::Line) {
+                    Some((s, e, r)) => (s, e, r, strength),
+                    None => return Some(end),
+                }
+            }
+            Assign::Authorization | Assign::Cookie => match context::value_span(text, end, Stop::Line) {
+                Some((s, e, r)) => (s, e, r, Strength::Strong),
+                None => return Some(end),
+            },
+            Assign::Bearer => {
+                let ws = m.find([' ', '\t', '\n', '\r'])?;
+                let s = start + ws + (m[ws..].len() - m[ws..].trim_start().len());
+                (s, end, end, Strength::Strong)
+            }
+            Assign::UserPassword => {
+                let flag_end = m.find([' ', '\t', '='])?;
+                let rest = &m[flag_end..];
+                let user_at = flag_end + (rest.len() - rest.trim_start_matches([' ', '\t', '=', '"', '\'']).len());
+                let colon = user_at + m[user_at..].find(':')? + 1;
+                (start + colon, end, end, Strength::Strong)
             }
         };
-        if !valid {
-            return None;
+        let mut ve = ve;
+        let value = &text[vs..ve];
+        match shape {
+            Assign::Cookie if m.len() > 6 && m[..4].eq_ignore_ascii_case("set-") => {
+                // `Set-Cookie: name=value; Path=/`: the value of the first pair.
+                let eq = value.find('=')? + 1;
+                vs += eq;
+                ve = vs + text[vs..ve].find(';').unwrap_or(ve - vs);
+            }
+            Assign::Authorization | Assign::Named | Assign::NameValue => {
+                // `Bearer <token>`, `Basic <credentials>`, `Digest username=…`: after the scheme.
+                let scheme_len = value
+                    .find(' ')
+                    .filter(|&i| i >= 3 && value[..i].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+                if let Some(i) = scheme_len
+                    && (shape == Assign::Authorization
+                        || matches!(value[..i].to_ascii_lowercase().as_str(), "bearer" | "basic" | "token" | "bot"))
+                {
+                    vs += i + (value[i..].len() - value[i..].trim_start().len());
+                }
+            }
+            _ => {}
         }
-        // Re-sliced: a PEM block's end was moved by its check.
-        let (s, e) = match rule.part.locate(&text[start..end]) {
-            Some((s, e)) => (start + s, start + e),
-            None => return None,
-        };
-        if s == e {
-            return None;
+        let value = &text[vs..ve];
+        if value.is_empty() || context::is_placeholder(value) {
+            return Some(end);
         }
-        if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
-            return Some((None, end));
+        if strength == Strength::Weak && !context::looks_random(value) {
+            return Some(end);
         }
-        Some((
-            Some(Finding {
-                kind: rule.kind.clone(),
-                rule: rule.name.clone(),
-                rule_id: pid.as_usize(),
-                start: s,
-                end: e,
-            }),
-            end,
-        ))
+        // A token a vendor rule knows gets that rule's kind: continue at it.
+        if shape != Assign::Bearer
+            && let Some(m) = self.regex.search(&Input::new(text).range(vs..).anchored(Anchored::Yes))
+            && matches!(
+                self.rules[self.by_pattern[m.pattern().as_usize()]].check,
+                Check::Vendor(_) | Check::Jwt | Check::Pem | Check::UrlPassword
+            )
+            && m.end() + 2 >= ve
+        {
+            return Some(vs);
+        }
+        self.emit(id, text, vs, ve, found);
+        Some(resume.max(ve))
     }
 }

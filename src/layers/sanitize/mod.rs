@@ -64,12 +64,17 @@
 //! ```
 
 mod config;
+mod context;
+mod decode;
 mod detect;
 mod future;
 mod layer;
 mod mask;
+mod numbers;
+mod rules;
 mod sanitizer;
 mod service;
+mod vendors;
 pub mod validate;
 
 pub use config::SanitizeConfig;
@@ -77,6 +82,7 @@ pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};
 pub use future::SanitizeFuture;
 pub use layer::SanitizeLayer;
 pub use mask::MaskStyle;
+pub use rules::DetectorInfo;
 pub(crate) use sanitizer::add as add_count;
 pub use sanitizer::{CHARS_PER_TOKEN, Counts, Sanitizer};
 pub use service::Sanitize;

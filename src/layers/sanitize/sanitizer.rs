@@ -29,7 +29,7 @@ pub const CHARS_PER_TOKEN: usize = 4;
 ///
 /// let sanitizer = Sanitizer::new(&SanitizeConfig::default()).unwrap();
 /// let mut counts = Counts::new();
-/// let clean = sanitizer.sanitize_text("write to bob@example.com, key AKIAIOSFODNN7EXAMPLE", &mut counts);
+/// let clean = sanitizer.sanitize_text("write to bob@example.com, key AKIAZ6PW3QJ7HXN4KD2M", &mut counts);
 /// assert_eq!(clean, "write to [REDACTED:EMAIL], key [REDACTED:AWS_ACCESS_KEY]");
 /// assert_eq!(counts["email"], 1);
 /// ```

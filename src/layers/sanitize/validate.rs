@@ -35,7 +35,8 @@ pub fn luhn(s: &str) -> bool {
     }
 }
 
-fn luhn_digits(ds: &[u8]) -> bool {
+/// Luhn over digit values.
+pub(super) fn luhn_digits(ds: &[u8]) -> bool {
     let sum: u32 = ds
         .iter()
         .rev()
@@ -59,28 +60,33 @@ pub fn card(s: &str) -> bool {
     let Some(n) = digit_array(s, &mut buf) else {
         return false;
     };
-    if !(13..=19).contains(&n) {
+    if !(13..=19).contains(&n) || (s.contains(' ') && s.contains('-')) {
         return false;
     }
-    // Separators, if any, are all spaces or all dashes.
-    if s.contains(' ') && s.contains('-') {
+    known_issuer(&buf[..n]) && luhn_digits(&buf[..n])
+}
+
+/// Whether the digits start with an issuer prefix of a card network (ISO/IEC 7812 ranges
+/// as the networks publish them): Visa, Mastercard, American Express, Discover, JCB,
+/// Diners Club, UnionPay, Maestro, Mir, RuPay, Verve, Troy, Elo.
+pub(super) fn known_issuer(ds: &[u8]) -> bool {
+    if ds.len() < 6 {
         return false;
     }
-    let d = |i: usize| u32::from(buf[i]);
-    let prefix2 = d(0) * 10 + d(1);
-    let prefix4 = prefix2 * 100 + d(2) * 10 + d(3);
-    let known = d(0) == 4
-        || (51..=55).contains(&prefix2)
-        || (2221..=2720).contains(&prefix4)
-        || prefix2 == 34
-        || prefix2 == 37
-        || prefix4 == 6011
-        || prefix2 == 65
-        || (644..=649).contains(&(prefix4 / 10))
-        || (3528..=3589).contains(&prefix4)
-        || matches!(prefix2, 30 | 36 | 38 | 39)
-        || prefix2 == 62;
-    known && luhn_digits(&buf[..n])
+    let p = |n: usize| ds[..n].iter().fold(0u32, |a, &d| a * 10 + u32::from(d));
+    let (p1, p2, p3, p4, p6) = (p(1), p(2), p(3), p(4), p(6));
+    p1 == 4 // Visa (and Elo, Visa Electron)
+        || (51..=55).contains(&p2) || (2221..=2720).contains(&p4) // Mastercard
+        || matches!(p2, 34 | 37) // American Express
+        || p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622_126..=622_925).contains(&p6) // Discover
+        || (3528..=3589).contains(&p4) // JCB
+        || (300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39) // Diners Club
+        || matches!(p2, 62 | 81) // UnionPay
+        || matches!(p2, 50 | 56 | 57 | 58 | 67) || matches!(p4, 6304 | 6759 | 6761 | 6762 | 6763) // Maestro
+        || (2200..=2204).contains(&p4) // Mir
+        || matches!(p2, 60 | 82) || p3 == 508 || matches!(p3, 353 | 356) // RuPay
+        || matches!(p3, 506 | 650) // Verve, Elo
+        || p4 == 9792 // Troy
 }
 
 /// A US SSN `AAA-GG-SSSS` outside the never-issued ranges: area 000, 666 and 900–999,
@@ -200,6 +206,98 @@ pub fn verhoeff(digits: &[u32]) -> bool {
     c == 0
 }
 
+/// GitHub's token checksum: CRC32 of the random part, base62, six characters.
+pub(super) fn base62_crc32(body: &str) -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = crc32fast::hash(body.as_bytes());
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a `prefix_` + 30 random + 6 checksum token (GitHub, npm) carries a valid checksum.
+pub(super) fn github_checksum(token: &str) -> bool {
+    let Some((_, rest)) = token.split_once('_') else {
+        return false;
+    };
+    rest.len() == 36 && rest.is_ascii() && base62_crc32(&rest[..30]) == rest[30..]
+}
+
+/// A Bitcoin base58check address: 25 bytes, version 0 or 5, double-SHA-256 checksum.
+pub fn base58check(s: &str) -> bool {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut bytes = [0u8; 25];
+    for c in s.bytes() {
+        let Some(mut carry) = ALPHABET.iter().position(|&a| a == c).map(|v| v as u32) else {
+            return false;
+        };
+        for byte in bytes.iter_mut().rev() {
+            carry += u32::from(*byte) * 58;
+            *byte = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        if carry != 0 {
+            return false; // more than 25 bytes
+        }
+    }
+    use sha2::Digest;
+    let first = sha2::Sha256::digest(&bytes[..21]);
+    let second = sha2::Sha256::digest(first);
+    matches!(bytes[0], 0 | 5) && second[..4] == bytes[21..]
+}
+
+/// A bech32 (BIP 173) or bech32m (BIP 350) address whose checksum holds.
+pub fn bech32(s: &str) -> bool {
+    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    let lower = s.to_ascii_lowercase();
+    let Some(sep) = lower.rfind('1') else {
+        return false;
+    };
+    let (hrp, data) = (&lower[..sep], &lower[sep + 1..]);
+    if hrp.is_empty() || data.len() < 6 {
+        return false;
+    }
+    let mut values = Vec::with_capacity(hrp.len() * 2 + 1 + data.len());
+    values.extend(hrp.bytes().map(|c| u32::from(c >> 5)));
+    values.push(0);
+    values.extend(hrp.bytes().map(|c| u32::from(c & 31)));
+    for c in data.bytes() {
+        match CHARSET.iter().position(|&x| x == c) {
+            Some(v) => values.push(v as u32),
+            None => return false,
+        }
+    }
+    let mut chk: u32 = 1;
+    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ v;
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk == 1 || chk == 0x2bc8_30a3
+}
+
+/// An Ethereum address with an EIP-55 mixed-case checksum that holds.
+pub fn eip55(s: &str) -> bool {
+    use sha3::Digest;
+    let Some(hex) = s.strip_prefix("0x") else {
+        return false;
+    };
+    let lower = hex.to_ascii_lowercase();
+    let hash = sha3::Keccak256::digest(lower.as_bytes());
+    hex.bytes().enumerate().all(|(i, c)| {
+        let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0xf;
+        !c.is_ascii_alphabetic() || c.is_ascii_uppercase() == (nibble >= 8)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +330,22 @@ mod tests {
         assert!(ipv4("192.168.1.20") && !ipv4("999.1.1.1") && !ipv4("01.2.3.4"));
         assert!(ipv6("2001:db8::1") && ipv6("fe80::1") && !ipv6("12:30:45") && !ipv6("::"));
         assert!(!ipv6("b::c") && !ipv6("::1"));
+    }
+
+    #[test]
+    fn wallets_and_checksums() {
+        assert!(base58check("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"));
+        assert!(base58check("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"));
+        assert!(!base58check("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3"));
+        assert!(bech32("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
+        assert!(bech32("bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297"));
+        assert!(!bech32("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdr"));
+        assert!(eip55("0x52908400098527886E0F7030069857D2E4169EE7"));
+        assert!(eip55("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"));
+        assert!(!eip55("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"));
+        assert_eq!(base62_crc32("").len(), 6);
+        assert!(known_issuer(&[2, 2, 0, 0, 1, 2]) && known_issuer(&[6, 2, 1, 2, 3, 4]));
+        assert!(!known_issuer(&[1, 2, 3, 4, 5, 6]));
     }
 
     #[test]

@@ -1,0 +1,518 @@
+//! Keyword contexts: which names hold secrets, where a value ends, and which values are
+//! placeholders or references rather than secrets.
+//!
+//! Every function here looks at a bounded window ([`VALUE_LIMIT`] bytes at most), so the
+//! work per match is constant.
+
+use crate::sensitive::words;
+
+/// The longest value an assignment masks; a longer unquoted value is masked to this bound
+/// and the scan goes on after it.
+pub(super) const VALUE_LIMIT: usize = 4096;
+
+/// How sure a name is to hold a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Strength {
+    /// `password`, `DB_PASSWORD`, `api_key`, `secretKey`: any real value is masked.
+    Strong,
+    /// `STRIPE_KEY`, `sig`: masked when the value looks random.
+    Weak,
+}
+
+/// Words whose last position makes a name a secret.
+const STRONG_LAST: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+    "creds",
+    "jwt",
+    "secretkey",
+    "privatekey",
+    "accesskey",
+    "auth",
+];
+
+/// Words that, before `key`, make it a secret (`api_key`, `SECRET_KEY`, `signing-key`).
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "secret",
+    "private",
+    "access",
+    "signing",
+    "encryption",
+    "master",
+    "client",
+    "auth",
+    "license",
+    "service",
+    "account",
+    "admin",
+    "session",
+    "hmac",
+    "jwt",
+    "app",
+];
+
+/// Words before `token` that make it a cursor, not a credential (`nextPageToken`).
+const CURSOR_TOKENS: &[&str] = &[
+    "page",
+    "next",
+    "continuation",
+    "sync",
+    "pagination",
+    "resume",
+    "delta",
+    "cancellation",
+    "change",
+    "start",
+    "end",
+    "prompt",
+    "completion",
+    "max",
+    "input",
+    "output",
+];
+
+/// Last words that keep a secret word earlier in the name a secret (`password_hash`).
+const VALUE_SUFFIXES: &[&str] = &[
+    "value",
+    "hash",
+    "b64",
+    "base64",
+    "plain",
+    "plaintext",
+    "enc",
+    "encrypted",
+    "raw",
+    "str",
+    "string",
+    "text",
+    "data",
+    "key",
+    "v1",
+    "v2",
+];
+
+/// Flat spellings a single-word name may end with (`MYSERVICETOKEN`, `dbpassword`).
+const FLAT_ENDINGS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "secretkey",
+    "privatekey",
+    "accesskey",
+    "credentials",
+];
+
+/// How sure `name` is to hold a secret, or `None` when it does not.
+pub(super) fn name_strength(name: &str) -> Option<Strength> {
+    let name = name.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '-' | '$' | '@'));
+    if name.eq_ignore_ascii_case("pwd") || name.eq_ignore_ascii_case("oldpwd") {
+        return None; // the shell's working directory
+    }
+    let mut all: Vec<String> = Vec::new();
+    for w in words(name) {
+        if all.len() == 16 {
+            all.remove(0);
+        }
+        all.push(w.to_ascii_lowercase());
+    }
+    let last = all.last()?.as_str();
+    let prev = all.len().checked_sub(2).map(|i| all[i].as_str());
+    if last == "token" && prev.is_some_and(|p| CURSOR_TOKENS.contains(&p)) {
+        return None;
+    }
+    if STRONG_LAST.contains(&last) {
+        return Some(Strength::Strong);
+    }
+    if matches!(last, "pass" | "pwd" | "pw") && all.len() > 1 {
+        return Some(Strength::Strong); // DB_PASS, MYSQL_PWD
+    }
+    if last == "key" {
+        return Some(match prev {
+            Some(p) if KEY_QUALIFIERS.contains(&p) => Strength::Strong,
+            _ => Strength::Weak,
+        });
+    }
+    if matches!(last, "sig" | "signature" | "pat") {
+        return Some(Strength::Weak);
+    }
+    if all.len() == 1 && FLAT_ENDINGS.iter().any(|e| last.len() > e.len() && last.ends_with(e)) {
+        return Some(Strength::Strong);
+    }
+    if VALUE_SUFFIXES.contains(&last)
+        && all[..all.len() - 1]
+            .iter()
+            .any(|w| matches!(w.as_str(), "password" | "passwd" | "secret" | "passphrase"))
+    {
+        return Some(Strength::Strong);
+    }
+    None
+}
+
+/// Where an unquoted value ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// At the end of the line (env files, YAML, INI, headers), before a comment, a next
+    /// `key=` on the line, or trailing punctuation.
+    Line,
+    /// At `&`, `#` or whitespace: a URL query parameter.
+    Query,
+    /// At whitespace: a command-line argument.
+    Word,
+}
+
+/// The value starting at or after `from` (spaces and tabs skipped, never a newline):
+/// `(start, end, resume)` where `resume` is where scanning continues (after a closing
+/// quote). `None` when there is no value on the line.
+pub(super) fn value_span(text: &str, from: usize, stop: Stop) -> Option<(usize, usize, usize)> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    let first = *b.get(i)?;
+    if matches!(first, b'\n' | b'\r') {
+        return None;
+    }
+    let limit = (i + VALUE_LIMIT).min(b.len());
+    if matches!(first, b'"' | b'\'' | b'`') {
+        let start = i + 1;
+        let mut j = start;
+        while j < limit {
+            match b[j] {
+                b'\\' => j += 2,
+                c if c == first => return (j > start).then_some((start, j, j + 1)),
+                b'\n' if first != b'`' && (j == 0 || b[j - 1] != b'\\') => break,
+                _ => j += 1,
+            }
+        }
+        // No closing quote on the line: the rest of the line.
+        let end = line_end(b, start, limit);
+        return (end > start).then_some((start, end, end));
+    }
+    let mut end = i;
+    while end < limit {
+        let c = b[end];
+        let stops = match stop {
+            Stop::Word => c.is_ascii_whitespace(),
+            Stop::Query => {
+                c.is_ascii_whitespace() || matches!(c, b'&' | b'#' | b'"' | b'\'' | b'<' | b'>')
+            }
+            Stop::Line => {
+                matches!(c, b'\n' | b'\r')
+                    || (matches!(c, b' ' | b'\t') && next_is_field(b, end))
+                    || (c == b',' && next_is_field(b, end))
+                    || (c == b',' && matches!(b.get(end + 1), Some(b'"' | b'\'')))
+            }
+        };
+        if stops {
+            break;
+        }
+        end += 1;
+    }
+    end = floor_char(text, end);
+    // Trailing whitespace and punctuation that closes the surrounding syntax.
+    while end > i && matches!(b[end - 1], b' ' | b'\t' | b',' | b';' | b')' | b'}' | b']') {
+        if matches!(b[end - 1], b')' | b'}' | b']') && opens_inside(&b[i..end - 1], b[end - 1]) {
+            break;
+        }
+        end -= 1;
+    }
+    (end > i).then_some((i, end, end))
+}
+
+/// Whether a closing bracket at the end of `value` closes one opened inside it.
+fn opens_inside(value: &[u8], close: u8) -> bool {
+    let open = match close {
+        b')' => b'(',
+        b'}' => b'{',
+        _ => b'[',
+    };
+    value.iter().filter(|&&c| c == open).count() > value.iter().filter(|&&c| c == close).count()
+}
+
+/// Whether what follows position `at` (a space or a comma) starts another field on the
+/// line: ` # comment`, ` name=`, `, name:`.
+fn next_is_field(b: &[u8], at: usize) -> bool {
+    let mut i = at + 1;
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    if b[at] != b',' && b.get(i) == Some(&b'#') {
+        return true;
+    }
+    if b[at] != b',' && b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
+        return true; // a next flag: `--password x --verbose`
+    }
+    let start = i;
+    while i < b.len() && i - start < 48 && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-')) {
+        i += 1;
+    }
+    if i == start || !b[start].is_ascii_alphabetic() {
+        return false;
+    }
+    match b.get(i) {
+        Some(b'=') => b.get(i + 1) != Some(&b'='),
+        Some(b':') => b[at] == b',' && matches!(b.get(i + 1), Some(b' ' | b'"')),
+        _ => false,
+    }
+}
+
+fn line_end(b: &[u8], from: usize, limit: usize) -> usize {
+    memchr::memchr2(b'\n', b'\r', &b[from..limit]).map_or(limit, |i| from + i)
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Words that, as a whole value, are no secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "null", "none", "nil", "undefined", "true", "false", "yes", "no", "on", "off", "n/a", "na",
+    "empty", "required", "optional", "string", "str", "int", "bool", "boolean", "secret",
+    "password", "passwd", "token", "redacted", "masked", "hidden", "example", "sample",
+    "placeholder", "dummy", "todo", "tbd", "fixme", "value", "unset", "omitted", "removed",
+    "filtered", "disabled", "enabled", "default", "bearer", "basic", "-", "~", "\"\"", "''",
+];
+
+/// Code that reads a secret rather than holding one.
+const REFERENCES: &[&str] = &[
+    "process.env",
+    "os.environ",
+    "os.getenv",
+    "getenv(",
+    "env(",
+    "env[",
+    "env.",
+    "system.getenv",
+    "environment.getenvironmentvariable",
+    "secrets.",
+    "vault:",
+    "ref+",
+    "!ref",
+    "!secret",
+    "arn:aws:secretsmanager",
+];
+
+/// Whether `value` is a placeholder, a template, a masked value or a reference, not a
+/// secret: `${API_KEY}`, `$API_KEY`, `<your-token>`, `{{ .Token }}`, `xxxxxxxx`, `***`,
+/// `[REDACTED]`, `AKIA…EXAMPLE`, `os.environ["X"]`, `get_secret("db")`, `true`.
+pub(super) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() {
+        return true;
+    }
+    let b = v.as_bytes();
+    let lower = v.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    // Shell, template and format references.
+    if b[0] == b'$' && b.get(1).is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_')) {
+        return true;
+    }
+    if v.starts_with("{{") || v.starts_with("{%") || v.starts_with("%(") || v == "%s" {
+        return true;
+    }
+    let wrapped = |open: u8, close: u8| b[0] == open && b[b.len() - 1] == close;
+    if (wrapped(b'<', b'>') || wrapped(b'{', b'}')) && !v[1..v.len() - 1].contains(['<', '{']) {
+        return true;
+    }
+    if wrapped(b'[', b']')
+        && v[1..v.len() - 1]
+            .bytes()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b':' | b' ' | b'-'))
+    {
+        return true;
+    }
+    if v.starts_with("[REDACTED") || v.starts_with("[MASKED") {
+        return true;
+    }
+    // Filler: `****`, `xxxxxxxx`, `XXXX-XXXX`, `...`, `•••`.
+    if v.chars().count() >= 3
+        && v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '…' | '-' | '_' | '#'))
+    {
+        return true;
+    }
+    if is_filler_token(v) {
+        return true;
+    }
+    if lower.starts_with("your") && b.len() > 4 && !b[4].is_ascii_lowercase() {
+        return true; // your-token, YOUR_API_KEY, your_password_here
+    }
+    if lower.starts_with("your") && (lower.ends_with("here") || lower.contains("password") || lower.contains("token") || lower.contains("key")) {
+        return true;
+    }
+    if REFERENCES.iter().any(|r| lower.starts_with(r)) {
+        return true;
+    }
+    // A function call: `get_secret("db")`, `vault.read(path)`.
+    if b[b.len() - 1] == b')'
+        && let Some(open) = v.find('(')
+        && open > 0
+        && v[..open]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+        && b[0].is_ascii_alphabetic()
+    {
+        return true;
+    }
+    false
+}
+
+/// A token-shaped placeholder: `ghp_xxxx…`, `sk_live_****`, `AKIAIOSFODNN7EXAMPLE`, a body of
+/// one repeated character.
+pub(super) fn is_filler_token(v: &str) -> bool {
+    if v.contains("xxxx") || v.contains("XXXX") || v.contains("****") || v.contains("....") {
+        return true;
+    }
+    if v.contains("EXAMPLE") || v.contains("example") || v.contains("Example") {
+        return true;
+    }
+    let b = v.as_bytes();
+    let mut run = 1;
+    for w in b.windows(2) {
+        run = if w[0] == w[1] { run + 1 } else { 1 };
+        if run >= 8 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a value looks machine-generated: long enough, several character classes,
+/// high entropy, and not a few words strung together.
+pub(super) fn looks_random(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 16 || b.iter().any(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let lower = b.iter().any(u8::is_ascii_lowercase);
+    let upper = b.iter().any(u8::is_ascii_uppercase);
+    let digit = b.iter().any(u8::is_ascii_digit);
+    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if classes < 2 {
+        return false;
+    }
+    // Words: a run of five or more lowercase letters in a lowercase value.
+    if !upper {
+        let mut run = 0;
+        for &c in b {
+            run = if c.is_ascii_lowercase() { run + 1 } else { 0 };
+            if run >= 5 && !b.iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+        }
+    }
+    entropy(b) >= 3.0
+}
+
+/// Shannon entropy in bits per byte.
+pub(super) fn entropy(b: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &c in b {
+        counts[c as usize] += 1;
+    }
+    let n = b.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether one of `words` (lowercase ASCII) ends within `window` bytes before `at`.
+pub(super) fn word_before(text: &str, at: usize, window: usize, words: &[&str]) -> bool {
+    let from = at.saturating_sub(window);
+    let hay = text.as_bytes()[from..at].to_ascii_lowercase();
+    words.iter().any(|w| {
+        memchr::memmem::find_iter(&hay, w.as_bytes()).any(|i| {
+            // A whole word: not inside a longer one.
+            let before = i == 0 || !hay[i - 1].is_ascii_alphabetic();
+            let after = hay.get(i + w.len()).is_none_or(|c| !c.is_ascii_alphabetic());
+            before && after
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for strong in [
+            "password", "DB_PASSWORD", "POSTGRES_PASSWORD", "SECRET_KEY", "MY_SERVICE_TOKEN",
+            "api_key", "x-api-key", "apiKey", "dbPassword", "client_secret", "access_token",
+            "AWS_SECRET_ACCESS_KEY", "MYSQL_PWD", "DB_PASS", "password_hash", "auth",
+            "identitytoken", "MYSERVICETOKEN", "private_key", "GITHUB_TOKEN",
+        ] {
+            assert_eq!(name_strength(strong), Some(Strength::Strong), "{strong}");
+        }
+        for weak in ["STRIPE_KEY", "key", "sig", "ENCODING_KEY"] {
+            assert_eq!(name_strength(weak), Some(Strength::Weak), "{weak}");
+        }
+        for none in [
+            "PWD", "OLDPWD", "max_tokens", "token_count", "nextPageToken", "page_token",
+            "PASSWORD_MIN_LENGTH", "monkey", "keyword", "author", "tokens", "passing",
+        ] {
+            assert_eq!(name_strength(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn values() {
+        fn span(t: &str, stop: Stop) -> Option<&str> {
+            value_span(t, 0, stop).map(|(s, e, _)| &t[s..e])
+        }
+        assert_eq!(span(" correct horse; battery&staple\nnext", Stop::Line), Some("correct horse; battery&staple"));
+        assert_eq!(span(r#" "a \"quoted\" pass" rest"#, Stop::Line), Some(r#"a \"quoted\" pass"#));
+        assert_eq!(span("\njdbc.url=x", Stop::Line), None);
+        assert_eq!(span("hunter2 user=bob", Stop::Line), Some("hunter2"));
+        assert_eq!(span("abc&user=1 x", Stop::Query), Some("abc"));
+        assert_eq!(span("abc --verbose", Stop::Word), Some("abc"));
+        assert_eq!(span("hunter2, user: bob", Stop::Line), Some("hunter2"));
+        assert_eq!(span("s3cr3t;", Stop::Line), Some("s3cr3t"));
+        assert_eq!(span("p4ss # prod", Stop::Line), Some("p4ss"));
+        assert_eq!(span("f(x)", Stop::Line), Some("f(x)"));
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "${API_KEY}", "$API_KEY", "<your-token>", "xxxxxxxx", "AKIAIOSFODNN7EXAMPLE",
+            "[REDACTED]", "[REDACTED:PASSWORD]", "ghp_xxxxxxxxxxxxxxxxxxxx", "***", "{{ .Token }}",
+            "os.environ['DB_PASSWORD']", "process.env.TOKEN", "get_secret(\"db\")", "true", "null",
+            "YOUR_API_KEY", "your-token-here",
+        ] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        for s in ["hunter2", "correct horse battery staple", "Pa55w0rd!", "a&b;c", "/tmp/s3cr3t"] {
+            assert!(!is_placeholder(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn randomness() {
+        assert!(looks_random("5f4dcc3b5aa765d61d8327deb882cf99"));
+        assert!(looks_random("Qm9yTz7kWx2Lp8aZ4vN1cR6dHs3jYfE5"));
+        assert!(!looks_random("user-profile-settings-v2"));
+        assert!(!looks_random("short1"));
+        assert!(!looks_random("aaaaaaaaaaaaaaaaaaaa"));
+    }
+}

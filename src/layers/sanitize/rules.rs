@@ -1,0 +1,605 @@
+//! The built-in detectors as data: name, kind, description, pattern, example, and the
+//! check that confirms a match.
+//!
+//! Every pattern is bounded: it cannot match more than [`MAX_MATCH_BYTES`]. That bound is
+//! what keeps a scan linear (see [`super::detect`]); a test asserts it for every rule, and
+//! workspace patterns are held to it when they are loaded.
+
+use std::borrow::Cow;
+
+use super::detect::Kind;
+use super::vendors::{VENDORS, Vendor, VendorCheck};
+
+/// The longest text any one pattern may match. Checks may extend a finding past its
+/// pattern's match (a PEM block to its END line, a value to the end of its line), each
+/// within its own bound.
+pub(crate) const MAX_MATCH_BYTES: usize = 4096;
+
+/// What confirms a match and decides what of it is masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// All of it, no check (workspace patterns).
+    Whole,
+    /// A vendor format, by its row in the vendor table.
+    Vendor(usize),
+    /// An e-mail address: masked whole unless a longer top-level domain runs on.
+    Email,
+    /// A PEM or PGP private key block, extended to its END line.
+    Pem,
+    /// A JWT: header and payload decode to JSON objects.
+    Jwt,
+    /// An IBAN (mod-97).
+    Iban,
+    /// An IPv6 address (parsed, v4-mapped tails included).
+    Ipv6,
+    /// A MAC address with one separator throughout.
+    Mac,
+    /// A run of digit groups: cards, SSNs, phones, IPv4 and Aadhaar numbers inside it.
+    Numbers,
+    /// A Bitcoin base58check address.
+    Base58Check,
+    /// A bech32 / bech32m address.
+    Bech32,
+    /// An Ethereum address: EIP-55 checksum, or all one case next to a wallet word.
+    Ethereum,
+    /// The password of `scheme://user:password@host`.
+    UrlPassword,
+    /// The value after the first `:` or `=` of the match.
+    AfterSeparator,
+    /// A keyword context: the value is found after the match.
+    Assign(Assign),
+}
+
+/// The keyword contexts whose value follows the match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Assign {
+    /// `name = value`, `name: value`, `"name": "value"`, `name => value`: the name decides.
+    Named,
+    /// `Authorization: <scheme> <credentials>` or an opaque value.
+    Authorization,
+    /// `Bearer <token>` anywhere.
+    Bearer,
+    /// `Cookie:` and `Set-Cookie:` header values.
+    Cookie,
+    /// `curl -u user:password`.
+    UserPassword,
+    /// `--db-password value`, `--token=value`.
+    Flag,
+    /// `name: DB_PASSWORD` followed by `value: …` (Kubernetes env, JSON name/value pairs).
+    NameValue,
+}
+
+/// One built-in detector.
+pub(super) struct Rule {
+    pub name: Cow<'static, str>,
+    pub kind: Kind,
+    pub description: Cow<'static, str>,
+    pub pattern: Cow<'static, str>,
+    pub example: Cow<'static, str>,
+    pub check: Check,
+    pub secret: bool,
+    pub locale: Option<&'static str>,
+}
+
+/// Public description of a detector, for `airlock sanitize --list-detectors`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DetectorInfo {
+    /// The detector's name (`github_pat_classic`, `credit_card`).
+    pub name: String,
+    /// The kind its findings have (`api_key`).
+    pub kind: String,
+    /// What it finds.
+    pub description: String,
+    /// A text it masks.
+    pub example: String,
+    /// The locale that enables it, if it is opt-in.
+    pub locale: Option<String>,
+}
+
+fn rule(
+    name: &'static str,
+    kind: Kind,
+    description: &'static str,
+    pattern: &'static str,
+    example: &'static str,
+    check: Check,
+) -> Rule {
+    Rule {
+        name: Cow::Borrowed(name),
+        secret: !kind.is_pii(),
+        kind,
+        description: Cow::Borrowed(description),
+        pattern: Cow::Borrowed(pattern),
+        example: Cow::Borrowed(example),
+        check,
+        locale: None,
+    }
+}
+
+fn india(rule: Rule) -> Rule {
+    Rule {
+        locale: Some("in"),
+        ..rule
+    }
+}
+
+/// Common top-level domains accepted at the end of an obfuscated address.
+const OBFUSCATED_TLDS: &str = "com|org|net|edu|gov|mil|int|io|co|ai|dev|app|info|biz|me|us|uk|de|fr|es|it|nl|se|no|fi|dk|pl|ch|at|be|ie|pt|in|jp|cn|kr|au|nz|ca|br|mx|ru|za|sg|hk";
+
+fn obfuscated_email_pattern() -> String {
+    let at = r"\s{0,3}(?:\[at\]|\(at\)|\{at\}|<at>|\sat\s)\s{0,3}";
+    let dot = r"\s{0,3}(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\sdot\s)\s{0,3}";
+    format!(
+        r"(?i)(?-u:\b)[a-z0-9._%+-]{{1,64}}{at}[a-z0-9-]{{1,63}}(?:{dot}[a-z0-9-]{{1,63}}){{0,3}}{dot}(?:{OBFUSCATED_TLDS})(?-u:\b)"
+    )
+}
+
+/// Sensitive words a `name = value` assignment ends with. The name as a whole is then
+/// judged by [`super::context::name_strength`].
+const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|key|credentials?|creds|auth|sig|signature|jwt|pat";
+
+/// The built-in rules, in priority order: when several match at one position the first
+/// listed is tried first.
+pub(super) fn builtin_rules() -> Vec<Rule> {
+    use Check as C;
+    use Kind as K;
+    let mut rules = vec![
+        rule(
+            "private_key",
+            K::PrivateKey,
+            "PEM, OpenSSH and PGP private key blocks, masked to their END line (or to the end of a cut-off block)",
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED |ANY )?PRIVATE KEY(?: BLOCK)?-----",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
+            C::Pem,
+        ),
+        rule(
+            "jwt",
+            K::Jwt,
+            "JSON Web Tokens whose header and payload decode to JSON objects",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,1000}\.eyJ[A-Za-z0-9_-]{2,2500}\.[A-Za-z0-9_-]{0,512}",
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            C::Jwt,
+        ),
+    ];
+    for (i, vendor) in VENDORS.iter().enumerate() {
+        rules.push(vendor_rule(i, vendor));
+    }
+    rules.extend([
+        rule(
+            "credential_url",
+            K::ConnectionString,
+            "the password of a URL or connection string (`postgres://user:password@host`)",
+            r#"(?i)(?-u:\b)[a-z][a-z0-9+.-]{1,24}://[^\s:/@"'<>]{1,128}:[^\s@"'<>/]{1,256}@[A-Za-z0-9\[]"#,
+            "postgres://app:Pa55w0rd@db.internal:5432/prod",
+            C::UrlPassword,
+        ),
+        rule(
+            "authorization",
+            K::AuthHeader,
+            "`Authorization` and `Proxy-Authorization` credentials: after the scheme (`Bearer`, `Basic`, `Digest`, …) or the whole opaque value",
+            r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s{0,3}[:=]"#,
+            "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            C::Assign(Assign::Authorization),
+        ),
+        rule(
+            "bearer",
+            K::AuthHeader,
+            "a bearer token anywhere (`Bearer <token>`)",
+            r"(?i)(?-u:\b)bearer\s{1,3}[A-Za-z0-9._~+/-]{16,4000}={0,2}",
+            "curl -H 'X-Forwarded: Bearer 8f14e45fceea167a5a36dedd4bea2543'",
+            C::Assign(Assign::Bearer),
+        ),
+        rule(
+            "cookie",
+            K::AuthHeader,
+            "`Cookie` header values, and the value of a `Set-Cookie` header",
+            r#"(?i)(?-u:\b)(?:set-)?cookie["']?\s{0,3}:"#,
+            "Cookie: session=4f9a2c7e1b8d; csrftoken=Zq81ksjA",
+            C::Assign(Assign::Cookie),
+        ),
+        rule(
+            "cli_user_password",
+            K::Password,
+            "the password of `curl -u user:password` and `--user user:password`",
+            r#"(?-u:\B)(?:-u|--user|--proxy-user)(?:\s{1,3}|=)["']?[^\s:"'@]{1,128}:[^\s"']{1,256}"#,
+            "curl -u deploy:s3cr3t-Passw0rd https://api.example.com",
+            C::Assign(Assign::UserPassword),
+        ),
+        rule(
+            "cli_flag",
+            K::Password,
+            "secrets given as command-line flags (`--db-password value`, `--token=value`)",
+            r"(?i)(?-u:\B)--?[a-z0-9-]{0,40}(?:password|passwd|secret|token|api-?key|access-key|secret-key|auth-key)(?:=|[ \t]{1,3})",
+            "deploy --db-password 'correct horse battery staple' --verbose",
+            C::Assign(Assign::Flag),
+        ),
+        rule(
+            "name_value_pair",
+            K::Password,
+            "the value of a name/value pair whose name is a secret (Kubernetes `env`, JSON lists)",
+            r#"(?i)(?-u:\b)name["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9_.-]{1,64}["']?\s{0,3},?\s{0,40}["']?value["']?\s{0,3}[:=]"#,
+            "- name: DB_PASSWORD\n  value: hunter2-prod",
+            C::Assign(Assign::NameValue),
+        ),
+        rule(
+            "aws_secret_key",
+            K::AwsSecretKey,
+            "an AWS secret access key after its key name",
+            r#"(?i)(?-u:\b)(?:aws_?)?secret_?access_?key["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?[A-Za-z0-9/+]{40}(?-u:\b)"#,
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT3kLmN",
+            C::AfterSeparator,
+        ),
+        Rule {
+            name: Cow::Borrowed("assignment"),
+            kind: K::Password,
+            description: Cow::Borrowed(
+                "the value of an assignment to a secret name (`DB_PASSWORD=…`, `api_key: …`, `\"token\": \"…\"`, `secret => …`) in env, YAML, JSON, TOML, INI, headers and code: to the end of the quoted string or the line; placeholders and references left alone",
+            ),
+            pattern: Cow::Owned(format!(
+                r#"(?i)[A-Za-z0-9_.-]{{0,48}}(?:{ASSIGN_WORDS})["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#
+            )),
+            example: Cow::Borrowed("DB_PASSWORD=correct horse; battery&staple"),
+            check: C::Assign(Assign::Named),
+            secret: true,
+            locale: None,
+        },
+        // Personal data.
+        rule(
+            "email",
+            K::Email,
+            "e-mail addresses, internationalized ones included (also written with `\\u0040` or `%40`)",
+            r"[A-Za-z0-9._%+\x80-\xFF-]{1,64}@[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?(?:\.[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?){0,8}\.(?:[A-Za-z]{2,24}|xn--[a-z0-9-]{1,59}|[\x80-\xFF]{2,48})",
+            "write to alice.smith+tag@mail.example.co.uk",
+            C::Email,
+        ),
+        Rule {
+            name: Cow::Borrowed("obfuscated_email"),
+            kind: K::Email,
+            description: Cow::Borrowed("e-mail addresses written out (`john at example dot com`)"),
+            pattern: Cow::Owned(obfuscated_email_pattern()),
+            example: Cow::Borrowed("john at example dot com"),
+            check: C::Whole,
+            secret: false,
+            locale: None,
+        },
+        india(rule(
+            "upi",
+            K::Upi,
+            "UPI payment ids",
+            r"(?-u:\b)[A-Za-z0-9._-]{2,64}@(?:okaxis|okhdfcbank|okicici|oksbi|ybl|ibl|axl|upi|paytm|apl|ptyes|ptsbi|pthdfc|ptaxis|freecharge|airtel|jupiteraxis|axisbank|icici|sbi|hdfcbank|kotak|barodampay|aubank|idfcbank|indus|rbl|yesbank|fbl|federal|pnb|unionbank|cnrb|boi|mahb|kbl|dlb|abfspay|waaxis|wahdfcbank|waicici|wasbi|ikwik|axisb|yapl|idbi|citi|hsbc|scb|dbs)(?-u:\b)",
+            "ramesh.kumar@okaxis",
+            C::Whole,
+        )),
+        rule(
+            "iban",
+            K::Iban,
+            "IBANs (mod-97 checked); an invalid one is left whole, digits included",
+            r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)",
+            "GB82 WEST 1234 5698 7654 32",
+            C::Iban,
+        ),
+        rule(
+            "mac_address",
+            K::MacAddress,
+            "MAC addresses (`00:1A:2B:3C:4D:5E`, `00-1a-…`, `001a.2b3c.4d5e`)",
+            r"(?-u:\b)(?:[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?-u:\b)",
+            "eth0 link/ether 3c:52:82:1f:9a:0e",
+            C::Mac,
+        ),
+        rule(
+            "ipv6",
+            K::IpAddress,
+            "IPv6 addresses that parse (v4-mapped included; `::1` and `std::a::b` left alone)",
+            r"(?:(?-u:\b)[0-9A-Fa-f]{1,4}|(?-u:\B):)(?::[0-9A-Fa-f]{0,4}){1,7}(?:\.[0-9]{1,3}){0,3}",
+            "host 2001:db8:85a3::8a2e:370:7334 up",
+            C::Ipv6,
+        ),
+        rule(
+            "bitcoin_address",
+            K::CryptoWallet,
+            "Bitcoin addresses (base58check checksum)",
+            r"(?-u:\b)[13][1-9A-HJ-NP-Za-km-z]{25,34}(?-u:\b)",
+            "send to 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+            C::Base58Check,
+        ),
+        rule(
+            "bech32_address",
+            K::CryptoWallet,
+            "SegWit and Taproot addresses (bech32 / bech32m checksum)",
+            r"(?-u:\b)(?:(?:bc|tb|ltc)1[02-9ac-hj-np-z]{8,87}|(?:BC|TB|LTC)1[02-9AC-HJ-NP-Z]{8,87})(?-u:\b)",
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            C::Bech32,
+        ),
+        rule(
+            "ethereum_address",
+            K::CryptoWallet,
+            "Ethereum addresses (EIP-55 checksum, or all one case next to a wallet word)",
+            r"(?-u:\b)0x[0-9a-fA-F]{40}(?-u:\b)",
+            "wallet 0x52908400098527886E0F7030069857D2E4169EE7",
+            C::Ethereum,
+        ),
+        rule(
+            "numbers",
+            K::CreditCard,
+            "digit groups: payment cards (Luhn, issuer or a card word nearby), US SSNs (`-`, space or `.`), phone numbers (US, international, national next to a phone word), IPv4 addresses",
+            r"(?:[+(]|(?-u:\b))[0-9]{1,19}(?:(?:[ .-]|\) ?|[ .-]?\()[0-9]{1,19}){1,23}|(?-u:\b)[0-9]{7,19}",
+            "card 4111 1111 1111 1111, call (555) 123-4567",
+            C::Numbers,
+        ),
+        india(rule(
+            "pan",
+            K::Pan,
+            "Indian PAN numbers",
+            r"(?-u:\b)[A-Z]{3}[ABCFGHLJPT][A-Z][0-9]{4}[A-Z](?-u:\b)",
+            "PAN ABCPE1234F",
+            C::Whole,
+        )),
+        india(rule(
+            "ifsc",
+            K::Ifsc,
+            "Indian IFSC bank codes",
+            r"(?-u:\b)[A-Z]{4}0[A-Z0-9]{6}(?-u:\b)",
+            "IFSC HDFC0001234",
+            C::Whole,
+        )),
+    ]);
+    rules
+}
+
+fn vendor_rule(index: usize, vendor: &Vendor) -> Rule {
+    let check_note = match vendor.check {
+        VendorCheck::Shape => "",
+        VendorCheck::Crc32Base62 => " (CRC32 checksum: a token that carries a valid one is masked even when it looks like a placeholder)",
+        VendorCheck::Random => " (next to its name; masked when the value looks random)",
+    };
+    let body = expand(vendor.pattern);
+    let starts_word = vendor
+        .pattern
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'{' || *b == b'(' || *b == b'[');
+    let lead = if starts_word { r"(?-u:\b)" } else { "" };
+    let ends_word = ends_with_word_class(vendor.pattern);
+    let trail = if ends_word { r"(?-u:\b)" } else { "" };
+    Rule {
+        name: Cow::Borrowed(vendor.name),
+        kind: vendor.kind.clone(),
+        description: Cow::Owned(format!("{} {}{check_note}", vendor.vendor, vendor.what)),
+        pattern: Cow::Owned(format!("{lead}(?:{body}){trail}")),
+        example: Cow::Owned(example(vendor.name, vendor.example.unwrap_or(vendor.pattern))),
+        check: Check::Vendor(index),
+        secret: true,
+        locale: None,
+    }
+}
+
+/// The character class of a `{class:…}` run.
+fn class(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "an" => "A-Za-z0-9",
+        "hex" => "a-f0-9",
+        "HEX" => "A-F0-9",
+        "Hex" => "a-fA-F0-9",
+        "b64" => "A-Za-z0-9+/",
+        "b64u" => "A-Za-z0-9_-",
+        "d" => "0-9",
+        "lan" => "a-z0-9",
+        "UAN" => "A-Z0-9",
+        "b32" => "A-Z2-7",
+        "bech" => "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
+        _ => return None,
+    })
+}
+
+/// The characters of a class, for examples.
+fn class_chars(name: &str) -> &'static [u8] {
+    match name {
+        "an" => b"A7kQz3mR9xLp2VbN8cWd4TfH6jYs5GeU0oKi1",
+        "hex" => b"3f9a1c2b77e0d4a158b6",
+        "HEX" => b"3F9A1C2B77E0D4A158B6",
+        "Hex" => b"3f9A1c2B77e0D4a158b6",
+        "b64" => b"Qm9yTz+7kW/x2Lp8aZ4vN1cR6dHs3jYfE5uG0",
+        "b64u" => b"Qm9yTz-7kW_x2Lp8aZ4vN1cR6dHs3jYfE5uG0",
+        "d" => b"7305918264",
+        "lan" => b"k3q9z7m2x8p4v1b6n5c0",
+        "UAN" => b"K3Q9Z7M2X8P4V1B6N5C0",
+        "b32" => b"K3QZ7M2XP4VBN5CDW6RT",
+        "bech" => b"qpzry9x8gf2tvdw0s3jn54khce6mua7l",
+        _ => b"x",
+    }
+}
+
+/// Parses a `{class:n}` or `{class:min,max}` run at the start of `s`: (class, min, max, length).
+fn run(s: &str) -> Option<(&str, usize, usize, usize)> {
+    let close = s.find('}')?;
+    let inner = &s[1..close];
+    let (name, counts) = inner.split_once(':')?;
+    class(name)?;
+    let (min, max) = match counts.split_once(',') {
+        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+        None => {
+            let n = counts.parse().ok()?;
+            (n, n)
+        }
+    };
+    Some((name, min, max, close + 1))
+}
+
+/// Expands `{class:…}` runs into regex classes.
+pub(super) fn expand(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() * 2);
+    let mut i = 0;
+    while i < pattern.len() {
+        let rest = &pattern[i..];
+        if rest.starts_with('{')
+            && let Some((name, min, max, len)) = run(rest)
+        {
+            let set = class(name).unwrap_or_default();
+            if min == max {
+                out.push_str(&format!("[{set}]{{{min}}}"));
+            } else {
+                out.push_str(&format!("[{set}]{{{min},{max}}}"));
+            }
+            i += len;
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Whether the pattern ends in a run of letters and digits only (then a word boundary
+/// closes it).
+fn ends_with_word_class(pattern: &str) -> bool {
+    let Some(open) = pattern.rfind('{') else {
+        return false;
+    };
+    matches!(run(&pattern[open..]), Some((name, _, _, len)) if open + len == pattern.len()
+        && matches!(name, "an" | "hex" | "HEX" | "Hex" | "d" | "lan" | "UAN" | "b32"))
+}
+
+/// Generates a text from an example pattern: runs become characters of their class
+/// (at their minimum length, drawn from a sequence seeded by `seed`), `\x` becomes `x`.
+fn example(seed: &str, pattern: &str) -> String {
+    let mut state = seed
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    let b = pattern.as_bytes();
+    while i < b.len() {
+        let rest = &pattern[i..];
+        if rest.starts_with('{')
+            && let Some((name, min, _, len)) = run(rest)
+        {
+            let chars = class_chars(name);
+            for _ in 0..min {
+                out.push(chars[next(chars.len())] as char);
+            }
+            i += len;
+            continue;
+        }
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                out.push(b[i + 1] as char);
+                i += 2;
+            }
+            b'[' => {
+                // A class: its first member.
+                out.push(b[i + 1] as char);
+                i += rest.find(']').map_or(rest.len(), |e| e + 1);
+            }
+            b'(' => {
+                // A group: its first alternative.
+                let close = rest.find(')').unwrap_or(rest.len() - 1);
+                let inner = match rest[..close].strip_prefix("(?") {
+                    Some(flags) => flags.split_once(':').map_or("", |(_, body)| body),
+                    None => &rest[1..close],
+                };
+                let first = inner.split('|').next().unwrap_or_default();
+                out.push_str(&example(seed, first));
+                i += close + 1;
+                if b.get(i) == Some(&b'?') {
+                    i += 1;
+                }
+            }
+            b'{' => {
+                // A repetition of the previous character: at its minimum.
+                let close = rest.find('}').unwrap_or(rest.len() - 1);
+                let min: usize = rest[1..close]
+                    .split(',')
+                    .next()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(1);
+                if let Some(last) = out.pop() {
+                    for _ in 0..min {
+                        out.push(last);
+                    }
+                }
+                i += close + 1;
+            }
+            c => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    if seed.starts_with("github_") || seed == "npm" {
+        with_github_checksum(&mut out);
+    }
+    out
+}
+
+/// Replaces the last six characters with the CRC32 checksum GitHub-style tokens carry.
+fn with_github_checksum(token: &mut String) {
+    let Some(underscore) = token.find('_') else {
+        return;
+    };
+    if token.len() < underscore + 1 + 36 || token.starts_with("github_pat_") {
+        return;
+    }
+    let body_end = token.len() - 6;
+    let sum = super::validate::base62_crc32(&token[underscore + 1..body_end]);
+    token.truncate(body_end);
+    token.push_str(&sum);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::util::syntax;
+
+    #[test]
+    fn every_pattern_is_bounded() {
+        for r in builtin_rules() {
+            let hir = syntax::parse_with(
+                &r.pattern,
+                &syntax::Config::new().unicode(false).utf8(false),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", r.name));
+            let max = hir.properties().maximum_len();
+            assert!(
+                max.is_some_and(|m| m <= MAX_MATCH_BYTES),
+                "{} can match {max:?} bytes",
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_described() {
+        let rules = builtin_rules();
+        let mut names: Vec<&str> = rules.iter().map(|r| &*r.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate detector names");
+        for r in &rules {
+            assert!(!r.description.is_empty() && !r.example.is_empty(), "{}", r.name);
+        }
+    }
+
+    #[test]
+    fn vendor_breadth() {
+        let mut vendors: Vec<&str> = VENDORS.iter().map(|v| v.vendor).collect();
+        vendors.sort_unstable();
+        vendors.dedup();
+        assert!(vendors.len() >= 100, "{} vendors", vendors.len());
+    }
+
+    #[test]
+    fn expansion() {
+        assert_eq!(expand("ghp_{an:36}"), "ghp_[A-Za-z0-9]{36}");
+        assert_eq!(expand("x{hex:2,4}y"), "x[a-f0-9]{2,4}y");
+        assert_eq!(example("t", "a\\.b{d:3}"), "a.b".to_owned() + &example("t", "{d:3}"));
+        assert!(ends_with_word_class("ghp_{an:36}") && !ends_with_word_class("x{b64u:3}"));
+    }
+}
