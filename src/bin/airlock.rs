@@ -80,6 +80,10 @@ enum Command {
         /// sanitizing (reading and writing excluded).
         #[arg(long)]
         stats: bool,
+        /// List every detector the configuration enables (name, kind, description, an
+        /// example it masks), one JSON object per line, and exit.
+        #[arg(long)]
+        list_detectors: bool,
     },
 }
 
@@ -188,7 +192,38 @@ fn main() -> ExitCode {
             jsonl,
             findings,
             stats,
-        } => sanitize(config, jsonl, findings, stats),
+            list_detectors,
+        } => {
+            if list_detectors {
+                list_sanitize_detectors(config)
+            } else {
+                sanitize(config, jsonl, findings, stats)
+            }
+        }
+    }
+}
+
+fn list_sanitize_detectors(config: Option<PathBuf>) -> ExitCode {
+    let sanitizer = match AirlockConfig::load(config.as_deref())
+        .map_err(|e| e.to_string())
+        .and_then(|c| Sanitizer::new(&c.sanitize).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for detector in sanitizer.detector().detectors() {
+        let line = serde_json::to_string(&detector).unwrap_or_default();
+        if writeln!(out, "{line}").is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    match out.flush() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
     }
 }
 

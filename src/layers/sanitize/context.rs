@@ -118,41 +118,51 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
     if name.eq_ignore_ascii_case("pwd") || name.eq_ignore_ascii_case("oldpwd") {
         return None; // the shell's working directory
     }
-    let mut all: Vec<String> = Vec::new();
+    let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
+    let mut count = 0;
+    let (mut prev, mut last): (Option<&str>, Option<&str>) = (None, None);
+    // Whether a secret word comes before the last two words.
+    let mut secret_earlier = false;
     for w in words(name) {
-        if all.len() == 16 {
-            all.remove(0);
+        if let Some(p) = prev {
+            secret_earlier |= is(p, &["password", "passwd", "secret", "passphrase"]);
         }
-        all.push(w.to_ascii_lowercase());
+        prev = last;
+        last = Some(w);
+        count += 1;
     }
-    let last = all.last()?.as_str();
-    let prev = all.len().checked_sub(2).map(|i| all[i].as_str());
-    if last == "token" && prev.is_some_and(|p| CURSOR_TOKENS.contains(&p)) {
+    let last = last?;
+    if let Some(p) = prev {
+        secret_earlier |= is(p, &["password", "passwd", "secret", "passphrase"]);
+    }
+    if last.eq_ignore_ascii_case("token") && prev.is_some_and(|p| is(p, CURSOR_TOKENS)) {
         return None;
     }
-    if STRONG_LAST.contains(&last) {
+    if is(last, STRONG_LAST) {
         return Some(Strength::Strong);
     }
-    if matches!(last, "pass" | "pwd" | "pw") && all.len() > 1 {
+    if is(last, &["pass", "pwd", "pw"]) && count > 1 {
         return Some(Strength::Strong); // DB_PASS, MYSQL_PWD
     }
-    if last == "key" {
+    if last.eq_ignore_ascii_case("key") {
         return Some(match prev {
-            Some(p) if KEY_QUALIFIERS.contains(&p) => Strength::Strong,
+            Some(p) if is(p, KEY_QUALIFIERS) => Strength::Strong,
             _ => Strength::Weak,
         });
     }
-    if matches!(last, "sig" | "signature" | "pat") {
+    if is(last, &["sig", "signature", "pat"]) {
         return Some(Strength::Weak);
     }
-    if all.len() == 1 && FLAT_ENDINGS.iter().any(|e| last.len() > e.len() && last.ends_with(e)) {
+    if count == 1
+        && FLAT_ENDINGS.iter().any(|e| {
+            last.len() > e.len()
+                && last.is_char_boundary(last.len() - e.len())
+                && last[last.len() - e.len()..].eq_ignore_ascii_case(e)
+        })
+    {
         return Some(Strength::Strong);
     }
-    if VALUE_SUFFIXES.contains(&last)
-        && all[..all.len() - 1]
-            .iter()
-            .any(|w| matches!(w.as_str(), "password" | "passwd" | "secret" | "passphrase"))
-    {
+    if is(last, VALUE_SUFFIXES) && secret_earlier {
         return Some(Strength::Strong);
     }
     None
@@ -160,6 +170,7 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
 
 /// Where an unquoted value ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
 pub(super) enum Stop {
     /// At the end of the line (env files, YAML, INI, headers), before a comment, a next
     /// `key=` on the line, or trailing punctuation.
@@ -170,10 +181,25 @@ pub(super) enum Stop {
     Word,
 }
 
+/// Where the scans of values stopped, so that values starting inside a value already
+/// scanned cost nothing: what keeps a line of many `password:` linear. One per text.
+#[derive(Debug, Default)]
+pub(super) struct ValueCache {
+    /// Per [`Stop`]: `(from, stop)`, no stop between them.
+    stops: [Option<(usize, usize)>; 3],
+    /// `(quote, from, end)`: the first closing `quote` (or line end) at or after `from`.
+    quote: Option<(u8, usize, usize)>,
+}
+
 /// The value starting at or after `from` (spaces and tabs skipped, never a newline):
 /// `(start, end, resume)` where `resume` is where scanning continues (after a closing
-/// quote). `None` when there is no value on the line.
-pub(super) fn value_span(text: &str, from: usize, stop: Stop) -> Option<(usize, usize, usize)> {
+/// quote). `None` when there is no value on the line. At most [`VALUE_LIMIT`] bytes.
+pub(super) fn value_span(
+    text: &str,
+    from: usize,
+    stop: Stop,
+    cache: &mut ValueCache,
+) -> Option<(usize, usize, usize)> {
     let b = text.as_bytes();
     let mut i = from;
     while i < b.len() && matches!(b[i], b' ' | b'\t') {
@@ -183,43 +209,47 @@ pub(super) fn value_span(text: &str, from: usize, stop: Stop) -> Option<(usize, 
     if matches!(first, b'\n' | b'\r') {
         return None;
     }
-    let limit = (i + VALUE_LIMIT).min(b.len());
     if matches!(first, b'"' | b'\'' | b'`') {
         let start = i + 1;
-        let mut j = start;
-        while j < limit {
-            match b[j] {
-                b'\\' => j += 2,
-                c if c == first => return (j > start).then_some((start, j, j + 1)),
-                b'\n' if first != b'`' && (j == 0 || b[j - 1] != b'\\') => break,
-                _ => j += 1,
-            }
-        }
-        // No closing quote on the line: the rest of the line.
-        let end = line_end(b, start, limit);
-        return (end > start).then_some((start, end, end));
-    }
-    let mut end = i;
-    while end < limit {
-        let c = b[end];
-        let stops = match stop {
-            Stop::Word => c.is_ascii_whitespace(),
-            Stop::Query => {
-                c.is_ascii_whitespace() || matches!(c, b'&' | b'#' | b'"' | b'\'' | b'<' | b'>')
-            }
-            Stop::Line => {
-                matches!(c, b'\n' | b'\r')
-                    || (matches!(c, b' ' | b'\t') && next_is_field(b, end))
-                    || (c == b',' && next_is_field(b, end))
-                    || (c == b',' && matches!(b.get(end + 1), Some(b'"' | b'\'')))
+        let close = match cache.quote {
+            Some((q, f, e)) if q == first && f <= start && start <= e => e,
+            _ => {
+                let mut j = start;
+                while j < b.len() {
+                    match b[j] {
+                        b'\\' => j += 2,
+                        c if c == first => break,
+                        b'\n' | b'\r' if first != b'`' => break,
+                        _ => j += 1,
+                    }
+                }
+                let j = j.min(b.len());
+                cache.quote = Some((first, start, j));
+                j
             }
         };
-        if stops {
-            break;
-        }
-        end += 1;
+        let closed = b.get(close) == Some(&first);
+        let end = floor_char(text, close.min(start + VALUE_LIMIT));
+        let resume = if closed && end == close {
+            close + 1
+        } else {
+            end
+        };
+        return (end > start).then_some((start, end, resume));
     }
-    end = floor_char(text, end);
+    let slot = stop as usize;
+    let stop_at = match cache.stops[slot] {
+        Some((f, e)) if f <= i && i <= e => e,
+        _ => {
+            let mut end = i;
+            while end < b.len() && !stops_at(b, end, stop) {
+                end += 1;
+            }
+            cache.stops[slot] = Some((i, end));
+            end
+        }
+    };
+    let mut end = floor_char(text, stop_at.min(i + VALUE_LIMIT));
     // Trailing whitespace and punctuation that closes the surrounding syntax.
     while end > i && matches!(b[end - 1], b' ' | b'\t' | b',' | b';' | b')' | b'}' | b']') {
         if matches!(b[end - 1], b')' | b'}' | b']') && opens_inside(&b[i..end - 1], b[end - 1]) {
@@ -230,8 +260,26 @@ pub(super) fn value_span(text: &str, from: usize, stop: Stop) -> Option<(usize, 
     (end > i).then_some((i, end, end))
 }
 
+/// Whether an unquoted value stops at `at`.
+fn stops_at(b: &[u8], at: usize, stop: Stop) -> bool {
+    let c = b[at];
+    match stop {
+        Stop::Word => c.is_ascii_whitespace(),
+        Stop::Query => {
+            c.is_ascii_whitespace() || matches!(c, b'&' | b'#' | b'"' | b'\'' | b'<' | b'>')
+        }
+        Stop::Line => {
+            matches!(c, b'\n' | b'\r')
+                || (matches!(c, b' ' | b'\t') && next_is_field(b, at))
+                || (c == b',' && next_is_field(b, at))
+                || (c == b',' && matches!(b.get(at + 1), Some(b'"' | b'\'')))
+        }
+    }
+}
+
 /// Whether a closing bracket at the end of `value` closes one opened inside it.
 fn opens_inside(value: &[u8], close: u8) -> bool {
+    let value = &value[value.len().saturating_sub(256)..];
     let open = match close {
         b')' => b'(',
         b'}' => b'{',
@@ -254,7 +302,10 @@ fn next_is_field(b: &[u8], at: usize) -> bool {
         return true; // a next flag: `--password x --verbose`
     }
     let start = i;
-    while i < b.len() && i - start < 48 && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-')) {
+    while i < b.len()
+        && i - start < 48
+        && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-'))
+    {
         i += 1;
     }
     if i == start || !b[start].is_ascii_alphabetic() {
@@ -267,10 +318,6 @@ fn next_is_field(b: &[u8], at: usize) -> bool {
     }
 }
 
-fn line_end(b: &[u8], from: usize, limit: usize) -> usize {
-    memchr::memchr2(b'\n', b'\r', &b[from..limit]).map_or(limit, |i| from + i)
-}
-
 fn floor_char(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -280,11 +327,54 @@ fn floor_char(text: &str, mut i: usize) -> usize {
 
 /// Words that, as a whole value, are no secret.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "null", "none", "nil", "undefined", "true", "false", "yes", "no", "on", "off", "n/a", "na",
-    "empty", "required", "optional", "string", "str", "int", "bool", "boolean", "secret",
-    "password", "passwd", "token", "redacted", "masked", "hidden", "example", "sample",
-    "placeholder", "dummy", "todo", "tbd", "fixme", "value", "unset", "omitted", "removed",
-    "filtered", "disabled", "enabled", "default", "bearer", "basic", "-", "~", "\"\"", "''",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "n/a",
+    "na",
+    "empty",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "int",
+    "bool",
+    "boolean",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "redacted",
+    "masked",
+    "hidden",
+    "example",
+    "sample",
+    "placeholder",
+    "dummy",
+    "todo",
+    "tbd",
+    "fixme",
+    "value",
+    "unset",
+    "omitted",
+    "removed",
+    "filtered",
+    "disabled",
+    "enabled",
+    "default",
+    "bearer",
+    "basic",
+    "-",
+    "~",
+    "\"\"",
+    "''",
 ];
 
 /// Code that reads a secret rather than holding one.
@@ -315,12 +405,23 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         return true;
     }
     let b = v.as_bytes();
+    if b.len() > 256 {
+        // Placeholders are short: only the forms known by their start.
+        return (b[0] == b'$'
+            && b.get(1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_')))
+            || v.starts_with("{{")
+            || v.starts_with("[REDACTED");
+    }
     let lower = v.to_ascii_lowercase();
     if PLACEHOLDER_WORDS.contains(&lower.as_str()) {
         return true;
     }
     // Shell, template and format references.
-    if b[0] == b'$' && b.get(1).is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_')) {
+    if b[0] == b'$'
+        && b.get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_'))
+    {
         return true;
     }
     if v.starts_with("{{") || v.starts_with("{%") || v.starts_with("%(") || v == "%s" {
@@ -342,7 +443,8 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     }
     // Filler: `****`, `xxxxxxxx`, `XXXX-XXXX`, `...`, `•••`.
     if v.chars().count() >= 3
-        && v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '…' | '-' | '_' | '#'))
+        && v.chars()
+            .all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '…' | '-' | '_' | '#'))
     {
         return true;
     }
@@ -352,7 +454,12 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     if lower.starts_with("your") && b.len() > 4 && !b[4].is_ascii_lowercase() {
         return true; // your-token, YOUR_API_KEY, your_password_here
     }
-    if lower.starts_with("your") && (lower.ends_with("here") || lower.contains("password") || lower.contains("token") || lower.contains("key")) {
+    if lower.starts_with("your")
+        && (lower.ends_with("here")
+            || lower.contains("password")
+            || lower.contains("token")
+            || lower.contains("key"))
+    {
         return true;
     }
     if REFERENCES.iter().any(|r| lower.starts_with(r)) {
@@ -436,18 +543,34 @@ pub(super) fn entropy(b: &[u8]) -> f64 {
         .sum()
 }
 
-/// Whether one of `words` (lowercase ASCII) ends within `window` bytes before `at`.
+/// Whether one of `words` (lowercase) is a whole word within `window` bytes before `at`.
 pub(super) fn word_before(text: &str, at: usize, window: usize, words: &[&str]) -> bool {
+    let b = text.as_bytes();
     let from = at.saturating_sub(window);
-    let hay = text.as_bytes()[from..at].to_ascii_lowercase();
-    words.iter().any(|w| {
-        memchr::memmem::find_iter(&hay, w.as_bytes()).any(|i| {
-            // A whole word: not inside a longer one.
-            let before = i == 0 || !hay[i - 1].is_ascii_alphabetic();
-            let after = hay.get(i + w.len()).is_none_or(|c| !c.is_ascii_alphabetic());
-            before && after
-        })
-    })
+    let is_letter = |c: u8| c.is_ascii_alphabetic() || c >= 0x80 || c == b'_';
+    let mut i = from;
+    // Start at a word boundary: a word cut by the window is not counted.
+    while i < at && i > 0 && is_letter(b[i - 1]) && is_letter(b[i]) {
+        i += 1;
+    }
+    while i < at {
+        if !is_letter(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < at && is_letter(b[i]) {
+            i += 1;
+        }
+        let word = &b[start..i];
+        if words
+            .iter()
+            .any(|w| w.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -457,10 +580,26 @@ mod tests {
     #[test]
     fn names() {
         for strong in [
-            "password", "DB_PASSWORD", "POSTGRES_PASSWORD", "SECRET_KEY", "MY_SERVICE_TOKEN",
-            "api_key", "x-api-key", "apiKey", "dbPassword", "client_secret", "access_token",
-            "AWS_SECRET_ACCESS_KEY", "MYSQL_PWD", "DB_PASS", "password_hash", "auth",
-            "identitytoken", "MYSERVICETOKEN", "private_key", "GITHUB_TOKEN",
+            "password",
+            "DB_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "SECRET_KEY",
+            "MY_SERVICE_TOKEN",
+            "api_key",
+            "x-api-key",
+            "apiKey",
+            "dbPassword",
+            "client_secret",
+            "access_token",
+            "AWS_SECRET_ACCESS_KEY",
+            "MYSQL_PWD",
+            "DB_PASS",
+            "password_hash",
+            "auth",
+            "identitytoken",
+            "MYSERVICETOKEN",
+            "private_key",
+            "GITHUB_TOKEN",
         ] {
             assert_eq!(name_strength(strong), Some(Strength::Strong), "{strong}");
         }
@@ -468,8 +607,18 @@ mod tests {
             assert_eq!(name_strength(weak), Some(Strength::Weak), "{weak}");
         }
         for none in [
-            "PWD", "OLDPWD", "max_tokens", "token_count", "nextPageToken", "page_token",
-            "PASSWORD_MIN_LENGTH", "monkey", "keyword", "author", "tokens", "passing",
+            "PWD",
+            "OLDPWD",
+            "max_tokens",
+            "token_count",
+            "nextPageToken",
+            "page_token",
+            "PASSWORD_MIN_LENGTH",
+            "monkey",
+            "keyword",
+            "author",
+            "tokens",
+            "passing",
         ] {
             assert_eq!(name_strength(none), None, "{none}");
         }
@@ -478,10 +627,16 @@ mod tests {
     #[test]
     fn values() {
         fn span(t: &str, stop: Stop) -> Option<&str> {
-            value_span(t, 0, stop).map(|(s, e, _)| &t[s..e])
+            value_span(t, 0, stop, &mut ValueCache::default()).map(|(s, e, _)| &t[s..e])
         }
-        assert_eq!(span(" correct horse; battery&staple\nnext", Stop::Line), Some("correct horse; battery&staple"));
-        assert_eq!(span(r#" "a \"quoted\" pass" rest"#, Stop::Line), Some(r#"a \"quoted\" pass"#));
+        assert_eq!(
+            span(" correct horse; battery&staple\nnext", Stop::Line),
+            Some("correct horse; battery&staple")
+        );
+        assert_eq!(
+            span(r#" "a \"quoted\" pass" rest"#, Stop::Line),
+            Some(r#"a \"quoted\" pass"#)
+        );
         assert_eq!(span("\njdbc.url=x", Stop::Line), None);
         assert_eq!(span("hunter2 user=bob", Stop::Line), Some("hunter2"));
         assert_eq!(span("abc&user=1 x", Stop::Query), Some("abc"));
@@ -495,14 +650,33 @@ mod tests {
     #[test]
     fn placeholders() {
         for p in [
-            "${API_KEY}", "$API_KEY", "<your-token>", "xxxxxxxx", "AKIAIOSFODNN7EXAMPLE",
-            "[REDACTED]", "[REDACTED:PASSWORD]", "ghp_xxxxxxxxxxxxxxxxxxxx", "***", "{{ .Token }}",
-            "os.environ['DB_PASSWORD']", "process.env.TOKEN", "get_secret(\"db\")", "true", "null",
-            "YOUR_API_KEY", "your-token-here",
+            "${API_KEY}",
+            "$API_KEY",
+            "<your-token>",
+            "xxxxxxxx",
+            "AKIAIOSFODNN7EXAMPLE",
+            "[REDACTED]",
+            "[REDACTED:PASSWORD]",
+            "ghp_xxxxxxxxxxxxxxxxxxxx",
+            "***",
+            "{{ .Token }}",
+            "os.environ['DB_PASSWORD']",
+            "process.env.TOKEN",
+            "get_secret(\"db\")",
+            "true",
+            "null",
+            "YOUR_API_KEY",
+            "your-token-here",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
-        for s in ["hunter2", "correct horse battery staple", "Pa55w0rd!", "a&b;c", "/tmp/s3cr3t"] {
+        for s in [
+            "hunter2",
+            "correct horse battery staple",
+            "Pa55w0rd!",
+            "a&b;c",
+            "/tmp/s3cr3t",
+        ] {
             assert!(!is_placeholder(s), "{s}");
         }
     }

@@ -29,7 +29,9 @@ fn hex4(b: &[u8]) -> Option<u32> {
     if b.len() < 4 {
         return None;
     }
-    b[..4].iter().try_fold(0u32, |acc, &c| Some(acc * 16 + hex(c)?))
+    b[..4]
+        .iter()
+        .try_fold(0u32, |acc, &c| Some(acc * 16 + hex(c)?))
 }
 
 /// The escape at `i` (a `\` or `%`): the character it stands for and its length.
@@ -62,8 +64,9 @@ fn escape_at(b: &[u8], i: usize) -> Option<(char, usize)> {
         b'%' => {
             let v = hex(*b.get(i + 1)?)? * 16 + hex(*b.get(i + 2)?)?;
             let c = char::from_u32(v)?;
-            ((c.is_ascii_graphic() && !matches!(c, '"' | '\\')) || matches!(c, ' ' | '\n' | '\r' | '\t'))
-                .then_some((c, 3))
+            ((c.is_ascii_graphic() && !matches!(c, '"' | '\\'))
+                || matches!(c, ' ' | '\n' | '\r' | '\t'))
+            .then_some((c, 3))
         }
         _ => None,
     }

@@ -324,8 +324,21 @@ fn syntax_config() -> syntax::Config {
 
 /// Words near an all-lowercase Ethereum address that make it one.
 const WALLET_WORDS: &[&str] = &[
-    "wallet", "address", "addr", "eth", "ether", "ethereum", "recipient", "sender", "account",
-    "payee", "beneficiary", "deposit", "withdraw", "from", "to",
+    "wallet",
+    "address",
+    "addr",
+    "eth",
+    "ether",
+    "ethereum",
+    "recipient",
+    "sender",
+    "account",
+    "payee",
+    "beneficiary",
+    "deposit",
+    "withdraw",
+    "from",
+    "to",
 ];
 
 impl Detector {
@@ -500,15 +513,19 @@ impl Detector {
     }
 
     fn scan_plain(&self, text: &str, found: &mut dyn FnMut(Finding)) {
+        let mut cache = context::ValueCache::default();
         let mut pos = 0;
         while pos < text.len() {
             let Some(m) = self.regex.search(&Input::new(text).range(pos..)) else {
                 break;
             };
             let (start, end) = (m.start(), m.end());
-            let next = match self.accept(text, m.pattern(), start, end, found) {
+            let next = match self.accept(text, m.pattern(), start, end, &mut cache, found) {
                 Some(next) => next,
-                None => self.try_others(text, m.pattern(), start, found).unwrap_or(end),
+                None if self.fallback(m.pattern()) => self
+                    .try_others(text, m.pattern(), start, &mut cache, found)
+                    .unwrap_or(end),
+                None => end,
             };
             pos = ceil_boundary(text, next.max(start + 1));
         }
@@ -521,6 +538,7 @@ impl Detector {
         text: &str,
         tried: PatternID,
         start: usize,
+        cache: &mut context::ValueCache,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
         // One search says which rules match here at all; most rejected candidates have no
@@ -536,7 +554,7 @@ impl Detector {
                 .range(start..)
                 .anchored(Anchored::Pattern(pid));
             if let Some(m) = self.regex.search(&input)
-                && let Some(next) = self.accept(text, pid, m.start(), m.end(), found)
+                && let Some(next) = self.accept(text, pid, m.start(), m.end(), cache, found)
             {
                 return Some(next);
             }
@@ -544,8 +562,27 @@ impl Detector {
         None
     }
 
+    /// Whether a match the rule of `pid` turned down may be another rule's: only where a
+    /// lower-priority rule can start at the same place (a vendor key named without a
+    /// random value is still an assignment; a MAC look-alike may be an IPv6 address).
+    /// Elsewhere the scan goes on after the match.
+    fn fallback(&self, pid: PatternID) -> bool {
+        let rule = &self.rules[self.by_pattern[pid.as_usize()]];
+        matches!(
+            rule.check,
+            Check::Vendor(_) | Check::Mac | Check::Email | Check::Whole
+        )
+    }
+
     /// Reports a finding unless its value is allowlisted.
-    fn emit(&self, rule: usize, text: &str, start: usize, end: usize, found: &mut dyn FnMut(Finding)) {
+    fn emit(
+        &self,
+        rule: usize,
+        text: &str,
+        start: usize,
+        end: usize,
+        found: &mut dyn FnMut(Finding),
+    ) {
         let start = floor_boundary(text, start);
         let end = ceil_boundary(text, end);
         if start >= end || (!self.allow.is_empty() && self.allow.contains(&text[start..end])) {
@@ -569,6 +606,7 @@ impl Detector {
         pid: PatternID,
         start: usize,
         end: usize,
+        cache: &mut context::ValueCache,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
         let id = self.by_pattern[pid.as_usize()];
@@ -590,10 +628,12 @@ impl Detector {
             }
             Check::Vendor(row) => {
                 let vendor = &VENDORS[row];
-                let keyed = vendor.pattern.contains("[:=]") || vendor.pattern.starts_with("AccountKey=");
+                let keyed =
+                    vendor.pattern.contains("[:=]") || vendor.pattern.starts_with("AccountKey=");
                 let (s, e) = if keyed {
                     let sep = m.find([':', '='])? + 1;
-                    let skip = m[sep..].len() - m[sep..].trim_start_matches([' ', '\t', '"', '\'']).len();
+                    let skip =
+                        m[sep..].len() - m[sep..].trim_start_matches([' ', '\t', '"', '\'']).len();
                     let e = end.max(start + sep + skip);
                     (start + sep + skip, e)
                 } else {
@@ -602,7 +642,8 @@ impl Detector {
                 let value = &text[s..e];
                 // A valid checksum makes the token real whatever it looks like; otherwise
                 // filler (`ghp_xxxx…`, `…EXAMPLE`) is a placeholder.
-                let verified = vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
+                let verified =
+                    vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
                 if !verified && context::is_filler_token(value) {
                     return Some(end);
                 }
@@ -649,7 +690,8 @@ impl Detector {
                 let seps: Vec<u8> = m.bytes().filter(|c| !c.is_ascii_hexdigit()).collect();
                 let hex: Vec<u8> = m.bytes().filter(u8::is_ascii_hexdigit).collect();
                 let uniform = seps.windows(2).all(|w| w[0] == w[1]);
-                let blank = hex.iter().all(|&c| c == b'0') || hex.iter().all(|&c| c == b'f' || c == b'F');
+                let blank =
+                    hex.iter().all(|&c| c == b'0') || hex.iter().all(|&c| c == b'f' || c == b'F');
                 if !uniform || blank {
                     return None;
                 }
@@ -660,7 +702,7 @@ impl Detector {
                 let mut found_any = |r: usize, s: usize, e: usize| self.emit(r, text, s, e, found);
                 return Some(numbers::scan_run(text, start, end, &rules, &mut found_any));
             }
-            Check::Base58Check => {
+            Check::Base58 => {
                 if !validate::base58check(m) {
                     return None;
                 }
@@ -674,7 +716,8 @@ impl Detector {
             }
             Check::Ethereum => {
                 let hex = &m[2..];
-                let mixed = hex.bytes().any(|c| c.is_ascii_lowercase()) && hex.bytes().any(|c| c.is_ascii_uppercase());
+                let mixed = hex.bytes().any(|c| c.is_ascii_lowercase())
+                    && hex.bytes().any(|c| c.is_ascii_uppercase());
                 let ok = if mixed {
                     validate::eip55(m)
                 } else {
@@ -702,7 +745,7 @@ impl Detector {
                 }
                 emit(end - value.len(), end);
             }
-            Check::Assign(shape) => return self.assign(shape, id, text, start, end, found),
+            Check::Assign(_) => return self.assign(id, text, start, end, cache, found),
         }
         Some(end)
     }
@@ -710,13 +753,16 @@ impl Detector {
     /// A keyword context: finds the value after the match, judges it, masks it.
     fn assign(
         &self,
-        shape: Assign,
         id: usize,
         text: &str,
         start: usize,
         end: usize,
+        cache: &mut context::ValueCache,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
+        let Check::Assign(shape) = self.rules[id].check else {
+            return None;
+        };
         let b = text.as_bytes();
         let m = &text[start..end];
         let before = start.checked_sub(1).map(|i| b[i]);
@@ -735,7 +781,7 @@ impl Detector {
                 } else {
                     Stop::Line
                 };
-                match context::value_span(text, end, stop) {
+                match context::value_span(text, end, stop, cache) {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(end),
                 }
@@ -743,10 +789,21 @@ impl Detector {
             Assign::Flag => {
                 let name = m.trim_end_matches(['=', ' ', '\t']);
                 let strength = context::name_strength(name)?;
-                match context::value_span(text, end, Stop::Word) {
-                    Some((s, e, r)) => (s, e, r, strength),
-                    None => return Some(end),
+                let Some((s, e, r)) = context::value_span(text, end, Stop::Word, cache) else {
+                    return Some(end);
+                };
+                // `--token TOKEN` (a help text's metavar) and `--password flag` (prose)
+                // name a flag; `--token=…`, a quoted value or anything else gives one.
+                let v = &text[s..e];
+                let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
+                let metavar = v
+                    .bytes()
+                    .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
+                let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
+                if !m.ends_with('=') && !quoted && (metavar || prose) {
+                    return Some(end);
                 }
+                (s, e, r, strength)
             }
             Assign::NameValue => {
                 let first = m.find([':', '='])? + 1;
@@ -755,15 +812,17 @@ impl Detector {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
                     .unwrap_or(rest.len());
                 let strength = context::name_strength(&rest[..name_len])?;
-                match context::value_span(text, end, Stop::Line) {
+                match context::value_span(text, end, Stop::Line, cache) {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(end),
                 }
             }
-            Assign::Authorization | Assign::Cookie => match context::value_span(text, end, Stop::Line) {
-                Some((s, e, r)) => (s, e, r, Strength::Strong),
-                None => return Some(end),
-            },
+            Assign::Authorization | Assign::Cookie => {
+                match context::value_span(text, end, Stop::Line, cache) {
+                    Some((s, e, r)) => (s, e, r, Strength::Strong),
+                    None => return Some(end),
+                }
+            }
             Assign::Bearer => {
                 let ws = m.find([' ', '\t', '\n', '\r'])?;
                 let s = start + ws + (m[ws..].len() - m[ws..].trim_start().len());
@@ -772,7 +831,8 @@ impl Detector {
             Assign::UserPassword => {
                 let flag_end = m.find([' ', '\t', '='])?;
                 let rest = &m[flag_end..];
-                let user_at = flag_end + (rest.len() - rest.trim_start_matches([' ', '\t', '=', '"', '\'']).len());
+                let user_at = flag_end
+                    + (rest.len() - rest.trim_start_matches([' ', '\t', '=', '"', '\'']).len());
                 let colon = user_at + m[user_at..].find(':')? + 1;
                 (start + colon, end, end, Strength::Strong)
             }
@@ -788,12 +848,18 @@ impl Detector {
             }
             Assign::Authorization | Assign::Named | Assign::NameValue => {
                 // `Bearer <token>`, `Basic <credentials>`, `Digest username=…`: after the scheme.
-                let scheme_len = value
-                    .find(' ')
-                    .filter(|&i| i >= 3 && value[..i].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+                let scheme_len = value.find(' ').filter(|&i| {
+                    i >= 3
+                        && value[..i]
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                });
                 if let Some(i) = scheme_len
                     && (shape == Assign::Authorization
-                        || matches!(value[..i].to_ascii_lowercase().as_str(), "bearer" | "basic" | "token" | "bot"))
+                        || matches!(
+                            value[..i].to_ascii_lowercase().as_str(),
+                            "bearer" | "basic" | "token" | "bot"
+                        ))
                 {
                     vs += i + (value[i..].len() - value[i..].trim_start().len());
                 }
@@ -809,7 +875,9 @@ impl Detector {
         }
         // A token a vendor rule knows gets that rule's kind: continue at it.
         if shape != Assign::Bearer
-            && let Some(m) = self.regex.search(&Input::new(text).range(vs..).anchored(Anchored::Yes))
+            && let Some(m) = self
+                .regex
+                .search(&Input::new(text).range(vs..).anchored(Anchored::Yes))
             && matches!(
                 self.rules[self.by_pattern[m.pattern().as_usize()]].check,
                 Check::Vendor(_) | Check::Jwt | Check::Pem | Check::UrlPassword

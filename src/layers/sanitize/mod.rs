@@ -74,8 +74,8 @@ mod numbers;
 mod rules;
 mod sanitizer;
 mod service;
-mod vendors;
 pub mod validate;
+mod vendors;
 
 pub use config::SanitizeConfig;
 pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};

@@ -24,20 +24,66 @@ pub(super) struct NumberRules {
 
 /// Words that make a Luhn-valid number of an unlisted issuer a card.
 const CARD_WORDS: &[&str] = &[
-    "card", "cc", "ccn", "credit", "debit", "visa", "mastercard", "amex", "maestro", "unionpay",
-    "mir", "jcb", "discover", "diners", "rupay", "elo", "verve", "troy", "pan", "payment",
-    "cardnumber", "card_number", "cc_number", "ccnum", "kreditkarte", "tarjeta", "carte",
+    "card",
+    "cc",
+    "ccn",
+    "credit",
+    "debit",
+    "visa",
+    "mastercard",
+    "amex",
+    "maestro",
+    "unionpay",
+    "mir",
+    "jcb",
+    "discover",
+    "diners",
+    "rupay",
+    "elo",
+    "verve",
+    "troy",
+    "pan",
+    "payment",
+    "cardnumber",
+    "card_number",
+    "cc_number",
+    "ccnum",
+    "kreditkarte",
+    "tarjeta",
+    "carte",
 ];
 
 /// Words that make a national number a phone number.
 const PHONE_WORDS: &[&str] = &[
-    "phone", "tel", "telephone", "mobile", "mob", "cell", "cellphone", "fax", "call", "whatsapp",
-    "contact", "ph", "sms", "telefon", "telefono", "teléfono", "téléphone", "tél", "móvil",
-    "movil", "handy", "tlf", "mobil", "numero", "número",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "mob",
+    "cell",
+    "cellphone",
+    "fax",
+    "call",
+    "whatsapp",
+    "contact",
+    "ph",
+    "sms",
+    "telefon",
+    "telefono",
+    "teléfono",
+    "téléphone",
+    "tél",
+    "móvil",
+    "movil",
+    "handy",
+    "tlf",
+    "mobil",
+    "numero",
+    "número",
 ];
 
 /// Words that make nine plain digits an SSN.
-const SSN_WORDS: &[&str] = &["ssn", "social security", "ss#", "ssa"];
+const SSN_WORDS: &[&str] = &["ssn", "security", "ssa", "ss"];
 
 #[derive(Debug, Clone, Copy)]
 struct Group {
@@ -74,33 +120,62 @@ pub(super) fn scan_run(
         }
     }
     // Glued to a word, or more digits right after: the last group is not a number of its own.
-    if n > 0 && b.get(groups[n - 1].end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+    if n > 0
+        && b.get(groups[n - 1].end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
         n -= 1;
     }
     let groups = &groups[..n];
     let sep = |k: usize| &b[groups[k - 1].end..groups[k].start];
     let len = |k: usize| groups[k].end - groups[k].start;
     let mut emitted = start;
+    // Whether a phone word comes before the run: looked up once, when first needed.
+    let mut phone_word: Option<bool> = None;
     let mut k = 0;
     while k < n {
         if groups[k].start < emitted {
             k += 1;
             continue;
         }
-        let found = ipv4(text, groups, k, &sep)
-            .and_then(|e| rules.ipv4.map(|r| (r, groups[k].start, e)))
-            .or_else(|| ssn(text, groups, k, &sep, &len).and_then(|e| rules.ssn.map(|r| (r, groups[k].start, e))))
+        let found = rules
+            .ipv4
+            .and_then(|r| ipv4(text, groups, k, &sep).map(|e| (r, groups[k].start, e)))
+            .or_else(|| {
+                rules
+                    .ssn
+                    .and_then(|r| ssn(text, groups, k, &sep, &len).map(|e| (r, groups[k].start, e)))
+            })
             .or_else(|| {
                 if plus && k == 0 {
-                    intl_phone(groups, &sep).and_then(|e| rules.phone.map(|r| (r, start, e)))
+                    rules
+                        .phone
+                        .and_then(|r| intl_phone(groups, &sep).map(|e| (r, start, e)))
                 } else {
                     None
                 }
             })
-            .or_else(|| us_phone(text, start, plus, groups, k, &sep, &len).and_then(|(s, e)| rules.phone.map(|r| (r, s, e))))
-            .or_else(|| aadhaar(text, groups, k, &sep).and_then(|e| rules.aadhaar.map(|r| (r, groups[k].start, e))))
-            .or_else(|| card(text, groups, k, &sep, &len).and_then(|e| rules.card.map(|r| (r, groups[k].start, e))))
-            .or_else(|| national_phone(text, start, groups, k, &sep).and_then(|e| rules.phone.map(|r| (r, groups[k].start, e))));
+            .or_else(|| {
+                rules.phone.and_then(|r| {
+                    us_phone(text, start, plus, groups, k, &sep, &len).map(|(s, e)| (r, s, e))
+                })
+            })
+            .or_else(|| {
+                rules
+                    .aadhaar
+                    .and_then(|r| aadhaar(text, groups, k, &sep).map(|e| (r, groups[k].start, e)))
+            })
+            .or_else(|| {
+                rules.card.and_then(|r| {
+                    card(text, groups, k, &sep, &len).map(|e| (r, groups[k].start, e))
+                })
+            })
+            .or_else(|| {
+                rules.phone.and_then(|r| {
+                    national_phone(text, start, &mut phone_word, groups, k, &sep)
+                        .map(|e| (r, groups[k].start, e))
+                })
+            });
         match found {
             Some((rule, s, e)) if s >= emitted => {
                 emit(rule, s, e);
@@ -114,13 +189,22 @@ pub(super) fn scan_run(
     }
     // The run went on past the group bound: continue a few groups back, so a number that
     // spans the cut is still seen whole.
-    if n == MAX_GROUPS && groups[n - 1].end == end && b.get(end).is_some_and(|c| !c.is_ascii_alphanumeric()) {
+    if n == MAX_GROUPS
+        && groups[n - 1].end == end
+        && b.get(end).is_some_and(|c| !c.is_ascii_alphanumeric())
+    {
         return groups[n - 6].start.max(emitted).max(start + 1);
     }
     end.max(emitted)
 }
 
-fn digits_of(text: &str, groups: &[Group], from: usize, to: usize, buf: &mut [u8; 19]) -> Option<usize> {
+fn digits_of(
+    text: &str,
+    groups: &[Group],
+    from: usize,
+    to: usize,
+    buf: &mut [u8; 19],
+) -> Option<usize> {
     let mut n = 0;
     for g in &groups[from..=to] {
         for &c in &text.as_bytes()[g.start..g.end] {
@@ -131,7 +215,12 @@ fn digits_of(text: &str, groups: &[Group], from: usize, to: usize, buf: &mut [u8
     Some(n)
 }
 
-fn ipv4<'a>(text: &str, groups: &[Group], k: usize, sep: &dyn Fn(usize) -> &'a [u8]) -> Option<usize> {
+fn ipv4<'a>(
+    text: &str,
+    groups: &[Group],
+    k: usize,
+    sep: &dyn Fn(usize) -> &'a [u8],
+) -> Option<usize> {
     if k + 3 >= groups.len() {
         return None;
     }
@@ -143,7 +232,10 @@ fn ipv4<'a>(text: &str, groups: &[Group], k: usize, sep: &dyn Fn(usize) -> &'a [
     }
     let end = groups[k + 3].end;
     // `1.2.3.4.` followed by a digit was handled above; a dot then a letter is fine.
-    text[groups[k].start..end].parse::<Ipv4Addr>().ok().map(|_| end)
+    text[groups[k].start..end]
+        .parse::<Ipv4Addr>()
+        .ok()
+        .map(|_| end)
 }
 
 fn ssn<'a>(
@@ -205,11 +297,17 @@ fn us_phone<'a>(
     if k + 2 >= n || len(k) != 3 || len(k + 1) != 3 || len(k + 2) != 4 {
         return None;
     }
-    let before = if k == 0 { &b[run_start..groups[0].start] } else { sep(k) };
+    let before = if k == 0 {
+        &b[run_start..groups[0].start]
+    } else {
+        sep(k)
+    };
     let paren = before.ends_with(b"(") && matches!(sep(k + 1), b")" | b") ");
     let s1 = sep(k + 1);
     let s2 = sep(k + 2);
-    let plain = matches!(s1, b"-" | b"." | b" ") && matches!(s2, b"-" | b"." | b" ") && (s1 == s2 || s2 == b"-");
+    let plain = matches!(s1, b"-" | b"." | b" ")
+        && matches!(s2, b"-" | b"." | b" ")
+        && (s1 == s2 || s2 == b"-");
     if !(paren && matches!(s2, b"-" | b"." | b" ") || plain) {
         return None;
     }
@@ -222,7 +320,11 @@ fn us_phone<'a>(
     }
     let end = groups[k + 2].end;
     // A leading country code `1` (`1-800-…`, `+1 (555) …`) belongs to the number.
-    let mut start = if paren { groups[k].start - 1 } else { groups[k].start };
+    let mut start = if paren {
+        groups[k].start - 1
+    } else {
+        groups[k].start
+    };
     if k >= 1 && &b[groups[k - 1].start..groups[k - 1].end] == b"1" && sep(k).len() <= 2 {
         start = groups[k - 1].start;
         if k == 1 && plus {
@@ -232,7 +334,12 @@ fn us_phone<'a>(
     Some((start, end))
 }
 
-fn aadhaar<'a>(text: &str, groups: &[Group], k: usize, sep: &dyn Fn(usize) -> &'a [u8]) -> Option<usize> {
+fn aadhaar<'a>(
+    text: &str,
+    groups: &[Group],
+    k: usize,
+    sep: &dyn Fn(usize) -> &'a [u8],
+) -> Option<usize> {
     let g = groups[k];
     if g.end - g.start == 12 {
         return validate::aadhaar(&text[g.start..g.end]).then_some(g.end);
@@ -278,7 +385,8 @@ fn card<'a>(
             let n = digits_of(text, groups, k, j, &mut buf)?;
             let ds = &buf[..n];
             if validate::luhn_digits(ds)
-                && (validate::known_issuer(ds) || word_before(text, groups[k].start, 40, CARD_WORDS))
+                && (validate::known_issuer(ds)
+                    || word_before(text, groups[k].start, 40, CARD_WORDS))
             {
                 return Some(groups[j].end);
             }
@@ -290,25 +398,36 @@ fn card<'a>(
 fn national_phone<'a>(
     text: &str,
     run_start: usize,
+    phone_word: &mut Option<bool>,
     groups: &[Group],
     k: usize,
     sep: &dyn Fn(usize) -> &'a [u8],
 ) -> Option<usize> {
-    if !word_before(text, run_start, 32, PHONE_WORDS) {
+    if !*phone_word.get_or_insert_with(|| word_before(text, run_start, 32, PHONE_WORDS)) {
+        return None;
+    }
+    // A NANP-shaped number (`401-023-2138`) is a US number or none at all.
+    let len = |j: usize| groups[j].end - groups[j].start;
+    if groups.len() == k + 3 && len(k) == 3 && len(k + 1) == 3 && len(k + 2) == 4 {
         return None;
     }
     let mut digits = 0;
     let mut best = None;
-    for j in k..groups.len() {
-        if j > k && !matches!(sep(j), b" " | b"-" | b"." | b"(" | b")" | b") " | b" (" | b"/") {
+    for (j, g) in groups.iter().enumerate().skip(k) {
+        if j > k
+            && !matches!(
+                sep(j),
+                b" " | b"-" | b"." | b"(" | b")" | b") " | b" (" | b"/"
+            )
+        {
             break;
         }
-        digits += groups[j].end - groups[j].start;
+        digits += g.end - g.start;
         if digits > 13 {
             break;
         }
         if digits >= 9 {
-            best = Some(groups[j].end);
+            best = Some(g.end);
         }
     }
     best
@@ -328,16 +447,26 @@ mod tests {
         };
         let names = ["card", "ssn", "phone", "ipv4", "aadhaar"];
         let mut out = Vec::new();
-        let start = text.find(|c: char| c.is_ascii_digit() || c == '+' || c == '(').unwrap();
+        let start = text
+            .find(|c: char| c.is_ascii_digit() || c == '+' || c == '(')
+            .unwrap();
         let end = text.rfind(|c: char| c.is_ascii_digit()).unwrap() + 1;
-        scan_run(text, start, end, &rules, &mut |r, s, e| out.push((names[r], &text[s..e])));
+        scan_run(text, start, end, &rules, &mut |r, s, e| {
+            out.push((names[r], &text[s..e]))
+        });
         out
     }
 
     #[test]
     fn kinds_in_runs() {
-        assert_eq!(run("4111 1111 1111 1111"), [("card", "4111 1111 1111 1111")]);
-        assert_eq!(run("ref 12 4111 1111 1111 1111"), [("card", "4111 1111 1111 1111")]);
+        assert_eq!(
+            run("4111 1111 1111 1111"),
+            [("card", "4111 1111 1111 1111")]
+        );
+        assert_eq!(
+            run("ref 12 4111 1111 1111 1111"),
+            [("card", "4111 1111 1111 1111")]
+        );
         assert_eq!(run("123-45-6789"), [("ssn", "123-45-6789")]);
         assert_eq!(run("123.45.6789"), [("ssn", "123.45.6789")]);
         assert_eq!(run("(555) 123-4567"), [("phone", "(555) 123-4567")]);
@@ -349,6 +478,9 @@ mod tests {
         assert!(run("1.2.3.4.5").is_empty());
         assert!(run("2024-01-15 10").is_empty());
         assert_eq!(run("phone: 020 7946 0958"), [("phone", "020 7946 0958")]);
-        assert_eq!(run("card 2200 0000 0000 0004"), [("card", "2200 0000 0000 0004")]);
+        assert_eq!(
+            run("card 2200 0000 0000 0004"),
+            [("card", "2200 0000 0000 0004")]
+        );
     }
 }

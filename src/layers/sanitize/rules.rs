@@ -37,7 +37,7 @@ pub(super) enum Check {
     /// A run of digit groups: cards, SSNs, phones, IPv4 and Aadhaar numbers inside it.
     Numbers,
     /// A Bitcoin base58check address.
-    Base58Check,
+    Base58,
     /// A bech32 / bech32m address.
     Bech32,
     /// An Ethereum address: EIP-55 checksum, or all one case next to a wallet word.
@@ -300,7 +300,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "Bitcoin addresses (base58check checksum)",
             r"(?-u:\b)[13][1-9A-HJ-NP-Za-km-z]{25,34}(?-u:\b)",
             "send to 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
-            C::Base58Check,
+            C::Base58,
         ),
         rule(
             "bech32_address",
@@ -349,7 +349,9 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
 fn vendor_rule(index: usize, vendor: &Vendor) -> Rule {
     let check_note = match vendor.check {
         VendorCheck::Shape => "",
-        VendorCheck::Crc32Base62 => " (CRC32 checksum: a token that carries a valid one is masked even when it looks like a placeholder)",
+        VendorCheck::Crc32Base62 => {
+            " (CRC32 checksum: a token that carries a valid one is masked even when it looks like a placeholder)"
+        }
         VendorCheck::Random => " (next to its name; masked when the value looks random)",
     };
     let body = expand(vendor.pattern);
@@ -366,7 +368,10 @@ fn vendor_rule(index: usize, vendor: &Vendor) -> Rule {
         kind: vendor.kind.clone(),
         description: Cow::Owned(format!("{} {}{check_note}", vendor.vendor, vendor.what)),
         pattern: Cow::Owned(format!("{lead}(?:{body}){trail}")),
-        example: Cow::Owned(example(vendor.name, vendor.example.unwrap_or(vendor.pattern))),
+        example: Cow::Owned(example(
+            vendor.name,
+            vendor.example.unwrap_or(vendor.pattern),
+        )),
         check: Check::Vendor(index),
         secret: true,
         locale: None,
@@ -463,9 +468,9 @@ fn ends_with_word_class(pattern: &str) -> bool {
 /// Generates a text from an example pattern: runs become characters of their class
 /// (at their minimum length, drawn from a sequence seeded by `seed`), `\x` becomes `x`.
 fn example(seed: &str, pattern: &str) -> String {
-    let mut state = seed
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut next = move |n: usize| {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -583,7 +588,11 @@ mod tests {
         names.dedup();
         assert_eq!(before, names.len(), "duplicate detector names");
         for r in &rules {
-            assert!(!r.description.is_empty() && !r.example.is_empty(), "{}", r.name);
+            assert!(
+                !r.description.is_empty() && !r.example.is_empty(),
+                "{}",
+                r.name
+            );
         }
     }
 
@@ -599,7 +608,10 @@ mod tests {
     fn expansion() {
         assert_eq!(expand("ghp_{an:36}"), "ghp_[A-Za-z0-9]{36}");
         assert_eq!(expand("x{hex:2,4}y"), "x[a-f0-9]{2,4}y");
-        assert_eq!(example("t", "a\\.b{d:3}"), "a.b".to_owned() + &example("t", "{d:3}"));
+        assert_eq!(
+            example("t", "a\\.b{d:3}"),
+            "a.b".to_owned() + &example("t", "{d:3}")
+        );
         assert!(ends_with_word_class("ghp_{an:36}") && !ends_with_word_class("x{b64u:3}"));
     }
 }

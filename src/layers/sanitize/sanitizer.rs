@@ -170,9 +170,16 @@ impl Sanitizer {
                 }
                 Value::Array(items) => stack.extend(items.iter_mut()),
                 Value::Object(map) => {
-                    self.mask_keys(map, counts);
+                    let renamed = self.mask_keys(map, counts);
+                    let pair_secret = secret_pair(map);
                     for (key, child) in map.iter_mut() {
-                        if is_sensitive_name(key) && !child.is_null() {
+                        if pair_secret && key == "value" && child.is_string() {
+                            *child = Value::String(self.masker.mask(&Kind::Password, ""));
+                            add(counts, Kind::Password.name(), 1);
+                            continue;
+                        }
+                        // A masked key names nothing: its value is walked like any other.
+                        if is_sensitive_name(key) && !child.is_null() && !renamed.contains(key) {
                             *child = Value::String(self.masker.mask(&Kind::SensitiveField, ""));
                             add(counts, Kind::SensitiveField.name(), 1);
                         } else {
@@ -213,8 +220,13 @@ impl Sanitizer {
 
     /// Replaces keys that hold something to mask by their masked form; a masked key that
     /// collides with another key gets ` #2`, ` #3`, … so no member is lost.
-    fn mask_keys(&self, map: &mut serde_json::Map<String, Value>, counts: &mut Counts) {
+    fn mask_keys(
+        &self,
+        map: &mut serde_json::Map<String, Value>,
+        counts: &mut Counts,
+    ) -> Vec<String> {
         let mut renamed: Vec<(String, String)> = Vec::new();
+        let mut new_keys = Vec::new();
         for key in map.keys() {
             if let Cow::Owned(masked) = self.sanitize_text(key, counts) {
                 renamed.push((key.clone(), masked));
@@ -230,8 +242,10 @@ impl Sanitizer {
                 n += 1;
                 key = format!("{masked} #{n}");
             }
+            new_keys.push(key.clone());
             map.insert(key, child);
         }
+        new_keys
     }
 
     /// Masks a JSON document given as text, as [`sanitize_json`](Self::sanitize_json) masks
@@ -261,6 +275,8 @@ impl Sanitizer {
         let mut stack: Vec<bool> = Vec::new();
         let mut expect_key = false;
         let mut sensitive = false;
+        // The last key was `name` or `key`: a name/value pair may follow.
+        let mut pair_name = false;
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
@@ -323,12 +339,17 @@ impl Sanitizer {
                             return None;
                         }
                         sensitive = is_sensitive_name(&key);
+                        pair_name = matches!(&*key, "name" | "key" | "Name" | "Key");
                     } else {
                         let text: Cow<'_, str> = if escaped {
                             Cow::Owned(serde_json::from_str::<String>(&json[i..=end]).ok()?)
                         } else {
                             Cow::Borrowed(raw)
                         };
+                        if pair_name && super::context::name_strength(&text).is_some() {
+                            return None; // a name/value pair naming a secret: the tree walk masks it
+                        }
+                        pair_name = false;
                         if let Cow::Owned(masked) = self.sanitize_text(&text, counts) {
                             let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
                             buf.push_str(&json[copied..i]);
@@ -463,6 +484,15 @@ impl Sanitizer {
             limit: self.limit_name.into(),
         });
     }
+}
+
+/// Whether an object is a name/value pair naming a secret (`{"name": "DB_PASSWORD",
+/// "value": "…"}`, as Kubernetes `env` lists and many APIs write them).
+fn secret_pair(map: &serde_json::Map<String, Value>) -> bool {
+    let named = ["name", "key", "Name", "Key"]
+        .iter()
+        .find_map(|k| map.get(*k).and_then(Value::as_str));
+    named.is_some_and(|n| super::context::name_strength(n).is_some()) && map.contains_key("value")
 }
 
 /// Where the string whose contents start at `from` ends: the index of its closing quote.

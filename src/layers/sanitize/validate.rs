@@ -168,8 +168,15 @@ pub fn iban(s: &str) -> bool {
 
 /// An Aadhaar number: 12 digits, not starting with 0 or 1, with a valid Verhoeff check digit.
 pub fn aadhaar(s: &str) -> bool {
-    let ds: Vec<u32> = digits(s).collect();
-    ds.len() == 12 && ds[0] >= 2 && verhoeff(&ds)
+    let mut buf = [0u8; 19];
+    if digit_array(s, &mut buf) != Some(12) || buf[0] < 2 {
+        return false;
+    }
+    let mut ds = [0u32; 12];
+    for (d, &b) in ds.iter_mut().zip(&buf) {
+        *d = u32::from(b);
+    }
+    verhoeff(&ds)
 }
 
 /// The Verhoeff checksum over `digits`, check digit last.
@@ -271,7 +278,13 @@ pub fn bech32(s: &str) -> bool {
         }
     }
     let mut chk: u32 = 1;
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     for v in values {
         let top = chk >> 25;
         chk = ((chk & 0x01ff_ffff) << 5) ^ v;
@@ -338,7 +351,9 @@ mod tests {
         assert!(base58check("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"));
         assert!(!base58check("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3"));
         assert!(bech32("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
-        assert!(bech32("bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297"));
+        assert!(bech32(
+            "bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297"
+        ));
         assert!(!bech32("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdr"));
         assert!(eip55("0x52908400098527886E0F7030069857D2E4169EE7"));
         assert!(eip55("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"));
