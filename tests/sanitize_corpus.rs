@@ -320,3 +320,70 @@ fn locale_in_is_opt_in() {
         assert_eq!(sanitizer.sanitize_text(text, &mut counts), text);
     }
 }
+
+/// The corpus of realistic tool outputs in `tests/fixtures/sanitize/corpus.jsonl` (built
+/// by `build_corpus.py` beside it from documented formats): every secret gone and every
+/// `keep` string kept in the positives, every negative byte for byte.
+#[test]
+fn realistic_outputs_corpus() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sanitize/corpus.jsonl"
+    ))
+    .unwrap();
+    let s = Sanitizer::new(&SanitizeConfig::default()).unwrap();
+    let (mut positives, mut caught, mut negatives, mut identical) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for line in text.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let input = case["text"].as_str().unwrap();
+        let out = s.sanitize_text(input, &mut Counts::new());
+        let secrets: Vec<&str> = case["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let keep: Vec<&str> = case["keep"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if secrets.is_empty() {
+            negatives += 1;
+            if out == input {
+                identical += 1;
+            } else {
+                failures.push(format!("negative {}: {input:?}\n  -> {out:?}", case["id"]));
+            }
+        } else {
+            positives += 1;
+            let leaked: Vec<&&str> = secrets.iter().filter(|v| out.contains(**v)).collect();
+            let lost: Vec<&&str> = keep.iter().filter(|k| !out.contains(**k)).collect();
+            if leaked.is_empty() && lost.is_empty() {
+                caught += 1;
+            } else {
+                failures.push(format!(
+                    "positive {} ({}): leaked {leaked:?}, lost {lost:?}\n  {input:?}\n  -> {out:?}",
+                    case["id"], case["format"]
+                ));
+            }
+        }
+    }
+    let recall = f64::from(caught) / f64::from(positives);
+    let kept = f64::from(identical) / f64::from(negatives);
+    println!(
+        "corpus: {positives} positives, recall {recall:.4}; {negatives} negatives, byte-identical {kept:.4}"
+    );
+    assert!(
+        positives + negatives >= 400 && negatives >= 150,
+        "the corpus shrank"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -412,3 +412,28 @@ fn json_keys_numbers_and_pairs_are_masked_and_stay_json() {
         "{out}"
     );
 }
+
+#[test]
+fn every_detector_finds_its_own_example() {
+    let mut config = SanitizeConfig::default();
+    config.locales = vec!["in".into()];
+    let s = Sanitizer::new(&config).unwrap();
+    let detectors = s.detector().detectors();
+    assert!(detectors.len() >= 150, "{} detectors", detectors.len());
+    let mut failures = Vec::new();
+    for d in &detectors {
+        let findings = s.findings(&d.example);
+        if !findings.iter().any(|f| &*f.rule == d.name) {
+            let rules: Vec<&str> = findings.iter().map(|f| &*f.rule).collect();
+            failures.push(format!("{}: {:?} -> {rules:?}", d.name, d.example));
+        }
+        assert!(!d.description.is_empty(), "{}", d.name);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {}:\n{}",
+        failures.len(),
+        detectors.len(),
+        failures.join("\n")
+    );
+}

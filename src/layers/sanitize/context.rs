@@ -118,6 +118,14 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
     if name.eq_ignore_ascii_case("pwd") || name.eq_ignore_ascii_case("oldpwd") {
         return None; // the shell's working directory
     }
+    let lower_end = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name.is_char_boundary(name.len() - suffix.len())
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    if lower_end("key-data") || lower_end("key_data") || lower_end("keydata") {
+        return Some(Strength::Strong); // kubeconfig `client-key-data`: a private key
+    }
     let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
     let mut count = 0;
     let (mut prev, mut last): (Option<&str>, Option<&str>) = (None, None);
@@ -272,7 +280,7 @@ fn stops_at(b: &[u8], at: usize, stop: Stop) -> bool {
             matches!(c, b'\n' | b'\r')
                 || (matches!(c, b' ' | b'\t') && next_is_field(b, at))
                 || (c == b',' && next_is_field(b, at))
-                || (c == b',' && matches!(b.get(at + 1), Some(b'"' | b'\'')))
+                || (c == b',' && next_is_quote(b, at))
         }
     }
 }
@@ -286,6 +294,14 @@ fn opens_inside(value: &[u8], close: u8) -> bool {
         _ => b'[',
     };
     value.iter().filter(|&&c| c == open).count() > value.iter().filter(|&&c| c == close).count()
+}
+
+/// Whether a quote follows the comma at `at`, spaces aside: `, "next": …`.
+fn next_is_quote(b: &[u8], at: usize) -> bool {
+    let rest = &b[at + 1..(at + 9).min(b.len())];
+    rest.iter()
+        .find(|c| !matches!(c, b' ' | b'\t'))
+        .is_some_and(|c| matches!(c, b'"' | b'\''))
 }
 
 /// Whether what follows position `at` (a space or a comma) starts another field on the

@@ -644,7 +644,9 @@ impl Detector {
                 // filler (`ghp_xxxx…`, `…EXAMPLE`) is a placeholder.
                 let verified =
                     vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
-                if !verified && context::is_filler_token(value) {
+                // The vendor's own prefix (`AAAA…` of an X bearer token) is no filler.
+                let body = value.get(vendor.prefix_len()..).unwrap_or_default();
+                if !verified && context::is_filler_token(body) {
                     return Some(end);
                 }
                 if vendor.check == VendorCheck::Random && !context::looks_random(value) {
@@ -817,12 +819,36 @@ impl Detector {
                     None => return Some(end),
                 }
             }
-            Assign::Authorization | Assign::Cookie => {
-                match context::value_span(text, end, Stop::Line, cache) {
-                    Some((s, e, r)) => (s, e, r, Strength::Strong),
-                    None => return Some(end),
+            Assign::Cookie => {
+                // `Cookie: a=1; b=2` and `Set-Cookie: a=1; Path=/`: each value of the line
+                // (a response sets one cookie: its first pair).
+                let limit = (end + context::VALUE_LIMIT).min(b.len());
+                let line_end =
+                    memchr::memchr2(b'\n', b'\r', &b[end..limit]).map_or(limit, |i| end + i);
+                let set = m.len() > 6 && m[..4].eq_ignore_ascii_case("set-");
+                let mut at = end;
+                for pair in text[end..line_end].split(';') {
+                    let pair_start = at;
+                    at += pair.len() + 1;
+                    let Some(eq) = pair.find('=') else { continue };
+                    let value = pair[eq + 1..].trim();
+                    if !value.is_empty() && !context::is_placeholder(value) {
+                        let vs = pair_start
+                            + eq
+                            + 1
+                            + (pair[eq + 1..].len() - pair[eq + 1..].trim_start().len());
+                        self.emit(id, text, vs, vs + value.len(), found);
+                    }
+                    if set {
+                        break;
+                    }
                 }
+                return Some(line_end);
             }
+            Assign::Authorization => match context::value_span(text, end, Stop::Line, cache) {
+                Some((s, e, r)) => (s, e, r, Strength::Strong),
+                None => return Some(end),
+            },
             Assign::Bearer => {
                 let ws = m.find([' ', '\t', '\n', '\r'])?;
                 let s = start + ws + (m[ws..].len() - m[ws..].trim_start().len());
@@ -837,15 +863,8 @@ impl Detector {
                 (start + colon, end, end, Strength::Strong)
             }
         };
-        let mut ve = ve;
         let value = &text[vs..ve];
         match shape {
-            Assign::Cookie if m.len() > 6 && m[..4].eq_ignore_ascii_case("set-") => {
-                // `Set-Cookie: name=value; Path=/`: the value of the first pair.
-                let eq = value.find('=')? + 1;
-                vs += eq;
-                ve = vs + text[vs..ve].find(';').unwrap_or(ve - vs);
-            }
             Assign::Authorization | Assign::Named | Assign::NameValue => {
                 // `Bearer <token>`, `Basic <credentials>`, `Digest username=…`: after the scheme.
                 let scheme_len = value.find(' ').filter(|&i| {
@@ -868,6 +887,13 @@ impl Detector {
         }
         let value = &text[vs..ve];
         if value.is_empty() || context::is_placeholder(value) {
+            return Some(end);
+        }
+        // A structure (`credentials: {"value": …}`): what is inside is scanned as it comes.
+        if matches!(shape, Assign::Named | Assign::NameValue)
+            && matches!(value.as_bytes()[0], b'{' | b'[')
+            && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\''))
+        {
             return Some(end);
         }
         if strength == Strength::Weak && !context::looks_random(value) {

@@ -82,6 +82,11 @@ const PHONE_WORDS: &[&str] = &[
     "número",
 ];
 
+/// Words before a dotted quad that say it is no address.
+const NOT_AN_ADDRESS: &[&str] = &[
+    "oid", "oids", "version", "versions", "build", "release", "firmware",
+];
+
 /// Words that make nine plain digits an SSN.
 const SSN_WORDS: &[&str] = &["ssn", "security", "ssa", "ss"];
 
@@ -231,11 +236,16 @@ fn ipv4<'a>(
         return None;
     }
     let end = groups[k + 3].end;
-    // `1.2.3.4.` followed by a digit was handled above; a dot then a letter is fine.
-    text[groups[k].start..end]
-        .parse::<Ipv4Addr>()
-        .ok()
-        .map(|_| end)
+    let ip: Ipv4Addr = text[groups[k].start..end].parse().ok()?;
+    // No one's address: unspecified, loopback, broadcast. An OID or a version number that
+    // happens to have four parts is named as such.
+    if ip.is_unspecified() || ip.is_loopback() || ip.is_broadcast() {
+        return None;
+    }
+    if word_before(text, groups[k].start, 24, NOT_AN_ADDRESS) {
+        return None;
+    }
+    Some(end)
 }
 
 fn ssn<'a>(

@@ -136,7 +136,7 @@ fn obfuscated_email_pattern() -> String {
 
 /// Sensitive words a `name = value` assignment ends with. The name as a whole is then
 /// judged by [`super::context::name_strength`].
-const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|key|credentials?|creds|auth|sig|signature|jwt|pat";
+const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|key|key[_-]?data|credentials?|creds|auth|sig|signature|jwt|pat";
 
 /// The built-in rules, in priority order: when several match at one position the first
 /// listed is tried first.
@@ -409,7 +409,7 @@ fn class_chars(name: &str) -> &'static [u8] {
         "lan" => b"k3q9z7m2x8p4v1b6n5c0",
         "UAN" => b"K3Q9Z7M2X8P4V1B6N5C0",
         "b32" => b"K3QZ7M2XP4VBN5CDW6RT",
-        "bech" => b"qpzry9x8gf2tvdw0s3jn54khce6mua7l",
+        "bech" => b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
         _ => b"x",
     }
 }

@@ -45,6 +45,28 @@ pub(super) struct Vendor {
     pub kind: Kind,
 }
 
+impl Vendor {
+    /// The length of the literal text a token of this row starts with (`ghp_`, and the
+    /// 21 `A`s of `A{21}…`).
+    pub(super) fn prefix_len(&self) -> usize {
+        let b = self.pattern.as_bytes();
+        let mut n = 0;
+        let mut i = 0;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'-')) {
+            n += 1;
+            i += 1;
+        }
+        // A repetition of the last literal: `A{21}`.
+        if n > 0 && b.get(i) == Some(&b'{') {
+            let close = self.pattern[i..].find('}').map_or(i, |c| i + c);
+            if let Ok(times) = self.pattern[i + 1..close].parse::<usize>() {
+                n += times - 1;
+            }
+        }
+        n
+    }
+}
+
 const fn v(
     name: &'static str,
     vendor: &'static str,
@@ -838,8 +860,8 @@ pub(super) const VENDORS: &[Vendor] = &[
         "twitter_bearer",
         "X (Twitter)",
         "app bearer token",
-        "A{21}{an:20,40}%2[0-9A-F]{an:40,60}",
-        "AAAAAAAAAAAAAAAAAAAAA{an:30}%2B{an:50}",
+        "A{21}{an:20,40}(?:[+/]|%2[0-9A-F]){an:40,60}",
+        "AAAAAAAAAAAAAAAAAAAAA{an:30}+{an:50}",
     ),
     v("zoho", "Zoho", "OAuth token", "1000\\.{hex:32}\\.{hex:32}"),
     ve(
