@@ -423,7 +423,7 @@ fn every_detector_finds_its_own_example() {
     let mut failures = Vec::new();
     for d in &detectors {
         let findings = s.findings(&d.example);
-        if !findings.iter().any(|f| &*f.rule == d.name) {
+        if !findings.iter().any(|f| *f.rule == d.name) {
             let rules: Vec<&str> = findings.iter().map(|f| &*f.rule).collect();
             failures.push(format!("{}: {:?} -> {rules:?}", d.name, d.example));
         }
