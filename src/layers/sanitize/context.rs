@@ -10,6 +10,10 @@ use crate::sensitive::words;
 /// and the scan goes on after it.
 pub(super) const VALUE_LIMIT: usize = 4096;
 
+/// The longest unquoted value (a passphrase with spaces fits; a line of log text after a
+/// `password=` is not swallowed whole).
+pub(super) const UNQUOTED_LIMIT: usize = 256;
+
 /// How sure a name is to hold a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Strength {
@@ -257,7 +261,7 @@ pub(super) fn value_span(
             end
         }
     };
-    let mut end = floor_char(text, stop_at.min(i + VALUE_LIMIT));
+    let mut end = floor_char(text, stop_at.min(i + UNQUOTED_LIMIT));
     // Trailing whitespace and punctuation that closes the surrounding syntax.
     while end > i && matches!(b[end - 1], b' ' | b'\t' | b',' | b';' | b')' | b'}' | b']') {
         if matches!(b[end - 1], b')' | b'}' | b']') && opens_inside(&b[i..end - 1], b[end - 1]) {
@@ -278,6 +282,7 @@ fn stops_at(b: &[u8], at: usize, stop: Stop) -> bool {
         }
         Stop::Line => {
             matches!(c, b'\n' | b'\r')
+                || (c == b'.' && matches!(b.get(at + 1), Some(b' ' | b'\t')))
                 || (matches!(c, b' ' | b'\t') && next_is_field(b, at))
                 || (c == b',' && next_is_field(b, at))
                 || (c == b',' && next_is_quote(b, at))
@@ -429,8 +434,12 @@ pub(super) fn is_placeholder(value: &str) -> bool {
             || v.starts_with("{{")
             || v.starts_with("[REDACTED");
     }
-    let lower = v.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS.contains(&lower.as_str()) {
+    let starts = |p: &str| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    let has = |p: &str| {
+        b.windows(p.len())
+            .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    if b.len() <= 12 && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v)) {
         return true;
     }
     // Shell, template and format references.
@@ -467,18 +476,13 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     if is_filler_token(v) {
         return true;
     }
-    if lower.starts_with("your") && b.len() > 4 && !b[4].is_ascii_lowercase() {
+    if starts("your") && b.len() > 4 && !b[4].is_ascii_lowercase() {
         return true; // your-token, YOUR_API_KEY, your_password_here
     }
-    if lower.starts_with("your")
-        && (lower.ends_with("here")
-            || lower.contains("password")
-            || lower.contains("token")
-            || lower.contains("key"))
-    {
+    if starts("your") && (b.ends_with(b"here") || has("password") || has("token") || has("key")) {
         return true;
     }
-    if REFERENCES.iter().any(|r| lower.starts_with(r)) {
+    if REFERENCES.iter().any(|r| starts(r)) {
         return true;
     }
     // A function call: `get_secret("db")`, `vault.read(path)`.
@@ -498,21 +502,21 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 /// A token-shaped placeholder: `ghp_xxxx…`, `sk_live_****`, `AKIAIOSFODNN7EXAMPLE`, a body of
 /// one repeated character.
 pub(super) fn is_filler_token(v: &str) -> bool {
-    if v.contains("xxxx") || v.contains("XXXX") || v.contains("****") || v.contains("....") {
-        return true;
-    }
-    if v.contains("EXAMPLE") || v.contains("example") || v.contains("Example") {
-        return true;
-    }
     let b = v.as_bytes();
-    let mut run = 1;
-    for w in b.windows(2) {
-        run = if w[0] == w[1] { run + 1 } else { 1 };
-        if run >= 8 {
+    let (mut same, mut filler, mut dots) = (1, 0, 0);
+    for (i, &c) in b.iter().enumerate() {
+        filler = if matches!(c, b'x' | b'X' | b'*') {
+            filler + 1
+        } else {
+            0
+        };
+        dots = if c == b'.' { dots + 1 } else { 0 };
+        same = if i > 0 && b[i - 1] == c { same + 1 } else { 1 };
+        if filler >= 4 || dots >= 4 || same >= 8 {
             return true;
         }
     }
-    false
+    b.windows(7).any(|w| w.eq_ignore_ascii_case(b"example"))
 }
 
 /// Whether a value looks machine-generated: long enough, several character classes,

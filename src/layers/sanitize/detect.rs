@@ -26,6 +26,7 @@
 //! assert_eq!(kinds, [Kind::Email, Kind::CreditCard]); // the order number fails Luhn
 //! ```
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -249,6 +250,9 @@ impl Default for DetectorOptions {
 }
 
 struct Compiled {
+    /// A vendor row found next to its name (`DD_API_KEY=…`): the value is what follows
+    /// the separator.
+    keyed: bool,
     name: Arc<str>,
     kind: Kind,
     check: Check,
@@ -295,6 +299,32 @@ const NUMBER_KINDS: &[(&str, Kind, &str, &str, bool)] = &[
         true,
     ),
 ];
+
+/// The state of one scan.
+struct Scan<'a> {
+    /// Where value scans stopped.
+    values: context::ValueCache,
+    /// Where the last finding ended.
+    floor: &'a Cell<usize>,
+}
+
+/// How far back a rule anchored on a later character looks for its start.
+const BACK_LIMIT: usize = 64;
+
+/// The start of the run of bytes satisfying `class` that ends at `at`: at most `limit`
+/// bytes back, never below `floor`.
+fn run_back(b: &[u8], at: usize, floor: usize, limit: usize, class: impl Fn(u8) -> bool) -> usize {
+    let low = at.saturating_sub(limit).max(floor);
+    let mut i = at;
+    while i > low && class(b[i - 1]) {
+        i -= 1;
+    }
+    i
+}
+
+fn local_part_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-') || c >= 0x80
+}
 
 /// Finds sensitive values in text. Build once, share freely (`Send + Sync`).
 pub struct Detector {
@@ -385,6 +415,7 @@ impl Detector {
             sources.push(custom.regex.clone());
             by_pattern.push(rules.len());
             rules.push(Compiled {
+                keyed: false,
                 name: Arc::from(custom.name.as_str()),
                 kind: Kind::Custom(Arc::from(custom.name.as_str())),
                 check: Check::Whole,
@@ -423,6 +454,7 @@ impl Detector {
                         _ => numbers.aadhaar = Some(id),
                     }
                     rules.push(Compiled {
+                        keyed: false,
                         name: Arc::from(name),
                         kind: kind.clone(),
                         check: Check::Numbers,
@@ -434,7 +466,15 @@ impl Detector {
             }
             sources.push(r.pattern.into_owned());
             by_pattern.push(rules.len());
+            let keyed = match r.check {
+                Check::Vendor(row) => {
+                    VENDORS[row].pattern.contains("[:=]")
+                        || VENDORS[row].pattern.starts_with("AccountKey=")
+                }
+                _ => false,
+            };
             rules.push(Compiled {
+                keyed,
                 name: Arc::from(&*r.name),
                 kind: r.kind,
                 check: r.check,
@@ -513,17 +553,27 @@ impl Detector {
     }
 
     fn scan_plain(&self, text: &str, found: &mut dyn FnMut(Finding)) {
-        let mut cache = context::ValueCache::default();
+        // Where the last finding ended: a rule that extends its match backward (the local
+        // part of an e-mail address, the name of an assignment) stops there.
+        let floor = Cell::new(0);
+        let mut scan = Scan {
+            values: context::ValueCache::default(),
+            floor: &floor,
+        };
+        let found = &mut |f: Finding| {
+            floor.set(f.end);
+            found(f);
+        };
         let mut pos = 0;
         while pos < text.len() {
             let Some(m) = self.regex.search(&Input::new(text).range(pos..)) else {
                 break;
             };
             let (start, end) = (m.start(), m.end());
-            let next = match self.accept(text, m.pattern(), start, end, &mut cache, found) {
+            let next = match self.accept(text, m.pattern(), start, end, &mut scan, found) {
                 Some(next) => next,
                 None if self.fallback(m.pattern()) => self
-                    .try_others(text, m.pattern(), start, &mut cache, found)
+                    .try_others(text, m.pattern(), start, &mut scan, found)
                     .unwrap_or(end),
                 None => end,
             };
@@ -538,7 +588,7 @@ impl Detector {
         text: &str,
         tried: PatternID,
         start: usize,
-        cache: &mut context::ValueCache,
+        scan: &mut Scan<'_>,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
         // One search says which rules match here at all; most rejected candidates have no
@@ -554,7 +604,7 @@ impl Detector {
                 .range(start..)
                 .anchored(Anchored::Pattern(pid));
             if let Some(m) = self.regex.search(&input)
-                && let Some(next) = self.accept(text, pid, m.start(), m.end(), cache, found)
+                && let Some(next) = self.accept(text, pid, m.start(), m.end(), scan, found)
             {
                 return Some(next);
             }
@@ -606,7 +656,7 @@ impl Detector {
         pid: PatternID,
         start: usize,
         end: usize,
-        cache: &mut context::ValueCache,
+        scan: &mut Scan<'_>,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
         let id = self.by_pattern[pid.as_usize()];
@@ -619,17 +669,31 @@ impl Detector {
         let b = text.as_bytes();
         let mut emit = |s: usize, e: usize| self.emit(id, text, s, e, found);
         match rule.check {
-            Check::Whole => emit(start, end),
-            Check::Email => {
-                if b.get(end).is_some_and(u8::is_ascii_alphanumeric) || m.starts_with('.') {
+            Check::Whole if rule.name.as_ref() == "obfuscated_email" => {
+                // The match starts at the written-out `at`: the local part is before it.
+                let local = run_back(b, start, scan.floor.get(), BACK_LIMIT, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+                });
+                if local == start || (local > 0 && b[local - 1].is_ascii_alphanumeric()) {
                     return None;
                 }
-                emit(start, end);
+                emit(local, end);
+            }
+            Check::Whole => emit(start, end),
+            Check::Email => {
+                // The match starts at `@`: the local part is the run before it.
+                let mut local = run_back(b, start, scan.floor.get(), BACK_LIMIT, local_part_byte);
+                while local < start && b[local] == b'.' {
+                    local += 1;
+                }
+                if local == start || b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                    return None;
+                }
+                emit(local, end);
             }
             Check::Vendor(row) => {
                 let vendor = &VENDORS[row];
-                let keyed =
-                    vendor.pattern.contains("[:=]") || vendor.pattern.starts_with("AccountKey=");
+                let keyed = rule.keyed;
                 let (s, e) = if keyed {
                     let sep = m.find([':', '='])? + 1;
                     let skip =
@@ -700,9 +764,19 @@ impl Detector {
                 emit(start, end);
             }
             Check::Numbers => {
+                let run_end = numbers::run_end(b, start);
+                if run_end == start {
+                    return None;
+                }
                 let rules = self.numbers;
                 let mut found_any = |r: usize, s: usize, e: usize| self.emit(r, text, s, e, found);
-                return Some(numbers::scan_run(text, start, end, &rules, &mut found_any));
+                return Some(numbers::scan_run(
+                    text,
+                    start,
+                    run_end,
+                    &rules,
+                    &mut found_any,
+                ));
             }
             Check::Base58 => {
                 if !validate::base58check(m) {
@@ -731,6 +805,13 @@ impl Detector {
                 emit(start, end);
             }
             Check::UrlPassword => {
+                // The match starts at `://`: a scheme of two letters or more comes before.
+                let scheme_start = run_back(b, start, 0, 24, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-')
+                });
+                if start - scheme_start < 2 || !b[scheme_start].is_ascii_alphabetic() {
+                    return None;
+                }
                 let scheme = memchr::memmem::find(m.as_bytes(), b"://")? + 3;
                 let colon = scheme + m[scheme..].find(':')? + 1;
                 let at = m.rfind('@')?;
@@ -747,7 +828,7 @@ impl Detector {
                 }
                 emit(end - value.len(), end);
             }
-            Check::Assign(_) => return self.assign(id, text, start, end, cache, found),
+            Check::Assign(_) => return self.assign(id, text, start, end, scan, found),
         }
         Some(end)
     }
@@ -759,7 +840,7 @@ impl Detector {
         text: &str,
         start: usize,
         end: usize,
-        cache: &mut context::ValueCache,
+        scan: &mut Scan<'_>,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
         let Check::Assign(shape) = self.rules[id].check else {
@@ -767,13 +848,18 @@ impl Detector {
         };
         let b = text.as_bytes();
         let m = &text[start..end];
-        let before = start.checked_sub(1).map(|i| b[i]);
         let (mut vs, ve, resume, strength) = match shape {
             Assign::Named => {
+                // The match starts at the secret word: the name is the run before it too.
+                let name_start = run_back(b, start, scan.floor.get(), 48, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+                });
+                let before = name_start.checked_sub(1).map(|i| b[i]);
                 if matches!(before, Some(b'/' | b'\\')) {
                     return None; // a path: `/etc/passwd:`
                 }
-                let name = m.trim_end_matches(['=', ':', '>', ' ', '\t', '"', '\'']);
+                let name =
+                    text[name_start..end].trim_end_matches(['=', ':', '>', ' ', '\t', '"', '\'']);
                 let strength = context::name_strength(name)?;
                 let equals = m.ends_with('=') && !m.ends_with("=>");
                 let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
@@ -783,7 +869,7 @@ impl Detector {
                 } else {
                     Stop::Line
                 };
-                match context::value_span(text, end, stop, cache) {
+                match context::value_span(text, end, stop, &mut scan.values) {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(end),
                 }
@@ -791,7 +877,8 @@ impl Detector {
             Assign::Flag => {
                 let name = m.trim_end_matches(['=', ' ', '\t']);
                 let strength = context::name_strength(name)?;
-                let Some((s, e, r)) = context::value_span(text, end, Stop::Word, cache) else {
+                let Some((s, e, r)) = context::value_span(text, end, Stop::Word, &mut scan.values)
+                else {
                     return Some(end);
                 };
                 // `--token TOKEN` (a help text's metavar) and `--password flag` (prose)
@@ -814,7 +901,7 @@ impl Detector {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
                     .unwrap_or(rest.len());
                 let strength = context::name_strength(&rest[..name_len])?;
-                match context::value_span(text, end, Stop::Line, cache) {
+                match context::value_span(text, end, Stop::Line, &mut scan.values) {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(end),
                 }
@@ -845,10 +932,12 @@ impl Detector {
                 }
                 return Some(line_end);
             }
-            Assign::Authorization => match context::value_span(text, end, Stop::Line, cache) {
-                Some((s, e, r)) => (s, e, r, Strength::Strong),
-                None => return Some(end),
-            },
+            Assign::Authorization => {
+                match context::value_span(text, end, Stop::Line, &mut scan.values) {
+                    Some((s, e, r)) => (s, e, r, Strength::Strong),
+                    None => return Some(end),
+                }
+            }
             Assign::Bearer => {
                 let ws = m.find([' ', '\t', '\n', '\r'])?;
                 let s = start + ws + (m[ws..].len() - m[ws..].trim_start().len());
@@ -886,7 +975,10 @@ impl Detector {
             _ => {}
         }
         let value = &text[vs..ve];
-        if value.is_empty() || context::is_placeholder(value) {
+        if value.is_empty()
+            || (strength == Strength::Weak && !context::looks_random(value))
+            || context::is_placeholder(value)
+        {
             return Some(end);
         }
         // A structure (`credentials: {"value": …}`): what is inside is scanned as it comes.

@@ -203,6 +203,51 @@ pub(super) fn scan_run(
     end.max(emitted)
 }
 
+/// Where the run of digit groups starting at `start` (a digit, `+` or `(`) ends: at most
+/// [`MAX_GROUPS`] groups of at most 19 digits, joined by one separator (` `, `.`, `-`,
+/// `) `, `)`, ` (`). A run of too few digits for any kind ends where it starts; a group of
+/// more digits than any kind has is skipped whole.
+pub(super) fn run_end(b: &[u8], start: usize) -> usize {
+    let mut i = start;
+    if matches!(b[i], b'+' | b'(') {
+        i += 1;
+    }
+    let mut groups = 0;
+    let mut digits = 0;
+    loop {
+        let g = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - g > 19 {
+            // A long number (a hash, an id): none of the kinds, skipped whole.
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            return if groups == 0 { i } else { g };
+        }
+        groups += 1;
+        digits += i - g;
+        if groups == MAX_GROUPS {
+            break;
+        }
+        // A separator, then a digit.
+        let sep = match (b.get(i), b.get(i + 1), b.get(i + 2)) {
+            (Some(b' ' | b'.' | b'-'), Some(d), _) if d.is_ascii_digit() => 1,
+            (Some(b')'), Some(d), _) if d.is_ascii_digit() => 1,
+            (Some(b')'), Some(b' '), Some(d)) if d.is_ascii_digit() => 2,
+            (Some(b' ' | b'.' | b'-'), Some(b'('), Some(d)) if d.is_ascii_digit() => 2,
+            _ => break,
+        };
+        i += sep;
+    }
+    // IPv4 addresses have four groups; every other kind nine digits or more.
+    if digits < 9 && groups < 4 {
+        return start;
+    }
+    i
+}
+
 fn digits_of(
     text: &str,
     groups: &[Group],

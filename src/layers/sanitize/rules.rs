@@ -130,7 +130,7 @@ fn obfuscated_email_pattern() -> String {
     let at = r"\s{0,3}(?:\[at\]|\(at\)|\{at\}|<at>|\sat\s)\s{0,3}";
     let dot = r"\s{0,3}(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\sdot\s)\s{0,3}";
     format!(
-        r"(?i)(?-u:\b)[a-z0-9._%+-]{{1,64}}{at}[a-z0-9-]{{1,63}}(?:{dot}[a-z0-9-]{{1,63}}){{0,3}}{dot}(?:{OBFUSCATED_TLDS})(?-u:\b)"
+        r"(?i){at}[a-z0-9-]{{1,63}}(?:{dot}[a-z0-9-]{{1,63}}){{0,3}}{dot}(?:{OBFUSCATED_TLDS})(?-u:\b)"
     )
 }
 
@@ -169,7 +169,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "credential_url",
             K::ConnectionString,
             "the password of a URL or connection string (`postgres://user:password@host`)",
-            r#"(?i)(?-u:\b)[a-z][a-z0-9+.-]{1,24}://[^\s:/@"'<>]{1,128}:[^\s@"'<>/]{1,256}@[A-Za-z0-9\[]"#,
+            r#"://[^\s:/@"'<>]{1,128}:[^\s@"'<>/]{1,256}@[A-Za-z0-9\[]"#,
             "postgres://app:Pa55w0rd@db.internal:5432/prod",
             C::UrlPassword,
         ),
@@ -236,7 +236,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
                 "the value of an assignment to a secret name (`DB_PASSWORD=…`, `api_key: …`, `\"token\": \"…\"`, `secret => …`) in env, YAML, JSON, TOML, INI, headers and code: to the end of the quoted string or the line; placeholders and references left alone",
             ),
             pattern: Cow::Owned(format!(
-                r#"(?i)[A-Za-z0-9_.-]{{0,48}}(?:{ASSIGN_WORDS})["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#
+                r#"(?i)(?:{ASSIGN_WORDS})["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#
             )),
             example: Cow::Borrowed("DB_PASSWORD=correct horse; battery&staple"),
             check: C::Assign(Assign::Named),
@@ -248,7 +248,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "email",
             K::Email,
             "e-mail addresses, internationalized ones included (also written with `\\u0040` or `%40`)",
-            r"[A-Za-z0-9._%+\x80-\xFF-]{1,64}@[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?(?:\.[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?){0,8}\.(?:[A-Za-z]{2,24}|xn--[a-z0-9-]{1,59}|[\x80-\xFF]{2,48})",
+            r"@[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?(?:\.[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\x80-\xFF-]{0,62}[A-Za-z0-9\x80-\xFF])?){0,8}\.(?:[A-Za-z]{2,24}|xn--[a-z0-9-]{1,59}|[\x80-\xFF]{2,48})",
             "write to alice.smith+tag@mail.example.co.uk",
             C::Email,
         ),
@@ -322,7 +322,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "numbers",
             K::CreditCard,
             "digit groups: payment cards (Luhn, issuer or a card word nearby), US SSNs (`-`, space or `.`), phone numbers (US, international, national next to a phone word), IPv4 addresses",
-            r"(?:[+(]|(?-u:\b))[0-9]{1,19}(?:(?:[ .-]|\) ?|[ .-]?\()[0-9]{1,19}){1,23}|(?-u:\b)[0-9]{7,19}",
+            r"(?:[+(]|(?-u:\b))[0-9]{1,19}(?:[ .-]|\) ?|[ .-]?\()[0-9]|(?-u:\b)[0-9]{7}",
             "card 4111 1111 1111 1111, call (555) 123-4567",
             C::Numbers,
         ),
