@@ -13,7 +13,8 @@
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
 #                     conformance suite needs it; the machine's own Node is left alone) and
 #                     the official MCP conformance suite
-# Run again, it finds everything present and goes straight to the tests.
+# Run again, it finds everything present and goes straight to the tests. The sanitizer's
+# fuzz run (tests/sanitize_fuzz.rs) lasts AIRLOCK_FUZZ_SECS seconds (30 by default).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
@@ -105,8 +106,8 @@ if [ "${1:-}" = "--setup" ]; then
     exit 0
 fi
 
-step "cargo test --all-features (every test and doctest)"
-AIRLOCK_E2E_DIR="$e2e" cargo test --all-features
+step "cargo test --all-features (every test and doctest; the sanitizer fuzz run for ${AIRLOCK_FUZZ_SECS:-30} s)"
+AIRLOCK_E2E_DIR="$e2e" AIRLOCK_FUZZ_SECS="${AIRLOCK_FUZZ_SECS:-30}" cargo test --all-features
 
 step "the example servers and their clients (examples/smoke.sh)"
 bash examples/smoke.sh

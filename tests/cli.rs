@@ -304,6 +304,40 @@ fn sanitize(args: &[&str], input: &str) -> (i32, String, String) {
 }
 
 #[test]
+fn sanitize_lists_its_detectors() {
+    let (status, out, _) = sanitize(&["--list-detectors"], "");
+    assert_eq!(status, 0);
+    let detectors: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(detectors.len() >= 150, "{} detectors", detectors.len());
+    for d in &detectors {
+        for field in ["name", "kind", "description", "example"] {
+            assert!(
+                d[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{field} of {d}"
+            );
+        }
+    }
+    let names: Vec<&str> = detectors
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "github_pat_classic",
+        "credit_card",
+        "email",
+        "assignment",
+        "private_key",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing");
+    }
+    // The opt-in locale's detectors are listed only when the configuration enables it.
+    assert!(!names.contains(&"aadhaar"));
+}
+
+#[test]
 fn sanitize_text_jsonl_and_findings() {
     let (status, out, _) = sanitize(&[], "from bob@example.com\nkey AKIAZ6PW3QJ7HXN4KD2M\n");
     assert_eq!(status, 0);

@@ -437,3 +437,58 @@ fn every_detector_finds_its_own_example() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn unbounded_workspace_patterns_are_refused_by_name() {
+    use agent_airlock::layers::sanitize::CustomPattern;
+    for regex in ["[A-Z]+", "EMP-[0-9]*", "(ab)+c"] {
+        let mut config = SanitizeConfig::default();
+        config.patterns = vec![CustomPattern {
+            name: "ticket".into(),
+            regex: regex.into(),
+            mask: None,
+        }];
+        let err = Sanitizer::new(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("ticket") && err.contains("bounded"),
+            "{regex}: {err}"
+        );
+    }
+    let mut config = SanitizeConfig::default();
+    config.patterns = vec![CustomPattern {
+        name: "ticket".into(),
+        regex: "EMP-[0-9]{6}".into(),
+        mask: None,
+    }];
+    assert!(Sanitizer::new(&config).is_ok());
+}
+
+/// GitHub's checksum: CRC32 of the 30 random characters, base62, six characters.
+fn github_token(random30: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = crc32fast::hash(random30.as_bytes());
+    let mut sum = [b'0'; 6];
+    for slot in sum.iter_mut().rev() {
+        *slot = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    format!("ghp_{random30}{}", std::str::from_utf8(&sum).unwrap())
+}
+
+#[test]
+fn a_token_with_a_valid_checksum_is_masked_even_when_it_looks_like_a_placeholder() {
+    let s = sanitizer();
+    let real = github_token("xxxxQm9yTz7kWx2Lp8aZ4vN1cR6dHs");
+    assert!(
+        masked(&s, &format!("token {real} here")).contains("[REDACTED:API_KEY]"),
+        "{real}"
+    );
+    // The same shape with a wrong checksum is a placeholder.
+    let mut fake = real.clone();
+    let last = fake.pop().unwrap();
+    fake.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        masked(&s, &format!("token {fake} here")),
+        format!("token {fake} here")
+    );
+}

@@ -4,7 +4,7 @@
 Usage (from the repository root):  python3 benches/compare/run.py
 
 Installs the Python package (pinned below) into a virtualenv under target/, builds the
-Rust CLI in release mode, generates clean prose and dense-PII texts, and prints the
+Rust CLI in release mode, generates the texts, and prints the
 throughput of each and the ratio. Both are timed in-process around the sanitizing call
 only (Python: `sanitize_output`, best of 3; Rust: `airlock sanitize --stats`, best of 5,
 one fresh process each, so its pattern caches start cold).
@@ -61,6 +61,27 @@ def dense(n):
     return "".join(out)[:n]
 
 
+def corpus(n):
+    """The corpus of realistic tool outputs (tests/fixtures/sanitize), over and over: a
+    denser, more varied mix than `dense`."""
+    import json
+    path = os.path.join(ROOT, "tests", "fixtures", "sanitize", "corpus.jsonl")
+    texts = [json.loads(line)["text"] for line in open(path, encoding="utf-8")]
+    out, size, i = [], 0, 0
+    while size < n:
+        t = texts[i % len(texts)] + "\n"
+        out.append(t)
+        size += len(t.encode())
+        i += 1
+    return "".join(out)
+
+
+def repeated(unit):
+    def make(n):
+        return (unit * (n // len(unit) + 1))[:n]
+    return make
+
+
 def sh(*cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
@@ -110,18 +131,27 @@ def main():
     python, binary = setup()
     print(f"Python: {PY_PACKAGE} sanitize_output (default configuration)")
     print("Rust:   airlock sanitize --stats (default configuration)\n")
-    print(f"{'text':<8} {'size':>8} {'python MB/s':>12} {'rust MB/s':>10} {'ratio':>8}")
-    for name, make in (("clean", clean), ("dense", dense)):
-        py_text = make(1 << 20)
+    texts = (
+        ("clean", clean, 1 << 20),
+        ("dense", dense, 1 << 20),
+        ("corpus", corpus, 1 << 20),
+        # Built to be slow: digit groups that start cards and phones, keyword contexts.
+        ("adv-digits", repeated("1-2-"), 100 << 10),
+        ("adv-keys", repeated("key: "), 100 << 10),
+    )
+    print(f"{'text':<10} {'size':>10} {'python MB/s':>12} {'rust MB/s':>10} {'ratio':>8}")
+    for name, make, py_size in texts:
+        py_text = make(py_size)
         rs_text = make(16 << 20)
-        py_path = os.path.join(TARGET, f"{name}-1mb.txt")
-        rs_path = os.path.join(TARGET, f"{name}-16mb.txt")
+        py_path = os.path.join(TARGET, f"{name}-python.txt")
+        rs_path = os.path.join(TARGET, f"{name}-rust.txt")
         open(py_path, "w", encoding="utf-8").write(py_text)
         open(rs_path, "w", encoding="utf-8").write(rs_text)
         py = len(py_text.encode()) / time_python(python, py_path) / 1e6
         rust_time = time_rust(binary, rs_path)
         rs = len(rs_text.encode()) / rust_time / 1e6
-        print(f"{name:<8} {'1/16 MB':>8} {py:>12.2f} {rs:>10.1f} {rs / py:>7.0f}x")
+        size = f"{py_size >> 10} KB/16 MB"
+        print(f"{name:<10} {size:>10} {py:>12.2f} {rs:>10.1f} {rs / py:>7.0f}x")
 
 
 if __name__ == "__main__":

@@ -858,10 +858,14 @@ impl Detector {
                 if matches!(before, Some(b'/' | b'\\')) {
                     return None; // a path: `/etc/passwd:`
                 }
-                let name =
-                    text[name_start..end].trim_end_matches(['=', ':', '>', ' ', '\t', '"', '\'']);
+                // The separator ends the match, or precedes the value's first characters
+                // (the weak rule's lookahead): the value starts after it.
+                let sep = m.find([':', '='])?;
+                let after = m.as_bytes().get(sep + 1);
+                let sep_end = start + sep + 1 + usize::from(matches!(after, Some(b'>' | b'=')));
+                let name = text[name_start..start + sep].trim_end_matches([' ', '\t', '"', '\'']);
                 let strength = context::name_strength(name)?;
-                let equals = m.ends_with('=') && !m.ends_with("=>");
+                let equals = b[start + sep] == b'=' && after != Some(&b'>');
                 let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
                     Stop::Query
                 } else if name.starts_with('-') {
@@ -869,9 +873,9 @@ impl Detector {
                 } else {
                     Stop::Line
                 };
-                match context::value_span(text, end, stop, &mut scan.values) {
+                match context::value_span(text, sep_end, stop, &mut scan.values) {
                     Some((s, e, r)) => (s, e, r, strength),
-                    None => return Some(end),
+                    None => return Some(sep_end),
                 }
             }
             Assign::Flag => {
@@ -975,21 +979,20 @@ impl Detector {
             _ => {}
         }
         let value = &text[vs..ve];
+        // Turned down, the value is scanned like any other text (it may hold a token).
+        let rescan = Some(vs.min(end).max(start + 1));
         if value.is_empty()
             || (strength == Strength::Weak && !context::looks_random(value))
             || context::is_placeholder(value)
         {
-            return Some(end);
+            return rescan;
         }
         // A structure (`credentials: {"value": …}`): what is inside is scanned as it comes.
         if matches!(shape, Assign::Named | Assign::NameValue)
             && matches!(value.as_bytes()[0], b'{' | b'[')
             && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\''))
         {
-            return Some(end);
-        }
-        if strength == Strength::Weak && !context::looks_random(value) {
-            return Some(end);
+            return rescan;
         }
         // A token a vendor rule knows gets that rule's kind: continue at it.
         if shape != Assign::Bearer

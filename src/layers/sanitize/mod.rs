@@ -4,24 +4,29 @@
 //! user's screen and logs. [`SanitizeLayer`] runs every response through a
 //! [`Sanitizer`]:
 //!
-//! - **detection** ([`Detector`]): e-mail addresses (also obfuscated, `john at
-//!   example dot com`), phone numbers (US and international), US SSNs (never-
-//!   issued ranges excluded), payment cards (Luhn and issuer checked), IPv4
-//!   and IPv6 addresses (parsed), AWS access and secret keys, vendor keys
-//!   (GitHub, GitLab, Slack tokens and webhooks, Stripe, Google, OpenAI,
-//!   Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, Azure storage,
-//!   DigitalOcean), JWTs (structure checked), PEM private keys (to the END line,
-//!   or to the end of a cut-off block), credentials in connection strings and
-//!   URLs, `password=`/`secret:`/`api_key:`/`token` assignments,
-//!   `Authorization: Bearer|Basic` headers, IBANs (mod-97), and with locale
-//!   `in` Aadhaar (Verhoeff), PAN, UPI ids and IFSC codes; plus workspace
-//!   patterns, and an allowlist of values never masked;
+//! - **detection** ([`Detector`]): about 200 detectors, listed with their
+//!   kind, description and an example by [`Detector::detectors`] and
+//!   `airlock sanitize --list-detectors`: e-mail addresses (internationalized,
+//!   escaped as `\u0040` or `%40`, or written out, `john at example dot com`),
+//!   phone numbers (US, international, national next to a phone word), US
+//!   SSNs, payment cards (Luhn, issuer ranges or a card word nearby), IPv4 and
+//!   IPv6 and MAC addresses, crypto wallets (base58check, bech32, EIP-55),
+//!   IBANs (mod-97), about 170 vendor token formats of more than 100 vendors
+//!   (GitHub and npm CRC32 checksums checked), JWTs, PEM, OpenSSH and PGP
+//!   private keys, URL passwords, `Authorization` headers, bearer tokens and
+//!   cookies, and values assigned to secret names in env files, YAML, JSON,
+//!   TOML, INI, code, URLs and command lines (placeholders and references left
+//!   alone); with locale `in` Aadhaar (Verhoeff), PAN, UPI ids and IFSC codes;
+//!   plus workspace patterns, and an allowlist of values never masked. The
+//!   scan is linear in the text whatever the rules (see [`Detector`]);
 //! - **masking** ([`MaskStyle`]): a label (`[REDACTED:EMAIL]`), a partial mask
 //!   keeping the last four characters, or a keyed hash, per kind;
 //! - **structure**: JSON outputs are walked: every string, object key and
-//!   integer of nine digits or more is sanitized (a masked key keeps its member,
-//!   a masked number becomes a string) and values under sensitive key names are
-//!   masked whatever they hold; error messages and refusals are sanitized too;
+//!   number of nine digits or more is sanitized (a masked key keeps its member,
+//!   a masked number becomes a string), values under sensitive key names are
+//!   masked whatever they hold, and so is the value of a `{"name":
+//!   "DB_PASSWORD", "value": …}` pair; error messages and refusals are
+//!   sanitized too;
 //! - **budget**: the output is cut at `max_output_chars` or `max_output_tokens`
 //!   × 4 characters: text on a character boundary, marked in the text; JSON
 //!   inside the value, so it stays JSON (long strings shortened, arrays and
@@ -108,6 +113,8 @@ pub const KIND_NAMES: &[&str] = &[
     "upi",
     "ifsc",
     "secret",
+    "crypto_wallet",
+    "mac_address",
 ];
 
 /// A sanitizer that cannot be built, naming the pattern or key at fault.

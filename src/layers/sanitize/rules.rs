@@ -136,7 +136,12 @@ fn obfuscated_email_pattern() -> String {
 
 /// Sensitive words a `name = value` assignment ends with. The name as a whole is then
 /// judged by [`super::context::name_strength`].
-const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|key|key[_-]?data|credentials?|creds|auth|sig|signature|jwt|pat";
+const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|(?:secret|private|access|signing|encryption|master|client|auth|license|service|account|admin|session|hmac|jwt|app)[_.-]?key|key[_-]?data|credentials?|creds|auth|jwt";
+
+/// Words that make a name a possible secret: its value is masked when it looks random.
+/// The pattern asks for eight value characters, so `key: id` in prose or YAML never stops
+/// the scan.
+const WEAK_WORDS: &str = "key|sig|signature|pat";
 
 /// The built-in rules, in priority order: when several match at one position the first
 /// listed is tried first.
@@ -239,6 +244,20 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
                 r#"(?i)(?:{ASSIGN_WORDS})["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#
             )),
             example: Cow::Borrowed("DB_PASSWORD=correct horse; battery&staple"),
+            check: C::Assign(Assign::Named),
+            secret: true,
+            locale: None,
+        },
+        Rule {
+            name: Cow::Borrowed("assignment_weak"),
+            kind: K::Password,
+            description: Cow::Borrowed(
+                "the value of an assignment to a name that may hold a secret (`STRIPE_KEY=…`, `sig=…`) when the value looks random",
+            ),
+            pattern: Cow::Owned(format!(
+                r#"(?i)(?:{WEAK_WORDS})["']?[ \t]{{0,3}}(?:[:=]|=>|:=)[ \t]{{0,3}}["']?[A-Za-z0-9+/_.=-]{{8}}"#
+            )),
+            example: Cow::Borrowed("STRIPE_KEY=Qm9yTz7kWx2Lp8aZ4vN1cR6d"),
             check: C::Assign(Assign::Named),
             secret: true,
             locale: None,
