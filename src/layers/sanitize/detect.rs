@@ -466,13 +466,7 @@ impl Detector {
             }
             sources.push(r.pattern.into_owned());
             by_pattern.push(rules.len());
-            let keyed = match r.check {
-                Check::Vendor(row) => {
-                    VENDORS[row].pattern.contains("[:=]")
-                        || VENDORS[row].pattern.starts_with("AccountKey=")
-                }
-                _ => false,
-            };
+            let keyed = matches!(r.check, Check::Vendor(row) if VENDORS[row].named);
             rules.push(Compiled {
                 keyed,
                 name: Arc::from(&*r.name),
@@ -620,7 +614,7 @@ impl Detector {
         let rule = &self.rules[self.by_pattern[pid.as_usize()]];
         matches!(
             rule.check,
-            Check::Vendor(_) | Check::Mac | Check::Email | Check::Whole
+            Check::Vendor(_) | Check::Mac | Check::Email | Check::WrittenEmail | Check::Whole
         )
     }
 
@@ -669,7 +663,7 @@ impl Detector {
         let b = text.as_bytes();
         let mut emit = |s: usize, e: usize| self.emit(id, text, s, e, found);
         match rule.check {
-            Check::Whole if rule.name.as_ref() == "obfuscated_email" => {
+            Check::WrittenEmail => {
                 // The match starts at the written-out `at`: the local part is before it.
                 let local = run_back(b, start, scan.floor.get(), BACK_LIMIT, |c| {
                     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')

@@ -22,8 +22,10 @@ pub(super) enum Check {
     Whole,
     /// A vendor format, by its row in the vendor table.
     Vendor(usize),
-    /// An e-mail address: masked whole unless a longer top-level domain runs on.
+    /// An e-mail address, matched from its `@`: the local part is found before it.
     Email,
+    /// An e-mail address written out (`john at example dot com`), matched from the `at`.
+    WrittenEmail,
     /// A PEM or PGP private key block, extended to its END line.
     Pem,
     /// A JWT: header and payload decode to JSON objects.
@@ -277,7 +279,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             description: Cow::Borrowed("e-mail addresses written out (`john at example dot com`)"),
             pattern: Cow::Owned(obfuscated_email_pattern()),
             example: Cow::Borrowed("john at example dot com"),
-            check: C::Whole,
+            check: C::WrittenEmail,
             secret: false,
             locale: None,
         },

@@ -43,6 +43,9 @@ pub(super) struct Vendor {
     pub check: VendorCheck,
     /// The kind its findings have.
     pub kind: Kind,
+    /// The pattern names the token before it (`DD_API_KEY=…`, `AccountKey=…`): what is
+    /// masked is the value after the first `:` or `=`.
+    pub named: bool,
 }
 
 impl Vendor {
@@ -81,6 +84,7 @@ const fn v(
         example: None,
         check: VendorCheck::Shape,
         kind: Kind::ApiKey,
+        named: false,
     }
 }
 
@@ -99,6 +103,7 @@ const fn ve(
         example: Some(example),
         check: VendorCheck::Shape,
         kind: Kind::ApiKey,
+        named: false,
     }
 }
 
@@ -107,8 +112,17 @@ const fn crc(mut row: Vendor) -> Vendor {
     row
 }
 
+/// A format without a prefix of its own, found after its vendor's name: the value is
+/// masked when it looks random.
 const fn random(mut row: Vendor) -> Vendor {
     row.check = VendorCheck::Random;
+    row.named = true;
+    row
+}
+
+/// A token given after a name of the vendor's (`AccountKey=`).
+const fn named(mut row: Vendor) -> Vendor {
+    row.named = true;
     row
 }
 
@@ -126,6 +140,7 @@ const fn aws(
         example: Some(example),
         check: VendorCheck::Shape,
         kind: Kind::AwsAccessKey,
+        named: false,
     }
 }
 
@@ -467,13 +482,13 @@ pub(super) const VENDORS: &[Vendor] = &[
         "Firebase Cloud Messaging server key",
         "AAAA{b64u:7}:APA91b{b64u:134,140}",
     ),
-    ve(
+    named(ve(
         "azure_storage",
         "Microsoft",
         "Azure storage account key",
         "AccountKey={b64:86}==",
         "AccountKey={b64:86}==",
-    ),
+    )),
     ve(
         "azure_ad_secret",
         "Microsoft",
