@@ -332,6 +332,9 @@ const NEGATIVES: &[&str] = &[
     "use the --password flag",
     "OID 1.3.6.1.4.1.311",
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "mixed separators 00:1a-2b:3c:4d:5e are no MAC address",
+    "null MAC 00:00:00:00:00:00 and broadcast ff:ff:ff:ff:ff:ff",
+    "listening on 0.0.0.0:8080 and 127.0.0.1:9090",
 ];
 
 #[test]

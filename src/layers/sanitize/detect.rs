@@ -747,12 +747,18 @@ impl Detector {
                 emit(start, end);
             }
             Check::Mac => {
-                let seps: Vec<u8> = m.bytes().filter(|c| !c.is_ascii_hexdigit()).collect();
-                let hex: Vec<u8> = m.bytes().filter(u8::is_ascii_hexdigit).collect();
-                let uniform = seps.windows(2).all(|w| w[0] == w[1]);
-                let blank =
-                    hex.iter().all(|&c| c == b'0') || hex.iter().all(|&c| c == b'f' || c == b'F');
-                if !uniform || blank {
+                // One separator throughout; the all-zero and broadcast addresses are no one's.
+                let mut sep = None;
+                let (mut zero, mut ones, mut uniform) = (true, true, true);
+                for c in m.bytes() {
+                    if c.is_ascii_hexdigit() {
+                        zero &= c == b'0';
+                        ones &= c == b'f' || c == b'F';
+                    } else {
+                        uniform &= *sep.get_or_insert(c) == c;
+                    }
+                }
+                if !uniform || zero || ones {
                     return None;
                 }
                 emit(start, end);
