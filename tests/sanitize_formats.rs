@@ -286,6 +286,17 @@ const POSITIVES: &[(&str, &[&str], &str)] = &[
         &["ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234"],
         "GITHUB_TOKEN=",
     ),
+    (
+        "SECRET_KEY_BASE=9f2c1b7a8e4d3c6b5a0f9e8d7c6b5a4f",
+        &["9f2c1b7a8e4d3c6b5a0f9e8d7c6b5a4f"],
+        "SECRET_KEY_BASE=",
+    ),
+    (
+        "API_TOKEN_PROD: tok-live-77aa88bb",
+        &["tok-live-77aa88bb"],
+        "API_TOKEN_PROD:",
+    ),
+    ("db_password2 = 'n3w-p4ss'", &["n3w-p4ss"], "db_password2"),
 ];
 
 /// Texts that must come back byte for byte.
@@ -335,6 +346,8 @@ const NEGATIVES: &[&str] = &[
     "mixed separators 00:1a-2b:3c:4d:5e are no MAC address",
     "null MAC 00:00:00:00:00:00 and broadcast ff:ff:ff:ff:ff:ff",
     "listening on 0.0.0.0:8080 and 127.0.0.1:9090",
+    "api_key = \"REPLACE_ME\"",
+    "PASSWORD_DEFAULT_LENGTH=16",
 ];
 
 #[test]

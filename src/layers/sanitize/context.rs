@@ -131,6 +131,22 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
         return Some(Strength::Strong); // kubeconfig `client-key-data`: a private key
     }
     let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
+    // Trailing qualifiers leave a secret a secret: `SECRET_KEY_BASE`, `API_TOKEN_PROD`.
+    let mut name = name;
+    for _ in 0..2 {
+        let Some(cut) = name.rfind(['_', '-', '.']) else {
+            break;
+        };
+        if !is_qualifier(&name[cut + 1..]) || cut == 0 {
+            break;
+        }
+        name = &name[..cut];
+    }
+    // `password2`, `token1`.
+    let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() + 1 >= name.len() && trimmed.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        name = trimmed;
+    }
     let mut count = 0;
     let (mut prev, mut last): (Option<&str>, Option<&str>) = (None, None);
     // Whether a secret word comes before the last two words.
@@ -178,6 +194,38 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
         return Some(Strength::Strong);
     }
     None
+}
+
+/// Whether `word` is a qualifier that may follow a secret word (see
+/// [`super::rules::QUALIFIERS`]).
+fn is_qualifier(word: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "base",
+        "prod",
+        "production",
+        "dev",
+        "development",
+        "staging",
+        "stage",
+        "test",
+        "live",
+        "local",
+        "old",
+        "new",
+        "primary",
+        "secondary",
+        "main",
+        "backup",
+        "current",
+        "previous",
+        "override",
+        "default",
+        "value",
+    ];
+    let b = word.as_bytes();
+    WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+        || (b.len() == 1 && b[0].is_ascii_digit())
+        || (b.len() == 2 && b[0].eq_ignore_ascii_case(&b'v') && b[1].is_ascii_digit())
 }
 
 /// Where an unquoted value ends.
@@ -348,6 +396,19 @@ fn floor_char(text: &str, mut i: usize) -> usize {
 
 /// Words that, as a whole value, are no secret.
 const PLACEHOLDER_WORDS: &[&str] = &[
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "change_me",
+    "change-me",
+    "insert_here",
+    "tbc",
+    "your_key_here",
+    "secret_here",
+    "notset",
+    "not_set",
+    "none_set",
+    "sample_value",
     "null",
     "none",
     "nil",
