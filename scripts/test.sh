@@ -7,7 +7,8 @@
 #
 # What it installs, and where:
 #   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
-#                     example clients); `apt-get update` only when an install needs it
+#                     example clients), redis-server (the shared-state tests start their
+#                     own on a free loopback port); `apt-get update` only when needed
 #   PyPI packages     pinned below, into virtualenvs at target/e2e/venv and venv2 (the
 #                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
@@ -49,6 +50,7 @@ root_cmd() { # runs a command as root, through sudo when not root
 setup_debian() {
     local missing=()
     command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     [ ${#missing[@]} -eq 0 ] && return

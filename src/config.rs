@@ -40,6 +40,7 @@
 //! | `AIRLOCK_MAX_PAYLOAD_BYTES` | `limits.max_payload_bytes` | a positive integer |
 //! | `AIRLOCK_MAX_DEPTH` | `limits.max_depth` | 1 to 1024 |
 //! | `AIRLOCK_MAX_KEYS` | `limits.max_keys` | a positive integer |
+//! | `AIRLOCK_REDIS_URL` | `state.url` | a `redis://` or `rediss://` URL (the one place for a password) |
 //!
 //! ```
 //! use agent_airlock::AirlockConfig;
@@ -69,6 +70,7 @@ pub use crate::layers::sanitize::SanitizeConfig;
 pub use crate::layers::strict_schema::StrictSchemaConfig;
 pub use crate::layers::strip_ghost_args::StripGhostArgsConfig;
 use crate::limits::InputLimits;
+pub use crate::state::StateConfig;
 
 /// Deepest nesting a configuration may allow.
 pub const MAX_CONFIGURABLE_DEPTH: usize = 1024;
@@ -93,6 +95,8 @@ pub struct AirlockConfig {
     /// The sandbox (feature `sandbox`, Linux).
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
     pub sandbox: SandboxConfig,
+    /// Shared state across replicas.
+    pub state: StateConfig,
 }
 
 /// `[schema]` of the file: what only the schema layer reads
@@ -179,6 +183,18 @@ impl AirlockConfig {
             path: None,
             message: e.to_string(),
         })?;
+        if config
+            .state
+            .url
+            .as_deref()
+            .is_some_and(crate::state::url_has_password)
+        {
+            return Err(ConfigError::Invalid {
+                key: "state.url",
+                value: "(a URL with a password)".into(),
+                reason: "a password belongs in AIRLOCK_REDIS_URL, never in the file",
+            });
+        }
         config.validate()?;
         Ok(config)
     }
@@ -253,6 +269,7 @@ impl AirlockConfig {
                 "AIRLOCK_MAX_KEYS" => {
                     self.limits.max_keys = parse_count("AIRLOCK_MAX_KEYS", value)?
                 }
+                "AIRLOCK_REDIS_URL" => self.state.url = Some(value.to_owned()),
                 _ => {}
             }
         }

@@ -123,6 +123,7 @@ pub mod preview;
 pub mod router;
 pub mod sensitive;
 pub mod service;
+pub mod state;
 
 pub use airlock::{Airlock, AirlockError, AirlockService};
 pub use builder::ServiceBuilderExt;

@@ -78,6 +78,16 @@ impl RateSpec {
         self
     }
 
+    /// The time between two calls at the sustained rate (a minute / 100 for `100/minute`).
+    pub fn emission_interval(&self) -> Duration {
+        (self.period.duration() / self.count.get()).max(Duration::from_nanos(1))
+    }
+
+    /// How many calls may come at once (the whole count unless a burst was set).
+    pub fn burst(&self) -> u32 {
+        self.burst.unwrap_or(self.count).get()
+    }
+
     fn quota(&self) -> Quota {
         let per_call = self.period.duration() / self.count.get();
         let quota = Quota::with_period(per_call.max(Duration::from_nanos(1)))

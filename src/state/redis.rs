@@ -1,0 +1,142 @@
+//! [`RedisState`]: rate limits on a Redis or Valkey server, shared by every replica.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{OnUnavailable, StateConfig, StateError};
+use crate::layers::policy::RateSpec;
+
+/// GCRA in one atomic step on the server's clock (so replicas with skewed clocks agree).
+/// `KEYS[1]`: the bucket; `ARGV[1]`: the emission interval in microseconds; `ARGV[2]`: the
+/// burst. Returns `{1, 0}` when allowed, `{0, µs to wait}` when not. The key expires when
+/// its theoretical arrival time has passed: nothing is kept longer than it matters.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+if now < allow_at then
+  return {0, allow_at - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, 0}
+";
+
+/// What a rate-limit check decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// The call may go ahead (counted).
+    Allowed,
+    /// Over the limit: the call may go ahead after this long.
+    Limited {
+        /// The exact wait, from the server's clock.
+        retry_after: Duration,
+    },
+}
+
+/// Shared state on Redis: a connection manager that reconnects by itself when the server
+/// comes back, every command bounded by the command timeout.
+pub struct RedisState {
+    manager: ConnectionManager,
+    script: redis::Script,
+    prefix: String,
+    timeout: Duration,
+    on_unavailable: OnUnavailable,
+    failed_open: AtomicU64,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("RedisState")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("on_unavailable", &self.on_unavailable)
+            .finish()
+    }
+}
+
+impl RedisState {
+    /// Prepares the client from `[state]` and `AIRLOCK_REDIS_URL` (which wins). Connects on
+    /// first use, so a server that is down at start-up is handled like one that goes down
+    /// later. Must be called inside a Tokio runtime.
+    pub fn new(config: &StateConfig) -> Result<Self, StateError> {
+        let url = std::env::var("AIRLOCK_REDIS_URL")
+            .ok()
+            .or_else(|| config.url.clone());
+        Self::with_url(config, url.as_deref())
+    }
+
+    /// Like [`new`](Self::new), with the URL given.
+    pub fn with_url(config: &StateConfig, url: Option<&str>) -> Result<Self, StateError> {
+        let url = url.ok_or_else(|| {
+            StateError::Config("backend = \"redis\" needs `state.url` or AIRLOCK_REDIS_URL".into())
+        })?;
+        let client = redis::Client::open(url).map_err(|e| {
+            StateError::Config(format!("state.url is not a Redis URL: {:?}", e.kind()))
+        })?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.command_timeout()))
+            .set_number_of_retries(1)
+            .set_max_delay(config.command_timeout());
+        let manager = ConnectionManager::new_lazy_with_config(client, manager_config)
+            .map_err(|e| StateError::Config(format!("redis client: {:?}", e.kind())))?;
+        Ok(Self {
+            manager,
+            script: redis::Script::new(GCRA),
+            prefix: config.key_prefix.clone(),
+            timeout: config.command_timeout(),
+            on_unavailable: config.on_unavailable,
+            failed_open: AtomicU64::new(0),
+        })
+    }
+
+    /// Takes one call from the bucket `key` of `spec` (the key is prefixed; callers name
+    /// the limit in it, `rate:0:agent-7`). One round trip. When the server does not answer
+    /// within the command timeout: `fail_closed` gives [`StateError::Unavailable`],
+    /// `fail_open` allows (logged and counted in [`failed_open`](Self::failed_open)).
+    pub async fn acquire(&self, key: &str, spec: &RateSpec) -> Result<RateDecision, StateError> {
+        let interval = spec.emission_interval().as_micros().max(1) as u64;
+        let mut conn = self.manager.clone();
+        let mut invocation = self.script.key(format!("{}{key}", self.prefix));
+        invocation.arg(interval).arg(spec.burst());
+        let answer = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<(i64, i64)>(&mut conn),
+        )
+        .await;
+        let failure = match answer {
+            Ok(Ok((1, _))) => return Ok(RateDecision::Allowed),
+            Ok(Ok((_, wait_us))) => {
+                return Ok(RateDecision::Limited {
+                    retry_after: Duration::from_micros(wait_us.max(1) as u64),
+                });
+            }
+            Ok(Err(e)) => format!("{:?}", e.kind()),
+            Err(_) => format!("no answer within {} ms", self.timeout.as_millis()),
+        };
+        match self.on_unavailable {
+            OnUnavailable::FailClosed => Err(StateError::Unavailable {
+                reason: failure,
+                retry_after: self.timeout.max(Duration::from_secs(1)),
+            }),
+            OnUnavailable::FailOpen => {
+                self.failed_open.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(reason = %failure, "shared state unavailable; allowed (fail_open)");
+                Ok(RateDecision::Allowed)
+            }
+        }
+    }
+
+    /// Calls allowed because the store was unavailable and `on_unavailable = "fail_open"`.
+    pub fn failed_open(&self) -> u64 {
+        self.failed_open.load(Ordering::Relaxed)
+    }
+}

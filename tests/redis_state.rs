@@ -1,0 +1,245 @@
+//! Rate limits on a real `redis-server` (Debian's package; `scripts/test.sh` installs it),
+//! started here on a free loopback port without persistence: replicas sharing one Redis
+//! admit exactly the limit between them, concurrent callers never over-admit, keys
+//! expire, and a Redis that goes away gives `state_unavailable` within the command
+//! timeout (or an allowed call with `fail_open`), then recovers without a restart.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agent_airlock::layers::policy::RateSpec;
+use agent_airlock::state::{OnUnavailable, RateDecision, RedisState, StateConfig, StateError};
+
+/// A `redis-server` of our own, killed when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start_on(port: u16) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("redis-server is needed ({e}): `apt-get install redis-server`, or run scripts/test.sh")
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Redis::start_on(port)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn state(redis: &Redis, on_unavailable: OnUnavailable) -> RedisState {
+    let mut config = StateConfig::default();
+    config.on_unavailable = on_unavailable;
+    config.command_timeout_ms = 200;
+    config.connect_timeout_ms = 200;
+    RedisState::with_url(&config, Some(&redis.url())).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_limit_exactly() {
+    let redis = Redis::start();
+    let a = state(&redis, OnUnavailable::FailClosed);
+    let b = state(&redis, OnUnavailable::FailClosed);
+    let spec: RateSpec = "5/minute".parse().unwrap();
+    let mut allowed = 0;
+    for i in 0..12 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        match replica
+            .acquire("rate:0:customer_lookup:agent-1", &spec)
+            .await
+            .unwrap()
+        {
+            RateDecision::Allowed => allowed += 1,
+            RateDecision::Limited { retry_after } => {
+                // One call's worth of the minute, to the millisecond.
+                assert!(
+                    retry_after <= Duration::from_secs(12) && retry_after > Duration::from_secs(11),
+                    "{retry_after:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(allowed, 5, "5/minute across both replicas");
+    // Another key has its own bucket.
+    assert_eq!(
+        b.acquire("rate:0:customer_lookup:agent-2", &spec)
+            .await
+            .unwrap(),
+        RateDecision::Allowed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_never_over_admit() {
+    let redis = Redis::start();
+    let shared = Arc::new(state(&redis, OnUnavailable::FailClosed));
+    let other = Arc::new(state(&redis, OnUnavailable::FailClosed));
+    let spec: RateSpec = "50/minute".parse().unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let replica = if t % 2 == 0 {
+            shared.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut allowed = 0;
+            for _ in 0..20 {
+                if replica.acquire("rate:0:global", &spec).await.unwrap() == RateDecision::Allowed {
+                    allowed += 1;
+                }
+            }
+            allowed
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 50, "160 attempts, a limit of 50");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_expire_with_their_bucket() {
+    let redis = Redis::start();
+    let s = state(&redis, OnUnavailable::FailClosed);
+    let spec: RateSpec = "2/second".parse().unwrap();
+    assert_eq!(
+        s.acquire("rate:0:short", &spec).await.unwrap(),
+        RateDecision::Allowed
+    );
+    // The key lives as long as the bucket is not full again (here at most one second).
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "PTTL",
+            "airlock:rate:0:short",
+        ])
+        .output()
+        .expect("redis-cli comes with redis-server");
+    let ttl: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(ttl > 0 && ttl <= 1000, "PTTL {ttl}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "EXISTS",
+            "airlock:rate:0:short",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_then_back() {
+    let mut redis = Redis::start();
+    let port = redis.port;
+    let closed = state(&redis, OnUnavailable::FailClosed);
+    let open = state(&redis, OnUnavailable::FailOpen);
+    let spec: RateSpec = "100/minute".parse().unwrap();
+    assert_eq!(
+        closed.acquire("rate:0:a", &spec).await.unwrap(),
+        RateDecision::Allowed
+    );
+
+    redis.stop();
+    let started = Instant::now();
+    match closed.acquire("rate:0:a", &spec).await {
+        Err(StateError::Unavailable { retry_after, .. }) => {
+            assert!(retry_after >= Duration::from_millis(200))
+        }
+        other => panic!("expected state_unavailable, got {other:?}"),
+    }
+    // Bounded by the command timeout (200 ms), with room for a loaded machine.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        open.acquire("rate:0:a", &spec).await.unwrap(),
+        RateDecision::Allowed
+    );
+    assert_eq!(open.failed_open(), 1);
+
+    // Back on the same port: the same clients recover without a restart.
+    let _again = Redis::start_on(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match closed.acquire("rate:0:a", &spec).await {
+            Ok(RateDecision::Allowed) => break,
+            other => {
+                assert!(Instant::now() < deadline, "did not recover: {other:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_password_in_the_file_is_refused() {
+    let err = agent_airlock::AirlockConfig::from_toml_str(
+        "[state]\nbackend = \"redis\"\nurl = \"redis://:hunter2@localhost\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("state.url") && err.contains("AIRLOCK_REDIS_URL") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let config = agent_airlock::AirlockConfig::from_toml_str(
+        "[state]\nbackend = \"redis\"\nurl = \"redis://localhost\"\n",
+    )
+    .unwrap()
+    .with_env_vars([("AIRLOCK_REDIS_URL", "redis://:from-env@localhost")])
+    .unwrap();
+    assert_eq!(
+        config.state.url.as_deref(),
+        Some("redis://:from-env@localhost")
+    );
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("from-env") && shown.contains("***"),
+        "{shown}"
+    );
+}
