@@ -497,3 +497,55 @@ async fn the_host_is_checked_in_the_authority_too() {
     let r = app.oneshot(request("/mcp")).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Two replicas of one server, their sessions on one Redis: a session initialized on
+/// one is accepted by the other for the same caller, refused for another, and ending it
+/// on either ends it for both.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_sessions_on_redis() {
+    use agent_airlock::state::{RedisSessionStore, RedisState, StateConfig};
+    let redis = common::redis::Redis::start();
+    let replica = || {
+        let state =
+            Arc::new(RedisState::with_url(&StateConfig::default(), Some(&redis.url())).unwrap());
+        let store = Arc::new(RedisSessionStore::new(state, Duration::from_secs(60)));
+        serve(move |a| a.session_store(store))
+    };
+    let a = replica().await;
+    let b = replica().await;
+    let alice = common::adapters::token("alice");
+    let bob = common::adapters::token("bob");
+    let as_alice = format!("Bearer {alice}");
+    let as_bob = format!("Bearer {bob}");
+    let s = session(&a, &[("authorization", &as_alice)]).await;
+    let r = post(
+        &b,
+        &ping(2),
+        &[("mcp-session-id", &s), ("authorization", &as_alice)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(
+        &b,
+        &ping(3),
+        &[("mcp-session-id", &s), ("authorization", &as_bob)],
+    )
+    .await;
+    assert_eq!(r.status, 404, "another caller: {}", r.body);
+    let ended = reqwest::Client::new()
+        .delete(format!("{b}/mcp"))
+        .header("mcp-session-id", &s)
+        .header("authorization", &as_alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status().as_u16(), 204);
+    let r = post(
+        &a,
+        &ping(4),
+        &[("mcp-session-id", &s), ("authorization", &as_alice)],
+    )
+    .await;
+    assert_eq!(r.status, 404, "ended on the other replica: {}", r.body);
+}

@@ -4,65 +4,15 @@
 //! expire, and a Redis that goes away gives `state_unavailable` within the command
 //! timeout (or an allowed call with `fail_open`), then recovers without a restart.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agent_airlock::layers::policy::RateSpec;
 use agent_airlock::state::{OnUnavailable, RateDecision, RedisState, StateConfig, StateError};
-
-/// A `redis-server` of our own, killed when dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start_on(port: u16) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("redis-server is needed ({e}): `apt-get install redis-server`, or run scripts/test.sh")
-            });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis { child, port }
-    }
-
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Redis::start_on(port)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use common::redis::Redis;
 
 fn state(redis: &Redis, on_unavailable: OnUnavailable) -> RedisState {
     let mut config = StateConfig::default();
@@ -242,4 +192,66 @@ fn a_password_in_the_file_is_refused() {
         !shown.contains("from-env") && shown.contains("***"),
         "{shown}"
     );
+}
+
+#[cfg(feature = "axum")]
+mod sessions {
+    use super::*;
+    use agent_airlock::adapters::session::{SessionCheck, SessionError, SessionStore};
+    use agent_airlock::state::RedisSessionStore;
+
+    fn store(redis: &Redis, ttl: Duration) -> RedisSessionStore {
+        RedisSessionStore::new(Arc::new(state(redis, OnUnavailable::FailOpen)), ttl)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_made_on_one_replica_is_valid_on_another_for_its_caller_only() {
+        let redis = Redis::start();
+        let a = store(&redis, Duration::from_secs(60));
+        let b = store(&redis, Duration::from_secs(60));
+        let id = a.create("agent:alice").await.unwrap();
+        assert_eq!(b.check(&id, "agent:alice").await, SessionCheck::Valid);
+        assert_eq!(b.check(&id, "agent:mallory").await, SessionCheck::Unknown);
+        assert_eq!(
+            b.check("0123456789abcdef0123456789abcdef", "agent:alice")
+                .await,
+            SessionCheck::Unknown
+        );
+        assert_eq!(
+            b.check("not-an-id", "agent:alice").await,
+            SessionCheck::Unknown
+        );
+        assert!(!b.end(&id, "agent:mallory").await, "only its owner ends it");
+        assert!(b.end(&id, "agent:alice").await);
+        assert_eq!(a.check(&id, "agent:alice").await, SessionCheck::Unknown);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_expire_after_their_last_use_and_fail_closed_when_redis_is_down() {
+        let mut redis = Redis::start();
+        let s = store(&redis, Duration::from_millis(400));
+        let id = s.create("agent:alice").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(
+            s.check(&id, "agent:alice").await,
+            SessionCheck::Valid,
+            "used: extended"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(s.check(&id, "agent:alice").await, SessionCheck::Valid);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            s.check(&id, "agent:alice").await,
+            SessionCheck::Unknown,
+            "expired"
+        );
+
+        redis.stop();
+        // Even with `fail_open` for rate limits, a session is never taken on trust.
+        assert_eq!(s.check(&id, "agent:alice").await, SessionCheck::Unavailable);
+        assert!(matches!(
+            s.create("agent:alice").await,
+            Err(SessionError::Unavailable(_))
+        ));
+    }
 }

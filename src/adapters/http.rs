@@ -350,7 +350,7 @@ impl HttpAdapter {
 
     /// The session a request names, checked against the store: `Ok(None)` when it names
     /// none and none is required.
-    fn session_of(
+    async fn session_of(
         &self,
         headers: &HeaderMap,
         caller: &Caller,
@@ -373,8 +373,16 @@ impl HttpAdapter {
             None => Ok(None),
             Some(session) => {
                 let owner = owner_of(caller, self.core.policy());
-                match self.sessions.check(session, &owner) {
+                match self.sessions.check(session, &owner).await {
                     SessionCheck::Valid => Ok(Some(session.to_owned())),
+                    SessionCheck::Unavailable => Err(Box::new(json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        rpc_error(
+                            id.clone(),
+                            -32603,
+                            "sessions cannot be checked now; try again later",
+                        ),
+                    ))),
                     SessionCheck::Unknown => Err(Box::new(json_response(
                         StatusCode::NOT_FOUND,
                         rpc_error(
@@ -430,7 +438,7 @@ async fn end_session(
         );
     };
     let owner = owner_of(&caller, adapter.core.policy());
-    if adapter.sessions.end(&session, &owner) {
+    if adapter.sessions.end(&session, &owner).await {
         StatusCode::NO_CONTENT.into_response()
     } else {
         StatusCode::NOT_FOUND.into_response()
@@ -582,7 +590,7 @@ async fn batch(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, items: Vec<Value
     }
     // The session is the request's, checked once for the whole batch.
     let (caller, _) = caller_of(headers);
-    if let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null) {
+    if let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await {
         return *refusal;
     }
     let mut answers = Vec::new();
@@ -633,7 +641,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         let (caller, _) = caller_of(headers);
         let method = message.get("method").and_then(Value::as_str).unwrap_or("");
         if method != "notifications/initialized"
-            && let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null)
+            && let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await
         {
             // The status says it; the body is dropped.
             return refusal.status().into_response();
@@ -693,7 +701,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
             .filter(|v| SUPPORTED_VERSIONS.contains(v))
             .unwrap_or(PROTOCOL_VERSION);
         let owner = owner_of(&caller, adapter.core.policy());
-        let session = match adapter.sessions.create(&owner) {
+        let session = match adapter.sessions.create(&owner).await {
             Ok(session) => session,
             Err(e) => {
                 tracing::warn!(error = %e, "no session for an initialize");
@@ -714,7 +722,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         }
         return response;
     }
-    let session = match adapter.session_of(headers, &caller, &id) {
+    let session = match adapter.session_of(headers, &caller, &id).await {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
@@ -943,11 +951,20 @@ async fn plain(
         None => None,
         Some(session) => {
             let owner = owner_of(&caller, adapter.core.policy());
-            if adapter.sessions.check(&session, &owner) != SessionCheck::Valid {
-                return json_response(
-                    StatusCode::NOT_FOUND,
-                    json!({"error": "unknown or expired session"}),
-                );
+            match adapter.sessions.check(&session, &owner).await {
+                SessionCheck::Valid => {}
+                SessionCheck::Unavailable => {
+                    return json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"error": "sessions cannot be checked now; try again later"}),
+                    );
+                }
+                SessionCheck::Unknown => {
+                    return json_response(
+                        StatusCode::NOT_FOUND,
+                        json!({"error": "unknown or expired session"}),
+                    );
+                }
             }
             Some(session)
         }

@@ -10,13 +10,16 @@
 //! use std::time::Duration;
 //! use agent_airlock::adapters::session::{MemorySessionStore, SessionCheck, SessionStore};
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! let store = MemorySessionStore::new(1000, Duration::from_secs(3600));
-//! let id = store.create("agent:alice").unwrap();
-//! assert_eq!(store.check(&id, "agent:alice"), SessionCheck::Valid);
-//! assert_eq!(store.check(&id, "agent:mallory"), SessionCheck::Unknown);
-//! assert_eq!(store.check("made-up", "agent:alice"), SessionCheck::Unknown);
-//! assert!(store.end(&id, "agent:alice"));
-//! assert_eq!(store.check(&id, "agent:alice"), SessionCheck::Unknown);
+//! let id = store.create("agent:alice").await.unwrap();
+//! assert_eq!(store.check(&id, "agent:alice").await, SessionCheck::Valid);
+//! assert_eq!(store.check(&id, "agent:mallory").await, SessionCheck::Unknown);
+//! assert_eq!(store.check("made-up", "agent:alice").await, SessionCheck::Unknown);
+//! assert!(store.end(&id, "agent:alice").await);
+//! assert_eq!(store.check(&id, "agent:alice").await, SessionCheck::Unknown);
+//! # }
 //! ```
 
 use std::collections::HashMap;
@@ -35,6 +38,9 @@ pub enum SessionCheck {
     Valid,
     /// Never issued, expired, ended, or issued to another owner: all alike to the caller.
     Unknown,
+    /// The store cannot answer (a shared store that is down or slow): the request is
+    /// refused with `503`, never let through unchecked.
+    Unavailable,
 }
 
 /// Why a session could not be created.
@@ -50,15 +56,19 @@ pub enum SessionError {
 }
 
 /// Where issued sessions live: in memory ([`MemorySessionStore`]), or a shared store for
-/// several replicas.
+/// several replicas (`RedisState`, feature `redis`). Asynchronous, so a shared store waits
+/// on the network without holding a thread.
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Issues a new session to `owner`; the id is unguessable (128 random bits).
-    fn create(&self, owner: &str) -> Result<String, SessionError>;
+    fn create<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<String, SessionError>>;
     /// Whether `id` is a live session of `owner`; a valid check extends its life.
-    fn check(&self, id: &str, owner: &str) -> SessionCheck;
+    fn check<'a>(&'a self, id: &'a str, owner: &'a str) -> BoxFuture<'a, SessionCheck>;
     /// Ends `id` if it is `owner`'s; false when there was no such session.
-    fn end(&self, id: &str, owner: &str) -> bool;
+    fn end<'a>(&'a self, id: &'a str, owner: &'a str) -> BoxFuture<'a, bool>;
 }
+
+/// The future a [`SessionStore`] method returns.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -111,7 +121,22 @@ impl Default for MemorySessionStore {
 }
 
 impl SessionStore for MemorySessionStore {
-    fn create(&self, owner: &str) -> Result<String, SessionError> {
+    fn create<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<String, SessionError>> {
+        Box::pin(std::future::ready(self.create_now(owner)))
+    }
+
+    fn check<'a>(&'a self, id: &'a str, owner: &'a str) -> BoxFuture<'a, SessionCheck> {
+        Box::pin(std::future::ready(self.check_now(id, owner)))
+    }
+
+    fn end<'a>(&'a self, id: &'a str, owner: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(std::future::ready(self.end_now(id, owner)))
+    }
+}
+
+impl MemorySessionStore {
+    /// [`SessionStore::create`], without a future.
+    pub fn create_now(&self, owner: &str) -> Result<String, SessionError> {
         let now = Instant::now();
         let mut sessions = self.lock();
         if sessions.len() >= self.max {
@@ -131,7 +156,8 @@ impl SessionStore for MemorySessionStore {
         Ok(id)
     }
 
-    fn check(&self, id: &str, owner: &str) -> SessionCheck {
+    /// [`SessionStore::check`], without a future.
+    pub fn check_now(&self, id: &str, owner: &str) -> SessionCheck {
         let now = Instant::now();
         let mut sessions = self.lock();
         match sessions.get_mut(id) {
@@ -147,7 +173,8 @@ impl SessionStore for MemorySessionStore {
         }
     }
 
-    fn end(&self, id: &str, owner: &str) -> bool {
+    /// [`SessionStore::end`], without a future.
+    pub fn end_now(&self, id: &str, owner: &str) -> bool {
         let mut sessions = self.lock();
         match sessions.get(id) {
             Some(e) if *e.owner == *owner => sessions.remove(id).is_some(),
@@ -200,13 +227,13 @@ mod tests {
     #[test]
     fn expired_sessions_are_unknown_and_a_full_store_refuses_new_ones() {
         let store = MemorySessionStore::new(2, Duration::from_millis(30));
-        let a = store.create("o").unwrap();
-        let _b = store.create("o").unwrap();
-        assert_eq!(store.create("o"), Err(SessionError::Full));
+        let a = store.create_now("o").unwrap();
+        let _b = store.create_now("o").unwrap();
+        assert_eq!(store.create_now("o"), Err(SessionError::Full));
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(store.check(&a, "o"), SessionCheck::Unknown);
+        assert_eq!(store.check_now(&a, "o"), SessionCheck::Unknown);
         // The expired ones make room.
-        assert!(store.create("o").is_ok());
+        assert!(store.create_now("o").is_ok());
         assert_eq!(store.len(), 1);
     }
 }

@@ -17,8 +17,10 @@
 //! ```
 //!
 //! [`RedisState`] (feature `redis`) implements rate limits as GCRA, one atomic script per
-//! check on the server's clock. Wiring it into the policy layer in place of the in-memory
-//! store is the next step; today it is used directly.
+//! check on the server's clock, and `RedisSessionStore` (with feature `axum`) keeps the HTTP
+//! adapter's MCP sessions there, so a session initialized on one replica is accepted on
+//! the others. Wiring the rate limits into the policy layer in place of its in-memory store
+//! is the next step; today they are used directly.
 
 use std::time::Duration;
 
@@ -26,6 +28,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(all(feature = "redis", feature = "axum"))]
+pub use self::redis::RedisSessionStore;
 #[cfg(feature = "redis")]
 pub use self::redis::{RateDecision, RedisState};
 

@@ -140,3 +140,163 @@ impl RedisState {
         self.failed_open.load(Ordering::Relaxed)
     }
 }
+
+/// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint; `ARGV[2]`: the TTL (ms).
+/// A valid check extends the session's life.
+#[cfg(feature = "axum")]
+const SESSION_CHECK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint. Ends it if it is theirs.
+#[cfg(feature = "axum")]
+const SESSION_END: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// MCP sessions on Redis, for the HTTP adapter (feature `axum`): a session initialized on
+/// one replica is accepted on every other, for the same caller only, and expires `ttl`
+/// after its last use (Redis forgets it: nothing grows without bound). A store that cannot
+/// answer in time gives `503` (sessions always fail closed: an unchecked session id would
+/// let anyone spend someone else's budget).
+#[cfg(feature = "axum")]
+pub struct RedisSessionStore {
+    state: std::sync::Arc<RedisState>,
+    ttl: Duration,
+    check: redis::Script,
+    end: redis::Script,
+}
+
+#[cfg(feature = "axum")]
+impl std::fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("state", &self.state)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl RedisSessionStore {
+    /// Sessions in `state`, each living `ttl` after its last use.
+    pub fn new(state: std::sync::Arc<RedisState>, ttl: Duration) -> Self {
+        Self {
+            state,
+            ttl,
+            check: redis::Script::new(SESSION_CHECK),
+            end: redis::Script::new(SESSION_END),
+        }
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("{}session:{id}", self.state.prefix)
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        (self.ttl.as_millis() as u64).max(1)
+    }
+
+    async fn bounded<T>(
+        &self,
+        f: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(self.state.timeout, f).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::warn!(error = ?e.kind(), "session store unavailable");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("session store did not answer in time");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+impl crate::adapters::session::SessionStore for RedisSessionStore {
+    fn create<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> crate::adapters::session::BoxFuture<
+        'a,
+        Result<String, crate::adapters::session::SessionError>,
+    > {
+        Box::pin(async move {
+            let id = crate::adapters::session::new_session_id();
+            let mut conn = self.state.manager.clone();
+            let mut set = redis::cmd("SET");
+            set.arg(self.key(&id))
+                .arg(owner)
+                .arg("PX")
+                .arg(self.ttl_ms())
+                .arg("NX");
+            match self
+                .bounded(set.query_async::<Option<String>>(&mut conn))
+                .await
+            {
+                Some(Some(_)) => Ok(id),
+                Some(None) => Err(crate::adapters::session::SessionError::Unavailable(
+                    "session id collision".into(),
+                )),
+                None => Err(crate::adapters::session::SessionError::Unavailable(
+                    "the shared session store did not answer".into(),
+                )),
+            }
+        })
+    }
+
+    fn check<'a>(
+        &'a self,
+        id: &'a str,
+        owner: &'a str,
+    ) -> crate::adapters::session::BoxFuture<'a, crate::adapters::session::SessionCheck> {
+        use crate::adapters::session::SessionCheck;
+        Box::pin(async move {
+            // Server-issued ids are 32 hex digits: anything else is unknown without a trip.
+            if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return SessionCheck::Unknown;
+            }
+            let mut conn = self.state.manager.clone();
+            let mut invocation = self.check.key(self.key(id));
+            invocation.arg(owner).arg(self.ttl_ms());
+            match self
+                .bounded(invocation.invoke_async::<i64>(&mut conn))
+                .await
+            {
+                Some(1) => SessionCheck::Valid,
+                Some(_) => SessionCheck::Unknown,
+                None => SessionCheck::Unavailable,
+            }
+        })
+    }
+
+    fn end<'a>(
+        &'a self,
+        id: &'a str,
+        owner: &'a str,
+    ) -> crate::adapters::session::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return false;
+            }
+            let mut conn = self.state.manager.clone();
+            let mut invocation = self.end.key(self.key(id));
+            invocation.arg(owner);
+            matches!(
+                self.bounded(invocation.invoke_async::<i64>(&mut conn))
+                    .await,
+                Some(1)
+            )
+        })
+    }
+}

@@ -3,6 +3,8 @@
 
 pub mod adapters;
 pub mod e2e;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::convert::Infallible;
 use std::sync::Arc;
