@@ -297,6 +297,16 @@ const POSITIVES: &[(&str, &[&str], &str)] = &[
         "API_TOKEN_PROD:",
     ),
     ("db_password2 = 'n3w-p4ss'", &["n3w-p4ss"], "db_password2"),
+    (
+        "machine api.example.com\n  login deploy\n  password s3cr3t-netrc\n",
+        &["s3cr3t-netrc"],
+        "login deploy",
+    ),
+    (
+        "git clone https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/org/repo",
+        &["ghs_16C7e42F292c6912E7710c838347Ae178B4a"],
+        "github.com/org/repo",
+    ),
 ];
 
 /// Texts that must come back byte for byte.
@@ -348,6 +358,8 @@ const NEGATIVES: &[&str] = &[
     "listening on 0.0.0.0:8080 and 127.0.0.1:9090",
     "api_key = \"REPLACE_ME\"",
     "PASSWORD_DEFAULT_LENGTH=16",
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA user@host is a public key",
+    "Your password reset link has expired.",
 ];
 
 #[test]

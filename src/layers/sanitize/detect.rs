@@ -820,6 +820,13 @@ impl Detector {
                 }
                 emit(start + colon, start + at);
             }
+            Check::LastWord => {
+                let word = m.rfind(|c: char| c.is_ascii_whitespace())? + 1;
+                if context::is_placeholder(&m[word..]) {
+                    return Some(end);
+                }
+                emit(start + word, end);
+            }
             Check::AfterSeparator => {
                 let sep = m.find([':', '='])? + 1;
                 let value = m[sep..].trim_start_matches(['>', ' ', '\t', '"', '\'']);

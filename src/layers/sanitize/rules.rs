@@ -48,6 +48,8 @@ pub(super) enum Check {
     UrlPassword,
     /// The value after the first `:` or `=` of the match.
     AfterSeparator,
+    /// The match's last word (after its last whitespace).
+    LastWord,
     /// A keyword context: the value is found after the match.
     Assign(Assign),
 }
@@ -231,6 +233,14 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             r#"(?i)(?-u:\b)name["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9_.-]{1,64}["']?\s{0,3},?\s{0,40}["']?value["']?\s{0,3}[:=]"#,
             "- name: DB_PASSWORD\n  value: hunter2-prod",
             C::Assign(Assign::NameValue),
+        ),
+        rule(
+            "netrc_password",
+            K::Password,
+            "the password of a `.netrc` entry (`machine … login … password …`)",
+            r"(?i)(?-u:\b)machine[ \t]{1,3}[^\s]{1,253}[ \t\r\n]{1,8}login[ \t]{1,3}[^\s]{1,128}[ \t\r\n]{1,8}password[ \t]{1,3}[^\s]{1,256}",
+            "machine api.example.com login deploy password s3cr3t-netrc",
+            C::LastWord,
         ),
         rule(
             "aws_secret_key",
