@@ -2,49 +2,23 @@
 //! against a `redis-server` this benchmark starts on a free loopback port. Criterion's
 //! median, and p50/p99 over 20,000 sequential decisions printed before it.
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agent_airlock::layers::policy::RateSpec;
 use agent_airlock::state::{RedisState, StateConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "../tests/common/redis.rs"]
+mod redis;
+
 fn bench(c: &mut Criterion) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server (apt-get install redis-server)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut server = redis::Redis::start();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let state = runtime.block_on(async {
-        RedisState::with_url(
-            &StateConfig::default(),
-            Some(&format!("redis://127.0.0.1:{port}/0")),
-        )
-        .unwrap()
+        RedisState::with_url(&StateConfig::default(), Some(&server.url())).unwrap()
     });
     // High enough that every decision is an admission (the common case).
     let spec: RateSpec = "1000000/second".parse().unwrap();
@@ -75,8 +49,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("state/redis_rate_decision", |b| {
         b.iter(|| runtime.block_on(state.acquire("bench:one", &spec)).unwrap())
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    server.stop();
 }
 
 criterion_group!(benches, bench);

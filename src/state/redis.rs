@@ -107,20 +107,17 @@ impl RedisState {
         let mut conn = self.manager.clone();
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
         invocation.arg(interval).arg(spec.burst());
-        let answer = tokio::time::timeout(
-            self.timeout,
-            invocation.invoke_async::<(i64, i64)>(&mut conn),
-        )
-        .await;
-        let failure = match answer {
-            Ok(Ok((1, _))) => return Ok(RateDecision::Allowed),
-            Ok(Ok((_, wait_us))) => {
+        let failure = match self
+            .bounded(invocation.invoke_async::<(i64, i64)>(&mut conn))
+            .await
+        {
+            Ok((1, _)) => return Ok(RateDecision::Allowed),
+            Ok((_, wait_us)) => {
                 return Ok(RateDecision::Limited {
                     retry_after: Duration::from_micros(wait_us.max(1) as u64),
                 });
             }
-            Ok(Err(e)) => format!("{:?}", e.kind()),
-            Err(_) => format!("no answer within {} ms", self.timeout.as_millis()),
+            Err(failure) => failure,
         };
         match self.on_unavailable {
             OnUnavailable::FailClosed => Err(StateError::Unavailable {
@@ -132,6 +129,19 @@ impl RedisState {
                 tracing::warn!(reason = %failure, "shared state unavailable; allowed (fail_open)");
                 Ok(RateDecision::Allowed)
             }
+        }
+    }
+
+    /// Runs one command within the command timeout; `Err` says why it failed (the error's
+    /// kind only: never the URL).
+    async fn bounded<T>(
+        &self,
+        command: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, String> {
+        match tokio::time::timeout(self.timeout, command).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(format!("{:?}", e.kind())),
+            Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
         }
     }
 
@@ -204,21 +214,16 @@ impl RedisSessionStore {
         (self.ttl.as_millis() as u64).max(1)
     }
 
+    /// One command through the shared state's bound; a failure is logged and `None`.
     async fn bounded<T>(
         &self,
-        f: impl std::future::Future<Output = redis::RedisResult<T>>,
+        command: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Option<T> {
-        match tokio::time::timeout(self.state.timeout, f).await {
-            Ok(Ok(v)) => Some(v),
-            Ok(Err(e)) => {
-                tracing::warn!(error = ?e.kind(), "session store unavailable");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("session store did not answer in time");
-                None
-            }
-        }
+        self.state
+            .bounded(command)
+            .await
+            .inspect_err(|reason| tracing::warn!(%reason, "session store unavailable"))
+            .ok()
     }
 }
 

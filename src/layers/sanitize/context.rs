@@ -42,7 +42,7 @@ const STRONG_LAST: &[&str] = &[
 ];
 
 /// Words that, before `key`, make it a secret (`api_key`, `SECRET_KEY`, `signing-key`).
-const KEY_QUALIFIERS: &[&str] = &[
+pub(super) const KEY_QUALIFIERS: &[&str] = &[
     "api",
     "secret",
     "private",
@@ -122,12 +122,10 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
     if name.eq_ignore_ascii_case("pwd") || name.eq_ignore_ascii_case("oldpwd") {
         return None; // the shell's working directory
     }
-    let lower_end = |suffix: &str| {
-        name.len() >= suffix.len()
-            && name.is_char_boundary(name.len() - suffix.len())
-            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    if lower_end("key-data") || lower_end("key_data") || lower_end("keydata") {
+    if ["key-data", "key_data", "keydata"]
+        .iter()
+        .any(|s| ends_with_ignore_case(name, s))
+    {
         return Some(Strength::Strong); // kubeconfig `client-key-data`: a private key
     }
     let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
@@ -182,11 +180,9 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
         return Some(Strength::Weak);
     }
     if count == 1
-        && FLAT_ENDINGS.iter().any(|e| {
-            last.len() > e.len()
-                && last.is_char_boundary(last.len() - e.len())
-                && last[last.len() - e.len()..].eq_ignore_ascii_case(e)
-        })
+        && FLAT_ENDINGS
+            .iter()
+            .any(|e| last.len() > e.len() && ends_with_ignore_case(last, e))
     {
         return Some(Strength::Strong);
     }
@@ -196,36 +192,46 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
     None
 }
 
-/// Whether `word` is a qualifier that may follow a secret word (see
-/// [`super::rules::QUALIFIERS`]).
+/// Words that may follow a secret word and leave it one (`SECRET_KEY_BASE`,
+/// `API_TOKEN_PROD`); a digit or `v` and a digit do too (`password2`, `token_v2`). The
+/// assignment rule's pattern is built from this list.
+pub(super) const QUALIFIER_WORDS: &[&str] = &[
+    "base",
+    "prod",
+    "production",
+    "dev",
+    "development",
+    "staging",
+    "stage",
+    "test",
+    "live",
+    "local",
+    "old",
+    "new",
+    "primary",
+    "secondary",
+    "main",
+    "backup",
+    "current",
+    "previous",
+    "override",
+    "default",
+    "value",
+];
+
+/// Whether `word` is a qualifier (see [`QUALIFIER_WORDS`]).
 fn is_qualifier(word: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "base",
-        "prod",
-        "production",
-        "dev",
-        "development",
-        "staging",
-        "stage",
-        "test",
-        "live",
-        "local",
-        "old",
-        "new",
-        "primary",
-        "secondary",
-        "main",
-        "backup",
-        "current",
-        "previous",
-        "override",
-        "default",
-        "value",
-    ];
     let b = word.as_bytes();
-    WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+    QUALIFIER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
         || (b.len() == 1 && b[0].is_ascii_digit())
         || (b.len() == 2 && b[0].eq_ignore_ascii_case(&b'v') && b[1].is_ascii_digit())
+}
+
+/// Whether `s` ends with `suffix`, ignoring ASCII case.
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// Where an unquoted value ends.

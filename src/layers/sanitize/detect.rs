@@ -253,6 +253,8 @@ struct Compiled {
     /// A vendor row found next to its name (`DD_API_KEY=…`): the value is what follows
     /// the separator.
     keyed: bool,
+    /// A vendor row's literal prefix length (computed once, not per match).
+    prefix_len: usize,
     name: Arc<str>,
     kind: Kind,
     check: Check,
@@ -416,6 +418,7 @@ impl Detector {
             by_pattern.push(rules.len());
             rules.push(Compiled {
                 keyed: false,
+                prefix_len: 0,
                 name: Arc::from(custom.name.as_str()),
                 kind: Kind::Custom(Arc::from(custom.name.as_str())),
                 check: Check::Whole,
@@ -455,6 +458,7 @@ impl Detector {
                     }
                     rules.push(Compiled {
                         keyed: false,
+                        prefix_len: 0,
                         name: Arc::from(name),
                         kind: kind.clone(),
                         check: Check::Numbers,
@@ -467,8 +471,13 @@ impl Detector {
             sources.push(r.pattern.into_owned());
             by_pattern.push(rules.len());
             let keyed = matches!(r.check, Check::Vendor(row) if VENDORS[row].named);
+            let prefix_len = match r.check {
+                Check::Vendor(row) => VENDORS[row].prefix_len(),
+                _ => 0,
+            };
             rules.push(Compiled {
                 keyed,
+                prefix_len,
                 name: Arc::from(&*r.name),
                 kind: r.kind,
                 check: r.check,
@@ -703,7 +712,7 @@ impl Detector {
                 let verified =
                     vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
                 // The vendor's own prefix (`AAAA…` of an X bearer token) is no filler.
-                let body = value.get(vendor.prefix_len()..).unwrap_or_default();
+                let body = value.get(rule.prefix_len..).unwrap_or_default();
                 if !verified && context::is_filler_token(body) {
                     return Some(end);
                 }

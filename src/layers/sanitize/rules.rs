@@ -138,13 +138,18 @@ fn obfuscated_email_pattern() -> String {
     )
 }
 
-/// Sensitive words a `name = value` assignment ends with. The name as a whole is then
-/// judged by [`super::context::name_strength`].
-const ASSIGN_WORDS: &str = "pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|(?:secret|private|access|signing|encryption|master|client|auth|license|service|account|admin|session|hmac|jwt|app)[_.-]?key|key[_-]?data|credentials?|creds|auth|jwt";
-
-/// Words that may follow a secret word and leave it one (`SECRET_KEY_BASE`,
-/// `API_TOKEN_PROD`, `password2`).
-pub(super) const QUALIFIERS: &str = "base|prod|production|dev|development|staging|stage|test|live|local|v[0-9]|[0-9]|old|new|primary|secondary|main|backup|current|previous|override|default|value";
+/// Sensitive words a `name = value` assignment ends with (`key` after one of
+/// [`KEY_QUALIFIERS`](super::context::KEY_QUALIFIERS)), then up to two
+/// [`QUALIFIER_WORDS`](super::context::QUALIFIER_WORDS): the same lists
+/// [`super::context::name_strength`] judges the whole name by.
+fn assign_words() -> String {
+    use super::context::{KEY_QUALIFIERS, QUALIFIER_WORDS};
+    format!(
+        "(?:pass|password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|(?:{})[_.-]?key|key[_-]?data|credentials?|creds|auth|jwt)[0-9]?(?:[_.-](?:{}|v[0-9]|[0-9])){{0,2}}",
+        KEY_QUALIFIERS.join("|"),
+        QUALIFIER_WORDS.join("|")
+    )
+}
 
 /// Words that make a name a possible secret: its value is masked when it looks random.
 /// The pattern asks for eight value characters, so `key: id` in prose or YAML never stops
@@ -257,7 +262,8 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
                 "the value of an assignment to a secret name (`DB_PASSWORD=…`, `api_key: …`, `\"token\": \"…\"`, `secret => …`) in env, YAML, JSON, TOML, INI, headers and code: to the end of the quoted string or the line; placeholders and references left alone",
             ),
             pattern: Cow::Owned(format!(
-                r#"(?i)(?:{ASSIGN_WORDS})[0-9]?(?:[_.-](?:{QUALIFIERS})){{0,2}}["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#
+                r#"(?i){}["']?[ \t]{{0,3}}(?:[:=]|=>|:=)"#,
+                assign_words()
             )),
             example: Cow::Borrowed("DB_PASSWORD=correct horse; battery&staple"),
             check: C::Assign(Assign::Named),
