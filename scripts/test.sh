@@ -117,6 +117,9 @@ bash examples/smoke.sh
 step "the Python MCP SDK against example-axum (HTTP) and example-rmcp (stdio)"
 E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/python_clients.sh
 
+step "two example-axum replicas on one Redis (tests/e2e/replicas.sh)"
+bash tests/e2e/replicas.sh
+
 step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
 

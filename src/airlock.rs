@@ -66,6 +66,9 @@ use crate::layers::sanitize::{Sanitize, SanitizeError, SanitizeLayer, Sanitizer}
 use crate::layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 use crate::layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
 use crate::service::{ToolCall, ToolResponse};
+#[cfg(feature = "redis")]
+use crate::state::RedisState;
+use crate::state::{Backend, StateConfig, StateError};
 
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 use crate::layers::sandbox::{Sandbox, SandboxError, SandboxLayer};
@@ -87,6 +90,9 @@ pub enum AirlockError {
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
     #[error("{0}")]
     Sandbox(#[from] SandboxError),
+    /// `[state]`.
+    #[error("{0}")]
+    State(#[from] StateError),
 }
 
 /// The recommended stack's layers, built once from an [`AirlockConfig`]; see the
@@ -103,12 +109,19 @@ pub struct Airlock {
     schema: StrictSchemaLayer,
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
     sandbox: Option<SandboxLayer>,
+    #[cfg(feature = "redis")]
+    shared: Option<Arc<RedisState>>,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    session_ttl: std::time::Duration,
 }
 
 impl Airlock {
     /// Builds every layer `config` enables for the tools of `catalog`: audit when
     /// `[audit] path` is set, sandbox when `[sandbox]` names tools or commands, the others
-    /// always. Every problem of every section is reported here, naming the key.
+    /// always. Every problem of every section is reported here, naming the key. With
+    /// `[state] backend = "redis"`, rate limits and session budgets live on that server
+    /// (this must then be called inside a Tokio runtime; the server is reached at the
+    /// first call, so one that is down at start-up is handled like one that goes down later).
     pub fn from_config(
         config: &AirlockConfig,
         catalog: Arc<ToolCatalog>,
@@ -124,14 +137,34 @@ impl Airlock {
         } else {
             Some(SandboxLayer::from_config(&config.sandbox)?)
         };
+        #[cfg(feature = "redis")]
+        let shared = shared_state(&config.state)?;
+        #[cfg(not(feature = "redis"))]
+        shared_state(&config.state)?;
+        #[allow(unused_mut)] // changed only with the `redis` feature
+        let mut policy = PolicyEngine::from_config(&config.policy)?.catalog(catalog.clone());
+        #[cfg(feature = "redis")]
+        if let Some(store) = &shared {
+            policy = policy.shared_store(store.clone());
+        }
+        let session_ttl = std::time::Duration::from_secs(
+            config
+                .policy
+                .sessions
+                .as_ref()
+                .map_or(3600, |s| s.ttl_secs.max(1)),
+        );
         Ok(Self {
             audit,
             sanitize: Some(SanitizeLayer::new(sanitizer.clone())),
-            policy: PolicyLayer::from_config(&config.policy, catalog.clone())?,
+            policy: PolicyLayer::new(Arc::new(policy.build()?)),
             ghost: StripGhostArgsLayer::from_config(&config.strip_ghost_args(), catalog.clone()),
             schema: StrictSchemaLayer::from_config(&config.strict_schema(), catalog.clone()),
             #[cfg(all(feature = "sandbox", target_os = "linux"))]
             sandbox,
+            #[cfg(feature = "redis")]
+            shared,
+            session_ttl,
             sanitizer,
             catalog,
         })
@@ -182,10 +215,57 @@ impl Airlock {
         &self.sanitizer
     }
 
+    /// Where the HTTP adapter keeps the MCP sessions it issues
+    /// ([`HttpAdapter::session_store`](crate::adapters::http::HttpAdapter::session_store)):
+    /// on the `[state]` Redis server when there is one (a session initialized on one replica
+    /// is accepted on every other, for the same caller), in memory otherwise; each lives
+    /// `[policy.sessions] ttl_secs` (default an hour) after its last use.
+    #[cfg(feature = "axum")]
+    pub fn session_store(&self) -> Arc<dyn crate::adapters::session::SessionStore> {
+        #[cfg(feature = "redis")]
+        if let Some(state) = &self.shared {
+            return Arc::new(crate::state::RedisSessionStore::new(
+                state.clone(),
+                self.session_ttl,
+            ));
+        }
+        Arc::new(crate::adapters::session::MemorySessionStore::new(
+            10_000,
+            self.session_ttl,
+        ))
+    }
+
+    /// The Redis server of `[state]`, when `backend = "redis"` (for metrics such as
+    /// [`failed_open`](RedisState::failed_open)).
+    #[cfg(feature = "redis")]
+    pub fn shared_state(&self) -> Option<&Arc<RedisState>> {
+        self.shared.as_ref()
+    }
+
     /// The audit layer, when present: for [`flush`](AuditLayer::flush) at shutdown and
     /// [`stats`](AuditLayer::stats).
     pub fn audit(&self) -> Option<&AuditLayer> {
         self.audit.as_ref()
+    }
+}
+
+/// The shared store `[state]` asks for: none for `memory`.
+#[cfg(feature = "redis")]
+fn shared_state(config: &StateConfig) -> Result<Option<Arc<RedisState>>, StateError> {
+    match config.backend {
+        Backend::Memory => Ok(None),
+        Backend::Redis => Ok(Some(Arc::new(RedisState::new(config)?))),
+    }
+}
+
+/// Without the `redis` feature only `memory` can be had.
+#[cfg(not(feature = "redis"))]
+fn shared_state(config: &StateConfig) -> Result<(), StateError> {
+    match config.backend {
+        Backend::Memory => Ok(()),
+        Backend::Redis => Err(StateError::Config(
+            "backend = \"redis\" needs agent-airlock built with the `redis` feature".into(),
+        )),
     }
 }
 
@@ -299,7 +379,7 @@ impl<S> AirlockService<S> {
 
 impl<S> Service<ToolCall> for AirlockService<S>
 where
-    S: Service<ToolCall, Response = ToolResponse>,
+    S: Service<ToolCall, Response = ToolResponse> + Clone,
     S::Error: Display,
 {
     type Response = ToolResponse;

@@ -40,7 +40,7 @@
 //! | `AIRLOCK_MAX_PAYLOAD_BYTES` | `limits.max_payload_bytes` | a positive integer |
 //! | `AIRLOCK_MAX_DEPTH` | `limits.max_depth` | 1 to 1024 |
 //! | `AIRLOCK_MAX_KEYS` | `limits.max_keys` | a positive integer |
-//! | `AIRLOCK_REDIS_URL` | `state.url` | a `redis://` or `rediss://` URL (the one place for a password) |
+//! | `AIRLOCK_REDIS_URL` | `state.url`, and `state.backend = "redis"` | a `redis://` or `rediss://` URL (the one place for a password) |
 //!
 //! ```
 //! use agent_airlock::AirlockConfig;
@@ -269,7 +269,11 @@ impl AirlockConfig {
                 "AIRLOCK_MAX_KEYS" => {
                     self.limits.max_keys = parse_count("AIRLOCK_MAX_KEYS", value)?
                 }
-                "AIRLOCK_REDIS_URL" => self.state.url = Some(value.to_owned()),
+                // Naming a server is choosing it: the URL alone switches the backend.
+                "AIRLOCK_REDIS_URL" if !value.trim().is_empty() => {
+                    self.state.url = Some(value.trim().to_owned());
+                    self.state.backend = crate::state::Backend::Redis;
+                }
                 _ => {}
             }
         }

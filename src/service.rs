@@ -437,6 +437,9 @@ pub enum RejectionCode {
     BudgetExceeded,
     /// The audit log cannot take the record of this call (fail-closed mode).
     AuditUnavailable,
+    /// The shared state (rate limits, session budgets on Redis) did not answer in time;
+    /// see `retry_after_secs`.
+    StateUnavailable,
 }
 
 impl RejectionCode {
@@ -455,6 +458,7 @@ impl RejectionCode {
             RejectionCode::SandboxUnavailable => "sandbox_unavailable",
             RejectionCode::BudgetExceeded => "budget_exceeded",
             RejectionCode::AuditUnavailable => "audit_unavailable",
+            RejectionCode::StateUnavailable => "state_unavailable",
         }
     }
 }
@@ -715,6 +719,18 @@ impl Rejection {
     ) -> Self {
         Self::new(RejectionCode::AuditUnavailable, layer, message)
             .with_hint("the server cannot record calls right now; retry later")
+    }
+
+    /// `state_unavailable`: the shared state store did not answer in time, so the call's
+    /// limits could not be checked and it was not run. The reason stays in the logs.
+    pub fn state_unavailable(layer: impl Into<Cow<'static, str>>, wait: Duration) -> Self {
+        Self::new(
+            RejectionCode::StateUnavailable,
+            layer,
+            "the call was not run: its rate limits and budgets cannot be checked right now",
+        )
+        .with_hint("retry after retry_after_secs seconds")
+        .with_retry_after(wait)
     }
 
     /// Adds a fix hint.

@@ -16,11 +16,19 @@
 //! on_unavailable = "fail_closed"           # or "fail_open"
 //! ```
 //!
-//! [`RedisState`] (feature `redis`) implements rate limits as GCRA, one atomic script per
-//! check on the server's clock, and `RedisSessionStore` (with feature `axum`) keeps the HTTP
-//! adapter's MCP sessions there, so a session initialized on one replica is accepted on
-//! the others. Wiring the rate limits into the policy layer in place of its in-memory store
-//! is the next step; today they are used directly.
+//! [`RedisState`] (feature `redis`) is the policy layer's
+//! [`SharedStore`](crate::layers::policy::SharedStore): a call's rate limits (GCRA on the
+//! server's clock) and session budget are decided in one atomic script, one round trip,
+//! charged all together or not at all. `RedisSessionStore` (with feature `axum`) keeps the
+//! HTTP adapter's MCP sessions there, so a session initialized on one replica is accepted
+//! on the others for the same caller. [`Airlock::from_config`](crate::Airlock::from_config)
+//! wires both when `backend = "redis"` (or `AIRLOCK_REDIS_URL` is set).
+//!
+//! Keys (under `key_prefix`): `rate:<rule digest>:<agent>` and `rate:<rule digest>:*`
+//! (global limits), `budget:<session id>` (a hash of call counters), `session:<id>` (an
+//! MCP session's owner). Every key has a TTL. One Redis or Valkey primary (or a proxy in
+//! front of several) is expected: a script touches keys of several limits at once, which
+//! Redis Cluster would spread over slots.
 
 use std::time::Duration;
 

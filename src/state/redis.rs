@@ -1,12 +1,14 @@
 //! [`RedisState`]: rate limits on a Redis or Valkey server, shared by every replica.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{OnUnavailable, StateConfig, StateError};
-use crate::layers::policy::RateSpec;
+use crate::layers::policy::{Admission, RateSpec, SharedStore, StoreUnavailable, Verdict};
 
 /// GCRA in one atomic step on the server's clock (so replicas with skewed clocks agree).
 /// `KEYS[1]`: the bucket; `ARGV[1]`: the emission interval in microseconds; `ARGV[2]`: the
@@ -28,6 +30,53 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return {1, 0}
 ";
 
+/// A policy decision in one atomic step: every rate bucket (GCRA, as [`GCRA`]) and the
+/// session budget either all admit the call and are all charged, or nothing is charged.
+/// `KEYS[1..n]`: the buckets, then the session's counters (a hash) if any. `ARGV[1]`: n;
+/// per bucket its interval (µs) and burst; with a session its TTL (ms), its call limit
+/// (-1: none), the number m of tool budgets and m pairs of counter name and limit.
+/// Returns `{0}` admitted, `{1, i, µs}` bucket i spent, `{2}` session spent, `{3, j}` tool
+/// budget j spent. Every key written carries a TTL.
+const ADMIT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = tonumber(ARGV[1])
+local tats = {}
+for i = 1, n do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = interval * (tonumber(ARGV[2 * i + 1]) - 1)
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  if now < tat - tolerance then
+    return {1, i, tat - tolerance - now}
+  end
+  tats[i] = tat + interval
+end
+if #KEYS > n then
+  local s = KEYS[n + 1]
+  local a = 2 * n + 2
+  local max_calls = tonumber(ARGV[a + 1])
+  local m = tonumber(ARGV[a + 2])
+  if max_calls >= 0 and tonumber(redis.call('HGET', s, 'calls') or 0) >= max_calls then
+    return {2, 0, 0}
+  end
+  for j = 1, m do
+    if tonumber(redis.call('HGET', s, ARGV[a + 1 + 2 * j]) or 0) >= tonumber(ARGV[a + 2 + 2 * j]) then
+      return {3, j, 0}
+    end
+  end
+  redis.call('HINCRBY', s, 'calls', 1)
+  for j = 1, m do
+    redis.call('HINCRBY', s, ARGV[a + 1 + 2 * j], 1)
+  end
+  redis.call('PEXPIRE', s, ARGV[a])
+end
+for i = 1, n do
+  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000))
+end
+return {0, 0, 0}
+";
+
 /// What a rate-limit check decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {
@@ -41,14 +90,18 @@ pub enum RateDecision {
 }
 
 /// Shared state on Redis: a connection manager that reconnects by itself when the server
-/// comes back, every command bounded by the command timeout.
+/// comes back, every command bounded by the command timeout. Cheap to clone: clones share
+/// the connection and the counters. As a [`SharedStore`] it keeps the policy's rate limits
+/// and session budgets.
+#[derive(Clone)]
 pub struct RedisState {
     manager: ConnectionManager,
-    script: redis::Script,
-    prefix: String,
+    script: Arc<redis::Script>,
+    admit: Arc<redis::Script>,
+    prefix: Arc<str>,
     timeout: Duration,
     on_unavailable: OnUnavailable,
-    failed_open: AtomicU64,
+    failed_open: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -78,6 +131,11 @@ impl RedisState {
         let url = url.ok_or_else(|| {
             StateError::Config("backend = \"redis\" needs `state.url` or AIRLOCK_REDIS_URL".into())
         })?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StateError::Config(
+                "the Redis client must be built inside a Tokio runtime".into(),
+            ));
+        }
         let client = redis::Client::open(url).map_err(|e| {
             StateError::Config(format!("state.url is not a Redis URL: {:?}", e.kind()))
         })?;
@@ -90,11 +148,12 @@ impl RedisState {
             .map_err(|e| StateError::Config(format!("redis client: {:?}", e.kind())))?;
         Ok(Self {
             manager,
-            script: redis::Script::new(GCRA),
-            prefix: config.key_prefix.clone(),
+            script: Arc::new(redis::Script::new(GCRA)),
+            admit: Arc::new(redis::Script::new(ADMIT)),
+            prefix: config.key_prefix.as_str().into(),
             timeout: config.command_timeout(),
             on_unavailable: config.on_unavailable,
-            failed_open: AtomicU64::new(0),
+            failed_open: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -119,16 +178,77 @@ impl RedisState {
             }
             Err(failure) => failure,
         };
+        match self.unavailable(failure) {
+            Some(StoreUnavailable {
+                reason,
+                retry_after,
+            }) => Err(StateError::Unavailable {
+                reason,
+                retry_after,
+            }),
+            None => Ok(RateDecision::Allowed),
+        }
+    }
+
+    /// What a failed command means: `Some` (refuse) with `fail_closed`, `None` (allow,
+    /// logged and counted) with `fail_open`.
+    fn unavailable(&self, reason: String) -> Option<StoreUnavailable> {
         match self.on_unavailable {
-            OnUnavailable::FailClosed => Err(StateError::Unavailable {
-                reason: failure,
+            OnUnavailable::FailClosed => Some(StoreUnavailable {
+                reason,
                 retry_after: self.timeout.max(Duration::from_secs(1)),
             }),
             OnUnavailable::FailOpen => {
                 self.failed_open.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(reason = %failure, "shared state unavailable; allowed (fail_open)");
-                Ok(RateDecision::Allowed)
+                tracing::warn!(%reason, "shared state unavailable; allowed (fail_open)");
+                None
             }
+        }
+    }
+
+    /// Decides `admission` in one round trip (see [`SharedStore`]).
+    pub async fn admit_now(&self, admission: Admission) -> Result<Verdict, StoreUnavailable> {
+        let mut invocation = self.admit.prepare_invoke();
+        invocation.arg(admission.rates.len());
+        for rate in &admission.rates {
+            invocation
+                .key(format!("{}{}", self.prefix, rate.key))
+                .arg(rate.spec.emission_interval().as_micros().max(1) as u64)
+                .arg(rate.spec.burst());
+        }
+        if let Some(session) = &admission.session {
+            invocation
+                .key(format!("{}{}", self.prefix, session.key))
+                .arg((session.ttl.as_millis() as u64).max(1))
+                .arg(session.max_calls.map_or(-1, i64::from))
+                .arg(session.tools.len());
+            for tool in &session.tools {
+                invocation.arg(&tool.field).arg(tool.limit);
+            }
+        }
+        let mut conn = self.manager.clone();
+        let decided = match self
+            .bounded(invocation.invoke_async::<(i64, i64, i64)>(&mut conn))
+            .await
+        {
+            Ok((0, _, _)) => Ok(Verdict::Admitted),
+            Ok((1, i, wait_us)) => Ok(Verdict::RateLimited {
+                index: (i.max(1) - 1) as usize,
+                retry_after: Duration::from_micros(wait_us.max(1) as u64),
+            }),
+            Ok((2, _, _)) => Ok(Verdict::SessionSpent),
+            Ok((3, j, _)) => Ok(Verdict::ToolSpent {
+                index: (j.max(1) - 1) as usize,
+            }),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
+            Err(failure) => Err(failure),
+        };
+        match decided {
+            Ok(verdict) => Ok(verdict),
+            Err(failure) => match self.unavailable(failure) {
+                Some(unavailable) => Err(unavailable),
+                None => Ok(Verdict::Admitted),
+            },
         }
     }
 
@@ -148,6 +268,13 @@ impl RedisState {
     /// Calls allowed because the store was unavailable and `on_unavailable = "fail_open"`.
     pub fn failed_open(&self) -> u64 {
         self.failed_open.load(Ordering::Relaxed)
+    }
+}
+
+impl SharedStore for RedisState {
+    fn admit(&self, admission: Admission) -> BoxFuture<'static, Result<Verdict, StoreUnavailable>> {
+        let this = self.clone();
+        Box::pin(async move { this.admit_now(admission).await })
     }
 }
 

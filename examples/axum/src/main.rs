@@ -9,7 +9,8 @@
 //! with PII, masked on the way out), `run_code` (shell code, run in the sandbox),
 //! `delete_file` (denied by the policy). `AIRLOCK_BARE=1` serves the same tools without the
 //! airlock layers, for load-test comparisons; `AIRLOCK_AUDIT=0` leaves out only the audit
-//! layer.
+//! layer. `AIRLOCK_REDIS_URL=redis://host:6379` keeps rate limits, session budgets and MCP
+//! sessions on that server, shared by every replica started with it.
 
 mod stack;
 mod tools;
@@ -38,8 +39,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         HttpAdapter::new(router, catalog)
     } else {
         let airlock = Airlock::from_config(&config, router.catalog())?;
+        // With AIRLOCK_REDIS_URL, rate limits, session budgets and MCP sessions live on
+        // that server: every replica started with it shares them.
         HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
             .policy(airlock.policy().clone())
+            .session_store(airlock.session_store())
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{addr} (POST /mcp, POST /tools/{{name}})");

@@ -1,8 +1,14 @@
 //! [`PolicyEngine`]: the decision engine, usable without Tower.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sha2::{Digest, Sha256};
 
 use super::PolicyError;
 use super::clock::{Clock, SystemClock};
@@ -12,6 +18,7 @@ use super::rate::{GovernorStore, RateLimitStore, RateSpec};
 use super::rules::{Denial, Matcher, RuleSet, ToolRules};
 use super::schedule::{Schedule, ScheduleConfig};
 use super::session::{BudgetExceeded, MAX_SESSION_ID, SessionBudgets, SessionConfig};
+use super::shared::{Admission, RateCharge, SharedStore, Verdict};
 use crate::catalog::{ToolCatalog, check_tool_name};
 use crate::preview::display_name;
 use crate::service::layer_names::POLICY;
@@ -31,6 +38,129 @@ struct RateRule {
     global: bool,
 }
 
+impl RateRule {
+    /// The limit as refusals name it: `5/minute for `customer_*`, per agent`.
+    fn describe(&self) -> String {
+        let scope = if self.global {
+            "for all agents"
+        } else {
+            "per agent"
+        };
+        format!("{} for `{}`, {scope}", self.spec, self.pattern)
+    }
+
+    /// The limit's name in a shared store: the same on every replica with the same rule,
+    /// different for a changed rule (whose old counters then no longer apply).
+    fn shared_id(&self) -> String {
+        let scope = if self.global { "global" } else { "agent" };
+        let digest = Sha256::digest(format!("{}\0{}\0{scope}", self.pattern, self.spec));
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// An agent id as a key part: short ids as they are, long ones by their digest (keys stay
+/// bounded whatever a caller claims).
+fn agent_key(agent: Option<&str>) -> String {
+    match agent {
+        None => "-".to_owned(),
+        Some(id) if id.len() <= 128 => format!("={id}"),
+        Some(id) => {
+            let digest = Sha256::digest(id.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("#{hex}")
+        }
+    }
+}
+
+/// The refusal for a session budget that is spent.
+fn budget_rejection(exceeded: BudgetExceeded) -> Rejection {
+    match exceeded {
+        BudgetExceeded::Session { limit } => Rejection::budget_exceeded(
+            POLICY,
+            format!("this session has used all of its {limit} calls"),
+        ),
+        BudgetExceeded::Tool { pattern, limit } => Rejection::budget_exceeded(
+            POLICY,
+            format!("this session has used all of its {limit} calls of tools matching `{pattern}`"),
+        ),
+        BudgetExceeded::TooManySessions => {
+            Rejection::budget_exceeded(POLICY, "too many sessions are active; try again later")
+                .with_retry_after(Duration::from_secs(60))
+        }
+        BudgetExceeded::NoSession => Rejection::malformed_call(
+            POLICY,
+            "this server requires a session id on every call",
+            "send the call within a session (e.g. the Mcp-Session-Id header)",
+        ),
+    }
+}
+
+/// How to word a shared store's refusal of one call.
+#[derive(Debug, Default)]
+struct Refusals {
+    tool: String,
+    rates: Vec<String>,
+    session_limit: u32,
+    tools: Vec<(String, u32)>,
+}
+
+impl Refusals {
+    fn refusal(&self, verdict: Verdict) -> Option<Rejection> {
+        match verdict {
+            Verdict::Admitted => None,
+            Verdict::RateLimited { index, retry_after } => {
+                let limit = self.rates.get(index).map_or("a rate limit", String::as_str);
+                Some(Rejection::rate_limited(
+                    POLICY,
+                    &self.tool,
+                    limit,
+                    retry_after,
+                ))
+            }
+            Verdict::SessionSpent => Some(budget_rejection(BudgetExceeded::Session {
+                limit: self.session_limit,
+            })),
+            Verdict::ToolSpent { index } => {
+                let (pattern, limit) = self.tools.get(index).cloned().unwrap_or_default();
+                Some(budget_rejection(BudgetExceeded::Tool { pattern, limit }))
+            }
+        }
+    }
+}
+
+/// What [`PolicyEngine::decide`] found.
+#[derive(Debug)]
+#[must_use]
+pub enum Decision {
+    /// The call may go ahead (its counters were charged).
+    Allowed,
+    /// The call is refused; nothing after the refusing rule was charged.
+    Refused(Rejection),
+    /// Every local rule admitted the call; the shared store decides the rest.
+    Pending(PendingDecision),
+}
+
+/// The shared store's part of a decision: resolves to `Ok` when the call may go ahead,
+/// within the store's command timeout.
+#[must_use = "futures do nothing unless polled"]
+pub struct PendingDecision {
+    future: BoxFuture<'static, Result<(), Rejection>>,
+}
+
+impl std::fmt::Debug for PendingDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingDecision")
+    }
+}
+
+impl Future for PendingDecision {
+    type Output = Result<(), Rejection>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
 /// Who may call which tool, when and how often. Built once with [`PolicyEngine::builder`] or
 /// [`PolicyEngine::from_config`]; shared behind an `Arc` by every clone of the layer.
 pub struct PolicyEngine {
@@ -39,8 +169,10 @@ pub struct PolicyEngine {
     require_identity: bool,
     schedules: Vec<Schedule>,
     rate_rules: Vec<RateRule>,
+    rate_ids: Vec<String>,
     rate_store: Arc<dyn RateLimitStore>,
     sessions: Option<SessionBudgets>,
+    shared: Option<Arc<dyn SharedStore>>,
     clock: Arc<dyn Clock>,
     catalog: Option<Arc<ToolCatalog>>,
 }
@@ -53,6 +185,7 @@ impl std::fmt::Debug for PolicyEngine {
             .field("schedules", &self.schedules.len())
             .field("rate_limits", &self.rate_rules.len())
             .field("sessions", &self.sessions.is_some())
+            .field("shared", &self.shared)
             .finish()
     }
 }
@@ -104,9 +237,60 @@ impl PolicyEngine {
         Ok(b)
     }
 
-    /// Decides a call. May rewrite `call.caller` with the verified identity. Consumes rate
-    /// and budget only for calls that every earlier rule admitted.
+    /// Decides a call whose counters are in this process. May rewrite `call.caller` with
+    /// the verified identity. Consumes rate and budget only for calls that every earlier
+    /// rule admitted. An engine with a [shared store](PolicyEngineBuilder::shared_store)
+    /// decides asynchronously: use [`decide`](Self::decide) (here such a call is refused
+    /// with `state_unavailable`).
     pub fn check(&self, call: &mut ToolCall) -> Result<(), Rejection> {
+        match self.decide(call) {
+            Decision::Allowed => Ok(()),
+            Decision::Refused(rejection) => Err(rejection),
+            Decision::Pending(_) => {
+                Err(Rejection::state_unavailable(POLICY, Duration::from_secs(1)))
+            }
+        }
+    }
+
+    /// Decides a call: at once when everything it needs is in this process, otherwise
+    /// [`Decision::Pending`] on the shared store (one round trip, whatever the number of
+    /// limits). May rewrite `call.caller` with the verified identity.
+    pub fn decide(&self, call: &mut ToolCall) -> Decision {
+        if let Err(rejection) = self.check_rules(call) {
+            return Decision::Refused(rejection);
+        }
+        let Some(store) = &self.shared else {
+            return match self.count_locally(call) {
+                Ok(()) => Decision::Allowed,
+                Err(rejection) => Decision::Refused(rejection),
+            };
+        };
+        let (admission, labels) = match self.admission(call) {
+            Ok(pair) => pair,
+            Err(rejection) => return Decision::Refused(rejection),
+        };
+        if admission.is_empty() {
+            return Decision::Allowed;
+        }
+        let verdict = store.admit(admission);
+        Decision::Pending(PendingDecision {
+            future: Box::pin(async move {
+                match verdict.await {
+                    Ok(verdict) => labels.refusal(verdict).map_or(Ok(()), Err),
+                    Err(unavailable) => {
+                        tracing::warn!(reason = %unavailable.reason, "shared state unavailable; call refused");
+                        Err(Rejection::state_unavailable(
+                            POLICY,
+                            unavailable.retry_after,
+                        ))
+                    }
+                }
+            }),
+        })
+    }
+
+    /// Name, identity, tool rules and time windows: everything decided without counters.
+    fn check_rules(&self, call: &mut ToolCall) -> Result<(), Rejection> {
         if let Err(e) = check_tool_name(&call.tool) {
             return Err(e.to_rejection(POLICY));
         }
@@ -148,42 +332,69 @@ impl PolicyEngine {
                 ));
             }
         }
-        self.check_rates(tool, caller)?;
-        if let Some(sessions) = &self.sessions {
-            let session = call.session.as_deref();
-            if session.is_some_and(|s| s.len() > MAX_SESSION_ID) {
-                return Err(Rejection::malformed_call(
-                    POLICY,
-                    format!("the session id is longer than {MAX_SESSION_ID} bytes"),
-                    "use the session id the server gave you",
-                ));
-            }
-            if let Err(exceeded) = sessions.check_and_count(session, tool) {
-                return Err(match exceeded {
-                    BudgetExceeded::Session { limit } => Rejection::budget_exceeded(
-                        POLICY,
-                        format!("this session has used all of its {limit} calls"),
-                    ),
-                    BudgetExceeded::Tool { pattern, limit } => Rejection::budget_exceeded(
-                        POLICY,
-                        format!(
-                            "this session has used all of its {limit} calls of tools matching `{pattern}`"
-                        ),
-                    ),
-                    BudgetExceeded::TooManySessions => Rejection::budget_exceeded(
-                        POLICY,
-                        "too many sessions are active; try again later",
-                    )
-                    .with_retry_after(Duration::from_secs(60)),
-                    BudgetExceeded::NoSession => Rejection::malformed_call(
-                        POLICY,
-                        "this server requires a session id on every call",
-                        "send the call within a session (e.g. the Mcp-Session-Id header)",
-                    ),
-                });
-            }
+        if let Some(session) = call.session.as_deref()
+            && self.sessions.is_some()
+            && session.len() > MAX_SESSION_ID
+        {
+            return Err(Rejection::malformed_call(
+                POLICY,
+                format!("the session id is longer than {MAX_SESSION_ID} bytes"),
+                "use the session id the server gave you",
+            ));
         }
         Ok(())
+    }
+
+    /// Rate limits and session budgets in this process's memory.
+    fn count_locally(&self, call: &ToolCall) -> Result<(), Rejection> {
+        let tool = call.tool.as_str();
+        self.check_rates(tool, &call.caller)?;
+        if let Some(sessions) = &self.sessions {
+            sessions
+                .check_and_count(call.session.as_deref(), tool)
+                .map_err(budget_rejection)?;
+        }
+        Ok(())
+    }
+
+    /// What the shared store must count for `call`, and how to word its refusals.
+    fn admission(&self, call: &ToolCall) -> Result<(Admission, Refusals), Rejection> {
+        let tool = call.tool.as_str();
+        let agent = agent_key(call.caller.agent_id.as_deref());
+        let mut admission = Admission::default();
+        let mut labels = Refusals {
+            tool: tool.to_owned(),
+            ..Refusals::default()
+        };
+        for (rule, id) in self.rate_rules.iter().zip(&self.rate_ids) {
+            if !rule.tools.is_match(tool) {
+                continue;
+            }
+            let key = if rule.global {
+                format!("rate:{id}:*")
+            } else {
+                format!("rate:{id}:{agent}")
+            };
+            admission.rates.push(RateCharge {
+                key,
+                spec: rule.spec,
+            });
+            labels.rates.push(rule.describe());
+        }
+        if let Some(sessions) = &self.sessions {
+            admission.session = sessions
+                .charge(call.session.as_deref(), tool)
+                .map_err(budget_rejection)?;
+            if let Some(charge) = &admission.session {
+                labels.session_limit = charge.max_calls.unwrap_or(0);
+                labels.tools = charge
+                    .tools
+                    .iter()
+                    .map(|t| (t.field.trim_start_matches("t:").to_owned(), t.limit))
+                    .collect();
+            }
+        }
+        Ok((admission, labels))
     }
 
     /// Verifies the caller's credential with the configured verifier (as [`check`](Self::check)
@@ -230,13 +441,12 @@ impl PolicyEngine {
             }
             let key = if rule.global { EVERYONE } else { agent };
             if let Err(wait) = self.rate_store.try_acquire(i, key) {
-                let scope = if rule.global {
-                    "for all agents"
-                } else {
-                    "per agent"
-                };
-                let limit = format!("{} for `{}`, {scope}", rule.spec, rule.pattern);
-                return Err(Rejection::rate_limited(POLICY, tool, &limit, wait));
+                return Err(Rejection::rate_limited(
+                    POLICY,
+                    tool,
+                    &rule.describe(),
+                    wait,
+                ));
             }
         }
         Ok(())
@@ -376,6 +586,7 @@ pub struct PolicyEngineBuilder {
     schedules: Vec<ScheduleConfig>,
     rates: Vec<(String, RateSpec, bool)>,
     rate_store: Option<Arc<dyn RateLimitStore>>,
+    shared: Option<Arc<dyn SharedStore>>,
     max_tracked_agents: Option<usize>,
     sessions: Option<SessionConfig>,
     clock: Option<Arc<dyn Clock>>,
@@ -444,6 +655,14 @@ impl PolicyEngineBuilder {
     /// Uses another store for rate-limit state (limits are numbered in the order added).
     pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
         self.rate_store = Some(store);
+        self
+    }
+
+    /// Keeps rate limits and session budgets in `store`, shared with every replica that
+    /// uses the same store, in place of this process's memory. Calls are then decided
+    /// asynchronously ([`PolicyEngine::decide`]), in one round trip each.
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared = Some(store);
         self
     }
 
@@ -526,9 +745,11 @@ impl PolicyEngineBuilder {
             verifier: self.verifier,
             require_identity: self.require_identity,
             schedules,
+            rate_ids: rate_rules.iter().map(RateRule::shared_id).collect(),
             rate_rules,
             rate_store,
             sessions,
+            shared: self.shared,
             clock,
             catalog: self.catalog,
         })

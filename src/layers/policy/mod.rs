@@ -19,6 +19,12 @@
 //!    and global, on `governor`.
 //! 6. **Session budgets** (`budget_exceeded`).
 //!
+//! Rate limits and session budgets live in this process unless the engine has a
+//! [`SharedStore`] (`[state] backend = "redis"`): then steps 5 and 6 are one
+//! atomic decision on the store, every limit and budget charged or none, and a
+//! store that cannot answer within its timeout refuses the call with
+//! `state_unavailable` (or admits it, with `on_unavailable = "fail_open"`).
+//!
 //! Without a verifier, the caller is taken as the adapter built it: put the
 //! policy behind an adapter that authenticates, or configure a verifier.
 //!
@@ -59,10 +65,11 @@ mod rules;
 mod schedule;
 mod service;
 mod session;
+mod shared;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
-pub use engine::{PolicyEngine, PolicyEngineBuilder};
+pub use engine::{Decision, PendingDecision, PolicyEngine, PolicyEngineBuilder};
 pub use identity::{
     HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
 };
@@ -71,8 +78,11 @@ pub use identity::{JwtAlgorithm, JwtVerifier};
 pub use layer::PolicyLayer;
 pub use rate::{GovernorStore, RateLimitConfig, RateLimitStore, RateSpec};
 pub use schedule::ScheduleConfig;
-pub use service::Policy;
+pub use service::{Policy, PolicyFuture};
 pub use session::SessionConfig;
+pub use shared::{
+    Admission, RateCharge, SessionCharge, SharedStore, StoreUnavailable, ToolCharge, Verdict,
+};
 
 /// A policy that cannot be built, naming the rule or key at fault.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::PolicyError;
 use super::clock::Clock;
 use super::rules::Matcher;
+use super::shared::{SessionCharge, ToolCharge};
 
 /// `[policy.sessions]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +174,38 @@ impl SessionBudgets {
             }
         }
         Ok(())
+    }
+
+    /// What a shared store must count for this call (nothing is counted here): `None`
+    /// for a call without a session when none is required. The store forgets a session
+    /// idle for the TTL, so `max_sessions` is not needed there.
+    pub(crate) fn charge(
+        &self,
+        session: Option<&str>,
+        tool: &str,
+    ) -> Result<Option<SessionCharge>, BudgetExceeded> {
+        let Some(session) = session else {
+            return if self.require_session {
+                Err(BudgetExceeded::NoSession)
+            } else {
+                Ok(None)
+            };
+        };
+        let tools = self
+            .per_tool
+            .iter()
+            .filter(|(matcher, _, _)| matcher.is_match(tool))
+            .map(|(_, pattern, limit)| ToolCharge {
+                field: format!("t:{pattern}"),
+                limit: *limit,
+            })
+            .collect();
+        Ok(Some(SessionCharge {
+            key: format!("budget:{session}"),
+            ttl: self.ttl,
+            max_calls: self.max_calls,
+            tools,
+        }))
     }
 
     /// Sessions currently tracked.
