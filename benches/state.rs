@@ -17,7 +17,7 @@ use std::sync::Arc;
 mod redis;
 
 /// High enough that every decision is an admission (the common case).
-const RATE: &str = "1000000/second";
+const RATE: &str = "1000000000/second";
 
 fn policy(shared: Option<Arc<RedisState>>) -> PolicyEngine {
     let spec: RateSpec = RATE.parse().unwrap();
