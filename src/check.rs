@@ -144,6 +144,7 @@ where
                     record.arguments = Some(match response.output {
                         ToolOutput::Json(v) => v,
                         ToolOutput::Text(t) => Value::String(t),
+                        ToolOutput::Content(c) => serde_json::to_value(c).unwrap_or(Value::Null),
                     });
                 }
             },

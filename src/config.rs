@@ -70,6 +70,7 @@ pub use crate::layers::sanitize::SanitizeConfig;
 pub use crate::layers::strict_schema::StrictSchemaConfig;
 pub use crate::layers::strip_ghost_args::StripGhostArgsConfig;
 use crate::limits::InputLimits;
+pub use crate::proxy::ProxyConfig;
 pub use crate::state::StateConfig;
 
 /// Deepest nesting a configuration may allow.
@@ -97,6 +98,8 @@ pub struct AirlockConfig {
     pub sandbox: SandboxConfig,
     /// Shared state across replicas.
     pub state: StateConfig,
+    /// `airlock proxy`: what a proxied upstream gets, and how long it is waited for.
+    pub proxy: ProxyConfig,
 }
 
 /// `[schema]` of the file: what only the schema layer reads

@@ -120,6 +120,7 @@ mod future;
 pub mod layers;
 pub mod limits;
 pub mod preview;
+pub mod proxy;
 pub mod router;
 pub mod sensitive;
 pub mod service;
@@ -138,8 +139,8 @@ pub use layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
 pub use limits::{InputLimits, LimitViolation};
 pub use router::{ToolRouter, ToolRouterBuilder};
 pub use service::{
-    Caller, FieldError, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse,
-    VerifiedAgent,
+    Caller, FieldError, McpContent, Note, Rejection, RejectionCode, ToolCall, ToolOutput,
+    ToolResponse, VerifiedAgent,
 };
 
 /// The README's examples, compiled and run as doctests.

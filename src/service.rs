@@ -267,14 +267,57 @@ pub enum ToolOutput {
     Text(String),
     /// Structured JSON.
     Json(Value),
+    /// MCP content blocks as an MCP server returned them (what a proxied tool answers):
+    /// text, image, audio, embedded resources, resource links, with `structuredContent`.
+    /// Adapters pass them on as they are, after the sanitize layer has masked every text
+    /// in them.
+    Content(McpContent),
+}
+
+/// The content of an MCP `CallToolResult`: its `content` blocks and `structuredContent`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpContent {
+    /// The blocks, as MCP defines them (`{"type": "text", "text": …}`, `{"type": "image",
+    /// "data": …, "mimeType": …}`, `{"type": "resource", "resource": {…}}`, …).
+    pub content: Vec<Value>,
+    /// `structuredContent`, when the tool returned one.
+    #[serde(
+        default,
+        rename = "structuredContent",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub structured: Option<Value>,
+}
+
+impl McpContent {
+    /// The text of the text blocks and of embedded text resources, one per line.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.content {
+            let text = match block.get("type").and_then(Value::as_str) {
+                Some("text") => block.get("text"),
+                Some("resource") => block.get("resource").and_then(|r| r.get("text")),
+                _ => None,
+            };
+            if let Some(text) = text.and_then(Value::as_str) {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(text);
+            }
+        }
+        out
+    }
 }
 
 impl ToolOutput {
-    /// The output as text: the text itself, or the JSON serialized compactly.
+    /// The output as text: the text itself, the JSON serialized compactly, or the texts of
+    /// MCP content blocks.
     pub fn to_text(&self) -> Cow<'_, str> {
         match self {
             ToolOutput::Text(text) => Cow::Borrowed(text),
             ToolOutput::Json(value) => Cow::Owned(value.to_string()),
+            ToolOutput::Content(content) => Cow::Owned(content.text()),
         }
     }
 }
@@ -304,6 +347,11 @@ impl ToolResponse {
     /// A successful JSON output.
     pub fn json(value: Value) -> Self {
         Self::from_output(ToolOutput::Json(value), false)
+    }
+
+    /// MCP content blocks, as an MCP server answered (`is_error` is its `isError`).
+    pub fn content(content: McpContent, is_error: bool) -> Self {
+        Self::from_output(ToolOutput::Content(content), is_error)
     }
 
     /// The tool ran and reported a failure with this message.

@@ -93,6 +93,10 @@ fn call_response(response: ToolResponse) -> CallResponse {
     let output = match &response.output {
         ToolOutput::Text(t) => proto::call_response::Output::Text(t.clone()),
         ToolOutput::Json(v) => proto::call_response::Output::Json(v.to_string()),
+        // MCP content blocks, as the JSON of `{"content": […], "structuredContent": …}`.
+        ToolOutput::Content(c) => {
+            proto::call_response::Output::Json(serde_json::to_string(c).unwrap_or_default())
+        }
     };
     CallResponse {
         is_error: response.is_error,

@@ -108,6 +108,7 @@ pub struct HttpAdapter {
     require_session: bool,
     page_size: usize,
     cors: Option<tower_http::cors::CorsLayer>,
+    instructions: Option<String>,
 }
 
 impl HttpAdapter {
@@ -126,7 +127,15 @@ impl HttpAdapter {
             require_session: true,
             page_size: 100,
             cors: None,
+            instructions: None,
         }
+    }
+
+    /// The `instructions` of `initialize` (what the server tells the model about itself).
+    /// Sent as given: mask what comes from elsewhere first (the proxy does).
+    pub fn instructions(mut self, instructions: Option<String>) -> Self {
+        self.instructions = instructions;
+        self
     }
 
     /// The host names (`Host` header, and the host of an `Origin` header) requests may
@@ -711,11 +720,14 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                 );
             }
         };
-        let result = json!({
+        let mut result = json!({
             "protocolVersion": version,
             "capabilities": {"tools": {"listChanged": false}},
             "serverInfo": {"name": adapter.name, "version": adapter.version},
         });
+        if let Some(instructions) = &adapter.instructions {
+            result["instructions"] = Value::String(instructions.clone());
+        }
         let mut response = json_response(StatusCode::OK, rpc_result(id, result));
         if let Ok(value) = HeaderValue::from_str(&session) {
             response.headers_mut().insert("mcp-session-id", value);
@@ -777,6 +789,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                     );
                 }
             };
+            let typed = adapter.core.has_output_schema(&name);
             let mut call = ToolCall::new(name, arguments).with_caller(caller);
             // Only a session this server issued to this caller counts for budgets.
             call.session = session;
@@ -786,7 +799,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                     RpcResult {
                         jsonrpc: "2.0",
                         id: &id,
-                        result: call_result(&response),
+                        result: call_result(&response, typed),
                     },
                 ),
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
@@ -849,7 +862,7 @@ struct RpcResult<'a, R> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CallToolResult<'a> {
-    content: [TextContent<'a>; 1],
+    content: Blocks<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     structured_content: Option<Structured<'a>>,
     is_error: bool,
@@ -862,6 +875,15 @@ struct TextContent<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     text: Text<'a>,
+}
+
+/// The `content` array: one text block the adapter writes, or an MCP server's own blocks.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Blocks<'a> {
+    One([TextContent<'a>; 1]),
+    Two([TextContent<'a>; 2]),
+    Many(&'a [Value]),
 }
 
 /// A text content's text: a string, or a JSON output written as its own compact text
@@ -894,13 +916,33 @@ struct Meta<'a> {
     notes: &'a [Note],
 }
 
-/// A `ToolResponse` as MCP's `CallToolResult`.
-fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
-    let text = |text| [TextContent { kind: "text", text }];
+/// A `ToolResponse` as MCP's `CallToolResult`. A refusal of a tool with an `outputSchema`
+/// (`typed`) carries no `structuredContent`: clients validate it against that schema even
+/// on errors, and a rejection does not match it.
+fn call_result(response: &ToolResponse, typed: bool) -> CallToolResult<'_> {
+    let text = |text| Blocks::One([TextContent { kind: "text", text }]);
     if let Some(rejection) = &response.rejection {
+        let message = TextContent {
+            kind: "text",
+            text: Text::Str(Cow::Owned(refusal_text(rejection))),
+        };
+        // Without structuredContent, the rejection itself goes as a second text block.
+        let content = if typed {
+            let json =
+                serde_json::to_string(&json!({ "rejection": rejection })).unwrap_or_default();
+            Blocks::Two([
+                message,
+                TextContent {
+                    kind: "text",
+                    text: Text::Str(Cow::Owned(json)),
+                },
+            ])
+        } else {
+            Blocks::One([message])
+        };
         return CallToolResult {
-            content: text(Text::Str(Cow::Owned(refusal_text(rejection)))),
-            structured_content: Some(Structured::Rejection { rejection }),
+            content,
+            structured_content: (!typed).then_some(Structured::Rejection { rejection }),
             is_error: true,
             meta: None,
         };
@@ -910,6 +952,10 @@ fn call_result(response: &ToolResponse) -> CallToolResult<'_> {
         ToolOutput::Json(value) => (
             text(Text::Json(value)),
             value.is_object().then_some(Structured::Output(value)),
+        ),
+        ToolOutput::Content(c) => (
+            Blocks::Many(&c.content),
+            c.structured.as_ref().map(Structured::Output),
         ),
     };
     CallToolResult {

@@ -53,6 +53,7 @@ pub struct AirlockMcp {
     core: ServedStack,
     name: String,
     version: String,
+    instructions: Option<String>,
 }
 
 impl AirlockMcp {
@@ -62,7 +63,15 @@ impl AirlockMcp {
             core: ServedStack::new(stack, catalog),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            instructions: None,
         }
+    }
+
+    /// The `instructions` of `initialize` (what the server tells the model about itself).
+    /// Sent as given: mask what comes from elsewhere first (the proxy does).
+    pub fn instructions(mut self, instructions: Option<String>) -> Self {
+        self.instructions = instructions;
+        self
     }
 
     /// Filters `list_tools` for each caller with this policy (the same the stack uses).
@@ -88,20 +97,46 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
     }
 }
 
-fn result_of(response: ToolResponse) -> CallToolResult {
+/// MCP content blocks from their JSON; a block rmcp does not know becomes its JSON as text
+/// (nothing is dropped silently).
+fn content_blocks(blocks: Vec<Value>) -> Vec<ContentBlock> {
+    blocks
+        .into_iter()
+        .map(|block| {
+            serde_json::from_value::<ContentBlock>(block.clone())
+                .unwrap_or_else(|_| ContentBlock::text(block.to_string()))
+        })
+        .collect()
+}
+
+/// A `ToolResponse` as MCP's `CallToolResult`; a refusal of a tool with an `outputSchema`
+/// (`typed`) carries no `structuredContent` (clients validate it against that schema).
+fn result_of(response: ToolResponse, typed: bool) -> CallToolResult {
     if let Some(rejection) = &response.rejection {
-        let mut result = CallToolResult::error(vec![ContentBlock::text(refusal_text(rejection))]);
-        result.structured_content = Some(json!({"rejection": rejection}));
+        let mut content = vec![ContentBlock::text(refusal_text(rejection))];
+        let structured = json!({ "rejection": rejection });
+        if typed {
+            // Without structuredContent, the rejection itself goes as a second text block.
+            content.push(ContentBlock::text(structured.to_string()));
+        }
+        let mut result = CallToolResult::error(content);
+        if !typed {
+            result.structured_content = Some(structured);
+        }
         return result;
     }
-    let (text, structured) = match response.output {
-        ToolOutput::Text(t) => (t, None),
-        ToolOutput::Json(v) => (v.to_string(), v.is_object().then_some(v)),
+    let (content, structured) = match response.output {
+        ToolOutput::Text(t) => (vec![ContentBlock::text(t)], None),
+        ToolOutput::Json(v) => (
+            vec![ContentBlock::text(v.to_string())],
+            v.is_object().then_some(v),
+        ),
+        ToolOutput::Content(c) => (content_blocks(c.content), c.structured),
     };
     let mut result = if response.is_error {
-        CallToolResult::error(vec![ContentBlock::text(text)])
+        CallToolResult::error(content)
     } else {
-        CallToolResult::success(vec![ContentBlock::text(text)])
+        CallToolResult::success(content)
     };
     result.structured_content = structured;
     // What the layers did (arguments stripped, redactions by kind, truncation, the
@@ -120,6 +155,7 @@ impl ServerHandler for AirlockMcp {
     fn get_info(&self) -> InitializeResult {
         let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
         info.server_info = Implementation::new(self.name.clone(), self.version.clone());
+        info.instructions = self.instructions.clone();
         info
     }
 
@@ -134,19 +170,16 @@ impl ServerHandler for AirlockMcp {
             .visible(caller)
             .into_iter()
             .map(|spec| {
-                let schema = match spec.input_schema() {
-                    Some(Value::Object(map)) => map.clone(),
-                    _ => {
-                        let mut map = Map::new();
-                        map.insert("type".into(), "object".into());
-                        map
-                    }
-                };
-                Tool::new_with_raw(
-                    spec.name().to_owned(),
-                    spec.description().map(|d| Cow::Owned(d.to_owned())),
-                    Arc::new(schema),
-                )
+                // The whole definition (title, outputSchema, annotations, …) as served.
+                serde_json::from_value::<Tool>(spec.to_mcp()).unwrap_or_else(|_| {
+                    let mut schema = Map::new();
+                    schema.insert("type".into(), "object".into());
+                    Tool::new_with_raw(
+                        spec.name().to_owned(),
+                        spec.description().map(|d| Cow::Owned(d.to_owned())),
+                        Arc::new(schema),
+                    )
+                })
             })
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
@@ -159,10 +192,11 @@ impl ServerHandler for AirlockMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let (caller, session) = caller_from(&context);
         let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let typed = self.core.has_output_schema(&request.name);
         let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
         call.session = session;
         match self.core.call(call).await {
-            Ok(response) => Ok(CallToolResponse::Complete(result_of(response))),
+            Ok(response) => Ok(CallToolResponse::Complete(result_of(response, typed))),
             Err(_) => Err(ErrorData::internal_error("internal error", None)),
         }
     }

@@ -104,6 +104,14 @@ impl ServedStack {
         result
     }
 
+    /// Whether `tool` declares an `outputSchema`: its refusals then go out without
+    /// `structuredContent` (clients validate that against the schema, even on errors).
+    pub(crate) fn has_output_schema(&self, tool: &str) -> bool {
+        self.catalog
+            .get(tool)
+            .is_some_and(|spec| spec.output_schema().is_some())
+    }
+
     /// The tools `caller` may see.
     pub(crate) fn visible(&self, caller: Caller) -> Vec<&ToolSpec> {
         visible_specs(&self.catalog, self.policy.as_deref(), caller)

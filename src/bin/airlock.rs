@@ -5,6 +5,7 @@
 //! airlock sanitize [--config airlock.toml] [--jsonl] [--findings] < output.txt
 //! airlock audit verify [--key-env VAR] audit.jsonl audit.jsonl.0000000000000001 …
 //! airlock sandbox run [--backend process|bwrap] [--wall-time-secs N] … -- CMD ARGS…
+//! airlock proxy [--config airlock.toml] [--listen ADDR] -- CMD ARGS…
 //! ```
 
 use std::path::PathBuf;
@@ -61,6 +62,24 @@ enum Command {
     /// Run commands under the sandbox layer's isolation.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Put the whole airlock in front of an MCP server: start CMD ARGS… as the upstream
+    /// (over stdio) and serve its tools through every layer.
+    ///
+    /// Without --listen it speaks MCP on its own stdin and stdout, so an MCP host
+    /// configures `airlock proxy -- <the original command>` in place of the command; with
+    /// --listen it serves MCP's Streamable HTTP at http://ADDR/mcp. Logs go to stderr
+    /// (RUST_LOG filters them; default info).
+    Proxy {
+        /// Configuration file (TOML); AIRLOCK_* environment variables apply on top.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Serve Streamable HTTP on this address (e.g. 127.0.0.1:3000) instead of stdio.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The upstream server's command and its arguments.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
     /// Mask PII and secrets in text read on stdin, with the sanitize layer's configuration.
     ///
     /// Text mode (default) writes the masked text. With --jsonl, each input line is a JSON
@@ -138,6 +157,81 @@ enum SandboxCommand {
     },
 }
 
+/// `airlock proxy`: exit status 0 when the client went away, 1 when serving failed, 2 when
+/// the proxy could not start.
+fn proxy(config: Option<PathBuf>, listen: Option<String>, command: Vec<String>) -> ExitCode {
+    use agent_airlock::proxy::{Launch, Proxy};
+    // Stdout may be the MCP channel: every log line goes to stderr.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+    let config = match AirlockConfig::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some((program, args)) = command.split_first() else {
+        eprintln!("airlock: proxy needs the upstream's command after --");
+        return ExitCode::from(2);
+    };
+    let launch = Launch {
+        program: program.clone(),
+        args: args.to_vec(),
+        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("airlock: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        let proxy = match Proxy::start(&config, launch).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let served = match listen {
+            None => proxy.serve_stdio().await,
+            Some(addr) => {
+                let listener = match tokio::net::TcpListener::bind(&addr).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("airlock: cannot listen on {addr}: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                eprintln!("airlock: proxy listening on http://{addr}/mcp");
+                proxy
+                    .serve_http(
+                        listener,
+                        agent_airlock::adapters::http::ServeLimits::default(),
+                    )
+                    .await
+            }
+        };
+        match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("airlock: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
 fn main() -> ExitCode {
     // The sandbox re-executes this program for its own stages.
     agent_airlock::layers::sandbox::enter_without_tools();
@@ -150,6 +244,11 @@ fn main() -> ExitCode {
             audit_log,
         } => check(tools, config, fail_on_deny, audit_log),
         Command::Audit(AuditCommand::Verify { files, key_env }) => audit_verify(&files, key_env),
+        Command::Proxy {
+            config,
+            listen,
+            command,
+        } => proxy(config, listen, command),
         Command::Sandbox(SandboxCommand::Run {
             backend,
             config,

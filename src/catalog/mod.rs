@@ -142,6 +142,9 @@ pub struct ToolSpec {
     input_schema: Option<Value>,
     validator: Option<jsonschema::Validator>,
     shape: Option<Shape>,
+    /// The rest of an MCP tool definition (`title`, `outputSchema`, `annotations`, `icons`,
+    /// `_meta`), kept as given and served in `tools/list`.
+    rest: serde_json::Map<String, Value>,
 }
 
 impl ToolSpec {
@@ -173,7 +176,41 @@ impl ToolSpec {
             input_schema,
             validator,
             shape,
+            rest: serde_json::Map::new(),
         })
+    }
+
+    /// Compiles a tool from its MCP `tools/list` entry, keeping every other member of it
+    /// (`title`, `outputSchema`, `annotations`, …) for `tools/list`.
+    pub fn from_mcp(entry: &Value) -> Result<Self, CatalogError> {
+        let Value::Object(map) = entry else {
+            return Err(CatalogError::Format("a tool is not a JSON object".into()));
+        };
+        let name = map
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CatalogError::Format("a tool has no string `name`".into()))?;
+        let description = match map.get("description") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(d)) => Some(d.clone()),
+            Some(_) => {
+                return Err(CatalogError::Format(format!(
+                    "tool `{name}`: `description` is not a string"
+                )));
+            }
+        };
+        let mut spec = Self::new(name, description, map.get("inputSchema").cloned())?;
+        spec.rest = map
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "name" | "description" | "inputSchema"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(spec)
+    }
+
+    /// The output schema, when the tool declares one.
+    pub fn output_schema(&self) -> Option<&Value> {
+        self.rest.get("outputSchema")
     }
 
     /// The tool's name.
@@ -213,6 +250,9 @@ impl ToolSpec {
                 .clone()
                 .unwrap_or_else(|| serde_json::json!({"type": "object"})),
         );
+        for (key, value) in &self.rest {
+            entry.insert(key.clone(), value.clone());
+        }
         Value::Object(entry)
     }
 }
@@ -317,20 +357,11 @@ impl ToolCatalog {
     pub fn from_mcp_json(json: &str) -> Result<Self, CatalogError> {
         #[derive(Deserialize)]
         struct Doc {
-            tools: Vec<Entry>,
+            tools: Vec<Value>,
         }
         #[derive(Deserialize)]
         struct Envelope {
             result: Doc,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Entry {
-            name: String,
-            #[serde(default)]
-            description: Option<String>,
-            #[serde(default)]
-            input_schema: Option<Value>,
         }
         let value: Value =
             serde_json::from_str(json).map_err(|e| CatalogError::Format(e.to_string()))?;
@@ -341,12 +372,8 @@ impl ToolCatalog {
         }
         .map_err(|e| CatalogError::Format(e.to_string()))?;
         let mut catalog = Self::new();
-        for entry in doc.tools {
-            catalog.insert(ToolSpec::new(
-                entry.name,
-                entry.description,
-                entry.input_schema,
-            )?)?;
+        for entry in &doc.tools {
+            catalog.insert(ToolSpec::from_mcp(entry)?)?;
         }
         Ok(catalog)
     }

@@ -177,6 +177,10 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
     let output_bytes = match &response.output {
         ToolOutput::Text(t) => t.len(),
         ToolOutput::Json(v) => json_len(v),
+        ToolOutput::Content(c) => {
+            c.content.iter().map(json_len).sum::<usize>()
+                + c.structured.as_ref().map_or(0, json_len)
+        }
     };
     put.u64(output_bytes as u64);
 
@@ -224,6 +228,12 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
                 put.u8(2);
                 let at = put.open_str();
                 let _ = serde_json::to_writer(&mut *put.0, v);
+                put.close_str(at);
+            }
+            ToolOutput::Content(c) => {
+                put.u8(2);
+                let at = put.open_str();
+                let _ = serde_json::to_writer(&mut *put.0, c);
                 put.close_str(at);
             }
         },

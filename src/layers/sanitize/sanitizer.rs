@@ -403,6 +403,14 @@ impl Sanitizer {
                 }
             }
             ToolOutput::Json(value) => self.sanitize_json(value, &mut counts),
+            ToolOutput::Content(content) => {
+                for block in &mut content.content {
+                    self.sanitize_block(block, &mut counts);
+                }
+                if let Some(structured) = &mut content.structured {
+                    self.sanitize_json(structured, &mut counts);
+                }
+            }
         }
         let mut fix = |s: &mut String| {
             if let Cow::Owned(masked) = self.sanitize_text(s, &mut counts) {
@@ -437,6 +445,63 @@ impl Sanitizer {
         self.truncate(response);
     }
 
+    /// Masks one MCP content block: every string in it, and the decoded bytes of its
+    /// base64 payload (an image's or audio's `data`, a resource's `blob`) when they are text
+    /// (a "binary" blob can carry a `.env` file as well as a picture). Binary payloads are
+    /// left as they are.
+    fn sanitize_block(&self, block: &mut Value, counts: &mut Counts) {
+        let Value::Object(map) = block else {
+            self.sanitize_json(block, counts);
+            return;
+        };
+        let kind = map
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let data = match kind.as_str() {
+            "image" | "audio" => map.remove("data"),
+            _ => None,
+        };
+        let blob = match (kind.as_str(), map.get_mut("resource")) {
+            ("resource", Some(Value::Object(resource))) => resource.remove("blob"),
+            _ => None,
+        };
+        self.sanitize_json(block, counts);
+        let Value::Object(map) = block else { return };
+        if let Some(data) = data {
+            map.insert("data".into(), self.sanitize_base64(data, counts));
+        }
+        if let (Some(blob), Some(Value::Object(resource))) = (blob, map.get_mut("resource")) {
+            resource.insert("blob".into(), self.sanitize_base64(blob, counts));
+        }
+    }
+
+    /// A base64 payload, masked if it decodes to text; a string that is not base64 is
+    /// masked as the string it is.
+    fn sanitize_base64(&self, payload: Value, counts: &mut Counts) -> Value {
+        use base64::Engine as _;
+        let Value::String(encoded) = payload else {
+            let mut payload = payload;
+            self.sanitize_json(&mut payload, counts);
+            return payload;
+        };
+        let engine = base64::engine::general_purpose::STANDARD;
+        match engine.decode(encoded.trim()) {
+            Ok(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => match self.sanitize_text(text, counts) {
+                    Cow::Owned(masked) => Value::String(engine.encode(masked)),
+                    Cow::Borrowed(_) => Value::String(encoded),
+                },
+                Err(_) => Value::String(encoded),
+            },
+            Err(_) => match self.sanitize_text(&encoded, counts) {
+                Cow::Owned(masked) => Value::String(masked),
+                Cow::Borrowed(_) => Value::String(encoded),
+            },
+        }
+    }
+
     fn truncate(&self, response: &mut ToolResponse) {
         let Some(limit) = self.max_chars else { return };
         // Byte length bounds the character count, so most outputs return here uncounted
@@ -444,6 +509,12 @@ impl Sanitizer {
         let over = match &response.output {
             ToolOutput::Text(t) => t.len() > limit,
             ToolOutput::Json(v) => crate::limits::json_longer_than(v, limit),
+            ToolOutput::Content(c) => {
+                content_texts(&c.content).map(str::len).sum::<usize>() > limit
+                    || c.structured
+                        .as_ref()
+                        .is_some_and(|v| crate::limits::json_longer_than(v, limit))
+            }
         };
         if !over {
             return;
@@ -475,6 +546,22 @@ impl Sanitizer {
                 let mut budget = limit;
                 shrink_json(value, &mut budget, 0);
                 (total, json_chars(value))
+            }
+            ToolOutput::Content(content) => {
+                let total: usize = content_texts(&content.content)
+                    .map(|t| t.chars().count())
+                    .sum();
+                let kept = cut_blocks(&mut content.content, limit);
+                if let Some(structured) = &mut content.structured
+                    && json_chars(structured) > limit
+                {
+                    let mut budget = limit;
+                    shrink_json(structured, &mut budget, 0);
+                }
+                if kept == total {
+                    return; // only the structured copy was over: no text was cut
+                }
+                (total, kept)
             }
         };
         response.notes.push(Note::Truncated {
@@ -568,6 +655,63 @@ fn push_json_escaped(out: &mut String, text: &str) {
 }
 
 /// Characters of `value` as compact JSON.
+/// The texts of MCP content blocks the model reads: text blocks and embedded text
+/// resources.
+fn content_texts(blocks: &[Value]) -> impl Iterator<Item = &str> {
+    blocks.iter().filter_map(|block| {
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => block.get("text"),
+            Some("resource") => block.get("resource").and_then(|r| r.get("text")),
+            _ => None,
+        }
+        .and_then(Value::as_str)
+    })
+}
+
+/// Keeps the first `limit` characters of the blocks' texts: the block where the budget
+/// runs out is cut, marked, and the blocks after it are replaced by one marker. Returns
+/// the characters kept.
+fn cut_blocks(blocks: &mut Vec<Value>, limit: usize) -> usize {
+    let mut budget = limit;
+    let mut kept = 0;
+    for i in 0..blocks.len() {
+        let block = &mut blocks[i];
+        let text = match block.get("type").and_then(Value::as_str) {
+            Some("text") => block.get_mut("text"),
+            Some("resource") => block.get_mut("resource").and_then(|r| r.get_mut("text")),
+            _ => None,
+        };
+        let Some(Value::String(text)) = text else {
+            continue;
+        };
+        let n = text.chars().count();
+        if n <= budget {
+            budget -= n;
+            kept += n;
+            continue;
+        }
+        let cut = text
+            .char_indices()
+            .nth(budget)
+            .map_or(text.len(), |(at, _)| at);
+        text.truncate(cut);
+        kept += budget;
+        text.push_str(&format!(
+            "\n[… truncated by agent-airlock: {limit} characters of text shown]"
+        ));
+        let dropped = blocks.len() - (i + 1);
+        blocks.truncate(i + 1);
+        if dropped > 0 {
+            blocks.push(serde_json::json!({
+                "type": "text",
+                "text": format!("[… {dropped} more content blocks left out by agent-airlock]"),
+            }));
+        }
+        break;
+    }
+    kept
+}
+
 fn json_chars(value: &Value) -> usize {
     let text = serde_json::to_string(value).unwrap_or_default();
     text.chars().count()

@@ -1,0 +1,80 @@
+//! `[proxy]`: what the proxy hands its upstream and how long it waits for it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `[proxy]` of the configuration file.
+///
+/// ```toml
+/// [proxy]
+/// pass_env = ["HOME", "GITHUB_TOKEN"]   # host variables a stdio upstream gets; nothing else
+/// call_timeout_secs = 60                # one tools/call
+/// start_timeout_secs = 30               # start-up, initialize and tools/list
+///
+/// [proxy.env]                           # fixed values for a stdio upstream
+/// LOG_LEVEL = "warn"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// Names of host environment variables handed to a stdio upstream. No other host
+    /// variable reaches it (but `PATH`, which finding its program needs, unless
+    /// `[proxy.env]` sets one).
+    pub pass_env: Vec<String>,
+    /// Variables set for a stdio upstream, over those passed.
+    pub env: BTreeMap<String, String>,
+    /// Longest wait for one `tools/call`, in seconds (default 60).
+    pub call_timeout_secs: u64,
+    /// Longest wait for the upstream to start and list its tools, in seconds (default 30).
+    pub start_timeout_secs: u64,
+    /// Longest pause between restarts of an upstream that keeps exiting, in milliseconds
+    /// (default 5000; the first restart is immediate, then the pause doubles from 100 ms).
+    pub max_restart_delay_ms: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            pass_env: Vec::new(),
+            env: BTreeMap::new(),
+            call_timeout_secs: 60,
+            start_timeout_secs: 30,
+            max_restart_delay_ms: 5000,
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// The call timeout.
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.call_timeout_secs.max(1))
+    }
+
+    /// The start-up timeout.
+    pub fn start_timeout(&self) -> Duration {
+        Duration::from_secs(self.start_timeout_secs.max(1))
+    }
+
+    /// The longest pause between restarts.
+    pub fn max_restart_delay(&self) -> Duration {
+        Duration::from_millis(self.max_restart_delay_ms.max(1))
+    }
+
+    /// The environment of a stdio upstream: the variables of `pass_env` that `host` has,
+    /// `PATH`, then `env` over them.
+    pub fn upstream_env(&self, host: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for name in self.pass_env.iter().map(String::as_str).chain(["PATH"]) {
+            if let Some(value) = host(name) {
+                out.insert(name.to_owned(), value);
+            }
+        }
+        for (name, value) in &self.env {
+            out.insert(name.clone(), value.clone());
+        }
+        out
+    }
+}

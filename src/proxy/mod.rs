@@ -1,0 +1,173 @@
+//! The whole airlock in front of an MCP server someone else wrote (feature `proxy`;
+//! `airlock proxy` on the command line).
+//!
+//! The proxy starts the upstream server as a command and talks to it over stdio as an MCP
+//! client (rmcp). Its tools, listed at start-up (every page), become the catalog the
+//! layers check against, so ghost stripping and strict schema apply to any server's tools;
+//! the recommended stack ([`Airlock`]) sits in front of [`UpstreamService`], and the
+//! proxy serves the result to its own client: over its stdin and stdout
+//! ([`Proxy::serve_stdio`], for an MCP host that starts `airlock proxy -- <command>` in
+//! place of the command) or over Streamable HTTP ([`Proxy::serve_http`]).
+//!
+//! What a proxied call goes through: audit, sanitize (every text of the upstream's
+//! answer: text blocks, embedded resources, `structuredContent`, and the decoded text of
+//! base64 payloads), policy (`tools/list` filtered; a denied call never reaches the
+//! upstream), ghost arguments, schema. The upstream's own tool errors stay tool errors; an
+//! upstream that exits, hangs past `[proxy] call_timeout_secs` or answers nonsense gives
+//! an error result saying so, and an upstream that exited is started again at the next
+//! call, with a pause that doubles while it keeps exiting. Only the host variables
+//! `[proxy] pass_env` names (and `PATH`) reach a stdio upstream, with `[proxy.env]` over
+//! them; its stderr is logged, masked.
+
+mod config;
+
+pub use config::ProxyConfig;
+
+#[cfg(feature = "proxy")]
+mod service;
+#[cfg(feature = "proxy")]
+mod upstream;
+
+#[cfg(feature = "proxy")]
+pub use self::service::{UpstreamService, catalog_of, response_of};
+#[cfg(feature = "proxy")]
+pub use self::upstream::{Launch, Started, Upstream};
+
+#[cfg(feature = "proxy")]
+use std::sync::Arc;
+
+#[cfg(feature = "proxy")]
+use crate::airlock::{Airlock, AirlockError, AirlockService};
+#[cfg(feature = "proxy")]
+use crate::config::AirlockConfig;
+#[cfg(feature = "proxy")]
+use crate::layers::sanitize::{Counts, Sanitizer};
+
+/// Why the proxy cannot start or serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The upstream cannot be started, initialized or listed.
+    #[error("upstream: {0}")]
+    Upstream(String),
+    /// The configuration cannot be built into the stack.
+    #[cfg(feature = "proxy")]
+    #[error("{0}")]
+    Airlock(#[from] AirlockError),
+    /// Serving failed.
+    #[error("serve: {0}")]
+    Serve(String),
+}
+
+/// A started proxy: the upstream running, the stack built over it.
+#[cfg(feature = "proxy")]
+#[derive(Debug)]
+pub struct Proxy {
+    airlock: Airlock,
+    stack: AirlockService<UpstreamService>,
+    upstream: Arc<Upstream>,
+    instructions: Option<String>,
+}
+
+#[cfg(feature = "proxy")]
+impl Proxy {
+    /// Starts the upstream `launch` describes and builds `config`'s stack over its tools
+    /// (`[sandbox]` aside: the proxied tools run in the upstream, not here). Must be called
+    /// inside a Tokio runtime.
+    pub async fn start(config: &AirlockConfig, launch: Launch) -> Result<Self, ProxyError> {
+        let sanitizer = Arc::new(
+            Sanitizer::new(&config.sanitize)
+                .map_err(|e| ProxyError::Airlock(AirlockError::Sanitize(e)))?,
+        );
+        let (upstream, started) =
+            Upstream::start(launch, config.proxy.clone(), Some(sanitizer.clone())).await?;
+        let catalog = Arc::new(catalog_of(&started.tools));
+        tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
+        let airlock = Airlock::from_config(config, catalog)?.without_sandbox();
+        let stack = airlock.service(UpstreamService::new(upstream.clone()));
+        // What the upstream tells the model reaches it masked, like everything else.
+        let instructions = started.info.and_then(|info| info.instructions).map(|text| {
+            sanitizer
+                .sanitize_text(&text, &mut Counts::new())
+                .into_owned()
+        });
+        Ok(Self {
+            airlock,
+            stack,
+            upstream,
+            instructions,
+        })
+    }
+
+    /// The stack: every layer over the upstream.
+    pub fn stack(&self) -> &AirlockService<UpstreamService> {
+        &self.stack
+    }
+
+    /// The layers, the catalog and the policy.
+    pub fn airlock(&self) -> &Airlock {
+        &self.airlock
+    }
+
+    /// The upstream.
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.upstream
+    }
+
+    /// The upstream's `instructions`, masked.
+    pub fn instructions(&self) -> Option<&str> {
+        self.instructions.as_deref()
+    }
+
+    /// Serves MCP over this process's stdin and stdout until the client closes them.
+    #[cfg(feature = "rmcp")]
+    pub async fn serve_stdio(self) -> Result<(), ProxyError> {
+        use rmcp::ServiceExt as _;
+        let server = crate::adapters::mcp::AirlockMcp::new(
+            self.stack.clone(),
+            self.airlock.catalog().clone(),
+        )
+        .policy(self.airlock.policy().clone())
+        .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
+        .instructions(self.instructions.clone())
+        .serve((tokio::io::stdin(), tokio::io::stdout()))
+        .await
+        .map_err(|e| ProxyError::Serve(e.to_string()))?;
+        server
+            .waiting()
+            .await
+            .map_err(|e| ProxyError::Serve(e.to_string()))?;
+        self.flush().await;
+        Ok(())
+    }
+
+    /// Serves MCP's Streamable HTTP (and plain HTTP) on `listener` through the HTTP
+    /// adapter, until the listener fails.
+    #[cfg(feature = "axum")]
+    pub async fn serve_http(
+        self,
+        listener: tokio::net::TcpListener,
+        limits: crate::adapters::http::ServeLimits,
+    ) -> Result<(), ProxyError> {
+        let adapter = crate::adapters::http::HttpAdapter::new(
+            self.stack.clone(),
+            self.airlock.catalog().clone(),
+        )
+        .policy(self.airlock.policy().clone())
+        .session_store(self.airlock.session_store())
+        .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
+        .instructions(self.instructions.clone());
+        let served = adapter.serve(listener, limits).await;
+        self.flush().await;
+        served.map_err(|e| ProxyError::Serve(e.to_string()))
+    }
+
+    /// Writes what the audit log holds.
+    async fn flush(&self) {
+        if let Some(audit) = self.airlock.audit()
+            && let Err(e) = audit.flush().await
+        {
+            tracing::error!(error = %e, "the audit log could not be flushed");
+        }
+    }
+}

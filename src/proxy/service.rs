@@ -1,0 +1,91 @@
+//! [`UpstreamService`]: the upstream's tools as a `tower::Service<ToolCall>`, and its
+//! catalog.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use serde_json::Value;
+use tower_service::Service;
+
+use super::Upstream;
+use crate::catalog::{ToolCatalog, ToolSpec};
+use crate::service::{McpContent, ToolCall, ToolResponse};
+
+/// Forwards each call to the upstream MCP server. The upstream's own tool errors stay
+/// tool errors (`isError`); an upstream that exits, times out or answers nonsense gives an
+/// error response saying so, never a hang and never an `Err` (the stack's error type is
+/// `Infallible`).
+#[derive(Debug, Clone)]
+pub struct UpstreamService {
+    upstream: Arc<Upstream>,
+}
+
+impl UpstreamService {
+    /// Calls go to `upstream`.
+    pub fn new(upstream: Arc<Upstream>) -> Self {
+        Self { upstream }
+    }
+
+    /// The upstream.
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.upstream
+    }
+}
+
+impl Service<ToolCall> for UpstreamService {
+    type Response = ToolResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<ToolResponse, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: ToolCall) -> Self::Future {
+        let upstream = self.upstream.clone();
+        Box::pin(async move {
+            let mut params = CallToolRequestParams::new(call.tool);
+            if let Value::Object(arguments) = call.arguments {
+                params = params.with_arguments(arguments);
+            }
+            Ok(match upstream.call(params).await {
+                Ok(result) => response_of(result),
+                Err(message) => ToolResponse::error(message),
+            })
+        })
+    }
+}
+
+/// An upstream's answer as a response: its content blocks and `structuredContent`, as
+/// they are (the sanitize layer masks them on the way out).
+pub fn response_of(result: CallToolResult) -> ToolResponse {
+    let content = result
+        .content
+        .iter()
+        .map(|block| serde_json::to_value(block).unwrap_or(Value::Null))
+        .collect();
+    ToolResponse::content(
+        McpContent {
+            content,
+            structured: result.structured_content,
+        },
+        result.is_error.unwrap_or(false),
+    )
+}
+
+/// The catalog of an upstream's tools. A tool whose name or schema cannot be compiled is
+/// left out (its calls are then refused as unknown) and logged: it cannot be checked.
+pub fn catalog_of(tools: &[Tool]) -> ToolCatalog {
+    let mut catalog = ToolCatalog::new();
+    for tool in tools {
+        let entry = serde_json::to_value(tool).unwrap_or(Value::Null);
+        match ToolSpec::from_mcp(&entry).and_then(|spec| catalog.insert(spec)) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "an upstream tool is left out"),
+        }
+    }
+    catalog
+}

@@ -1,0 +1,256 @@
+//! [`Upstream`]: one MCP server the proxy talks to as a client (rmcp), started as a command
+//! over stdio and restarted, with backoff, when it exits.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt as _;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
+use rmcp::service::{Peer, RoleClient, RunningService};
+use rmcp::transport::TokioChildProcess;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+
+use super::{ProxyConfig, ProxyError};
+use crate::layers::sanitize::{Counts, Sanitizer};
+
+/// The command a stdio upstream runs, and its environment (nothing else of the host's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// The program.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its whole environment.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Longest line of the upstream's stderr logged as one event.
+const MAX_LOG_LINE: usize = 4096;
+/// A run this long counts as healthy: the next restart is immediate again.
+const HEALTHY_RUN: Duration = Duration::from_secs(30);
+/// The first pause between restarts.
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+
+struct Live {
+    _service: RunningService<RoleClient, ()>,
+    started: Instant,
+}
+
+struct Restarts {
+    /// Earliest time of the next start.
+    not_before: Instant,
+    /// The pause after the next exit.
+    delay: Duration,
+    /// Starts so far.
+    count: u64,
+}
+
+/// An MCP server over stdio, as a client sees it. Calls go to the running process; a
+/// process that has exited is started again at the next call, after a pause that doubles
+/// (from 100 ms to `max_restart_delay`) while it keeps exiting. Its stderr is logged line
+/// by line, masked by the sanitizer.
+pub struct Upstream {
+    launch: Launch,
+    config: ProxyConfig,
+    sanitizer: Option<Arc<Sanitizer>>,
+    live: tokio::sync::Mutex<Option<Live>>,
+    peer: Mutex<Option<Peer<RoleClient>>>,
+    restarts: Mutex<Restarts>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment may hold secrets: only its names.
+        f.debug_struct("Upstream")
+            .field("program", &self.launch.program)
+            .field("args", &self.launch.args)
+            .field("env", &self.launch.env.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What the upstream said when it started.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Its `initialize` answer (server info, capabilities, instructions).
+    pub info: Option<ServerPeerInfo>,
+    /// Every tool it lists (every page).
+    pub tools: Vec<Tool>,
+}
+
+impl Upstream {
+    /// Starts the upstream, initializes it and lists its tools, all within the start
+    /// timeout.
+    pub async fn start(
+        launch: Launch,
+        config: ProxyConfig,
+        sanitizer: Option<Arc<Sanitizer>>,
+    ) -> Result<(Arc<Self>, Started), ProxyError> {
+        let upstream = Arc::new(Self {
+            launch,
+            config,
+            sanitizer,
+            live: tokio::sync::Mutex::new(None),
+            peer: Mutex::new(None),
+            restarts: Mutex::new(Restarts {
+                not_before: Instant::now(),
+                delay: FIRST_DELAY,
+                count: 0,
+            }),
+        });
+        let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
+        let tools = tokio::time::timeout(upstream.config.start_timeout(), peer.list_all_tools())
+            .await
+            .map_err(|_| {
+                ProxyError::Upstream("the upstream did not list its tools in time".into())
+            })?
+            .map_err(|e| ProxyError::Upstream(format!("tools/list failed: {e}")))?;
+        let info = peer.peer_info().map(|info| (*info).clone());
+        Ok((upstream, Started { info, tools }))
+    }
+
+    /// How many times the upstream was started.
+    pub fn starts(&self) -> u64 {
+        self.restarts.lock().map_or(0, |r| r.count)
+    }
+
+    /// Calls a tool, within the call timeout. `Err` says, for the caller, what went wrong
+    /// with the upstream (it exited, did not answer in time, answered something else).
+    pub async fn call(&self, params: CallToolRequestParams) -> Result<CallToolResult, String> {
+        let timeout = self.config.call_timeout();
+        let deadline = Instant::now() + timeout;
+        let peer = tokio::time::timeout(timeout, self.peer())
+            .await
+            .map_err(|_| "the upstream server did not start in time".to_owned())??;
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, peer.call_tool(params)).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) if peer.is_transport_closed() => {
+                tracing::warn!(error = %e, "the upstream server exited during a call");
+                Err("the upstream server exited during the call; it is being restarted".into())
+            }
+            Ok(Err(e)) => Err(format!(
+                "the upstream server failed the call: {}",
+                brief(&e)
+            )),
+            Err(_) => Err(format!(
+                "the upstream server did not answer within {} s",
+                timeout.as_secs()
+            )),
+        }
+    }
+
+    /// The running upstream's peer, starting (or restarting) it when it is not running.
+    async fn peer(&self) -> Result<Peer<RoleClient>, String> {
+        if let Some(peer) = self.current() {
+            return Ok(peer);
+        }
+        let mut live = self.live.lock().await;
+        if let Some(peer) = self.current() {
+            return Ok(peer); // another call restarted it meanwhile
+        }
+        if let Some(old) = live.take() {
+            let ran = old.started.elapsed();
+            tracing::warn!(
+                ran_secs = ran.as_secs(),
+                "the upstream server exited; restarting it"
+            );
+            let mut restarts = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+            if ran >= HEALTHY_RUN {
+                restarts.delay = FIRST_DELAY;
+            }
+        }
+        let wait = {
+            let restarts = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+            restarts
+                .not_before
+                .saturating_duration_since(Instant::now())
+        };
+        tokio::time::sleep(wait).await;
+        let started = tokio::time::timeout(self.config.start_timeout(), self.spawn()).await;
+        {
+            let mut restarts = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+            restarts.count += 1;
+            restarts.not_before = Instant::now() + restarts.delay;
+            restarts.delay = (restarts.delay * 2).min(self.config.max_restart_delay());
+        }
+        let (service, peer) = match started {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err("the upstream server did not start in time".into()),
+        };
+        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
+        *live = Some(Live {
+            _service: service,
+            started: Instant::now(),
+        });
+        Ok(peer)
+    }
+
+    fn current(&self) -> Option<Peer<RoleClient>> {
+        let peer = self.peer.lock().unwrap_or_else(|p| p.into_inner());
+        peer.as_ref().filter(|p| !p.is_transport_closed()).cloned()
+    }
+
+    async fn spawn(&self) -> Result<(RunningService<RoleClient, ()>, Peer<RoleClient>), String> {
+        let mut command = tokio::process::Command::new(&self.launch.program);
+        command
+            .args(&self.launch.args)
+            .env_clear()
+            .envs(&self.launch.env)
+            .kill_on_drop(true);
+        let (transport, stderr) = TokioChildProcess::builder(command)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", self.launch.program))?;
+        if let Some(stderr) = stderr {
+            let sanitizer = self.sanitizer.clone();
+            tokio::spawn(log_stderr(stderr, sanitizer));
+        }
+        let service = ()
+            .serve(transport)
+            .await
+            .map_err(|e| format!("the upstream server did not initialize: {}", brief(&e)))?;
+        let peer = service.peer().clone();
+        Ok((service, peer))
+    }
+}
+
+/// An error's text, cut to one short line (it may quote what the upstream sent).
+fn brief(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
+    }
+}
+
+/// Logs the upstream's stderr, a line per event, masked.
+async fn log_stderr(stderr: tokio::process::ChildStderr, sanitizer: Option<Arc<Sanitizer>>) {
+    let mut lines = tokio::io::BufReader::new(stderr);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match (&mut lines)
+            .take(MAX_LOG_LINE as u64)
+            .read_until(b'\n', &mut buf)
+            .await
+        {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_end();
+        if text.is_empty() {
+            continue;
+        }
+        let masked = match &sanitizer {
+            Some(s) => s.sanitize_text(text, &mut Counts::new()).into_owned(),
+            None => text.to_owned(),
+        };
+        tracing::info!(target: "airlock::upstream", "{masked}");
+    }
+}

@@ -1,0 +1,59 @@
+"""The official Python MCP SDK client (1.x) driving `airlock proxy` over stdio.
+
+    python proxy_client.py PLAN.json
+
+PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}}, ...]}.
+Starts the command as an MCP server over stdio, initializes, lists the tools, makes the
+calls in order (each bounded in time) and prints one JSON report on stdout: the server's
+instructions, the tool names, and per call isError, the text of its content blocks and
+its structuredContent. The Rust test asserts on the report.
+"""
+
+import asyncio
+import json
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+def dump(result):
+    texts = []
+    for block in result.content:
+        text = getattr(block, "text", None)
+        if text is None and getattr(block, "resource", None) is not None:
+            text = getattr(block.resource, "text", None)
+        if text is not None:
+            texts.append(text)
+    return {
+        "isError": bool(result.isError),
+        "text": "\n".join(texts),
+        "structured": result.structuredContent,
+    }
+
+
+async def main(plan):
+    params = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:], env=plan.get("env"))
+    report = {"calls": []}
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await asyncio.wait_for(session.initialize(), 60)
+            report["instructions"] = init.instructions
+            report["server"] = init.serverInfo.name
+            tools = await asyncio.wait_for(session.list_tools(), 30)
+            report["tools"] = sorted(t.name for t in tools.tools)
+            report["output_schemas"] = sorted(t.name for t in tools.tools if t.outputSchema)
+            for call in plan["calls"]:
+                try:
+                    result = await asyncio.wait_for(
+                        session.call_tool(call["name"], call.get("arguments") or {}), call.get("timeout", 60)
+                    )
+                    report["calls"].append(dump(result))
+                except Exception as e:  # a client-side failure is reported, not raised
+                    report["calls"].append({"exception": f"{type(e).__name__}: {e}"})
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        asyncio.run(main(json.load(f)))

@@ -1,0 +1,230 @@
+//! `airlock proxy` in front of real MCP servers from npm (`scripts/test.sh` installs them,
+//! pinned, with Node 22 under `target/e2e/node`), driven by the official Python SDK client
+//! over stdio: every layer applies to tools the airlock never saw before start-up.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::e2e;
+use serde_json::{Value, json};
+
+fn node() -> PathBuf {
+    let node = e2e::dir().join("node/node_modules/.bin/node");
+    assert!(
+        node.exists(),
+        "missing {}: these tests run npm MCP servers on Node 22; run `scripts/test.sh` (or \
+         `scripts/test.sh --setup`), which installs the pinned packages",
+        node.display()
+    );
+    node
+}
+
+fn npm_server(package: &str) -> PathBuf {
+    let script = e2e::dir()
+        .join("node/node_modules/@modelcontextprotocol")
+        .join(package)
+        .join("dist/index.js");
+    assert!(
+        script.exists(),
+        "missing {}: run `scripts/test.sh --setup` to install the pinned npm servers",
+        script.display()
+    );
+    script
+}
+
+/// Runs the Python client with `plan` against `airlock proxy --config <config> -- upstream…`;
+/// the client's report.
+fn drive(dir: &Path, config: &str, upstream: &[String], calls: Value) -> Value {
+    drive_with_env(dir, config, upstream, calls, json!({}))
+}
+
+/// [`drive`], with more variables in the proxy's environment.
+fn drive_with_env(
+    dir: &Path,
+    config: &str,
+    upstream: &[String],
+    calls: Value,
+    env: Value,
+) -> Value {
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_airlock").to_owned(),
+        "proxy".into(),
+        "--config".into(),
+        config_path.display().to_string(),
+        "--".into(),
+    ];
+    command.extend(upstream.iter().cloned());
+    let mut proxy_env =
+        json!({"PATH": std::env::var("PATH").unwrap_or_default(), "RUST_LOG": "warn"});
+    for (name, value) in env.as_object().into_iter().flatten() {
+        proxy_env[name] = value.clone();
+    }
+    let plan = json!({"command": command, "env": proxy_env, "calls": calls});
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let mut client = Command::new(e2e::python());
+    client.arg(e2e::script("proxy_client.py")).arg(&plan_path);
+    let out = e2e::run_bounded(client, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the client failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("report {e}: {stdout}"))
+}
+
+/// The rejection's code: from `structuredContent`, or, for a tool with an output schema
+/// (whose refusals carry none), from the text block holding the rejection.
+fn rejection_code(call: &Value) -> Option<String> {
+    if let Some(code) = call["structured"]["rejection"]["code"].as_str() {
+        return Some(code.to_owned());
+    }
+    call["text"].as_str()?.lines().find_map(|line| {
+        let value: Value = serde_json::from_str(line).ok()?;
+        value["rejection"]["code"].as_str().map(str::to_owned)
+    })
+}
+
+#[test]
+fn server_filesystem_behind_the_proxy() {
+    let dir = common::Scratch::new("proxy", "filesystem");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("notes.txt"),
+        "call jane.doe@example.com, key AKIAZ6PW3QJ7HXN4KD2M\n",
+    )
+    .unwrap();
+    let data = data.canonicalize().unwrap();
+    let notes = data.join("notes.txt").display().to_string();
+    let forbidden = data.join("written.txt");
+    let audit = dir.join("audit.jsonl");
+    let config = format!(
+        "[policy]\ndenied_tools = [\"write_file\", \"edit_file\", \"move_file\", \"create_directory\"]\n\
+         [audit]\npath = \"{}\"\nfsync = \"always\"\n",
+        audit.display()
+    );
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-filesystem").display().to_string(),
+        data.display().to_string(),
+    ];
+    let report = drive(
+        &dir,
+        &config,
+        &upstream,
+        json!([
+            {"name": "write_file", "arguments": {"path": forbidden.display().to_string(), "content": "x"}},
+            {"name": "read_text_file", "arguments": {"path": notes, "force": true}},
+            {"name": "read_text_file", "arguments": {"path": 5}},
+            {"name": "list_allowed_directories"},
+        ]),
+    );
+    let tools: Vec<&str> = report["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(tools.contains(&"read_text_file"), "{tools:?}");
+    assert!(
+        !tools.contains(&"write_file"),
+        "a denied tool is hidden: {tools:?}"
+    );
+    let calls = report["calls"].as_array().unwrap();
+
+    // Denied: refused, and the file it would have written does not exist.
+    assert_eq!(calls[0]["isError"], true);
+    assert_eq!(
+        rejection_code(&calls[0]).as_deref(),
+        Some("policy_denied"),
+        "{}",
+        calls[0]
+    );
+    assert!(!forbidden.exists(), "a denied call reached the upstream");
+    // The ghost argument is stripped and the answer masked.
+    assert_eq!(calls[1]["isError"], false, "{}", calls[1]);
+    let text = calls[1]["text"].as_str().unwrap();
+    assert!(text.contains("call ") && text.contains("key "), "{text}");
+    assert!(
+        !text.contains("jane.doe@example.com") && !text.contains("AKIAZ6PW3QJ7HXN4KD2M"),
+        "unmasked: {text}"
+    );
+    // A type error never reaches the upstream. The tool has an output schema, so the
+    // refusal carries no structuredContent (the SDK would validate it against that schema).
+    assert!(
+        report["output_schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("read_text_file"))
+    );
+    assert_eq!(calls[2]["isError"], true);
+    assert_eq!(calls[2]["structured"], Value::Null);
+    assert_eq!(
+        rejection_code(&calls[2]).as_deref(),
+        Some("schema_violation"),
+        "{}",
+        calls[2]
+    );
+    assert_eq!(calls[3]["isError"], false);
+
+    // The audit log verifies and recorded every call.
+    let verify = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(log.lines().count(), 4, "{log}");
+    assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M") && !log.contains("jane.doe@example.com"));
+}
+
+#[test]
+fn server_everything_secrets_from_its_environment_are_masked() {
+    let dir = common::Scratch::new("proxy", "everything");
+    // The upstream gets what [proxy.env] sets and what pass_env names: nothing else.
+    let config = "[proxy]\npass_env = [\"AIRLOCK_PROXY_TEST_PASSED\"]\n\
+                  [proxy.env]\nSERVICE_TOKEN = \"ghp_R4nd0mT0k3nV4lu3Xq9Zt7Lm2Np8Kd5Wy1Hc6\"\n\
+                  DATABASE_URL = \"postgres://app:hunter2hunter2@db.internal:5432/app\"\n";
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-everything").display().to_string(),
+        "stdio".into(),
+    ];
+    let report = drive_with_env(
+        &dir,
+        config,
+        &upstream,
+        json!([{"name": "get-env"}]),
+        json!({"AIRLOCK_PROXY_TEST_PASSED": "passed-through", "AIRLOCK_PROXY_TEST_HELD": "held-back"}),
+    );
+    let call = &report["calls"][0];
+    assert_eq!(call["isError"], false, "{call}");
+    let text = call["text"].as_str().unwrap();
+    assert!(text.contains("SERVICE_TOKEN"), "{text}");
+    assert!(
+        !text.contains("ghp_R4nd0mT0k3nV4lu3Xq9Zt7Lm2Np8Kd5Wy1Hc6")
+            && !text.contains("hunter2hunter2"),
+        "a secret of the upstream's environment came back: {text}"
+    );
+    assert!(text.contains("passed-through"), "pass_env: {text}");
+    assert!(
+        !text.contains("held-back") && !text.contains("RUST_LOG"),
+        "a host variable pass_env does not name reached the upstream: {text}"
+    );
+    // The tool's output schema, if any, is served; the server's instructions pass masked.
+    assert_eq!(report["server"], "airlock-proxy");
+}
