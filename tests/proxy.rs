@@ -228,3 +228,103 @@ fn server_everything_secrets_from_its_environment_are_masked() {
     // The tool's output schema, if any, is served; the server's instructions pass masked.
     assert_eq!(report["server"], "airlock-proxy");
 }
+
+/// The test server of our own (`tests/e2e/upstream_server.py`, on the Python SDK).
+fn own_server() -> Vec<String> {
+    vec![
+        e2e::python().display().to_string(),
+        e2e::script("upstream_server.py").display().to_string(),
+    ]
+}
+
+#[test]
+fn a_crashing_or_hanging_upstream_gives_an_error_and_is_restarted() {
+    let dir = common::Scratch::new("proxy", "crash");
+    let config = "[proxy]\ncall_timeout_secs = 3\n";
+    let report = drive(
+        &dir,
+        config,
+        &own_server(),
+        json!([
+            {"name": "counted"},
+            {"name": "crash"},
+            {"name": "counted"},
+            {"name": "hang"},
+            {"name": "echo", "arguments": {"text": "still here"}},
+        ]),
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    let first = calls[0]["text"].as_str().unwrap().to_owned();
+    // The crash is an error result, not a hang or a dropped connection.
+    assert_eq!(calls[1]["isError"], true, "{}", calls[1]);
+    assert!(
+        calls[1]["text"].as_str().unwrap().contains("exited"),
+        "{}",
+        calls[1]
+    );
+    // The next call reaches a new process.
+    assert_eq!(calls[2]["isError"], false, "{}", calls[2]);
+    let second = calls[2]["text"].as_str().unwrap();
+    assert!(second.starts_with("calls=1 "), "{second}");
+    assert_ne!(first, second, "a new process answers");
+    // A call that never gets an answer ends at the call timeout, as an error.
+    assert_eq!(calls[3]["isError"], true, "{}", calls[3]);
+    assert!(
+        calls[3]["text"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer"),
+        "{}",
+        calls[3]
+    );
+    assert_eq!(calls[4]["text"], "still here");
+}
+
+#[test]
+fn every_kind_of_content_is_masked() {
+    let dir = common::Scratch::new("proxy", "content");
+    let report = drive(&dir, "", &own_server(), json!([{"name": "leak"}]));
+    let call = &report["calls"][0];
+    assert_eq!(call["isError"], false, "{call}");
+    // The text block and the embedded text resource.
+    let text = call["text"].as_str().unwrap();
+    assert_eq!(text.matches("password=").count(), 2, "{text}");
+    // A "binary" blob that decodes to text is masked too; a real binary payload is left.
+    let blobs = call["blobs"].as_array().unwrap();
+    assert_eq!(blobs.len(), 2, "{call}");
+    assert!(
+        blobs[0].as_str().unwrap().starts_with("password="),
+        "{call}"
+    );
+    let image = "image:".to_owned() + "iVBORw0KGgoAAGJpbmFyeQ==";
+    assert_eq!(blobs[1], image.as_str(), "the image comes back as it was");
+    let all = call.to_string();
+    assert!(
+        !all.contains("Sup3rS3cretPassw0rd!") && !all.contains("jane.doe@example.com"),
+        "{call}"
+    );
+}
+
+#[test]
+fn strict_mode_refuses_ghost_arguments_of_upstream_tools() {
+    let dir = common::Scratch::new("proxy", "strict");
+    let report = drive(
+        &dir,
+        "strict_mode = true\n",
+        &own_server(),
+        json!([
+            {"name": "echo", "arguments": {"text": "a", "force": true}},
+            {"name": "echo", "arguments": {"text": "b"}},
+        ]),
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], true);
+    assert_eq!(
+        rejection_code(&calls[0]).as_deref(),
+        Some("ghost_arguments"),
+        "{}",
+        calls[0]
+    );
+    assert_eq!(calls[1]["text"], "b");
+}

@@ -23,6 +23,12 @@ const POSITIVES: &[(&str, &[&str], &str)] = &[
         "HOME=/root",
     ),
     (
+        // The rest of the line holds a placeholder word ("example"): the value is still real.
+        "password=Sup3rS3cretPassw0rd! mail jane.doe@example.com",
+        &["Sup3rS3cretPassw0rd!", "jane.doe@example.com"],
+        "password=",
+    ),
+    (
         "POSTGRES_PASSWORD=Sup3r$ecret",
         &["Sup3r$ecret"],
         "POSTGRES_PASSWORD=",

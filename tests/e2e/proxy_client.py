@@ -10,6 +10,7 @@ its structuredContent. The Rust test asserts on the report.
 """
 
 import asyncio
+import base64
 import json
 import sys
 
@@ -19,7 +20,13 @@ from mcp.client.stdio import stdio_client
 
 def dump(result):
     texts = []
+    blobs = []
     for block in result.content:
+        blob = getattr(getattr(block, "resource", None), "blob", None)
+        if blob is not None:
+            blobs.append(base64.b64decode(blob).decode("utf-8", "replace"))
+        if getattr(block, "type", None) == "image":
+            blobs.append(f"image:{block.data}")
         text = getattr(block, "text", None)
         if text is None and getattr(block, "resource", None) is not None:
             text = getattr(block.resource, "text", None)
@@ -28,6 +35,7 @@ def dump(result):
     return {
         "isError": bool(result.isError),
         "text": "\n".join(texts),
+        "blobs": blobs,
         "structured": result.structuredContent,
     }
 

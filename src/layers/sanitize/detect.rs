@@ -850,6 +850,7 @@ impl Detector {
     }
 
     /// A keyword context: finds the value after the match, judges it, masks it.
+    #[allow(clippy::too_many_lines)]
     fn assign(
         &self,
         id: usize,
@@ -864,7 +865,7 @@ impl Detector {
         };
         let b = text.as_bytes();
         let m = &text[start..end];
-        let (mut vs, ve, resume, strength) = match shape {
+        let (mut vs, ve, mut resume, strength) = match shape {
             Assign::Named => {
                 // The match starts at the secret word: the name is the run before it too.
                 let name_start = run_back(b, start, scan.floor.get(), 48, |c| {
@@ -994,9 +995,19 @@ impl Detector {
             }
             _ => {}
         }
-        let value = &text[vs..ve];
+        let mut value = &text[vs..ve];
         // Turned down, the value is scanned like any other text (it may hold a token).
         let rescan = Some(vs.min(end).max(start + 1));
+        let mut ve = ve;
+        if context::is_placeholder(value)
+            && let Some(first) = real_first_word(value)
+        {
+            // Only a later word is filler (`s3cret! mail jane@example.com`, `tok' -H
+            // 'Host: api.example.com'`): the value is its first word.
+            ve = vs + first.len();
+            resume = ve; // the rest of the line is scanned as it comes
+            value = first;
+        }
         if value.is_empty()
             || (strength == Strength::Weak && !context::looks_random(value))
             || context::is_placeholder(value)
@@ -1026,4 +1037,16 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
+}
+
+/// The first word of an unquoted value of several words, without the quote or punctuation
+/// that closes it, when the value is a placeholder only because of a later word (filler or
+/// "example" further along the line) and the first word is none.
+fn real_first_word(value: &str) -> Option<&str> {
+    let first = value.split_ascii_whitespace().next()?;
+    if first.len() == value.trim_end().len() || !context::is_filler_token(value) {
+        return None;
+    }
+    let first = first.trim_end_matches(['\'', '"', ',', ';', ')']);
+    (!first.is_empty() && !context::is_placeholder(first)).then_some(first)
 }

@@ -1,0 +1,67 @@
+"""A small MCP server (the official Python SDK's FastMCP, over stdio) for the proxy tests.
+
+Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
+runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
+secret in every kind of content block), `counted` (how many times this process was
+called: shows a restart).
+"""
+
+import asyncio
+import base64
+import os
+
+from mcp.server.fastmcp import FastMCP
+from mcp.types import EmbeddedResource, TextContent, TextResourceContents, BlobResourceContents, ImageContent
+
+server = FastMCP("upstream-test-server")
+calls = 0
+
+
+@server.tool(description=os.environ.get("ECHO_DESCRIPTION", "Echoes the text it is given."))
+def echo(text: str) -> str:
+    global calls
+    calls += 1
+    return text
+
+
+@server.tool(description="Exits the server process at once.")
+def crash() -> str:
+    os._exit(3)
+
+
+@server.tool(description="Never answers.")
+async def hang() -> str:
+    await asyncio.sleep(3600)
+    return "late"
+
+
+@server.tool(description="How many calls this process has served.")
+def counted() -> str:
+    global calls
+    calls += 1
+    return f"calls={calls} pid={os.getpid()}"
+
+
+@server.tool(description="Answers with a secret in every kind of content block.")
+def leak() -> list:
+    secret = "password=Sup3rS3cretPassw0rd! mail jane.doe@example.com"
+    return [
+        TextContent(type="text", text=secret),
+        EmbeddedResource(
+            type="resource",
+            resource=TextResourceContents(uri="file:///tmp/a.env", mimeType="text/plain", text=secret),
+        ),
+        EmbeddedResource(
+            type="resource",
+            resource=BlobResourceContents(
+                uri="file:///tmp/b.bin",
+                mimeType="application/octet-stream",
+                blob=base64.b64encode(secret.encode()).decode(),
+            ),
+        ),
+        ImageContent(type="image", data=base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00binary").decode(), mimeType="image/png"),
+    ]
+
+
+if __name__ == "__main__":
+    server.run()
