@@ -61,7 +61,7 @@ use tower_service::Service;
 use crate::catalog::ToolCatalog;
 use crate::config::AirlockConfig;
 use crate::layers::audit::{Audit, AuditError, AuditLayer};
-use crate::layers::policy::{Policy, PolicyEngine, PolicyError, PolicyLayer};
+use crate::layers::policy::{Policy, PolicyEngine, PolicyError, PolicyLayer, ToolGate};
 use crate::layers::sanitize::{Sanitize, SanitizeError, SanitizeLayer, Sanitizer};
 use crate::layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 use crate::layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
@@ -126,6 +126,24 @@ impl Airlock {
         config: &AirlockConfig,
         catalog: Arc<ToolCatalog>,
     ) -> Result<Self, AirlockError> {
+        Self::build(config, catalog, None)
+    }
+
+    /// Like [`from_config`](Self::from_config), with a [`ToolGate`] the policy consults on
+    /// every call and listing (the proxy's tool pins).
+    pub fn from_config_with_gate(
+        config: &AirlockConfig,
+        catalog: Arc<ToolCatalog>,
+        gate: Arc<dyn ToolGate>,
+    ) -> Result<Self, AirlockError> {
+        Self::build(config, catalog, Some(gate))
+    }
+
+    fn build(
+        config: &AirlockConfig,
+        catalog: Arc<ToolCatalog>,
+        gate: Option<Arc<dyn ToolGate>>,
+    ) -> Result<Self, AirlockError> {
         let sanitizer = Arc::new(Sanitizer::new(&config.sanitize)?);
         let audit = match config.audit.path {
             Some(_) => Some(AuditLayer::from_config(&config.audit, sanitizer.clone())?),
@@ -141,8 +159,10 @@ impl Airlock {
         let shared = shared_state(&config.state)?;
         #[cfg(not(feature = "redis"))]
         shared_state(&config.state)?;
-        #[allow(unused_mut)] // changed only with the `redis` feature
         let mut policy = PolicyEngine::from_config(&config.policy)?.catalog(catalog.clone());
+        if let Some(gate) = gate {
+            policy = policy.gate(gate);
+        }
         #[cfg(feature = "redis")]
         if let Some(store) = &shared {
             policy = policy.shared_store(store.clone());

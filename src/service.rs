@@ -488,6 +488,9 @@ pub enum RejectionCode {
     /// The shared state (rate limits, session budgets on Redis) did not answer in time;
     /// see `retry_after_secs`.
     StateUnavailable,
+    /// The tool's definition changed since an operator approved it (the proxy's pins): it
+    /// is held until approved again.
+    ToolChanged,
 }
 
 impl RejectionCode {
@@ -507,6 +510,7 @@ impl RejectionCode {
             RejectionCode::BudgetExceeded => "budget_exceeded",
             RejectionCode::AuditUnavailable => "audit_unavailable",
             RejectionCode::StateUnavailable => "state_unavailable",
+            RejectionCode::ToolChanged => "tool_changed",
         }
     }
 }
@@ -779,6 +783,21 @@ impl Rejection {
         )
         .with_hint("retry after retry_after_secs seconds")
         .with_retry_after(wait)
+    }
+
+    /// `tool_changed`: the tool is held because `what` (a definition that changed since
+    /// it was approved, or hidden text in it) needs an operator's approval.
+    pub fn tool_changed(
+        layer: impl Into<Cow<'static, str>>,
+        tool: &str,
+        what: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            RejectionCode::ToolChanged,
+            layer,
+            format!("tool `{tool}` is held: {}", what.into()),
+        )
+        .with_hint("do not retry this tool: an operator must review and approve it first")
     }
 
     /// Adds a fix hint.

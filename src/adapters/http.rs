@@ -1023,9 +1023,11 @@ async fn plain(
                 None => StatusCode::OK,
                 Some(RejectionCode::MalformedCall) => StatusCode::BAD_REQUEST,
                 Some(RejectionCode::Unauthenticated) => StatusCode::UNAUTHORIZED,
-                Some(RejectionCode::PolicyDenied | RejectionCode::OutsideSchedule) => {
-                    StatusCode::FORBIDDEN
-                }
+                Some(
+                    RejectionCode::PolicyDenied
+                    | RejectionCode::OutsideSchedule
+                    | RejectionCode::ToolChanged,
+                ) => StatusCode::FORBIDDEN,
                 Some(RejectionCode::UnknownTool) => StatusCode::NOT_FOUND,
                 Some(RejectionCode::SchemaViolation | RejectionCode::GhostArguments) => {
                     StatusCode::UNPROCESSABLE_ENTITY

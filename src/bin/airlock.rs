@@ -6,6 +6,7 @@
 //! airlock audit verify [--key-env VAR] audit.jsonl audit.jsonl.0000000000000001 …
 //! airlock sandbox run [--backend process|bwrap] [--wall-time-secs N] … -- CMD ARGS…
 //! airlock proxy [--config airlock.toml] [--listen ADDR] -- CMD ARGS…
+//! airlock pins --config airlock.toml list | diff [NAME…] | approve NAME…
 //! ```
 
 use std::path::PathBuf;
@@ -80,6 +81,15 @@ enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
+    /// Review the proxy's tool pins (`[proxy.pins] file`): which tools are held, what
+    /// changed, and approve them.
+    Pins {
+        /// Configuration file (TOML) whose `[proxy.pins]` names the pin file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: PinsCommand,
+    },
     /// Mask PII and secrets in text read on stdin, with the sanitize layer's configuration.
     ///
     /// Text mode (default) writes the masked text. With --jsonl, each input line is a JSON
@@ -103,6 +113,25 @@ enum Command {
         /// example it masks), one JSON object per line, and exit.
         #[arg(long)]
         list_detectors: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PinsCommand {
+    /// Every pinned tool: approved, changed (what), new or held, and what the scan of its
+    /// descriptions found. Exit status 1 when any tool is held.
+    List,
+    /// What changed in each tool (or the ones named) since it was approved.
+    Diff {
+        /// Tools to show (default: every changed one).
+        names: Vec<String>,
+    },
+    /// Approve what the upstream serves now for these tools; a running proxy serves them
+    /// again within a second.
+    Approve {
+        /// The tools.
+        #[arg(required = true)]
+        names: Vec<String>,
     },
 }
 
@@ -155,6 +184,126 @@ enum SandboxCommand {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
+}
+
+/// `airlock pins`: exit status 0, 1 (held tools for `list`, unknown names for `approve`),
+/// 2 (no pin file configured, or it cannot be read or written).
+fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
+    use agent_airlock::proxy::pins::PinFile;
+    let config = match AirlockConfig::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(pins) = config.proxy.pins else {
+        eprintln!("airlock: the configuration has no [proxy.pins] file");
+        return ExitCode::from(2);
+    };
+    let mut file = match PinFile::load(&pins.file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match action {
+        PinsCommand::List => {
+            let mut held = 0;
+            for (name, entry) in &file.tools {
+                let state = match entry.hold_reason(pins.on_change, pins.new_tools) {
+                    Some(reason) => {
+                        held += 1;
+                        format!("held: {reason}")
+                    }
+                    None if entry.approved.is_none() => "not approved".to_owned(),
+                    None if !entry.changed_fields().is_empty() => format!(
+                        "changed since approved ({}), served (on_change = warn)",
+                        entry.changed_fields().join(", ")
+                    ),
+                    None => "approved".to_owned(),
+                };
+                println!("{name}: {state}");
+                for finding in entry.seen.iter().flat_map(|s| &s.findings) {
+                    println!("  found in {finding}");
+                }
+            }
+            if held > 0 {
+                eprintln!(
+                    "airlock: {held} tool(s) held: `airlock pins diff` shows why, `airlock pins approve NAME` serves them"
+                );
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        PinsCommand::Diff { names } => {
+            for (name, entry) in &file.tools {
+                if !names.is_empty() && !names.contains(name) {
+                    continue;
+                }
+                let fields = entry.changed_fields();
+                let new = entry.approved.is_none();
+                if names.is_empty() && fields.is_empty() && !new {
+                    continue;
+                }
+                println!("== {name}");
+                let empty = Value::Null;
+                let approved = entry.approved.as_ref().map_or(&empty, |p| &p.definition);
+                let seen = entry.seen.as_ref().map_or(&empty, |p| &p.definition);
+                for field in [
+                    "name",
+                    "title",
+                    "description",
+                    "inputSchema",
+                    "outputSchema",
+                    "annotations",
+                ] {
+                    let (old, now) = (approved.get(field), seen.get(field));
+                    if old == now {
+                        continue;
+                    }
+                    println!("{field}:");
+                    let lines = |v: Option<&Value>| -> Vec<String> {
+                        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+                            .unwrap_or_default()
+                            .lines()
+                            .map(str::to_owned)
+                            .collect()
+                    };
+                    let (old, now) = (lines(old), lines(now));
+                    for line in old.iter().filter(|l| !now.contains(l)) {
+                        println!("- {line}");
+                    }
+                    for line in now.iter().filter(|l| !old.contains(l)) {
+                        println!("+ {line}");
+                    }
+                }
+                for finding in entry.seen.iter().flat_map(|s| &s.findings) {
+                    println!("found in {finding}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        PinsCommand::Approve { names } => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let unknown = file.approve(&names);
+            if let Err(e) = file.save(&pins.file) {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(2);
+            }
+            for name in &names {
+                if !unknown.contains(name) {
+                    println!("{name}: approved");
+                }
+            }
+            if !unknown.is_empty() {
+                eprintln!("airlock: not in the pin file: {}", unknown.join(", "));
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// `airlock proxy`: exit status 0 when the client went away, 1 when serving failed, 2 when
@@ -249,6 +398,7 @@ fn main() -> ExitCode {
             listen,
             command,
         } => proxy(config, listen, command),
+        Command::Pins { config, action } => pins(config, action),
         Command::Sandbox(SandboxCommand::Run {
             backend,
             config,

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::pins::PinsConfig;
+
 /// `[proxy]` of the configuration file.
 ///
 /// ```toml
@@ -15,6 +17,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
 /// LOG_LEVEL = "warn"
+///
+/// [proxy.pins]                          # hold tools whose definition changes
+/// file = "/var/lib/airlock/pins.json"
+/// on_change = "hold"                    # or "warn"
+/// new_tools = "allow"                   # or "hold"
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,6 +40,8 @@ pub struct ProxyConfig {
     /// Longest pause between restarts of an upstream that keeps exiting, in milliseconds
     /// (default 5000; the first restart is immediate, then the pause doubles from 100 ms).
     pub max_restart_delay_ms: u64,
+    /// `[proxy.pins]`: tool pinning against rug pulls (none: tools are not pinned).
+    pub pins: Option<PinsConfig>,
 }
 
 impl Default for ProxyConfig {
@@ -43,6 +52,7 @@ impl Default for ProxyConfig {
             call_timeout_secs: 60,
             start_timeout_secs: 30,
             max_restart_delay_ms: 5000,
+            pins: None,
         }
     }
 }

@@ -17,11 +17,15 @@
 //! an error result saying so, and an upstream that exited is started again at the next
 //! call, with a pause that doubles while it keeps exiting. Only the host variables
 //! `[proxy] pass_env` names (and `PATH`) reach a stdio upstream, with `[proxy.env]` over
-//! them; its stderr is logged, masked.
+//! them; its stderr is logged, masked. With `[proxy.pins]`, a tool whose definition
+//! changed since it was approved (or that hides text aimed at the model) is held: hidden
+//! and refused with `tool_changed` until `airlock pins approve` (see [`pins`]).
 
 mod config;
+pub mod pins;
 
 pub use config::ProxyConfig;
+pub use pins::PinsConfig;
 
 #[cfg(feature = "proxy")]
 mod service;
@@ -57,6 +61,9 @@ pub enum ProxyError {
     /// Serving failed.
     #[error("serve: {0}")]
     Serve(String),
+    /// The pin file cannot be read or written.
+    #[error("{0}")]
+    Pins(#[from] pins::PinError),
 }
 
 /// A started proxy: the upstream running, the stack built over it.
@@ -83,7 +90,19 @@ impl Proxy {
             Upstream::start(launch, config.proxy.clone(), Some(sanitizer.clone())).await?;
         let catalog = Arc::new(catalog_of(&started.tools));
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
-        let airlock = Airlock::from_config(config, catalog)?.without_sandbox();
+        let airlock = match &config.proxy.pins {
+            Some(pins) => {
+                let definitions: Vec<serde_json::Value> = started
+                    .tools
+                    .iter()
+                    .filter_map(|t| serde_json::to_value(t).ok())
+                    .collect();
+                let gate = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
+                Airlock::from_config_with_gate(config, catalog, gate)?
+            }
+            None => Airlock::from_config(config, catalog)?,
+        }
+        .without_sandbox();
         let stack = airlock.service(UpstreamService::new(upstream.clone()));
         // What the upstream tells the model reaches it masked, like everything else.
         let instructions = started.info.and_then(|info| info.instructions).map(|text| {

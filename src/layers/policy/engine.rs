@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::PolicyError;
 use super::clock::{Clock, SystemClock};
 use super::config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
+use super::gate::ToolGate;
 use super::identity::{HmacTokenVerifier, IdentityVerifier};
 use super::rate::{GovernorStore, RateLimitStore, RateSpec};
 use super::rules::{Denial, Matcher, RuleSet, ToolRules};
@@ -173,6 +174,7 @@ pub struct PolicyEngine {
     rate_store: Arc<dyn RateLimitStore>,
     sessions: Option<SessionBudgets>,
     shared: Option<Arc<dyn SharedStore>>,
+    gate: Option<Arc<dyn ToolGate>>,
     clock: Arc<dyn Clock>,
     catalog: Option<Arc<ToolCatalog>>,
 }
@@ -295,6 +297,9 @@ impl PolicyEngine {
             return Err(e.to_rejection(POLICY));
         }
         self.authenticate(&mut call.caller)?;
+        if let Some(gate) = &self.gate {
+            gate.admit(&call.tool)?;
+        }
         if call.caller.verified
             && let Some(agent) = &call.caller.agent_id
             && let Some(slot) = call.extensions.get::<crate::service::VerifiedAgent>()
@@ -468,9 +473,11 @@ impl PolicyEngine {
             .into_iter()
             .map(|t| t.name())
             .filter(|name| {
-                self.rules
-                    .decide(name, caller, self.trusts_id(caller))
-                    .is_ok()
+                self.gate.as_ref().is_none_or(|g| g.admit(name).is_ok())
+                    && self
+                        .rules
+                        .decide(name, caller, self.trusts_id(caller))
+                        .is_ok()
             })
             .take(max)
             .map(str::to_owned)
@@ -587,6 +594,7 @@ pub struct PolicyEngineBuilder {
     rates: Vec<(String, RateSpec, bool)>,
     rate_store: Option<Arc<dyn RateLimitStore>>,
     shared: Option<Arc<dyn SharedStore>>,
+    gate: Option<Arc<dyn ToolGate>>,
     max_tracked_agents: Option<usize>,
     sessions: Option<SessionConfig>,
     clock: Option<Arc<dyn Clock>>,
@@ -663,6 +671,13 @@ impl PolicyEngineBuilder {
     /// asynchronously ([`PolicyEngine::decide`]), in one round trip each.
     pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
         self.shared = Some(store);
+        self
+    }
+
+    /// Consults `gate` on every call (after the name rule and identity) and for every
+    /// tool of a listing: what it refuses is refused and hidden.
+    pub fn gate(mut self, gate: Arc<dyn ToolGate>) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -750,6 +765,7 @@ impl PolicyEngineBuilder {
             rate_store,
             sessions,
             shared: self.shared,
+            gate: self.gate,
             clock,
             catalog: self.catalog,
         })

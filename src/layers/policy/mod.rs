@@ -58,6 +58,7 @@
 mod clock;
 mod config;
 mod engine;
+mod gate;
 mod identity;
 mod layer;
 mod rate;
@@ -70,6 +71,7 @@ mod shared;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
 pub use engine::{Decision, PendingDecision, PolicyEngine, PolicyEngineBuilder};
+pub use gate::ToolGate;
 pub use identity::{
     HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
 };
