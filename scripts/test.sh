@@ -12,8 +12,9 @@
 #   PyPI packages     pinned below, into virtualenvs at target/e2e/venv and venv2 (the
 #                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
-#                     conformance suite needs it; the machine's own Node is left alone) and
-#                     the official MCP conformance suite
+#                     conformance suite needs it; the machine's own Node is left alone),
+#                     the official MCP conformance suite, and the MCP servers the proxy
+#                     tests put behind `airlock proxy` (server-filesystem, server-everything)
 # Run again, it finds everything present and goes straight to the tests. The sanitizer's
 # fuzz run (tests/sanitize_fuzz.rs) lasts AIRLOCK_FUZZ_SECS seconds (30 by default).
 set -euo pipefail
@@ -123,6 +124,9 @@ bash tests/e2e/replicas.sh
 
 step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
+
+step "the MCP conformance suite against airlock proxy in front of server-everything (tests/e2e/conformance_proxy.sh)"
+E2E_NODE="$e2e/node" bash tests/e2e/conformance_proxy.sh
 
 end_step
 echo "== where the time went"

@@ -50,6 +50,18 @@ fn drive_with_env(
     calls: Value,
     env: Value,
 ) -> Value {
+    drive_plan(dir, config, upstream, calls, env, json!({}))
+}
+
+/// [`drive_with_env`], with more members of the plan (`resources`, `prompts`).
+fn drive_plan(
+    dir: &Path,
+    config: &str,
+    upstream: &[String],
+    calls: Value,
+    env: Value,
+    extra: Value,
+) -> Value {
     let config_path = dir.join("airlock.toml");
     std::fs::write(&config_path, config).unwrap();
     let mut command = vec![
@@ -65,7 +77,12 @@ fn drive_with_env(
     for (name, value) in env.as_object().into_iter().flatten() {
         proxy_env[name] = value.clone();
     }
-    let plan = json!({"command": command, "env": proxy_env, "calls": calls});
+    let mut plan = json!({"command": command, "env": proxy_env, "calls": calls});
+    if let Value::Object(extra) = &extra {
+        for (k, v) in extra {
+            plan[k] = v.clone();
+        }
+    }
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, plan.to_string()).unwrap();
     let mut client = Command::new(e2e::python());
@@ -479,4 +496,59 @@ async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
             .visible_tools(&Caller::default())
             .contains(&"echo".to_owned())
     );
+}
+
+#[test]
+fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
+    let dir = common::Scratch::new("proxy", "relay");
+    let report = drive_plan(
+        &dir,
+        "",
+        &own_server(),
+        json!([]),
+        json!({}),
+        json!({"resources": ["config://app"], "prompts": [{"name": "customer", "arguments": {"name": "Jane"}}]}),
+    );
+    assert_eq!(report["resource_uris"], json!(["config://app"]));
+    let resource = report["resources"][0].as_str().unwrap();
+    assert!(resource.contains("db_password="), "{resource}");
+    assert!(
+        !resource.contains("Pr0dDbPassw0rd#1") && !resource.contains("ops@example.org"),
+        "{resource}"
+    );
+    let prompt = report["prompts"][0].as_str().unwrap();
+    assert!(prompt.starts_with("Write to Jane at "), "{prompt}");
+    assert!(
+        !prompt.contains("jane.doe@example.com") && !prompt.contains("4111 1111 1111 1111"),
+        "{prompt}"
+    );
+
+    // Left out of `pass`: not offered, and refused.
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(&config_path, "[proxy]\npass = [\"tools\"]\n").unwrap();
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_airlock").to_owned(),
+        "proxy".into(),
+        "--config".into(),
+        config_path.display().to_string(),
+        "--".into(),
+    ];
+    command.extend(own_server());
+    let plan = json!({
+        "command": command,
+        "env": {"PATH": std::env::var("PATH").unwrap_or_default()},
+        "calls": [],
+        "resources": ["config://app"],
+    });
+    let plan_path = dir.join("plan-refused.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let mut client = Command::new(e2e::python());
+    client.arg(e2e::script("proxy_client.py")).arg(&plan_path);
+    let out = e2e::run_bounded(client, Duration::from_secs(60));
+    assert!(
+        !out.status.success(),
+        "resources were served though not passed"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("method not found"), "{err}");
 }

@@ -109,6 +109,7 @@ pub struct HttpAdapter {
     page_size: usize,
     cors: Option<tower_http::cors::CorsLayer>,
     instructions: Option<String>,
+    relay: Option<Arc<dyn super::Relay>>,
 }
 
 impl HttpAdapter {
@@ -128,7 +129,15 @@ impl HttpAdapter {
             page_size: 100,
             cors: None,
             instructions: None,
+            relay: None,
         }
+    }
+
+    /// Answers the MCP methods this adapter does not serve itself (`resources/*`,
+    /// `prompts/*`, …) with `relay`, and declares its capabilities at `initialize`.
+    pub fn relay(mut self, relay: Arc<dyn super::Relay>) -> Self {
+        self.relay = Some(relay);
+        self
     }
 
     /// The `instructions` of `initialize` (what the server tells the model about itself).
@@ -728,6 +737,14 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         if let Some(instructions) = &adapter.instructions {
             result["instructions"] = Value::String(instructions.clone());
         }
+        if let Some(relay) = &adapter.relay
+            && let Value::Object(more) = relay.capabilities()
+            && let Some(Value::Object(capabilities)) = result.get_mut("capabilities")
+        {
+            for (name, value) in more {
+                capabilities.entry(name).or_insert(value);
+            }
+        }
         let mut response = json_response(StatusCode::OK, rpc_result(id, result));
         if let Ok(value) = HeaderValue::from_str(&session) {
             response.headers_mut().insert("mcp-session-id", value);
@@ -803,6 +820,17 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                     },
                 ),
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
+            }
+        }
+        other
+            if let Some(answer) = adapter
+                .relay
+                .as_ref()
+                .and_then(|relay| relay.request(other, Value::Object(params.clone()))) =>
+        {
+            match answer.await {
+                Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
+                Err(e) => json_response(StatusCode::OK, rpc_error(id, e.code, &e.message)),
             }
         }
         // The method is not echoed: it is the caller's text, and this message is built

@@ -54,6 +54,7 @@ pub struct AirlockMcp {
     name: String,
     version: String,
     instructions: Option<String>,
+    relay: Option<Arc<dyn super::Relay>>,
 }
 
 impl AirlockMcp {
@@ -64,6 +65,43 @@ impl AirlockMcp {
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             instructions: None,
+            relay: None,
+        }
+    }
+
+    /// Answers `resources/*`, `prompts/*`, `logging/setLevel` and `completion/complete`
+    /// with `relay`, and declares its capabilities at `initialize`.
+    pub fn relay(mut self, relay: Arc<dyn super::Relay>) -> Self {
+        self.relay = Some(relay);
+        self
+    }
+
+    /// A relayed request: `method not found` without a relay, or when it does not relay
+    /// `method`.
+    async fn relayed<P: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: P,
+    ) -> Result<R, ErrorData> {
+        let not_found = || {
+            ErrorData::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                "method not found",
+                None,
+            )
+        };
+        let relay = self.relay.as_ref().ok_or_else(not_found)?;
+        let params = serde_json::to_value(params).unwrap_or(Value::Null);
+        let params = if params.is_null() { json!({}) } else { params };
+        let answer = relay.request(method, params).ok_or_else(not_found)?;
+        match answer.await {
+            Ok(value) => serde_json::from_value(value)
+                .map_err(|_| ErrorData::internal_error("the upstream's answer is not valid", None)),
+            Err(e) => Err(ErrorData::new(
+                rmcp::model::ErrorCode(i32::try_from(e.code).unwrap_or(-32603)),
+                e.message,
+                None,
+            )),
         }
     }
 
@@ -156,7 +194,100 @@ impl ServerHandler for AirlockMcp {
         let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
         info.server_info = Implementation::new(self.name.clone(), self.version.clone());
         info.instructions = self.instructions.clone();
+        if let Some(relay) = &self.relay
+            && let Ok(Value::Object(mut capabilities)) = serde_json::to_value(&info.capabilities)
+        {
+            if let Value::Object(more) = relay.capabilities() {
+                for (name, value) in more {
+                    capabilities.entry(name).or_insert(value);
+                }
+            }
+            if let Ok(merged) = serde_json::from_value(Value::Object(capabilities)) {
+                info.capabilities = merged;
+            }
+        }
         info
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        self.relayed("resources/list", request).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        self.relayed("resources/templates/list", request).await
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        let result: rmcp::model::ReadResourceResult =
+            self.relayed("resources/read", request).await?;
+        Ok(rmcp::model::ReadResourceResponse::Complete(result))
+    }
+
+    #[allow(deprecated)] // the 2025 revisions' subscriptions, which clients still use
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let _: Value = self.relayed("resources/subscribe", request).await?;
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let _: Value = self.relayed("resources/unsubscribe", request).await?;
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        self.relayed("prompts/list", request).await
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        let result: rmcp::model::GetPromptResult = self.relayed("prompts/get", request).await?;
+        Ok(rmcp::model::GetPromptResponse::Complete(result))
+    }
+
+    #[allow(deprecated)] // logging: deprecated by a later revision, still used by clients
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let _: Value = self.relayed("logging/setLevel", request).await?;
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.relayed("completion/complete", request).await
     }
 
     async fn list_tools(

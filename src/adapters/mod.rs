@@ -32,6 +32,34 @@ use std::sync::Arc;
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The MCP methods an adapter does not serve itself (`resources/*`, `prompts/*`,
+/// `logging/setLevel`, `completion/complete`), answered by someone else: the proxy relays
+/// them to its upstream, masking what comes back.
+#[cfg(any(feature = "axum", feature = "rmcp"))]
+pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
+    /// The capabilities to declare at `initialize` beside `tools` (a JSON object:
+    /// `{"resources": {…}, "prompts": {…}}`).
+    fn capabilities(&self) -> serde_json::Value;
+
+    /// Answers `method` with `params`, or `None` when it is not relayed (the adapter then
+    /// answers `-32601 method not found`).
+    fn request(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Option<futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>>;
+}
+
+/// A relayed request's JSON-RPC error.
+#[cfg(any(feature = "axum", feature = "rmcp"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayError {
+    /// The JSON-RPC error code.
+    pub code: i64,
+    /// Its message (no caller input echoed).
+    pub message: String,
+}
+
 /// What an adapter can serve: any cloneable, thread-safe service of tool calls whose
 /// error can be shown (the airlock layers over a `ToolRouter`, boxed or not).
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]

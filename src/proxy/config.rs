@@ -14,6 +14,7 @@ use super::pins::PinsConfig;
 /// pass_env = ["HOME", "GITHUB_TOKEN"]   # host variables a stdio upstream gets; nothing else
 /// call_timeout_secs = 60                # one tools/call
 /// start_timeout_secs = 30               # start-up, initialize and tools/list
+/// pass = ["tools", "resources"]         # what is served (default: tools, resources, prompts)
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
 /// LOG_LEVEL = "warn"
@@ -40,6 +41,9 @@ pub struct ProxyConfig {
     /// Longest pause between restarts of an upstream that keeps exiting, in milliseconds
     /// (default 5000; the first restart is immediate, then the pause doubles from 100 ms).
     pub max_restart_delay_ms: u64,
+    /// What of the upstream is served: `tools`, `resources`, `prompts` (default all
+    /// three). What is left out is not offered and its methods are refused.
+    pub pass: Vec<String>,
     /// `[proxy.pins]`: tool pinning against rug pulls (none: tools are not pinned).
     pub pins: Option<PinsConfig>,
 }
@@ -52,12 +56,27 @@ impl Default for ProxyConfig {
             call_timeout_secs: 60,
             start_timeout_secs: 30,
             max_restart_delay_ms: 5000,
+            pass: vec!["tools".into(), "resources".into(), "prompts".into()],
             pins: None,
         }
     }
 }
 
 impl ProxyConfig {
+    /// Checks `pass`.
+    pub fn validate(&self) -> Result<(), String> {
+        match self
+            .pass
+            .iter()
+            .find(|p| !matches!(p.as_str(), "tools" | "resources" | "prompts"))
+        {
+            Some(bad) => Err(format!(
+                "proxy.pass: {bad:?} is not one of \"tools\", \"resources\", \"prompts\""
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The call timeout.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_secs(self.call_timeout_secs.max(1))

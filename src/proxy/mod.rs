@@ -28,10 +28,14 @@ pub use config::ProxyConfig;
 pub use pins::PinsConfig;
 
 #[cfg(feature = "proxy")]
+mod relay;
+#[cfg(feature = "proxy")]
 mod service;
 #[cfg(feature = "proxy")]
 mod upstream;
 
+#[cfg(feature = "proxy")]
+pub use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
 pub use self::service::{UpstreamService, catalog_of, response_of};
 #[cfg(feature = "proxy")]
@@ -74,6 +78,7 @@ pub struct Proxy {
     stack: AirlockService<UpstreamService>,
     upstream: Arc<Upstream>,
     instructions: Option<String>,
+    relay: Arc<UpstreamRelay>,
 }
 
 #[cfg(feature = "proxy")]
@@ -82,18 +87,24 @@ impl Proxy {
     /// (`[sandbox]` aside: the proxied tools run in the upstream, not here). Must be called
     /// inside a Tokio runtime.
     pub async fn start(config: &AirlockConfig, launch: Launch) -> Result<Self, ProxyError> {
+        config.proxy.validate().map_err(ProxyError::Upstream)?;
         let sanitizer = Arc::new(
             Sanitizer::new(&config.sanitize)
                 .map_err(|e| ProxyError::Airlock(AirlockError::Sanitize(e)))?,
         );
         let (upstream, started) =
             Upstream::start(launch, config.proxy.clone(), Some(sanitizer.clone())).await?;
-        let catalog = Arc::new(catalog_of(&started.tools));
+        let pass: std::collections::BTreeSet<String> = config.proxy.pass.iter().cloned().collect();
+        let tools = if pass.contains("tools") {
+            started.tools.as_slice()
+        } else {
+            &[]
+        };
+        let catalog = Arc::new(catalog_of(tools));
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
         let airlock = match &config.proxy.pins {
             Some(pins) => {
-                let definitions: Vec<serde_json::Value> = started
-                    .tools
+                let definitions: Vec<serde_json::Value> = tools
                     .iter()
                     .filter_map(|t| serde_json::to_value(t).ok())
                     .collect();
@@ -104,6 +115,17 @@ impl Proxy {
         }
         .without_sandbox();
         let stack = airlock.service(UpstreamService::new(upstream.clone()));
+        let capabilities = started
+            .info
+            .as_ref()
+            .and_then(|info| serde_json::to_value(&info.capabilities).ok())
+            .unwrap_or_default();
+        let relayed = Arc::new(UpstreamRelay::new(
+            upstream.clone(),
+            sanitizer.clone(),
+            &capabilities,
+            &pass,
+        ));
         // What the upstream tells the model reaches it masked, like everything else.
         let instructions = started.info.and_then(|info| info.instructions).map(|text| {
             sanitizer
@@ -115,6 +137,7 @@ impl Proxy {
             stack,
             upstream,
             instructions,
+            relay: relayed,
         })
     }
 
@@ -149,6 +172,7 @@ impl Proxy {
         .policy(self.airlock.policy().clone())
         .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
         .instructions(self.instructions.clone())
+        .relay(self.relay.clone())
         .serve((tokio::io::stdin(), tokio::io::stdout()))
         .await
         .map_err(|e| ProxyError::Serve(e.to_string()))?;
@@ -175,7 +199,8 @@ impl Proxy {
         .policy(self.airlock.policy().clone())
         .session_store(self.airlock.session_store())
         .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
-        .instructions(self.instructions.clone());
+        .instructions(self.instructions.clone())
+        .relay(self.relay.clone());
         let served = adapter.serve(listener, limits).await;
         self.flush().await;
         served.map_err(|e| ProxyError::Serve(e.to_string()))

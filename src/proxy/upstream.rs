@@ -142,6 +142,40 @@ impl Upstream {
         }
     }
 
+    /// Sends another MCP request (`resources/read`, `prompts/get`, …) as it came, within
+    /// the call timeout; its result as JSON. `Err` is a JSON-RPC error code and message.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, (i64, String)> {
+        let request: rmcp::model::ClientRequest =
+            serde_json::from_value(serde_json::json!({"method": method, "params": params}))
+                .map_err(|_| (-32602, format!("invalid params for {method}")))?;
+        let timeout = self.config.call_timeout();
+        let peer = tokio::time::timeout(timeout, self.peer())
+            .await
+            .map_err(|_| {
+                (
+                    -32603,
+                    "the upstream server did not start in time".to_owned(),
+                )
+            })?
+            .map_err(|e| (-32603, e))?;
+        match tokio::time::timeout(timeout, peer.send_request(request)).await {
+            Ok(Ok(result)) => serde_json::to_value(result)
+                .map_err(|_| (-32603, "the upstream's answer cannot be read".to_owned())),
+            Ok(Err(rmcp::ServiceError::McpError(e))) => {
+                Err((i64::from(e.code.0), brief(&e.message)))
+            }
+            Ok(Err(e)) => Err((-32603, format!("the upstream server failed: {}", brief(&e)))),
+            Err(_) => Err((
+                -32603,
+                "the upstream server did not answer in time".to_owned(),
+            )),
+        }
+    }
+
     /// The running upstream's peer, starting (or restarting) it when it is not running.
     async fn peer(&self) -> Result<Peer<RoleClient>, String> {
         if let Some(peer) = self.current() {

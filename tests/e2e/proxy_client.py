@@ -2,7 +2,8 @@
 
     python proxy_client.py PLAN.json
 
-PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}}, ...]}.
+PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}}, ...],
+       "resources": [uri, ...], "prompts": [{"name": ..., "arguments": {...}}, ...]}.
 Starts the command as an MCP server over stdio, initializes, lists the tools, makes the
 calls in order (each bounded in time) and prints one JSON report on stdout: the server's
 instructions, the tool names, and per call isError, the text of its content blocks and
@@ -51,6 +52,18 @@ async def main(plan):
             tools = await asyncio.wait_for(session.list_tools(), 30)
             report["tools"] = sorted(t.name for t in tools.tools)
             report["output_schemas"] = sorted(t.name for t in tools.tools if t.outputSchema)
+            if plan.get("resources"):
+                listed = await asyncio.wait_for(session.list_resources(), 30)
+                report["resource_uris"] = sorted(str(r.uri) for r in listed.resources)
+                report["resources"] = []
+                for uri in plan["resources"]:
+                    read = await asyncio.wait_for(session.read_resource(uri), 30)
+                    report["resources"].append("\n".join(getattr(c, "text", "") or "" for c in read.contents))
+            if plan.get("prompts"):
+                report["prompts"] = []
+                for prompt in plan["prompts"]:
+                    got = await asyncio.wait_for(session.get_prompt(prompt["name"], prompt.get("arguments")), 30)
+                    report["prompts"].append("\n".join(getattr(m.content, "text", "") or "" for m in got.messages))
             for call in plan["calls"]:
                 try:
                     result = await asyncio.wait_for(

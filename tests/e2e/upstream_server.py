@@ -63,5 +63,15 @@ def leak() -> list:
     ]
 
 
+@server.resource("config://app", description="The app's configuration.")
+def app_config() -> str:
+    return "db_password=Pr0dDbPassw0rd#1\nowner=ops@example.org\n"
+
+
+@server.prompt(description="Asks about a customer.")
+def customer(name: str) -> str:
+    return f"Write to {name} at jane.doe@example.com about card 4111 1111 1111 1111."
+
+
 if __name__ == "__main__":
     server.run()

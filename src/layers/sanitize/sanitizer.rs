@@ -405,7 +405,7 @@ impl Sanitizer {
             ToolOutput::Json(value) => self.sanitize_json(value, &mut counts),
             ToolOutput::Content(content) => {
                 for block in &mut content.content {
-                    self.sanitize_block(block, &mut counts);
+                    self.sanitize_content_block(block, &mut counts);
                 }
                 if let Some(structured) = &mut content.structured {
                     self.sanitize_json(structured, &mut counts);
@@ -449,7 +449,7 @@ impl Sanitizer {
     /// base64 payload (an image's or audio's `data`, a resource's `blob`) when they are text
     /// (a "binary" blob can carry a `.env` file as well as a picture). Binary payloads are
     /// left as they are.
-    fn sanitize_block(&self, block: &mut Value, counts: &mut Counts) {
+    pub fn sanitize_content_block(&self, block: &mut Value, counts: &mut Counts) {
         let Value::Object(map) = block else {
             self.sanitize_json(block, counts);
             return;
