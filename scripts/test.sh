@@ -26,7 +26,8 @@ e2e="${CARGO_TARGET_DIR:-$root/target}/e2e"
 PYTHON_PACKAGES=("mcp==1.30.0")     # target/e2e/venv: the Python SDK 1.x
 PYTHON2_PACKAGES=("mcp==2.3.0")     # target/e2e/venv2: the Python SDK 2.x
 NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16"
-    "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/server-everything@2026.8.31")
+    "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/server-everything@2026.8.31"
+    "@modelcontextprotocol/sdk@1.32.2")
 
 say() { echo "scripts/test.sh: $*"; }
 started=$SECONDS

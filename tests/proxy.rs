@@ -552,3 +552,126 @@ fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.to_lowercase().contains("method not found"), "{err}");
 }
+
+/// `airlock proxy --listen` on a free loopback port in front of `upstream`, killed when
+/// dropped.
+struct Listening {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Listening {
+    fn start(dir: &Path, config: &str, upstream: &[String]) -> Self {
+        let config_path = dir.join("airlock.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(["proxy", "--config"])
+            .arg(&config_path)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--"])
+            .args(upstream)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_typescript_sdk_over_http_in_front_of_server_filesystem() {
+    let dir = common::Scratch::new("proxy", "ts-http");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("notes.txt"), "owner: jane.doe@example.com\n").unwrap();
+    let data = data.canonicalize().unwrap();
+    let forbidden = data.join("written.txt");
+    let proxy = Listening::start(
+        &dir,
+        "[policy]\ndenied_tools = [\"write_file\"]\n",
+        &[
+            node().display().to_string(),
+            npm_server("server-filesystem").display().to_string(),
+            data.display().to_string(),
+        ],
+    );
+    let plan = dir.join("ts-plan.json");
+    std::fs::write(
+        &plan,
+        json!({"calls": [
+            {"name": "read_text_file", "arguments": {"path": data.join("notes.txt").display().to_string()}},
+            {"name": "read_text_file", "arguments": {"path": 5}},
+            {"name": "write_file", "arguments": {"path": forbidden.display().to_string(), "content": "x"}},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut client = Command::new(node());
+    client
+        .arg(e2e::script("ts_http_client.mjs"))
+        .arg(&proxy.url)
+        .arg(&plan)
+        .env(
+            "SDK_DIR",
+            e2e::dir().join("node/node_modules/@modelcontextprotocol/sdk/dist/esm"),
+        );
+    let out = e2e::run_bounded(client, Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["server"], "airlock-proxy");
+    let tools = report["tools"].as_array().unwrap();
+    assert!(!tools.contains(&json!("write_file")), "{tools:?}");
+    assert!(
+        report["output_schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("read_text_file"))
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    assert!(
+        !calls[0].to_string().contains("jane.doe@example.com"),
+        "{}",
+        calls[0]
+    );
+    // The refusal of a tool with an output schema does not make the SDK throw.
+    assert!(calls[1].get("exception").is_none(), "{}", calls[1]);
+    assert_eq!(calls[1]["isError"], true);
+    assert_eq!(
+        rejection_code(&calls[1]).as_deref(),
+        Some("schema_violation"),
+        "{}",
+        calls[1]
+    );
+    assert_eq!(calls[2]["isError"], true, "{}", calls[2]);
+    assert!(!forbidden.exists());
+}
