@@ -675,3 +675,110 @@ fn the_typescript_sdk_over_http_in_front_of_server_filesystem() {
     assert_eq!(calls[2]["isError"], true, "{}", calls[2]);
     assert!(!forbidden.exists());
 }
+
+/// server-everything on its own Streamable HTTP transport, on `port`, killed when dropped.
+struct EverythingOverHttp(std::process::Child);
+
+impl EverythingOverHttp {
+    fn start(port: u16) -> Self {
+        let child = Command::new(node())
+            .arg(npm_server("server-everything"))
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .env("SERVICE_TOKEN", "ghp_R4nd0mT0k3nV4lu3Xq9Zt7Lm2Np8Kd5Wy1Hc6")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server-everything did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for EverythingOverHttp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_over_http_is_guarded_and_reconnected() {
+    use agent_airlock::proxy::{Proxy, Target};
+    use agent_airlock::{AirlockConfig, ToolCall};
+    use tower::ServiceExt;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = EverythingOverHttp::start(port);
+    let config = AirlockConfig::from_toml_str(
+        "[policy]\ndenied_tools = [\"get-tiny-image\"]\n[proxy]\ncall_timeout_secs = 5\n",
+    )
+    .unwrap();
+    let proxy = Proxy::start(
+        &config,
+        Target::Http(format!("http://127.0.0.1:{port}/mcp")),
+    )
+    .await
+    .unwrap();
+    let call = |name: &str, args: Value| proxy.stack().clone().oneshot(ToolCall::new(name, args));
+    let echo = call("echo", json!({"message": "hi", "extra": 1}))
+        .await
+        .unwrap();
+    assert_eq!(echo.output.to_text(), "Echo: hi", "{echo:?}");
+    let env = call("get-env", json!({})).await.unwrap();
+    let text = env.output.to_text();
+    assert!(text.contains("SERVICE_TOKEN"), "{text}");
+    assert!(
+        !text.contains("ghp_R4nd0mT0k3nV4lu3Xq9Zt7Lm2Np8Kd5Wy1Hc6"),
+        "{text}"
+    );
+    let denied = call("get-tiny-image", json!({})).await.unwrap();
+    assert!(denied.rejection.is_some());
+    let bad = call("echo", json!({"message": 5})).await.unwrap();
+    assert_eq!(
+        bad.rejection.unwrap().code,
+        agent_airlock::RejectionCode::SchemaViolation
+    );
+
+    // The server goes away: an error result, not a hang; back on the same port: served again.
+    drop(server);
+    let lost = call("echo", json!({"message": "gone"})).await.unwrap();
+    assert!(lost.is_error && lost.rejection.is_none(), "{lost:?}");
+    let _again = EverythingOverHttp::start(port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = call("echo", json!({"message": "back"})).await.unwrap();
+        if !response.is_error {
+            assert_eq!(response.output.to_text(), "Echo: back");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reconnected: {response:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(proxy.upstream().starts() >= 2);
+}
+
+#[test]
+fn an_https_upstream_is_refused_with_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["proxy", "--upstream", "https://mcp.example.com/mcp"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http://"));
+}

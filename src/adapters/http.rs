@@ -539,6 +539,8 @@ impl HttpAdapter {
                     continue;
                 }
             };
+            // Answers are small and awaited one by one: send them at once (no Nagle delay).
+            let _ = stream.set_nodelay(true);
             let service = hyper_util::service::TowerToHyperService::new(router.clone());
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);

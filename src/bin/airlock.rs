@@ -6,6 +6,7 @@
 //! airlock audit verify [--key-env VAR] audit.jsonl audit.jsonl.0000000000000001 …
 //! airlock sandbox run [--backend process|bwrap] [--wall-time-secs N] … -- CMD ARGS…
 //! airlock proxy [--config airlock.toml] [--listen ADDR] -- CMD ARGS…
+//! airlock proxy [--config airlock.toml] [--listen ADDR] --upstream URL
 //! airlock pins --config airlock.toml list | diff [NAME…] | approve NAME…
 //! ```
 
@@ -64,7 +65,8 @@ enum Command {
     #[command(subcommand)]
     Sandbox(SandboxCommand),
     /// Put the whole airlock in front of an MCP server: start CMD ARGS… as the upstream
-    /// (over stdio) and serve its tools through every layer.
+    /// (over stdio), or reach it at --upstream URL (Streamable HTTP), and serve its tools
+    /// through every layer.
     ///
     /// Without --listen it speaks MCP on its own stdin and stdout, so an MCP host
     /// configures `airlock proxy -- <the original command>` in place of the command; with
@@ -77,8 +79,11 @@ enum Command {
         /// Serve Streamable HTTP on this address (e.g. 127.0.0.1:3000) instead of stdio.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// The upstream server's Streamable HTTP endpoint (http://host:port/mcp).
+        #[arg(long, value_name = "URL", conflicts_with = "command")]
+        upstream: Option<String>,
         /// The upstream server's command and its arguments.
-        #[arg(last = true, required = true, value_name = "CMD")]
+        #[arg(last = true, required_unless_present = "upstream", value_name = "CMD")]
         command: Vec<String>,
     },
     /// Review the proxy's tool pins (`[proxy.pins] file`): which tools are held, what
@@ -308,8 +313,13 @@ fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
 
 /// `airlock proxy`: exit status 0 when the client went away, 1 when serving failed, 2 when
 /// the proxy could not start.
-fn proxy(config: Option<PathBuf>, listen: Option<String>, command: Vec<String>) -> ExitCode {
-    use agent_airlock::proxy::{Launch, Proxy};
+fn proxy(
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    upstream: Option<String>,
+    command: Vec<String>,
+) -> ExitCode {
+    use agent_airlock::proxy::{Launch, Proxy, Target};
     // Stdout may be the MCP channel: every log line goes to stderr.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -325,18 +335,27 @@ fn proxy(config: Option<PathBuf>, listen: Option<String>, command: Vec<String>) 
             return ExitCode::from(2);
         }
     };
-    let Some((program, args)) = command.split_first() else {
-        eprintln!("airlock: proxy needs the upstream's command after --");
-        return ExitCode::from(2);
+    let target = match (upstream, command.split_first()) {
+        (Some(url), _) => Target::Http(url),
+        (None, Some((program, args))) => Target::Command(Launch {
+            program: program.clone(),
+            args: args.to_vec(),
+            env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+        }),
+        (None, None) => {
+            eprintln!("airlock: proxy needs the upstream's command after --, or --upstream URL");
+            return ExitCode::from(2);
+        }
     };
-    let launch = Launch {
-        program: program.clone(),
-        args: args.to_vec(),
-        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    // One client over stdio: one thread, no hand-offs between threads; over HTTP, a
+    // worker per core for concurrent clients.
+    let runtime = match if listen.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
     {
         Ok(r) => r,
         Err(e) => {
@@ -345,7 +364,7 @@ fn proxy(config: Option<PathBuf>, listen: Option<String>, command: Vec<String>) 
         }
     };
     runtime.block_on(async move {
-        let proxy = match Proxy::start(&config, launch).await {
+        let proxy = match Proxy::start(&config, target).await {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("airlock: {e}");
@@ -396,8 +415,9 @@ fn main() -> ExitCode {
         Command::Proxy {
             config,
             listen,
+            upstream,
             command,
-        } => proxy(config, listen, command),
+        } => proxy(config, listen, upstream, command),
         Command::Pins { config, action } => pins(config, action),
         Command::Sandbox(SandboxCommand::Run {
             backend,

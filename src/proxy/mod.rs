@@ -2,7 +2,7 @@
 //! `airlock proxy` on the command line).
 //!
 //! The proxy starts the upstream server as a command and talks to it over stdio as an MCP
-//! client (rmcp). Its tools, listed at start-up (every page), become the catalog the
+//! client (rmcp), or reaches it at a Streamable HTTP URL. Its tools, listed at start-up (every page), become the catalog the
 //! layers check against, so ghost stripping and strict schema apply to any server's tools;
 //! the recommended stack ([`Airlock`]) sits in front of [`UpstreamService`], and the
 //! proxy serves the result to its own client: over its stdin and stdout
@@ -39,7 +39,7 @@ pub use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
 pub use self::service::{UpstreamService, catalog_of, response_of};
 #[cfg(feature = "proxy")]
-pub use self::upstream::{Launch, Started, Upstream};
+pub use self::upstream::{Launch, Started, Target, Upstream};
 
 #[cfg(feature = "proxy")]
 use std::sync::Arc;
@@ -83,17 +83,21 @@ pub struct Proxy {
 
 #[cfg(feature = "proxy")]
 impl Proxy {
-    /// Starts the upstream `launch` describes and builds `config`'s stack over its tools
+    /// Starts (or connects to) the upstream `target` describes and builds `config`'s stack
+    /// over its tools
     /// (`[sandbox]` aside: the proxied tools run in the upstream, not here). Must be called
     /// inside a Tokio runtime.
-    pub async fn start(config: &AirlockConfig, launch: Launch) -> Result<Self, ProxyError> {
+    pub async fn start(
+        config: &AirlockConfig,
+        target: impl Into<Target>,
+    ) -> Result<Self, ProxyError> {
         config.proxy.validate().map_err(ProxyError::Upstream)?;
         let sanitizer = Arc::new(
             Sanitizer::new(&config.sanitize)
                 .map_err(|e| ProxyError::Airlock(AirlockError::Sanitize(e)))?,
         );
         let (upstream, started) =
-            Upstream::start(launch, config.proxy.clone(), Some(sanitizer.clone())).await?;
+            Upstream::start(target, config.proxy.clone(), Some(sanitizer.clone())).await?;
         let pass: std::collections::BTreeSet<String> = config.proxy.pass.iter().cloned().collect();
         let tools = if pass.contains("tools") {
             started.tools.as_slice()
@@ -172,9 +176,17 @@ impl Proxy {
         .policy(self.airlock.policy().clone())
         .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
         .instructions(self.instructions.clone())
-        .relay(self.relay.clone())
-        .serve((tokio::io::stdin(), tokio::io::stdout()))
-        .await
+        .relay(self.relay.clone());
+        // Pipes (what an MCP host gives) are read and written without the blocking thread
+        // tokio's stdin and stdout go through: two thread hand-offs less per message.
+        let server = match stdio_pipes() {
+            Some(pipes) => server.serve(pipes).await,
+            None => {
+                server
+                    .serve((tokio::io::stdin(), tokio::io::stdout()))
+                    .await
+            }
+        }
         .map_err(|e| ProxyError::Serve(e.to_string()))?;
         server
             .waiting()
@@ -214,4 +226,23 @@ impl Proxy {
             tracing::error!(error = %e, "the audit log could not be flushed");
         }
     }
+}
+
+/// This process's stdin and stdout as non-blocking pipes, when both are pipes.
+#[cfg(all(feature = "proxy", feature = "rmcp", unix))]
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd as _;
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(stdin).ok()?;
+    let sender = tokio::net::unix::pipe::Sender::from_owned_fd(stdout).ok()?;
+    Some((receiver, sender))
+}
+
+#[cfg(all(feature = "proxy", feature = "rmcp", not(unix)))]
+fn stdio_pipes() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
+    None
 }

@@ -1,5 +1,6 @@
-//! [`Upstream`]: one MCP server the proxy talks to as a client (rmcp), started as a command
-//! over stdio and restarted, with backoff, when it exits.
+//! [`Upstream`]: one MCP server the proxy talks to as a client (rmcp): started as a command
+//! over stdio and restarted, with backoff, when it exits; or reached over Streamable HTTP
+//! and connected again when the connection or the session is lost.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -9,11 +10,27 @@ use std::time::{Duration, Instant};
 use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
 use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
 use super::{ProxyConfig, ProxyError};
 use crate::layers::sanitize::{Counts, Sanitizer};
+
+/// Where the upstream is: a command to start (over stdio) or a Streamable HTTP URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Started as a command; MCP over its stdin and stdout.
+    Command(Launch),
+    /// Reached at an `http://` URL (MCP's Streamable HTTP: JSON and SSE responses,
+    /// session ids); a lost connection or session is opened again at the next call.
+    Http(String),
+}
+
+impl From<Launch> for Target {
+    fn from(launch: Launch) -> Self {
+        Target::Command(launch)
+    }
+}
 
 /// The command a stdio upstream runs, and its environment (nothing else of the host's).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +64,13 @@ struct Restarts {
     count: u64,
 }
 
-/// An MCP server over stdio, as a client sees it. Calls go to the running process; a
-/// process that has exited is started again at the next call, after a pause that doubles
-/// (from 100 ms to `max_restart_delay`) while it keeps exiting. Its stderr is logged line
-/// by line, masked by the sanitizer.
+/// An MCP server, as a client sees it. Calls go to the running process (or the open
+/// session); a process that has exited (a connection that was lost) is started (opened)
+/// again at the next call, after a pause that doubles (from 100 ms to
+/// `max_restart_delay`) while it keeps failing. A command's stderr is logged line by line,
+/// masked by the sanitizer.
 pub struct Upstream {
-    launch: Launch,
+    target: Target,
     config: ProxyConfig,
     sanitizer: Option<Arc<Sanitizer>>,
     live: tokio::sync::Mutex<Option<Live>>,
@@ -63,11 +81,15 @@ pub struct Upstream {
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The environment may hold secrets: only its names.
-        f.debug_struct("Upstream")
-            .field("program", &self.launch.program)
-            .field("args", &self.launch.args)
-            .field("env", &self.launch.env.keys().collect::<Vec<_>>())
-            .finish()
+        match &self.target {
+            Target::Command(launch) => f
+                .debug_struct("Upstream")
+                .field("program", &launch.program)
+                .field("args", &launch.args)
+                .field("env", &launch.env.keys().collect::<Vec<_>>())
+                .finish(),
+            Target::Http(url) => f.debug_struct("Upstream").field("url", url).finish(),
+        }
     }
 }
 
@@ -84,12 +106,22 @@ impl Upstream {
     /// Starts the upstream, initializes it and lists its tools, all within the start
     /// timeout.
     pub async fn start(
-        launch: Launch,
+        target: impl Into<Target>,
         config: ProxyConfig,
         sanitizer: Option<Arc<Sanitizer>>,
     ) -> Result<(Arc<Self>, Started), ProxyError> {
+        let target = target.into();
+        if let Target::Http(url) = &target
+            && !url.starts_with("http://")
+        {
+            return Err(ProxyError::Upstream(
+                "the upstream URL must be http:// (https upstreams are not supported yet: put \
+                 a TLS-terminating proxy on loopback in front)"
+                    .into(),
+            ));
+        }
         let upstream = Arc::new(Self {
-            launch,
+            target,
             config,
             sanitizer,
             live: tokio::sync::Mutex::new(None),
@@ -131,15 +163,29 @@ impl Upstream {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
                 Err("the upstream server exited during the call; it is being restarted".into())
             }
-            Ok(Err(e)) => Err(format!(
-                "the upstream server failed the call: {}",
-                brief(&e)
+            Ok(Err(rmcp::ServiceError::McpError(e))) => Err(format!(
+                "the upstream server refused the call: {}",
+                brief(&e.message)
             )),
+            Ok(Err(e)) => {
+                // The connection (or the session behind it) is broken: the next call opens
+                // a new one.
+                self.forget();
+                Err(format!(
+                    "the upstream server failed the call: {}",
+                    brief(&e)
+                ))
+            }
             Err(_) => Err(format!(
                 "the upstream server did not answer within {} s",
                 timeout.as_secs()
             )),
         }
+    }
+
+    /// Drops the current connection, so the next call starts a new one.
+    fn forget(&self) {
+        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Sends another MCP request (`resources/read`, `prompts/get`, …) as it came, within
@@ -168,7 +214,10 @@ impl Upstream {
             Ok(Err(rmcp::ServiceError::McpError(e))) => {
                 Err((i64::from(e.code.0), brief(&e.message)))
             }
-            Ok(Err(e)) => Err((-32603, format!("the upstream server failed: {}", brief(&e)))),
+            Ok(Err(e)) => {
+                self.forget();
+                Err((-32603, format!("the upstream server failed: {}", brief(&e))))
+            }
             Err(_) => Err((
                 -32603,
                 "the upstream server did not answer in time".to_owned(),
@@ -229,24 +278,30 @@ impl Upstream {
     }
 
     async fn spawn(&self) -> Result<(RunningService<RoleClient, ()>, Peer<RoleClient>), String> {
-        let mut command = tokio::process::Command::new(&self.launch.program);
-        command
-            .args(&self.launch.args)
-            .env_clear()
-            .envs(&self.launch.env)
-            .kill_on_drop(true);
-        let (transport, stderr) = TokioChildProcess::builder(command)
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start `{}`: {e}", self.launch.program))?;
-        if let Some(stderr) = stderr {
-            let sanitizer = self.sanitizer.clone();
-            tokio::spawn(log_stderr(stderr, sanitizer));
+        let service = match &self.target {
+            Target::Command(launch) => {
+                let mut command = tokio::process::Command::new(&launch.program);
+                command
+                    .args(&launch.args)
+                    .env_clear()
+                    .envs(&launch.env)
+                    .kill_on_drop(true);
+                let (transport, stderr) = TokioChildProcess::builder(command)
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
+                if let Some(stderr) = stderr {
+                    let sanitizer = self.sanitizer.clone();
+                    tokio::spawn(log_stderr(stderr, sanitizer));
+                }
+                ().serve(transport).await
+            }
+            Target::Http(url) => {
+                let transport = StreamableHttpClientTransport::from_uri(url.as_str());
+                ().serve(transport).await
+            }
         }
-        let service = ()
-            .serve(transport)
-            .await
-            .map_err(|e| format!("the upstream server did not initialize: {}", brief(&e)))?;
+        .map_err(|e| format!("the upstream server did not initialize: {}", brief(&e)))?;
         let peer = service.peer().clone();
         Ok((service, peer))
     }
