@@ -41,6 +41,11 @@ pub struct ProxyConfig {
     /// Longest pause between restarts of an upstream that keeps exiting, in milliseconds
     /// (default 5000; the first restart is immediate, then the pause doubles from 100 ms).
     pub max_restart_delay_ms: u64,
+    /// The MCP revision the proxy asks its upstream for (`"2025-11-25"`, `"2025-06-18"`,
+    /// …). Default: the newest rmcp offers over stdio; `"2025-06-18"` over HTTP, where
+    /// the newer revision's SSE handling cost about 2 ms more per call against
+    /// server-everything (measured: 2.9 ms against 1.0 ms at p50).
+    pub protocol_version: Option<String>,
     /// What of the upstream is served: `tools`, `resources`, `prompts` (default all
     /// three). What is left out is not offered and its methods are refused.
     pub pass: Vec<String>,
@@ -56,6 +61,7 @@ impl Default for ProxyConfig {
             call_timeout_secs: 60,
             start_timeout_secs: 30,
             max_restart_delay_ms: 5000,
+            protocol_version: None,
             pass: vec!["tools".into(), "resources".into(), "prompts".into()],
             pins: None,
         }
@@ -65,6 +71,17 @@ impl Default for ProxyConfig {
 impl ProxyConfig {
     /// Checks `pass`.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(version) = &self.protocol_version
+            && !matches!(
+                version.as_str(),
+                "2024-11-05" | "2025-03-26" | "2025-06-18" | "2025-11-25"
+            )
+        {
+            return Err(format!(
+                "proxy.protocol_version: {version:?} is not an MCP revision with initialize \
+                 (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)"
+            ));
+        }
         match self
             .pass
             .iter()

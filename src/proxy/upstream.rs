@@ -51,7 +51,7 @@ const HEALTHY_RUN: Duration = Duration::from_secs(30);
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 
 struct Live {
-    _service: RunningService<RoleClient, ()>,
+    _service: RunningService<RoleClient, rmcp::model::ClientConfig>,
     started: Instant,
 }
 
@@ -277,7 +277,37 @@ impl Upstream {
         peer.as_ref().filter(|p| !p.is_transport_closed()).cloned()
     }
 
-    async fn spawn(&self) -> Result<(RunningService<RoleClient, ()>, Peer<RoleClient>), String> {
+    /// What the proxy says of itself at `initialize`, with the revision it asks for:
+    /// `[proxy] protocol_version`, else `default`, else rmcp's newest.
+    fn client_info(
+        &self,
+        default: Option<rmcp::model::ProtocolVersion>,
+    ) -> rmcp::model::ClientConfig {
+        let mut info = rmcp::model::ClientConfig::new(
+            rmcp::model::ClientCapabilities::default(),
+            rmcp::model::Implementation::new("airlock-proxy", env!("CARGO_PKG_VERSION")),
+        );
+        let asked = self
+            .config
+            .protocol_version
+            .clone()
+            .and_then(|v| serde_json::from_value(serde_json::Value::String(v)).ok())
+            .or(default);
+        if let Some(version) = asked {
+            info.protocol_version = version;
+        }
+        info
+    }
+
+    async fn spawn(
+        &self,
+    ) -> Result<
+        (
+            RunningService<RoleClient, rmcp::model::ClientConfig>,
+            Peer<RoleClient>,
+        ),
+        String,
+    > {
         let service = match &self.target {
             Target::Command(launch) => {
                 let mut command = tokio::process::Command::new(&launch.program);
@@ -294,11 +324,13 @@ impl Upstream {
                     let sanitizer = self.sanitizer.clone();
                     tokio::spawn(log_stderr(stderr, sanitizer));
                 }
-                ().serve(transport).await
+                self.client_info(None).serve(transport).await
             }
             Target::Http(url) => {
                 let transport = StreamableHttpClientTransport::from_uri(url.as_str());
-                ().serve(transport).await
+                self.client_info(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
+                    .serve(transport)
+                    .await
             }
         }
         .map_err(|e| format!("the upstream server did not initialize: {}", brief(&e)))?;
