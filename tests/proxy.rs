@@ -782,3 +782,63 @@ fn an_https_upstream_is_refused_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http://"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_upstream_tools_and_answers_are_contained() {
+    use agent_airlock::proxy::{Launch, Proxy};
+    use agent_airlock::{AirlockConfig, Caller, Note, RejectionCode, ToolCall};
+    use tower::ServiceExt;
+
+    let config = AirlockConfig::from_toml_str("[sanitize]\nmax_output_chars = 100\n").unwrap();
+    let mut upstream = own_server().into_iter();
+    let launch = Launch {
+        program: upstream.next().unwrap(),
+        args: upstream.collect(),
+        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+    };
+    let proxy = Proxy::start(&config, launch).await.unwrap();
+    // Tools whose names break the MCP rule are left out: not listed, not callable.
+    let visible = proxy.airlock().policy().visible_tools(&Caller::default());
+    assert!(visible.contains(&"echo".to_owned()), "{visible:?}");
+    assert!(
+        visible.iter().all(|name| name.len() <= 128 && !name.contains(' ')),
+        "{visible:?}"
+    );
+    for name in ["t".repeat(140), "bad name!".to_owned()] {
+        let refused = proxy
+            .stack()
+            .clone()
+            .oneshot(ToolCall::new(name, json!({})))
+            .await
+            .unwrap();
+        let code = refused.rejection.expect("refused").code;
+        assert!(
+            matches!(code, RejectionCode::MalformedCall | RejectionCode::UnknownTool),
+            "{code:?}"
+        );
+    }
+    // A long answer is cut to the output budget, and says so.
+    let long = "word ".repeat(2000);
+    let answer = proxy
+        .stack()
+        .clone()
+        .oneshot(ToolCall::new("echo", json!({"text": long})))
+        .await
+        .unwrap();
+    let text = answer.output.to_text();
+    assert!(text.len() < 300, "{} characters", text.len());
+    assert!(text.contains("truncated by agent-airlock"), "{text}");
+    assert!(answer.notes.iter().any(|n| matches!(n, Note::Truncated { .. })));
+    // Deep or huge arguments never reach the upstream.
+    let mut deep = json!("x");
+    for _ in 0..200 {
+        deep = json!({ "a": deep });
+    }
+    let refused = proxy
+        .stack()
+        .clone()
+        .oneshot(ToolCall::new("echo", json!({"text": deep})))
+        .await
+        .unwrap();
+    assert_eq!(refused.rejection.unwrap().code, RejectionCode::MalformedCall);
+}

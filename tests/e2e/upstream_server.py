@@ -3,7 +3,8 @@
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
 runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
-called: shows a restart).
+called: shows a restart), and two whose names break the MCP rule. A resource and a prompt
+that carry secrets.
 """
 
 import asyncio
@@ -61,6 +62,16 @@ def leak() -> list:
         ),
         ImageContent(type="image", data=base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00binary").decode(), mimeType="image/png"),
     ]
+
+
+@server.tool(name="t" * 140, description="A name longer than MCP allows.")
+def overlong() -> str:
+    return "should never be reachable"
+
+
+@server.tool(name="bad name!", description="A name with characters MCP does not allow.")
+def badly_named() -> str:
+    return "should never be reachable"
 
 
 @server.resource("config://app", description="The app's configuration.")
