@@ -39,7 +39,7 @@ pub use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
 pub use self::service::{UpstreamService, catalog_of, response_of};
 #[cfg(feature = "proxy")]
-pub use self::upstream::{Launch, Started, Target, Upstream};
+pub use self::upstream::{Launch, Started, Target, ToolsObserver, Upstream};
 
 #[cfg(feature = "proxy")]
 use std::sync::Arc;
@@ -113,6 +113,7 @@ impl Proxy {
                     .filter_map(|t| serde_json::to_value(t).ok())
                     .collect();
                 let gate = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
+                upstream.observe_tools(gate.clone());
                 Airlock::from_config_with_gate(config, catalog, gate)?
             }
             None => Airlock::from_config(config, catalog)?,

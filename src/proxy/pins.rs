@@ -386,6 +386,38 @@ impl Pins {
     }
 }
 
+impl Pins {
+    /// Records what the upstream serves now and holds what changed: after a restart or a
+    /// `notifications/tools/list_changed`, a tool the upstream redefined is held at once.
+    pub fn observe_now(&self, definitions: &[Value]) {
+        let mut file = match PinFile::load(&self.config.file) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::warn!(error = %e, "the pin file cannot be read");
+                return;
+            }
+        };
+        let before = self.held();
+        file.observe(definitions, &self.config);
+        if let Err(e) = file.save(&self.config.file) {
+            tracing::warn!(error = %e, "the pin file cannot be written");
+        }
+        self.apply(&file, modified(&self.config.file));
+        for (tool, reason) in &self.held.read().unwrap_or_else(|p| p.into_inner()).by_tool {
+            if !before.contains_key(tool) {
+                tracing::warn!(tool, %reason, "tool held until an operator approves it");
+            }
+        }
+    }
+}
+
+#[cfg(feature = "proxy")]
+impl super::upstream::ToolsObserver for Pins {
+    fn observe(&self, tools: &[Value]) {
+        self.observe_now(tools);
+    }
+}
+
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -51,8 +51,32 @@ const HEALTHY_RUN: Duration = Duration::from_secs(30);
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 
 struct Live {
-    _service: RunningService<RoleClient, rmcp::model::ClientConfig>,
+    _service: RunningService<RoleClient, Client>,
     started: Instant,
+}
+
+/// The proxy as the upstream's client: its `initialize` parameters, and a signal raised
+/// when the upstream says its tools changed.
+struct Client {
+    info: rmcp::model::ClientConfig,
+    tools_changed: Arc<tokio::sync::Notify>,
+}
+
+impl rmcp::ClientHandler for Client {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        self.info.clone()
+    }
+
+    async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
+        self.tools_changed.notify_one();
+    }
+}
+
+/// Told what the upstream serves whenever that may have changed (a restart, a
+/// `notifications/tools/list_changed`): the proxy's pins re-check the tools then.
+pub trait ToolsObserver: Send + Sync + 'static {
+    /// The upstream's tools now (`tools/list` entries, every page).
+    fn observe(&self, tools: &[serde_json::Value]);
 }
 
 struct Restarts {
@@ -76,6 +100,8 @@ pub struct Upstream {
     live: tokio::sync::Mutex<Option<Live>>,
     peer: Mutex<Option<Peer<RoleClient>>>,
     restarts: Mutex<Restarts>,
+    tools_changed: Arc<tokio::sync::Notify>,
+    observer: Mutex<Option<Arc<dyn ToolsObserver>>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -131,6 +157,8 @@ impl Upstream {
                 delay: FIRST_DELAY,
                 count: 0,
             }),
+            tools_changed: Arc::new(tokio::sync::Notify::new()),
+            observer: Mutex::new(None),
         });
         let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
         let tools = tokio::time::timeout(upstream.config.start_timeout(), peer.list_all_tools())
@@ -141,6 +169,44 @@ impl Upstream {
             .map_err(|e| ProxyError::Upstream(format!("tools/list failed: {e}")))?;
         let info = peer.peer_info().map(|info| (*info).clone());
         Ok((upstream, Started { info, tools }))
+    }
+
+    /// Tells `observer` what the upstream serves after every restart and every
+    /// `notifications/tools/list_changed` (listed again, every page).
+    pub fn observe_tools(self: &Arc<Self>, observer: Arc<dyn ToolsObserver>) {
+        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(observer);
+        let weak = Arc::downgrade(self);
+        let changed = self.tools_changed.clone();
+        tokio::spawn(async move {
+            loop {
+                changed.notified().await;
+                let Some(upstream) = weak.upgrade() else {
+                    return;
+                };
+                upstream.relist().await;
+            }
+        });
+    }
+
+    /// Lists the upstream's tools again for the observer.
+    async fn relist(&self) {
+        let observer = self
+            .observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(observer) = observer else { return };
+        let Some(peer) = self.current() else { return };
+        match tokio::time::timeout(self.config.start_timeout(), peer.list_all_tools()).await {
+            Ok(Ok(tools)) => {
+                let tools: Vec<serde_json::Value> = tools
+                    .iter()
+                    .filter_map(|t| serde_json::to_value(t).ok())
+                    .collect();
+                observer.observe(&tools);
+            }
+            _ => tracing::warn!("the upstream's tools could not be listed again"),
+        }
     }
 
     /// How many times the upstream was started.
@@ -265,6 +331,10 @@ impl Upstream {
             Err(_) => return Err("the upstream server did not start in time".into()),
         };
         *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
+        if self.starts() > 1 {
+            // A new process (or session) may serve other tools: look again.
+            self.tools_changed.notify_one();
+        }
         *live = Some(Live {
             _service: service,
             started: Instant::now(),
@@ -279,10 +349,7 @@ impl Upstream {
 
     /// What the proxy says of itself at `initialize`, with the revision it asks for:
     /// `[proxy] protocol_version`, else `default`, else rmcp's newest.
-    fn client_info(
-        &self,
-        default: Option<rmcp::model::ProtocolVersion>,
-    ) -> rmcp::model::ClientConfig {
+    fn client(&self, default: Option<rmcp::model::ProtocolVersion>) -> Client {
         let mut info = rmcp::model::ClientConfig::new(
             rmcp::model::ClientCapabilities::default(),
             rmcp::model::Implementation::new("airlock-proxy", env!("CARGO_PKG_VERSION")),
@@ -296,18 +363,15 @@ impl Upstream {
         if let Some(version) = asked {
             info.protocol_version = version;
         }
-        info
+        Client {
+            info,
+            tools_changed: self.tools_changed.clone(),
+        }
     }
 
     async fn spawn(
         &self,
-    ) -> Result<
-        (
-            RunningService<RoleClient, rmcp::model::ClientConfig>,
-            Peer<RoleClient>,
-        ),
-        String,
-    > {
+    ) -> Result<(RunningService<RoleClient, Client>, Peer<RoleClient>), String> {
         let service = match &self.target {
             Target::Command(launch) => {
                 let mut command = tokio::process::Command::new(&launch.program);
@@ -324,11 +388,11 @@ impl Upstream {
                     let sanitizer = self.sanitizer.clone();
                     tokio::spawn(log_stderr(stderr, sanitizer));
                 }
-                self.client_info(None).serve(transport).await
+                self.client(None).serve(transport).await
             }
             Target::Http(url) => {
                 let transport = StreamableHttpClientTransport::from_uri(url.as_str());
-                self.client_info(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
+                self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
                     .serve(transport)
                     .await
             }

@@ -3,7 +3,8 @@
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
 runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
-called: shows a restart), and two whose names break the MCP rule. A resource and a prompt
+called: shows a restart), `redefine` (changes `echo`'s description and sends
+`notifications/tools/list_changed`), and two whose names break the MCP rule. A resource and a prompt
 that carry secrets.
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import base64
 import os
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import EmbeddedResource, TextContent, TextResourceContents, BlobResourceContents, ImageContent
 
 server = FastMCP("upstream-test-server")
@@ -23,6 +24,13 @@ def echo(text: str) -> str:
     global calls
     calls += 1
     return text
+
+
+@server.tool(description="Gives `echo` another description and tells the client its tools changed.")
+async def redefine(description: str, ctx: Context) -> str:
+    server._tool_manager._tools["echo"].description = description
+    await ctx.session.send_tool_list_changed()
+    return "redefined"
 
 
 @server.tool(description="Exits the server process at once.")
