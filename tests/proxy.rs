@@ -924,3 +924,37 @@ async fn a_tool_redefined_mid_session_is_held_at_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[test]
+fn the_upstreams_stderr_is_logged_masked() {
+    let dir = common::Scratch::new("proxy", "stderr");
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(
+        &config_path,
+        "[proxy.env]\nLEAK_TOKEN = \"AKIAZ6PW3QJ7HXN4KD2M\"\n",
+    )
+    .unwrap();
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_airlock").to_owned(),
+        "proxy".into(),
+        "--config".into(),
+        config_path.display().to_string(),
+        "--".into(),
+    ];
+    command.extend(own_server());
+    let plan = json!({
+        "command": command,
+        "env": {"PATH": std::env::var("PATH").unwrap_or_default(), "RUST_LOG": "info"},
+        "calls": [{"name": "echo", "arguments": {"text": "hi"}}],
+    });
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let mut client = Command::new(e2e::python());
+    client.arg(e2e::script("proxy_client.py")).arg(&plan_path);
+    let out = e2e::run_bounded(client, Duration::from_secs(60));
+    assert!(out.status.success());
+    // The proxy's log (its stderr, which the client passes on) has the line, masked.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("upstream starting with token"), "{log}");
+    assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M"), "{log}");
+}

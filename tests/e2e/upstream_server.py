@@ -93,4 +93,8 @@ def customer(name: str) -> str:
 
 
 if __name__ == "__main__":
+    if os.environ.get("LEAK_TOKEN"):
+        import sys
+
+        print(f"upstream starting with token {os.environ['LEAK_TOKEN']}", file=sys.stderr, flush=True)
     server.run()
