@@ -958,3 +958,39 @@ fn the_upstreams_stderr_is_logged_masked() {
     assert!(log.contains("upstream starting with token"), "{log}");
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M"), "{log}");
 }
+
+#[test]
+fn sampling_requests_reach_a_client_that_offers_it_masked_both_ways() {
+    let dir = common::Scratch::new("proxy", "sampling");
+    let call = json!([{"name": "ask", "arguments": {"question": "What is 2+2?"}}]);
+    let report = drive_plan(
+        &dir,
+        "",
+        &own_server(),
+        call.clone(),
+        json!({}),
+        json!({"sampling": true}),
+    );
+    let sampled = report["sampled"].as_array().unwrap();
+    assert_eq!(sampled.len(), 1, "{report}");
+    let asked = sampled[0].as_str().unwrap();
+    assert!(asked.starts_with("What is 2+2?"), "{asked}");
+    assert!(
+        !asked.contains("AKIAZ6PW3QJ7HXN4KD2M"),
+        "the upstream's secret reached the model: {asked}"
+    );
+    let answer = &report["calls"][0];
+    assert_eq!(answer["isError"], false, "{answer}");
+    let text = answer["text"].as_str().unwrap();
+    assert!(text.starts_with("the model said: ask "), "{text}");
+    assert!(!text.contains("jane.doe@example.com"), "unmasked: {text}");
+
+    // A client that does not offer sampling: the upstream's request is refused.
+    let report = drive_plan(&dir, "", &own_server(), call, json!({}), json!({}));
+    assert_eq!(report["sampled"], json!([]));
+    assert_eq!(
+        report["calls"][0]["isError"], true,
+        "{}",
+        report["calls"][0]
+    );
+}

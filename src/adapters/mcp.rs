@@ -135,6 +135,50 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
     }
 }
 
+/// The connected client, as the relay's [`ClientRequests`](super::ClientRequests).
+#[derive(Debug)]
+struct Downstream(rmcp::service::Peer<RoleServer>);
+
+impl super::ClientRequests for Downstream {
+    fn capabilities(&self) -> Value {
+        self.0
+            .peer_info()
+            .and_then(|info| serde_json::to_value(&info.capabilities).ok())
+            .unwrap_or_else(|| json!({}))
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> futures_util::future::BoxFuture<'static, Result<Value, super::RelayError>> {
+        let peer = self.0.clone();
+        let request = serde_json::from_value::<rmcp::model::ServerRequest>(
+            json!({"method": method, "params": params}),
+        );
+        Box::pin(async move {
+            let request = request.map_err(|_| super::RelayError {
+                code: -32602,
+                message: "invalid params".into(),
+            })?;
+            match peer.send_request(request).await {
+                Ok(result) => serde_json::to_value(result).map_err(|_| super::RelayError {
+                    code: -32603,
+                    message: "the client's answer cannot be read".into(),
+                }),
+                Err(rmcp::ServiceError::McpError(e)) => Err(super::RelayError {
+                    code: i64::from(e.code.0),
+                    message: e.message.into_owned(),
+                }),
+                Err(_) => Err(super::RelayError {
+                    code: -32603,
+                    message: "the client did not answer".into(),
+                }),
+            }
+        })
+    }
+}
+
 /// MCP content blocks from their JSON; a block rmcp does not know becomes its JSON as text
 /// (nothing is dropped silently).
 fn content_blocks(blocks: Vec<Value>) -> Vec<ContentBlock> {
@@ -207,6 +251,12 @@ impl ServerHandler for AirlockMcp {
             }
         }
         info
+    }
+
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        if let Some(relay) = &self.relay {
+            relay.client_connected(Arc::new(Downstream(context.peer)));
+        }
     }
 
     async fn list_resources(

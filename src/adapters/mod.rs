@@ -48,6 +48,27 @@ pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
         method: &str,
         params: serde_json::Value,
     ) -> Option<futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>>;
+
+    /// A client connected (over stdio, with the `rmcp` adapter): what it can be asked
+    /// (`sampling/createMessage`, `elicitation/create`), for requests the relayed server
+    /// makes of it.
+    fn client_connected(&self, client: std::sync::Arc<dyn ClientRequests>) {
+        let _ = client;
+    }
+}
+
+/// Requests an adapter can make of its connected client on someone else's behalf.
+#[cfg(any(feature = "axum", feature = "rmcp"))]
+pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {
+    /// The client's capabilities as it declared them at `initialize` (a JSON object).
+    fn capabilities(&self) -> serde_json::Value;
+
+    /// Sends `method` with `params` to the client; its result as JSON.
+    fn request(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>;
 }
 
 /// A relayed request's JSON-RPC error.

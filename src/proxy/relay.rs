@@ -73,6 +73,10 @@ impl Relay for UpstreamRelay {
         Value::Object(self.capabilities.clone())
     }
 
+    fn client_connected(&self, client: Arc<dyn crate::adapters::ClientRequests>) {
+        self.upstream.connect_client(client);
+    }
+
     fn request(
         &self,
         method: &str,

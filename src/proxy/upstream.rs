@@ -14,6 +14,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
 use super::{ProxyConfig, ProxyError};
+use crate::adapters::ClientRequests;
 use crate::layers::sanitize::{Counts, Sanitizer};
 
 /// Where the upstream is: a command to start (over stdio) or a Streamable HTTP URL.
@@ -60,6 +61,55 @@ struct Live {
 struct Client {
     info: rmcp::model::ClientConfig,
     tools_changed: Arc<tokio::sync::Notify>,
+    downstream: Downstream,
+    sanitizer: Option<Arc<Sanitizer>>,
+}
+
+/// The proxy's own client, once one is connected (over stdio), for the requests the
+/// upstream makes of it.
+type Downstream = Arc<Mutex<Option<Arc<dyn ClientRequests>>>>;
+
+impl Client {
+    /// Asks the connected client `method` for the upstream, if it declared `capability`;
+    /// what goes each way is masked (the upstream is untrusted, and so is what it would
+    /// show the model).
+    async fn ask<P: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        capability: &str,
+        params: P,
+    ) -> Result<R, rmcp::ErrorData> {
+        let client = self
+            .downstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(client) = client.filter(|c| c.capabilities().get(capability).is_some()) else {
+            return Err(rmcp::ErrorData::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                format!("the client offers no {capability}"),
+                None,
+            ));
+        };
+        let mut counts = Counts::new();
+        let mut params = serde_json::to_value(params).unwrap_or_default();
+        if let Some(sanitizer) = &self.sanitizer {
+            sanitizer.sanitize_json(&mut params, &mut counts);
+        }
+        let mut answer = client.request(method, params).await.map_err(|e| {
+            rmcp::ErrorData::new(
+                rmcp::model::ErrorCode(i32::try_from(e.code).unwrap_or(-32603)),
+                e.message,
+                None,
+            )
+        })?;
+        if let Some(sanitizer) = &self.sanitizer {
+            sanitizer.sanitize_json(&mut answer, &mut counts);
+        }
+        serde_json::from_value(answer).map_err(|_| {
+            rmcp::ErrorData::internal_error("the client's answer cannot be read", None)
+        })
+    }
 }
 
 impl rmcp::ClientHandler for Client {
@@ -69,6 +119,23 @@ impl rmcp::ClientHandler for Client {
 
     async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
         self.tools_changed.notify_one();
+    }
+
+    #[allow(deprecated)] // sampling: deprecated by a later revision, still used by servers
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        self.ask("sampling/createMessage", "sampling", params).await
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        self.ask("elicitation/create", "elicitation", params).await
     }
 }
 
@@ -102,6 +169,7 @@ pub struct Upstream {
     restarts: Mutex<Restarts>,
     tools_changed: Arc<tokio::sync::Notify>,
     observer: Mutex<Option<Arc<dyn ToolsObserver>>>,
+    downstream: Downstream,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -159,6 +227,7 @@ impl Upstream {
             }),
             tools_changed: Arc::new(tokio::sync::Notify::new()),
             observer: Mutex::new(None),
+            downstream: Arc::new(Mutex::new(None)),
         });
         let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
         let tools = tokio::time::timeout(upstream.config.start_timeout(), peer.list_all_tools())
@@ -207,6 +276,12 @@ impl Upstream {
             }
             _ => tracing::warn!("the upstream's tools could not be listed again"),
         }
+    }
+
+    /// The proxy's client, which the upstream's sampling and elicitation requests go to
+    /// (when it declared the capability; they are refused otherwise).
+    pub fn connect_client(&self, client: Arc<dyn ClientRequests>) {
+        *self.downstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
     }
 
     /// How many times the upstream was started.
@@ -350,8 +425,14 @@ impl Upstream {
     /// What the proxy says of itself at `initialize`, with the revision it asks for:
     /// `[proxy] protocol_version`, else `default`, else rmcp's newest.
     fn client(&self, default: Option<rmcp::model::ProtocolVersion>) -> Client {
+        // Sampling and elicitation are offered: they go to the proxy's own client when it
+        // offers them, and are refused otherwise. Roots are not: a server that gets roots
+        // may widen what it serves.
+        let capabilities =
+            serde_json::from_value(serde_json::json!({"sampling": {}, "elicitation": {}}))
+                .unwrap_or_default();
         let mut info = rmcp::model::ClientConfig::new(
-            rmcp::model::ClientCapabilities::default(),
+            capabilities,
             rmcp::model::Implementation::new("airlock-proxy", env!("CARGO_PKG_VERSION")),
         );
         let asked = self
@@ -366,6 +447,8 @@ impl Upstream {
         Client {
             info,
             tools_changed: self.tools_changed.clone(),
+            downstream: self.downstream.clone(),
+            sanitizer: self.sanitizer.clone(),
         }
     }
 

@@ -15,8 +15,20 @@ import base64
 import json
 import sys
 
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
+
+SAMPLED = []
+
+
+async def sampling(context, params):
+    """A model that answers with a secret of its own; what it was asked is recorded."""
+    SAMPLED.extend(getattr(m.content, "text", "") for m in params.messages)
+    return types.CreateMessageResult(
+        role="assistant",
+        content=types.TextContent(type="text", text="ask jane.doe@example.com"),
+        model="test-model",
+    )
 
 
 def dump(result):
@@ -45,7 +57,8 @@ async def main(plan):
     params = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:], env=plan.get("env"))
     report = {"calls": []}
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
+        callbacks = {"sampling_callback": sampling} if plan.get("sampling") else {}
+        async with ClientSession(read, write, **callbacks) as session:
             init = await asyncio.wait_for(session.initialize(), 60)
             report["instructions"] = init.instructions
             report["server"] = init.serverInfo.name
@@ -72,6 +85,7 @@ async def main(plan):
                     report["calls"].append(dump(result))
                 except Exception as e:  # a client-side failure is reported, not raised
                     report["calls"].append({"exception": f"{type(e).__name__}: {e}"})
+    report["sampled"] = SAMPLED
     print(json.dumps(report))
 
 

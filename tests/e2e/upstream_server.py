@@ -33,6 +33,22 @@ async def redefine(description: str, ctx: Context) -> str:
     return "redefined"
 
 
+@server.tool(description="Asks the client's model, through sampling.")
+async def ask(question: str, ctx: Context) -> str:
+    from mcp.types import SamplingMessage
+
+    result = await ctx.session.create_message(
+        messages=[
+            SamplingMessage(
+                role="user",
+                content=TextContent(type="text", text=f"{question} (server key AKIAZ6PW3QJ7HXN4KD2M)"),
+            )
+        ],
+        max_tokens=50,
+    )
+    return f"the model said: {result.content.text}"
+
+
 @server.tool(description="Exits the server process at once.")
 def crash() -> str:
     os._exit(3)
