@@ -994,3 +994,26 @@ fn sampling_requests_reach_a_client_that_offers_it_masked_both_ways() {
         report["calls"][0]
     );
 }
+
+#[test]
+fn the_upstreams_log_messages_reach_the_client_masked() {
+    let dir = common::Scratch::new("proxy", "logging");
+    let report = drive(
+        &dir,
+        "",
+        &own_server(),
+        json!([
+            {"name": "log", "arguments": {"text": "connected as ops@example.org with AKIAZ6PW3QJ7HXN4KD2M"}},
+            {"name": "echo", "arguments": {"text": "after"}},
+        ]),
+    );
+    assert_eq!(report["calls"][0]["text"], "logged", "{report}");
+    let logged = report["logged"].as_array().unwrap();
+    assert_eq!(logged.len(), 1, "{report}");
+    let line = logged[0].as_str().unwrap();
+    assert!(line.starts_with("connected as "), "{line}");
+    assert!(
+        !line.contains("ops@example.org") && !line.contains("AKIAZ6PW3QJ7HXN4KD2M"),
+        "{line}"
+    );
+}

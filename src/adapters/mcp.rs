@@ -140,6 +140,18 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
 struct Downstream(rmcp::service::Peer<RoleServer>);
 
 impl super::ClientRequests for Downstream {
+    fn notify(&self, method: &str, params: Value) {
+        let Ok(notification) = serde_json::from_value::<rmcp::model::ServerNotification>(
+            json!({"method": method, "params": params}),
+        ) else {
+            return;
+        };
+        let peer = self.0.clone();
+        tokio::spawn(async move {
+            let _ = peer.send_notification(notification).await;
+        });
+    }
+
     fn capabilities(&self) -> Value {
         self.0
             .peer_info()

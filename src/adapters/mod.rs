@@ -69,6 +69,10 @@ pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {
         method: &str,
         params: serde_json::Value,
     ) -> futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>;
+
+    /// Sends the notification `method` with `params` to the client (dropped if the client
+    /// is gone or the notification is not one a server may send).
+    fn notify(&self, method: &str, params: serde_json::Value);
 }
 
 /// A relayed request's JSON-RPC error.

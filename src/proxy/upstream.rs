@@ -112,9 +112,60 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Passes a notification of the upstream's on to the connected client, masked.
+    fn pass_on<P: serde::Serialize>(&self, method: &str, params: P) {
+        let client = self
+            .downstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(client) = client else { return };
+        let mut params = serde_json::to_value(params).unwrap_or_default();
+        if let Some(sanitizer) = &self.sanitizer {
+            sanitizer.sanitize_json(&mut params, &mut Counts::new());
+        }
+        client.notify(method, params);
+    }
+}
+
 impl rmcp::ClientHandler for Client {
     fn get_info(&self) -> rmcp::model::ClientConfig {
         self.info.clone()
+    }
+
+    #[allow(deprecated)] // logging: deprecated by a later revision, still used by servers
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.pass_on("notifications/message", params);
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.pass_on("notifications/resources/updated", params);
+    }
+
+    async fn on_resource_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.pass_on(
+            "notifications/resources/list_changed",
+            serde_json::json!({}),
+        );
+    }
+
+    async fn on_prompt_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.pass_on("notifications/prompts/list_changed", serde_json::json!({}));
     }
 
     async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {

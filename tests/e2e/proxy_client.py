@@ -19,6 +19,11 @@ from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
 SAMPLED = []
+LOGGED = []
+
+
+async def logging(params):
+    LOGGED.append(str(params.data))
 
 
 async def sampling(context, params):
@@ -57,7 +62,9 @@ async def main(plan):
     params = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:], env=plan.get("env"))
     report = {"calls": []}
     async with stdio_client(params) as (read, write):
-        callbacks = {"sampling_callback": sampling} if plan.get("sampling") else {}
+        callbacks = {"logging_callback": logging}
+        if plan.get("sampling"):
+            callbacks["sampling_callback"] = sampling
         async with ClientSession(read, write, **callbacks) as session:
             init = await asyncio.wait_for(session.initialize(), 60)
             report["instructions"] = init.instructions
@@ -86,6 +93,7 @@ async def main(plan):
                 except Exception as e:  # a client-side failure is reported, not raised
                     report["calls"].append({"exception": f"{type(e).__name__}: {e}"})
     report["sampled"] = SAMPLED
+    report["logged"] = LOGGED
     print(json.dumps(report))
 
 

@@ -49,6 +49,12 @@ async def ask(question: str, ctx: Context) -> str:
     return f"the model said: {result.content.text}"
 
 
+@server.tool(description="Sends a log message to the client, then answers.")
+async def log(text: str, ctx: Context) -> str:
+    await ctx.info(text)
+    return "logged"
+
+
 @server.tool(description="Exits the server process at once.")
 def crash() -> str:
     os._exit(3)
