@@ -159,6 +159,7 @@ impl ServedStack {
 
     /// Whether `tool` declares an `outputSchema`: its refusals then go out without
     /// `structuredContent` (clients validate that against the schema, even on errors).
+    #[cfg(any(feature = "axum", feature = "rmcp"))]
     pub(crate) fn has_output_schema(&self, tool: &str) -> bool {
         self.catalog
             .get(tool)
