@@ -64,14 +64,7 @@ fn drive_plan(
 ) -> Value {
     let config_path = dir.join("airlock.toml");
     std::fs::write(&config_path, config).unwrap();
-    let mut command = vec![
-        env!("CARGO_BIN_EXE_airlock").to_owned(),
-        "proxy".into(),
-        "--config".into(),
-        config_path.display().to_string(),
-        "--".into(),
-    ];
-    command.extend(upstream.iter().cloned());
+    let command = proxy_command(&config_path, upstream);
     let mut proxy_env =
         json!({"PATH": std::env::var("PATH").unwrap_or_default(), "RUST_LOG": "warn"});
     for (name, value) in env.as_object().into_iter().flatten() {
@@ -244,6 +237,32 @@ fn server_everything_secrets_from_its_environment_are_masked() {
     );
     // The tool's output schema, if any, is served; the server's instructions pass masked.
     assert_eq!(report["server"], "airlock-proxy");
+}
+
+/// `airlock proxy --config <config_path> -- <upstream…>`.
+fn proxy_command(config_path: &Path, upstream: &[String]) -> Vec<String> {
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_airlock").to_owned(),
+        "proxy".into(),
+        "--config".into(),
+        config_path.display().to_string(),
+        "--".into(),
+    ];
+    command.extend(upstream.iter().cloned());
+    command
+}
+
+/// A proxy in this process in front of the test server of our own, started with `config`.
+async fn own_proxy(config: &agent_airlock::AirlockConfig) -> agent_airlock::proxy::Proxy {
+    let mut upstream = own_server().into_iter();
+    let launch = agent_airlock::proxy::Launch {
+        program: upstream.next().unwrap(),
+        args: upstream.collect(),
+        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+    };
+    agent_airlock::proxy::Proxy::start(config, launch)
+        .await
+        .unwrap()
 }
 
 /// The test server of our own (`tests/e2e/upstream_server.py`, on the Python SDK).
@@ -437,7 +456,6 @@ fn a_tool_whose_definition_changed_is_held_until_approved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
     use agent_airlock::proxy::pins::PinFile;
-    use agent_airlock::proxy::{Launch, Proxy};
     use agent_airlock::{AirlockConfig, Caller, RejectionCode, ToolCall};
     use tower::ServiceExt;
 
@@ -452,13 +470,7 @@ async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
         )
         .collect();
     let config = AirlockConfig::from_toml_str(&pins_config(&dir, &hidden)).unwrap();
-    let mut upstream = own_server().into_iter();
-    let launch = Launch {
-        program: upstream.next().unwrap(),
-        args: upstream.collect(),
-        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
-    };
-    let proxy = Proxy::start(&config, launch).await.unwrap();
+    let proxy = own_proxy(&config).await;
     let visible = proxy.airlock().policy().visible_tools(&Caller::default());
     assert!(!visible.contains(&"echo".to_owned()), "{visible:?}");
     let call = || ToolCall::new("echo", json!({"text": "hi"}));
@@ -526,14 +538,7 @@ fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
     // Left out of `pass`: not offered, and refused.
     let config_path = dir.join("airlock.toml");
     std::fs::write(&config_path, "[proxy]\npass = [\"tools\"]\n").unwrap();
-    let mut command = vec![
-        env!("CARGO_BIN_EXE_airlock").to_owned(),
-        "proxy".into(),
-        "--config".into(),
-        config_path.display().to_string(),
-        "--".into(),
-    ];
-    command.extend(own_server());
+    let command = proxy_command(&config_path, &own_server());
     let plan = json!({
         "command": command,
         "env": {"PATH": std::env::var("PATH").unwrap_or_default()},
@@ -785,18 +790,11 @@ fn an_https_upstream_is_refused_with_a_clear_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_upstream_tools_and_answers_are_contained() {
-    use agent_airlock::proxy::{Launch, Proxy};
     use agent_airlock::{AirlockConfig, Caller, Note, RejectionCode, ToolCall};
     use tower::ServiceExt;
 
     let config = AirlockConfig::from_toml_str("[sanitize]\nmax_output_chars = 100\n").unwrap();
-    let mut upstream = own_server().into_iter();
-    let launch = Launch {
-        program: upstream.next().unwrap(),
-        args: upstream.collect(),
-        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
-    };
-    let proxy = Proxy::start(&config, launch).await.unwrap();
+    let proxy = own_proxy(&config).await;
     // Tools whose names break the MCP rule are left out: not listed, not callable.
     let visible = proxy.airlock().policy().visible_tools(&Caller::default());
     assert!(visible.contains(&"echo".to_owned()), "{visible:?}");
@@ -858,19 +856,12 @@ async fn hostile_upstream_tools_and_answers_are_contained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tool_redefined_mid_session_is_held_at_once() {
-    use agent_airlock::proxy::{Launch, Proxy};
     use agent_airlock::{AirlockConfig, RejectionCode, ToolCall};
     use tower::ServiceExt;
 
     let dir = common::Scratch::new("proxy", "list-changed");
     let config = AirlockConfig::from_toml_str(&pins_config(&dir, "Echoes the text.")).unwrap();
-    let mut upstream = own_server().into_iter();
-    let launch = Launch {
-        program: upstream.next().unwrap(),
-        args: upstream.collect(),
-        env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
-    };
-    let proxy = Proxy::start(&config, launch).await.unwrap();
+    let proxy = own_proxy(&config).await;
     let call = |name: &str, args: Value| proxy.stack().clone().oneshot(ToolCall::new(name, args));
     assert_eq!(
         call("echo", json!({"text": "a"}))
@@ -934,14 +925,7 @@ fn the_upstreams_stderr_is_logged_masked() {
         "[proxy.env]\nLEAK_TOKEN = \"AKIAZ6PW3QJ7HXN4KD2M\"\n",
     )
     .unwrap();
-    let mut command = vec![
-        env!("CARGO_BIN_EXE_airlock").to_owned(),
-        "proxy".into(),
-        "--config".into(),
-        config_path.display().to_string(),
-        "--".into(),
-    ];
-    command.extend(own_server());
+    let command = proxy_command(&config_path, &own_server());
     let plan = json!({
         "command": command,
         "env": {"PATH": std::env::var("PATH").unwrap_or_default(), "RUST_LOG": "info"},

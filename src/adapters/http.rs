@@ -824,27 +824,26 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                 Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
             }
         }
-        other
-            if let Some(answer) = adapter
-                .relay
-                .as_ref()
-                .and_then(|relay| relay.request(other, Value::Object(params.clone()))) =>
+        other => match adapter
+            .relay
+            .as_ref()
+            .and_then(|relay| relay.request(other, Value::Object(params)))
         {
-            match answer.await {
+            Some(answer) => match answer.await {
                 Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
                 Err(e) => json_response(StatusCode::OK, rpc_error(id, e.code, &e.message)),
-            }
-        }
-        // The method is not echoed: it is the caller's text, and this message is built
-        // outside the stack, where no sanitizer would mask it.
-        _ => json_response(
-            StatusCode::OK,
-            rpc_error(
-                id,
-                -32601,
-                "method not found: this server offers initialize, ping, tools/list and tools/call",
+            },
+            // The method is not echoed: it is the caller's text, and this message is built
+            // outside the stack, where no sanitizer would mask it.
+            None => json_response(
+                StatusCode::OK,
+                rpc_error(
+                    id,
+                    -32601,
+                    "method not found: this server offers initialize, ping, tools/list and tools/call",
+                ),
             ),
-        ),
+        },
     }
 }
 

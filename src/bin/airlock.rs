@@ -195,12 +195,9 @@ enum SandboxCommand {
 /// 2 (no pin file configured, or it cannot be read or written).
 fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
     use agent_airlock::proxy::pins::PinFile;
-    let config = match AirlockConfig::load(config.as_deref()) {
+    let config = match load_config(config.as_deref()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(pins) = config.proxy.pins else {
         eprintln!("airlock: the configuration has no [proxy.pins] file");
@@ -256,14 +253,7 @@ fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
                 let empty = Value::Null;
                 let approved = entry.approved.as_ref().map_or(&empty, |p| &p.definition);
                 let seen = entry.seen.as_ref().map_or(&empty, |p| &p.definition);
-                for field in [
-                    "name",
-                    "title",
-                    "description",
-                    "inputSchema",
-                    "outputSchema",
-                    "annotations",
-                ] {
+                for &field in agent_airlock::proxy::pins::PINNED_FIELDS {
                     let (old, now) = (approved.get(field), seen.get(field));
                     if old == now {
                         continue;
@@ -328,12 +318,9 @@ fn proxy(
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
-    let config = match AirlockConfig::load(config.as_deref()) {
+    let config = match load_config(config.as_deref()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let target = match (upstream, command.split_first()) {
         (Some(url), _) => Target::Http(url),
@@ -430,12 +417,9 @@ fn main() -> ExitCode {
             allow_env,
             command,
         }) => {
-            let mut sandbox = match AirlockConfig::load(config.as_deref()) {
+            let mut sandbox = match load_config(config.as_deref()) {
                 Ok(c) => c.sandbox,
-                Err(e) => {
-                    eprintln!("airlock: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             sandbox.backend = match backend.as_str() {
                 "process" => BackendKind::Process,
@@ -472,16 +456,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration file (or the defaults) with `AIRLOCK_*` on top; a problem is printed
+/// and becomes exit status 2.
+fn load_config(path: Option<&std::path::Path>) -> Result<AirlockConfig, ExitCode> {
+    AirlockConfig::load(path).map_err(|e| {
+        eprintln!("airlock: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// The configuration's `[sanitize]`, compiled; a problem is printed and becomes exit
+/// status 2.
+fn load_sanitizer(path: Option<&std::path::Path>) -> Result<Sanitizer, ExitCode> {
+    Sanitizer::new(&load_config(path)?.sanitize).map_err(|e| {
+        eprintln!("airlock: {e}");
+        ExitCode::from(2)
+    })
+}
+
 fn list_sanitize_detectors(config: Option<PathBuf>) -> ExitCode {
-    let sanitizer = match AirlockConfig::load(config.as_deref())
-        .map_err(|e| e.to_string())
-        .and_then(|c| Sanitizer::new(&c.sanitize).map_err(|e| e.to_string()))
-    {
+    let sanitizer = match load_sanitizer(config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for detector in sanitizer.detector().detectors() {
@@ -497,15 +493,9 @@ fn list_sanitize_detectors(config: Option<PathBuf>) -> ExitCode {
 }
 
 fn sanitize(config: Option<PathBuf>, jsonl: bool, findings: bool, stats: bool) -> ExitCode {
-    let sanitizer = match AirlockConfig::load(config.as_deref())
-        .map_err(|e| e.to_string())
-        .and_then(|c| Sanitizer::new(&c.sanitize).map_err(|e| e.to_string()))
-    {
+    let sanitizer = match load_sanitizer(config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut tally = Tally::default();
@@ -743,12 +733,9 @@ fn check(
     fail_on_deny: bool,
     audit_log: Option<PathBuf>,
 ) -> ExitCode {
-    let mut config = match AirlockConfig::load(config.as_deref()) {
+    let mut config = match load_config(config.as_deref()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("airlock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let catalog = match ToolCatalog::from_mcp_file(&tools) {
         Ok(c) => Arc::new(c),

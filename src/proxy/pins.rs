@@ -34,7 +34,7 @@ use crate::service::Rejection;
 /// The layer name in the refusals of held tools.
 const PINS: &str = "pins";
 /// The members of a tool definition a pin covers.
-const PINNED_FIELDS: &[&str] = &[
+pub const PINNED_FIELDS: &[&str] = &[
     "name",
     "title",
     "description",
