@@ -1001,3 +1001,323 @@ fn the_upstreams_log_messages_reach_the_client_masked() {
         "{line}"
     );
 }
+
+/// What a Python upstream (ours, from the virtualenv) needs to read in the sandbox: the
+/// Python installation the virtualenv was made from, the virtualenv, and the script.
+fn python_read_only_paths() -> Vec<String> {
+    let out = Command::new(e2e::python())
+        .args(["-c", "import sys; print(sys.base_prefix)"])
+        .output()
+        .unwrap();
+    let base = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let venv = e2e::python().parent().unwrap().parent().unwrap().to_owned();
+    vec![
+        base,
+        venv.display().to_string(),
+        e2e::script("").display().to_string(),
+    ]
+}
+
+/// A loopback listener that greets whoever connects, for as long as the test runs (at
+/// most 120 s); how many connected.
+struct Greeter {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Greeter {
+    fn start() -> Self {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            let end = std::time::Instant::now() + Duration::from_secs(120);
+            while std::time::Instant::now() < end {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let _ = stream.write_all(b"hello from the host");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Self { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Our upstream's `probe` run through `airlock proxy` with its upstream in the sandbox
+/// (`backend`, with or without the network): what the probe saw, and how many times the
+/// host's listener was reached.
+fn sandboxed_probe(backend: &str, network: bool) -> (Value, usize, common::Scratch) {
+    let dir = common::Scratch::new("proxy", &format!("sandbox-{backend}-{network}"));
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "host-only words").unwrap();
+    let outside = dir.join("escaped.txt");
+    let greeter = Greeter::start();
+    let read_only: Vec<String> = python_read_only_paths()
+        .into_iter()
+        .map(|p| format!("{p:?}"))
+        .collect();
+    let config = format!(
+        "[proxy]\npass_env = [\"PROBE_PORT\", \"PROBE_READ\", \"PROBE_WRITE\"]\n\
+         [proxy.sandbox]\nbackend = \"{backend}\"\nnetwork = {network}\n\
+         read_only_paths = [{}]\nmemory_mb = 512\nmax_processes = 24\n",
+        read_only.join(", ")
+    );
+    let report = drive_with_env(
+        &dir,
+        &config,
+        &own_server(),
+        json!([{"name": "probe"}, {"name": "crash"}, {"name": "probe"}]),
+        json!({
+            "PROBE_PORT": greeter.port.to_string(),
+            "PROBE_READ": secret.display().to_string(),
+            "PROBE_WRITE": outside.display().to_string(),
+            "AIRLOCK_HOST_ONLY": "a host variable the upstream must not see",
+        }),
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    // A crash inside the sandbox is an error result; the restarted server is sandboxed too.
+    assert_eq!(calls[1]["isError"], true, "{}", calls[1]);
+    assert_eq!(calls[2]["isError"], false, "{}", calls[2]);
+    let first: Value = serde_json::from_str(calls[0]["text"].as_str().unwrap()).unwrap();
+    let again: Value = serde_json::from_str(calls[2]["text"].as_str().unwrap()).unwrap();
+    for key in ["read_host", "write_outside", "allocate", "hostname"] {
+        assert_eq!(first[key], again[key], "{key} after a restart");
+    }
+    assert!(
+        !outside.exists(),
+        "the sandboxed server wrote outside: {first}"
+    );
+    (first, greeter.accepted(), dir)
+}
+
+fn assert_contained(probe: &Value, backend: &str) {
+    let text = |key: &str| probe[key].as_str().unwrap_or_default().to_owned();
+    assert!(
+        text("read_host").starts_with("error:"),
+        "{backend}: {probe}"
+    );
+    assert!(
+        !probe.to_string().contains("host-only words"),
+        "{backend}: {probe}"
+    );
+    assert!(
+        text("write_outside").starts_with("error:"),
+        "{backend}: {probe}"
+    );
+    // Its own private work directory is writable.
+    assert!(
+        text("write_workdir").starts_with("ok:"),
+        "{backend}: {probe}"
+    );
+    // Address space: 512 MiB; a 1 GiB block fails.
+    assert!(
+        text("allocate").contains("MemoryError"),
+        "{backend}: {probe}"
+    );
+    // Processes: bounded well below the 200 it tries.
+    let fork = text("fork");
+    let started: usize = fork
+        .trim_start_matches("ok: ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    assert!(started < 24, "{backend}: {fork}");
+    // Only the variables it was given.
+    let env: Vec<&str> = probe["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!env.contains(&"AIRLOCK_HOST_ONLY"), "{backend}: {env:?}");
+    assert!(env.contains(&"PROBE_PORT"), "{backend}: {env:?}");
+    assert_eq!(probe["hostname"], "airlock-sandbox", "{backend}");
+}
+
+#[test]
+fn a_sandboxed_upstream_cannot_reach_the_network_or_the_host_on_either_backend() {
+    for backend in ["process", "bwrap"] {
+        let (probe, accepted, _dir) = sandboxed_probe(backend, false);
+        assert_contained(&probe, backend);
+        assert!(
+            probe["connect"].as_str().unwrap().starts_with("error:"),
+            "{backend}: {probe}"
+        );
+        assert_eq!(accepted, 0, "{backend}: the host's listener was reached");
+    }
+}
+
+#[test]
+fn a_sandboxed_upstream_given_the_network_reaches_it_and_nothing_else() {
+    for backend in ["process", "bwrap"] {
+        let (probe, accepted, _dir) = sandboxed_probe(backend, true);
+        assert_contained(&probe, backend);
+        assert_eq!(
+            probe["connect"], "ok: hello from the host",
+            "{backend}: {probe}"
+        );
+        assert!(accepted >= 1, "{backend}");
+    }
+}
+
+#[test]
+fn a_sandboxed_server_filesystem_sees_only_what_it_is_given() {
+    let dir = common::Scratch::new("proxy", "sandbox-filesystem");
+    let data = dir.join("data");
+    let out = dir.join("out");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(data.join("notes.txt"), "the notes\n").unwrap();
+    let (data, out) = (data.canonicalize().unwrap(), out.canonicalize().unwrap());
+    let node_modules = e2e::dir().join("node/node_modules");
+    for backend in ["process", "bwrap"] {
+        let config = format!(
+            "[proxy.sandbox]\nbackend = \"{backend}\"\nread_only_paths = [{:?}, {:?}]\n\
+             read_write_paths = [{:?}]\n",
+            node_modules.display().to_string(),
+            data.display().to_string(),
+            out.display().to_string(),
+        );
+        let upstream = [
+            node().display().to_string(),
+            npm_server("server-filesystem").display().to_string(),
+            data.display().to_string(),
+            out.display().to_string(),
+        ];
+        let written = out.join(format!("{backend}.txt"));
+        let report = drive(
+            &dir,
+            &config,
+            &upstream,
+            json!([
+                {"name": "read_text_file", "arguments": {"path": data.join("notes.txt").display().to_string()}},
+                {"name": "write_file", "arguments": {"path": data.join("new.txt").display().to_string(), "content": "x"}},
+                {"name": "write_file", "arguments": {"path": written.display().to_string(), "content": "kept"}},
+            ]),
+        );
+        let calls = report["calls"].as_array().unwrap();
+        assert_eq!(calls[0]["text"], "the notes\n", "{backend}: {}", calls[0]);
+        // Read-only for the sandbox, whatever the server's own rules allow.
+        assert_eq!(calls[1]["isError"], true, "{backend}: {}", calls[1]);
+        assert!(!data.join("new.txt").exists(), "{backend}");
+        // The read-write directory is the host's own.
+        assert_eq!(calls[2]["isError"], false, "{backend}: {}", calls[2]);
+        assert_eq!(
+            std::fs::read_to_string(&written).unwrap(),
+            "kept",
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn the_proxy_does_not_start_an_upstream_it_cannot_isolate() {
+    let dir = common::Scratch::new("proxy", "sandbox-unavailable");
+    let marker = dir.join("started");
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(
+        &config_path,
+        "[proxy.sandbox]\nbackend = \"bwrap\"\nbwrap_path = \"/nonexistent/bwrap\"\n",
+    )
+    .unwrap();
+    // An upstream that would leave a mark if it ever ran.
+    let upstream = [
+        "/bin/sh".to_owned(),
+        "-c".to_owned(),
+        format!("touch {}", marker.display()),
+    ];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    command.args(&proxy_command(&config_path, &upstream)[1..]);
+    let out = e2e::run_bounded(command, Duration::from_secs(60));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot isolate"), "{stderr}");
+    assert!(!marker.exists(), "the upstream ran without its sandbox");
+}
+
+#[test]
+fn proxy_sandbox_settings_read_as_a_switch_or_a_table() {
+    let on: agent_airlock::AirlockConfig = toml::from_str("[proxy]\nsandbox = true\n").unwrap();
+    assert_eq!(on.proxy.sandbox, Some(Default::default()));
+    let off: agent_airlock::AirlockConfig = toml::from_str("[proxy]\nsandbox = false\n").unwrap();
+    assert_eq!(off.proxy.sandbox, None);
+    let table: agent_airlock::AirlockConfig =
+        toml::from_str("[proxy.sandbox]\nnetwork = true\n").unwrap();
+    assert!(table.proxy.sandbox.unwrap().network);
+    // A typo is an error that names it, not a sandbox silently off.
+    let typo = toml::from_str::<agent_airlock::AirlockConfig>("[proxy.sandbox]\nnetwrok = true\n")
+        .unwrap_err()
+        .to_string();
+    assert!(typo.contains("netwrok"), "{typo}");
+    let relative = toml::from_str::<agent_airlock::AirlockConfig>(
+        "[proxy.sandbox]\nread_only_paths = [\"data\"]\n",
+    )
+    .unwrap()
+    .proxy
+    .validate()
+    .unwrap_err();
+    assert!(relative.contains("absolute"), "{relative}");
+}
+
+#[test]
+fn the_clients_roots_reach_the_upstream_unless_left_out_and_the_sandbox_bounds_them() {
+    let dir = common::Scratch::new("proxy", "roots");
+    let (given, rooted) = (dir.join("given"), dir.join("rooted"));
+    std::fs::create_dir(&given).unwrap();
+    std::fs::create_dir(&rooted).unwrap();
+    let (given, rooted) = (
+        given.canonicalize().unwrap(),
+        rooted.canonicalize().unwrap(),
+    );
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-filesystem").display().to_string(),
+        given.display().to_string(),
+    ];
+    let allowed = |config: &str| -> String {
+        let report = drive_plan(
+            &dir,
+            config,
+            &upstream,
+            json!([{"name": "list_allowed_directories"}]),
+            json!({}),
+            json!({"roots": [rooted.display().to_string()], "settle": 1.5}),
+        );
+        report["calls"][0]["text"].as_str().unwrap().to_owned()
+    };
+    let given_s = given.display().to_string();
+    let rooted_s = rooted.display().to_string();
+    // Relayed (the default): server-filesystem serves the client's roots, as it would
+    // without the proxy.
+    let relayed = allowed("");
+    assert!(relayed.contains(&rooted_s), "{relayed}");
+    // Left out of `[proxy] pass`: the server keeps the directories of its command line.
+    let kept = allowed("[proxy]\npass = [\"tools\"]\n");
+    assert!(
+        kept.contains(&given_s) && !kept.contains(&rooted_s),
+        "{kept}"
+    );
+    // In the sandbox, a root it was not given does not exist for it.
+    let node_modules = e2e::dir().join("node/node_modules");
+    let bounded = allowed(&format!(
+        "[proxy.sandbox]\nread_only_paths = [{:?}, {:?}]\n",
+        node_modules.display().to_string(),
+        given_s
+    ));
+    assert!(
+        bounded.contains(&given_s) && !bounded.contains(&rooted_s),
+        "{bounded}"
+    );
+}

@@ -271,6 +271,15 @@ impl ServerHandler for AirlockMcp {
         }
     }
 
+    async fn on_roots_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleServer>,
+    ) {
+        if let Some(relay) = &self.relay {
+            relay.client_notified("notifications/roots/list_changed", json!({}));
+        }
+    }
+
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,

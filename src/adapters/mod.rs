@@ -55,6 +55,11 @@ pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
     fn client_connected(&self, client: std::sync::Arc<dyn ClientRequests>) {
         let _ = client;
     }
+
+    /// The connected client sent the notification `method` (`notifications/roots/list_changed`).
+    fn client_notified(&self, method: &str, params: serde_json::Value) {
+        let _ = (method, params);
+    }
 }
 
 /// Requests an adapter can make of its connected client on someone else's behalf.

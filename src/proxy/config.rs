@@ -14,10 +14,13 @@ use super::pins::PinsConfig;
 /// pass_env = ["HOME", "GITHUB_TOKEN"]   # host variables a stdio upstream gets; nothing else
 /// call_timeout_secs = 60                # one tools/call
 /// start_timeout_secs = 30               # start-up, initialize and tools/list
-/// pass = ["tools", "resources"]         # what is served (default: tools, resources, prompts)
+/// pass = ["tools", "resources"]         # what is relayed (default: tools, resources, prompts, roots)
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
 /// LOG_LEVEL = "warn"
+///
+/// [proxy.sandbox]                       # the upstream isolated (or `sandbox = true`)
+/// read_only_paths = ["/opt/mcp/server"]
 ///
 /// [proxy.pins]                          # hold tools whose definition changes
 /// file = "/var/lib/airlock/pins.json"
@@ -46,11 +49,21 @@ pub struct ProxyConfig {
     /// the newer revision's SSE handling cost about 2 ms more per call against
     /// server-everything (measured: 2.9 ms against 1.0 ms at p50).
     pub protocol_version: Option<String>,
-    /// What of the upstream is served: `tools`, `resources`, `prompts` (default all
-    /// three). What is left out is not offered and its methods are refused.
+    /// What is relayed: `tools`, `resources`, `prompts` of the upstream's, and `roots`
+    /// of the client's (default all four). What is left out is not offered and its
+    /// methods are refused. (A server given the client's roots may serve from them instead
+    /// of the directories its command line names: server-filesystem does.)
     pub pass: Vec<String>,
     /// `[proxy.pins]`: tool pinning against rug pulls (none: tools are not pinned).
     pub pins: Option<PinsConfig>,
+    /// `[proxy.sandbox]` (or `sandbox = true`): a stdio upstream runs in the sandbox (none:
+    /// it runs as the proxy's child, with the proxy's rights).
+    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    #[serde(
+        deserialize_with = "super::sandbox::deserialize_setting",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sandbox: Option<super::ProxySandbox>,
 }
 
 impl Default for ProxyConfig {
@@ -62,15 +75,26 @@ impl Default for ProxyConfig {
             start_timeout_secs: 30,
             max_restart_delay_ms: 5000,
             protocol_version: None,
-            pass: vec!["tools".into(), "resources".into(), "prompts".into()],
+            pass: vec![
+                "tools".into(),
+                "resources".into(),
+                "prompts".into(),
+                "roots".into(),
+            ],
             pins: None,
+            #[cfg(all(feature = "sandbox", target_os = "linux"))]
+            sandbox: None,
         }
     }
 }
 
 impl ProxyConfig {
-    /// Checks `pass`.
+    /// Checks `protocol_version`, `pass` and the sandbox's paths.
     pub fn validate(&self) -> Result<(), String> {
+        #[cfg(all(feature = "sandbox", target_os = "linux"))]
+        if let Some(sandbox) = &self.sandbox {
+            sandbox.validate()?;
+        }
         if let Some(version) = &self.protocol_version
             && !matches!(
                 version.as_str(),
@@ -85,10 +109,11 @@ impl ProxyConfig {
         match self
             .pass
             .iter()
-            .find(|p| !matches!(p.as_str(), "tools" | "resources" | "prompts"))
+            .find(|p| !matches!(p.as_str(), "tools" | "resources" | "prompts" | "roots"))
         {
             Some(bad) => Err(format!(
-                "proxy.pass: {bad:?} is not one of \"tools\", \"resources\", \"prompts\""
+                "proxy.pass: {bad:?} is not one of \"tools\", \"resources\", \"prompts\", \
+                 \"roots\""
             )),
             None => Ok(()),
         }

@@ -19,13 +19,19 @@
 //! `[proxy] pass_env` names (and `PATH`) reach a stdio upstream, with `[proxy.env]` over
 //! them; its stderr is logged, masked. With `[proxy.pins]`, a tool whose definition
 //! changed since it was approved (or that hides text aimed at the model) is held: hidden
-//! and refused with `tool_changed` until `airlock pins approve` (see [`pins`]).
+//! and refused with `tool_changed` until `airlock pins approve` (see [`pins`]). With
+//! `[proxy.sandbox]` ([`ProxySandbox`]), a stdio upstream runs under the sandbox layer's
+//! isolation for as long as it lives; a host where it cannot isolate gets no upstream.
 
 mod config;
 pub mod pins;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+mod sandbox;
 
 pub use config::ProxyConfig;
 pub use pins::PinsConfig;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+pub use sandbox::ProxySandbox;
 
 #[cfg(feature = "proxy")]
 mod relay;

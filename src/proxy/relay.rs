@@ -73,8 +73,20 @@ impl Relay for UpstreamRelay {
         Value::Object(self.capabilities.clone())
     }
 
+    fn client_notified(&self, method: &str, _params: Value) {
+        if method == "notifications/roots/list_changed" {
+            self.upstream.roots_changed();
+        }
+    }
+
     fn client_connected(&self, client: Arc<dyn crate::adapters::ClientRequests>) {
+        // A server that asked for roots before this client came has none yet: it may ask
+        // again now.
+        let offers_roots = client.capabilities().get("roots").is_some();
         self.upstream.connect_client(client);
+        if offers_roots {
+            self.upstream.roots_changed();
+        }
     }
 
     fn request(

@@ -54,6 +54,21 @@ const FIRST_DELAY: Duration = Duration::from_millis(100);
 struct Live {
     _service: RunningService<RoleClient, Client>,
     started: Instant,
+    /// The sandbox of this run, released when the run is (after the process).
+    _lease: Option<SandboxLease>,
+}
+
+/// The resources of a sandboxed run (none off Linux).
+#[cfg(target_os = "linux")]
+type SandboxLease = crate::layers::sandbox::Lease;
+#[cfg(not(target_os = "linux"))]
+type SandboxLease = std::convert::Infallible;
+
+/// What [`Upstream::spawn`] brings up.
+struct Spawned {
+    service: RunningService<RoleClient, Client>,
+    peer: Peer<RoleClient>,
+    lease: Option<SandboxLease>,
 }
 
 /// The proxy as the upstream's client: its `initialize` parameters, and a signal raised
@@ -63,6 +78,8 @@ struct Client {
     tools_changed: Arc<tokio::sync::Notify>,
     downstream: Downstream,
     sanitizer: Option<Arc<Sanitizer>>,
+    /// The client's roots are relayed (`[proxy] pass` has `roots`).
+    roots: bool,
 }
 
 /// The proxy's own client, once one is connected (over stdio), for the requests the
@@ -181,6 +198,21 @@ impl rmcp::ClientHandler for Client {
         self.ask("sampling/createMessage", "sampling", params).await
     }
 
+    #[allow(deprecated)] // roots: deprecated by a later revision, still used by servers
+    async fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
+        if !self.roots {
+            return Err(rmcp::ErrorData::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                "roots are not relayed",
+                None,
+            ));
+        }
+        self.ask("roots/list", "roots", serde_json::json!({})).await
+    }
+
     async fn create_elicitation(
         &self,
         params: rmcp::model::ElicitRequestParams,
@@ -221,6 +253,11 @@ pub struct Upstream {
     tools_changed: Arc<tokio::sync::Notify>,
     observer: Mutex<Option<Arc<dyn ToolsObserver>>>,
     downstream: Downstream,
+    /// The sandbox a stdio upstream runs in (`[proxy.sandbox]`).
+    #[cfg(target_os = "linux")]
+    sandbox: Option<super::sandbox::UpstreamSandbox>,
+    /// The last line the upstream wrote to stderr, masked: why it did not start, often.
+    last_words: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -265,7 +302,24 @@ impl Upstream {
                     .into(),
             ));
         }
+        #[cfg(target_os = "linux")]
+        let sandbox = match (&config.sandbox, &target) {
+            (None, _) => None,
+            (Some(settings), Target::Command(_)) => {
+                Some(super::sandbox::backend(settings).map_err(ProxyError::Upstream)?)
+            }
+            (Some(_), Target::Http(_)) => {
+                return Err(ProxyError::Upstream(
+                    "[proxy.sandbox] applies to an upstream the proxy starts (`-- CMD…`), \
+                     not to one reached at a URL"
+                        .into(),
+                ));
+            }
+        };
         let upstream = Arc::new(Self {
+            #[cfg(target_os = "linux")]
+            sandbox,
+            last_words: Arc::new(Mutex::new(None)),
             target,
             config,
             sanitizer,
@@ -333,6 +387,19 @@ impl Upstream {
     /// (when it declared the capability; they are refused otherwise).
     pub fn connect_client(&self, client: Arc<dyn ClientRequests>) {
         *self.downstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
+    }
+
+    /// Tells the running upstream that the client's roots changed (it asks for them again;
+    /// nothing when roots are not relayed or no upstream is running).
+    pub fn roots_changed(&self) {
+        if !self.config.pass.iter().any(|p| p == "roots") {
+            return;
+        }
+        if let Some(peer) = self.current() {
+            tokio::spawn(async move {
+                let _ = peer.notify_roots_list_changed().await;
+            });
+        }
     }
 
     /// How many times the upstream was started.
@@ -451,19 +518,21 @@ impl Upstream {
             restarts.not_before = Instant::now() + restarts.delay;
             restarts.delay = (restarts.delay * 2).min(self.config.max_restart_delay());
         }
-        let (service, peer) = match started {
-            Ok(Ok(pair)) => pair,
+        let spawned = match started {
+            Ok(Ok(spawned)) => spawned,
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err("the upstream server did not start in time".into()),
         };
+        let peer = spawned.peer;
         *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
         if self.starts() > 1 {
             // A new process (or session) may serve other tools: look again.
             self.tools_changed.notify_one();
         }
         *live = Some(Live {
-            _service: service,
+            _service: spawned.service,
             started: Instant::now(),
+            _lease: spawned.lease,
         });
         Ok(peer)
     }
@@ -476,12 +545,15 @@ impl Upstream {
     /// What the proxy says of itself at `initialize`, with the revision it asks for:
     /// `[proxy] protocol_version`, else `default`, else rmcp's newest.
     fn client(&self, default: Option<rmcp::model::ProtocolVersion>) -> Client {
-        // Sampling and elicitation are offered: they go to the proxy's own client when it
-        // offers them, and are refused otherwise. Roots are not: a server that gets roots
-        // may widen what it serves.
-        let capabilities =
-            serde_json::from_value(serde_json::json!({"sampling": {}, "elicitation": {}}))
-                .unwrap_or_default();
+        // Sampling, elicitation and (unless `[proxy] pass` leaves them out) roots are
+        // offered: they go to the proxy's own client when it offers them, and are refused
+        // otherwise.
+        let roots = self.config.pass.iter().any(|p| p == "roots");
+        let mut capabilities = serde_json::json!({"sampling": {}, "elicitation": {}});
+        if roots {
+            capabilities["roots"] = serde_json::json!({"listChanged": true});
+        }
+        let capabilities = serde_json::from_value(capabilities).unwrap_or_default();
         let mut info = rmcp::model::ClientConfig::new(
             capabilities,
             rmcp::model::Implementation::new("airlock-proxy", env!("CARGO_PKG_VERSION")),
@@ -500,27 +572,31 @@ impl Upstream {
             tools_changed: self.tools_changed.clone(),
             downstream: self.downstream.clone(),
             sanitizer: self.sanitizer.clone(),
+            roots,
         }
     }
 
-    async fn spawn(
-        &self,
-    ) -> Result<(RunningService<RoleClient, Client>, Peer<RoleClient>), String> {
+    async fn spawn(&self) -> Result<Spawned, String> {
+        let mut lease = None;
         let service = match &self.target {
             Target::Command(launch) => {
-                let mut command = tokio::process::Command::new(&launch.program);
-                command
-                    .args(&launch.args)
-                    .env_clear()
-                    .envs(&launch.env)
-                    .kill_on_drop(true);
+                let (mut command, held) = self.command(launch)?;
+                lease = held;
+                command.kill_on_drop(true);
                 let (transport, stderr) = TokioChildProcess::builder(command)
                     .stderr(Stdio::piped())
                     .spawn()
                     .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
+                #[cfg(target_os = "linux")]
+                if let (Some(lease), Some(pid)) = (lease.as_mut(), transport.id()) {
+                    lease.hold(pid);
+                }
                 if let Some(stderr) = stderr {
-                    let sanitizer = self.sanitizer.clone();
-                    tokio::spawn(log_stderr(stderr, sanitizer));
+                    tokio::spawn(log_stderr(
+                        stderr,
+                        self.sanitizer.clone(),
+                        self.last_words.clone(),
+                    ));
                 }
                 self.client(None).serve(transport).await
             }
@@ -530,10 +606,96 @@ impl Upstream {
                     .serve(transport)
                     .await
             }
-        }
-        .map_err(|e| format!("the upstream server did not initialize: {}", brief(&e)))?;
+        };
+        let service = match service {
+            Ok(service) => service,
+            Err(e) => {
+                let mut why = format!("the upstream server did not initialize: {}", brief(&e));
+                // Its stderr may say why; give the logger a moment to read the last of it.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let words = self
+                    .last_words
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some(words) = words {
+                    why.push_str(&format!(" (its last words on stderr: {})", brief(&words)));
+                }
+                return Err(why);
+            }
+        };
         let peer = service.peer().clone();
-        Ok((service, peer))
+        Ok(Spawned {
+            service,
+            peer,
+            lease,
+        })
+    }
+
+    /// The command that starts a stdio upstream: the program itself, or, when it runs in
+    /// the sandbox, the sandbox's first stage with the lease of its resources.
+    fn command(
+        &self,
+        launch: &Launch,
+    ) -> Result<(tokio::process::Command, Option<SandboxLease>), String> {
+        #[cfg(target_os = "linux")]
+        if let Some(sandbox) = &self.sandbox {
+            let program = find_program(&launch.program, launch.env.get("PATH"))?;
+            let argv = std::iter::once(program)
+                .chain(launch.args.iter().cloned())
+                .collect();
+            // Inside, PATH is the sandbox's (the host's directories are not there), unless
+            // `[proxy.env]` sets one.
+            let env = launch
+                .env
+                .iter()
+                .filter(|(name, _)| {
+                    name.as_str() != "PATH" || self.config.env.contains_key(name.as_str())
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let prepared = sandbox
+                .prepare(argv, env)
+                .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+            return Ok((
+                tokio::process::Command::from(prepared.command),
+                Some(prepared.lease),
+            ));
+        }
+        let mut command = tokio::process::Command::new(&launch.program);
+        command.args(&launch.args).env_clear().envs(&launch.env);
+        Ok((command, None))
+    }
+}
+
+/// `program` as an absolute path, looked up in `path` (the upstream's `PATH` on the host)
+/// when it is a bare name: inside the sandbox, only what is mounted exists, and the
+/// program itself is mounted by its path. The path is kept as found, links and all (a
+/// virtualenv's `python` finds its packages from where it is called).
+#[cfg(target_os = "linux")]
+fn find_program(program: &str, path: Option<&String>) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let candidate = std::path::Path::new(program);
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if candidate.is_absolute() {
+        Some(candidate.to_path_buf())
+    } else if program.contains('/') {
+        std::env::current_dir().ok().map(|d| d.join(candidate))
+    } else {
+        path.into_iter()
+            .flat_map(|p| std::env::split_paths(p).collect::<Vec<_>>())
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(program))
+            .find(|p| executable(p))
+    };
+    match found {
+        Some(p) if executable(&p) => Ok(p.to_string_lossy().into_owned()),
+        _ => Err(format!(
+            "cannot find the program `{program}` to start in the sandbox (give its absolute \
+             path, or a PATH that holds it)"
+        )),
     }
 }
 
@@ -547,8 +709,14 @@ fn brief(error: &impl std::fmt::Display) -> String {
     }
 }
 
-/// Logs the upstream's stderr, a line per event, masked.
-async fn log_stderr(stderr: tokio::process::ChildStderr, sanitizer: Option<Arc<Sanitizer>>) {
+/// Logs the upstream's stderr, a line per event, masked (the sandbox's report, when it runs
+/// in one, as what the sandbox enforces); keeps the last line in `last_words`.
+async fn log_stderr(
+    stderr: tokio::process::ChildStderr,
+    sanitizer: Option<Arc<Sanitizer>>,
+    last_words: Arc<Mutex<Option<String>>>,
+) {
+    let mut first = true;
     let mut lines = tokio::io::BufReader::new(stderr);
     let mut buf = Vec::new();
     loop {
@@ -566,10 +734,24 @@ async fn log_stderr(stderr: tokio::process::ChildStderr, sanitizer: Option<Arc<S
         if text.is_empty() {
             continue;
         }
+        #[cfg(target_os = "linux")]
+        if std::mem::take(&mut first)
+            && let Some(report) = crate::layers::sandbox::Report::from_line(text)
+        {
+            tracing::info!(
+                enforced = ?report.enforced,
+                "the upstream server runs in the sandbox"
+            );
+            for missing in &report.not_enforced {
+                tracing::warn!("the sandbox does not enforce {missing}");
+            }
+            continue;
+        }
         let masked = match &sanitizer {
             Some(s) => s.sanitize_text(text, &mut Counts::new()).into_owned(),
             None => text.to_owned(),
         };
         tracing::info!(target: "airlock::upstream", "{masked}");
+        *last_words.lock().unwrap_or_else(|p| p.into_inner()) = Some(masked);
     }
 }

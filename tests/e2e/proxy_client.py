@@ -3,7 +3,8 @@
     python proxy_client.py PLAN.json
 
 PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}}, ...],
-       "resources": [uri, ...], "prompts": [{"name": ..., "arguments": {...}}, ...]}.
+       "resources": [uri, ...], "prompts": [{"name": ..., "arguments": {...}}, ...],
+       "sampling": true, "roots": [path, ...], "settle": seconds}.
 Starts the command as an MCP server over stdio, initializes, lists the tools, makes the
 calls in order (each bounded in time) and prints one JSON report on stdout: the server's
 instructions, the tool names, and per call isError, the text of its content blocks and
@@ -65,10 +66,20 @@ async def main(plan):
         callbacks = {"logging_callback": logging}
         if plan.get("sampling"):
             callbacks["sampling_callback"] = sampling
+        if plan.get("roots") is not None:
+
+            async def roots(context):
+                return types.ListRootsResult(
+                    roots=[types.Root(uri=f"file://{path}", name="root") for path in plan["roots"]]
+                )
+
+            callbacks["list_roots_callback"] = roots
         async with ClientSession(read, write, **callbacks) as session:
             init = await asyncio.wait_for(session.initialize(), 60)
             report["instructions"] = init.instructions
             report["server"] = init.serverInfo.name
+            # Time for the server to act on what initialize started (asking for roots).
+            await asyncio.sleep(plan.get("settle", 0))
             tools = await asyncio.wait_for(session.list_tools(), 30)
             report["tools"] = sorted(t.name for t in tools.tools)
             report["output_schemas"] = sorted(t.name for t in tools.tools if t.outputSchema)

@@ -4,7 +4,8 @@ Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it bet
 runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
 called: shows a restart), `redefine` (changes `echo`'s description and sends
-`notifications/tools/list_changed`), and two whose names break the MCP rule. A resource and a prompt
+`notifications/tools/list_changed`), `probe` (tries to connect, read and write outside,
+fork and allocate: what a sandbox must stop), and two whose names break the MCP rule. A resource and a prompt
 that carry secrets.
 """
 
@@ -92,6 +93,67 @@ def leak() -> list:
         ),
         ImageContent(type="image", data=base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00binary").decode(), mimeType="image/png"),
     ]
+
+
+@server.tool(description="Tries what a sandboxed server must not do; reports what happened (JSON).")
+def probe() -> str:
+    import json
+    import socket
+    import subprocess
+
+    def attempt(action):
+        try:
+            return f"ok: {action()}"
+        except BaseException as e:  # what stopped it is the answer
+            return f"error: {type(e).__name__}: {e}"
+
+    def connect():
+        with socket.create_connection(("127.0.0.1", int(os.environ["PROBE_PORT"])), timeout=2) as s:
+            return s.recv(64).decode()
+
+    def read_host():
+        with open(os.environ["PROBE_READ"]) as f:
+            return f.read()
+
+    def write_outside():
+        with open(os.environ["PROBE_WRITE"], "w") as f:
+            f.write("escaped")
+        return "written"
+
+    def write_workdir():
+        with open("scratch.txt", "w") as f:
+            f.write("mine")
+        return os.path.abspath("scratch.txt")
+
+    def allocate():
+        block = bytearray(1024 * 1024 * 1024)
+        return len(block)
+
+    def fork_many():
+        children = []
+        try:
+            for _ in range(200):
+                children.append(subprocess.Popen(["/bin/sleep", "5"]))
+        except OSError as e:
+            return f"{len(children)} started, then {type(e).__name__}"
+        finally:
+            for child in children:
+                child.kill()
+                child.wait()
+        return f"{len(children)} started"
+
+    return json.dumps(
+        {
+            "connect": attempt(connect),
+            "read_host": attempt(read_host),
+            "write_outside": attempt(write_outside),
+            "write_workdir": attempt(write_workdir),
+            "allocate": attempt(allocate),
+            "fork": attempt(fork_many),
+            "env": sorted(os.environ),
+            "hostname": socket.gethostname(),
+        }
+    )
 
 
 @server.tool(name="t" * 140, description="A name longer than MCP allows.")

@@ -11,7 +11,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::config::{BackendKind, SandboxConfig};
-use super::stage::{Mode, REPORT_MARKER, Report, SETUP_FAILED, SPEC_ENV, Spec, Stage};
+use super::stage::{
+    Mode, REPORT_MARKER, Report as StageReport, SETUP_FAILED, SPEC_ENV, Spec, Stage,
+};
 
 /// What to run in the sandbox.
 #[derive(Debug, Clone)]
@@ -142,7 +144,7 @@ impl LinuxSandbox {
         Self::from_config(&config)
     }
 
-    fn spec(&self, job: &Job, workdir: &Path, cgroup: Option<PathBuf>) -> Spec {
+    fn spec(&self, job: &Job, workdir: &Path, cgroup: Option<PathBuf>, reach: &Reach) -> Spec {
         let mut env: Vec<(String, String)> = self
             .config
             .allow_env
@@ -169,13 +171,15 @@ impl LinuxSandbox {
             env,
             worker: self.worker.clone(),
             own_namespaces: false,
-            bwrap: (self.kind == BackendKind::Bwrap).then(|| self.bwrap_args(job, workdir)),
+            bwrap: (self.kind == BackendKind::Bwrap).then(|| self.bwrap_args(job, workdir, reach)),
+            network: reach.network,
+            read_write: reach.read_write.clone(),
             uid: nix::unistd::geteuid().as_raw(),
             gid: nix::unistd::getegid().as_raw(),
         }
     }
 
-    fn bwrap_args(&self, job: &Job, workdir: &Path) -> Vec<String> {
+    fn bwrap_args(&self, job: &Job, workdir: &Path, reach: &Reach) -> Vec<String> {
         let mut a: Vec<String> = [
             "--unshare-all",
             "--die-with-parent",
@@ -194,6 +198,9 @@ impl LinuxSandbox {
         .map(|s| s.to_string())
         .collect();
         a.insert(0, self.config.bwrap_path.to_string_lossy().into_owned());
+        if reach.network {
+            a.push("--share-net".into());
+        }
         let mut bind = |flag: &str, p: &Path| {
             let p = p.to_string_lossy().into_owned();
             a.extend([flag.to_owned(), p.clone(), p]);
@@ -201,10 +208,20 @@ impl LinuxSandbox {
         for p in &self.config.read_only_paths {
             bind("--ro-bind-try", p);
         }
+        for p in &reach.read_write {
+            bind("--bind", p);
+        }
         bind("--ro-bind", &self.worker);
+        // The program, unless a read-only path already shows it (a second bind over a
+        // link there, a virtualenv's `python`, would fail).
         if let JobKind::Command(argv) = &job.kind
             && let Some(program) = argv.first().map(Path::new)
             && program.is_absolute()
+            && !self
+                .config
+                .read_only_paths
+                .iter()
+                .any(|p| program.starts_with(p))
         {
             bind("--ro-bind-try", program);
         }
@@ -288,7 +305,7 @@ impl SandboxBackend for LinuxSandbox {
             ),
             Err(why) => (None, format!("pids cgroup: {why}; RLIMIT_NPROC only")),
         };
-        let spec = self.spec(&job, &workdir, cgroup.clone());
+        let spec = self.spec(&job, &workdir, cgroup.clone(), &Reach::default());
         let mut outcome = supervise(&self.worker, &spec, job.stdin, &self.config, start);
         match &cgroup {
             Some(_) => outcome.enforced.push(pids_note),
@@ -312,24 +329,200 @@ impl SandboxBackend for LinuxSandbox {
         }
         let _ = std::fs::remove_dir_all(&workdir);
         if let Some(cg) = cgroup {
-            // The namespace dies with its first process, reaped by now, but its last
-            // processes may take a moment to go: one try here, then off the caller's path.
-            // A program about to exit waits for those (`wait_for_cleanup`); one that dies
-            // first leaves them to the next start's sweep.
-            if !try_remove_cgroup(&cg, 1) {
-                CLEANUPS.begin();
-                let spawned = std::thread::Builder::new()
-                    .name("airlock-sandbox-cleanup".into())
-                    .spawn(move || {
-                        remove_cgroup(&cg);
-                        CLEANUPS.end();
-                    });
-                if spawned.is_err() {
-                    CLEANUPS.end();
+            release_cgroup(cg);
+        }
+        outcome
+    }
+}
+
+/// What a long-lived command in the sandbox may reach beyond what a call's command may
+/// (which is neither): the host's network, and host directories it may write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reach {
+    /// Keep the host's network (no network namespace of its own). Off, the sandbox has a
+    /// network namespace with no interface up: nothing to connect to, not even loopback.
+    pub network: bool,
+    /// Host directories bound read-write (they must exist). Landlock allows them
+    /// everything, as it does the work directory.
+    pub read_write: Vec<PathBuf>,
+}
+
+impl Reach {
+    /// No network, no writable host directory: what a call's command gets.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// With the host's network or without it.
+    pub fn network(mut self, on: bool) -> Self {
+        self.network = on;
+        self
+    }
+
+    /// With these host directories writable.
+    pub fn read_write(mut self, paths: Vec<PathBuf>) -> Self {
+        self.read_write = paths;
+        self
+    }
+}
+
+/// A command prepared to run in the sandbox for as long as it lives, with its standard
+/// streams as the caller sets them (an MCP server over stdio, say), instead of a call's
+/// batch of input and output.
+///
+/// Spawn [`command`](Self::command) (it is the sandbox's first stage, in a process group
+/// of its own; its stdin, stdout and stderr become the command's) and keep the
+/// [`Lease`] until the process has exited. The first line the process writes to stderr is
+/// the sandbox's report ([`Report::from_line`]); a process that exits with status 121
+/// and no report could not set up isolation, and the command never ran.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Prepared {
+    /// The first stage, ready to spawn.
+    pub command: Command,
+    /// The work directory and pids cgroup of this run.
+    pub lease: Lease,
+}
+
+/// The resources of one long-lived sandboxed process: when dropped, it kills the process
+/// group it was told of ([`Lease::hold`]), removes the work directory and releases the pids
+/// cgroup (once its processes are gone).
+#[derive(Debug)]
+pub struct Lease {
+    workdir: PathBuf,
+    cgroup: Option<PathBuf>,
+    group: Option<i32>,
+    /// What could not be enforced before the start (the pids cgroup), for the report.
+    pub not_enforced: Vec<String>,
+}
+
+impl Lease {
+    /// The process spawned from the prepared command: its group is killed when the lease
+    /// is dropped.
+    pub fn hold(&mut self, pid: u32) {
+        self.group = i32::try_from(pid).ok().filter(|p| *p > 0);
+    }
+
+    /// The sandbox's work directory (the command's current directory, `HOME` and
+    /// `TMPDIR`), a private tmpfs inside the sandbox.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.group {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = std::fs::remove_dir_all(&self.workdir);
+        if let Some(cg) = self.cgroup.take() {
+            release_cgroup(cg);
+        }
+    }
+}
+
+/// What the sandbox's inner stage enforced on this host, as it reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// What is enforced.
+    pub enforced: Vec<String>,
+    /// What this host could not enforce.
+    pub not_enforced: Vec<String>,
+}
+
+impl Report {
+    /// The report, when `line` (one stderr line, without its newline) is the sandbox's.
+    pub fn from_line(line: &str) -> Option<Self> {
+        let json = line.strip_prefix(REPORT_MARKER)?;
+        let report: StageReport = serde_json::from_str(json).ok()?;
+        Some(Self {
+            enforced: report.enforced,
+            not_enforced: report.not_enforced,
+        })
+    }
+}
+
+impl LinuxSandbox {
+    /// Prepares `argv` (`argv[0]` absolute, or looked up in `PATH=/usr/local/bin:/usr/bin:/bin`
+    /// inside) to run in the sandbox with `env` as its whole environment (over `PATH`,
+    /// `HOME` and `TMPDIR`, which point inside) and `reach`. The limits are this backend's
+    /// but for the wall clock: nothing kills a prepared command but its [`Lease`].
+    pub fn prepare(
+        &self,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        reach: Reach,
+    ) -> std::io::Result<Prepared> {
+        if argv.is_empty() {
+            return Err(std::io::Error::other("an empty command"));
+        }
+        let mut reach = reach;
+        for path in &mut reach.read_write {
+            // Bound and ruled where it really is (a link in the path is followed here).
+            match std::fs::canonicalize(&*path) {
+                Ok(real) if path.is_absolute() && real.is_dir() => *path = real,
+                _ => {
+                    return Err(std::io::Error::other(format!(
+                        "the read-write path {} is not an absolute path to a directory",
+                        path.display()
+                    )));
                 }
             }
         }
-        outcome
+        let workdir = make_workdir()?;
+        let (cgroup, not_enforced) = match pids_cgroup(self.config.limits.max_processes) {
+            Ok(cg) => (Some(cg), Vec::new()),
+            Err(why) => (None, vec![format!("pids cgroup: {why}; RLIMIT_NPROC only")]),
+        };
+        let job = Job::command(argv, Vec::new());
+        let mut spec = self.spec(&job, &workdir, cgroup.clone(), &reach);
+        spec.env
+            .retain(|(k, _)| matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"));
+        spec.env.extend(env);
+        let mut command = Command::new(&self.worker);
+        command
+            .env_clear()
+            .env(
+                SPEC_ENV,
+                serde_json::to_string(&spec).expect("spec serializes"),
+            )
+            .process_group(0);
+        Ok(Prepared {
+            command,
+            lease: Lease {
+                workdir,
+                cgroup,
+                group: None,
+                not_enforced,
+            },
+        })
+    }
+}
+
+/// Removes the pids cgroup of a finished run: at once when its processes are gone, else on
+/// a thread of its own.
+fn release_cgroup(cg: PathBuf) {
+    // The namespace dies with its first process, but its last processes may take a moment
+    // to go: one try here, then off the caller's path. A program about to exit waits for
+    // those (`wait_for_cleanup`); one that dies first leaves them to the next start's
+    // sweep.
+    if !try_remove_cgroup(&cg, 1) {
+        CLEANUPS.begin();
+        let spawned = std::thread::Builder::new()
+            .name("airlock-sandbox-cleanup".into())
+            .spawn(move || {
+                remove_cgroup(&cg);
+                CLEANUPS.end();
+            });
+        if spawned.is_err() {
+            CLEANUPS.end();
+        }
     }
 }
 
@@ -617,7 +810,7 @@ fn supervise(
 }
 
 /// The sandbox's report (the first stderr line, when it is one) and the rest of stderr.
-fn split_report(stderr: &[u8]) -> (Option<Report>, Vec<u8>) {
+fn split_report(stderr: &[u8]) -> (Option<StageReport>, Vec<u8>) {
     let first_end = stderr.iter().position(|&b| b == b'\n');
     let (first, rest) = match first_end {
         Some(i) => (&stderr[..i], &stderr[i + 1..]),
@@ -626,7 +819,7 @@ fn split_report(stderr: &[u8]) -> (Option<Report>, Vec<u8>) {
     match std::str::from_utf8(first)
         .ok()
         .and_then(|l| l.strip_prefix(REPORT_MARKER))
-        .and_then(|json| serde_json::from_str::<Report>(json).ok())
+        .and_then(|json| serde_json::from_str::<StageReport>(json).ok())
     {
         Some(report) => (Some(report), rest.to_vec()),
         None => (None, stderr.to_vec()),

@@ -69,7 +69,9 @@ mod layer;
 mod service;
 mod stage;
 
-pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};
+pub use backend::{
+    Exit, Job, JobKind, Lease, LinuxSandbox, Prepared, Reach, Report, RunOutcome, SandboxBackend,
+};
 pub use config::{BackendKind, SandboxConfig, SandboxLimits};
 pub use future::SandboxFuture;
 pub use layer::SandboxLayer;

@@ -50,6 +50,12 @@ pub(crate) struct Spec {
     /// The ids outside the user namespace.
     pub uid: u32,
     pub gid: u32,
+    /// Keep the host's network (a long-lived command that asked for it).
+    #[serde(default)]
+    pub network: bool,
+    /// Host directories bound read-write (a long-lived command's).
+    #[serde(default)]
+    pub read_write: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,12 +154,14 @@ fn outer(mut spec: Spec, tools: Tools<'_>) -> i32 {
     if let Err(e) = join_cgroup(&spec) {
         return fail(&e);
     }
-    let flags = CloneFlags::CLONE_NEWUSER
+    let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS;
+    if !spec.network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     if let Err(e) = unshare(flags) {
         return fail(&format!("cannot create namespaces: {e}"));
     }
@@ -272,9 +280,16 @@ fn inner(spec: Spec, tools: Tools<'_>) -> i32 {
         if nix::unistd::getpid().as_raw() != 1 {
             return fail("the inner stage is not the first process of its namespace");
         }
-        report
-            .enforced
-            .push("namespaces: user, pid, net (no interfaces up), mount, ipc, uts".into());
+        report.enforced.push(if spec.network {
+            "namespaces: user, pid, mount, ipc, uts".into()
+        } else {
+            "namespaces: user, pid, net (no interfaces up), mount, ipc, uts".into()
+        });
+        if spec.network {
+            report
+                .not_enforced
+                .push("network isolation: the host's network is allowed by configuration".into());
+        }
         match nix::unistd::sethostname("airlock-sandbox") {
             Ok(()) => {}
             Err(e) => report.not_enforced.push(format!("hostname: {e}")),
@@ -437,6 +452,19 @@ fn private_root(spec: &Spec) -> Result<Vec<String>, String> {
         bound.push(path);
     }
 
+    for path in &spec.read_write {
+        let target = inside(path);
+        std::fs::create_dir_all(&target).map_err(|e| at("create", &target, &e))?;
+        mount(
+            Some(path.as_path()),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| at("bind", path, &e))?;
+    }
+
     let dev = root.join("dev");
     std::fs::create_dir_all(&dev).map_err(|e| at("create", &dev, &e))?;
     for name in ["null", "zero", "full", "random", "urandom"] {
@@ -573,13 +601,25 @@ fn landlock_rules(spec: &Spec) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .add_rules(path_beneath_rules([&spec.workdir], all))
         .map_err(|e| e.to_string())?
+        .add_rules(path_beneath_rules(&spec.read_write, all))
+        .map_err(|e| e.to_string())?
         .restrict_self()
         .map_err(|e| e.to_string())?;
     match status.ruleset {
-        RulesetStatus::FullyEnforced => Ok(format!(
+        RulesetStatus::FullyEnforced if spec.read_write.is_empty() => Ok(format!(
             "landlock: read-only {} path(s), read-write only the work directory; abstract \
              UNIX sockets and signals only within the sandbox",
             read_paths.len()
+        )),
+        RulesetStatus::FullyEnforced => Ok(format!(
+            "landlock: read-only {} path(s), read-write only the work directory and {}; \
+             abstract UNIX sockets and signals only within the sandbox",
+            read_paths.len(),
+            spec.read_write
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         RulesetStatus::PartiallyEnforced => Ok(
             "landlock (partial: this kernel lacks some access rights): read-only paths, \
@@ -612,13 +652,18 @@ fn rlimits(limits: &SandboxLimits) -> Result<String, String> {
     for (resource, value, name) in set {
         setrlimit(resource, value, value).map_err(|e| format!("{name}: {e}"))?;
     }
+    // `u64::MAX` is `RLIM_INFINITY`: a long-lived command's CPU time, say.
+    let shown = |v: u64, unit: &str| match v {
+        u64::MAX => "unlimited".to_owned(),
+        v => format!("{v} {unit}"),
+    };
     Ok(format!(
-        "rlimits: address space {} MiB, cpu {} s, {} open files, {} processes (per uid), files up to {} MiB, no core dumps",
-        limits.memory_mb,
-        limits.cpu_secs,
+        "rlimits: address space {}, cpu {}, {} open files, {} processes (per uid), files up to {}, no core dumps",
+        shown(limits.memory_mb, "MiB"),
+        shown(limits.cpu_secs, "s"),
         limits.max_open_files,
         limits.max_processes,
-        limits.max_file_mb
+        shown(limits.max_file_mb, "MiB")
     ))
 }
 
