@@ -58,7 +58,7 @@ use tower::util::{BoxCloneSyncService, Either};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::config::AirlockConfig;
 use crate::layers::audit::{Audit, AuditError, AuditLayer};
 use crate::layers::policy::{Policy, PolicyEngine, PolicyError, PolicyLayer, ToolGate};
@@ -100,7 +100,7 @@ pub enum AirlockError {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Airlock {
-    catalog: Arc<ToolCatalog>,
+    catalog: SharedCatalog,
     sanitizer: Arc<Sanitizer>,
     audit: Option<AuditLayer>,
     sanitize: Option<SanitizeLayer>,
@@ -124,24 +124,24 @@ impl Airlock {
     /// first call, so one that is down at start-up is handled like one that goes down later).
     pub fn from_config(
         config: &AirlockConfig,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog, None)
+        Self::build(config, catalog.into(), None)
     }
 
     /// Like [`from_config`](Self::from_config), with a [`ToolGate`] the policy consults on
     /// every call and listing (the proxy's tool pins).
     pub fn from_config_with_gate(
         config: &AirlockConfig,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
         gate: Arc<dyn ToolGate>,
     ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog, Some(gate))
+        Self::build(config, catalog.into(), Some(gate))
     }
 
     fn build(
         config: &AirlockConfig,
-        catalog: Arc<ToolCatalog>,
+        catalog: SharedCatalog,
         gate: Option<Arc<dyn ToolGate>>,
     ) -> Result<Self, AirlockError> {
         let sanitizer = Arc::new(Sanitizer::new(&config.sanitize)?);
@@ -219,8 +219,9 @@ impl Airlock {
         self.layer(inner)
     }
 
-    /// The catalog every layer checks against; adapters serve it as `tools/list`.
-    pub fn catalog(&self) -> &Arc<ToolCatalog> {
+    /// The catalog every layer checks against; adapters serve it as `tools/list`. A
+    /// [`replace`](SharedCatalog::replace) reaches every layer at its next call.
+    pub fn catalog(&self) -> &SharedCatalog {
         &self.catalog
     }
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_layer::Stack;
 
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::layers::audit::AuditLayer;
 use crate::layers::policy::{PolicyEngine, PolicyLayer};
 use crate::layers::sanitize::{SanitizeLayer, Sanitizer};
@@ -61,13 +61,13 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed + Sized {
     /// Adds [`StripGhostArgsLayer::new`] (non-strict).
     fn strip_ghost_args(
         self,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> ServiceBuilder<Stack<StripGhostArgsLayer, L>>;
 
     /// Adds [`StrictSchemaLayer::new`].
     fn strict_schema(
         self,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> ServiceBuilder<Stack<StrictSchemaLayer, L>>;
 
     /// Adds `layer` (a [`SandboxLayer`] built with `from_config` or `with_backend`).
@@ -90,14 +90,14 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
 
     fn strip_ghost_args(
         self,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> ServiceBuilder<Stack<StripGhostArgsLayer, L>> {
         self.layer(StripGhostArgsLayer::new(catalog))
     }
 
     fn strict_schema(
         self,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> ServiceBuilder<Stack<StrictSchemaLayer, L>> {
         self.layer(StrictSchemaLayer::new(catalog))
     }

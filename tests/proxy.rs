@@ -1321,3 +1321,62 @@ fn the_clients_roots_reach_the_upstream_unless_left_out_and_the_sandbox_bounds_t
         "{bounded}"
     );
 }
+
+#[test]
+fn tools_the_upstream_adds_or_drops_mid_session_are_served_and_checked_as_it_now_lists_them() {
+    let dir = common::Scratch::new("proxy", "catalog-follows");
+    let report = drive_plan(
+        &dir,
+        "",
+        &own_server(),
+        json!([
+            {"name": "late", "arguments": {"number": 1}},
+            {"name": "grow"},
+            {"sleep": 0.5},
+            {"name": "late", "arguments": {"number": 1}},
+            {"name": "late", "arguments": {"number": "1"}},
+            {"name": "late", "arguments": {"number": 1, "ghost": "x"}},
+            {"name": "counted"},
+        ]),
+        json!({}),
+        json!({"list_again": true, "settle": 0.5}),
+    );
+    let tools = report["tools"].as_array().unwrap();
+    assert!(!tools.contains(&json!("late")) && tools.contains(&json!("counted")));
+    let calls = report["calls"].as_array().unwrap();
+    // Before: unknown to every layer.
+    assert_eq!(
+        rejection_code(&calls[0]).as_deref(),
+        Some("unknown_tool"),
+        "{}",
+        calls[0]
+    );
+    assert_eq!(calls[1]["text"], "grown");
+    // After the upstream's list_changed: served, its schema enforced, ghosts stripped.
+    assert_eq!(calls[3]["text"], "late: 2", "{}", calls[3]);
+    assert_eq!(
+        rejection_code(&calls[4]).as_deref(),
+        Some("schema_violation"),
+        "{}",
+        calls[4]
+    );
+    assert_eq!(calls[5]["text"], "late: 2", "{}", calls[5]);
+    // A dropped tool is unknown again, not passed on.
+    assert_eq!(
+        rejection_code(&calls[6]).as_deref(),
+        Some("unknown_tool"),
+        "{}",
+        calls[6]
+    );
+    let after = report["tools_after"].as_array().unwrap();
+    assert!(after.contains(&json!("late")) && !after.contains(&json!("counted")));
+    // The client was told.
+    assert!(
+        report["notified"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("notifications/tools/list_changed")),
+        "{}",
+        report["notified"]
+    );
+}

@@ -30,7 +30,7 @@
 use std::sync::Arc;
 
 use super::{ServedStack, ToolStack, caller_of};
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::layer_names::ADAPTER;
 use crate::service::{Rejection as AirlockRejection, ToolCall, ToolOutput, ToolResponse};
@@ -55,9 +55,9 @@ pub struct GrpcAdapter {
 
 impl GrpcAdapter {
     /// Serves `stack` and lists the tools of `catalog`.
-    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
+    pub fn new<S: ToolStack>(stack: S, catalog: impl Into<SharedCatalog>) -> Self {
         Self {
-            core: ServedStack::new(stack, catalog),
+            core: ServedStack::new(stack, catalog.into()),
         }
     }
 
@@ -147,16 +147,11 @@ impl ToolService for GrpcAdapter {
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let headers = request.metadata().clone().into_headers();
         let (caller, _) = caller_of(&headers);
-        let tools = self
-            .core
-            .visible(caller)
-            .into_iter()
-            .map(|t| Tool {
-                name: t.name().to_owned(),
-                description: t.description().unwrap_or_default().to_owned(),
-                input_schema_json: t.input_schema().map(|s| s.to_string()).unwrap_or_default(),
-            })
-            .collect();
+        let tools = self.core.visible(caller, |t| Tool {
+            name: t.name().to_owned(),
+            description: t.description().unwrap_or_default().to_owned(),
+            input_schema_json: t.input_schema().map(|s| s.to_string()).unwrap_or_default(),
+        });
         Ok(Response::new(ListResponse { tools }))
     }
 }

@@ -81,7 +81,7 @@ use serde_json::{Map, Value, json};
 
 use super::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 use super::{ServedStack, ToolStack, caller_of, refusal_text};
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
@@ -115,9 +115,9 @@ pub struct HttpAdapter {
 impl HttpAdapter {
     /// Serves `stack` (any service of tool calls: the airlock layers over a router) and
     /// lists the tools of `catalog`.
-    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
+    pub fn new<S: ToolStack>(stack: S, catalog: impl Into<SharedCatalog>) -> Self {
         Self {
-            core: ServedStack::new(stack, catalog),
+            core: ServedStack::new(stack, catalog.into()),
             body_limit: 1024 * 1024 + 64 * 1024,
             timeout: Duration::from_secs(60),
             name: "agent-airlock".into(),
@@ -871,12 +871,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 
 /// `tools/list`: the catalog, filtered by the policy for this caller.
 fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
-    adapter
-        .core
-        .visible(caller)
-        .into_iter()
-        .map(|t| t.to_mcp())
-        .collect()
+    adapter.core.visible(caller, |t| t.to_mcp())
 }
 
 /// A JSON-RPC success response, serialized without building a `Value` tree.

@@ -36,7 +36,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{ServedStack, ToolStack, caller_of, refusal_text};
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
 use rmcp::model::{
@@ -55,18 +55,28 @@ pub struct AirlockMcp {
     version: String,
     instructions: Option<String>,
     relay: Option<Arc<dyn super::Relay>>,
+    tools_change: bool,
 }
 
 impl AirlockMcp {
     /// Serves `stack` and lists the tools of `catalog`.
-    pub fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
+    pub fn new<S: ToolStack>(stack: S, catalog: impl Into<SharedCatalog>) -> Self {
         Self {
-            core: ServedStack::new(stack, catalog),
+            core: ServedStack::new(stack, catalog.into()),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             instructions: None,
             relay: None,
+            tools_change: false,
         }
+    }
+
+    /// Declares `tools.listChanged` at `initialize`: the catalog may be
+    /// [replaced](crate::catalog::SharedCatalog::replace) while it serves, and whoever
+    /// replaces it sends `notifications/tools/list_changed` (the proxy does).
+    pub fn tools_list_changed(mut self, on: bool) -> Self {
+        self.tools_change = on;
+        self
     }
 
     /// Answers `resources/*`, `prompts/*`, `logging/setLevel` and `completion/complete`
@@ -247,7 +257,14 @@ fn result_of(response: ToolResponse, typed: bool) -> CallToolResult {
 
 impl ServerHandler for AirlockMcp {
     fn get_info(&self) -> InitializeResult {
-        let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
+        let capabilities = match self.tools_change {
+            true => ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+            false => ServerCapabilities::builder().enable_tools().build(),
+        };
+        let mut info = InitializeResult::new(capabilities);
         info.server_info = Implementation::new(self.name.clone(), self.version.clone());
         info.instructions = self.instructions.clone();
         if let Some(relay) = &self.relay
@@ -367,23 +384,18 @@ impl ServerHandler for AirlockMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let (caller, _) = caller_from(&context);
-        let tools = self
-            .core
-            .visible(caller)
-            .into_iter()
-            .map(|spec| {
-                // The whole definition (title, outputSchema, annotations, …) as served.
-                serde_json::from_value::<Tool>(spec.to_mcp()).unwrap_or_else(|_| {
-                    let mut schema = Map::new();
-                    schema.insert("type".into(), "object".into());
-                    Tool::new_with_raw(
-                        spec.name().to_owned(),
-                        spec.description().map(|d| Cow::Owned(d.to_owned())),
-                        Arc::new(schema),
-                    )
-                })
+        let tools = self.core.visible(caller, |spec| {
+            // The whole definition (title, outputSchema, annotations, …) as served.
+            serde_json::from_value::<Tool>(spec.to_mcp()).unwrap_or_else(|_| {
+                let mut schema = Map::new();
+                schema.insert("type".into(), "object".into());
+                Tool::new_with_raw(
+                    spec.name().to_owned(),
+                    spec.description().map(|d| Cow::Owned(d.to_owned())),
+                    Arc::new(schema),
+                )
             })
-            .collect();
+        });
         Ok(ListToolsResult::with_all_items(tools))
     }
 

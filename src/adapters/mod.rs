@@ -22,7 +22,7 @@ pub mod session;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{
-    catalog::{ToolCatalog, ToolSpec},
+    catalog::{SharedCatalog, ToolCatalog, ToolSpec},
     layers::policy::PolicyEngine,
     service::{Caller, Credential, ToolCall, ToolResponse},
 };
@@ -126,13 +126,13 @@ impl<S> ToolStack for S where
 #[derive(Clone)]
 pub(crate) struct ServedStack {
     stack: tower::util::BoxCloneSyncService<ToolCall, ToolResponse, BoxError>,
-    catalog: Arc<ToolCatalog>,
+    catalog: SharedCatalog,
     policy: Option<Arc<PolicyEngine>>,
 }
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 impl ServedStack {
-    pub(crate) fn new<S: ToolStack>(stack: S, catalog: Arc<ToolCatalog>) -> Self {
+    pub(crate) fn new<S: ToolStack>(stack: S, catalog: SharedCatalog) -> Self {
         use tower::ServiceExt;
         let stack = stack.map_err(|e: S::Error| -> BoxError { e.to_string().into() });
         Self {
@@ -167,13 +167,18 @@ impl ServedStack {
     #[cfg(any(feature = "axum", feature = "rmcp"))]
     pub(crate) fn has_output_schema(&self, tool: &str) -> bool {
         self.catalog
+            .load()
             .get(tool)
             .is_some_and(|spec| spec.output_schema().is_some())
     }
 
-    /// The tools `caller` may see.
-    pub(crate) fn visible(&self, caller: Caller) -> Vec<&ToolSpec> {
-        visible_specs(&self.catalog, self.policy.as_deref(), caller)
+    /// The tools `caller` may see (in the catalog of now), each through `f`.
+    pub(crate) fn visible<T>(&self, caller: Caller, f: impl FnMut(&ToolSpec) -> T) -> Vec<T> {
+        let catalog = self.catalog.load();
+        visible_specs(&catalog, self.policy.as_deref(), caller)
+            .into_iter()
+            .map(f)
+            .collect()
     }
 }
 
@@ -181,7 +186,7 @@ impl ServedStack {
 impl std::fmt::Debug for ServedStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServedStack")
-            .field("tools", &self.catalog.len())
+            .field("tools", &self.catalog.load().len())
             .field("policy", &self.policy.is_some())
             .finish()
     }

@@ -7,9 +7,10 @@
 //! the tree of declared arguments used to find ghost arguments. A bad schema
 //! or name is an error when the catalog is built, never at the first call.
 //!
-//! The router, [`StripGhostArgsLayer`](crate::StripGhostArgsLayer),
-//! [`StrictSchemaLayer`](crate::StrictSchemaLayer) and adapters listing tools
-//! share one `Arc<ToolCatalog>`.
+//! The router holds it as an `Arc<ToolCatalog>`; the
+//! [`StripGhostArgsLayer`](crate::StripGhostArgsLayer),
+//! [`StrictSchemaLayer`](crate::StrictSchemaLayer), the policy's hints and the adapters
+//! listing tools share one [`SharedCatalog`], which can be replaced while they run.
 //!
 //! ```
 //! use agent_airlock::ToolCatalog;
@@ -26,6 +27,7 @@ pub(crate) mod shape;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -386,6 +388,85 @@ impl ToolCatalog {
             source,
         })?;
         Self::from_mcp_json(&text)
+    }
+}
+
+/// A catalog the stack shares and that can be replaced while it runs: every layer and
+/// adapter built from one `SharedCatalog` sees a [`replace`](Self::replace) at its next
+/// call (a call under way keeps the catalog it started with). The proxy replaces its
+/// catalog when the upstream's tools change; a stack over a fixed set of tools never
+/// does, and pays one atomic load per call for the possibility.
+///
+/// ```
+/// use agent_airlock::catalog::SharedCatalog;
+/// use agent_airlock::ToolCatalog;
+///
+/// let shared = SharedCatalog::new(ToolCatalog::new());
+/// assert!(shared.load().is_empty());
+/// shared.replace(ToolCatalog::from_mcp_json(r#"{"tools": [{"name": "ping",
+///     "inputSchema": {"type": "object"}}]}"#).unwrap());
+/// assert!(shared.load().get("ping").is_some());
+/// ```
+#[derive(Clone)]
+pub struct SharedCatalog(Arc<arc_swap::ArcSwap<ToolCatalog>>);
+
+impl SharedCatalog {
+    /// Shares `catalog`.
+    pub fn new(catalog: impl Into<Arc<ToolCatalog>>) -> Self {
+        Self(Arc::new(arc_swap::ArcSwap::new(catalog.into())))
+    }
+
+    /// The catalog now.
+    pub fn load(&self) -> CatalogGuard {
+        CatalogGuard(self.0.load())
+    }
+
+    /// The catalog now, to keep.
+    pub fn snapshot(&self) -> Arc<ToolCatalog> {
+        self.0.load_full()
+    }
+
+    /// Puts `catalog` in place of the current one, for every holder at its next call.
+    pub fn replace(&self, catalog: impl Into<Arc<ToolCatalog>>) {
+        self.0.store(catalog.into());
+    }
+}
+
+impl std::fmt::Debug for SharedCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SharedCatalog")
+            .field(&self.0.load().len())
+            .finish()
+    }
+}
+
+impl From<Arc<ToolCatalog>> for SharedCatalog {
+    fn from(catalog: Arc<ToolCatalog>) -> Self {
+        Self::new(catalog)
+    }
+}
+
+impl From<ToolCatalog> for SharedCatalog {
+    fn from(catalog: ToolCatalog) -> Self {
+        Self::new(catalog)
+    }
+}
+
+impl From<&SharedCatalog> for SharedCatalog {
+    fn from(catalog: &SharedCatalog) -> Self {
+        catalog.clone()
+    }
+}
+
+/// The catalog as [`SharedCatalog::load`] found it (a cheap, short-lived hold: keep a
+/// [`snapshot`](SharedCatalog::snapshot) across awaits instead).
+pub struct CatalogGuard(arc_swap::Guard<Arc<ToolCatalog>>);
+
+impl std::ops::Deref for CatalogGuard {
+    type Target = ToolCatalog;
+
+    fn deref(&self) -> &ToolCatalog {
+        &self.0
     }
 }
 

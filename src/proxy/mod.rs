@@ -43,7 +43,7 @@ mod upstream;
 #[cfg(feature = "proxy")]
 pub use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
-pub use self::service::{UpstreamService, catalog_of, response_of};
+pub use self::service::{UpstreamService, catalog_of, catalog_of_entries, response_of};
 #[cfg(feature = "proxy")]
 pub use self::upstream::{Launch, Started, Target, ToolsObserver, Upstream};
 
@@ -85,6 +85,8 @@ pub struct Proxy {
     upstream: Arc<Upstream>,
     instructions: Option<String>,
     relay: Arc<UpstreamRelay>,
+    /// The served tools follow the upstream's (`[proxy] pass` has `tools`).
+    follows_tools: bool,
 }
 
 #[cfg(feature = "proxy")]
@@ -112,19 +114,26 @@ impl Proxy {
         };
         let catalog = Arc::new(catalog_of(tools));
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
+        let mut gate = None;
         let airlock = match &config.proxy.pins {
             Some(pins) => {
                 let definitions: Vec<serde_json::Value> = tools
                     .iter()
                     .filter_map(|t| serde_json::to_value(t).ok())
                     .collect();
-                let gate = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
-                upstream.observe_tools(gate.clone());
-                Airlock::from_config_with_gate(config, catalog, gate)?
+                let pins = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
+                gate = Some(pins.clone());
+                Airlock::from_config_with_gate(config, catalog, pins)?
             }
             None => Airlock::from_config(config, catalog)?,
         }
         .without_sandbox();
+        upstream.observe_tools(Arc::new(Follower {
+            catalog: airlock.catalog().clone(),
+            pins: gate,
+            upstream: Arc::downgrade(&upstream),
+            tools: pass.contains("tools"),
+        }));
         let stack = airlock.service(UpstreamService::new(upstream.clone()));
         let capabilities = started
             .info
@@ -149,6 +158,7 @@ impl Proxy {
             upstream,
             instructions,
             relay: relayed,
+            follows_tools: pass.contains("tools"),
         })
     }
 
@@ -183,7 +193,8 @@ impl Proxy {
         .policy(self.airlock.policy().clone())
         .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
         .instructions(self.instructions.clone())
-        .relay(self.relay.clone());
+        .relay(self.relay.clone())
+        .tools_list_changed(self.follows_tools);
         // Pipes (what an MCP host gives) are read and written without the blocking thread
         // tokio's stdin and stdout go through: two thread hand-offs less per message.
         let server = match stdio_pipes() {
@@ -231,6 +242,39 @@ impl Proxy {
             && let Err(e) = audit.flush().await
         {
             tracing::error!(error = %e, "the audit log could not be flushed");
+        }
+    }
+}
+
+/// Follows the upstream's tools when they may have changed (a restart, a
+/// `notifications/tools/list_changed`): the pins look first, so a changed tool is held
+/// before its new definition is served; then the catalog every layer checks against is
+/// replaced, and the client is told when it changed.
+#[cfg(feature = "proxy")]
+struct Follower {
+    catalog: crate::catalog::SharedCatalog,
+    pins: Option<Arc<pins::Pins>>,
+    upstream: std::sync::Weak<Upstream>,
+    tools: bool,
+}
+
+#[cfg(feature = "proxy")]
+impl ToolsObserver for Follower {
+    fn observe(&self, tools: &[serde_json::Value]) {
+        if let Some(pins) = &self.pins {
+            pins.observe(tools);
+        }
+        if !self.tools {
+            return;
+        }
+        let next = catalog_of_entries(tools);
+        if next.to_mcp() == self.catalog.load().to_mcp() {
+            return;
+        }
+        tracing::info!(tools = next.len(), "the upstream's tools changed");
+        self.catalog.replace(next);
+        if let Some(upstream) = self.upstream.upgrade() {
+            upstream.tell_client("notifications/tools/list_changed");
         }
     }
 }

@@ -79,10 +79,18 @@ pub fn response_of(result: CallToolResult) -> ToolResponse {
 /// The catalog of an upstream's tools. A tool whose name or schema cannot be compiled is
 /// left out (its calls are then refused as unknown) and logged: it cannot be checked.
 pub fn catalog_of(tools: &[Tool]) -> ToolCatalog {
+    let entries: Vec<Value> = tools
+        .iter()
+        .map(|tool| serde_json::to_value(tool).unwrap_or(Value::Null))
+        .collect();
+    catalog_of_entries(&entries)
+}
+
+/// [`catalog_of`] from `tools/list` entries as JSON.
+pub fn catalog_of_entries(entries: &[Value]) -> ToolCatalog {
     let mut catalog = ToolCatalog::new();
-    for tool in tools {
-        let entry = serde_json::to_value(tool).unwrap_or(Value::Null);
-        match ToolSpec::from_mcp(&entry).and_then(|spec| catalog.insert(spec)) {
+    for entry in entries {
+        match ToolSpec::from_mcp(entry).and_then(|spec| catalog.insert(spec)) {
             Ok(()) => {}
             Err(e) => tracing::warn!(error = %e, "an upstream tool is left out"),
         }

@@ -402,6 +402,18 @@ impl Upstream {
         }
     }
 
+    /// Sends the connected client (over stdio) the notification `method`, without params.
+    pub fn tell_client(&self, method: &str) {
+        let client = self
+            .downstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(client) = client {
+            client.notify(method, serde_json::json!({}));
+        }
+    }
+
     /// How many times the upstream was started.
     pub fn starts(&self) -> u64 {
         self.restarts.lock().map_or(0, |r| r.count)

@@ -114,7 +114,10 @@ pub fn big_json_stack() -> (
         .unwrap();
     let config = AirlockConfig::from_toml_str("[sanitize]\nmax_output_chars = 300").unwrap();
     let airlock = agent_airlock::Airlock::from_config(&config, router.catalog()).unwrap();
-    (airlock.service(router).boxed(), airlock.catalog().clone())
+    (
+        airlock.service(router).boxed(),
+        airlock.catalog().snapshot(),
+    )
 }
 
 /// Checks a `CallToolResult` (as JSON) of `rows` after the cut: still structured, the

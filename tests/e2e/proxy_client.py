@@ -2,9 +2,10 @@
 
     python proxy_client.py PLAN.json
 
-PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}}, ...],
+PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}} or
+       {"sleep": seconds}, ...],
        "resources": [uri, ...], "prompts": [{"name": ..., "arguments": {...}}, ...],
-       "sampling": true, "roots": [path, ...], "settle": seconds}.
+       "sampling": true, "roots": [path, ...], "settle": seconds, "list_again": true}.
 Starts the command as an MCP server over stdio, initializes, lists the tools, makes the
 calls in order (each bounded in time) and prints one JSON report on stdout: the server's
 instructions, the tool names, and per call isError, the text of its content blocks and
@@ -21,6 +22,15 @@ from mcp.client.stdio import stdio_client
 
 SAMPLED = []
 LOGGED = []
+NOTIFIED = []
+
+
+async def notified(message):
+    """Records the server's notifications by method."""
+    root = getattr(message, "root", None)
+    method = getattr(root, "method", None)
+    if method:
+        NOTIFIED.append(method)
 
 
 async def logging(params):
@@ -63,7 +73,7 @@ async def main(plan):
     params = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:], env=plan.get("env"))
     report = {"calls": []}
     async with stdio_client(params) as (read, write):
-        callbacks = {"logging_callback": logging}
+        callbacks = {"logging_callback": logging, "message_handler": notified}
         if plan.get("sampling"):
             callbacks["sampling_callback"] = sampling
         if plan.get("roots") is not None:
@@ -96,6 +106,10 @@ async def main(plan):
                     got = await asyncio.wait_for(session.get_prompt(prompt["name"], prompt.get("arguments")), 30)
                     report["prompts"].append("\n".join(getattr(m.content, "text", "") or "" for m in got.messages))
             for call in plan["calls"]:
+                if "sleep" in call:  # a pause, for what the server does in the background
+                    await asyncio.sleep(call["sleep"])
+                    report["calls"].append({"slept": call["sleep"]})
+                    continue
                 try:
                     result = await asyncio.wait_for(
                         session.call_tool(call["name"], call.get("arguments") or {}), call.get("timeout", 60)
@@ -103,6 +117,11 @@ async def main(plan):
                     report["calls"].append(dump(result))
                 except Exception as e:  # a client-side failure is reported, not raised
                     report["calls"].append({"exception": f"{type(e).__name__}: {e}"})
+            if plan.get("list_again"):
+                await asyncio.sleep(plan.get("settle", 0))
+                tools = await asyncio.wait_for(session.list_tools(), 30)
+                report["tools_after"] = sorted(t.name for t in tools.tools)
+    report["notified"] = NOTIFIED
     report["sampled"] = SAMPLED
     report["logged"] = LOGGED
     print(json.dumps(report))

@@ -4,7 +4,8 @@ Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it bet
 runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
 called: shows a restart), `redefine` (changes `echo`'s description and sends
-`notifications/tools/list_changed`), `probe` (tries to connect, read and write outside,
+`notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
+so), `probe` (tries to connect, read and write outside,
 fork and allocate: what a sandbox must stop), and two whose names break the MCP rule. A resource and a prompt
 that carry secrets.
 """
@@ -32,6 +33,17 @@ async def redefine(description: str, ctx: Context) -> str:
     server._tool_manager._tools["echo"].description = description
     await ctx.session.send_tool_list_changed()
     return "redefined"
+
+
+@server.tool(description="Adds a tool `late` (adds `n` to a number) and drops `counted`, and tells the client its tools changed.")
+async def grow(ctx: Context) -> str:
+    def late(number: int, n: int = 1) -> str:
+        return f"late: {number + n}"
+
+    server.add_tool(late, name="late", description="Added while the server runs.")
+    server._tool_manager._tools.pop("counted", None)
+    await ctx.session.send_tool_list_changed()
+    return "grown"
 
 
 @server.tool(description="Asks the client's model, through sampling.")

@@ -20,7 +20,7 @@ use super::rules::{Denial, Matcher, RuleSet, ToolRules};
 use super::schedule::{Schedule, ScheduleConfig};
 use super::session::{BudgetExceeded, MAX_SESSION_ID, SessionBudgets, SessionConfig};
 use super::shared::{Admission, RateCharge, SharedStore, Verdict};
-use crate::catalog::{ToolCatalog, check_tool_name};
+use crate::catalog::{SharedCatalog, check_tool_name};
 use crate::preview::display_name;
 use crate::service::layer_names::POLICY;
 use crate::service::{Caller, Rejection, ToolCall};
@@ -176,7 +176,7 @@ pub struct PolicyEngine {
     shared: Option<Arc<dyn SharedStore>>,
     gate: Option<Arc<dyn ToolGate>>,
     clock: Arc<dyn Clock>,
-    catalog: Option<Arc<ToolCatalog>>,
+    catalog: Option<SharedCatalog>,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -468,6 +468,7 @@ impl PolicyEngine {
         let Some(catalog) = &self.catalog else {
             return Vec::new();
         };
+        let catalog = catalog.load();
         catalog
             .tools()
             .into_iter()
@@ -598,7 +599,7 @@ pub struct PolicyEngineBuilder {
     max_tracked_agents: Option<usize>,
     sessions: Option<SessionConfig>,
     clock: Option<Arc<dyn Clock>>,
-    catalog: Option<Arc<ToolCatalog>>,
+    catalog: Option<SharedCatalog>,
 }
 
 impl PolicyEngineBuilder {
@@ -701,8 +702,8 @@ impl PolicyEngineBuilder {
 
     /// The catalog, so refusals can list the tools a caller may use and
     /// [`PolicyEngine::visible_tools`] works.
-    pub fn catalog(mut self, catalog: Arc<ToolCatalog>) -> Self {
-        self.catalog = Some(catalog);
+    pub fn catalog(mut self, catalog: impl Into<SharedCatalog>) -> Self {
+        self.catalog = Some(catalog.into());
         self
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::{Policy, PolicyConfig, PolicyEngine, PolicyError};
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 
 /// Applies a [`PolicyEngine`] to every call. Cheap to clone: the engine is shared.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ impl PolicyLayer {
     /// identity secret, is an error here, not at the first call.
     pub fn from_config(
         config: &PolicyConfig,
-        catalog: Arc<ToolCatalog>,
+        catalog: impl Into<SharedCatalog>,
     ) -> Result<Self, PolicyError> {
         let engine = PolicyEngine::from_config(config)?
             .catalog(catalog)

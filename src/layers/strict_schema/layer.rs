@@ -1,17 +1,15 @@
-use std::sync::Arc;
-
 use tower_layer::Layer;
 
 use super::StrictSchema;
 use super::config::StrictSchemaConfig;
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::limits::InputLimits;
 
 /// Builds [`StrictSchema`] services. Cheap to clone: the catalog is shared.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StrictSchemaLayer {
-    pub(crate) catalog: Arc<ToolCatalog>,
+    pub(crate) catalog: SharedCatalog,
     pub(crate) require_schema: bool,
     pub(crate) limits: InputLimits,
     pub(crate) max_errors: usize,
@@ -19,9 +17,9 @@ pub struct StrictSchemaLayer {
 
 impl StrictSchemaLayer {
     /// Validates the calls of the tools in `catalog`.
-    pub fn new(catalog: Arc<ToolCatalog>) -> Self {
+    pub fn new(catalog: impl Into<SharedCatalog>) -> Self {
         Self {
-            catalog,
+            catalog: catalog.into(),
             require_schema: false,
             limits: InputLimits::default(),
             max_errors: 16,
@@ -30,7 +28,7 @@ impl StrictSchemaLayer {
 
     /// From its settings (in an `airlock.toml`: `strict_mode`, `[limits]` and `[schema]`),
     /// for the tools in `catalog`.
-    pub fn from_config(config: &StrictSchemaConfig, catalog: Arc<ToolCatalog>) -> Self {
+    pub fn from_config(config: &StrictSchemaConfig, catalog: impl Into<SharedCatalog>) -> Self {
         Self::new(catalog)
             .require_schema(config.require_schema)
             .limits(config.limits)

@@ -40,14 +40,11 @@ where
     fn call(&mut self, call: ToolCall) -> Self::Future {
         let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
         let layer = &self.layer;
-        let spec =
-            match layer
-                .catalog
-                .admit(STRICT_SCHEMA, &call.tool, &call.arguments, &layer.limits)
-            {
-                Ok(spec) => spec,
-                Err(r) => return refuse(r),
-            };
+        let catalog = layer.catalog.load();
+        let spec = match catalog.admit(STRICT_SCHEMA, &call.tool, &call.arguments, &layer.limits) {
+            Ok(spec) => spec,
+            Err(r) => return refuse(r),
+        };
         let Some(validator) = spec.validator() else {
             if layer.require_schema {
                 return refuse(Rejection::missing_schema(STRICT_SCHEMA, spec.name()));

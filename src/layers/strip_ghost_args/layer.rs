@@ -1,17 +1,15 @@
-use std::sync::Arc;
-
 use tower_layer::Layer;
 
 use super::StripGhostArgs;
 use super::config::StripGhostArgsConfig;
-use crate::catalog::ToolCatalog;
+use crate::catalog::SharedCatalog;
 use crate::limits::InputLimits;
 
 /// Builds [`StripGhostArgs`] services. Cheap to clone: the catalog is shared.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StripGhostArgsLayer {
-    pub(crate) catalog: Arc<ToolCatalog>,
+    pub(crate) catalog: SharedCatalog,
     pub(crate) strict: bool,
     pub(crate) limits: InputLimits,
     pub(crate) max_reported: usize,
@@ -19,9 +17,9 @@ pub struct StripGhostArgsLayer {
 
 impl StripGhostArgsLayer {
     /// Strips undeclared arguments of the tools in `catalog` (non-strict, default limits).
-    pub fn new(catalog: Arc<ToolCatalog>) -> Self {
+    pub fn new(catalog: impl Into<SharedCatalog>) -> Self {
         Self {
-            catalog,
+            catalog: catalog.into(),
             strict: false,
             limits: InputLimits::default(),
             max_reported: 32,
@@ -30,7 +28,7 @@ impl StripGhostArgsLayer {
 
     /// From its settings (in an `airlock.toml`: `strict_mode` and `[limits]`), for the
     /// tools in `catalog`.
-    pub fn from_config(config: &StripGhostArgsConfig, catalog: Arc<ToolCatalog>) -> Self {
+    pub fn from_config(config: &StripGhostArgsConfig, catalog: impl Into<SharedCatalog>) -> Self {
         Self::new(catalog)
             .strict(config.strict)
             .limits(config.limits)

@@ -40,14 +40,12 @@ where
     fn call(&mut self, mut call: ToolCall) -> Self::Future {
         let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
         let layer = &self.layer;
-        let spec =
-            match layer
-                .catalog
-                .admit(STRIP_GHOST_ARGS, &call.tool, &call.arguments, &layer.limits)
-            {
-                Ok(spec) => spec,
-                Err(r) => return refuse(r),
-            };
+        let catalog = layer.catalog.load();
+        let spec = match catalog.admit(STRIP_GHOST_ARGS, &call.tool, &call.arguments, &layer.limits)
+        {
+            Ok(spec) => spec,
+            Err(r) => return refuse(r),
+        };
         if spec.shape().is_none() {
             if layer.strict {
                 return refuse(Rejection::missing_schema(STRIP_GHOST_ARGS, spec.name()));
