@@ -567,6 +567,11 @@ struct Listening {
 
 impl Listening {
     fn start(dir: &Path, config: &str, upstream: &[String]) -> Self {
+        Self::start_with_env(dir, config, upstream, &[])
+    }
+
+    /// [`Listening::start`], with more variables in the proxy's environment.
+    fn start_with_env(dir: &Path, config: &str, upstream: &[String], env: &[(&str, &str)]) -> Self {
         let config_path = dir.join("airlock.toml");
         std::fs::write(&config_path, config).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -579,6 +584,7 @@ impl Listening {
             .arg(&config_path)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--"])
             .args(upstream)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -1378,5 +1384,112 @@ fn tools_the_upstream_adds_or_drops_mid_session_are_served_and_checked_as_it_now
             .contains(&json!("notifications/tools/list_changed")),
         "{}",
         report["notified"]
+    );
+}
+
+/// One JSON-RPC request to a Streamable HTTP endpoint in a session of its own (opened with
+/// the same bearer token): its answer.
+async fn rpc_over_http(url: &str, bearer: Option<&str>, method: &str, params: Value) -> Value {
+    let client = reqwest::Client::new();
+    let with_token = |req: reqwest::RequestBuilder| match bearer {
+        Some(token) => req.bearer_auth(token),
+        None => req,
+    };
+    let init = with_token(client.post(url).json(&json!({
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}})))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(init.status(), 200);
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer = with_token(
+        client
+            .post(url)
+            .header("mcp-session-id", session)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+    )
+    .send()
+    .await
+    .unwrap();
+    answer.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
+    use agent_airlock::layers::policy::HmacTokenVerifier;
+    let dir = common::Scratch::new("proxy", "relay-guarded");
+    let secret = "an hmac secret for the relay test, 32+ bytes";
+    let audit = dir.join("audit.jsonl");
+    let config = format!(
+        "[policy]\nrequire_identity = true\n[policy.identity]\nkind = \"hmac\"\n\
+         secret_env = \"RELAY_TEST_SECRET\"\n[audit]\npath = {:?}\nfsync = \"always\"\n",
+        audit.display().to_string()
+    );
+    let proxy = Listening::start_with_env(
+        &dir,
+        &config,
+        &own_server(),
+        &[("RELAY_TEST_SECRET", secret)],
+    );
+    let token = HmacTokenVerifier::new(secret.as_bytes().to_vec())
+        .unwrap()
+        .issue("reader-1", &[], Duration::from_secs(600));
+    let read = json!({"uri": "config://app"});
+    // No credential, or a forged one: refused before the upstream, and nothing of the
+    // resource comes back.
+    for bearer in [None, Some("forged.token.value")] {
+        let refused = rpc_over_http(&proxy.url, bearer, "resources/read", read.clone()).await;
+        assert_eq!(refused["error"]["code"], -32001, "{refused}");
+        assert!(!refused.to_string().contains("db_password"), "{refused}");
+    }
+    // Verified: served, masked.
+    let served = rpc_over_http(&proxy.url, Some(&token), "resources/read", read.clone()).await;
+    let text = served["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("db_password="), "{served}");
+    assert!(!text.contains("Pr0dDbPassw0rd#1"), "{served}");
+    // The records are written behind the answers: give the writer a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the records were not written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(proxy);
+
+    // Every relayed request is in the audit log, named `mcp:<method>`, with the agent
+    // that was proven; the log verifies.
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let records: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let relayed: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tool"] == "mcp:resources/read")
+        .collect();
+    assert_eq!(relayed.len(), 3, "{log}");
+    assert_eq!(relayed[0]["decision"], "refused", "{log}");
+    assert_eq!(relayed[1]["decision"], "refused", "{log}");
+    assert_eq!(relayed[2]["decision"], "allowed", "{log}");
+    assert_eq!(relayed[2]["agent"], "reader-1", "{log}");
+    assert!(!log.contains("Pr0dDbPassw0rd#1"));
+    let verify = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
     );
 }

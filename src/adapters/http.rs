@@ -827,7 +827,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         other => match adapter
             .relay
             .as_ref()
-            .and_then(|relay| relay.request(other, Value::Object(params)))
+            .and_then(|relay| relay.request(other, Value::Object(params), caller))
         {
             Some(answer) => match answer.await {
                 Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),

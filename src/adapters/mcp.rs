@@ -92,6 +92,7 @@ impl AirlockMcp {
         &self,
         method: &str,
         params: P,
+        context: &RequestContext<RoleServer>,
     ) -> Result<R, ErrorData> {
         let not_found = || {
             ErrorData::new(
@@ -103,7 +104,10 @@ impl AirlockMcp {
         let relay = self.relay.as_ref().ok_or_else(not_found)?;
         let params = serde_json::to_value(params).unwrap_or(Value::Null);
         let params = if params.is_null() { json!({}) } else { params };
-        let answer = relay.request(method, params).ok_or_else(not_found)?;
+        let (caller, _) = caller_from(context);
+        let answer = relay
+            .request(method, params, caller)
+            .ok_or_else(not_found)?;
         match answer.await {
             Ok(value) => serde_json::from_value(value)
                 .map_err(|_| ErrorData::internal_error("the upstream's answer is not valid", None)),
@@ -300,26 +304,27 @@ impl ServerHandler for AirlockMcp {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
-        self.relayed("resources/list", request).await
+        self.relayed("resources/list", request, &context).await
     }
 
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
-        self.relayed("resources/templates/list", request).await
+        self.relayed("resources/templates/list", request, &context)
+            .await
     }
 
     async fn read_resource(
         &self,
         request: rmcp::model::ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         let result: rmcp::model::ReadResourceResult =
-            self.relayed("resources/read", request).await?;
+            self.relayed("resources/read", request, &context).await?;
         Ok(rmcp::model::ReadResourceResponse::Complete(result))
     }
 
@@ -327,9 +332,11 @@ impl ServerHandler for AirlockMcp {
     async fn subscribe(
         &self,
         request: rmcp::model::SubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let _: Value = self.relayed("resources/subscribe", request).await?;
+        let _: Value = self
+            .relayed("resources/subscribe", request, &context)
+            .await?;
         Ok(())
     }
 
@@ -337,26 +344,29 @@ impl ServerHandler for AirlockMcp {
     async fn unsubscribe(
         &self,
         request: rmcp::model::UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let _: Value = self.relayed("resources/unsubscribe", request).await?;
+        let _: Value = self
+            .relayed("resources/unsubscribe", request, &context)
+            .await?;
         Ok(())
     }
 
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
-        self.relayed("prompts/list", request).await
+        self.relayed("prompts/list", request, &context).await
     }
 
     async fn get_prompt(
         &self,
         request: rmcp::model::GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        let result: rmcp::model::GetPromptResult = self.relayed("prompts/get", request).await?;
+        let result: rmcp::model::GetPromptResult =
+            self.relayed("prompts/get", request, &context).await?;
         Ok(rmcp::model::GetPromptResponse::Complete(result))
     }
 
@@ -364,18 +374,18 @@ impl ServerHandler for AirlockMcp {
     async fn set_level(
         &self,
         request: rmcp::model::SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let _: Value = self.relayed("logging/setLevel", request).await?;
+        let _: Value = self.relayed("logging/setLevel", request, &context).await?;
         Ok(())
     }
 
     async fn complete(
         &self,
         request: rmcp::model::CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
-        self.relayed("completion/complete", request).await
+        self.relayed("completion/complete", request, &context).await
     }
 
     async fn list_tools(

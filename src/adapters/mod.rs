@@ -41,12 +41,14 @@ pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
     /// `{"resources": {…}, "prompts": {…}}`).
     fn capabilities(&self) -> serde_json::Value;
 
-    /// Answers `method` with `params`, or `None` when it is not relayed (the adapter then
+    /// Answers `method` with `params` for `caller` (as the adapter found it: its claimed
+    /// id and credential, unverified), or `None` when it is not relayed (the adapter then
     /// answers `-32601 method not found`).
     fn request(
         &self,
         method: &str,
         params: serde_json::Value,
+        caller: crate::service::Caller,
     ) -> Option<futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>>;
 
     /// A client connected (over stdio, with the `rmcp` adapter): what it can be asked

@@ -140,12 +140,10 @@ impl Proxy {
             .as_ref()
             .and_then(|info| serde_json::to_value(&info.capabilities).ok())
             .unwrap_or_default();
-        let relayed = Arc::new(UpstreamRelay::new(
-            upstream.clone(),
-            sanitizer.clone(),
-            &capabilities,
-            &pass,
-        ));
+        let relayed = Arc::new(
+            UpstreamRelay::new(upstream.clone(), sanitizer.clone(), &capabilities, &pass)
+                .guarded(Some(airlock.policy().clone()), airlock.audit().cloned()),
+        );
         // What the upstream tells the model reaches it masked, like everything else.
         let instructions = started.info.and_then(|info| info.instructions).map(|text| {
             sanitizer

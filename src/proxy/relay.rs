@@ -9,14 +9,31 @@ use serde_json::{Map, Value, json};
 
 use super::Upstream;
 use crate::adapters::{Relay, RelayError};
+use crate::layers::audit::AuditLayer;
+use crate::layers::policy::PolicyEngine;
 use crate::layers::sanitize::{Counts, Sanitizer};
+use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse, VerifiedAgent};
+
+/// What a relayed request is recorded as in the audit log: `mcp:` and its method
+/// (`mcp:resources/read`). No tool can have that name: `:` breaks the MCP rule.
+pub const RELAYED_PREFIX: &str = "mcp:";
+
+/// The JSON-RPC error of a relayed request refused before it reached the upstream (an
+/// unverified caller, an audit log that cannot take the record).
+pub const REFUSED: i64 = -32001;
 
 /// Relays what the configuration passes (`[proxy] pass`) and the upstream offers.
+///
+/// With [`guarded`](Self::guarded), a relayed request is held to the policy's identity
+/// rules (a credential that does not verify, or none where one is required, is refused)
+/// and recorded in the audit log like a call, named `mcp:<method>`.
 #[derive(Debug)]
 pub struct UpstreamRelay {
     upstream: Arc<Upstream>,
     sanitizer: Arc<Sanitizer>,
     capabilities: Map<String, Value>,
+    policy: Option<Arc<PolicyEngine>>,
+    audit: Option<AuditLayer>,
 }
 
 impl UpstreamRelay {
@@ -49,7 +66,16 @@ impl UpstreamRelay {
             upstream,
             sanitizer,
             capabilities,
+            policy: None,
+            audit: None,
         }
+    }
+
+    /// Holds relayed requests to `policy`'s identity rules and records them in `audit`.
+    pub fn guarded(mut self, policy: Option<Arc<PolicyEngine>>, audit: Option<AuditLayer>) -> Self {
+        self.policy = policy;
+        self.audit = audit;
+        self
     }
 
     fn relays(&self, method: &str) -> bool {
@@ -93,20 +119,82 @@ impl Relay for UpstreamRelay {
         &self,
         method: &str,
         params: Value,
+        caller: Caller,
     ) -> Option<BoxFuture<'static, Result<Value, RelayError>>> {
+        use tower::{Layer as _, ServiceExt as _};
         if !self.relays(method) {
             return None;
         }
         let upstream = self.upstream.clone();
         let sanitizer = self.sanitizer.clone();
+        let policy = self.policy.clone();
+        let audit = self.audit.clone();
+        let name = format!("{RELAYED_PREFIX}{method}");
         let method = method.to_owned();
+        // The upstream's error code, which a response cannot carry.
+        let failure: Arc<std::sync::Mutex<Option<i64>>> = Arc::default();
+        let failed = failure.clone();
+        let relayed = tower::service_fn(move |mut call: ToolCall| {
+            let (upstream, sanitizer, policy, method, failed) = (
+                upstream.clone(),
+                sanitizer.clone(),
+                policy.clone(),
+                method.clone(),
+                failed.clone(),
+            );
+            async move {
+                if let Some(policy) = &policy {
+                    if let Err(rejection) = policy.authenticate(&mut call.caller) {
+                        return Ok(ToolResponse::rejected(rejection));
+                    }
+                    if let (true, Some(agent), Some(slot)) = (
+                        call.caller.verified,
+                        call.caller.agent_id.as_deref(),
+                        call.extensions.get::<VerifiedAgent>(),
+                    ) {
+                        slot.set(agent);
+                    }
+                }
+                Ok::<_, std::convert::Infallible>(
+                    match upstream.request(&method, call.arguments).await {
+                        Ok(mut result) => {
+                            mask(&sanitizer, &method, &mut result);
+                            ToolResponse::json(result)
+                        }
+                        Err((code, message)) => {
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+                            ToolResponse::error(message)
+                        }
+                    },
+                )
+            }
+        });
+        let call = ToolCall::new(name, params).with_caller(caller);
         Some(Box::pin(async move {
-            let mut result = upstream
-                .request(&method, params)
-                .await
-                .map_err(|(code, message)| RelayError { code, message })?;
-            mask(&sanitizer, &method, &mut result);
-            Ok(result)
+            let response = match audit {
+                Some(audit) => audit.layer(relayed).oneshot(call).await,
+                None => relayed.oneshot(call).await,
+            };
+            let response = match response {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            if let Some(rejection) = response.rejection {
+                return Err(RelayError {
+                    code: REFUSED,
+                    message: rejection.message,
+                });
+            }
+            match response.output {
+                ToolOutput::Json(result) if !response.is_error => Ok(result),
+                output => Err(RelayError {
+                    code: failure
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or(-32603),
+                    message: output.to_text().into_owned(),
+                }),
+            }
         }))
     }
 }
