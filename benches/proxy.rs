@@ -119,6 +119,10 @@ struct Http {
 
 impl Http {
     async fn connect(url: String) -> Http {
+        // reqwest is built on rustls without a default crypto provider here.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .build()

@@ -63,7 +63,7 @@ fn call(id: u64, name: &str, arguments: Value) -> Value {
 #[tokio::test]
 async fn mcp_over_http_shows_every_layer_acting() {
     let base = serve().await;
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let alice = common::adapters::token("alice");
 
     // initialize: a session id comes back.
@@ -228,7 +228,7 @@ async fn mcp_over_http_shows_every_layer_acting() {
 #[tokio::test]
 async fn malformed_json_rpc_gets_well_formed_errors() {
     let base = serve().await;
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let session = open_session(&client, &base, None).await;
     let send = |body: Vec<u8>| {
         let client = client.clone();
@@ -313,7 +313,7 @@ async fn malformed_json_rpc_gets_well_formed_errors() {
 #[tokio::test]
 async fn plain_http_maps_outcomes_to_statuses() {
     let base = serve().await;
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let alice = common::adapters::token("alice");
     let post = |path: &str, body: Value, bearer: Option<&str>| {
         let mut req = client.post(format!("{base}{path}")).json(&body);
@@ -368,7 +368,7 @@ async fn a_json_output_cut_to_the_budget_is_still_structured_content() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let (status, body) = rpc(&client, &base, call(1, "rows", json!({})), None).await;
     assert_eq!(status, 200);
     common::adapters::assert_cut_rows(&body["result"]);

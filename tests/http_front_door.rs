@@ -43,7 +43,7 @@ struct Sent {
 }
 
 async fn post(base: &str, body: &Value, headers: &[(&str, &str)]) -> Sent {
-    let mut req = reqwest::Client::new()
+    let mut req = common::http_client()
         .post(format!("{base}/mcp"))
         .header("content-type", "application/json")
         .body(body.to_string());
@@ -89,7 +89,7 @@ async fn dns_rebinding_and_cross_site_requests_are_refused() {
         assert!(!r.body.contains("result"), "{}", r.body);
     }
     // A form post (no preflight) and a client that takes neither JSON nor SSE.
-    let r = reqwest::Client::new()
+    let r = common::http_client()
         .post(format!("{base}/mcp"))
         .header("content-type", "text/plain")
         .header("mcp-session-id", &s)
@@ -116,7 +116,7 @@ async fn dns_rebinding_and_cross_site_requests_are_refused() {
         assert!(!r.headers.contains_key("access-control-allow-origin"));
     }
     // The plain endpoint has the same door.
-    let r = reqwest::Client::new()
+    let r = common::http_client()
         .post(format!("{base}/tools/read_file"))
         .header("origin", "http://evil.example")
         .json(&json!({"path": "a"}))
@@ -198,7 +198,7 @@ async fn sessions_are_issued_by_the_server_and_bound_to_their_caller() {
     let r = post(&base, &ping(5), &[("authorization", &auth_alice)]).await;
     assert_eq!(r.status, 400, "{}", r.body);
     // DELETE ends it (only for its owner).
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let del = |auth: String| {
         client
             .delete(format!("{base}/mcp"))
@@ -533,7 +533,7 @@ async fn replicas_share_sessions_on_redis() {
     )
     .await;
     assert_eq!(r.status, 404, "another caller: {}", r.body);
-    let ended = reqwest::Client::new()
+    let ended = common::http_client()
         .delete(format!("{b}/mcp"))
         .header("mcp-session-id", &s)
         .header("authorization", &as_alice)

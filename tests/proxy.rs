@@ -783,17 +783,6 @@ async fn an_upstream_over_http_is_guarded_and_reconnected() {
     assert!(proxy.upstream().starts() >= 2);
 }
 
-#[test]
-fn an_https_upstream_is_refused_with_a_clear_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["proxy", "--upstream", "https://mcp.example.com/mcp"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("http://"));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_upstream_tools_and_answers_are_contained() {
     use agent_airlock::{AirlockConfig, Caller, Note, RejectionCode, ToolCall};
@@ -1390,7 +1379,7 @@ fn tools_the_upstream_adds_or_drops_mid_session_are_served_and_checked_as_it_now
 /// One JSON-RPC request to a Streamable HTTP endpoint in a session of its own (opened with
 /// the same bearer token): its answer.
 async fn rpc_over_http(url: &str, bearer: Option<&str>, method: &str, params: Value) -> Value {
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let with_token = |req: reqwest::RequestBuilder| match bearer {
         Some(token) => req.bearer_auth(token),
         None => req,
@@ -1492,4 +1481,231 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
         "{}",
         String::from_utf8_lossy(&verify.stdout)
     );
+}
+
+/// A TLS front on loopback for an HTTP server on `backend` (a certificate for `localhost`
+/// signed by a CA of its own): its port, the CA's PEM, and what clients sent through it
+/// (decrypted, the first MiB).
+struct TlsFront {
+    port: u16,
+    ca_pem: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl TlsFront {
+    async fn start(backend: u16) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            // At most 200 connections, for as long as the test runs.
+            for _ in 0..200 {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, record) = (acceptor.clone(), record.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(plain) = tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                    else {
+                        return;
+                    };
+                    let (mut tls_in, mut tls_out) = tokio::io::split(tls);
+                    let (mut plain_in, mut plain_out) = plain.into_split();
+                    let upward = async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n) = tls_in.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                            {
+                                let mut seen = record.lock().unwrap();
+                                if seen.len() < 1024 * 1024 {
+                                    seen.extend_from_slice(&buf[..n]);
+                                }
+                            }
+                            if plain_out.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = plain_out.shutdown().await;
+                    };
+                    let downward = async move {
+                        let _ = tokio::io::copy(&mut plain_in, &mut tls_out).await;
+                        let _ = tls_out.shutdown().await;
+                    };
+                    tokio::join!(upward, downward);
+                });
+            }
+        });
+        Self {
+            port,
+            ca_pem: ca.pem(),
+            seen,
+        }
+    }
+
+    fn seen(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).to_lowercase()
+    }
+}
+
+/// `airlock proxy --config <config> <args…>` with `env`, serving on a free loopback port
+/// (`--listen`); the child and its URL, or how it failed to start.
+fn proxy_listening(
+    dir: &Path,
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Listening, String> {
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["proxy", "--config"])
+        .arg(&config_path)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(_)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proxy did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(Listening {
+        child,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_upstream_is_reached_with_its_ca_and_token_and_refused_without_the_ca() {
+    let dir = common::Scratch::new("proxy", "https");
+    let backend = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _everything = EverythingOverHttp::start(backend);
+    let front = TlsFront::start(backend).await;
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &front.ca_pem).unwrap();
+    let url = format!("https://localhost:{}/mcp", front.port);
+    let token = "upstream-token-7f3a9c1e5b2d";
+    let config = format!(
+        "[proxy]\nupstream_ca_file = {:?}\nupstream_bearer_env = \"TEST_UPSTREAM_TOKEN\"\n",
+        ca.display().to_string()
+    );
+    let proxy = proxy_listening(
+        &dir,
+        &config,
+        &["--upstream", &url],
+        &[("TEST_UPSTREAM_TOKEN", token)],
+    )
+    .unwrap();
+    let echo = rpc_over_http(
+        &proxy.url,
+        None,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": "over tls"}}),
+    )
+    .await;
+    assert_eq!(
+        echo["result"]["content"][0]["text"], "Echo: over tls",
+        "{echo}"
+    );
+    // The token went to the upstream, inside TLS.
+    assert!(
+        front
+            .seen()
+            .contains(&format!("authorization: bearer {token}")),
+        "no token seen"
+    );
+    drop(proxy);
+
+    // Without the CA, the certificate is not trusted: the proxy does not start.
+    let untrusted = proxy_listening(
+        &dir,
+        "[proxy]\nstart_timeout_secs = 10\n",
+        &["--upstream", &url],
+        &[],
+    )
+    .err()
+    .expect("started against an untrusted certificate");
+    assert!(untrusted.contains("upstream"), "{untrusted}");
+}
+
+#[test]
+fn a_token_is_never_sent_in_clear_beyond_loopback() {
+    let dir = common::Scratch::new("proxy", "token-in-clear");
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(
+        &config_path,
+        "[proxy]\nupstream_bearer_env = \"TEST_UPSTREAM_TOKEN\"\n",
+    )
+    .unwrap();
+    // 192.0.2.0/24 is TEST-NET-1: nothing is there, and nothing is sent.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    command
+        .args(["proxy", "--config"])
+        .arg(&config_path)
+        .args(["--upstream", "http://192.0.2.1/mcp"])
+        .env("TEST_UPSTREAM_TOKEN", "a-token");
+    let out = e2e::run_bounded(command, Duration::from_secs(30));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in clear"), "{stderr}");
+    // An unset variable is named, not sent empty.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    command
+        .args(["proxy", "--config"])
+        .arg(&config_path)
+        .args(["--upstream", "https://localhost:9/mcp"])
+        .env_remove("TEST_UPSTREAM_TOKEN");
+    let out = e2e::run_bounded(command, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TEST_UPSTREAM_TOKEN"), "{stderr}");
 }

@@ -79,7 +79,7 @@ enum Command {
         /// Serve Streamable HTTP on this address (e.g. 127.0.0.1:3000) instead of stdio.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
-        /// The upstream server's Streamable HTTP endpoint (http://host:port/mcp).
+        /// The upstream server's Streamable HTTP endpoint (http://host:port/mcp or https://…).
         #[arg(long, value_name = "URL", conflicts_with = "command")]
         upstream: Option<String>,
         /// The upstream server's command and its arguments.

@@ -14,6 +14,8 @@ use super::pins::PinsConfig;
 /// pass_env = ["HOME", "GITHUB_TOKEN"]   # host variables a stdio upstream gets; nothing else
 /// call_timeout_secs = 60                # one tools/call
 /// start_timeout_secs = 30               # start-up, initialize and tools/list
+/// upstream_bearer_env = "UPSTREAM_TOKEN" # an HTTP upstream's token (Authorization: Bearer)
+/// upstream_ca_file = "/etc/airlock/internal-ca.pem"   # trusted besides the system's CAs
 /// pass = ["tools", "resources"]         # what is relayed (default: tools, resources, prompts, roots)
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
@@ -49,6 +51,13 @@ pub struct ProxyConfig {
     /// the newer revision's SSE handling cost about 2 ms more per call against
     /// server-everything (measured: 2.9 ms against 1.0 ms at p50).
     pub protocol_version: Option<String>,
+    /// An upstream over HTTP: a PEM file of certificate authorities it may be signed by,
+    /// trusted besides the system's (an internal CA; default: the system's only).
+    pub upstream_ca_file: Option<std::path::PathBuf>,
+    /// An upstream over HTTP: the host variable holding a token sent as
+    /// `Authorization: Bearer` (never logged). Refused with an `http://` URL to anything
+    /// but loopback, where it would cross the network in clear.
+    pub upstream_bearer_env: Option<String>,
     /// What is relayed: `tools`, `resources`, `prompts` of the upstream's, and `roots`
     /// of the client's (default all four). What is left out is not offered and its
     /// methods are refused. (A server given the client's roots may serve from them instead
@@ -75,6 +84,8 @@ impl Default for ProxyConfig {
             start_timeout_secs: 30,
             max_restart_delay_ms: 5000,
             protocol_version: None,
+            upstream_ca_file: None,
+            upstream_bearer_env: None,
             pass: vec![
                 "tools".into(),
                 "resources".into(),

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::layers::sandbox::{
-    BackendKind, LinuxSandbox, Prepared, Reach, SandboxBackend as _, SandboxConfig, SandboxLimits,
-};
+#[cfg(feature = "proxy")]
+use crate::layers::sandbox::{LinuxSandbox, Prepared, SandboxBackend as _};
+use crate::layers::sandbox::{BackendKind, Reach, SandboxConfig, SandboxLimits};
 
 /// `[proxy.sandbox]`: the upstream server in the sandbox (`[proxy] sandbox = true` for
 /// these defaults).
@@ -148,6 +148,7 @@ impl ProxySandbox {
 }
 
 /// The backend, once it proved it can isolate on this host (a real run).
+#[cfg(feature = "proxy")]
 pub(crate) fn backend(settings: &ProxySandbox) -> Result<UpstreamSandbox, String> {
     settings.validate()?;
     let sandbox = LinuxSandbox::from_config(&settings.sandbox_config())
@@ -166,12 +167,14 @@ pub(crate) fn backend(settings: &ProxySandbox) -> Result<UpstreamSandbox, String
 }
 
 /// A proven backend and what the upstream may reach.
+#[cfg(feature = "proxy")]
 #[derive(Debug)]
 pub(crate) struct UpstreamSandbox {
     sandbox: LinuxSandbox,
     reach: Reach,
 }
 
+#[cfg(feature = "proxy")]
 impl UpstreamSandbox {
     /// `argv` with `env`, ready to spawn in the sandbox.
     pub(crate) fn prepare(

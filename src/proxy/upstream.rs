@@ -258,6 +258,109 @@ pub struct Upstream {
     sandbox: Option<super::sandbox::UpstreamSandbox>,
     /// The last line the upstream wrote to stderr, masked: why it did not start, often.
     last_words: Arc<Mutex<Option<String>>>,
+    /// How an upstream over HTTP is reached.
+    http: Option<HttpClient>,
+}
+
+/// The HTTP client of an upstream over HTTP(S), and its token.
+struct HttpClient {
+    client: reqwest::Client,
+    bearer: Option<String>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("bearer", &self.bearer.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl HttpClient {
+    /// The client for `url`: `http://` or `https://` (rustls, the system's trust anchors
+    /// and `[proxy] upstream_ca_file`'s), no redirects followed (a token or a session id
+    /// is never replayed elsewhere), and the token of `upstream_bearer_env`, which never
+    /// goes in clear beyond loopback.
+    fn new(url: &str, config: &ProxyConfig) -> Result<Self, String> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| format!("the upstream URL cannot be read: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("the upstream URL must be http:// or https://".into());
+        }
+        let bearer = match &config.upstream_bearer_env {
+            Some(name) => Some(std::env::var(name).map_err(|_| {
+                format!("proxy.upstream_bearer_env: the variable {name} is not set")
+            })?),
+            None => None,
+        };
+        if bearer.is_some() && parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(
+                "proxy.upstream_bearer_env: the token would cross the network in clear; use \
+                 an https:// URL (http:// is allowed to loopback only)"
+                    .into(),
+            );
+        }
+        // reqwest's rustls needs a crypto provider: ring, unless the program chose one.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let mut builder = reqwest::Client::builder()
+            // As rmcp's own client: no idle connections kept (a stall otherwise, when a
+            // response was not read to its end).
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &config.upstream_ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                format!(
+                    "proxy.upstream_ca_file: cannot read {}: {e}",
+                    path.display()
+                )
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                format!(
+                    "proxy.upstream_ca_file: {} holds no certificate: {e}",
+                    path.display()
+                )
+            })?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "proxy.upstream_ca_file: {} holds no certificate",
+                    path.display()
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
+        Ok(Self { client, bearer })
+    }
+
+    fn transport(&self, url: &str) -> StreamableHttpClientTransport<reqwest::Client> {
+        let mut config =
+            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                url,
+            );
+        if let Some(token) = &self.bearer {
+            config = config.auth_header(token.clone());
+        }
+        StreamableHttpClientTransport::with_client(self.client.clone(), config)
+    }
+}
+
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl std::fmt::Debug for Upstream {
@@ -293,15 +396,10 @@ impl Upstream {
         sanitizer: Option<Arc<Sanitizer>>,
     ) -> Result<(Arc<Self>, Started), ProxyError> {
         let target = target.into();
-        if let Target::Http(url) = &target
-            && !url.starts_with("http://")
-        {
-            return Err(ProxyError::Upstream(
-                "the upstream URL must be http:// (https upstreams are not supported yet: put \
-                 a TLS-terminating proxy on loopback in front)"
-                    .into(),
-            ));
-        }
+        let http = match &target {
+            Target::Http(url) => Some(HttpClient::new(url, &config).map_err(ProxyError::Upstream)?),
+            Target::Command(_) => None,
+        };
         #[cfg(target_os = "linux")]
         let sandbox = match (&config.sandbox, &target) {
             (None, _) => None,
@@ -319,6 +417,7 @@ impl Upstream {
         let upstream = Arc::new(Self {
             #[cfg(target_os = "linux")]
             sandbox,
+            http,
             last_words: Arc::new(Mutex::new(None)),
             target,
             config,
@@ -613,7 +712,10 @@ impl Upstream {
                 self.client(None).serve(transport).await
             }
             Target::Http(url) => {
-                let transport = StreamableHttpClientTransport::from_uri(url.as_str());
+                let transport = match &self.http {
+                    Some(http) => http.transport(url),
+                    None => StreamableHttpClientTransport::from_uri(url.as_str()),
+                };
                 self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
                     .serve(transport)
                     .await

@@ -90,3 +90,15 @@ pub fn nested(depth: usize) -> Value {
     }
     v
 }
+
+/// An HTTP client for the tests. With the `proxy` feature, reqwest is built on rustls
+/// without a default crypto provider (the proxy installs ring when it needs one): install
+/// it here too.
+#[allow(dead_code)] // not every test file talks HTTP
+pub fn http_client() -> reqwest::Client {
+    #[cfg(feature = "proxy")]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
