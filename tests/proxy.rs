@@ -1709,3 +1709,32 @@ fn a_token_is_never_sent_in_clear_beyond_loopback() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("TEST_UPSTREAM_TOKEN"), "{stderr}");
 }
+
+#[test]
+fn the_upstreams_progress_reaches_a_client_that_asked_for_it() {
+    let dir = common::Scratch::new("proxy", "progress");
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-everything").display().to_string(),
+    ];
+    let report = drive(
+        &dir,
+        "",
+        &upstream,
+        json!([
+            {"name": "trigger-long-running-operation", "arguments": {"duration": 0.6, "steps": 3}, "progress": true},
+            {"name": "trigger-long-running-operation", "arguments": {"duration": 0.3, "steps": 3}},
+        ]),
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    let progress: Vec<f64> = calls[0]["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_f64().unwrap())
+        .collect();
+    assert_eq!(progress, vec![1.0, 2.0, 3.0], "{}", calls[0]);
+    // Not asked for: none sent.
+    assert_eq!(calls[1]["progress"], json!([]), "{}", calls[1]);
+}

@@ -417,8 +417,16 @@ impl ServerHandler for AirlockMcp {
         let (caller, session) = caller_from(&context);
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let typed = self.core.has_output_schema(&request.name);
+        let progress = request
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get_progress_token())
+            .or_else(|| context.meta.get_progress_token());
         let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
         call.session = session;
+        if let Some(token) = progress.and_then(|t| serde_json::to_value(t).ok()) {
+            call.extensions.insert(super::ProgressToken(token));
+        }
         match self.core.call(call).await {
             Ok(response) => Ok(CallToolResponse::Complete(result_of(response, typed))),
             Err(_) => Err(ErrorData::internal_error("internal error", None)),

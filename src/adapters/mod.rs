@@ -64,6 +64,13 @@ pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
+/// The `progressToken` a client sent with a `tools/call` (in `_meta`), put in
+/// [`ToolCall::extensions`] by the `rmcp` adapter for an inner service that can report
+/// progress for it (the proxy passes it to its upstream, and the upstream's
+/// `notifications/progress` back to the client).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressToken(pub serde_json::Value);
+
 /// Requests an adapter can make of its connected client on someone else's behalf.
 #[cfg(any(feature = "axum", feature = "rmcp"))]
 pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {

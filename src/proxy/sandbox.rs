@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::layers::sandbox::{BackendKind, Reach, SandboxConfig, SandboxLimits};
 #[cfg(feature = "proxy")]
 use crate::layers::sandbox::{LinuxSandbox, Prepared, SandboxBackend as _};
-use crate::layers::sandbox::{BackendKind, Reach, SandboxConfig, SandboxLimits};
 
 /// `[proxy.sandbox]`: the upstream server in the sandbox (`[proxy] sandbox = true` for
 /// these defaults).

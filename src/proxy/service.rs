@@ -51,7 +51,12 @@ impl Service<ToolCall> for UpstreamService {
             if let Value::Object(arguments) = call.arguments {
                 params = params.with_arguments(arguments);
             }
-            Ok(match upstream.call(params).await {
+            // The client's progress token: the upstream's progress for this call reaches it.
+            let progress = call
+                .extensions
+                .get::<crate::adapters::ProgressToken>()
+                .map(|t| t.0.clone());
+            Ok(match upstream.call(params, progress).await {
                 Ok(result) => response_of(result),
                 Err(message) => ToolResponse::error(message),
             })

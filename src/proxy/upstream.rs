@@ -80,6 +80,43 @@ struct Client {
     sanitizer: Option<Arc<Sanitizer>>,
     /// The client's roots are relayed (`[proxy] pass` has `roots`).
     roots: bool,
+    /// The calls under way whose progress the client asked for: rmcp's token for the
+    /// upstream → the client's token.
+    progress: Progress,
+}
+
+/// rmcp's progress token of a call to the upstream → the token the client gave it.
+type Progress =
+    Arc<Mutex<std::collections::HashMap<rmcp::model::ProgressToken, serde_json::Value>>>;
+
+/// A call whose progress is passed on: forgotten when it ends, and cancelled upstream
+/// when it ends unanswered (a timeout, a client that gave up).
+struct Tracked {
+    progress: Progress,
+    token: rmcp::model::ProgressToken,
+    peer: Peer<RoleClient>,
+    id: rmcp::model::RequestId,
+    answered: bool,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.token);
+        if !self.answered {
+            let (peer, id) = (self.peer.clone(), self.id.clone());
+            tokio::spawn(async move {
+                let _ = peer
+                    .notify_cancelled(rmcp::model::CancelledNotificationParam::new(
+                        Some(id),
+                        Some("the proxy's client gave up".into()),
+                    ))
+                    .await;
+            });
+        }
+    }
 }
 
 /// The proxy's own client, once one is connected (over stdio), for the requests the
@@ -158,6 +195,42 @@ impl rmcp::ClientHandler for Client {
         _context: rmcp::service::NotificationContext<RoleClient>,
     ) {
         self.pass_on("notifications/message", params);
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        // Only for a call the client asked progress of, under the client's own token;
+        // the upstream's token (rmcp's) and anything else it sends are dropped.
+        let token = self
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&params.progress_token)
+            .cloned();
+        let Some(token) = token else { return };
+        let client = self
+            .downstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(client) = client else { return };
+        let mut notification = serde_json::json!({
+            "progressToken": token,
+            "progress": params.progress,
+        });
+        if let Some(total) = params.total {
+            notification["total"] = serde_json::json!(total);
+        }
+        if let Some(message) = params.message {
+            notification["message"] = serde_json::Value::String(match &self.sanitizer {
+                Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
+                None => message,
+            });
+        }
+        client.notify("notifications/progress", notification);
     }
 
     async fn on_resource_updated(
@@ -258,6 +331,8 @@ pub struct Upstream {
     sandbox: Option<super::sandbox::UpstreamSandbox>,
     /// The last line the upstream wrote to stderr, masked: why it did not start, often.
     last_words: Arc<Mutex<Option<String>>>,
+    /// The calls whose progress the client asked for.
+    progress: Progress,
     /// How an upstream over HTTP is reached.
     http: Option<HttpClient>,
 }
@@ -419,6 +494,7 @@ impl Upstream {
             sandbox,
             http,
             last_words: Arc::new(Mutex::new(None)),
+            progress: Arc::default(),
             target,
             config,
             sanitizer,
@@ -518,16 +594,22 @@ impl Upstream {
         self.restarts.lock().map_or(0, |r| r.count)
     }
 
-    /// Calls a tool, within the call timeout. `Err` says, for the caller, what went wrong
-    /// with the upstream (it exited, did not answer in time, answered something else).
-    pub async fn call(&self, params: CallToolRequestParams) -> Result<CallToolResult, String> {
+    /// Calls a tool, within the call timeout; with `progress` (the client's progress
+    /// token), the upstream's progress notifications for it reach the client under that
+    /// token. `Err` says, for the caller, what went wrong with the upstream (it exited, did
+    /// not answer in time, answered something else).
+    pub async fn call(
+        &self,
+        params: CallToolRequestParams,
+        progress: Option<serde_json::Value>,
+    ) -> Result<CallToolResult, String> {
         let timeout = self.config.call_timeout();
         let deadline = Instant::now() + timeout;
         let peer = tokio::time::timeout(timeout, self.peer())
             .await
             .map_err(|_| "the upstream server did not start in time".to_owned())??;
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, peer.call_tool(params)).await {
+        match tokio::time::timeout(left, self.call_on(&peer, params, progress)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) if peer.is_transport_closed() => {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
@@ -550,6 +632,40 @@ impl Upstream {
                 "the upstream server did not answer within {} s",
                 timeout.as_secs()
             )),
+        }
+    }
+
+    /// One `tools/call` on `peer`, tracked for its progress when the client asked.
+    async fn call_on(
+        &self,
+        peer: &Peer<RoleClient>,
+        params: CallToolRequestParams,
+        progress: Option<serde_json::Value>,
+    ) -> Result<CallToolResult, rmcp::ServiceError> {
+        let Some(client_token) = progress else {
+            return peer.call_tool(params).await;
+        };
+        let request =
+            rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
+        let handle = peer
+            .send_request_with_option(request, rmcp::service::PeerRequestOptions::no_options())
+            .await?;
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(handle.progress_token.clone(), client_token);
+        let mut tracked = Tracked {
+            progress: self.progress.clone(),
+            token: handle.progress_token.clone(),
+            peer: peer.clone(),
+            id: handle.id.clone(),
+            answered: false,
+        };
+        let answer = handle.await_response().await;
+        tracked.answered = true;
+        match answer? {
+            rmcp::model::ServerResult::CallToolResult(result) => Ok(result),
+            _ => Err(rmcp::ServiceError::UnexpectedResponse),
         }
     }
 
@@ -684,6 +800,7 @@ impl Upstream {
             downstream: self.downstream.clone(),
             sanitizer: self.sanitizer.clone(),
             roots,
+            progress: self.progress.clone(),
         }
     }
 

@@ -2,7 +2,8 @@
 
     python proxy_client.py PLAN.json
 
-PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...}} or
+PLAN: {"command": [...], "env": {...}, "calls": [{"name": ..., "arguments": {...},
+       "progress": true (ask for progress notifications)} or
        {"sleep": seconds}, ...],
        "resources": [uri, ...], "prompts": [{"name": ..., "arguments": {...}}, ...],
        "sampling": true, "roots": [path, ...], "settle": seconds, "list_again": true}.
@@ -110,11 +111,21 @@ async def main(plan):
                     await asyncio.sleep(call["sleep"])
                     report["calls"].append({"slept": call["sleep"]})
                     continue
+                progress = []
+
+                async def on_progress(value, total, message):
+                    progress.append([value, total, message])
+
                 try:
                     result = await asyncio.wait_for(
-                        session.call_tool(call["name"], call.get("arguments") or {}), call.get("timeout", 60)
+                        session.call_tool(
+                            call["name"],
+                            call.get("arguments") or {},
+                            progress_callback=on_progress if call.get("progress") else None,
+                        ),
+                        call.get("timeout", 60),
                     )
-                    report["calls"].append(dump(result))
+                    report["calls"].append(dump(result) | {"progress": progress})
                 except Exception as e:  # a client-side failure is reported, not raised
                     report["calls"].append({"exception": f"{type(e).__name__}: {e}"})
             if plan.get("list_again"):
