@@ -875,13 +875,14 @@ impl Upstream {
             let argv = std::iter::once(program)
                 .chain(launch.args.iter().cloned())
                 .collect();
-            // Inside, PATH is the sandbox's (the host's directories are not there), unless
-            // `[proxy.env]` sets one.
+            // Inside, PATH, HOME and TMPDIR are the sandbox's (the host's directories are
+            // not there), unless `[proxy.env]` sets them.
             let env = launch
                 .env
                 .iter()
                 .filter(|(name, _)| {
-                    name.as_str() != "PATH" || self.config.env.contains_key(name.as_str())
+                    !matches!(name.as_str(), "PATH" | "HOME" | "TMPDIR")
+                        || self.config.env.contains_key(name.as_str())
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
