@@ -126,7 +126,7 @@ impl Airlock {
         config: &AirlockConfig,
         catalog: impl Into<SharedCatalog>,
     ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog.into(), None)
+        Self::build(config, catalog.into(), None, None)
     }
 
     /// Like [`from_config`](Self::from_config), with a [`ToolGate`] the policy consults on
@@ -136,15 +136,31 @@ impl Airlock {
         catalog: impl Into<SharedCatalog>,
         gate: Arc<dyn ToolGate>,
     ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog.into(), Some(gate))
+        Self::build(config, catalog.into(), Some(gate), None)
+    }
+
+    /// [`from_config_with_gate`](Self::from_config_with_gate) (or `from_config`, without a
+    /// gate) with `[sanitize]` already compiled: what the proxy, which masks with it
+    /// before the stack exists, builds with.
+    pub(crate) fn from_config_with_sanitizer(
+        config: &AirlockConfig,
+        catalog: SharedCatalog,
+        gate: Option<Arc<dyn ToolGate>>,
+        sanitizer: Arc<Sanitizer>,
+    ) -> Result<Self, AirlockError> {
+        Self::build(config, catalog, gate, Some(sanitizer))
     }
 
     fn build(
         config: &AirlockConfig,
         catalog: SharedCatalog,
         gate: Option<Arc<dyn ToolGate>>,
+        sanitizer: Option<Arc<Sanitizer>>,
     ) -> Result<Self, AirlockError> {
-        let sanitizer = Arc::new(Sanitizer::new(&config.sanitize)?);
+        let sanitizer = match sanitizer {
+            Some(sanitizer) => sanitizer,
+            None => Arc::new(Sanitizer::new(&config.sanitize)?),
+        };
         let audit = match config.audit.path {
             Some(_) => Some(AuditLayer::from_config(&config.audit, sanitizer.clone())?),
             None => None,

@@ -1288,7 +1288,7 @@ fn the_clients_roots_reach_the_upstream_unless_left_out_and_the_sandbox_bounds_t
             &upstream,
             json!([{"name": "list_allowed_directories"}]),
             json!({}),
-            json!({"roots": [rooted.display().to_string()], "settle": 1.5}),
+            json!({"roots": [rooted.display().to_string()], "settle": 3.0}),
         );
         report["calls"][0]["text"].as_str().unwrap().to_owned()
     };
@@ -1327,7 +1327,7 @@ fn tools_the_upstream_adds_or_drops_mid_session_are_served_and_checked_as_it_now
         json!([
             {"name": "late", "arguments": {"number": 1}},
             {"name": "grow"},
-            {"sleep": 0.5},
+            {"sleep": 1.5},
             {"name": "late", "arguments": {"number": 1}},
             {"name": "late", "arguments": {"number": "1"}},
             {"name": "late", "arguments": {"number": 1, "ghost": "x"}},
@@ -1737,4 +1737,47 @@ fn the_upstreams_progress_reaches_a_client_that_asked_for_it() {
     assert_eq!(progress, vec![1.0, 2.0, 3.0], "{}", calls[0]);
     // Not asked for: none sent.
     assert_eq!(calls[1]["progress"], json!([]), "{}", calls[1]);
+}
+
+#[test]
+fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
+    use std::io::{Read, Write};
+    let dir = common::Scratch::new("proxy", "redirect");
+    // Where a redirect would send the proxy: it counts whoever comes.
+    let elsewhere = Greeter::start();
+    // The upstream: answers every request with a 307 to `elsewhere` (same scheme, another
+    // port: another origin).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = elsewhere.port;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 8192];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{target}/mcp\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(
+        &config_path,
+        "[proxy]\nupstream_bearer_env = \"TEST_UPSTREAM_TOKEN\"\nstart_timeout_secs = 10\n",
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    command
+        .args(["proxy", "--config"])
+        .arg(&config_path)
+        .args(["--upstream", &format!("http://127.0.0.1:{port}/mcp")])
+        .env("TEST_UPSTREAM_TOKEN", "a-token-for-this-server-only");
+    let out = e2e::run_bounded(command, Duration::from_secs(60));
+    assert!(!out.status.success(), "started through a redirect");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not initialize"), "{stderr}");
+    assert_eq!(elsewhere.accepted(), 0, "the redirect was followed");
 }

@@ -166,6 +166,22 @@ impl super::ClientRequests for Downstream {
         });
     }
 
+    fn notify_in_order(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        let notification = serde_json::from_value::<rmcp::model::ServerNotification>(
+            json!({"method": method, "params": params}),
+        );
+        let peer = self.0.clone();
+        Box::pin(async move {
+            if let Ok(notification) = notification {
+                let _ = peer.send_notification(notification).await;
+            }
+        })
+    }
+
     fn capabilities(&self) -> Value {
         self.0
             .peer_info()

@@ -87,6 +87,18 @@ pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {
     /// Sends the notification `method` with `params` to the client (dropped if the client
     /// is gone or the notification is not one a server may send).
     fn notify(&self, method: &str, params: serde_json::Value);
+
+    /// [`notify`](Self::notify), done when the notification is queued for the client: what
+    /// the client gets after it, it gets after the notification (progress before the
+    /// call's answer).
+    fn notify_in_order(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        self.notify(method, params);
+        Box::pin(async {})
+    }
 }
 
 /// A relayed request's JSON-RPC error.

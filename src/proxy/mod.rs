@@ -123,9 +123,19 @@ impl Proxy {
                     .collect();
                 let pins = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
                 gate = Some(pins.clone());
-                Airlock::from_config_with_gate(config, catalog, pins)?
+                Airlock::from_config_with_sanitizer(
+                    config,
+                    catalog.into(),
+                    Some(pins),
+                    sanitizer.clone(),
+                )?
             }
-            None => Airlock::from_config(config, catalog)?,
+            None => Airlock::from_config_with_sanitizer(
+                config,
+                catalog.into(),
+                None,
+                sanitizer.clone(),
+            )?,
         }
         .without_sandbox();
         upstream.observe_tools(Arc::new(Follower {

@@ -230,7 +230,11 @@ impl rmcp::ClientHandler for Client {
                 None => message,
             });
         }
-        client.notify("notifications/progress", notification);
+        // Queued before this handler returns: ahead of the call's answer, which rmcp
+        // delivers after this notification's handler was started.
+        client
+            .notify_in_order("notifications/progress", notification)
+            .await;
     }
 
     async fn on_resource_updated(
@@ -662,6 +666,9 @@ impl Upstream {
         };
         let answer = handle.await_response().await;
         tracked.answered = true;
+        // Progress sent just before the answer has its handler started ahead of this task:
+        // let it pass on what it has while the token is still known.
+        tokio::task::yield_now().await;
         match answer? {
             rmcp::model::ServerResult::CallToolResult(result) => Ok(result),
             _ => Err(rmcp::ServiceError::UnexpectedResponse),
