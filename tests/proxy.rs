@@ -519,9 +519,19 @@ fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
         &own_server(),
         json!([]),
         json!({}),
-        json!({"resources": ["config://app"], "prompts": [{"name": "customer", "arguments": {"name": "Jane"}}]}),
+        json!({"resources": ["config://app", "config://broken"], "prompts": [{"name": "customer", "arguments": {"name": "Jane"}}]}),
     );
-    assert_eq!(report["resource_uris"], json!(["config://app"]));
+    assert_eq!(
+        report["resource_uris"],
+        json!(["config://app", "config://broken"])
+    );
+    // The upstream's error is passed on, its words masked.
+    let broken = report["resources"][1].as_str().unwrap();
+    assert!(broken.starts_with("error: "), "{broken}");
+    assert!(
+        broken.contains("vault") && !broken.contains("AKIAZ6PW3QJ7HXN4KD2M"),
+        "{broken}"
+    );
     let resource = report["resources"][0].as_str().unwrap();
     assert!(resource.contains("db_password="), "{resource}");
     assert!(

@@ -163,7 +163,9 @@ impl Relay for UpstreamRelay {
                         }
                         Err((code, message)) => {
                             *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
-                            ToolResponse::error(message)
+                            // The upstream's words, masked like its answers.
+                            let message = sanitizer.sanitize_text(&message, &mut Counts::new());
+                            ToolResponse::error(message.into_owned())
                         }
                     },
                 )

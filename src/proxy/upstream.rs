@@ -895,6 +895,9 @@ impl Upstream {
             let prepared = sandbox
                 .prepare(argv, env)
                 .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+            for missing in &prepared.lease.not_enforced {
+                tracing::warn!("the sandbox does not enforce {missing}");
+            }
             return Ok((
                 tokio::process::Command::from(prepared.command),
                 Some(prepared.lease),

@@ -99,7 +99,11 @@ async def main(plan):
                 report["resource_uris"] = sorted(str(r.uri) for r in listed.resources)
                 report["resources"] = []
                 for uri in plan["resources"]:
-                    read = await asyncio.wait_for(session.read_resource(uri), 30)
+                    try:
+                        read = await asyncio.wait_for(session.read_resource(uri), 30)
+                    except Exception as e:  # the server's refusal is reported, not raised
+                        report["resources"].append(f"error: {e}")
+                        continue
                     report["resources"].append("\n".join(getattr(c, "text", "") or "" for c in read.contents))
             if plan.get("prompts"):
                 report["prompts"] = []

@@ -183,6 +183,11 @@ def app_config() -> str:
     return "db_password=Pr0dDbPassw0rd#1\nowner=ops@example.org\n"
 
 
+@server.resource("config://broken", description="Fails, quoting a key.")
+def broken_config() -> str:
+    raise ValueError("key AKIAZ6PW3QJ7HXN4KD2M was refused by the vault")
+
+
 @server.prompt(description="Asks about a customer.")
 def customer(name: str) -> str:
     return f"Write to {name} at jane.doe@example.com about card 4111 1111 1111 1111."
