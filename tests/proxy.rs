@@ -1067,12 +1067,21 @@ fn sandboxed_probe(backend: &str, network: bool) -> (Value, usize, common::Scrat
     std::fs::write(&secret, "host-only words").unwrap();
     let outside = dir.join("escaped.txt");
     let greeter = Greeter::start();
+    // A host service on an abstract UNIX socket (no file for a path rule to deny; in the
+    // host's network namespace, which `network = true` shares).
+    let abstract_name = format!("airlock-test-{}-{backend}-{network}", std::process::id());
+    let abstract_listener = {
+        use std::os::linux::net::SocketAddrExt;
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&abstract_name).unwrap();
+        std::os::unix::net::UnixListener::bind_addr(&addr).unwrap()
+    };
+    abstract_listener.set_nonblocking(true).unwrap();
     let read_only: Vec<String> = python_read_only_paths()
         .into_iter()
         .map(|p| format!("{p:?}"))
         .collect();
     let config = format!(
-        "[proxy]\npass_env = [\"PROBE_PORT\", \"PROBE_READ\", \"PROBE_WRITE\"]\n\
+        "[proxy]\npass_env = [\"PROBE_PORT\", \"PROBE_READ\", \"PROBE_WRITE\", \"PROBE_ABSTRACT\"]\n\
          [proxy.sandbox]\nbackend = \"{backend}\"\nnetwork = {network}\n\
          read_only_paths = [{}]\nmemory_mb = 512\nmax_processes = 24\n",
         read_only.join(", ")
@@ -1086,6 +1095,7 @@ fn sandboxed_probe(backend: &str, network: bool) -> (Value, usize, common::Scrat
             "PROBE_PORT": greeter.port.to_string(),
             "PROBE_READ": secret.display().to_string(),
             "PROBE_WRITE": outside.display().to_string(),
+            "PROBE_ABSTRACT": abstract_name,
             "AIRLOCK_HOST_ONLY": "a host variable the upstream must not see",
         }),
     );
@@ -1103,6 +1113,10 @@ fn sandboxed_probe(backend: &str, network: bool) -> (Value, usize, common::Scrat
         !outside.exists(),
         "the sandboxed server wrote outside: {first}"
     );
+    assert!(
+        abstract_listener.accept().is_err(),
+        "the host's abstract socket was reached: {first}"
+    );
     (first, greeter.accepted(), dir)
 }
 
@@ -1112,6 +1126,7 @@ fn assert_contained(probe: &Value, backend: &str) {
         text("read_host").starts_with("error:"),
         "{backend}: {probe}"
     );
+    assert!(text("abstract").starts_with("error:"), "{backend}: {probe}");
     assert!(
         !probe.to_string().contains("host-only words"),
         "{backend}: {probe}"

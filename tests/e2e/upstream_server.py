@@ -123,6 +123,12 @@ def probe() -> str:
         with socket.create_connection(("127.0.0.1", int(os.environ["PROBE_PORT"])), timeout=2) as s:
             return s.recv(64).decode()
 
+    def abstract():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect("\0" + os.environ["PROBE_ABSTRACT"])
+            return s.recv(64).decode()
+
     def read_host():
         with open(os.environ["PROBE_READ"]) as f:
             return f.read()
@@ -157,6 +163,7 @@ def probe() -> str:
     return json.dumps(
         {
             "connect": attempt(connect),
+            "abstract": attempt(abstract),
             "read_host": attempt(read_host),
             "write_outside": attempt(write_outside),
             "write_workdir": attempt(write_workdir),
