@@ -375,3 +375,57 @@ async fn a_json_output_cut_to_the_budget_is_still_structured_content() {
     let notes = body["result"]["_meta"]["airlock/notes"].to_string();
     assert!(notes.contains("truncated"), "{notes}");
 }
+
+#[tokio::test]
+async fn event_streams_need_a_session_and_are_bounded() {
+    let (stack, catalog, policy) = common::adapters::stack();
+    let (events, _) = tokio::sync::broadcast::channel::<std::sync::Arc<str>>(4);
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .notifications(events.clone(), 1)
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = format!("http://{addr}");
+    let client = common::http_client();
+    let session = open_session(&client, &base, None).await;
+    let open = || {
+        client
+            .get(format!("{base}/mcp"))
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .send()
+    };
+    let first = open().await.unwrap();
+    assert_eq!(first.status(), 200);
+    // One at most: the second is refused while the first is open.
+    assert_eq!(open().await.unwrap().status(), 503);
+    // What is sent reaches the open stream.
+    events
+        .send(std::sync::Arc::from(
+            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
+        ))
+        .unwrap();
+    let mut first = first;
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), first.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("tools/list_changed"));
+    // Closed, its place is free again.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let again = open().await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

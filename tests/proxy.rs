@@ -1806,3 +1806,94 @@ fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
     assert!(stderr.contains("did not initialize"), "{stderr}");
     assert_eq!(elsewhere.accepted(), 0, "the redirect was followed");
 }
+
+/// Opens a session for an anonymous caller: its id (and checks that the server declares
+/// that its tools may change).
+async fn open_session(client: &reqwest::Client, url: &str) -> String {
+    let init = client
+        .post(url)
+        .json(&json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "test", "version": "1"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer: Value = init.json().await.unwrap();
+    assert_eq!(
+        answer["result"]["capabilities"]["tools"]["listChanged"], true,
+        "{answer}"
+    );
+    session
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_every_session_hears_that_the_tools_changed_on_its_event_stream() {
+    use futures_util::StreamExt;
+    let dir = common::Scratch::new("proxy", "event-stream");
+    let proxy = Listening::start(&dir, "", &own_server());
+    let client = common::http_client();
+    let session = open_session(&client, &proxy.url).await;
+
+    // The refusals: no session, an unknown one, no event-stream Accept.
+    let get = |session: Option<&str>, accept: &str| {
+        let mut req = client.get(&proxy.url).header("accept", accept);
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.send()
+    };
+    assert_eq!(get(None, "text/event-stream").await.unwrap().status(), 400);
+    assert_eq!(
+        get(Some("not-a-session"), "text/event-stream")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(Some(&session), "application/json")
+            .await
+            .unwrap()
+            .status(),
+        406
+    );
+
+    let stream = get(Some(&session), "text/event-stream").await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // Another session makes the upstream add a tool.
+    let grown = rpc_over_http(
+        &proxy.url,
+        None,
+        "tools/call",
+        json!({"name": "grow", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(grown["result"]["content"][0]["text"], "grown", "{grown}");
+    // The first session's stream says so, within a bound.
+    let mut body = stream.bytes_stream();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !seen.contains("notifications/tools/list_changed") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("no list_changed on the event stream")
+            .expect("the event stream ended")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // And the new tool is listed.
+    let listed = rpc_over_http(&proxy.url, None, "tools/list", json!({})).await;
+    assert!(listed.to_string().contains("\"late\""), "{listed}");
+}

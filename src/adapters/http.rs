@@ -53,7 +53,9 @@
 //! caller's id gets 404; one without an id gets 400 (unless
 //! [`require_session(false)`](HttpAdapter::require_session)); `DELETE /mcp` ends one.
 //! Only server-issued ids reach the stack, so session budgets cannot be dodged with
-//! made-up ids. `GET /mcp` is 405: there is no server-initiated stream.
+//! made-up ids. `GET /mcp` is 405, unless the adapter was given notifications for every
+//! session ([`HttpAdapter::notifications`]: the proxy's "the tools changed"): then a
+//! valid session may open an event stream of them (at most so many at once).
 //!
 //! **Plain HTTP** (`POST /tools/{name}`, the arguments as the JSON body): the
 //! `ToolResponse` as JSON, with a status from the outcome: 200, 400 (malformed), 401
@@ -110,7 +112,12 @@ pub struct HttpAdapter {
     cors: Option<tower_http::cors::CorsLayer>,
     instructions: Option<String>,
     relay: Option<Arc<dyn super::Relay>>,
+    events: Option<tokio::sync::broadcast::Sender<Arc<str>>>,
+    streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most event streams (`GET /mcp`) open at once, by default.
+const MAX_STREAMS: usize = 64;
 
 impl HttpAdapter {
     /// Serves `stack` (any service of tool calls: the airlock layers over a router) and
@@ -130,7 +137,24 @@ impl HttpAdapter {
             cors: None,
             instructions: None,
             relay: None,
+            events: None,
+            streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
         }
+    }
+
+    /// Opens `GET /mcp` event streams (for a valid session of the caller, at most
+    /// `max_streams` at once) and sends every message of `events` (a JSON-RPC
+    /// notification, serialized) to every open stream; `tools.listChanged` is declared
+    /// at `initialize`. Send only what every session may see (that a list changed), never
+    /// what belongs to one session. Without it, `GET /mcp` is 405.
+    pub fn notifications(
+        mut self,
+        events: tokio::sync::broadcast::Sender<Arc<str>>,
+        max_streams: usize,
+    ) -> Self {
+        self.events = Some(events);
+        self.streams = Arc::new(tokio::sync::Semaphore::new(max_streams.max(1)));
+        self
     }
 
     /// Answers the MCP methods this adapter does not serve itself (`resources/*`,
@@ -235,14 +259,15 @@ impl HttpAdapter {
         self
     }
 
-    /// The router: `POST /mcp` (and `DELETE /mcp` to end a session; `GET` is 405: no
-    /// server-initiated stream) and `POST /tools/{name}`.
+    /// The router: `POST /mcp` (and `DELETE /mcp` to end a session; `GET` is 405 unless
+    /// [`notifications`](Self::notifications) gave it a stream to serve) and
+    /// `POST /tools/{name}`.
     pub fn into_router(self) -> Router {
         let limit = self.body_limit;
         let timeout = self.timeout;
         let cors = self.cors.clone();
         let router = Router::new()
-            .route("/mcp", post(mcp).delete(end_session).get(no_stream))
+            .route("/mcp", post(mcp).delete(end_session).get(event_stream))
             .route("/tools/{name}", post(plain))
             .with_state(Arc::new(self))
             .layer(DefaultBodyLimit::disable())
@@ -430,6 +455,78 @@ fn host_name(host: &str) -> &str {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
+}
+
+/// `GET /mcp`: the server's notifications for every session, as an event stream, when the
+/// adapter was given them ([`HttpAdapter::notifications`]); 405 otherwise.
+async fn event_stream(
+    State(adapter): State<Arc<HttpAdapter>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let Some(events) = &adapter.events else {
+        return no_stream().await;
+    };
+    if let Err(refusal) = adapter.check_request(&uri, &headers, false) {
+        return *refusal;
+    }
+    let accepts = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if !accepts {
+        return json_response(
+            StatusCode::NOT_ACCEPTABLE,
+            rpc_error(
+                Value::Null,
+                -32600,
+                "accept text/event-stream to open the event stream",
+            ),
+        );
+    }
+    if headers.get("mcp-session-id").is_none() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            rpc_error(
+                Value::Null,
+                -32600,
+                "missing Mcp-Session-Id: call initialize first and send the id it returns",
+            ),
+        );
+    }
+    let (caller, _) = caller_of(&headers);
+    if let Err(refusal) = adapter.session_of(&headers, &caller, &Value::Null).await {
+        return *refusal;
+    }
+    let Ok(permit) = adapter.streams.clone().try_acquire_owned() else {
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            rpc_error(Value::Null, -32603, "too many event streams are open"),
+        );
+    };
+    let receiver = events.subscribe();
+    // The permit is held as long as the stream is.
+    let stream =
+        futures_util::stream::unfold((receiver, permit), |(mut receiver, permit)| async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match receiver.recv().await {
+                    Ok(message) => {
+                        let event = Event::default().event("message").data(message.as_ref());
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(event),
+                            (receiver, permit),
+                        ));
+                    }
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 async fn no_stream() -> Response {
@@ -733,7 +830,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         };
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
+            "capabilities": {"tools": {"listChanged": adapter.events.is_some()}},
             "serverInfo": {"name": adapter.name, "version": adapter.version},
         });
         if let Some(instructions) = &adapter.instructions {

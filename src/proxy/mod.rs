@@ -239,6 +239,15 @@ impl Proxy {
         .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
         .instructions(self.instructions.clone())
         .relay(self.relay.clone());
+        // What every session may see of the upstream's notifications (its tools changed)
+        // goes to every open event stream.
+        let adapter = if self.follows_tools {
+            let (events, _) = tokio::sync::broadcast::channel(16);
+            self.upstream.broadcast_to(events.clone());
+            adapter.notifications(events, 64)
+        } else {
+            adapter
+        };
         let served = adapter.serve(listener, limits).await;
         self.flush().await;
         served.map_err(|e| ProxyError::Serve(e.to_string()))

@@ -337,6 +337,8 @@ pub struct Upstream {
     last_words: Arc<Mutex<Option<String>>>,
     /// The calls whose progress the client asked for.
     progress: Progress,
+    /// The HTTP adapter's event streams, for notifications every session may see.
+    broadcast: Mutex<Option<tokio::sync::broadcast::Sender<Arc<str>>>>,
     /// How an upstream over HTTP is reached.
     http: Option<HttpClient>,
 }
@@ -498,6 +500,7 @@ impl Upstream {
             http,
             last_words: Arc::new(Mutex::new(None)),
             progress: Arc::default(),
+            broadcast: Mutex::new(None),
             target,
             config,
             sanitizer,
@@ -580,7 +583,9 @@ impl Upstream {
         }
     }
 
-    /// Sends the connected client (over stdio) the notification `method`, without params.
+    /// Sends the connected client (over stdio), and every event stream of the HTTP
+    /// adapter ([`broadcast_to`](Self::broadcast_to)), the notification `method`, without
+    /// params.
     pub fn tell_client(&self, method: &str) {
         let client = self
             .downstream
@@ -590,6 +595,21 @@ impl Upstream {
         if let Some(client) = client {
             client.notify(method, serde_json::json!({}));
         }
+        let broadcast = self
+            .broadcast
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(broadcast) = broadcast {
+            let message = serde_json::json!({"jsonrpc": "2.0", "method": method}).to_string();
+            let _ = broadcast.send(Arc::from(message));
+        }
+    }
+
+    /// Where [`tell_client`](Self::tell_client) also sends its notifications: the HTTP
+    /// adapter's event streams, which every session may open.
+    pub fn broadcast_to(&self, events: tokio::sync::broadcast::Sender<Arc<str>>) {
+        *self.broadcast.lock().unwrap_or_else(|p| p.into_inner()) = Some(events);
     }
 
     /// How many times the upstream was started.
