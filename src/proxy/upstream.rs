@@ -123,6 +123,11 @@ impl Drop for Tracked {
 /// upstream makes of it.
 type Downstream = Arc<Mutex<Option<Arc<dyn ClientRequests>>>>;
 
+/// The connected client, if one is.
+fn connected(downstream: &Downstream) -> Option<Arc<dyn ClientRequests>> {
+    downstream.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 impl Client {
     /// Asks the connected client `method` for the upstream, if it declared `capability`;
     /// what goes each way is masked (the upstream is untrusted, and so is what it would
@@ -133,11 +138,7 @@ impl Client {
         capability: &str,
         params: P,
     ) -> Result<R, rmcp::ErrorData> {
-        let client = self
-            .downstream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let client = connected(&self.downstream);
         let Some(client) = client.filter(|c| c.capabilities().get(capability).is_some()) else {
             return Err(rmcp::ErrorData::new(
                 rmcp::model::ErrorCode::METHOD_NOT_FOUND,
@@ -169,11 +170,7 @@ impl Client {
 impl Client {
     /// Passes a notification of the upstream's on to the connected client, masked.
     fn pass_on<P: serde::Serialize>(&self, method: &str, params: P) {
-        let client = self
-            .downstream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let client = connected(&self.downstream);
         let Some(client) = client else { return };
         let mut params = serde_json::to_value(params).unwrap_or_default();
         if let Some(sanitizer) = &self.sanitizer {
@@ -211,11 +208,7 @@ impl rmcp::ClientHandler for Client {
             .get(&params.progress_token)
             .cloned();
         let Some(token) = token else { return };
-        let client = self
-            .downstream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let client = connected(&self.downstream);
         let Some(client) = client else { return };
         let mut notification = serde_json::json!({
             "progressToken": token,
@@ -587,11 +580,7 @@ impl Upstream {
     /// adapter ([`broadcast_to`](Self::broadcast_to)), the notification `method`, without
     /// params.
     pub fn tell_client(&self, method: &str) {
-        let client = self
-            .downstream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let client = connected(&self.downstream);
         if let Some(client) = client {
             client.notify(method, serde_json::json!({}));
         }
