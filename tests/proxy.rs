@@ -91,6 +91,20 @@ fn drive_plan(
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("report {e}: {stdout}"))
 }
 
+/// `airlock audit verify` passes on the log at `path`.
+fn assert_audit_verifies(path: &Path) {
+    let verify = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["audit", "verify"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
 /// The rejection's code: from `structuredContent`, or, for a tool with an output schema
 /// (whose refusals carry none), from the text block holding the rejection.
 fn rejection_code(call: &Value) -> Option<String> {
@@ -187,16 +201,7 @@ fn server_filesystem_behind_the_proxy() {
     assert_eq!(calls[3]["isError"], false);
 
     // The audit log verifies and recorded every call.
-    let verify = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["audit", "verify"])
-        .arg(&audit)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&audit);
     let log = std::fs::read_to_string(&audit).unwrap();
     assert_eq!(log.lines().count(), 4, "{log}");
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M") && !log.contains("jane.doe@example.com"));
@@ -582,37 +587,11 @@ impl Listening {
 
     /// [`Listening::start`], with more variables in the proxy's environment.
     fn start_with_env(dir: &Path, config: &str, upstream: &[String], env: &[(&str, &str)]) -> Self {
-        let config_path = dir.join("airlock.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-            .args(["proxy", "--config"])
-            .arg(&config_path)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--"])
-            .args(upstream)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the proxy did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        }
+        let mut args = vec!["--"];
+        args.extend(upstream.iter().map(String::as_str));
+        proxy_listening(dir, config, &args, env).unwrap_or_else(|stderr| {
+            panic!("the proxy did not start: {stderr}");
+        })
     }
 }
 
@@ -1496,16 +1475,7 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
     assert_eq!(relayed[2]["decision"], "allowed", "{log}");
     assert_eq!(relayed[2]["agent"], "reader-1", "{log}");
     assert!(!log.contains("Pr0dDbPassw0rd#1"));
-    let verify = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["audit", "verify"])
-        .arg(&audit)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&audit);
 }
 
 /// A TLS front on loopback for an HTTP server on `backend` (a certificate for `localhost`
@@ -1616,6 +1586,8 @@ fn proxy_listening(
         .local_addr()
         .unwrap()
         .port();
+    // Its log goes to a file: a pipe nobody reads could fill and stop it.
+    let log = dir.join("proxy.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["proxy", "--config"])
         .arg(&config_path)
@@ -1625,14 +1597,13 @@ fn proxy_listening(
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(_)) = child.try_wait() {
-            let out = child.wait_with_output().unwrap();
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+            return Err(std::fs::read_to_string(&log).unwrap_or_default());
         }
         assert!(
             std::time::Instant::now() < deadline,

@@ -155,15 +155,7 @@ struct Downstream(rmcp::service::Peer<RoleServer>);
 
 impl super::ClientRequests for Downstream {
     fn notify(&self, method: &str, params: Value) {
-        let Ok(notification) = serde_json::from_value::<rmcp::model::ServerNotification>(
-            json!({"method": method, "params": params}),
-        ) else {
-            return;
-        };
-        let peer = self.0.clone();
-        tokio::spawn(async move {
-            let _ = peer.send_notification(notification).await;
-        });
+        tokio::spawn(self.notify_in_order(method, params));
     }
 
     fn notify_in_order(

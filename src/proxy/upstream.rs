@@ -844,10 +844,11 @@ impl Upstream {
                 self.client(None).serve(transport).await
             }
             Target::Http(url) => {
-                let transport = match &self.http {
-                    Some(http) => http.transport(url),
-                    None => StreamableHttpClientTransport::from_uri(url.as_str()),
+                // Built by `start` for every HTTP target.
+                let Some(http) = &self.http else {
+                    return Err("no HTTP client for the upstream".into());
                 };
+                let transport = http.transport(url);
                 self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
                     .serve(transport)
                     .await
