@@ -258,7 +258,7 @@ impl Airlock {
     /// is accepted on every other, for the same caller), in memory otherwise; each lives
     /// `[policy.sessions] ttl_secs` (default an hour) after its last use.
     #[cfg(feature = "axum")]
-    pub fn session_store(&self) -> Arc<dyn crate::adapters::session::SessionStore> {
+    pub fn session_store(&self) -> Arc<dyn crate::state::session::SessionStore> {
         #[cfg(feature = "redis")]
         if let Some(state) = &self.shared {
             return Arc::new(crate::state::RedisSessionStore::new(
@@ -266,7 +266,7 @@ impl Airlock {
                 self.session_ttl,
             ));
         }
-        Arc::new(crate::adapters::session::MemorySessionStore::new(
+        Arc::new(crate::state::session::MemorySessionStore::new(
             10_000,
             self.session_ttl,
         ))

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_airlock::adapters::http::HttpAdapter;
-use agent_airlock::adapters::session::MemorySessionStore;
+use agent_airlock::state::session::MemorySessionStore;
 use agent_airlock::{Airlock, AirlockConfig};
 use serde_json::{Value, json};
 

@@ -197,8 +197,8 @@ fn a_password_in_the_file_is_refused() {
 #[cfg(feature = "axum")]
 mod sessions {
     use super::*;
-    use agent_airlock::adapters::session::{SessionCheck, SessionError, SessionStore};
     use agent_airlock::state::RedisSessionStore;
+    use agent_airlock::state::session::{SessionCheck, SessionError, SessionStore};
 
     fn store(redis: &Redis, ttl: Duration) -> RedisSessionStore {
         RedisSessionStore::new(Arc::new(state(redis, OnUnavailable::FailOpen)), ttl)

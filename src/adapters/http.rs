@@ -81,11 +81,11 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 use super::{ServedStack, ToolStack, caller_of, refusal_text};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
+use crate::state::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 
 /// The MCP protocol revision this adapter speaks by default.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";

@@ -17,8 +17,6 @@ pub mod grpc;
 pub mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
-#[cfg(feature = "axum")]
-pub mod session;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{

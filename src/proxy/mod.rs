@@ -24,11 +24,13 @@
 //! isolation for as long as it lives; a host where it cannot isolate gets no upstream.
 
 mod config;
+mod error;
 pub mod pins;
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod sandbox;
 
 pub use config::ProxyConfig;
+pub use error::ProxyError;
 pub use pins::PinsConfig;
 #[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use sandbox::ProxySandbox;
@@ -56,25 +58,6 @@ use crate::airlock::{Airlock, AirlockError, AirlockService};
 use crate::config::AirlockConfig;
 #[cfg(feature = "proxy")]
 use crate::layers::sanitize::{Counts, Sanitizer};
-
-/// Why the proxy cannot start or serve.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProxyError {
-    /// The upstream cannot be started, initialized or listed.
-    #[error("upstream: {0}")]
-    Upstream(String),
-    /// The configuration cannot be built into the stack.
-    #[cfg(feature = "proxy")]
-    #[error("{0}")]
-    Airlock(#[from] AirlockError),
-    /// Serving failed.
-    #[error("serve: {0}")]
-    Serve(String),
-    /// The pin file cannot be read or written.
-    #[error("{0}")]
-    Pins(#[from] pins::PinError),
-}
 
 /// A started proxy: the upstream running, the stack built over it.
 #[cfg(feature = "proxy")]

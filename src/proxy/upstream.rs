@@ -13,7 +13,8 @@ use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
-use super::{ProxyConfig, ProxyError};
+use super::config::ProxyConfig;
+use super::error::ProxyError;
 use crate::adapters::ClientRequests;
 use crate::layers::sanitize::{Counts, Sanitizer};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{OnUnavailable, StateConfig, StateError};
+use super::config::{OnUnavailable, StateConfig, StateError};
 use crate::layers::policy::{Admission, RateSpec, SharedStore, StoreUnavailable, Verdict};
 
 /// GCRA in one atomic step on the server's clock (so replicas with skewed clocks agree).
@@ -280,7 +280,6 @@ impl SharedStore for RedisState {
 
 /// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint; `ARGV[2]`: the TTL (ms).
 /// A valid check extends the session's life.
-#[cfg(feature = "axum")]
 const SESSION_CHECK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -290,7 +289,6 @@ return 0
 ";
 
 /// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint. Ends it if it is theirs.
-#[cfg(feature = "axum")]
 const SESSION_END: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -303,7 +301,6 @@ return 0
 /// after its last use (Redis forgets it: nothing grows without bound). A store that cannot
 /// answer in time gives `503` (sessions always fail closed: an unchecked session id would
 /// let anyone spend someone else's budget).
-#[cfg(feature = "axum")]
 pub struct RedisSessionStore {
     state: std::sync::Arc<RedisState>,
     ttl: Duration,
@@ -311,7 +308,6 @@ pub struct RedisSessionStore {
     end: redis::Script,
 }
 
-#[cfg(feature = "axum")]
 impl std::fmt::Debug for RedisSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisSessionStore")
@@ -321,7 +317,6 @@ impl std::fmt::Debug for RedisSessionStore {
     }
 }
 
-#[cfg(feature = "axum")]
 impl RedisSessionStore {
     /// Sessions in `state`, each living `ttl` after its last use.
     pub fn new(state: std::sync::Arc<RedisState>, ttl: Duration) -> Self {
@@ -354,17 +349,13 @@ impl RedisSessionStore {
     }
 }
 
-#[cfg(feature = "axum")]
-impl crate::adapters::session::SessionStore for RedisSessionStore {
+impl super::session::SessionStore for RedisSessionStore {
     fn create<'a>(
         &'a self,
         owner: &'a str,
-    ) -> crate::adapters::session::BoxFuture<
-        'a,
-        Result<String, crate::adapters::session::SessionError>,
-    > {
+    ) -> super::session::BoxFuture<'a, Result<String, super::session::SessionError>> {
         Box::pin(async move {
-            let id = crate::adapters::session::new_session_id();
+            let id = super::session::new_session_id();
             let mut conn = self.state.manager.clone();
             let mut set = redis::cmd("SET");
             set.arg(self.key(&id))
@@ -377,10 +368,10 @@ impl crate::adapters::session::SessionStore for RedisSessionStore {
                 .await
             {
                 Some(Some(_)) => Ok(id),
-                Some(None) => Err(crate::adapters::session::SessionError::Unavailable(
+                Some(None) => Err(super::session::SessionError::Unavailable(
                     "session id collision".into(),
                 )),
-                None => Err(crate::adapters::session::SessionError::Unavailable(
+                None => Err(super::session::SessionError::Unavailable(
                     "the shared session store did not answer".into(),
                 )),
             }
@@ -391,8 +382,8 @@ impl crate::adapters::session::SessionStore for RedisSessionStore {
         &'a self,
         id: &'a str,
         owner: &'a str,
-    ) -> crate::adapters::session::BoxFuture<'a, crate::adapters::session::SessionCheck> {
-        use crate::adapters::session::SessionCheck;
+    ) -> super::session::BoxFuture<'a, super::session::SessionCheck> {
+        use super::session::SessionCheck;
         Box::pin(async move {
             // Server-issued ids are 32 hex digits: anything else is unknown without a trip.
             if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -412,11 +403,7 @@ impl crate::adapters::session::SessionStore for RedisSessionStore {
         })
     }
 
-    fn end<'a>(
-        &'a self,
-        id: &'a str,
-        owner: &'a str,
-    ) -> crate::adapters::session::BoxFuture<'a, bool> {
+    fn end<'a>(&'a self, id: &'a str, owner: &'a str) -> super::session::BoxFuture<'a, bool> {
         Box::pin(async move {
             if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return false;

@@ -10,8 +10,8 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::layer::Handle;
 use super::wire::{CallCapture, Ending, with_frame};
+use super::writer::Handle;
 use crate::service::{ToolResponse, VerifiedAgent};
 
 /// What a call in flight will record.

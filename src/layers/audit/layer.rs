@@ -7,11 +7,13 @@ use tokio::sync::oneshot;
 use tokio_util::sync::PollSemaphore;
 use tower_layer::Layer;
 
-use super::config::{AuditConfig, OnFull};
+use super::config::AuditConfig;
+use super::error::AuditError;
+use super::record::GENESIS;
 use super::record::{Chain, Encoder, LineError, check_line};
+use super::service::Audit;
 use super::sink::{AuditSink, FileSink};
-use super::writer::{AuditStats, Shared, spawn};
-use super::{Audit, AuditError, GENESIS};
+use super::writer::{AuditStats, Handle, spawn};
 use crate::layers::sanitize::Sanitizer;
 
 /// Records every call; see the [module docs](super). Cheap to clone: clones share one
@@ -20,29 +22,6 @@ use crate::layers::sanitize::Sanitizer;
 #[derive(Debug, Clone)]
 pub struct AuditLayer {
     handle: Arc<Handle>,
-}
-
-/// What the services and the calls in flight of one layer share.
-#[derive(Debug)]
-pub(super) struct Handle {
-    pub(super) shared: Arc<Shared>,
-    pub(super) on_full: OnFull,
-    pub(super) keep_output: bool,
-    pub(super) max_argument_bytes: usize,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditWriter")
-            .field("stats", &self.stats())
-            .finish()
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.shared.close();
-    }
 }
 
 /// The longest `linger_ms` accepted: a record should not sit in memory for longer.
@@ -112,7 +91,7 @@ impl AuditLayer {
                         "the last record of the log does not verify with this {} chain{}; \
                          run `airlock audit verify` and move the log aside",
                         chain.alg(),
-                        if chain.alg() == super::ALG_HMAC {
+                        if chain.alg() == super::record::ALG_HMAC {
                             " (is it the same key?)"
                         } else {
                             ""

@@ -63,6 +63,7 @@
 
 mod config;
 mod decision;
+mod error;
 mod future;
 mod layer;
 mod record;
@@ -74,6 +75,7 @@ mod writer;
 
 pub use config::{AuditConfig, Fsync, OnFull};
 pub use decision::Decision;
+pub use error::AuditError;
 pub use future::AuditFuture;
 pub use layer::AuditLayer;
 pub use record::{ALG_HMAC, ALG_SHA256, FORMAT_VERSION, GENESIS};
@@ -81,23 +83,3 @@ pub use service::Audit;
 pub use sink::{AuditSink, FileSink};
 pub use verify::{ChainBreak, VerifyError, VerifyReport, verify_files};
 pub use writer::AuditStats;
-
-use crate::layers::sanitize::SanitizeError;
-
-/// Why an audit layer could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuditError {
-    /// The configuration is incomplete or inconsistent.
-    #[error("audit configuration: {0}")]
-    Config(String),
-    /// The sanitizer could not be built.
-    #[error(transparent)]
-    Sanitize(#[from] SanitizeError),
-    /// The log could not be opened or the writer started.
-    #[error("audit log: {0}")]
-    Io(#[from] std::io::Error),
-    /// The existing log's chain cannot be continued.
-    #[error("audit log: {0}")]
-    Resume(String),
-}

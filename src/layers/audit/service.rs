@@ -12,8 +12,8 @@ use tower_service::Service;
 
 use super::config::OnFull;
 use super::future::{AuditFuture, Pending};
-use super::layer::Handle;
 use super::wire::CallCapture;
+use super::writer::Handle;
 use crate::service::layer_names::AUDIT;
 use crate::service::{Rejection, ToolCall, ToolResponse, VerifiedAgent};
 

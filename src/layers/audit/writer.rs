@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::config::Fsync;
+use super::config::{Fsync, OnFull};
 use super::record::Encoder;
 use super::sink::AuditSink;
 use super::wire::{EventRef, Take};
@@ -417,5 +417,28 @@ impl Batch {
 
     fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+/// What the services and the calls in flight of one layer share.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) on_full: OnFull,
+    pub(crate) keep_output: bool,
+    pub(crate) max_argument_bytes: usize,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditWriter")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.close();
     }
 }

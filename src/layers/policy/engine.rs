@@ -10,9 +10,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
-use super::PolicyError;
 use super::clock::{Clock, SystemClock};
 use super::config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
+use super::error::PolicyError;
 use super::gate::ToolGate;
 use super::identity::{HmacTokenVerifier, IdentityVerifier};
 use super::rate::{GovernorStore, RateLimitStore, RateSpec};

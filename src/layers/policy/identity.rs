@@ -22,8 +22,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use super::PolicyError;
 use super::clock::{Clock, SystemClock};
+use super::error::PolicyError;
 use crate::service::Credential;
 
 /// What a verified credential proves.

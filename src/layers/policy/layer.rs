@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{Policy, PolicyConfig, PolicyEngine, PolicyError};
+use super::config::PolicyConfig;
+use super::engine::PolicyEngine;
+use super::error::PolicyError;
+use super::service::Policy;
 use crate::catalog::SharedCatalog;
 
 /// Applies a [`PolicyEngine`] to every call. Cheap to clone: the engine is shared.

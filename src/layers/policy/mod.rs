@@ -58,6 +58,7 @@
 mod clock;
 mod config;
 mod engine;
+mod error;
 mod gate;
 mod identity;
 mod layer;
@@ -71,6 +72,7 @@ mod shared;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
 pub use engine::{Decision, PendingDecision, PolicyEngine, PolicyEngineBuilder};
+pub use error::PolicyError;
 pub use gate::ToolGate;
 pub use identity::{
     HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
@@ -85,31 +87,3 @@ pub use session::SessionConfig;
 pub use shared::{
     Admission, RateCharge, SessionCharge, SharedStore, StoreUnavailable, ToolCharge, Verdict,
 };
-
-/// A policy that cannot be built, naming the rule or key at fault.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PolicyError {
-    /// A glob pattern does not compile.
-    #[error("{what}: invalid pattern {pattern:?}: {reason}")]
-    Glob {
-        /// Where the pattern is (`policy deny`, `role `reader` allow`, …).
-        what: String,
-        /// The pattern.
-        pattern: String,
-        /// Why.
-        reason: String,
-    },
-    /// A rate does not parse.
-    #[error("rate limit: {0}")]
-    Rate(String),
-    /// A schedule is invalid.
-    #[error("schedule: {0}")]
-    Schedule(String),
-    /// Session budgets are invalid.
-    #[error("policy.sessions: {0}")]
-    Session(String),
-    /// Identity verification is misconfigured.
-    #[error("policy.identity: {0}")]
-    Identity(String),
-}

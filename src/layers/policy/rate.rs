@@ -22,8 +22,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 
-use super::PolicyError;
 use super::clock::{Clock, GovernorClock};
+use super::error::PolicyError;
 
 /// A rate: so many calls per period, with an optional burst.
 ///

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
-use super::PolicyError;
+use super::error::PolicyError;
 use crate::service::Caller;
 
 /// A compiled list of glob patterns that remembers which pattern matched.

@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
-use super::PolicyError;
+use super::error::PolicyError;
 use super::rules::Matcher;
 
 /// A schedule rule as configured.

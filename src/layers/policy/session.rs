@@ -14,8 +14,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::PolicyError;
 use super::clock::Clock;
+use super::error::PolicyError;
 use super::rules::Matcher;
 use super::shared::{SessionCharge, ToolCharge};
 

@@ -2,27 +2,19 @@
 
 use std::sync::{Arc, OnceLock};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobSetBuilder};
 use tower_layer::Layer;
 
 use super::backend::{LinuxSandbox, SandboxBackend};
 use super::config::SandboxConfig;
-use super::{Sandbox, SandboxError};
+use super::error::SandboxError;
+use super::service::{Sandbox, Shared};
 
 /// Sends the calls of chosen tools to a [`SandboxBackend`]; see the [module docs](super).
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SandboxLayer {
     shared: Arc<Shared>,
-}
-
-/// What the services of one layer share.
-#[derive(Debug)]
-pub(super) struct Shared {
-    pub(super) backend: Arc<dyn SandboxBackend>,
-    pub(super) tools: GlobSet,
-    pub(super) config: SandboxConfig,
-    available: OnceLock<Result<(), String>>,
 }
 
 impl SandboxLayer {
@@ -66,18 +58,6 @@ impl SandboxLayer {
     /// Whether the backend can isolate on this host (checked once, by a real run).
     pub fn availability(&self) -> Result<(), String> {
         self.shared.availability().clone()
-    }
-}
-
-impl Shared {
-    pub(super) fn availability(&self) -> &Result<(), String> {
-        self.available.get_or_init(|| {
-            let result = self.backend.check_available();
-            if let Err(why) = &result {
-                tracing::error!(backend = self.backend.name(), %why, "the sandbox cannot isolate on this host");
-            }
-            result
-        })
     }
 }
 

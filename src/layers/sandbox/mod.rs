@@ -64,6 +64,7 @@
 
 mod backend;
 mod config;
+mod error;
 mod future;
 mod layer;
 mod service;
@@ -73,16 +74,8 @@ pub use backend::{
     Exit, Job, JobKind, Lease, LinuxSandbox, Prepared, Reach, Report, RunOutcome, SandboxBackend,
 };
 pub use config::{BackendKind, SandboxConfig, SandboxLimits};
+pub use error::SandboxError;
 pub use future::SandboxFuture;
 pub use layer::SandboxLayer;
 pub use service::Sandbox;
 pub use stage::{enter, enter_without_tools};
-
-/// Why a sandbox layer could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SandboxError {
-    /// The configuration is invalid.
-    #[error("sandbox configuration: {0}")]
-    Config(String),
-}

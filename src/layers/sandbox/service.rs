@@ -1,19 +1,21 @@
 //! [`Sandbox`]: the service [`SandboxLayer`](super::SandboxLayer) builds.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 use tower_service::Service;
 
 use super::backend::Job;
+use super::backend::SandboxBackend;
+use super::config::SandboxConfig;
 use super::future::{SandboxFuture, failure};
-use super::layer::Shared;
 use super::stage::WireCall;
 use crate::future::ResponseFuture;
 use crate::service::layer_names::SANDBOX;
 use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+use globset::GlobSet;
 
 /// Sends the calls of the sandboxed tools to the backend; passes the others to `inner`.
 #[derive(Debug, Clone)]
@@ -92,4 +94,25 @@ fn wire(call: &ToolCall) -> Vec<u8> {
         arguments: call.arguments.clone(),
     })
     .expect("a call serializes")
+}
+
+/// What the services of one layer share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) backend: Arc<dyn SandboxBackend>,
+    pub(super) tools: GlobSet,
+    pub(super) config: SandboxConfig,
+    pub(super) available: OnceLock<Result<(), String>>,
+}
+
+impl Shared {
+    pub(super) fn availability(&self) -> &Result<(), String> {
+        self.available.get_or_init(|| {
+            let result = self.backend.check_available();
+            if let Err(why) = &result {
+                tracing::error!(backend = self.backend.name(), %why, "the sandbox cannot isolate on this host");
+            }
+            result
+        })
+    }
 }

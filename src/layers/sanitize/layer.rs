@@ -5,8 +5,9 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::config::SanitizeConfig;
+use super::error::SanitizeError;
+use super::sanitizer::Sanitizer;
 use super::service::Sanitize;
-use super::{SanitizeError, Sanitizer};
 
 /// Sanitizes every response; see the [module docs](super). Cheap to clone: the compiled
 /// sanitizer is shared.

@@ -72,7 +72,9 @@ mod config;
 mod context;
 mod decode;
 mod detect;
+mod error;
 mod future;
+mod kind;
 mod layer;
 mod mask;
 mod numbers;
@@ -83,53 +85,13 @@ pub mod validate;
 mod vendors;
 
 pub use config::SanitizeConfig;
-pub use detect::{CustomPattern, Detector, DetectorOptions, Finding, Kind};
+pub use detect::{CustomPattern, Detector, DetectorOptions};
+pub use error::SanitizeError;
 pub use future::SanitizeFuture;
+pub use kind::{Finding, KIND_NAMES, Kind};
 pub use layer::SanitizeLayer;
 pub use mask::MaskStyle;
 pub use rules::DetectorInfo;
 pub(crate) use sanitizer::add as add_count;
 pub use sanitizer::{CHARS_PER_TOKEN, Counts, Sanitizer};
 pub use service::Sanitize;
-
-/// Kind names accepted in `sanitize.masks`.
-pub const KIND_NAMES: &[&str] = &[
-    "email",
-    "phone",
-    "ssn",
-    "credit_card",
-    "ip_address",
-    "aws_access_key",
-    "aws_secret_key",
-    "api_key",
-    "jwt",
-    "private_key",
-    "connection_string",
-    "password",
-    "auth_header",
-    "iban",
-    "aadhaar",
-    "pan",
-    "upi",
-    "ifsc",
-    "secret",
-    "crypto_wallet",
-    "mac_address",
-];
-
-/// A sanitizer that cannot be built, naming the pattern or key at fault.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SanitizeError {
-    /// A pattern does not compile.
-    #[error("sanitize pattern `{name}`: {reason}")]
-    Pattern {
-        /// The pattern's name.
-        name: String,
-        /// Why.
-        reason: String,
-    },
-    /// A configuration value is invalid.
-    #[error("{0}")]
-    Config(String),
-}

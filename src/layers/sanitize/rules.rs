@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::detect::Kind;
+use super::kind::Kind;
 use super::vendors::{VENDORS, Vendor, VendorCheck};
 
 /// The longest text any one pattern may match. Checks may extend a finding past its

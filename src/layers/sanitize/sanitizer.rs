@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::SanitizeError;
 use super::config::SanitizeConfig;
-use super::detect::{Detector, DetectorOptions, Finding, Kind};
+use super::detect::{Detector, DetectorOptions};
+use super::error::SanitizeError;
+use super::kind::{Finding, KIND_NAMES, Kind};
 use super::mask::{MaskStyle, Masker};
 use crate::sensitive::is_sensitive_name;
 use crate::service::layer_names::SANITIZE;
@@ -70,10 +71,10 @@ impl Sanitizer {
         }
         for name in styles.keys() {
             let custom = config.patterns.iter().any(|p| &p.name == name);
-            if !custom && !super::KIND_NAMES.contains(&name.as_str()) {
+            if !custom && !KIND_NAMES.contains(&name.as_str()) {
                 return Err(SanitizeError::Config(format!(
                     "`sanitize.masks.{name}`: unknown kind; use one of {}",
-                    super::KIND_NAMES.join(", ")
+                    KIND_NAMES.join(", ")
                 )));
             }
         }

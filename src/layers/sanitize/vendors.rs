@@ -12,7 +12,7 @@
 //! Formats come from each vendor's documentation of its token prefixes and
 //! lengths; rows whose vendor defines a checksum say so in `check`.
 
-use super::detect::Kind;
+use super::kind::Kind;
 
 /// How a vendor row's match is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

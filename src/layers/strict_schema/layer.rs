@@ -1,11 +1,8 @@
-use tower_layer::Layer;
-
-use super::StrictSchema;
 use super::config::StrictSchemaConfig;
 use crate::catalog::SharedCatalog;
 use crate::limits::InputLimits;
 
-/// Builds [`StrictSchema`] services. Cheap to clone: the catalog is shared.
+/// Builds [`StrictSchema`](super::StrictSchema) services. Cheap to clone: the catalog is shared.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StrictSchemaLayer {
@@ -52,13 +49,5 @@ impl StrictSchemaLayer {
     pub fn max_errors(mut self, max: usize) -> Self {
         self.max_errors = max.max(1);
         self
-    }
-}
-
-impl<S> Layer<S> for StrictSchemaLayer {
-    type Service = StrictSchema<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        StrictSchema::new(inner, self.clone())
     }
 }

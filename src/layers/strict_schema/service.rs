@@ -1,6 +1,7 @@
 use std::borrow::Cow;
 use std::task::{Context, Poll};
 
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::explain::explain;
@@ -23,6 +24,14 @@ impl<S> StrictSchema<S> {
     }
 
     inner_service_accessors!();
+}
+
+impl<S> Layer<S> for StrictSchemaLayer {
+    type Service = StrictSchema<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StrictSchema::new(inner, self.clone())
+    }
 }
 
 impl<S> Service<ToolCall> for StrictSchema<S>

@@ -1,11 +1,8 @@
-use tower_layer::Layer;
-
-use super::StripGhostArgs;
 use super::config::StripGhostArgsConfig;
 use crate::catalog::SharedCatalog;
 use crate::limits::InputLimits;
 
-/// Builds [`StripGhostArgs`] services. Cheap to clone: the catalog is shared.
+/// Builds [`StripGhostArgs`](super::StripGhostArgs) services. Cheap to clone: the catalog is shared.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StripGhostArgsLayer {
@@ -52,13 +49,5 @@ impl StripGhostArgsLayer {
     pub fn max_reported(mut self, max: usize) -> Self {
         self.max_reported = max.max(1);
         self
-    }
-}
-
-impl<S> Layer<S> for StripGhostArgsLayer {
-    type Service = StripGhostArgs<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        StripGhostArgs::new(inner, self.clone())
     }
 }

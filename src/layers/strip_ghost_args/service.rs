@@ -1,6 +1,7 @@
 use std::borrow::Cow;
 use std::task::{Context, Poll};
 
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::ghosts::{find_ghosts, strip_ghosts};
@@ -23,6 +24,14 @@ impl<S> StripGhostArgs<S> {
     }
 
     inner_service_accessors!();
+}
+
+impl<S> Layer<S> for StripGhostArgsLayer {
+    type Service = StripGhostArgs<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StripGhostArgs::new(inner, self.clone())
+    }
 }
 
 impl<S> Service<ToolCall> for StripGhostArgs<S>

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use agent_airlock::adapters::session::{MemorySessionStore, SessionCheck, SessionStore};
+//! use agent_airlock::state::session::{MemorySessionStore, SessionCheck, SessionStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
