@@ -111,8 +111,37 @@ pub struct Airlock {
     sandbox: Option<SandboxLayer>,
     #[cfg(feature = "redis")]
     shared: Option<Arc<RedisState>>,
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     session_ttl: std::time::Duration,
+}
+
+/// Builds an [`Airlock`] from a configuration and parts made elsewhere; from
+/// [`Airlock::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct AirlockBuilder<'a> {
+    config: &'a AirlockConfig,
+    catalog: SharedCatalog,
+    gate: Option<Arc<dyn ToolGate>>,
+    sanitizer: Option<Arc<Sanitizer>>,
+}
+
+impl AirlockBuilder<'_> {
+    /// A gate the policy consults after identity on every call and for every listed tool.
+    pub fn gate(mut self, gate: Arc<dyn ToolGate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// The sanitizer to mask with, instead of compiling `[sanitize]` again.
+    pub fn sanitizer(mut self, sanitizer: Arc<Sanitizer>) -> Self {
+        self.sanitizer = Some(sanitizer);
+        self
+    }
+
+    /// Builds every layer the configuration enables; see [`Airlock::from_config`].
+    pub fn build(self) -> Result<Airlock, AirlockError> {
+        Airlock::build(self.config, self.catalog, self.gate, self.sanitizer)
+    }
 }
 
 impl Airlock {
@@ -129,26 +158,32 @@ impl Airlock {
         Self::build(config, catalog.into(), None, None)
     }
 
-    /// Like [`from_config`](Self::from_config), with a [`ToolGate`] the policy consults on
-    /// every call and listing (the proxy's tool pins).
-    pub fn from_config_with_gate(
+    /// [`from_config`](Self::from_config) with more parts: a [`ToolGate`] the policy
+    /// consults on every call and listing (the proxy's tool pins), or a `[sanitize]`
+    /// already compiled (shared with whatever else masks with it).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use agent_airlock::{Airlock, AirlockConfig, Sanitizer, ToolCatalog};
+    ///
+    /// let config = AirlockConfig::default();
+    /// let sanitizer = Arc::new(Sanitizer::new(&config.sanitize)?);
+    /// let airlock = Airlock::builder(&config, Arc::new(ToolCatalog::new()))
+    ///     .sanitizer(sanitizer.clone())
+    ///     .build()?;
+    /// assert!(Arc::ptr_eq(airlock.sanitizer(), &sanitizer));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder(
         config: &AirlockConfig,
         catalog: impl Into<SharedCatalog>,
-        gate: Arc<dyn ToolGate>,
-    ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog.into(), Some(gate), None)
-    }
-
-    /// [`from_config_with_gate`](Self::from_config_with_gate) (or `from_config`, without a
-    /// gate) with `[sanitize]` already compiled: what the proxy, which masks with it
-    /// before the stack exists, builds with.
-    pub(crate) fn from_config_with_sanitizer(
-        config: &AirlockConfig,
-        catalog: SharedCatalog,
-        gate: Option<Arc<dyn ToolGate>>,
-        sanitizer: Arc<Sanitizer>,
-    ) -> Result<Self, AirlockError> {
-        Self::build(config, catalog, gate, Some(sanitizer))
+    ) -> AirlockBuilder<'_> {
+        AirlockBuilder {
+            config,
+            catalog: catalog.into(),
+            gate: None,
+            sanitizer: None,
+        }
     }
 
     fn build(
@@ -257,7 +292,6 @@ impl Airlock {
     /// on the `[state]` Redis server when there is one (a session initialized on one replica
     /// is accepted on every other, for the same caller), in memory otherwise; each lives
     /// `[policy.sessions] ttl_secs` (default an hour) after its last use.
-    #[cfg(feature = "axum")]
     pub fn session_store(&self) -> Arc<dyn crate::state::session::SessionStore> {
         #[cfg(feature = "redis")]
         if let Some(state) = &self.shared {

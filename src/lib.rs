@@ -116,9 +116,12 @@ pub mod builder;
 pub mod catalog;
 pub mod check;
 pub mod config;
+#[cfg(feature = "proxy")]
+mod doors;
 mod future;
 pub mod layers;
 pub mod limits;
+pub mod mcp;
 pub mod preview;
 pub mod proxy;
 pub mod router;
@@ -126,7 +129,7 @@ pub mod sensitive;
 pub mod service;
 pub mod state;
 
-pub use airlock::{Airlock, AirlockError, AirlockService};
+pub use airlock::{Airlock, AirlockBuilder, AirlockError, AirlockService};
 pub use builder::ServiceBuilderExt;
 pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};

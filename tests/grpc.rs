@@ -175,3 +175,117 @@ async fn malformed_grpc_calls_get_structured_refusals() {
     .await;
     assert!(ok.rejection.is_none());
 }
+
+/// Only session ids `OpenSession` issued reach the stack, and only from the caller that
+/// opened them: an invented id and another caller's id are refused, so neither escapes
+/// nor spends someone else's `[policy.sessions]` budget.
+#[tokio::test]
+async fn only_sessions_issued_to_the_caller_are_accepted_and_budgets_hold() {
+    use agent_airlock::adapters::grpc::proto::{EndSessionRequest, OpenSessionRequest};
+    let (stack, catalog, policy) = common::adapters::budgeted_stack();
+    let adapter = GrpcAdapter::new(stack, catalog).policy(policy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(ToolServiceServer::new(adapter))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+            .unwrap()
+    });
+    let mut client = ToolServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let alice = common::adapters::token("alice");
+    let bob = common::adapters::token("bob");
+
+    let opener = client.clone();
+    let open = |token: String| {
+        let mut client = opener.clone();
+        async move {
+            client
+                .open_session(request(OpenSessionRequest {}, Some(&token)))
+                .await
+                .unwrap()
+                .into_inner()
+                .session_id
+        }
+    };
+    let in_session = |token: &str, session: &str| {
+        let message = CallRequest {
+            tool: "read_file".into(),
+            arguments_json: r#"{"path": "a.txt"}"#.into(),
+            id: String::new(),
+        };
+        let mut r = request(message, Some(token));
+        r.metadata_mut()
+            .insert("mcp-session-id", session.parse().unwrap());
+        r
+    };
+    let session = open(alice.clone()).await;
+    assert_eq!(session.len(), 32, "128 random bits, hex: {session}");
+
+    // An id the server never issued is refused before the stack.
+    let invented = client
+        .call(in_session(&alice, "0123456789abcdef0123456789abcdef"))
+        .await
+        .unwrap_err();
+    assert_eq!(invented.code(), tonic::Code::NotFound, "{invented:?}");
+    // Bob cannot use (or spend) Alice's session.
+    let stolen = client.call(in_session(&bob, &session)).await.unwrap_err();
+    assert_eq!(stolen.code(), tonic::Code::NotFound, "{stolen:?}");
+
+    // Alice's session has its budget of two calls; the third is refused.
+    for _ in 0..2 {
+        let r = client
+            .call(in_session(&alice, &session))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.rejection.is_none(), "{r:?}");
+    }
+    let spent = client
+        .call(in_session(&alice, &session))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(spent.rejection.unwrap().code, "budget_exceeded");
+
+    // Bob's own session is a fresh budget, untouched by his attempt on Alice's.
+    let bobs = open(bob.clone()).await;
+    assert_ne!(bobs, session);
+    let r = client
+        .call(in_session(&bob, &bobs))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.rejection.is_none(), "{r:?}");
+
+    // Only the owner ends a session; an ended session is refused.
+    let end = |token: &str, id: &str| {
+        request(
+            EndSessionRequest {
+                session_id: id.into(),
+            },
+            Some(token),
+        )
+    };
+    assert!(
+        !client
+            .end_session(end(&bob, &session))
+            .await
+            .unwrap()
+            .into_inner()
+            .ended
+    );
+    assert!(
+        client
+            .end_session(end(&alice, &session))
+            .await
+            .unwrap()
+            .into_inner()
+            .ended
+    );
+    let ended = client.call(in_session(&alice, &session)).await.unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::NotFound);
+}

@@ -34,13 +34,7 @@ const NOT_YET_SPLIT: &[&str] = &[
 
 /// Imports across a boundary that are still to be removed (`from -> to`); the list only
 /// shrinks, like [`NOT_YET_SPLIT`].
-const NOT_YET_SEPARATED: &[&str] = &[
-    "proxy/mod.rs -> adapters/http.rs",
-    "proxy/mod.rs -> adapters/mcp.rs",
-    "proxy/relay.rs -> adapters/mod.rs",
-    "proxy/service.rs -> adapters/mod.rs",
-    "proxy/upstream.rs -> adapters/mod.rs",
-];
+const NOT_YET_SEPARATED: &[&str] = &[];
 
 /// Directory pairs (`from`, `to`) that must have no import edge from the first to the second.
 const FORBIDDEN: &[(&str, &str)] = &[
@@ -257,12 +251,13 @@ impl Crate {
             let mut to = BTreeSet::new();
             for path in &file.paths {
                 if let Some(def) = self.resolve(path, &mut 0)
-                    && &def != name {
-                        if std::env::var_os("LAYOUT_WHY").is_some() {
-                            eprintln!("{name} -> {def}: {}", path.join("::"));
-                        }
-                        to.insert(def);
+                    && &def != name
+                {
+                    if std::env::var_os("LAYOUT_WHY").is_some() {
+                        eprintln!("{name} -> {def}: {}", path.join("::"));
                     }
+                    to.insert(def);
+                }
             }
             edges.insert(name.clone(), to);
         }
@@ -509,10 +504,10 @@ fn parse(module: Vec<String>, text: &str) -> File {
             Tok::Ident(kw) if ITEM_KEYWORDS.contains(&kw.as_str()) => {
                 if let Some(Tok::Ident(name)) = toks.get(i + 1)
                     && inline.is_empty()
-                        && !(kw == "type" && matches!(name.as_str(), "Output" | "Error"))
-                    {
-                        file.items.insert(name.clone());
-                    }
+                    && !(kw == "type" && matches!(name.as_str(), "Output" | "Error"))
+                {
+                    file.items.insert(name.clone());
+                }
             }
             Tok::Ident(kw) if kw == "use" => {
                 let end = toks[i..]
@@ -592,9 +587,10 @@ fn parse(module: Vec<String>, text: &str) -> File {
             // An external crate (or a name from an inline module): binds, but to nothing here.
             if *inline_depth == 0
                 && let Some(name) = alias.clone().or_else(|| path.last().cloned())
-                    && name != "*" {
-                        file.uses.insert(name, vec!["$extern".to_owned()]);
-                    }
+                && name != "*"
+            {
+                file.uses.insert(name, vec!["$extern".to_owned()]);
+            }
             continue;
         };
         if abs.last().is_some_and(|s| s == "*") {
@@ -613,20 +609,22 @@ fn parse(module: Vec<String>, text: &str) -> File {
         if *inline_depth == 0 {
             let name = alias.clone().or_else(|| abs.last().cloned());
             if let Some(name) = name
-                && name != "_" {
-                    file.uses.insert(name, abs);
-                }
+                && name != "_"
+            {
+                file.uses.insert(name, abs);
+            }
         }
     }
     for (path, inline_depth) in &raw_paths {
         if let Some(abs) = absolute(path, *inline_depth, &file) {
             file.paths.push(abs);
         } else if let Some(target) = file.uses.get(&path[0])
-            && target.first().is_none_or(|s| s != "$extern") {
-                let mut abs = target.clone();
-                abs.extend(path[1..].iter().cloned());
-                file.paths.push(abs);
-            }
+            && target.first().is_none_or(|s| s != "$extern")
+        {
+            let mut abs = target.clone();
+            abs.extend(path[1..].iter().cloned());
+            file.paths.push(abs);
+        }
     }
     file
 }

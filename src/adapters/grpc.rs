@@ -6,6 +6,12 @@
 //! failure of the service itself is a status (`internal`). `List` returns the tools this
 //! caller may call. Arguments and JSON outputs are JSON text (see the `.proto` for why).
 //!
+//! Sessions are the server's, as over HTTP: `OpenSession` issues an id bound to the caller
+//! (its verified identity, else its credential's digest, else its claimed id) in a
+//! [`SessionStore`]; a `Call` that carries `mcp-session-id` metadata is answered
+//! `not_found` unless that id is a live session of the same caller, so a client can neither
+//! invent ids to escape `[policy.sessions]` budgets nor spend another caller's.
+//!
 //! ```no_run
 //! use agent_airlock::adapters::grpc::{GrpcAdapter, proto::tool_service_server::ToolServiceServer};
 //! use agent_airlock::{AirlockConfig, StrictSchemaLayer, ToolRouter};
@@ -34,6 +40,9 @@ use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::service::layer_names::ADAPTER;
 use crate::service::{Rejection as AirlockRejection, ToolCall, ToolOutput, ToolResponse};
+use crate::state::session::{
+    MemorySessionStore, SessionCheck, SessionError, SessionStore, owner_of,
+};
 use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
@@ -44,13 +53,17 @@ pub mod proto {
 }
 
 use proto::tool_service_server::ToolService;
-use proto::{CallRequest, CallResponse, FieldError, ListRequest, ListResponse, Rejection, Tool};
+use proto::{
+    CallRequest, CallResponse, EndSessionRequest, EndSessionResponse, FieldError, ListRequest,
+    ListResponse, OpenSessionRequest, OpenSessionResponse, Rejection, Tool,
+};
 
 /// Implements the generated `ToolService` over an airlock stack; wrap it in
 /// `ToolServiceServer::new`.
 #[derive(Clone, Debug)]
 pub struct GrpcAdapter {
     core: ServedStack,
+    sessions: Arc<dyn SessionStore>,
 }
 
 impl GrpcAdapter {
@@ -58,6 +71,36 @@ impl GrpcAdapter {
     pub fn new<S: ToolStack>(stack: S, catalog: impl Into<SharedCatalog>) -> Self {
         Self {
             core: ServedStack::new(stack, catalog.into()),
+            sessions: Arc::new(MemorySessionStore::default()),
+        }
+    }
+
+    /// Where issued sessions live (default: this process's memory, 10,000 sessions of an
+    /// hour); share one with the other doors, or use Redis for replicas
+    /// ([`Airlock::session_store`](crate::Airlock::session_store) gives the configured one).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = store;
+        self
+    }
+
+    /// The session `presented` if it is a live one of `caller`'s; a status otherwise.
+    async fn session_of(
+        &self,
+        presented: Option<String>,
+        caller: &crate::service::Caller,
+    ) -> Result<Option<String>, Status> {
+        let Some(id) = presented else {
+            return Ok(None);
+        };
+        let owner = owner_of(caller, self.core.policy());
+        match self.sessions.check(&id, &owner).await {
+            SessionCheck::Valid => Ok(Some(id)),
+            SessionCheck::Unknown => Err(Status::not_found(
+                "unknown or expired session: open one with OpenSession and send its id",
+            )),
+            SessionCheck::Unavailable => Err(Status::unavailable(
+                "sessions cannot be checked now; try again later",
+            )),
         }
     }
 
@@ -133,6 +176,7 @@ impl ToolService for GrpcAdapter {
             }
         };
         let (caller, session) = caller_of(&headers);
+        let session = self.session_of(session, &caller).await?;
         let mut call = ToolCall::new(message.tool, arguments).with_caller(caller);
         call.session = session;
         if !message.id.is_empty() {
@@ -153,5 +197,37 @@ impl ToolService for GrpcAdapter {
             input_schema_json: t.input_schema().map(|s| s.to_string()).unwrap_or_default(),
         });
         Ok(Response::new(ListResponse { tools }))
+    }
+
+    async fn open_session(
+        &self,
+        request: Request<OpenSessionRequest>,
+    ) -> Result<Response<OpenSessionResponse>, Status> {
+        let headers = request.metadata().clone().into_headers();
+        let (caller, _) = caller_of(&headers);
+        let owner = owner_of(&caller, self.core.policy());
+        match self.sessions.create(&owner).await {
+            Ok(session_id) => Ok(Response::new(OpenSessionResponse { session_id })),
+            Err(SessionError::Full) => Err(Status::resource_exhausted(
+                "too many sessions are active; try again later",
+            )),
+            Err(_) => Err(Status::unavailable(
+                "no session can be opened now; try again later",
+            )),
+        }
+    }
+
+    async fn end_session(
+        &self,
+        request: Request<EndSessionRequest>,
+    ) -> Result<Response<EndSessionResponse>, Status> {
+        let headers = request.metadata().clone().into_headers();
+        let (caller, _) = caller_of(&headers);
+        let owner = owner_of(&caller, self.core.policy());
+        let ended = self
+            .sessions
+            .end(&request.get_ref().session_id, &owner)
+            .await;
+        Ok(Response::new(EndSessionResponse { ended }))
     }
 }

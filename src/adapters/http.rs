@@ -68,7 +68,6 @@
 //! session from `Mcp-Session-Id` (on the plain endpoint optional, but checked when given). Request bodies are limited (1 MiB + 64 KiB by default) and
 //! requests time out (60 s), with `tower-http`.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,17 +80,15 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{ServedStack, ToolStack, caller_of, refusal_text};
+use super::{ServedStack, ToolStack, caller_of};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
-use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
+use crate::mcp::RpcError;
+use crate::mcp::result::call_result;
+use crate::service::{Caller, RejectionCode, ToolCall};
 use crate::state::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 
-/// The MCP protocol revision this adapter speaks by default.
-pub const PROTOCOL_VERSION: &str = "2025-11-25";
-/// Revisions it negotiates. 2025-03-26 comes with the JSON-RPC batches it requires
-/// (accepted under that revision only).
-pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+pub use crate::mcp::{PROTOCOL_VERSION, SUPPORTED_VERSIONS};
 
 /// Host names a request may address by default: the loopback ones (any port).
 pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
@@ -111,7 +108,7 @@ pub struct HttpAdapter {
     page_size: usize,
     cors: Option<tower_http::cors::CorsLayer>,
     instructions: Option<String>,
-    relay: Option<Arc<dyn super::Relay>>,
+    relay: Option<Arc<dyn crate::mcp::Relay>>,
     events: Option<tokio::sync::broadcast::Sender<Arc<str>>>,
     streams: Arc<tokio::sync::Semaphore>,
 }
@@ -159,7 +156,7 @@ impl HttpAdapter {
 
     /// Answers the MCP methods this adapter does not serve itself (`resources/*`,
     /// `prompts/*`, …) with `relay`, and declares its capabilities at `initialize`.
-    pub fn relay(mut self, relay: Arc<dyn super::Relay>) -> Self {
+    pub fn relay(mut self, relay: Arc<dyn crate::mcp::Relay>) -> Self {
         self.relay = Some(relay);
         self
     }
@@ -305,7 +302,7 @@ impl HttpAdapter {
         let refuse = |status: StatusCode, message: &str| {
             Err(Box::new(json_response(
                 status,
-                rpc_error(Value::Null, -32600, message),
+                RpcError::invalid_request(message.to_owned()).to_response(Value::Null),
             )))
         };
         // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority. A request with
@@ -407,11 +404,10 @@ impl HttpAdapter {
         match presented {
             None if self.require_session => Err(Box::new(json_response(
                 StatusCode::BAD_REQUEST,
-                rpc_error(
-                    id.clone(),
-                    -32600,
+                RpcError::invalid_request(
                     "missing Mcp-Session-Id: call initialize first and send the id it returns",
-                ),
+                )
+                .to_response(id.clone()),
             ))),
             None => Ok(None),
             Some(session) => {
@@ -420,19 +416,15 @@ impl HttpAdapter {
                     SessionCheck::Valid => Ok(Some(session.to_owned())),
                     SessionCheck::Unavailable => Err(Box::new(json_response(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        rpc_error(
-                            id.clone(),
-                            -32603,
-                            "sessions cannot be checked now; try again later",
-                        ),
+                        RpcError::internal("sessions cannot be checked now; try again later")
+                            .to_response(id.clone()),
                     ))),
                     SessionCheck::Unknown => Err(Box::new(json_response(
                         StatusCode::NOT_FOUND,
-                        rpc_error(
-                            id.clone(),
-                            -32600,
+                        RpcError::invalid_request(
                             "unknown or expired session: initialize a new one",
-                        ),
+                        )
+                        .to_response(id.clone()),
                     ))),
                 }
             }
@@ -478,21 +470,17 @@ async fn event_stream(
     if !accepts {
         return json_response(
             StatusCode::NOT_ACCEPTABLE,
-            rpc_error(
-                Value::Null,
-                -32600,
-                "accept text/event-stream to open the event stream",
-            ),
+            RpcError::invalid_request("accept text/event-stream to open the event stream")
+                .to_response(Value::Null),
         );
     }
     if headers.get("mcp-session-id").is_none() {
         return json_response(
             StatusCode::BAD_REQUEST,
-            rpc_error(
-                Value::Null,
-                -32600,
+            RpcError::invalid_request(
                 "missing Mcp-Session-Id: call initialize first and send the id it returns",
-            ),
+            )
+            .to_response(Value::Null),
         );
     }
     let (caller, _) = caller_of(&headers);
@@ -502,7 +490,7 @@ async fn event_stream(
     let Ok(permit) = adapter.streams.clone().try_acquire_owned() else {
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            rpc_error(Value::Null, -32603, "too many event streams are open"),
+            RpcError::internal("too many event streams are open").to_response(Value::Null),
         );
     };
     let receiver = events.subscribe();
@@ -549,7 +537,7 @@ async fn end_session(
     let Some(session) = session else {
         return json_response(
             StatusCode::BAD_REQUEST,
-            rpc_error(Value::Null, -32600, "missing Mcp-Session-Id"),
+            RpcError::invalid_request("missing Mcp-Session-Id").to_response(Value::Null),
         );
     };
     let owner = owner_of(&caller, adapter.core.policy());
@@ -558,10 +546,6 @@ async fn end_session(
     } else {
         StatusCode::NOT_FOUND.into_response()
     }
-}
-
-fn rpc_error(id: Value, code: i64, message: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
 fn rpc_result(id: Value, result: Value) -> Value {
@@ -671,7 +655,7 @@ async fn mcp(
         Err(e) => {
             return json_response(
                 StatusCode::BAD_REQUEST,
-                rpc_error(Value::Null, -32700, &format!("parse error: {e}")),
+                RpcError::Parse(e.to_string().into()).to_response(Value::Null),
             );
         }
     };
@@ -686,8 +670,12 @@ async fn mcp(
 /// one array, notifications unanswered. Not with a later revision's header, never with
 /// `initialize` inside, at most [`MAX_BATCH`] messages.
 async fn batch(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, items: Vec<Value>) -> Response {
-    let refuse =
-        |why: &str| json_response(StatusCode::BAD_REQUEST, rpc_error(Value::Null, -32600, why));
+    let refuse = |why: &str| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            RpcError::invalid_request(why.to_owned()).to_response(Value::Null),
+        )
+    };
     let version = headers
         .get("mcp-protocol-version")
         .and_then(|v| v.to_str().ok());
@@ -721,7 +709,7 @@ async fn batch(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, items: Vec<Value
             .unwrap_or_default();
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(answer) => answers.push(answer),
-            Err(_) => answers.push(rpc_error(Value::Null, -32603, "internal error")),
+            Err(_) => answers.push(RpcError::internal("internal error").to_response(Value::Null)),
         }
     }
     if answers.is_empty() {
@@ -735,11 +723,8 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
     let Value::Object(mut message) = message else {
         return json_response(
             StatusCode::BAD_REQUEST,
-            rpc_error(
-                Value::Null,
-                -32600,
-                "the body must be a JSON-RPC 2.0 object",
-            ),
+            RpcError::invalid_request("the body must be a JSON-RPC 2.0 object")
+                .to_response(Value::Null),
         );
     };
     let id = message.remove("id");
@@ -770,13 +755,15 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
     {
         return json_response(
             StatusCode::BAD_REQUEST,
-            rpc_error(Value::Null, -32600, "the id must be a string or an integer"),
+            RpcError::invalid_request("the id must be a string or an integer")
+                .to_response(Value::Null),
         );
     }
     if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return json_response(
             StatusCode::BAD_REQUEST,
-            rpc_error(id.unwrap_or(Value::Null), -32600, "jsonrpc must be \"2.0\""),
+            RpcError::invalid_request("jsonrpc must be \"2.0\"")
+                .to_response(id.unwrap_or(Value::Null)),
         );
     }
     let Some(method) = message
@@ -789,7 +776,7 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
             None => StatusCode::ACCEPTED.into_response(),
             Some(id) => json_response(
                 StatusCode::BAD_REQUEST,
-                rpc_error(id, -32600, "the request has no method"),
+                RpcError::invalid_request("the request has no method").to_response(id),
             ),
         };
     };
@@ -799,11 +786,8 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         Some(_) => {
             return json_response(
                 StatusCode::OK,
-                rpc_error(
-                    id.unwrap_or(Value::Null),
-                    -32602,
-                    "params must be an object",
-                ),
+                RpcError::invalid_params("params must be an object")
+                    .to_response(id.unwrap_or(Value::Null)),
             );
         }
     };
@@ -824,7 +808,8 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                 tracing::warn!(error = %e, "no session for an initialize");
                 return json_response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    rpc_error(id, -32603, "no session can be opened now; try again later"),
+                    RpcError::internal("no session can be opened now; try again later")
+                        .to_response(id),
                 );
             }
         };
@@ -864,18 +849,17 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                     None => {
                         return json_response(
                             StatusCode::OK,
-                            rpc_error(
-                                id,
-                                -32602,
+                            RpcError::invalid_params(
                                 "invalid cursor: use a nextCursor this server gave",
-                            ),
+                            )
+                            .to_response(id),
                         );
                     }
                 },
                 Some(_) => {
                     return json_response(
                         StatusCode::OK,
-                        rpc_error(id, -32602, "the cursor must be a string"),
+                        RpcError::invalid_params("the cursor must be a string").to_response(id),
                     );
                 }
             };
@@ -892,7 +876,8 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
             let Some(Value::String(name)) = params.remove("name") else {
                 return json_response(
                     StatusCode::OK,
-                    rpc_error(id, -32602, "tools/call needs params.name, the tool's name"),
+                    RpcError::invalid_params("tools/call needs params.name, the tool's name")
+                        .to_response(id),
                 );
             };
             let arguments = match params.remove("arguments") {
@@ -901,7 +886,8 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                 Some(_) => {
                     return json_response(
                         StatusCode::OK,
-                        rpc_error(id, -32602, "params.arguments must be an object"),
+                        RpcError::invalid_params("params.arguments must be an object")
+                            .to_response(id),
                     );
                 }
             };
@@ -918,7 +904,10 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
                         result: call_result(&response, typed),
                     },
                 ),
-                Err(_) => json_response(StatusCode::OK, rpc_error(id, -32603, "internal error")),
+                Err(_) => json_response(
+                    StatusCode::OK,
+                    RpcError::internal("internal error").to_response(id),
+                ),
             }
         }
         other => match adapter
@@ -928,18 +917,11 @@ async fn one(adapter: &Arc<HttpAdapter>, headers: &HeaderMap, message: Value) ->
         {
             Some(answer) => match answer.await {
                 Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
-                Err(e) => json_response(StatusCode::OK, rpc_error(id, e.code, &e.message)),
+                Err(e) => json_response(StatusCode::OK, RpcError::from(e).to_response(id)),
             },
             // The method is not echoed: it is the caller's text, and this message is built
             // outside the stack, where no sanitizer would mask it.
-            None => json_response(
-                StatusCode::OK,
-                rpc_error(
-                    id,
-                    -32601,
-                    "method not found: this server offers initialize, ping, tools/list and tools/call",
-                ),
-            ),
+            None => json_response(StatusCode::OK, RpcError::MethodNotFound.to_response(id)),
         },
     }
 }
@@ -977,116 +959,6 @@ struct RpcResult<'a, R> {
     jsonrpc: &'static str,
     id: &'a Value,
     result: R,
-}
-
-/// MCP's `CallToolResult`, borrowing from the response.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CallToolResult<'a> {
-    content: Blocks<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    structured_content: Option<Structured<'a>>,
-    is_error: bool,
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    meta: Option<Meta<'a>>,
-}
-
-#[derive(Serialize)]
-struct TextContent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    text: Text<'a>,
-}
-
-/// The `content` array: one text block the adapter writes, or an MCP server's own blocks.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Blocks<'a> {
-    One([TextContent<'a>; 1]),
-    Two([TextContent<'a>; 2]),
-    Many(&'a [Value]),
-}
-
-/// A text content's text: a string, or a JSON output written as its own compact text
-/// straight into the response (no intermediate string: the output is serialized once as
-/// text and once as `structuredContent`, nothing more).
-enum Text<'a> {
-    Str(Cow<'a, str>),
-    Json(&'a Value),
-}
-
-impl Serialize for Text<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Text::Str(text) => serializer.serialize_str(text),
-            Text::Json(value) => serializer.collect_str(value),
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Structured<'a> {
-    Rejection { rejection: &'a Rejection },
-    Output(&'a Value),
-}
-
-#[derive(Serialize)]
-struct Meta<'a> {
-    #[serde(rename = "airlock/notes")]
-    notes: &'a [Note],
-}
-
-/// A `ToolResponse` as MCP's `CallToolResult`. A refusal of a tool with an `outputSchema`
-/// (`typed`) carries no `structuredContent`: clients validate it against that schema even
-/// on errors, and a rejection does not match it.
-fn call_result(response: &ToolResponse, typed: bool) -> CallToolResult<'_> {
-    let text = |text| Blocks::One([TextContent { kind: "text", text }]);
-    if let Some(rejection) = &response.rejection {
-        let message = TextContent {
-            kind: "text",
-            text: Text::Str(Cow::Owned(refusal_text(rejection))),
-        };
-        // Without structuredContent, the rejection itself goes as a second text block.
-        let content = if typed {
-            let json =
-                serde_json::to_string(&json!({ "rejection": rejection })).unwrap_or_default();
-            Blocks::Two([
-                message,
-                TextContent {
-                    kind: "text",
-                    text: Text::Str(Cow::Owned(json)),
-                },
-            ])
-        } else {
-            Blocks::One([message])
-        };
-        return CallToolResult {
-            content,
-            structured_content: (!typed).then_some(Structured::Rejection { rejection }),
-            is_error: true,
-            meta: None,
-        };
-    }
-    let (content, structured_content) = match &response.output {
-        ToolOutput::Text(t) => (text(Text::Str(Cow::Borrowed(t.as_str()))), None),
-        ToolOutput::Json(value) => (
-            text(Text::Json(value)),
-            value.is_object().then_some(Structured::Output(value)),
-        ),
-        ToolOutput::Content(c) => (
-            Blocks::Many(&c.content),
-            c.structured.as_ref().map(Structured::Output),
-        ),
-    };
-    CallToolResult {
-        content,
-        structured_content,
-        is_error: response.is_error,
-        meta: (!response.notes.is_empty()).then_some(Meta {
-            notes: &response.notes,
-        }),
-    }
 }
 
 async fn plain(

@@ -35,10 +35,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::{ServedStack, ToolStack, caller_of, refusal_text};
+use super::{ServedStack, ToolStack, caller_of};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
-use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse};
+use crate::mcp::result::call_result;
+use crate::service::{Caller, ToolCall, ToolResponse};
+use crate::state::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
@@ -48,14 +50,43 @@ use rmcp::{ErrorData, ServerHandler};
 use serde_json::{Map, Value, json};
 
 /// An `rmcp::ServerHandler` over an airlock stack; see the [module docs](self).
-#[derive(Clone, Debug)]
+///
+/// Each clone serves one connection (rmcp's streamable HTTP transport makes one per
+/// session from a factory that clones): a clone shares the stack, the catalog and the
+/// session store, and starts without a session of its own.
+#[derive(Debug)]
 pub struct AirlockMcp {
     core: ServedStack,
     name: String,
     version: String,
     instructions: Option<String>,
-    relay: Option<Arc<dyn super::Relay>>,
+    relay: Option<Arc<dyn crate::mcp::Relay>>,
     tools_change: bool,
+    sessions: Arc<dyn SessionStore>,
+    /// The session this connection opened at `initialize`, and its owner.
+    session: Arc<std::sync::OnceLock<Bound>>,
+}
+
+/// A session issued at `initialize`, bound to the caller that initialized.
+#[derive(Debug)]
+struct Bound {
+    id: String,
+    owner: String,
+}
+
+impl Clone for AirlockMcp {
+    fn clone(&self) -> Self {
+        Self {
+            core: self.core.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            instructions: self.instructions.clone(),
+            relay: self.relay.clone(),
+            tools_change: self.tools_change,
+            sessions: self.sessions.clone(),
+            session: Arc::default(),
+        }
+    }
 }
 
 impl AirlockMcp {
@@ -68,6 +99,54 @@ impl AirlockMcp {
             instructions: None,
             relay: None,
             tools_change: false,
+            sessions: Arc::new(MemorySessionStore::default()),
+            session: Arc::default(),
+        }
+    }
+
+    /// Where the sessions issued at `initialize` live (default: this process's memory);
+    /// [`Airlock::session_store`](crate::Airlock::session_store) gives the configured one.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = store;
+        self
+    }
+
+    /// The caller of a request and the session its call counts against: the one this
+    /// connection opened at `initialize`, and only for the caller that opened it. A request
+    /// of another caller, or one naming a session this server did not issue here, is
+    /// refused.
+    async fn session_of(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(Caller, Option<String>), ErrorData> {
+        let (caller, presented) = caller_from(context);
+        let Some(bound) = self.session.get() else {
+            return match presented {
+                // No session was opened on this connection: an id is not one of ours.
+                Some(_) => Err(ErrorData::invalid_request(
+                    "unknown session: initialize a new one",
+                    None,
+                )),
+                None => Ok((caller, None)),
+            };
+        };
+        let owner = owner_of(&caller, self.core.policy());
+        if owner != bound.owner {
+            return Err(ErrorData::invalid_request(
+                "unknown session: initialize a new one",
+                None,
+            ));
+        }
+        match self.sessions.check(&bound.id, &owner).await {
+            SessionCheck::Valid => Ok((caller, Some(bound.id.clone()))),
+            SessionCheck::Unknown => Err(ErrorData::invalid_request(
+                "unknown or expired session: initialize a new one",
+                None,
+            )),
+            SessionCheck::Unavailable => Err(ErrorData::internal_error(
+                "sessions cannot be checked now; try again later",
+                None,
+            )),
         }
     }
 
@@ -81,7 +160,7 @@ impl AirlockMcp {
 
     /// Answers `resources/*`, `prompts/*`, `logging/setLevel` and `completion/complete`
     /// with `relay`, and declares its capabilities at `initialize`.
-    pub fn relay(mut self, relay: Arc<dyn super::Relay>) -> Self {
+    pub fn relay(mut self, relay: Arc<dyn crate::mcp::Relay>) -> Self {
         self.relay = Some(relay);
         self
     }
@@ -149,11 +228,11 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
     }
 }
 
-/// The connected client, as the relay's [`ClientRequests`](super::ClientRequests).
+/// The connected client, as the relay's [`ClientRequests`](crate::mcp::ClientRequests).
 #[derive(Debug)]
 struct Downstream(rmcp::service::Peer<RoleServer>);
 
-impl super::ClientRequests for Downstream {
+impl crate::mcp::ClientRequests for Downstream {
     fn notify(&self, method: &str, params: Value) {
         tokio::spawn(self.notify_in_order(method, params));
     }
@@ -185,26 +264,26 @@ impl super::ClientRequests for Downstream {
         &self,
         method: &str,
         params: Value,
-    ) -> futures_util::future::BoxFuture<'static, Result<Value, super::RelayError>> {
+    ) -> futures_util::future::BoxFuture<'static, Result<Value, crate::mcp::RelayError>> {
         let peer = self.0.clone();
         let request = serde_json::from_value::<rmcp::model::ServerRequest>(
             json!({"method": method, "params": params}),
         );
         Box::pin(async move {
-            let request = request.map_err(|_| super::RelayError {
+            let request = request.map_err(|_| crate::mcp::RelayError {
                 code: -32602,
                 message: "invalid params".into(),
             })?;
             match peer.send_request(request).await {
-                Ok(result) => serde_json::to_value(result).map_err(|_| super::RelayError {
+                Ok(result) => serde_json::to_value(result).map_err(|_| crate::mcp::RelayError {
                     code: -32603,
                     message: "the client's answer cannot be read".into(),
                 }),
-                Err(rmcp::ServiceError::McpError(e)) => Err(super::RelayError {
+                Err(rmcp::ServiceError::McpError(e)) => Err(crate::mcp::RelayError {
                     code: i64::from(e.code.0),
                     message: e.message.into_owned(),
                 }),
-                Err(_) => Err(super::RelayError {
+                Err(_) => Err(crate::mcp::RelayError {
                     code: -32603,
                     message: "the client did not answer".into(),
                 }),
@@ -225,43 +304,23 @@ fn content_blocks(blocks: Vec<Value>) -> Vec<ContentBlock> {
         .collect()
 }
 
-/// A `ToolResponse` as MCP's `CallToolResult`; a refusal of a tool with an `outputSchema`
-/// (`typed`) carries no `structuredContent` (clients validate it against that schema).
-fn result_of(response: ToolResponse, typed: bool) -> CallToolResult {
-    if let Some(rejection) = &response.rejection {
-        let mut content = vec![ContentBlock::text(refusal_text(rejection))];
-        let structured = json!({ "rejection": rejection });
-        if typed {
-            // Without structuredContent, the rejection itself goes as a second text block.
-            content.push(ContentBlock::text(structured.to_string()));
-        }
-        let mut result = CallToolResult::error(content);
-        if !typed {
-            result.structured_content = Some(structured);
-        }
-        return result;
-    }
-    let (content, structured) = match response.output {
-        ToolOutput::Text(t) => (vec![ContentBlock::text(t)], None),
-        ToolOutput::Json(v) => (
-            vec![ContentBlock::text(v.to_string())],
-            v.is_object().then_some(v),
-        ),
-        ToolOutput::Content(c) => (content_blocks(c.content), c.structured),
+/// A `ToolResponse` as rmcp's `CallToolResult`, through the one encoding every door uses
+/// ([`call_result`]).
+fn result_of(response: &ToolResponse, typed: bool) -> CallToolResult {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(call_result(response, typed)) else {
+        return CallToolResult::error(vec![ContentBlock::text("internal error")]);
     };
-    let mut result = if response.is_error {
+    let content = match fields.remove("content") {
+        Some(Value::Array(blocks)) => content_blocks(blocks),
+        _ => Vec::new(),
+    };
+    let mut result = if fields.get("isError") == Some(&Value::Bool(true)) {
         CallToolResult::error(content)
     } else {
         CallToolResult::success(content)
     };
-    result.structured_content = structured;
-    // What the layers did (arguments stripped, redactions by kind, truncation, the
-    // sandbox), as the HTTP adapter reports it: names and counts, never values.
-    if !response.notes.is_empty()
-        && let Ok(notes) = serde_json::to_value(&response.notes)
-    {
-        let mut meta = Map::new();
-        meta.insert("airlock/notes".to_owned(), notes);
+    result.structured_content = fields.remove("structuredContent");
+    if let Some(Value::Object(meta)) = fields.remove("_meta") {
         result.meta = Some(rmcp::model::MetaObject(meta));
     }
     result
@@ -292,6 +351,24 @@ impl ServerHandler for AirlockMcp {
             }
         }
         info
+    }
+
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        // The session is the server's: issued here, bound to the caller that initialized.
+        let (caller, _) = caller_from(&context);
+        let owner = owner_of(&caller, self.core.policy());
+        if self.session.get().is_none() {
+            let id = self.sessions.create(&owner).await.map_err(|_| {
+                ErrorData::internal_error("no session can be opened now; try again later", None)
+            })?;
+            let _ = self.session.set(Bound { id, owner });
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
     }
 
     async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
@@ -422,7 +499,7 @@ impl ServerHandler for AirlockMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let (caller, session) = caller_from(&context);
+        let (caller, session) = self.session_of(&context).await?;
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let typed = self.core.has_output_schema(&request.name);
         let progress = request
@@ -433,10 +510,10 @@ impl ServerHandler for AirlockMcp {
         let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
         call.session = session;
         if let Some(token) = progress.and_then(|t| serde_json::to_value(t).ok()) {
-            call.extensions.insert(super::ProgressToken(token));
+            call.extensions.insert(crate::mcp::ProgressToken(token));
         }
         match self.core.call(call).await {
-            Ok(response) => Ok(CallToolResponse::Complete(result_of(response, typed))),
+            Ok(response) => Ok(CallToolResponse::Complete(result_of(&response, typed))),
             Err(_) => Err(ErrorData::internal_error("internal error", None)),
         }
     }

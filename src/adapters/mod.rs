@@ -30,85 +30,6 @@ use std::sync::Arc;
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The MCP methods an adapter does not serve itself (`resources/*`, `prompts/*`,
-/// `logging/setLevel`, `completion/complete`), answered by someone else: the proxy relays
-/// them to its upstream, masking what comes back.
-#[cfg(any(feature = "axum", feature = "rmcp"))]
-pub trait Relay: Send + Sync + std::fmt::Debug + 'static {
-    /// The capabilities to declare at `initialize` beside `tools` (a JSON object:
-    /// `{"resources": {…}, "prompts": {…}}`).
-    fn capabilities(&self) -> serde_json::Value;
-
-    /// Answers `method` with `params` for `caller` (as the adapter found it: its claimed
-    /// id and credential, unverified), or `None` when it is not relayed (the adapter then
-    /// answers `-32601 method not found`).
-    fn request(
-        &self,
-        method: &str,
-        params: serde_json::Value,
-        caller: crate::service::Caller,
-    ) -> Option<futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>>;
-
-    /// A client connected (over stdio, with the `rmcp` adapter): what it can be asked
-    /// (`sampling/createMessage`, `elicitation/create`), for requests the relayed server
-    /// makes of it.
-    fn client_connected(&self, client: std::sync::Arc<dyn ClientRequests>) {
-        let _ = client;
-    }
-
-    /// The connected client sent the notification `method` (`notifications/roots/list_changed`).
-    fn client_notified(&self, method: &str, params: serde_json::Value) {
-        let _ = (method, params);
-    }
-}
-
-/// The `progressToken` a client sent with a `tools/call` (in `_meta`), put in
-/// [`ToolCall::extensions`] by the `rmcp` adapter for an inner service that can report
-/// progress for it (the proxy passes it to its upstream, and the upstream's
-/// `notifications/progress` back to the client).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProgressToken(pub serde_json::Value);
-
-/// Requests an adapter can make of its connected client on someone else's behalf.
-#[cfg(any(feature = "axum", feature = "rmcp"))]
-pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {
-    /// The client's capabilities as it declared them at `initialize` (a JSON object).
-    fn capabilities(&self) -> serde_json::Value;
-
-    /// Sends `method` with `params` to the client; its result as JSON.
-    fn request(
-        &self,
-        method: &str,
-        params: serde_json::Value,
-    ) -> futures_util::future::BoxFuture<'static, Result<serde_json::Value, RelayError>>;
-
-    /// Sends the notification `method` with `params` to the client (dropped if the client
-    /// is gone or the notification is not one a server may send).
-    fn notify(&self, method: &str, params: serde_json::Value);
-
-    /// [`notify`](Self::notify), done when the notification is queued for the client: what
-    /// the client gets after it, it gets after the notification (progress before the
-    /// call's answer).
-    fn notify_in_order(
-        &self,
-        method: &str,
-        params: serde_json::Value,
-    ) -> futures_util::future::BoxFuture<'static, ()> {
-        self.notify(method, params);
-        Box::pin(async {})
-    }
-}
-
-/// A relayed request's JSON-RPC error.
-#[cfg(any(feature = "axum", feature = "rmcp"))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayError {
-    /// The JSON-RPC error code.
-    pub code: i64,
-    /// Its message (no caller input echoed).
-    pub message: String,
-}
-
 /// What an adapter can serve: any cloneable, thread-safe service of tool calls whose
 /// error can be shown (the airlock layers over a `ToolRouter`, boxed or not).
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
@@ -209,20 +130,6 @@ impl std::fmt::Debug for ServedStack {
             .field("policy", &self.policy.is_some())
             .finish()
     }
-}
-
-/// A refusal as one text for the model: the message, then each hint and field error.
-#[cfg(any(feature = "axum", feature = "rmcp"))]
-pub(crate) fn refusal_text(rejection: &crate::service::Rejection) -> String {
-    let mut text = rejection.message.clone();
-    for hint in &rejection.fix_hints {
-        text.push_str("\n- ");
-        text.push_str(hint);
-    }
-    for e in &rejection.field_errors {
-        text.push_str(&format!("\n- {}: {}", e.pointer, e.hint));
-    }
-    text
 }
 
 /// The caller and session that request headers (or gRPC metadata) carry.

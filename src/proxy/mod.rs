@@ -63,13 +63,13 @@ use crate::layers::sanitize::{Counts, Sanitizer};
 #[cfg(feature = "proxy")]
 #[derive(Debug)]
 pub struct Proxy {
-    airlock: Airlock,
-    stack: AirlockService<UpstreamService>,
-    upstream: Arc<Upstream>,
-    instructions: Option<String>,
-    relay: Arc<UpstreamRelay>,
+    pub(crate) airlock: Airlock,
+    pub(crate) stack: AirlockService<UpstreamService>,
+    pub(crate) upstream: Arc<Upstream>,
+    pub(crate) instructions: Option<String>,
+    pub(crate) relay: Arc<UpstreamRelay>,
     /// The served tools follow the upstream's (`[proxy] pass` has `tools`).
-    follows_tools: bool,
+    pub(crate) follows_tools: bool,
 }
 
 #[cfg(feature = "proxy")]
@@ -98,29 +98,17 @@ impl Proxy {
         let catalog = Arc::new(catalog_of(tools));
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
         let mut gate = None;
-        let airlock = match &config.proxy.pins {
-            Some(pins) => {
-                let definitions: Vec<serde_json::Value> = tools
-                    .iter()
-                    .filter_map(|t| serde_json::to_value(t).ok())
-                    .collect();
-                let pins = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
-                gate = Some(pins.clone());
-                Airlock::from_config_with_sanitizer(
-                    config,
-                    catalog.into(),
-                    Some(pins),
-                    sanitizer.clone(),
-                )?
-            }
-            None => Airlock::from_config_with_sanitizer(
-                config,
-                catalog.into(),
-                None,
-                sanitizer.clone(),
-            )?,
+        let mut airlock = Airlock::builder(config, catalog).sanitizer(sanitizer.clone());
+        if let Some(pins) = &config.proxy.pins {
+            let definitions: Vec<serde_json::Value> = tools
+                .iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect();
+            let pins = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
+            gate = Some(pins.clone());
+            airlock = airlock.gate(pins);
         }
-        .without_sandbox();
+        let airlock = airlock.build()?.without_sandbox();
         upstream.observe_tools(Arc::new(Follower {
             catalog: airlock.catalog().clone(),
             pins: gate,
@@ -173,71 +161,8 @@ impl Proxy {
         self.instructions.as_deref()
     }
 
-    /// Serves MCP over this process's stdin and stdout until the client closes them.
-    #[cfg(feature = "rmcp")]
-    pub async fn serve_stdio(self) -> Result<(), ProxyError> {
-        use rmcp::ServiceExt as _;
-        let server = crate::adapters::mcp::AirlockMcp::new(
-            self.stack.clone(),
-            self.airlock.catalog().clone(),
-        )
-        .policy(self.airlock.policy().clone())
-        .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
-        .instructions(self.instructions.clone())
-        .relay(self.relay.clone())
-        .tools_list_changed(self.follows_tools);
-        // Pipes (what an MCP host gives) are read and written without the blocking thread
-        // tokio's stdin and stdout go through: two thread hand-offs less per message.
-        let server = match stdio_pipes() {
-            Some(pipes) => server.serve(pipes).await,
-            None => {
-                server
-                    .serve((tokio::io::stdin(), tokio::io::stdout()))
-                    .await
-            }
-        }
-        .map_err(|e| ProxyError::Serve(e.to_string()))?;
-        server
-            .waiting()
-            .await
-            .map_err(|e| ProxyError::Serve(e.to_string()))?;
-        self.flush().await;
-        Ok(())
-    }
-
-    /// Serves MCP's Streamable HTTP (and plain HTTP) on `listener` through the HTTP
-    /// adapter, until the listener fails.
-    #[cfg(feature = "axum")]
-    pub async fn serve_http(
-        self,
-        listener: tokio::net::TcpListener,
-        limits: crate::adapters::http::ServeLimits,
-    ) -> Result<(), ProxyError> {
-        let adapter = crate::adapters::http::HttpAdapter::new(
-            self.stack.clone(),
-            self.airlock.catalog().clone(),
-        )
-        .policy(self.airlock.policy().clone())
-        .session_store(self.airlock.session_store())
-        .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
-        .instructions(self.instructions.clone())
-        .relay(self.relay.clone());
-        // What every session may see of the upstream's notifications (its tools changed)
-        // goes to every open event stream.
-        let adapter = if self.follows_tools {
-            let (events, _) = tokio::sync::broadcast::channel(16);
-            self.upstream.broadcast_to(events.clone());
-            adapter.notifications(events, 64)
-        } else {
-            adapter
-        };
-        let served = adapter.serve(listener, limits).await;
-        self.flush().await;
-        served.map_err(|e| ProxyError::Serve(e.to_string()))
-    }
-
     /// Writes what the audit log holds.
-    async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         if let Some(audit) = self.airlock.audit()
             && let Err(e) = audit.flush().await
         {
@@ -277,23 +202,4 @@ impl ToolsObserver for Follower {
             upstream.tell_client("notifications/tools/list_changed");
         }
     }
-}
-
-/// This process's stdin and stdout as non-blocking pipes, when both are pipes.
-#[cfg(all(feature = "proxy", feature = "rmcp", unix))]
-fn stdio_pipes() -> Option<(
-    tokio::net::unix::pipe::Receiver,
-    tokio::net::unix::pipe::Sender,
-)> {
-    use std::os::fd::AsFd as _;
-    let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
-    let stdout = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
-    let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(stdin).ok()?;
-    let sender = tokio::net::unix::pipe::Sender::from_owned_fd(stdout).ok()?;
-    Some((receiver, sender))
-}
-
-#[cfg(all(feature = "proxy", feature = "rmcp", not(unix)))]
-fn stdio_pipes() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
-    None
 }

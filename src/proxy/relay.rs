@@ -8,10 +8,10 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::Upstream;
-use crate::adapters::{Relay, RelayError};
 use crate::layers::audit::AuditLayer;
 use crate::layers::policy::PolicyEngine;
 use crate::layers::sanitize::{Counts, Sanitizer};
+use crate::mcp::{ClientRequests, Relay, RelayError};
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse, VerifiedAgent};
 
 /// What a relayed request is recorded as in the audit log: `mcp:` and its method
@@ -105,7 +105,7 @@ impl Relay for UpstreamRelay {
         }
     }
 
-    fn client_connected(&self, client: Arc<dyn crate::adapters::ClientRequests>) {
+    fn client_connected(&self, client: Arc<dyn ClientRequests>) {
         // A server that asked for roots before this client came has none yet: it may ask
         // again now.
         let offers_roots = client.capabilities().get("roots").is_some();

@@ -54,7 +54,7 @@ impl Service<ToolCall> for UpstreamService {
             // The client's progress token: the upstream's progress for this call reaches it.
             let progress = call
                 .extensions
-                .get::<crate::adapters::ProgressToken>()
+                .get::<crate::mcp::ProgressToken>()
                 .map(|t| t.0.clone());
             Ok(match upstream.call(params, progress).await {
                 Ok(result) => response_of(result),

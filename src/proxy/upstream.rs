@@ -15,8 +15,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
 use super::config::ProxyConfig;
 use super::error::ProxyError;
-use crate::adapters::ClientRequests;
 use crate::layers::sanitize::{Counts, Sanitizer};
+use crate::mcp::ClientRequests;
 
 /// Where the upstream is: a command to start (over stdio) or a Streamable HTTP URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

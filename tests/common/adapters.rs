@@ -141,3 +141,35 @@ pub fn assert_cut_rows(result: &serde_json::Value) {
     let parsed: serde_json::Value = serde_json::from_str(text).expect("the text is JSON");
     assert_eq!(&parsed, structured);
 }
+
+/// Policy and schema over `read_file`, with HMAC tokens and a budget of 2 calls per session,
+/// for the tests of each door's sessions.
+pub fn budgeted_stack() -> (
+    BoxCloneSyncService<ToolCall, ToolResponse, std::convert::Infallible>,
+    Arc<ToolCatalog>,
+    Arc<PolicyEngine>,
+) {
+    let router = ToolRouter::builder()
+        .tool("read_file", "Read a file", |a: ReadFile| async move {
+            Ok::<_, std::io::Error>(format!("contents of {}", a.path))
+        })
+        .build()
+        .unwrap();
+    let catalog = router.catalog();
+    let sessions = agent_airlock::layers::policy::SessionConfig {
+        max_calls: Some(2),
+        ..Default::default()
+    };
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .verifier(Arc::new(HmacTokenVerifier::new(SECRET.to_vec()).unwrap()))
+            .sessions(sessions)
+            .catalog(catalog.clone())
+            .build()
+            .unwrap(),
+    );
+    let stack = ServiceBuilder::new()
+        .layer(PolicyLayer::new(policy.clone()))
+        .service(router);
+    (BoxCloneSyncService::new(stack), catalog, policy)
+}

@@ -33,7 +33,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let router = tools();
     let airlock = Airlock::from_config(&config, router.catalog())?;
     let adapter = GrpcAdapter::new(airlock.service(router), airlock.catalog().clone())
-        .policy(airlock.policy().clone());
+        .policy(airlock.policy().clone())
+        .session_store(airlock.session_store());
     println!("listening on {addr} (gRPC agent_airlock.v1.ToolService)");
     tonic::transport::Server::builder()
         .add_service(ToolServiceServer::new(adapter))

@@ -1,0 +1,87 @@
+//! A started [`Proxy`] behind a door: the rmcp adapter on this process's stdin and stdout,
+//! or the HTTP adapter on a listener (feature `proxy`).
+//!
+//! This is the one place that joins the proxy to the doors: the proxy (`src/proxy/`) and
+//! the adapters (`src/adapters/`) import nothing from each other, and both speak through
+//! the types of [`crate::mcp`].
+
+use crate::adapters::http::{HttpAdapter, ServeLimits};
+use crate::adapters::mcp::AirlockMcp;
+use crate::proxy::{Proxy, ProxyError};
+
+impl Proxy {
+    /// Serves MCP over this process's stdin and stdout until the client closes them.
+    pub async fn serve_stdio(self) -> Result<(), ProxyError> {
+        use rmcp::ServiceExt as _;
+        let server = AirlockMcp::new(self.stack.clone(), self.airlock.catalog().clone())
+            .policy(self.airlock.policy().clone())
+            .session_store(self.airlock.session_store())
+            .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
+            .instructions(self.instructions.clone())
+            .relay(self.relay.clone())
+            .tools_list_changed(self.follows_tools);
+        // Pipes (what an MCP host gives) are read and written without the blocking thread
+        // tokio's stdin and stdout go through: two thread hand-offs less per message.
+        let server = match stdio_pipes() {
+            Some(pipes) => server.serve(pipes).await,
+            None => {
+                server
+                    .serve((tokio::io::stdin(), tokio::io::stdout()))
+                    .await
+            }
+        }
+        .map_err(|e| ProxyError::Serve(e.to_string()))?;
+        server
+            .waiting()
+            .await
+            .map_err(|e| ProxyError::Serve(e.to_string()))?;
+        self.flush().await;
+        Ok(())
+    }
+
+    /// Serves MCP's Streamable HTTP (and plain HTTP) on `listener` through the HTTP
+    /// adapter, until the listener fails.
+    pub async fn serve_http(
+        self,
+        listener: tokio::net::TcpListener,
+        limits: ServeLimits,
+    ) -> Result<(), ProxyError> {
+        let adapter = HttpAdapter::new(self.stack.clone(), self.airlock.catalog().clone())
+            .policy(self.airlock.policy().clone())
+            .session_store(self.airlock.session_store())
+            .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
+            .instructions(self.instructions.clone())
+            .relay(self.relay.clone());
+        // What every session may see of the upstream's notifications (its tools changed)
+        // goes to every open event stream.
+        let adapter = if self.follows_tools {
+            let (events, _) = tokio::sync::broadcast::channel(16);
+            self.upstream.broadcast_to(events.clone());
+            adapter.notifications(events, 64)
+        } else {
+            adapter
+        };
+        let served = adapter.serve(listener, limits).await;
+        self.flush().await;
+        served.map_err(|e| ProxyError::Serve(e.to_string()))
+    }
+}
+
+/// This process's stdin and stdout as non-blocking pipes, when both are pipes.
+#[cfg(unix)]
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd as _;
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(stdin).ok()?;
+    let sender = tokio::net::unix::pipe::Sender::from_owned_fd(stdout).ok()?;
+    Some((receiver, sender))
+}
+
+#[cfg(not(unix))]
+fn stdio_pipes() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
+    None
+}

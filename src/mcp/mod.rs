@@ -1,0 +1,28 @@
+//! The Model Context Protocol in one place: what every door that speaks MCP (the HTTP
+//! adapter, the rmcp adapter) and the proxy share, so that they depend on this module and
+//! not on each other.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `version.rs` | the protocol revisions served, and the one a door answers with |
+//! | `rpc.rs` | [`RpcError`]: every JSON-RPC error a door sends, with its code |
+//! | `result.rs` | the one encoding of a [`ToolResponse`](crate::ToolResponse) as MCP's `CallToolResult` |
+//! | `relay.rs` | [`Relay`], [`ClientRequests`], [`ProgressToken`]: what passes between a door and a server behind it |
+//!
+//! ```
+//! use agent_airlock::mcp::{RpcError, PROTOCOL_VERSION, SUPPORTED_VERSIONS};
+//!
+//! assert!(SUPPORTED_VERSIONS.contains(&PROTOCOL_VERSION));
+//! let error = RpcError::MethodNotFound;
+//! assert_eq!(error.code(), -32601);
+//! ```
+
+mod relay;
+#[cfg(any(feature = "axum", feature = "rmcp"))]
+pub(crate) mod result;
+mod rpc;
+mod version;
+
+pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
+pub use rpc::RpcError;
+pub use version::{PROTOCOL_VERSION, SUPPORTED_VERSIONS};

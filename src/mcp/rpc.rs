@@ -1,0 +1,110 @@
+//! [`RpcError`]: every JSON-RPC error a door answers with, each owning its code.
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+/// A JSON-RPC 2.0 error. The code follows from the variant (JSON-RPC's reserved codes), so
+/// no door writes a number by hand; messages built here never echo the caller's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpcError {
+    /// `-32700`: the body is not JSON.
+    #[error("parse error: {0}")]
+    Parse(Cow<'static, str>),
+    /// `-32600`: not a valid request (a missing field, a bad session, a refused header).
+    #[error("{0}")]
+    InvalidRequest(Cow<'static, str>),
+    /// `-32601`: a method this server does not offer. The method is not named: it is the
+    /// caller's text, built into a message no sanitizer sees.
+    #[error("method not found: this server offers initialize, ping, tools/list and tools/call")]
+    MethodNotFound,
+    /// `-32602`: the params are not what the method takes.
+    #[error("{0}")]
+    InvalidParams(Cow<'static, str>),
+    /// `-32603`: the server could not answer (a store down, a stack that failed).
+    #[error("{0}")]
+    Internal(Cow<'static, str>),
+    /// An error a relayed server answered with, passed on with its own code (its message
+    /// already masked by whoever relayed it).
+    #[error("{message}")]
+    Relayed {
+        /// The server's code.
+        code: i64,
+        /// The server's message.
+        message: String,
+    },
+}
+
+impl RpcError {
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i64 {
+        match self {
+            RpcError::Parse(_) => -32700,
+            RpcError::InvalidRequest(_) => -32600,
+            RpcError::MethodNotFound => -32601,
+            RpcError::InvalidParams(_) => -32602,
+            RpcError::Internal(_) => -32603,
+            RpcError::Relayed { code, .. } => *code,
+        }
+    }
+
+    /// `-32600` with `message`.
+    pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError::InvalidRequest(message.into())
+    }
+
+    /// `-32602` with `message`.
+    pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError::InvalidParams(message.into())
+    }
+
+    /// `-32603` with `message`.
+    pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
+        RpcError::Internal(message.into())
+    }
+
+    /// The whole JSON-RPC error response for the request `id` (`null` when unknown).
+    pub fn to_response(&self, id: Value) -> Value {
+        json!({"jsonrpc": "2.0", "id": id, "error": {"code": self.code(), "message": self.to_string()}})
+    }
+}
+
+impl From<super::RelayError> for RpcError {
+    fn from(e: super::RelayError) -> Self {
+        RpcError::Relayed {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_carries_its_code_and_message() {
+        let cases = [
+            (RpcError::Parse("x".into()), -32700),
+            (RpcError::invalid_request("missing Mcp-Session-Id"), -32600),
+            (RpcError::MethodNotFound, -32601),
+            (RpcError::invalid_params("params must be an object"), -32602),
+            (RpcError::internal("internal error"), -32603),
+            (
+                RpcError::Relayed {
+                    code: -32002,
+                    message: "gone".into(),
+                },
+                -32002,
+            ),
+        ];
+        for (error, code) in cases {
+            let response = error.to_response(json!(7));
+            assert_eq!(response["error"]["code"], code, "{error:?}");
+            assert_eq!(response["id"], 7);
+            assert_eq!(response["jsonrpc"], "2.0");
+            assert_eq!(response["error"]["message"], error.to_string());
+        }
+    }
+}
