@@ -119,6 +119,7 @@ fn rejection_code(call: &Value) -> Option<String> {
 
 #[test]
 fn server_filesystem_behind_the_proxy() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "filesystem");
     let data = dir.join("data");
     std::fs::create_dir(&data).unwrap();
@@ -209,6 +210,7 @@ fn server_filesystem_behind_the_proxy() {
 
 #[test]
 fn server_everything_secrets_from_its_environment_are_masked() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "everything");
     // The upstream gets what [proxy.env] sets and what pass_env names: nothing else.
     let config = "[proxy]\npass_env = [\"AIRLOCK_PROXY_TEST_PASSED\"]\n\
@@ -280,6 +282,7 @@ fn own_server() -> Vec<String> {
 
 #[test]
 fn a_crashing_or_hanging_upstream_gives_an_error_and_is_restarted() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "crash");
     let config = "[proxy]\ncall_timeout_secs = 3\n";
     let report = drive(
@@ -324,6 +327,7 @@ fn a_crashing_or_hanging_upstream_gives_an_error_and_is_restarted() {
 
 #[test]
 fn every_kind_of_content_is_masked() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "content");
     let report = drive(&dir, "", &own_server(), json!([{"name": "leak"}]));
     let call = &report["calls"][0];
@@ -349,6 +353,7 @@ fn every_kind_of_content_is_masked() {
 
 #[test]
 fn strict_mode_refuses_ghost_arguments_of_upstream_tools() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "strict");
     let report = drive(
         &dir,
@@ -394,6 +399,7 @@ fn airlock_pins(dir: &Path, args: &[&str]) -> (i32, String) {
 
 #[test]
 fn a_tool_whose_definition_changed_is_held_until_approved() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "pins");
     let call = json!([{"name": "echo", "arguments": {"text": "hi"}}]);
     // First run: the tool is pinned as it is and served.
@@ -460,6 +466,7 @@ fn a_tool_whose_definition_changed_is_held_until_approved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
+    needs_e2e!();
     use agent_airlock::proxy::pins::PinFile;
     use agent_airlock::{AirlockConfig, Caller, RejectionCode, ToolCall};
     use tower::ServiceExt;
@@ -517,6 +524,7 @@ async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
 
 #[test]
 fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "relay");
     let report = drive_plan(
         &dir,
@@ -604,6 +612,7 @@ impl Drop for Listening {
 
 #[test]
 fn the_typescript_sdk_over_http_in_front_of_server_filesystem() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "ts-http");
     let data = dir.join("data");
     std::fs::create_dir(&data).unwrap();
@@ -711,6 +720,7 @@ impl Drop for EverythingOverHttp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_over_http_is_guarded_and_reconnected() {
+    needs_e2e!();
     use agent_airlock::proxy::{Proxy, Target};
     use agent_airlock::{AirlockConfig, ToolCall};
     use tower::ServiceExt;
@@ -774,6 +784,7 @@ async fn an_upstream_over_http_is_guarded_and_reconnected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_upstream_tools_and_answers_are_contained() {
+    needs_e2e!();
     use agent_airlock::{AirlockConfig, Caller, Note, RejectionCode, ToolCall};
     use tower::ServiceExt;
 
@@ -840,6 +851,7 @@ async fn hostile_upstream_tools_and_answers_are_contained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tool_redefined_mid_session_is_held_at_once() {
+    needs_e2e!();
     use agent_airlock::{AirlockConfig, RejectionCode, ToolCall};
     use tower::ServiceExt;
 
@@ -902,6 +914,7 @@ async fn a_tool_redefined_mid_session_is_held_at_once() {
 
 #[test]
 fn the_upstreams_stderr_is_logged_masked() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "stderr");
     let config_path = dir.join("airlock.toml");
     std::fs::write(
@@ -929,6 +942,7 @@ fn the_upstreams_stderr_is_logged_masked() {
 
 #[test]
 fn sampling_requests_reach_a_client_that_offers_it_masked_both_ways() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "sampling");
     let call = json!([{"name": "ask", "arguments": {"question": "What is 2+2?"}}]);
     let report = drive_plan(
@@ -965,6 +979,7 @@ fn sampling_requests_reach_a_client_that_offers_it_masked_both_ways() {
 
 #[test]
 fn the_upstreams_log_messages_reach_the_client_masked() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "logging");
     let report = drive(
         &dir,
@@ -1147,6 +1162,7 @@ fn assert_contained(probe: &Value, backend: &str) {
 
 #[test]
 fn a_sandboxed_upstream_cannot_reach_the_network_or_the_host_on_either_backend() {
+    needs_e2e!("bwrap");
     for backend in ["process", "bwrap"] {
         let (probe, accepted, _dir) = sandboxed_probe(backend, false);
         assert_contained(&probe, backend);
@@ -1160,6 +1176,7 @@ fn a_sandboxed_upstream_cannot_reach_the_network_or_the_host_on_either_backend()
 
 #[test]
 fn a_sandboxed_upstream_given_the_network_reaches_it_and_nothing_else() {
+    needs_e2e!("bwrap");
     for backend in ["process", "bwrap"] {
         let (probe, accepted, _dir) = sandboxed_probe(backend, true);
         assert_contained(&probe, backend);
@@ -1173,6 +1190,7 @@ fn a_sandboxed_upstream_given_the_network_reaches_it_and_nothing_else() {
 
 #[test]
 fn a_sandboxed_server_filesystem_sees_only_what_it_is_given() {
+    needs_e2e!("bwrap");
     let dir = common::Scratch::new("proxy", "sandbox-filesystem");
     let data = dir.join("data");
     let out = dir.join("out");
@@ -1223,6 +1241,7 @@ fn a_sandboxed_server_filesystem_sees_only_what_it_is_given() {
 
 #[test]
 fn the_proxy_does_not_start_an_upstream_it_cannot_isolate() {
+    needs_e2e!("bwrap");
     let dir = common::Scratch::new("proxy", "sandbox-unavailable");
     let marker = dir.join("started");
     let config_path = dir.join("airlock.toml");
@@ -1248,6 +1267,7 @@ fn the_proxy_does_not_start_an_upstream_it_cannot_isolate() {
 
 #[test]
 fn proxy_sandbox_settings_read_as_a_switch_or_a_table() {
+    needs_e2e!("bwrap");
     let on: agent_airlock::AirlockConfig = toml::from_str("[proxy]\nsandbox = true\n").unwrap();
     assert_eq!(on.proxy.sandbox, Some(Default::default()));
     let off: agent_airlock::AirlockConfig = toml::from_str("[proxy]\nsandbox = false\n").unwrap();
@@ -1272,6 +1292,7 @@ fn proxy_sandbox_settings_read_as_a_switch_or_a_table() {
 
 #[test]
 fn the_clients_roots_reach_the_upstream_unless_left_out_and_the_sandbox_bounds_them() {
+    needs_e2e!("bwrap");
     let dir = common::Scratch::new("proxy", "roots");
     let (given, rooted) = (dir.join("given"), dir.join("rooted"));
     std::fs::create_dir(&given).unwrap();
@@ -1323,6 +1344,7 @@ fn the_clients_roots_reach_the_upstream_unless_left_out_and_the_sandbox_bounds_t
 
 #[test]
 fn tools_the_upstream_adds_or_drops_mid_session_are_served_and_checked_as_it_now_lists_them() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "catalog-follows");
     let report = drive_plan(
         &dir,
@@ -1414,6 +1436,7 @@ async fn rpc_over_http(url: &str, bearer: Option<&str>, method: &str, params: Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
+    needs_e2e!();
     use agent_airlock::layers::policy::HmacTokenVerifier;
     let dir = common::Scratch::new("proxy", "relay-guarded");
     let secret = "an hmac secret for the relay test, 32+ bytes";
@@ -1619,6 +1642,7 @@ fn proxy_listening(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_upstream_is_reached_with_its_ca_and_token_and_refused_without_the_ca() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "https");
     let backend = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1676,6 +1700,7 @@ async fn an_https_upstream_is_reached_with_its_ca_and_token_and_refused_without_
 
 #[test]
 fn a_token_is_never_sent_in_clear_beyond_loopback() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "token-in-clear");
     let config_path = dir.join("airlock.toml");
     std::fs::write(
@@ -1708,6 +1733,7 @@ fn a_token_is_never_sent_in_clear_beyond_loopback() {
 
 #[test]
 fn the_upstreams_progress_reaches_a_client_that_asked_for_it() {
+    needs_e2e!();
     let dir = common::Scratch::new("proxy", "progress");
     let upstream = [
         node().display().to_string(),
@@ -1737,6 +1763,7 @@ fn the_upstreams_progress_reaches_a_client_that_asked_for_it() {
 
 #[test]
 fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
+    needs_e2e!();
     use std::io::{Read, Write};
     let dir = common::Scratch::new("proxy", "redirect");
     // Where a redirect would send the proxy: it counts whoever comes.
@@ -1805,6 +1832,7 @@ async fn open_session(client: &reqwest::Client, url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_http_every_session_hears_that_the_tools_changed_on_its_event_stream() {
+    needs_e2e!();
     use futures_util::StreamExt;
     let dir = common::Scratch::new("proxy", "event-stream");
     let proxy = Listening::start(&dir, "", &own_server());

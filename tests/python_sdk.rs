@@ -11,6 +11,7 @@ use agent_airlock::adapters::http::HttpAdapter;
 
 #[test]
 fn the_python_sdk_client_sees_every_layer_act_over_streamable_http() {
+    needs_e2e!();
     let python = common::e2e::python();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (stack, catalog, policy) = common::adapters::stack();

@@ -78,6 +78,7 @@ fn redis_cli(redis: &Redis, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_a_rate_limit_exactly() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let config = config(
         &redis,
@@ -123,6 +124,7 @@ async fn replicas_share_a_rate_limit_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_calls_never_over_admit() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let config = config(&redis, "[policy.rate_limits]\n\"*\" = \"40/minute\"");
     let replicas = [replica(&config), replica(&config)];
@@ -151,6 +153,7 @@ async fn many_concurrent_calls_never_over_admit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_budgets_are_shared_and_nothing_is_charged_for_a_refusal() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let config = config(
         &redis,
@@ -209,6 +212,7 @@ async fn session_budgets_are_shared_and_nothing_is_charged_for_a_refusal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_tool_session_budget_names_its_pattern() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let config = config(
         &redis,
@@ -227,6 +231,7 @@ async fn a_per_tool_session_budget_names_its_pattern() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_agent_and_session_names_stay_in_their_own_buckets() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let config = config(
         &redis,
@@ -269,6 +274,7 @@ async fn hostile_agent_and_session_names_stay_in_their_own_buckets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_refuses_in_time_then_recovers() {
+    needs_commands!("redis-server");
     let mut redis = Redis::start();
     let port = redis.port;
     let config = config(&redis, "[policy.rate_limits]\n\"*\" = \"100/minute\"");
@@ -325,6 +331,7 @@ async fn redis_down_refuses_in_time_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_decided_locally_never_reach_redis() {
+    needs_commands!("redis-server");
     // No server at all: rules that need no counter still refuse at once.
     let config = AirlockConfig::from_toml_str(
         "[state]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:1/0\"\ncommand_timeout_ms = 200\n\
@@ -361,6 +368,7 @@ async fn refusals_decided_locally_never_reach_redis() {
 
 #[test]
 fn without_a_runtime_the_redis_backend_is_a_clear_error() {
+    needs_commands!("redis-server");
     let config = AirlockConfig::from_toml_str(
         "[state]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:1/0\"",
     )

@@ -24,6 +24,7 @@ fn state(redis: &Redis, on_unavailable: OnUnavailable) -> RedisState {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_one_limit_exactly() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let a = state(&redis, OnUnavailable::FailClosed);
     let b = state(&redis, OnUnavailable::FailClosed);
@@ -58,6 +59,7 @@ async fn two_replicas_share_one_limit_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_never_over_admit() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let shared = Arc::new(state(&redis, OnUnavailable::FailClosed));
     let other = Arc::new(state(&redis, OnUnavailable::FailClosed));
@@ -88,6 +90,7 @@ async fn concurrent_callers_never_over_admit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_expire_with_their_bucket() {
+    needs_commands!("redis-server");
     let redis = Redis::start();
     let s = state(&redis, OnUnavailable::FailClosed);
     let spec: RateSpec = "2/second".parse().unwrap();
@@ -122,6 +125,7 @@ async fn keys_expire_with_their_bucket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_then_back() {
+    needs_commands!("redis-server");
     let mut redis = Redis::start();
     let port = redis.port;
     let closed = state(&redis, OnUnavailable::FailClosed);
@@ -168,6 +172,7 @@ async fn redis_down_then_back() {
 
 #[test]
 fn a_password_in_the_file_is_refused() {
+    needs_commands!("redis-server");
     let err = agent_airlock::AirlockConfig::from_toml_str(
         "[state]\nbackend = \"redis\"\nurl = \"redis://:hunter2@localhost\"\n",
     )
@@ -206,6 +211,7 @@ mod sessions {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_session_made_on_one_replica_is_valid_on_another_for_its_caller_only() {
+        needs_commands!("redis-server");
         let redis = Redis::start();
         let a = store(&redis, Duration::from_secs(60));
         let b = store(&redis, Duration::from_secs(60));
@@ -228,6 +234,7 @@ mod sessions {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sessions_expire_after_their_last_use_and_fail_closed_when_redis_is_down() {
+        needs_commands!("redis-server");
         let mut redis = Redis::start();
         let s = store(&redis, Duration::from_millis(400));
         let id = s.create("agent:alice").await.unwrap();

@@ -16,6 +16,85 @@ pub fn dir() -> PathBuf {
     target.join("e2e")
 }
 
+/// Whether a missing tool fails the test instead of skipping it: `scripts/test.sh` (and so
+/// CI) sets `AIRLOCK_E2E_REQUIRED=1` after installing everything, so a plain `cargo test`
+/// on a bare clone passes while the full run proves every end-to-end test ran.
+pub fn required() -> bool {
+    std::env::var_os("AIRLOCK_E2E_REQUIRED").is_some_and(|v| v == "1")
+}
+
+/// `true` when `ok`; otherwise says on stderr that `test` is skipped for want of `what`
+/// (and how to get it) and returns `false`, or fails when the tools are [`required`].
+pub fn present(test: &str, what: &str, ok: bool) -> bool {
+    if ok {
+        return true;
+    }
+    // libtest names each test's thread after the test.
+    let current = std::thread::current();
+    let test = current.name().unwrap_or(test);
+    let message =
+        format!("missing {what}; `scripts/test.sh` (or `scripts/test.sh --setup`) installs it");
+    assert!(!required(), "{test}: {message}");
+    // Straight to stderr: libtest would hide an `eprintln!` of a passing test.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {message}");
+    false
+}
+
+/// Whether a command is on `PATH`.
+pub fn on_path(command: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(command).is_file()))
+}
+
+/// Whether everything `scripts/test.sh` installs under [`dir`] is there: both Python SDK
+/// virtualenvs and the npm packages (Node 22, the MCP servers, the TypeScript SDK); skips
+/// `test` (see [`present`]) when not.
+pub fn installed(test: &str) -> bool {
+    let dir = dir();
+    let ok = dir.join("venv/bin/python").exists()
+        && dir.join("venv2/bin/python").exists()
+        && dir.join("node/node_modules/.bin/node").exists();
+    present(
+        test,
+        &format!(
+            "the end-to-end clients and servers (under {})",
+            dir.display()
+        ),
+        ok,
+    )
+}
+
+/// Skips the calling test (returns from it) unless the end-to-end tools are installed.
+#[macro_export]
+macro_rules! needs_e2e {
+    () => {
+        if !$crate::common::e2e::installed(module_path!()) {
+            return;
+        }
+    };
+    ($($command:literal),+) => {
+        $crate::needs_e2e!();
+        $(
+            if !$crate::common::e2e::present(module_path!(), $command, $crate::common::e2e::on_path($command)) {
+                return;
+            }
+        )+
+    };
+}
+
+/// Skips the calling test (returns from it) unless each command is on `PATH`.
+#[macro_export]
+macro_rules! needs_commands {
+    ($($command:literal),+) => {
+        $(
+            if !$crate::common::e2e::present(module_path!(), $command, $crate::common::e2e::on_path($command)) {
+                return;
+            }
+        )+
+    };
+}
+
 /// The virtualenv's Python, or a failure naming what is missing and how to get it.
 pub fn python() -> PathBuf {
     let python = dir().join("venv/bin/python");
