@@ -169,7 +169,7 @@ pub struct Finding {
     pub kind: Kind,
     /// The rule that found it (`github`, `us_phone`, …).
     pub rule: Arc<str>,
-    /// The rule's index in its detector (see [`Detector::rule_kinds`]).
+    /// The rule's index in its detector (see [`Detector::rule_kinds`](super::Detector::rule_kinds)).
     pub rule_id: usize,
     /// Start byte offset of the sensitive part.
     pub start: usize,
