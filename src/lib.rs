@@ -87,6 +87,7 @@
 // (`layers/sandbox/stage.rs`): the `fork` of a process it has checked is single-threaded,
 // and the `prctl` that empties the capability bounding set.
 #![deny(unsafe_code)]
+#![deny(unreachable_pub)]
 #![warn(missing_docs)]
 
 /// `get_ref`, `get_mut` and `into_inner` for a layer's service that wraps `inner: S`, as

@@ -1286,7 +1286,8 @@ fn proxy_sandbox_settings_read_as_a_switch_or_a_table() {
     .unwrap()
     .proxy
     .validate()
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(relative.contains("absolute"), "{relative}");
 }
 

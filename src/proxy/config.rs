@@ -101,7 +101,7 @@ impl Default for ProxyConfig {
 
 impl ProxyConfig {
     /// Checks `protocol_version`, `pass` and the sandbox's paths.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::error::ProxyError> {
         #[cfg(all(feature = "sandbox", target_os = "linux"))]
         if let Some(sandbox) = &self.sandbox {
             sandbox.validate()?;
@@ -112,20 +112,20 @@ impl ProxyConfig {
                 "2024-11-05" | "2025-03-26" | "2025-06-18" | "2025-11-25"
             )
         {
-            return Err(format!(
+            return Err(super::error::ProxyError::Config(format!(
                 "proxy.protocol_version: {version:?} is not an MCP revision with initialize \
                  (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)"
-            ));
+            )));
         }
         match self
             .pass
             .iter()
             .find(|p| !matches!(p.as_str(), "tools" | "resources" | "prompts" | "roots"))
         {
-            Some(bad) => Err(format!(
+            Some(bad) => Err(super::error::ProxyError::Config(format!(
                 "proxy.pass: {bad:?} is not one of \"tools\", \"resources\", \"prompts\", \
                  \"roots\""
-            )),
+            ))),
             None => Ok(()),
         }
     }

@@ -4,6 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
+    /// `[proxy]` is invalid (a path, a protocol revision, a name `pass` does not know).
+    #[error("{0}")]
+    Config(String),
     /// The upstream cannot be started, initialized or listed.
     #[error("upstream: {0}")]
     Upstream(String),

@@ -43,11 +43,13 @@ mod service;
 mod upstream;
 
 #[cfg(feature = "proxy")]
-pub use self::relay::UpstreamRelay;
+pub(crate) use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
-pub use self::service::{UpstreamService, catalog_of, catalog_of_entries, response_of};
+pub use self::service::UpstreamService;
+pub(crate) use self::service::{catalog_of, catalog_of_entries};
+pub(crate) use self::upstream::ToolsObserver;
 #[cfg(feature = "proxy")]
-pub use self::upstream::{Launch, Started, Target, ToolsObserver, Upstream};
+pub use self::upstream::{Launch, Target, Upstream};
 
 #[cfg(feature = "proxy")]
 use std::sync::Arc;
@@ -82,7 +84,7 @@ impl Proxy {
         config: &AirlockConfig,
         target: impl Into<Target>,
     ) -> Result<Self, ProxyError> {
-        config.proxy.validate().map_err(ProxyError::Upstream)?;
+        config.proxy.validate()?;
         let sanitizer = Arc::new(
             Sanitizer::new(&config.sanitize)
                 .map_err(|e| ProxyError::Airlock(AirlockError::Sanitize(e)))?,

@@ -16,11 +16,11 @@ use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse, VerifiedAgent};
 
 /// What a relayed request is recorded as in the audit log: `mcp:` and its method
 /// (`mcp:resources/read`). No tool can have that name: `:` breaks the MCP rule.
-pub const RELAYED_PREFIX: &str = "mcp:";
+pub(super) const RELAYED_PREFIX: &str = "mcp:";
 
 /// The JSON-RPC error of a relayed request refused before it reached the upstream (an
 /// unverified caller, an audit log that cannot take the record).
-pub const REFUSED: i64 = -32001;
+pub(super) const REFUSED: i64 = -32001;
 
 /// Relays what the configuration passes (`[proxy] pass`) and the upstream offers.
 ///
@@ -28,7 +28,7 @@ pub const REFUSED: i64 = -32001;
 /// rules (a credential that does not verify, or none where one is required, is refused)
 /// and recorded in the audit log like a call, named `mcp:<method>`.
 #[derive(Debug)]
-pub struct UpstreamRelay {
+pub(crate) struct UpstreamRelay {
     upstream: Arc<Upstream>,
     sanitizer: Arc<Sanitizer>,
     capabilities: Map<String, Value>,
@@ -40,7 +40,7 @@ impl UpstreamRelay {
     /// Relays to `upstream` the capabilities of `upstream_capabilities` (its `initialize`
     /// answer's) that `pass` names (`resources`, `prompts`; `logging` and `completions`
     /// come with either), masking answers with `sanitizer`.
-    pub fn new(
+    pub(crate) fn new(
         upstream: Arc<Upstream>,
         sanitizer: Arc<Sanitizer>,
         upstream_capabilities: &Value,
@@ -72,7 +72,11 @@ impl UpstreamRelay {
     }
 
     /// Holds relayed requests to `policy`'s identity rules and records them in `audit`.
-    pub fn guarded(mut self, policy: Option<Arc<PolicyEngine>>, audit: Option<AuditLayer>) -> Self {
+    pub(crate) fn guarded(
+        mut self,
+        policy: Option<Arc<PolicyEngine>>,
+        audit: Option<AuditLayer>,
+    ) -> Self {
         self.policy = policy;
         self.audit = audit;
         self

@@ -119,29 +119,29 @@ impl ProxySandbox {
     }
 
     /// What it may reach beyond a call's command.
-    pub fn reach(&self) -> Reach {
+    pub(crate) fn reach(&self) -> Reach {
         Reach::none()
             .network(self.network)
             .read_write(self.read_write_paths.clone())
     }
 
     /// Checks the paths.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), super::error::ProxyError> {
         for (what, paths) in [
             ("read_only_paths", &self.read_only_paths),
             ("read_write_paths", &self.read_write_paths),
         ] {
             if let Some(bad) = paths.iter().find(|p| !p.is_absolute()) {
-                return Err(format!(
+                return Err(super::error::ProxyError::Config(format!(
                     "proxy.sandbox.{what}: {} is not an absolute path",
                     bad.display()
-                ));
+                )));
             }
         }
         if self.memory_mb == 0 || self.max_processes == 0 || self.max_open_files == 0 {
-            return Err(
+            return Err(super::error::ProxyError::Config(
                 "proxy.sandbox: memory_mb, max_processes and max_open_files must be above 0".into(),
-            );
+            ));
         }
         Ok(())
     }
@@ -150,7 +150,7 @@ impl ProxySandbox {
 /// The backend, once it proved it can isolate on this host (a real run).
 #[cfg(feature = "proxy")]
 pub(crate) fn backend(settings: &ProxySandbox) -> Result<UpstreamSandbox, String> {
-    settings.validate()?;
+    settings.validate().map_err(|e| e.to_string())?;
     let sandbox = LinuxSandbox::from_config(&settings.sandbox_config())
         .map_err(|e| format!("the sandbox cannot be set up: {e}"))?;
     sandbox.check_available().map_err(|why| {

@@ -66,7 +66,7 @@ impl Service<ToolCall> for UpstreamService {
 
 /// An upstream's answer as a response: its content blocks and `structuredContent`, as
 /// they are (the sanitize layer masks them on the way out).
-pub fn response_of(result: CallToolResult) -> ToolResponse {
+pub(crate) fn response_of(result: CallToolResult) -> ToolResponse {
     let content = result
         .content
         .iter()
@@ -83,7 +83,7 @@ pub fn response_of(result: CallToolResult) -> ToolResponse {
 
 /// The catalog of an upstream's tools. A tool whose name or schema cannot be compiled is
 /// left out (its calls are then refused as unknown) and logged: it cannot be checked.
-pub fn catalog_of(tools: &[Tool]) -> ToolCatalog {
+pub(crate) fn catalog_of(tools: &[Tool]) -> ToolCatalog {
     let entries: Vec<Value> = tools
         .iter()
         .map(|tool| serde_json::to_value(tool).unwrap_or(Value::Null))
@@ -92,7 +92,7 @@ pub fn catalog_of(tools: &[Tool]) -> ToolCatalog {
 }
 
 /// [`catalog_of`] from `tools/list` entries as JSON.
-pub fn catalog_of_entries(entries: &[Value]) -> ToolCatalog {
+pub(crate) fn catalog_of_entries(entries: &[Value]) -> ToolCatalog {
     let mut catalog = ToolCatalog::new();
     for entry in entries {
         match ToolSpec::from_mcp(entry).and_then(|spec| catalog.insert(spec)) {

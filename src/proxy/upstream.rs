@@ -295,7 +295,7 @@ impl rmcp::ClientHandler for Client {
 
 /// Told what the upstream serves whenever that may have changed (a restart, a
 /// `notifications/tools/list_changed`): the proxy's pins re-check the tools then.
-pub trait ToolsObserver: Send + Sync + 'static {
+pub(crate) trait ToolsObserver: Send + Sync + 'static {
     /// The upstream's tools now (`tools/list` entries, every page).
     fn observe(&self, tools: &[serde_json::Value]);
 }
@@ -454,7 +454,7 @@ impl std::fmt::Debug for Upstream {
 
 /// What the upstream said when it started.
 #[derive(Debug, Clone)]
-pub struct Started {
+pub(crate) struct Started {
     /// Its `initialize` answer (server info, capabilities, instructions).
     pub info: Option<ServerPeerInfo>,
     /// Every tool it lists (every page).
@@ -464,7 +464,7 @@ pub struct Started {
 impl Upstream {
     /// Starts the upstream, initializes it and lists its tools, all within the start
     /// timeout.
-    pub async fn start(
+    pub(crate) async fn start(
         target: impl Into<Target>,
         config: ProxyConfig,
         sanitizer: Option<Arc<Sanitizer>>,
@@ -522,7 +522,7 @@ impl Upstream {
 
     /// Tells `observer` what the upstream serves after every restart and every
     /// `notifications/tools/list_changed` (listed again, every page).
-    pub fn observe_tools(self: &Arc<Self>, observer: Arc<dyn ToolsObserver>) {
+    pub(crate) fn observe_tools(self: &Arc<Self>, observer: Arc<dyn ToolsObserver>) {
         *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(observer);
         let weak = Arc::downgrade(self);
         let changed = self.tools_changed.clone();
@@ -560,13 +560,13 @@ impl Upstream {
 
     /// The proxy's client, which the upstream's sampling and elicitation requests go to
     /// (when it declared the capability; they are refused otherwise).
-    pub fn connect_client(&self, client: Arc<dyn ClientRequests>) {
+    pub(crate) fn connect_client(&self, client: Arc<dyn ClientRequests>) {
         *self.downstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
     }
 
     /// Tells the running upstream that the client's roots changed (it asks for them again;
     /// nothing when roots are not relayed or no upstream is running).
-    pub fn roots_changed(&self) {
+    pub(crate) fn roots_changed(&self) {
         if !self.config.pass.iter().any(|p| p == "roots") {
             return;
         }
@@ -580,7 +580,7 @@ impl Upstream {
     /// Sends the connected client (over stdio), and every event stream of the HTTP
     /// adapter ([`broadcast_to`](Self::broadcast_to)), the notification `method`, without
     /// params.
-    pub fn tell_client(&self, method: &str) {
+    pub(crate) fn tell_client(&self, method: &str) {
         let client = connected(&self.downstream);
         if let Some(client) = client {
             client.notify(method, serde_json::json!({}));
@@ -598,7 +598,7 @@ impl Upstream {
 
     /// Where [`tell_client`](Self::tell_client) also sends its notifications: the HTTP
     /// adapter's event streams, which every session may open.
-    pub fn broadcast_to(&self, events: tokio::sync::broadcast::Sender<Arc<str>>) {
+    pub(crate) fn broadcast_to(&self, events: tokio::sync::broadcast::Sender<Arc<str>>) {
         *self.broadcast.lock().unwrap_or_else(|p| p.into_inner()) = Some(events);
     }
 
@@ -611,7 +611,7 @@ impl Upstream {
     /// token), the upstream's progress notifications for it reach the client under that
     /// token. `Err` says, for the caller, what went wrong with the upstream (it exited, did
     /// not answer in time, answered something else).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         params: CallToolRequestParams,
         progress: Option<serde_json::Value>,
@@ -692,7 +692,7 @@ impl Upstream {
 
     /// Sends another MCP request (`resources/read`, `prompts/get`, …) as it came, within
     /// the call timeout; its result as JSON. `Err` is a JSON-RPC error code and message.
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         method: &str,
         params: serde_json::Value,

@@ -100,11 +100,20 @@ impl fmt::Display for Fsync {
     }
 }
 
-impl std::str::FromStr for Fsync {
-    type Err = String;
+/// An `fsync` value that does not parse, saying what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseFsyncError(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}`: use always, never, every(<n>ms) or every(<n>s)");
+impl std::str::FromStr for Fsync {
+    type Err = ParseFsyncError;
+
+    fn from_str(s: &str) -> Result<Self, ParseFsyncError> {
+        let bad = || {
+            ParseFsyncError(format!(
+                "`{s}`: use always, never, every(<n>ms) or every(<n>s)"
+            ))
+        };
         match s.trim() {
             "always" => Ok(Fsync::Always),
             "never" => Ok(Fsync::Never),
@@ -119,7 +128,9 @@ impl std::str::FromStr for Fsync {
                 };
                 let n: u64 = digits.trim().parse().map_err(|_| bad())?;
                 if n == 0 {
-                    return Err(format!("`{s}`: the interval must be positive"));
+                    return Err(ParseFsyncError(format!(
+                        "`{s}`: the interval must be positive"
+                    )));
                 }
                 Ok(Fsync::Every(Duration::from_millis(n.saturating_mul(unit))))
             }

@@ -62,10 +62,10 @@
 //! ```
 
 mod config;
-mod decision;
 mod error;
 mod future;
 mod layer;
+mod outcome;
 mod record;
 mod service;
 mod sink;
@@ -73,11 +73,11 @@ mod verify;
 mod wire;
 mod writer;
 
-pub use config::{AuditConfig, Fsync, OnFull};
-pub use decision::Decision;
+pub use config::{AuditConfig, Fsync, OnFull, ParseFsyncError};
 pub use error::AuditError;
 pub use future::AuditFuture;
 pub use layer::AuditLayer;
+pub use outcome::Outcome;
 pub use record::{ALG_HMAC, ALG_SHA256, FORMAT_VERSION, GENESIS};
 pub use service::Audit;
 pub use sink::{AuditSink, FileSink};

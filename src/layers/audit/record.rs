@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::Decision;
+use super::Outcome;
 use super::wire::{EventRef, OutcomeRef, OutputRef, depth_limit};
 use crate::layers::sanitize::{Counts, Sanitizer, add_count};
 
@@ -57,11 +57,11 @@ impl std::fmt::Debug for Chain {
 }
 
 impl Chain {
-    pub fn new(key: Option<Vec<u8>>) -> Self {
+    pub(super) fn new(key: Option<Vec<u8>>) -> Self {
         Self { key }
     }
 
-    pub fn alg(&self) -> &'static str {
+    pub(super) fn alg(&self) -> &'static str {
         if self.key.is_some() {
             ALG_HMAC
         } else {
@@ -70,7 +70,7 @@ impl Chain {
     }
 
     /// The hex digest of `body`.
-    pub fn digest(&self, body: &[u8]) -> String {
+    pub(super) fn digest(&self, body: &[u8]) -> String {
         let bytes: [u8; 32] = match &self.key {
             None => Sha256::digest(body).into(),
             Some(key) => {
@@ -111,7 +111,7 @@ struct Line<'a> {
     arguments_omitted: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Counts::is_empty")]
     arguments_redacted: Counts,
-    decision: Decision,
+    decision: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -184,7 +184,7 @@ fn shown<'t>(sanitizer: &Sanitizer, text: &'t str, max: usize) -> Cow<'t, str> {
 
 impl Encoder {
     /// A writer's encoder continuing the chain after `seq` / `prev`.
-    pub fn new(
+    pub(super) fn new(
         sanitizer: std::sync::Arc<Sanitizer>,
         chain: Chain,
         max_output_chars: usize,
@@ -218,7 +218,7 @@ impl Encoder {
 
     /// Appends a record saying that a record could not be read back, so the gap shows in
     /// the chain.
-    pub fn encode_unreadable(&mut self, out: &mut Vec<u8>) {
+    pub(super) fn encode_unreadable(&mut self, out: &mut Vec<u8>) {
         let event = EventRef {
             ts: jiff::Timestamp::now(),
             duration_us: 0,
@@ -234,7 +234,7 @@ impl Encoder {
     }
 
     /// Appends `event` as one `\n`-terminated line to `out`, advancing the chain.
-    pub fn encode(&mut self, event: EventRef<'_>, out: &mut Vec<u8>) {
+    pub(super) fn encode(&mut self, event: EventRef<'_>, out: &mut Vec<u8>) {
         self.remember(Some(event.tool));
         self.remember(event.agent);
         self.remember(event.session);
@@ -261,9 +261,9 @@ impl Encoder {
 
         let mut sandbox = None;
         let (decision, code, layer, message, output, stripped) = match event.outcome {
-            OutcomeRef::Cancelled => (Decision::Cancelled, None, None, None, None, Vec::new()),
+            OutcomeRef::Cancelled => (Outcome::Cancelled, None, None, None, None, Vec::new()),
             OutcomeRef::Error(e) => (
-                Decision::Error,
+                Outcome::Error,
                 None,
                 None,
                 Some(long_text(e)),

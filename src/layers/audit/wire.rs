@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Decision;
+use super::Outcome;
 use crate::limits::InputLimits;
 use crate::service::{Note, ToolOutput, ToolResponse};
 
@@ -44,7 +44,7 @@ pub(crate) struct CallCapture {
 impl CallCapture {
     /// Captures id, tool, session, arguments (compact JSON within `max_argument_bytes` and
     /// the depth bound, otherwise why not) and the claimed agent, in one allocation.
-    pub fn new(
+    pub(super) fn new(
         id: &str,
         tool: &str,
         session: Option<&str>,
@@ -86,7 +86,7 @@ impl CallCapture {
     }
 
     /// The agent the caller claimed.
-    pub fn claimed_agent(&self) -> Option<&str> {
+    pub(super) fn claimed_agent(&self) -> Option<&str> {
         Take::new(&self.bytes[self.agent_at..]).opt_str().flatten()
     }
 }
@@ -156,19 +156,19 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
     put.u8(2);
     match &response.rejection {
         Some(r) => {
-            put.u8(Decision::Refused as u8);
+            put.u8(Outcome::Refused as u8);
             put.opt_str(Some(r.code.as_str()));
             put.opt_str(Some(&r.layer));
             put.opt_str(Some(&r.message));
         }
         None if response.is_error => {
-            put.u8(Decision::Failed as u8);
+            put.u8(Outcome::Failed as u8);
             put.opt_str(None);
             put.opt_str(None);
             put.opt_str(Some(&response.output.to_text()));
         }
         None => {
-            put.u8(Decision::Allowed as u8);
+            put.u8(Outcome::Allowed as u8);
             put.opt_str(None);
             put.opt_str(None);
             put.opt_str(None);
@@ -336,11 +336,11 @@ pub(crate) struct Take<'a> {
 }
 
 impl<'a> Take<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
         Self { buf }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
@@ -379,7 +379,7 @@ impl<'a> Take<'a> {
     }
 
     /// The next frame's bytes.
-    pub fn frame(&mut self) -> Option<&'a [u8]> {
+    pub(super) fn frame(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
         self.bytes(n)
     }
@@ -411,7 +411,7 @@ pub(crate) enum OutcomeRef<'a> {
 /// The parts of a response the record keeps.
 #[derive(Debug)]
 pub(crate) struct SummaryRef<'a> {
-    pub decision: Decision,
+    pub decision: Outcome,
     pub code: Option<&'a str>,
     pub layer: Option<&'a str>,
     pub message: Option<&'a str>,
@@ -440,7 +440,7 @@ pub(crate) struct SandboxRef<'a> {
 
 impl<'a> EventRef<'a> {
     /// Reads one frame's content (without its length).
-    pub fn read(frame: &'a [u8]) -> Option<Self> {
+    pub(super) fn read(frame: &'a [u8]) -> Option<Self> {
         let mut t = Take::new(frame);
         let ts = i128::from_le_bytes(t.bytes(16)?.try_into().ok()?);
         let ts = jiff::Timestamp::from_nanosecond(ts).ok()?;
@@ -476,9 +476,9 @@ impl<'a> EventRef<'a> {
 impl<'a> SummaryRef<'a> {
     fn read(t: &mut Take<'a>) -> Option<Self> {
         let decision = match t.u8()? {
-            d if d == Decision::Refused as u8 => Decision::Refused,
-            d if d == Decision::Failed as u8 => Decision::Failed,
-            _ => Decision::Allowed,
+            d if d == Outcome::Refused as u8 => Outcome::Refused,
+            d if d == Outcome::Failed as u8 => Outcome::Failed,
+            _ => Outcome::Allowed,
         };
         let code = t.opt_str()?;
         let layer = t.opt_str()?;
@@ -585,7 +585,7 @@ mod tests {
         let OutcomeRef::Response(s) = event.outcome else {
             panic!("not a response")
         };
-        assert_eq!(s.decision, Decision::Allowed);
+        assert_eq!(s.decision, Outcome::Allowed);
         assert_eq!(s.output_bytes, "héllo".len() as u64);
         assert_eq!(s.redacted, vec![("EMAIL", 2)]);
         assert!(matches!(s.output, Some(OutputRef::Text("héllo"))));
@@ -611,7 +611,7 @@ mod tests {
         let OutcomeRef::Response(s) = event.outcome else {
             panic!("not a response")
         };
-        assert_eq!(s.decision, Decision::Refused);
+        assert_eq!(s.decision, Outcome::Refused);
         assert_eq!(s.code, Some("policy_denied"));
         assert_eq!(s.layer, Some("policy"));
         assert!(s.output.is_none(), "a refusal's output is never kept");

@@ -90,7 +90,7 @@ impl Shared {
 
     /// Queues one record frame; its place in the queue (`permit`) is given back by the
     /// writer once the record is written.
-    pub fn push(&self, frame: &[u8], permit: OwnedSemaphorePermit) {
+    pub(super) fn push(&self, frame: &[u8], permit: OwnedSemaphorePermit) {
         let mut queue = self.lock();
         queue.frames.extend_from_slice(frame);
         queue.records += 1;
@@ -107,7 +107,7 @@ impl Shared {
     }
 
     /// Asks the writer to write and sync everything queued so far, then answer on `reply`.
-    pub fn flush(&self, reply: oneshot::Sender<io::Result<()>>) {
+    pub(super) fn flush(&self, reply: oneshot::Sender<io::Result<()>>) {
         let mut queue = self.lock();
         queue.flushes.push(reply);
         let wake = queue.waiting != Waiting::Busy;
@@ -117,7 +117,7 @@ impl Shared {
         }
     }
 
-    pub fn stats(&self) -> AuditStats {
+    pub(super) fn stats(&self) -> AuditStats {
         AuditStats {
             written: self.written.load(Ordering::Relaxed),
             failed_writes: self.failed_writes.load(Ordering::Relaxed),
@@ -127,7 +127,7 @@ impl Shared {
         }
     }
 
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
     }

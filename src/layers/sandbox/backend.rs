@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::config::{BackendKind, SandboxConfig};
+use super::error::SandboxError;
 use super::stage::{
     Mode, REPORT_MARKER, Report as StageReport, SETUP_FAILED, SPEC_ENV, Spec, Stage,
 };
@@ -96,9 +97,10 @@ pub trait SandboxBackend: Send + Sync + std::fmt::Debug + 'static {
     /// A short name for notes and records.
     fn name(&self) -> &str;
 
-    /// Whether this host can isolate with this backend; `Err` says why not. Called once
-    /// per layer, before the first sandboxed call.
-    fn check_available(&self) -> Result<(), String>;
+    /// Whether this host can isolate with this backend; `Err`
+    /// ([`SandboxError::Unavailable`]) says why not. Called once per layer, before the
+    /// first sandboxed call.
+    fn check_available(&self) -> Result<(), SandboxError>;
 
     /// Runs `job` in isolation and waits for it (blocking: the layer calls it on a thread
     /// of its own).
@@ -256,7 +258,18 @@ impl SandboxBackend for LinuxSandbox {
         }
     }
 
-    fn check_available(&self) -> Result<(), String> {
+    fn check_available(&self) -> Result<(), SandboxError> {
+        self.probe().map_err(SandboxError::Unavailable)
+    }
+
+    fn run(&self, job: Job) -> RunOutcome {
+        self.run_job(job)
+    }
+}
+
+impl LinuxSandbox {
+    /// A real run of `true` in the sandbox: the only proof that this host lets us isolate.
+    fn probe(&self) -> Result<(), String> {
         if !self.worker.exists() {
             return Err(format!(
                 "the worker program {} does not exist",
@@ -289,7 +302,7 @@ impl SandboxBackend for LinuxSandbox {
         }
     }
 
-    fn run(&self, job: Job) -> RunOutcome {
+    fn run_job(&self, job: Job) -> RunOutcome {
         let start = Instant::now();
         let workdir = match make_workdir() {
             Ok(d) => d,
@@ -339,7 +352,7 @@ impl SandboxBackend for LinuxSandbox {
 /// (which is neither): the host's network, and host directories it may write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Reach {
+pub(crate) struct Reach {
     /// Keep the host's network (no network namespace of its own). Off, the sandbox has a
     /// network namespace with no interface up: nothing to connect to, not even loopback.
     pub network: bool,
@@ -350,18 +363,18 @@ pub struct Reach {
 
 impl Reach {
     /// No network, no writable host directory: what a call's command gets.
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         Self::default()
     }
 
     /// With the host's network or without it.
-    pub fn network(mut self, on: bool) -> Self {
+    pub(crate) fn network(mut self, on: bool) -> Self {
         self.network = on;
         self
     }
 
     /// With these host directories writable.
-    pub fn read_write(mut self, paths: Vec<PathBuf>) -> Self {
+    pub(crate) fn read_write(mut self, paths: Vec<PathBuf>) -> Self {
         self.read_write = paths;
         self
     }
@@ -378,7 +391,7 @@ impl Reach {
 /// and no report could not set up isolation, and the command never ran.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The first stage, ready to spawn.
     pub command: Command,
     /// The work directory and pids cgroup of this run.
@@ -389,7 +402,7 @@ pub struct Prepared {
 /// group it was told of ([`Lease::hold`]), removes the work directory and releases the pids
 /// cgroup (once its processes are gone).
 #[derive(Debug)]
-pub struct Lease {
+pub(crate) struct Lease {
     workdir: PathBuf,
     cgroup: Option<PathBuf>,
     group: Option<i32>,
@@ -400,14 +413,8 @@ pub struct Lease {
 impl Lease {
     /// The process spawned from the prepared command: its group is killed when the lease
     /// is dropped.
-    pub fn hold(&mut self, pid: u32) {
+    pub(crate) fn hold(&mut self, pid: u32) {
         self.group = i32::try_from(pid).ok().filter(|p| *p > 0);
-    }
-
-    /// The sandbox's work directory (the command's current directory, `HOME` and
-    /// `TMPDIR`), a private tmpfs inside the sandbox.
-    pub fn workdir(&self) -> &Path {
-        &self.workdir
     }
 }
 
@@ -429,7 +436,7 @@ impl Drop for Lease {
 /// What the sandbox's inner stage enforced on this host, as it reported it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Report {
+pub(crate) struct Report {
     /// What is enforced.
     pub enforced: Vec<String>,
     /// What this host could not enforce.
@@ -438,7 +445,7 @@ pub struct Report {
 
 impl Report {
     /// The report, when `line` (one stderr line, without its newline) is the sandbox's.
-    pub fn from_line(line: &str) -> Option<Self> {
+    pub(crate) fn from_line(line: &str) -> Option<Self> {
         let json = line.strip_prefix(REPORT_MARKER)?;
         let report: StageReport = serde_json::from_str(json).ok()?;
         Some(Self {
@@ -453,7 +460,7 @@ impl LinuxSandbox {
     /// inside) to run in the sandbox with `env` as its whole environment (over `PATH`,
     /// `HOME` and `TMPDIR`, which point inside) and `reach`. The limits are this backend's
     /// but for the wall clock: nothing kills a prepared command but its [`Lease`].
-    pub fn prepare(
+    pub(crate) fn prepare(
         &self,
         argv: Vec<String>,
         env: Vec<(String, String)>,

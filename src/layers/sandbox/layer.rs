@@ -56,7 +56,7 @@ impl SandboxLayer {
     }
 
     /// Whether the backend can isolate on this host (checked once, by a real run).
-    pub fn availability(&self) -> Result<(), String> {
+    pub fn availability(&self) -> Result<(), SandboxError> {
         self.shared.availability().clone()
     }
 }

@@ -70,9 +70,8 @@ mod layer;
 mod service;
 mod stage;
 
-pub use backend::{
-    Exit, Job, JobKind, Lease, LinuxSandbox, Prepared, Reach, Report, RunOutcome, SandboxBackend,
-};
+pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};
+pub(crate) use backend::{Lease, Prepared, Reach, Report};
 pub use config::{BackendKind, SandboxConfig, SandboxLimits};
 pub use error::SandboxError;
 pub use future::SandboxFuture;

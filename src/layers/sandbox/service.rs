@@ -10,6 +10,7 @@ use tower_service::Service;
 use super::backend::Job;
 use super::backend::SandboxBackend;
 use super::config::SandboxConfig;
+use super::error::SandboxError;
 use super::future::{SandboxFuture, failure};
 use super::stage::WireCall;
 use crate::future::ResponseFuture;
@@ -59,7 +60,7 @@ where
             tracing::warn!(tool = %call.tool, %reason, "ran a call in-process: no sandbox available and none required");
             let note = Note::Unsandboxed {
                 layer: Cow::Borrowed(SANDBOX),
-                reason: reason.clone(),
+                reason: reason.to_string(),
             };
             return SandboxFuture::local(ResponseFuture::inner(self.inner.call(call), vec![note]));
         }
@@ -102,11 +103,11 @@ pub(super) struct Shared {
     pub(super) backend: Arc<dyn SandboxBackend>,
     pub(super) tools: GlobSet,
     pub(super) config: SandboxConfig,
-    pub(super) available: OnceLock<Result<(), String>>,
+    pub(super) available: OnceLock<Result<(), SandboxError>>,
 }
 
 impl Shared {
-    pub(super) fn availability(&self) -> &Result<(), String> {
+    pub(super) fn availability(&self) -> &Result<(), SandboxError> {
         self.available.get_or_init(|| {
             let result = self.backend.check_available();
             if let Err(why) = &result {

@@ -16,7 +16,7 @@ pub(super) struct Decoded {
 
 impl Decoded {
     /// The original offset of decoded offset `i`.
-    pub fn raw(&self, i: usize) -> usize {
+    pub(super) fn raw(&self, i: usize) -> usize {
         self.origin[i] as usize
     }
 }

@@ -1,11 +1,11 @@
-//! [`Decision`]: what happened to a call, as its record says.
+//! [`Outcome`]: what happened to a call, as its record says.
 
 use serde::{Deserialize, Serialize};
 
-/// The decision recorded for a call.
+/// What became of a call, as its audit record says (the record's `decision` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum Outcome {
     /// Let through, and the tool answered.
     Allowed,
     /// Refused by a layer (see `code` and `layer`).
