@@ -20,7 +20,6 @@ const MAX_LINES: usize = 700;
 /// Files over [`MAX_LINES`] still waiting to be split. The list only shrinks: a file named
 /// here that is no longer over the bound fails the test until it is taken off.
 const NOT_YET_SPLIT: &[&str] = &[
-    "adapters/http.rs",
     "bin/airlock.rs",
     "layers/policy/engine.rs",
     "layers/sandbox/backend.rs",
@@ -29,7 +28,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "layers/sanitize/detect.rs",
     "layers/sanitize/sanitizer.rs",
     "proxy/upstream.rs",
-    "service.rs",
 ];
 
 /// Imports across a boundary that are still to be removed (`from -> to`); the list only
@@ -136,7 +134,7 @@ fn the_checker_sees_imports() {
     let crate_ = Crate::load();
     let edges = crate_.edges();
     let from = |f: &str| edges.get(f).cloned().unwrap_or_default();
-    // `use crate::service::{…}` in the router.
+    // `use crate::service::{…}` in the router, followed to the file defining `ToolResponse`.
     assert!(
         from("router.rs").contains("service.rs"),
         "{:?}",

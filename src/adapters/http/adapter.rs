@@ -1,0 +1,176 @@
+//! [`HttpAdapter`]: what the HTTP door serves and how; built with its builder methods.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::{ServedStack, ToolStack};
+use crate::catalog::SharedCatalog;
+use crate::layers::policy::PolicyEngine;
+use crate::state::session::{MemorySessionStore, SessionStore};
+
+/// Host names a request may address by default: the loopback ones (any port).
+pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
+
+/// Builds the axum [`Router`]; see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct HttpAdapter {
+    pub(super) core: ServedStack,
+    pub(super) body_limit: usize,
+    pub(super) timeout: Duration,
+    pub(super) name: String,
+    pub(super) version: String,
+    pub(super) allowed_hosts: Option<Vec<String>>,
+    pub(super) allowed_origins: Vec<String>,
+    pub(super) sessions: Arc<dyn SessionStore>,
+    pub(super) require_session: bool,
+    pub(super) page_size: usize,
+    pub(super) cors: Option<tower_http::cors::CorsLayer>,
+    pub(super) instructions: Option<String>,
+    pub(super) relay: Option<Arc<dyn crate::mcp::Relay>>,
+    pub(super) events: Option<tokio::sync::broadcast::Sender<Arc<str>>>,
+    pub(super) streams: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most event streams (`GET /mcp`) open at once, by default.
+pub(super) const MAX_STREAMS: usize = 64;
+
+impl HttpAdapter {
+    /// Serves `stack` (any service of tool calls: the airlock layers over a router) and
+    /// lists the tools of `catalog`.
+    pub fn new<S: ToolStack>(stack: S, catalog: impl Into<SharedCatalog>) -> Self {
+        Self {
+            core: ServedStack::new(stack, catalog.into()),
+            body_limit: 1024 * 1024 + 64 * 1024,
+            timeout: Duration::from_secs(60),
+            name: "agent-airlock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            allowed_hosts: Some(LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect()),
+            allowed_origins: Vec::new(),
+            sessions: Arc::new(MemorySessionStore::default()),
+            require_session: true,
+            page_size: 100,
+            cors: None,
+            instructions: None,
+            relay: None,
+            events: None,
+            streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
+        }
+    }
+
+    /// Opens `GET /mcp` event streams (for a valid session of the caller, at most
+    /// `max_streams` at once) and sends every message of `events` (a JSON-RPC
+    /// notification, serialized) to every open stream; `tools.listChanged` is declared
+    /// at `initialize`. Send only what every session may see (that a list changed), never
+    /// what belongs to one session. Without it, `GET /mcp` is 405.
+    pub fn notifications(
+        mut self,
+        events: tokio::sync::broadcast::Sender<Arc<str>>,
+        max_streams: usize,
+    ) -> Self {
+        self.events = Some(events);
+        self.streams = Arc::new(tokio::sync::Semaphore::new(max_streams.max(1)));
+        self
+    }
+
+    /// Answers the MCP methods this adapter does not serve itself (`resources/*`,
+    /// `prompts/*`, …) with `relay`, and declares its capabilities at `initialize`.
+    pub fn relay(mut self, relay: Arc<dyn crate::mcp::Relay>) -> Self {
+        self.relay = Some(relay);
+        self
+    }
+
+    /// The `instructions` of `initialize` (what the server tells the model about itself).
+    /// Sent as given: mask what comes from elsewhere first (the proxy does).
+    pub fn instructions(mut self, instructions: Option<String>) -> Self {
+        self.instructions = instructions;
+        self
+    }
+
+    /// The host names (`Host` header, and the host of an `Origin` header) requests may
+    /// carry, any port; default [`LOOPBACK_HOSTS`]. A server reachable under other names
+    /// lists them here: anything else is refused with 403, which is what stops DNS
+    /// rebinding (a web page whose name resolves to this server).
+    pub fn allowed_hosts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, hosts: I) -> Self {
+        self.allowed_hosts = Some(
+            hosts
+                .into_iter()
+                .map(|h| h.into().to_ascii_lowercase())
+                .collect(),
+        );
+        self
+    }
+
+    /// Accepts any `Host` (behind a proxy that checks it, or with authentication that a
+    /// browser cannot forge). A request with an `Origin` header must then come from one of
+    /// [`allowed_origins`](Self::allowed_origins).
+    pub fn allow_any_host(mut self) -> Self {
+        self.allowed_hosts = None;
+        self
+    }
+
+    /// Further origins (`scheme://host[:port]`) a browser request may come from, besides
+    /// those on an allowed host.
+    pub fn allowed_origins<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        origins: I,
+    ) -> Self {
+        self.allowed_origins = origins
+            .into_iter()
+            .map(|o| o.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Answers CORS (preflights included) with `cors`; without it, none is sent, so a
+    /// browser page of another origin cannot read an answer. List the same origins in
+    /// [`allowed_origins`](Self::allowed_origins).
+    pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// Where sessions issued at `initialize` live (default: in memory, 10,000 of an hour).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = store;
+        self
+    }
+
+    /// Whether MCP requests after `initialize` must carry a session id (default true:
+    /// missing → 400). Off, a request without one runs outside any session (and no session
+    /// budget counts it); one with an id must still present a live one of its own.
+    pub fn require_session(mut self, require: bool) -> Self {
+        self.require_session = require;
+        self
+    }
+
+    /// Tools per `tools/list` page (default 100, at least 1); further pages by cursor.
+    pub fn page_size(mut self, tools: usize) -> Self {
+        self.page_size = tools.max(1);
+        self
+    }
+
+    /// Filters `tools/list` for each caller with this policy (the same the stack uses).
+    pub fn policy(mut self, policy: Arc<PolicyEngine>) -> Self {
+        self.core.set_policy(policy);
+        self
+    }
+
+    /// Largest request body in bytes.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Longest a request may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `serverInfo` of `initialize`.
+    pub fn server_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.name = name.into();
+        self.version = version.into();
+        self
+    }
+}

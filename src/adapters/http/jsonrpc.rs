@@ -1,0 +1,349 @@
+//! `POST /mcp`: JSON-RPC messages (one, or a batch under revision 2025-03-26) and the MCP methods the door serves itself.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::adapter::HttpAdapter;
+use super::reply::{json_response, rpc_result};
+use crate::adapters::caller_of;
+use crate::mcp::result::call_result;
+use crate::mcp::{PROTOCOL_VERSION, RpcError, SUPPORTED_VERSIONS};
+use crate::service::{Caller, ToolCall};
+use crate::state::session::owner_of;
+
+/// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
+pub const MAX_BATCH: usize = 32;
+
+pub(super) async fn mcp(
+    State(adapter): State<Arc<HttpAdapter>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = adapter.check_request(&uri, &headers, true) {
+        return *refusal;
+    }
+    let message: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                RpcError::Parse(e.to_string().into()).to_response(Value::Null),
+            );
+        }
+    };
+    match message {
+        Value::Array(items) => batch(&adapter, &headers, items).await,
+        message => one(&adapter, &headers, message).await,
+    }
+}
+
+/// A JSON-RPC batch, as protocol revision 2025-03-26 requires servers to accept (later
+/// revisions removed batching): each message answered as if sent alone, the answers in
+/// one array, notifications unanswered. Not with a later revision's header, never with
+/// `initialize` inside, at most [`MAX_BATCH`] messages.
+pub(super) async fn batch(
+    adapter: &Arc<HttpAdapter>,
+    headers: &HeaderMap,
+    items: Vec<Value>,
+) -> Response {
+    let refuse = |why: &str| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            RpcError::invalid_request(why.to_owned()).to_response(Value::Null),
+        )
+    };
+    let version = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok());
+    if version.is_some_and(|v| v != "2025-03-26") {
+        return refuse(
+            "batches are part of protocol revision 2025-03-26 only: send one message per request",
+        );
+    }
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return refuse(&format!("a batch holds 1 to {MAX_BATCH} messages"));
+    }
+    if items
+        .iter()
+        .any(|m| m.get("method").and_then(Value::as_str) == Some("initialize"))
+    {
+        return refuse("initialize cannot be part of a batch");
+    }
+    // The session is the request's, checked once for the whole batch.
+    let (caller, _) = caller_of(headers);
+    if let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await {
+        return *refusal;
+    }
+    let mut answers = Vec::new();
+    for item in items {
+        let response = one(adapter, headers, item).await;
+        if response.status() == StatusCode::ACCEPTED {
+            continue;
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(answer) => answers.push(answer),
+            Err(_) => answers.push(RpcError::internal("internal error").to_response(Value::Null)),
+        }
+    }
+    if answers.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    json_response(StatusCode::OK, Value::Array(answers))
+}
+
+/// One JSON-RPC message.
+pub(super) async fn one(
+    adapter: &Arc<HttpAdapter>,
+    headers: &HeaderMap,
+    message: Value,
+) -> Response {
+    let Value::Object(mut message) = message else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            RpcError::invalid_request("the body must be a JSON-RPC 2.0 object")
+                .to_response(Value::Null),
+        );
+    };
+    let id = message.remove("id");
+    // A notification (a method, no id) is answered 202 without a body, or 400 without
+    // one when it is malformed: JSON-RPC never answers a notification.
+    if id.is_none() && message.contains_key("method") {
+        let valid = message.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+            && message.get("method").is_some_and(Value::is_string)
+            && matches!(
+                message.get("params"),
+                None | Some(Value::Null | Value::Object(_))
+            );
+        if !valid {
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+        let (caller, _) = caller_of(headers);
+        let method = message.get("method").and_then(Value::as_str).unwrap_or("");
+        if method != "notifications/initialized"
+            && let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await
+        {
+            // The status says it; the body is dropped.
+            return refusal.status().into_response();
+        }
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if let Some(id) = &id
+        && !(id.is_string() || id.is_i64() || id.is_u64())
+    {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            RpcError::invalid_request("the id must be a string or an integer")
+                .to_response(Value::Null),
+        );
+    }
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            RpcError::invalid_request("jsonrpc must be \"2.0\"")
+                .to_response(id.unwrap_or(Value::Null)),
+        );
+    }
+    let Some(method) = message
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        // A response from the client (to a request we never send) or garbage.
+        return match id {
+            None => StatusCode::ACCEPTED.into_response(),
+            Some(id) => json_response(
+                StatusCode::BAD_REQUEST,
+                RpcError::invalid_request("the request has no method").to_response(id),
+            ),
+        };
+    };
+    let mut params = match message.remove("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return json_response(
+                StatusCode::OK,
+                RpcError::invalid_params("params must be an object")
+                    .to_response(id.unwrap_or(Value::Null)),
+            );
+        }
+    };
+    let Some(id) = id else {
+        // A message without a method or an id (checked above): nothing to answer.
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let (caller, _) = caller_of(headers);
+    if method == "initialize" {
+        let asked = params.get("protocolVersion").and_then(Value::as_str);
+        let version = asked
+            .filter(|v| SUPPORTED_VERSIONS.contains(v))
+            .unwrap_or(PROTOCOL_VERSION);
+        let owner = owner_of(&caller, adapter.core.policy());
+        let session = match adapter.sessions.create(&owner).await {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::warn!(error = %e, "no session for an initialize");
+                return json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    RpcError::internal("no session can be opened now; try again later")
+                        .to_response(id),
+                );
+            }
+        };
+        let mut result = json!({
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": adapter.events.is_some()}},
+            "serverInfo": {"name": adapter.name, "version": adapter.version},
+        });
+        if let Some(instructions) = &adapter.instructions {
+            result["instructions"] = Value::String(instructions.clone());
+        }
+        if let Some(relay) = &adapter.relay
+            && let Value::Object(more) = relay.capabilities()
+            && let Some(Value::Object(capabilities)) = result.get_mut("capabilities")
+        {
+            for (name, value) in more {
+                capabilities.entry(name).or_insert(value);
+            }
+        }
+        let mut response = json_response(StatusCode::OK, rpc_result(id, result));
+        if let Ok(value) = HeaderValue::from_str(&session) {
+            response.headers_mut().insert("mcp-session-id", value);
+        }
+        return response;
+    }
+    let session = match adapter.session_of(headers, &caller, &id).await {
+        Ok(session) => session,
+        Err(refusal) => return *refusal,
+    };
+    match method.as_str() {
+        "ping" => json_response(StatusCode::OK, rpc_result(id, json!({}))),
+        "tools/list" => {
+            let start = match params.get("cursor") {
+                None | Some(Value::Null) => 0,
+                Some(Value::String(cursor)) => match decode_cursor(cursor) {
+                    Some(start) => start,
+                    None => {
+                        return json_response(
+                            StatusCode::OK,
+                            RpcError::invalid_params(
+                                "invalid cursor: use a nextCursor this server gave",
+                            )
+                            .to_response(id),
+                        );
+                    }
+                },
+                Some(_) => {
+                    return json_response(
+                        StatusCode::OK,
+                        RpcError::invalid_params("the cursor must be a string").to_response(id),
+                    );
+                }
+            };
+            let tools = list_tools(adapter, caller);
+            let end = start.saturating_add(adapter.page_size).min(tools.len());
+            let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
+            let mut result = json!({"tools": page});
+            if end < tools.len() {
+                result["nextCursor"] = Value::String(encode_cursor(end));
+            }
+            json_response(StatusCode::OK, rpc_result(id, result))
+        }
+        "tools/call" => {
+            let Some(Value::String(name)) = params.remove("name") else {
+                return json_response(
+                    StatusCode::OK,
+                    RpcError::invalid_params("tools/call needs params.name, the tool's name")
+                        .to_response(id),
+                );
+            };
+            let arguments = match params.remove("arguments") {
+                None | Some(Value::Null) => Value::Object(Map::new()),
+                Some(v @ Value::Object(_)) => v,
+                Some(_) => {
+                    return json_response(
+                        StatusCode::OK,
+                        RpcError::invalid_params("params.arguments must be an object")
+                            .to_response(id),
+                    );
+                }
+            };
+            let typed = adapter.core.has_output_schema(&name);
+            let mut call = ToolCall::new(name, arguments).with_caller(caller);
+            // Only a session this server issued to this caller counts for budgets.
+            call.session = session;
+            match adapter.core.call(call).await {
+                Ok(response) => json_response(
+                    StatusCode::OK,
+                    RpcResult {
+                        jsonrpc: "2.0",
+                        id: &id,
+                        result: call_result(&response, typed),
+                    },
+                ),
+                Err(_) => json_response(
+                    StatusCode::OK,
+                    RpcError::internal("internal error").to_response(id),
+                ),
+            }
+        }
+        other => match adapter
+            .relay
+            .as_ref()
+            .and_then(|relay| relay.request(other, Value::Object(params), caller))
+        {
+            Some(answer) => match answer.await {
+                Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
+                Err(e) => json_response(StatusCode::OK, RpcError::from(e).to_response(id)),
+            },
+            // The method is not echoed: it is the caller's text, and this message is built
+            // outside the stack, where no sanitizer would mask it.
+            None => json_response(StatusCode::OK, RpcError::MethodNotFound.to_response(id)),
+        },
+    }
+}
+
+/// A `tools/list` cursor: the index of the page's first tool, tagged and base64url'd so
+/// clients treat it as opaque.
+pub(super) fn encode_cursor(start: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("tools:{start}"))
+}
+
+pub(super) fn decode_cursor(cursor: &str) -> Option<usize> {
+    use base64::Engine;
+    if cursor.len() > 64 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("tools:")?
+        .parse()
+        .ok()
+}
+
+/// `tools/list`: the catalog, filtered by the policy for this caller.
+pub(super) fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
+    adapter.core.visible(caller, |t| t.to_mcp())
+}
+
+/// A JSON-RPC success response, serialized without building a `Value` tree.
+#[derive(Serialize)]
+pub(super) struct RpcResult<'a, R> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: R,
+}
