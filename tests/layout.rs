@@ -136,7 +136,7 @@ fn the_checker_sees_imports() {
     let from = |f: &str| edges.get(f).cloned().unwrap_or_default();
     // `use crate::service::{…}` in the router, followed to the file defining `ToolResponse`.
     assert!(
-        from("router.rs").contains("service.rs"),
+        from("router.rs").contains("service/response.rs"),
         "{:?}",
         from("router.rs")
     );
