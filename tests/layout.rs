@@ -27,7 +27,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "layers/sanitize/context.rs",
     "layers/sanitize/detect.rs",
     "layers/sanitize/sanitizer.rs",
-    "proxy/upstream.rs",
 ];
 
 /// Imports across a boundary that are still to be removed (`from -> to`); the list only

@@ -1,8 +1,6 @@
-//! [`Upstream`]: one MCP server the proxy talks to as a client (rmcp): started as a command
-//! over stdio and restarted, with backoff, when it exits; or reached over Streamable HTTP
-//! and connected again when the connection or the session is lost.
+//! [`Upstream`]: starting the upstream, restarting it with backoff when it exits (or
+//! connecting again when its session is lost), and every call and request to it.
 
-use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,43 +8,18 @@ use std::time::{Duration, Instant};
 use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
 use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+use rmcp::transport::TokioChildProcess;
 
-use super::config::ProxyConfig;
-use super::error::ProxyError;
-use crate::layers::sanitize::{Counts, Sanitizer};
+use crate::layers::sanitize::Sanitizer;
 use crate::mcp::ClientRequests;
+use crate::proxy::config::ProxyConfig;
+use crate::proxy::error::ProxyError;
 
-/// Where the upstream is: a command to start (over stdio) or a Streamable HTTP URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Started as a command; MCP over its stdin and stdout.
-    Command(Launch),
-    /// Reached at an `http://` URL (MCP's Streamable HTTP: JSON and SSE responses,
-    /// session ids); a lost connection or session is opened again at the next call.
-    Http(String),
-}
+use super::client::{Client, Downstream, Progress, Tracked, connected};
+use super::http::HttpClient;
+use super::stdio::{SandboxLease, UpstreamSandbox, brief, command, log_stderr};
+use super::target::Target;
 
-impl From<Launch> for Target {
-    fn from(launch: Launch) -> Self {
-        Target::Command(launch)
-    }
-}
-
-/// The command a stdio upstream runs, and its environment (nothing else of the host's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Launch {
-    /// The program.
-    pub program: String,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Its whole environment.
-    pub env: BTreeMap<String, String>,
-}
-
-/// Longest line of the upstream's stderr logged as one event.
-const MAX_LOG_LINE: usize = 4096;
 /// A run this long counts as healthy: the next restart is immediate again.
 const HEALTHY_RUN: Duration = Duration::from_secs(30);
 /// The first pause between restarts.
@@ -59,238 +32,11 @@ struct Live {
     _lease: Option<SandboxLease>,
 }
 
-/// The resources of a sandboxed run (none off Linux).
-#[cfg(target_os = "linux")]
-type SandboxLease = crate::layers::sandbox::Lease;
-#[cfg(not(target_os = "linux"))]
-type SandboxLease = std::convert::Infallible;
-
 /// What [`Upstream::spawn`] brings up.
 struct Spawned {
     service: RunningService<RoleClient, Client>,
     peer: Peer<RoleClient>,
     lease: Option<SandboxLease>,
-}
-
-/// The proxy as the upstream's client: its `initialize` parameters, and a signal raised
-/// when the upstream says its tools changed.
-struct Client {
-    info: rmcp::model::ClientConfig,
-    tools_changed: Arc<tokio::sync::Notify>,
-    downstream: Downstream,
-    sanitizer: Option<Arc<Sanitizer>>,
-    /// The client's roots are relayed (`[proxy] pass` has `roots`).
-    roots: bool,
-    /// The calls under way whose progress the client asked for: rmcp's token for the
-    /// upstream → the client's token.
-    progress: Progress,
-}
-
-/// rmcp's progress token of a call to the upstream → the token the client gave it.
-type Progress =
-    Arc<Mutex<std::collections::HashMap<rmcp::model::ProgressToken, serde_json::Value>>>;
-
-/// A call whose progress is passed on: forgotten when it ends, and cancelled upstream
-/// when it ends unanswered (a timeout, a client that gave up).
-struct Tracked {
-    progress: Progress,
-    token: rmcp::model::ProgressToken,
-    peer: Peer<RoleClient>,
-    id: rmcp::model::RequestId,
-    answered: bool,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.token);
-        if !self.answered {
-            let (peer, id) = (self.peer.clone(), self.id.clone());
-            tokio::spawn(async move {
-                let _ = peer
-                    .notify_cancelled(rmcp::model::CancelledNotificationParam::new(
-                        Some(id),
-                        Some("the proxy's client gave up".into()),
-                    ))
-                    .await;
-            });
-        }
-    }
-}
-
-/// The proxy's own client, once one is connected (over stdio), for the requests the
-/// upstream makes of it.
-type Downstream = Arc<Mutex<Option<Arc<dyn ClientRequests>>>>;
-
-/// The connected client, if one is.
-fn connected(downstream: &Downstream) -> Option<Arc<dyn ClientRequests>> {
-    downstream.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-impl Client {
-    /// Asks the connected client `method` for the upstream, if it declared `capability`;
-    /// what goes each way is masked (the upstream is untrusted, and so is what it would
-    /// show the model).
-    async fn ask<P: serde::Serialize, R: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        capability: &str,
-        params: P,
-    ) -> Result<R, rmcp::ErrorData> {
-        let client = connected(&self.downstream);
-        let Some(client) = client.filter(|c| c.capabilities().get(capability).is_some()) else {
-            return Err(rmcp::ErrorData::new(
-                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
-                format!("the client offers no {capability}"),
-                None,
-            ));
-        };
-        let mut counts = Counts::new();
-        let mut params = serde_json::to_value(params).unwrap_or_default();
-        if let Some(sanitizer) = &self.sanitizer {
-            sanitizer.sanitize_json(&mut params, &mut counts);
-        }
-        let mut answer = client.request(method, params).await.map_err(|e| {
-            rmcp::ErrorData::new(
-                rmcp::model::ErrorCode(i32::try_from(e.code).unwrap_or(-32603)),
-                e.message,
-                None,
-            )
-        })?;
-        if let Some(sanitizer) = &self.sanitizer {
-            sanitizer.sanitize_json(&mut answer, &mut counts);
-        }
-        serde_json::from_value(answer).map_err(|_| {
-            rmcp::ErrorData::internal_error("the client's answer cannot be read", None)
-        })
-    }
-}
-
-impl Client {
-    /// Passes a notification of the upstream's on to the connected client, masked.
-    fn pass_on<P: serde::Serialize>(&self, method: &str, params: P) {
-        let client = connected(&self.downstream);
-        let Some(client) = client else { return };
-        let mut params = serde_json::to_value(params).unwrap_or_default();
-        if let Some(sanitizer) = &self.sanitizer {
-            sanitizer.sanitize_json(&mut params, &mut Counts::new());
-        }
-        client.notify(method, params);
-    }
-}
-
-impl rmcp::ClientHandler for Client {
-    fn get_info(&self) -> rmcp::model::ClientConfig {
-        self.info.clone()
-    }
-
-    #[allow(deprecated)] // logging: deprecated by a later revision, still used by servers
-    async fn on_logging_message(
-        &self,
-        params: rmcp::model::LoggingMessageNotificationParam,
-        _context: rmcp::service::NotificationContext<RoleClient>,
-    ) {
-        self.pass_on("notifications/message", params);
-    }
-
-    async fn on_progress(
-        &self,
-        params: rmcp::model::ProgressNotificationParam,
-        _context: rmcp::service::NotificationContext<RoleClient>,
-    ) {
-        // Only for a call the client asked progress of, under the client's own token;
-        // the upstream's token (rmcp's) and anything else it sends are dropped.
-        let token = self
-            .progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&params.progress_token)
-            .cloned();
-        let Some(token) = token else { return };
-        let client = connected(&self.downstream);
-        let Some(client) = client else { return };
-        let mut notification = serde_json::json!({
-            "progressToken": token,
-            "progress": params.progress,
-        });
-        if let Some(total) = params.total {
-            notification["total"] = serde_json::json!(total);
-        }
-        if let Some(message) = params.message {
-            notification["message"] = serde_json::Value::String(match &self.sanitizer {
-                Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
-                None => message,
-            });
-        }
-        // Queued before this handler returns: ahead of the call's answer, which rmcp
-        // delivers after this notification's handler was started.
-        client
-            .notify_in_order("notifications/progress", notification)
-            .await;
-    }
-
-    async fn on_resource_updated(
-        &self,
-        params: rmcp::model::ResourceUpdatedNotificationParam,
-        _context: rmcp::service::NotificationContext<RoleClient>,
-    ) {
-        self.pass_on("notifications/resources/updated", params);
-    }
-
-    async fn on_resource_list_changed(
-        &self,
-        _context: rmcp::service::NotificationContext<RoleClient>,
-    ) {
-        self.pass_on(
-            "notifications/resources/list_changed",
-            serde_json::json!({}),
-        );
-    }
-
-    async fn on_prompt_list_changed(
-        &self,
-        _context: rmcp::service::NotificationContext<RoleClient>,
-    ) {
-        self.pass_on("notifications/prompts/list_changed", serde_json::json!({}));
-    }
-
-    async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
-        self.tools_changed.notify_one();
-    }
-
-    #[allow(deprecated)] // sampling: deprecated by a later revision, still used by servers
-    async fn create_message(
-        &self,
-        params: rmcp::model::CreateMessageRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
-        self.ask("sampling/createMessage", "sampling", params).await
-    }
-
-    #[allow(deprecated)] // roots: deprecated by a later revision, still used by servers
-    async fn list_roots(
-        &self,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
-        if !self.roots {
-            return Err(rmcp::ErrorData::new(
-                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
-                "roots are not relayed",
-                None,
-            ));
-        }
-        self.ask("roots/list", "roots", serde_json::json!({})).await
-    }
-
-    async fn create_elicitation(
-        &self,
-        params: rmcp::model::ElicitRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
-        self.ask("elicitation/create", "elicitation", params).await
-    }
 }
 
 /// Told what the upstream serves whenever that may have changed (a restart, a
@@ -326,7 +72,7 @@ pub struct Upstream {
     downstream: Downstream,
     /// The sandbox a stdio upstream runs in (`[proxy.sandbox]`).
     #[cfg(target_os = "linux")]
-    sandbox: Option<super::sandbox::UpstreamSandbox>,
+    sandbox: Option<crate::proxy::sandbox::UpstreamSandbox>,
     /// The last line the upstream wrote to stderr, masked: why it did not start, often.
     last_words: Arc<Mutex<Option<String>>>,
     /// The calls whose progress the client asked for.
@@ -335,106 +81,6 @@ pub struct Upstream {
     broadcast: Mutex<Option<tokio::sync::broadcast::Sender<Arc<str>>>>,
     /// How an upstream over HTTP is reached.
     http: Option<HttpClient>,
-}
-
-/// The HTTP client of an upstream over HTTP(S), and its token.
-struct HttpClient {
-    client: reqwest::Client,
-    bearer: Option<String>,
-}
-
-impl std::fmt::Debug for HttpClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient")
-            .field("bearer", &self.bearer.as_ref().map(|_| "<set>"))
-            .finish()
-    }
-}
-
-impl HttpClient {
-    /// The client for `url`: `http://` or `https://` (rustls, the system's trust anchors
-    /// and `[proxy] upstream_ca_file`'s), no redirects followed (a token or a session id
-    /// is never replayed elsewhere), and the token of `upstream_bearer_env`, which never
-    /// goes in clear beyond loopback.
-    fn new(url: &str, config: &ProxyConfig) -> Result<Self, String> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| format!("the upstream URL cannot be read: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err("the upstream URL must be http:// or https://".into());
-        }
-        let bearer = match &config.upstream_bearer_env {
-            Some(name) => Some(std::env::var(name).map_err(|_| {
-                format!("proxy.upstream_bearer_env: the variable {name} is not set")
-            })?),
-            None => None,
-        };
-        if bearer.is_some() && parsed.scheme() == "http" && !is_loopback(&parsed) {
-            return Err(
-                "proxy.upstream_bearer_env: the token would cross the network in clear; use \
-                 an https:// URL (http:// is allowed to loopback only)"
-                    .into(),
-            );
-        }
-        // reqwest's rustls needs a crypto provider: ring, unless the program chose one.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        // Idle connections are kept (rmcp's own client keeps none, against a delayed-ACK
-        // stall it saw). Measured against server-everything: 147–235 µs added at p50 with
-        // them, 246–395 µs without, and no stall in the p99.
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &config.upstream_ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                format!(
-                    "proxy.upstream_ca_file: cannot read {}: {e}",
-                    path.display()
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                format!(
-                    "proxy.upstream_ca_file: {} holds no certificate: {e}",
-                    path.display()
-                )
-            })?;
-            if certs.is_empty() {
-                return Err(format!(
-                    "proxy.upstream_ca_file: {} holds no certificate",
-                    path.display()
-                ));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
-        Ok(Self { client, bearer })
-    }
-
-    fn transport(&self, url: &str) -> StreamableHttpClientTransport<reqwest::Client> {
-        let mut config =
-            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
-                url,
-            );
-        if let Some(token) = &self.bearer {
-            config = config.auth_header(token.clone());
-        }
-        StreamableHttpClientTransport::with_client(self.client.clone(), config)
-    }
-}
-
-/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl std::fmt::Debug for Upstream {
@@ -462,6 +108,17 @@ pub(crate) struct Started {
 }
 
 impl Upstream {
+    /// The sandbox a stdio upstream runs in, if any.
+    #[cfg(target_os = "linux")]
+    fn sandbox(&self) -> Option<&UpstreamSandbox> {
+        self.sandbox.as_ref()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn sandbox(&self) -> Option<&UpstreamSandbox> {
+        None
+    }
+
     /// Starts the upstream, initializes it and lists its tools, all within the start
     /// timeout.
     pub(crate) async fn start(
@@ -478,7 +135,7 @@ impl Upstream {
         let sandbox = match (&config.sandbox, &target) {
             (None, _) => None,
             (Some(settings), Target::Command(_)) => {
-                Some(super::sandbox::backend(settings).map_err(ProxyError::Upstream)?)
+                Some(crate::proxy::sandbox::backend(settings).map_err(ProxyError::Upstream)?)
             }
             (Some(_), Target::Http(_)) => {
                 return Err(ProxyError::Upstream(
@@ -824,7 +481,7 @@ impl Upstream {
         let mut lease = None;
         let service = match &self.target {
             Target::Command(launch) => {
-                let (mut command, held) = self.command(launch)?;
+                let (mut command, held) = command(launch, self.sandbox(), &self.config.env)?;
                 lease = held;
                 command.kill_on_drop(true);
                 let (transport, stderr) = TokioChildProcess::builder(command)
@@ -878,132 +535,5 @@ impl Upstream {
             peer,
             lease,
         })
-    }
-
-    /// The command that starts a stdio upstream: the program itself, or, when it runs in
-    /// the sandbox, the sandbox's first stage with the lease of its resources.
-    fn command(
-        &self,
-        launch: &Launch,
-    ) -> Result<(tokio::process::Command, Option<SandboxLease>), String> {
-        #[cfg(target_os = "linux")]
-        if let Some(sandbox) = &self.sandbox {
-            let program = find_program(&launch.program, launch.env.get("PATH"))?;
-            let argv = std::iter::once(program)
-                .chain(launch.args.iter().cloned())
-                .collect();
-            // Inside, PATH, HOME and TMPDIR are the sandbox's (the host's directories are
-            // not there), unless `[proxy.env]` sets them.
-            let env = launch
-                .env
-                .iter()
-                .filter(|(name, _)| {
-                    !matches!(name.as_str(), "PATH" | "HOME" | "TMPDIR")
-                        || self.config.env.contains_key(name.as_str())
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let prepared = sandbox
-                .prepare(argv, env)
-                .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
-            for missing in &prepared.lease.not_enforced {
-                tracing::warn!("the sandbox does not enforce {missing}");
-            }
-            return Ok((
-                tokio::process::Command::from(prepared.command),
-                Some(prepared.lease),
-            ));
-        }
-        let mut command = tokio::process::Command::new(&launch.program);
-        command.args(&launch.args).env_clear().envs(&launch.env);
-        Ok((command, None))
-    }
-}
-
-/// `program` as an absolute path, looked up in `path` (the upstream's `PATH` on the host)
-/// when it is a bare name: inside the sandbox, only what is mounted exists, and the
-/// program itself is mounted by its path. The path is kept as found, links and all (a
-/// virtualenv's `python` finds its packages from where it is called).
-#[cfg(target_os = "linux")]
-fn find_program(program: &str, path: Option<&String>) -> Result<String, String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let candidate = std::path::Path::new(program);
-    let executable = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    let found = if candidate.is_absolute() {
-        Some(candidate.to_path_buf())
-    } else if program.contains('/') {
-        std::env::current_dir().ok().map(|d| d.join(candidate))
-    } else {
-        path.into_iter()
-            .flat_map(|p| std::env::split_paths(p).collect::<Vec<_>>())
-            .filter(|dir| dir.is_absolute())
-            .map(|dir| dir.join(program))
-            .find(|p| executable(p))
-    };
-    match found {
-        Some(p) if executable(&p) => Ok(p.to_string_lossy().into_owned()),
-        _ => Err(format!(
-            "cannot find the program `{program}` to start in the sandbox (give its absolute \
-             path, or a PATH that holds it)"
-        )),
-    }
-}
-
-/// An error's text, cut to one short line (it may quote what the upstream sent).
-fn brief(error: &impl std::fmt::Display) -> String {
-    let text = error.to_string();
-    let line = text.lines().next().unwrap_or_default();
-    match line.char_indices().nth(200) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line.to_owned(),
-    }
-}
-
-/// Logs the upstream's stderr, a line per event, masked (the sandbox's report, when it runs
-/// in one, as what the sandbox enforces); keeps the last line in `last_words`.
-async fn log_stderr(
-    stderr: tokio::process::ChildStderr,
-    sanitizer: Option<Arc<Sanitizer>>,
-    last_words: Arc<Mutex<Option<String>>>,
-) {
-    let mut first = true;
-    let mut lines = tokio::io::BufReader::new(stderr);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match (&mut lines)
-            .take(MAX_LOG_LINE as u64)
-            .read_until(b'\n', &mut buf)
-            .await
-        {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end();
-        if text.is_empty() {
-            continue;
-        }
-        #[cfg(target_os = "linux")]
-        if std::mem::take(&mut first)
-            && let Some(report) = crate::layers::sandbox::Report::from_line(text)
-        {
-            tracing::info!(
-                enforced = ?report.enforced,
-                "the upstream server runs in the sandbox"
-            );
-            for missing in &report.not_enforced {
-                tracing::warn!("the sandbox does not enforce {missing}");
-            }
-            continue;
-        }
-        let masked = match &sanitizer {
-            Some(s) => s.sanitize_text(text, &mut Counts::new()).into_owned(),
-            None => text.to_owned(),
-        };
-        tracing::info!(target: "airlock::upstream", "{masked}");
-        *last_words.lock().unwrap_or_else(|p| p.into_inner()) = Some(masked);
     }
 }

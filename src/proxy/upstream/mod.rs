@@ -1,0 +1,21 @@
+//! [`Upstream`]: one MCP server the proxy talks to as a client (rmcp): started as a command
+//! over stdio and restarted, with backoff, when it exits; or reached over Streamable HTTP
+//! and connected again when the connection or the session is lost.
+//!
+//! | file | its job |
+//! |---|---|
+//! | `supervisor.rs` | start, restart with backoff, reconnect; calls and requests |
+//! | `stdio.rs` | the command, its environment and sandbox lease, its stderr |
+//! | `http.rs` | the HTTP transport: TLS, the token |
+//! | `client.rs` | the client handler: sampling, elicitation, roots, notifications, progress |
+//! | `target.rs` | where the upstream is |
+
+mod client;
+mod http;
+mod stdio;
+mod supervisor;
+mod target;
+
+pub(crate) use supervisor::ToolsObserver;
+pub use supervisor::Upstream;
+pub use target::{Launch, Target};
