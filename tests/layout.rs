@@ -25,8 +25,6 @@ const NOT_YET_SPLIT: &[&str] = &[
     "layers/sandbox/backend.rs",
     "layers/sandbox/stage.rs",
     "layers/sanitize/context.rs",
-    "layers/sanitize/detect.rs",
-    "layers/sanitize/sanitizer.rs",
 ];
 
 /// Imports across a boundary that are still to be removed (`from -> to`); the list only

@@ -68,7 +68,9 @@
 //! # }
 //! ```
 
+mod budget;
 mod config;
+mod confirm;
 mod context;
 mod decode;
 mod detect;
