@@ -11,6 +11,7 @@ use super::detect::{
 };
 use super::kind::Finding;
 use super::numbers;
+use super::placeholder;
 use super::rules::{Assign, Check};
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
@@ -78,10 +79,10 @@ impl Detector {
                     vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
                 // The vendor's own prefix (`AAAA…` of an X bearer token) is no filler.
                 let body = value.get(rule.prefix_len..).unwrap_or_default();
-                if !verified && context::is_filler_token(body) {
+                if !verified && placeholder::is_filler_token(body) {
                     return Some(end);
                 }
-                if vendor.check == VendorCheck::Random && !context::looks_random(value) {
+                if vendor.check == VendorCheck::Random && !placeholder::looks_random(value) {
                     return None;
                 }
                 emit(s, e);
@@ -171,7 +172,7 @@ impl Detector {
                 let ok = if mixed {
                     validate::eip55(m)
                 } else {
-                    context::word_before(text, start, 48, WALLET_WORDS)
+                    placeholder::word_before(text, start, 48, WALLET_WORDS)
                 };
                 if !ok {
                     return None;
@@ -189,14 +190,14 @@ impl Detector {
                 let scheme = memchr::memmem::find(m.as_bytes(), b"://")? + 3;
                 let colon = scheme + m[scheme..].find(':')? + 1;
                 let at = m.rfind('@')?;
-                if colon >= at || context::is_placeholder(&m[colon..at]) {
+                if colon >= at || placeholder::is_placeholder(&m[colon..at]) {
                     return Some(end);
                 }
                 emit(start + colon, start + at);
             }
             Check::LastWord => {
                 let word = m.rfind(|c: char| c.is_ascii_whitespace())? + 1;
-                if context::is_placeholder(&m[word..]) {
+                if placeholder::is_placeholder(&m[word..]) {
                     return Some(end);
                 }
                 emit(start + word, end);
@@ -204,7 +205,7 @@ impl Detector {
             Check::AfterSeparator => {
                 let sep = m.find([':', '='])? + 1;
                 let value = m[sep..].trim_start_matches(['>', ' ', '\t', '"', '\'']);
-                if context::is_placeholder(value) || context::is_filler_token(value) {
+                if placeholder::is_placeholder(value) || placeholder::is_filler_token(value) {
                     return Some(end);
                 }
                 emit(end - value.len(), end);
@@ -305,7 +306,7 @@ impl Detector {
                     at += pair.len() + 1;
                     let Some(eq) = pair.find('=') else { continue };
                     let value = pair[eq + 1..].trim();
-                    if !value.is_empty() && !context::is_placeholder(value) {
+                    if !value.is_empty() && !placeholder::is_placeholder(value) {
                         let vs = pair_start
                             + eq
                             + 1
@@ -364,7 +365,7 @@ impl Detector {
         // Turned down, the value is scanned like any other text (it may hold a token).
         let rescan = Some(vs.min(end).max(start + 1));
         let mut ve = ve;
-        if context::is_placeholder(value)
+        if placeholder::is_placeholder(value)
             && let Some(first) = real_first_word(value)
         {
             // Only a later word is filler (`s3cret! mail jane@example.com`, `tok' -H
@@ -374,8 +375,8 @@ impl Detector {
             value = first;
         }
         if value.is_empty()
-            || (strength == Strength::Weak && !context::looks_random(value))
-            || context::is_placeholder(value)
+            || (strength == Strength::Weak && !placeholder::looks_random(value))
+            || placeholder::is_placeholder(value)
         {
             return rescan;
         }
@@ -409,9 +410,9 @@ impl Detector {
 /// "example" further along the line) and the first word is none.
 fn real_first_word(value: &str) -> Option<&str> {
     let first = value.split_ascii_whitespace().next()?;
-    if first.len() == value.trim_end().len() || !context::is_filler_token(value) {
+    if first.len() == value.trim_end().len() || !placeholder::is_filler_token(value) {
         return None;
     }
     let first = first.trim_end_matches(['\'', '"', ',', ';', ')']);
-    (!first.is_empty() && !context::is_placeholder(first)).then_some(first)
+    (!first.is_empty() && !placeholder::is_placeholder(first)).then_some(first)
 }

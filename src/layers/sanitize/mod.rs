@@ -80,6 +80,7 @@ mod kind;
 mod layer;
 mod mask;
 mod numbers;
+mod placeholder;
 mod rules;
 mod sanitizer;
 mod service;

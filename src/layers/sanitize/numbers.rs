@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::context::word_before;
+use super::placeholder::word_before;
 use super::validate;
 
 /// Rule ids of the kinds a run can hold (`None`: not enabled).

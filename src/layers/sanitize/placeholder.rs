@@ -1,0 +1,311 @@
+//! Values that are not secrets though they stand where one would: placeholders
+//! (`${API_KEY}`, `<your-token>`, `xxxx`), references (`os.environ['DB_PASSWORD']`), filler
+//! words; and whether a value looks random. Each looks at a bounded window.
+
+/// Words that, as a whole value, are no secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "change_me",
+    "change-me",
+    "insert_here",
+    "tbc",
+    "your_key_here",
+    "secret_here",
+    "notset",
+    "not_set",
+    "none_set",
+    "sample_value",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "n/a",
+    "na",
+    "empty",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "int",
+    "bool",
+    "boolean",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "redacted",
+    "masked",
+    "hidden",
+    "example",
+    "sample",
+    "placeholder",
+    "dummy",
+    "todo",
+    "tbd",
+    "fixme",
+    "value",
+    "unset",
+    "omitted",
+    "removed",
+    "filtered",
+    "disabled",
+    "enabled",
+    "default",
+    "bearer",
+    "basic",
+    "-",
+    "~",
+    "\"\"",
+    "''",
+];
+
+/// Code that reads a secret rather than holding one.
+const REFERENCES: &[&str] = &[
+    "process.env",
+    "os.environ",
+    "os.getenv",
+    "getenv(",
+    "env(",
+    "env[",
+    "env.",
+    "system.getenv",
+    "environment.getenvironmentvariable",
+    "secrets.",
+    "vault:",
+    "ref+",
+    "!ref",
+    "!secret",
+    "arn:aws:secretsmanager",
+];
+
+/// Whether `value` is a placeholder, a template, a masked value or a reference, not a
+/// secret: `${API_KEY}`, `$API_KEY`, `<your-token>`, `{{ .Token }}`, `xxxxxxxx`, `***`,
+/// `[REDACTED]`, `AKIA…EXAMPLE`, `os.environ["X"]`, `get_secret("db")`, `true`.
+pub(super) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() {
+        return true;
+    }
+    let b = v.as_bytes();
+    if b.len() > 256 {
+        // Placeholders are short: only the forms known by their start.
+        return (b[0] == b'$'
+            && b.get(1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_')))
+            || v.starts_with("{{")
+            || v.starts_with("[REDACTED");
+    }
+    let starts = |p: &str| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    let has = |p: &str| {
+        b.windows(p.len())
+            .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    if b.len() <= 12 && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        return true;
+    }
+    // Shell, template and format references.
+    if b[0] == b'$'
+        && b.get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'{' | b'(' | b'_'))
+    {
+        return true;
+    }
+    if v.starts_with("{{") || v.starts_with("{%") || v.starts_with("%(") || v == "%s" {
+        return true;
+    }
+    let wrapped = |open: u8, close: u8| b[0] == open && b[b.len() - 1] == close;
+    if (wrapped(b'<', b'>') || wrapped(b'{', b'}')) && !v[1..v.len() - 1].contains(['<', '{']) {
+        return true;
+    }
+    if wrapped(b'[', b']')
+        && v[1..v.len() - 1]
+            .bytes()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b':' | b' ' | b'-'))
+    {
+        return true;
+    }
+    if v.starts_with("[REDACTED") || v.starts_with("[MASKED") {
+        return true;
+    }
+    // Filler: `****`, `xxxxxxxx`, `XXXX-XXXX`, `...`, `•••`.
+    if v.chars().count() >= 3
+        && v.chars()
+            .all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '…' | '-' | '_' | '#'))
+    {
+        return true;
+    }
+    if is_filler_token(v) {
+        return true;
+    }
+    if starts("your") && b.len() > 4 && !b[4].is_ascii_lowercase() {
+        return true; // your-token, YOUR_API_KEY, your_password_here
+    }
+    if starts("your") && (b.ends_with(b"here") || has("password") || has("token") || has("key")) {
+        return true;
+    }
+    if REFERENCES.iter().any(|r| starts(r)) {
+        return true;
+    }
+    // A function call: `get_secret("db")`, `vault.read(path)`.
+    if b[b.len() - 1] == b')'
+        && let Some(open) = v.find('(')
+        && open > 0
+        && v[..open]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+        && b[0].is_ascii_alphabetic()
+    {
+        return true;
+    }
+    false
+}
+
+/// A token-shaped placeholder: `ghp_xxxx…`, `sk_live_****`, `AKIAIOSFODNN7EXAMPLE`, a body of
+/// one repeated character.
+pub(super) fn is_filler_token(v: &str) -> bool {
+    let b = v.as_bytes();
+    let (mut same, mut filler, mut dots) = (1, 0, 0);
+    for (i, &c) in b.iter().enumerate() {
+        filler = if matches!(c, b'x' | b'X' | b'*') {
+            filler + 1
+        } else {
+            0
+        };
+        dots = if c == b'.' { dots + 1 } else { 0 };
+        same = if i > 0 && b[i - 1] == c { same + 1 } else { 1 };
+        if filler >= 4 || dots >= 4 || same >= 8 {
+            return true;
+        }
+    }
+    b.windows(7).any(|w| w.eq_ignore_ascii_case(b"example"))
+}
+
+/// Whether a value looks machine-generated: long enough, several character classes,
+/// high entropy, and not a few words strung together.
+pub(super) fn looks_random(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 16 || b.iter().any(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let lower = b.iter().any(u8::is_ascii_lowercase);
+    let upper = b.iter().any(u8::is_ascii_uppercase);
+    let digit = b.iter().any(u8::is_ascii_digit);
+    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if classes < 2 {
+        return false;
+    }
+    // Words: a run of five or more lowercase letters in a lowercase value.
+    if !upper {
+        let mut run = 0;
+        for &c in b {
+            run = if c.is_ascii_lowercase() { run + 1 } else { 0 };
+            if run >= 5 && !b.iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+        }
+    }
+    entropy(b) >= 3.0
+}
+
+/// Shannon entropy in bits per byte.
+pub(super) fn entropy(b: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &c in b {
+        counts[c as usize] += 1;
+    }
+    let n = b.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether one of `words` (lowercase) is a whole word within `window` bytes before `at`.
+pub(super) fn word_before(text: &str, at: usize, window: usize, words: &[&str]) -> bool {
+    let b = text.as_bytes();
+    let from = at.saturating_sub(window);
+    let is_letter = |c: u8| c.is_ascii_alphabetic() || c >= 0x80 || c == b'_';
+    let mut i = from;
+    // Start at a word boundary: a word cut by the window is not counted.
+    while i < at && i > 0 && is_letter(b[i - 1]) && is_letter(b[i]) {
+        i += 1;
+    }
+    while i < at {
+        if !is_letter(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < at && is_letter(b[i]) {
+            i += 1;
+        }
+        let word = &b[start..i];
+        if words
+            .iter()
+            .any(|w| w.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "${API_KEY}",
+            "$API_KEY",
+            "<your-token>",
+            "xxxxxxxx",
+            "AKIAIOSFODNN7EXAMPLE",
+            "[REDACTED]",
+            "[REDACTED:PASSWORD]",
+            "ghp_xxxxxxxxxxxxxxxxxxxx",
+            "***",
+            "{{ .Token }}",
+            "os.environ['DB_PASSWORD']",
+            "process.env.TOKEN",
+            "get_secret(\"db\")",
+            "true",
+            "null",
+            "YOUR_API_KEY",
+            "your-token-here",
+        ] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        for s in [
+            "hunter2",
+            "correct horse battery staple",
+            "Pa55w0rd!",
+            "a&b;c",
+            "/tmp/s3cr3t",
+        ] {
+            assert!(!is_placeholder(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn randomness() {
+        assert!(looks_random("5f4dcc3b5aa765d61d8327deb882cf99"));
+        assert!(looks_random("Qm9yTz7kWx2Lp8aZ4vN1cR6dHs3jYfE5"));
+        assert!(!looks_random("user-profile-settings-v2"));
+        assert!(!looks_random("short1"));
+        assert!(!looks_random("aaaaaaaaaaaaaaaaaaaa"));
+    }
+}
