@@ -100,7 +100,7 @@ impl fmt::Display for RejectionCode {
 
 /// A structured refusal: what was wrong, where, and what to do instead.
 ///
-/// See the [module documentation](self) for the JSON shape.
+/// See the [module documentation](super) for the JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Rejection {

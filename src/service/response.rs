@@ -70,7 +70,7 @@ impl ToolOutput {
     }
 }
 
-/// The answer to a [`ToolCall`]: the tool's output, or a refusal.
+/// The answer to a [`ToolCall`](super::ToolCall): the tool's output, or a refusal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ToolResponse {

@@ -11,7 +11,7 @@ use crate::state::session::{MemorySessionStore, SessionStore};
 /// Host names a request may address by default: the loopback ones (any port).
 pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
-/// Builds the axum [`Router`]; see the [module docs](self).
+/// Builds the axum [`Router`](axum::Router); see the [module docs](super).
 #[derive(Clone, Debug)]
 pub struct HttpAdapter {
     pub(super) core: ServedStack,

@@ -48,7 +48,7 @@
 //! [`cors`](HttpAdapter::cors) is configured.
 //!
 //! **Sessions** are the server's: `initialize` issues one, kept in a
-//! [`SessionStore`] (in memory by default: 10,000 of an
+//! [`SessionStore`](crate::state::session::SessionStore) (in memory by default: 10,000 of an
 //! hour) bound to the caller that opened it. A request with an unknown, expired or another
 //! caller's id gets 404; one without an id gets 400 (unless
 //! [`require_session(false)`](HttpAdapter::require_session)); `DELETE /mcp` ends one.

@@ -1,6 +1,5 @@
 //! [`PolicyEngine`]: the decision engine, usable without Tower.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,15 +9,13 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
-use super::clock::{Clock, SystemClock};
-use super::config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
-use super::error::PolicyError;
+use super::clock::Clock;
 use super::gate::ToolGate;
-use super::identity::{HmacTokenVerifier, IdentityVerifier};
-use super::rate::{GovernorStore, RateLimitStore, RateSpec};
-use super::rules::{Denial, Matcher, RuleSet, ToolRules};
-use super::schedule::{Schedule, ScheduleConfig};
-use super::session::{BudgetExceeded, MAX_SESSION_ID, SessionBudgets, SessionConfig};
+use super::identity::IdentityVerifier;
+use super::rate::{RateLimitStore, RateSpec};
+use super::rules::{Denial, Matcher, ToolRules};
+use super::schedule::Schedule;
+use super::session::{BudgetExceeded, MAX_SESSION_ID, SessionBudgets};
 use super::shared::{Admission, RateCharge, SharedStore, Verdict};
 use crate::catalog::{SharedCatalog, check_tool_name};
 use crate::preview::display_name;
@@ -32,11 +29,11 @@ const ANONYMOUS: &str = "\u{0}anonymous";
 /// Key of global limits.
 const EVERYONE: &str = "\u{0}everyone";
 
-struct RateRule {
-    tools: Matcher,
-    pattern: String,
-    spec: RateSpec,
-    global: bool,
+pub(super) struct RateRule {
+    pub(super) tools: Matcher,
+    pub(super) pattern: String,
+    pub(super) spec: RateSpec,
+    pub(super) global: bool,
 }
 
 impl RateRule {
@@ -52,7 +49,7 @@ impl RateRule {
 
     /// The limit's name in a shared store: the same on every replica with the same rule,
     /// different for a changed rule (whose old counters then no longer apply).
-    fn shared_id(&self) -> String {
+    pub(super) fn shared_id(&self) -> String {
         let scope = if self.global { "global" } else { "agent" };
         let digest = Sha256::digest(format!("{}\0{}\0{scope}", self.pattern, self.spec));
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -165,18 +162,18 @@ impl Future for PendingDecision {
 /// Who may call which tool, when and how often. Built once with [`PolicyEngine::builder`] or
 /// [`PolicyEngine::from_config`]; shared behind an `Arc` by every clone of the layer.
 pub struct PolicyEngine {
-    rules: ToolRules,
-    verifier: Option<Arc<dyn IdentityVerifier>>,
-    require_identity: bool,
-    schedules: Vec<Schedule>,
-    rate_rules: Vec<RateRule>,
-    rate_ids: Vec<String>,
-    rate_store: Arc<dyn RateLimitStore>,
-    sessions: Option<SessionBudgets>,
-    shared: Option<Arc<dyn SharedStore>>,
-    gate: Option<Arc<dyn ToolGate>>,
-    clock: Arc<dyn Clock>,
-    catalog: Option<SharedCatalog>,
+    pub(super) rules: ToolRules,
+    pub(super) verifier: Option<Arc<dyn IdentityVerifier>>,
+    pub(super) require_identity: bool,
+    pub(super) schedules: Vec<Schedule>,
+    pub(super) rate_rules: Vec<RateRule>,
+    pub(super) rate_ids: Vec<String>,
+    pub(super) rate_store: Arc<dyn RateLimitStore>,
+    pub(super) sessions: Option<SessionBudgets>,
+    pub(super) shared: Option<Arc<dyn SharedStore>>,
+    pub(super) gate: Option<Arc<dyn ToolGate>>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) catalog: Option<SharedCatalog>,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -193,55 +190,9 @@ impl std::fmt::Debug for PolicyEngine {
 }
 
 impl PolicyEngine {
-    /// Starts a policy that allows everything; add rules to it.
-    pub fn builder() -> PolicyEngineBuilder {
-        PolicyEngineBuilder::default()
-    }
-
-    /// A policy from `[policy]`, reading secrets from the environment variables it names.
-    pub fn from_config(config: &PolicyConfig) -> Result<PolicyEngineBuilder, PolicyError> {
-        Self::from_config_with_env(config, |name| std::env::var(name).ok())
-    }
-
-    /// Like [`from_config`](Self::from_config), with the environment given as a lookup.
-    pub fn from_config_with_env(
-        config: &PolicyConfig,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<PolicyEngineBuilder, PolicyError> {
-        let mut b = PolicyEngine::builder()
-            .deny(config.denied_tools.iter().cloned())
-            .require_identity(config.require_identity)
-            .max_tracked_agents(config.max_tracked_agents);
-        if let Some(allowed) = &config.allowed_tools {
-            b = b.allow(allowed.iter().cloned());
-        }
-        for (role, rule) in &config.roles {
-            b = b.role(role, rule.clone());
-        }
-        for (agent, rule) in &config.agents {
-            b = b.agent(agent, rule.clone());
-        }
-        for schedule in &config.schedules {
-            b = b.schedule(schedule.clone());
-        }
-        for (glob, limit) in &config.rate_limits {
-            b = b.rate_limit(glob, limit.spec()?);
-        }
-        for (glob, limit) in &config.global_rate_limits {
-            b = b.global_rate_limit(glob, limit.spec()?);
-        }
-        if let Some(sessions) = &config.sessions {
-            b = b.sessions(sessions.clone());
-        }
-        if let Some(identity) = &config.identity {
-            b = b.verifier(verifier_from_config(identity, &env)?);
-        }
-        Ok(b)
-    }
-
     /// Decides a call whose counters are in this process. May rewrite `call.caller` with
     /// the verified identity. Consumes rate and budget only for calls that every earlier
-    /// rule admitted. An engine with a [shared store](PolicyEngineBuilder::shared_store)
+    /// rule admitted. An engine with a [shared store](super::PolicyEngineBuilder::shared_store)
     /// decides asynchronously: use [`decide`](Self::decide) (here such a call is refused
     /// with `state_unavailable`).
     pub fn check(&self, call: &mut ToolCall) -> Result<(), Rejection> {
@@ -500,275 +451,5 @@ impl PolicyEngine {
     /// Sessions tracked (for metrics).
     pub fn tracked_sessions(&self) -> usize {
         self.sessions.as_ref().map_or(0, SessionBudgets::tracked)
-    }
-}
-
-fn verifier_from_config(
-    config: &IdentityConfig,
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
-    let secret = || -> Result<Vec<u8>, PolicyError> {
-        let var = config.secret_env.as_deref().ok_or_else(|| {
-            PolicyError::Identity(
-                "`policy.identity.secret_env` must name the variable holding the secret".into(),
-            )
-        })?;
-        env(var)
-            .filter(|v| !v.is_empty())
-            .map(String::into_bytes)
-            .ok_or_else(|| {
-                PolicyError::Identity(format!(
-                    "environment variable {var} (policy.identity.secret_env) is not set"
-                ))
-            })
-    };
-    let leeway = Duration::from_secs(config.leeway_secs);
-    match config.kind {
-        IdentityKind::Hmac => Ok(Arc::new(HmacTokenVerifier::new(secret()?)?.leeway(leeway))),
-        IdentityKind::Jwt => jwt_from_config(config, secret, leeway),
-    }
-}
-
-#[cfg(feature = "jwt")]
-fn jwt_from_config(
-    config: &IdentityConfig,
-    secret: impl Fn() -> Result<Vec<u8>, PolicyError>,
-    leeway: Duration,
-) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
-    use super::identity::JwtVerifier;
-    let key = || -> Result<Vec<u8>, PolicyError> {
-        let path = config.public_key_file.as_ref().ok_or_else(|| {
-            PolicyError::Identity(
-                "`policy.identity.public_key_file` is required for RS256 and EdDSA".into(),
-            )
-        })?;
-        std::fs::read(path)
-            .map_err(|e| PolicyError::Identity(format!("cannot read {}: {e}", path.display())))
-    };
-    let mut verifier = match config.algorithm.as_deref().unwrap_or("HS256") {
-        "HS256" => JwtVerifier::hs256(&secret()?)?,
-        "RS256" => JwtVerifier::rs256_pem(&key()?)?,
-        "EdDSA" => JwtVerifier::eddsa_pem(&key()?)?,
-        other => {
-            return Err(PolicyError::Identity(format!(
-                "`policy.identity.algorithm` = {other:?}: use HS256, RS256 or EdDSA"
-            )));
-        }
-    };
-    verifier = verifier.leeway(leeway);
-    if let Some(aud) = &config.audience {
-        verifier = verifier.audience(aud);
-    }
-    if let Some(iss) = &config.issuer {
-        verifier = verifier.issuer(iss);
-    }
-    verifier = verifier.claims(
-        config.agent_claim.as_deref().unwrap_or("sub"),
-        config.roles_claim.as_deref().unwrap_or("roles"),
-    );
-    Ok(Arc::new(verifier))
-}
-
-#[cfg(not(feature = "jwt"))]
-fn jwt_from_config(
-    _config: &IdentityConfig,
-    _secret: impl Fn() -> Result<Vec<u8>, PolicyError>,
-    _leeway: Duration,
-) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
-    Err(PolicyError::Identity(
-        "`policy.identity.kind = \"jwt\"` needs agent-airlock built with the `jwt` feature".into(),
-    ))
-}
-
-/// Builds a [`PolicyEngine`]; every problem is reported by [`build`](Self::build), naming the
-/// rule.
-#[derive(Default)]
-#[must_use]
-pub struct PolicyEngineBuilder {
-    allow: Option<Vec<String>>,
-    deny: Vec<String>,
-    roles: Vec<(String, RuleConfig)>,
-    agents: Vec<(String, RuleConfig)>,
-    verifier: Option<Arc<dyn IdentityVerifier>>,
-    require_identity: bool,
-    schedules: Vec<ScheduleConfig>,
-    rates: Vec<(String, RateSpec, bool)>,
-    rate_store: Option<Arc<dyn RateLimitStore>>,
-    shared: Option<Arc<dyn SharedStore>>,
-    gate: Option<Arc<dyn ToolGate>>,
-    max_tracked_agents: Option<usize>,
-    sessions: Option<SessionConfig>,
-    clock: Option<Arc<dyn Clock>>,
-    catalog: Option<SharedCatalog>,
-}
-
-impl PolicyEngineBuilder {
-    /// Adds tool globs to the global allow list (matched exactly). Once any allow list
-    /// exists, tools on none of the caller's lists are refused.
-    pub fn allow<I: IntoIterator<Item = S>, S: Into<String>>(mut self, patterns: I) -> Self {
-        self.allow
-            .get_or_insert_with(Vec::new)
-            .extend(patterns.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds tool globs to the global deny list (matched case-insensitively).
-    pub fn deny<I: IntoIterator<Item = S>, S: Into<String>>(mut self, patterns: I) -> Self {
-        self.deny.extend(patterns.into_iter().map(Into::into));
-        self
-    }
-
-    /// Grants `rule` to callers holding `role`.
-    pub fn role(mut self, role: &str, rule: RuleConfig) -> Self {
-        self.roles.push((role.to_owned(), rule));
-        self
-    }
-
-    /// Applies `rule` to the agent `agent_id`, on top of its roles.
-    pub fn agent(mut self, agent_id: &str, rule: RuleConfig) -> Self {
-        self.agents.push((agent_id.to_owned(), rule));
-        self
-    }
-
-    /// Verifies presented credentials with `verifier`; unverified callers keep their claimed
-    /// id but lose their claimed roles.
-    pub fn verifier(mut self, verifier: Arc<dyn IdentityVerifier>) -> Self {
-        self.verifier = Some(verifier);
-        self
-    }
-
-    /// Refuses callers without a verified identity.
-    pub fn require_identity(mut self, require: bool) -> Self {
-        self.require_identity = require;
-        self
-    }
-
-    /// Adds a time window.
-    pub fn schedule(mut self, schedule: ScheduleConfig) -> Self {
-        self.schedules.push(schedule);
-        self
-    }
-
-    /// Limits each agent's calls of tools matching `glob` (`"*"` for every tool).
-    pub fn rate_limit(mut self, glob: &str, spec: RateSpec) -> Self {
-        self.rates.push((glob.to_owned(), spec, false));
-        self
-    }
-
-    /// Limits all agents' calls of tools matching `glob` together.
-    pub fn global_rate_limit(mut self, glob: &str, spec: RateSpec) -> Self {
-        self.rates.push((glob.to_owned(), spec, true));
-        self
-    }
-
-    /// Uses another store for rate-limit state (limits are numbered in the order added).
-    pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
-        self.rate_store = Some(store);
-        self
-    }
-
-    /// Keeps rate limits and session budgets in `store`, shared with every replica that
-    /// uses the same store, in place of this process's memory. Calls are then decided
-    /// asynchronously ([`PolicyEngine::decide`]), in one round trip each.
-    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
-        self.shared = Some(store);
-        self
-    }
-
-    /// Consults `gate` on every call (after the name rule and identity) and for every
-    /// tool of a listing: what it refuses is refused and hidden.
-    pub fn gate(mut self, gate: Arc<dyn ToolGate>) -> Self {
-        self.gate = Some(gate);
-        self
-    }
-
-    /// Most rate-limit keys kept per limit (default 100,000).
-    pub fn max_tracked_agents(mut self, max: usize) -> Self {
-        self.max_tracked_agents = Some(max);
-        self
-    }
-
-    /// Adds session budgets.
-    pub fn sessions(mut self, config: SessionConfig) -> Self {
-        self.sessions = Some(config);
-        self
-    }
-
-    /// The clock for schedules, rate limits and sessions (default: the system clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The catalog, so refusals can list the tools a caller may use and
-    /// [`PolicyEngine::visible_tools`] works.
-    pub fn catalog(mut self, catalog: impl Into<SharedCatalog>) -> Self {
-        self.catalog = Some(catalog.into());
-        self
-    }
-
-    /// Compiles every rule.
-    pub fn build(self) -> Result<PolicyEngine, PolicyError> {
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let global = RuleSet::new(self.allow.as_deref(), &self.deny, "policy")?;
-        let compile = |list: Vec<(String, RuleConfig)>,
-                       what: &str|
-         -> Result<HashMap<String, RuleSet>, PolicyError> {
-            list.into_iter()
-                .map(|(name, rule)| {
-                    let set = RuleSet::new(
-                        rule.allow.as_deref(),
-                        &rule.deny,
-                        &format!("{what} `{name}`"),
-                    )?;
-                    Ok((name, set))
-                })
-                .collect()
-        };
-        let rules = ToolRules::new(
-            global,
-            compile(self.roles, "role")?,
-            compile(self.agents, "agent")?,
-        );
-        let schedules = self
-            .schedules
-            .iter()
-            .map(Schedule::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut rate_rules = Vec::new();
-        for (pattern, spec, global) in self.rates {
-            rate_rules.push(RateRule {
-                tools: Matcher::new(std::slice::from_ref(&pattern), true, "rate limit")?,
-                pattern,
-                spec,
-                global,
-            });
-        }
-        let specs: Vec<RateSpec> = rate_rules.iter().map(|r| r.spec).collect();
-        let rate_store = self.rate_store.unwrap_or_else(|| {
-            Arc::new(GovernorStore::new(
-                &specs,
-                clock.clone(),
-                self.max_tracked_agents.unwrap_or(100_000),
-            ))
-        });
-        let sessions = self
-            .sessions
-            .map(|c| SessionBudgets::new(&c, clock.clone()))
-            .transpose()?;
-        Ok(PolicyEngine {
-            rules,
-            verifier: self.verifier,
-            require_identity: self.require_identity,
-            schedules,
-            rate_ids: rate_rules.iter().map(RateRule::shared_id).collect(),
-            rate_rules,
-            rate_store,
-            sessions,
-            shared: self.shared,
-            gate: self.gate,
-            clock,
-            catalog: self.catalog,
-        })
     }
 }

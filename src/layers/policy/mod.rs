@@ -55,6 +55,7 @@
 //! # }
 //! ```
 
+mod builder;
 mod clock;
 mod config;
 mod engine;
@@ -69,9 +70,10 @@ mod service;
 mod session;
 mod shared;
 
+pub use builder::PolicyEngineBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
-pub use engine::{Decision, PendingDecision, PolicyEngine, PolicyEngineBuilder};
+pub use engine::{Decision, PendingDecision, PolicyEngine};
 pub use error::PolicyError;
 pub use gate::ToolGate;
 pub use identity::{
