@@ -83,9 +83,9 @@
 //! | `axum` | `adapters::http`: MCP over HTTP and plain HTTP, on axum |
 //! | `full` | everything |
 
-// Two `unsafe` blocks in the crate, both in the sandbox's own stage
-// (`layers/sandbox/stage.rs`): the `fork` of a process it has checked is single-threaded,
-// and the `prctl` that empties the capability bounding set.
+// Two `unsafe` blocks in the crate, both in the sandbox's own stages: the `fork` of a
+// process it has checked is single-threaded (`layers/sandbox/stage.rs`), and the `prctl`
+// that empties the capability bounding set (`layers/sandbox/confine.rs`).
 #![deny(unsafe_code)]
 #![deny(unreachable_pub)]
 #![warn(missing_docs)]

@@ -63,11 +63,15 @@
 //! ```
 
 mod backend;
+mod cgroup;
 mod config;
+mod confine;
 mod error;
 mod future;
 mod layer;
+mod root;
 mod service;
+mod spec;
 mod stage;
 
 pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};

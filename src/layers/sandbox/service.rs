@@ -12,7 +12,7 @@ use super::backend::SandboxBackend;
 use super::config::SandboxConfig;
 use super::error::SandboxError;
 use super::future::{SandboxFuture, failure};
-use super::stage::WireCall;
+use super::spec::WireCall;
 use crate::future::ResponseFuture;
 use crate::service::layer_names::SANDBOX;
 use crate::service::{Note, Rejection, ToolCall, ToolResponse};
