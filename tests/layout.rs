@@ -17,14 +17,6 @@ use std::path::{Path, PathBuf};
 const DATA_TABLES: &[&str] = &["layers/sanitize/vendors.rs", "layers/sanitize/rules.rs"];
 const MAX_LINES: usize = 700;
 
-/// Files over [`MAX_LINES`] still waiting to be split. The list only shrinks: a file named
-/// here that is no longer over the bound fails the test until it is taken off.
-const NOT_YET_SPLIT: &[&str] = &["bin/airlock.rs"];
-
-/// Imports across a boundary that are still to be removed (`from -> to`); the list only
-/// shrinks, like [`NOT_YET_SPLIT`].
-const NOT_YET_SEPARATED: &[&str] = &[];
-
 /// Directory pairs (`from`, `to`) that must have no import edge from the first to the second.
 const FORBIDDEN: &[(&str, &str)] = &[
     ("adapters/http", "adapters/mcp"),
@@ -67,17 +59,11 @@ fn no_two_files_import_each_other() {
 fn doors_proxy_state_and_layers_keep_to_their_side() {
     let crate_ = Crate::load();
     let mut broken = Vec::new();
-    let mut pending = BTreeSet::new();
     for (from, tos) in crate_.edges() {
         for to in tos {
             for (a, b) in FORBIDDEN {
                 if within(&from, a) && within(&to, b) {
-                    let edge = format!("{from} -> {to}");
-                    if NOT_YET_SEPARATED.contains(&edge.as_str()) {
-                        pending.insert(edge);
-                    } else {
-                        broken.push(format!("{edge} (no {a} -> {b})"));
-                    }
+                    broken.push(format!("{from} -> {to} (no {a} -> {b})"));
                 }
             }
         }
@@ -87,14 +73,6 @@ fn doors_proxy_state_and_layers_keep_to_their_side() {
         "imports across a boundary:\n{}",
         broken.join("\n")
     );
-    let gone: Vec<_> = NOT_YET_SEPARATED
-        .iter()
-        .filter(|e| !pending.contains(**e))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "take these off NOT_YET_SEPARATED: {gone:?}"
-    );
 }
 
 #[test]
@@ -103,12 +81,8 @@ fn no_file_over_700_lines_but_data_tables() {
     for file in rust_files(&src()) {
         let rel = relative(&file);
         let lines = std::fs::read_to_string(&file).unwrap().lines().count();
-        let listed = NOT_YET_SPLIT.contains(&rel.as_str());
-        if lines > MAX_LINES && !DATA_TABLES.contains(&rel.as_str()) && !listed {
+        if lines > MAX_LINES && !DATA_TABLES.contains(&rel.as_str()) {
             long.push(format!("{rel}: {lines} lines"));
-        }
-        if listed && lines <= MAX_LINES {
-            long.push(format!("{rel}: {lines} lines, take it off NOT_YET_SPLIT"));
         }
     }
     assert!(

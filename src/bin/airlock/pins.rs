@@ -1,0 +1,118 @@
+//! `airlock pins`: list, diff and approve the proxy's tool pins.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::{PinsCommand, load_config};
+
+/// `airlock pins`: exit status 0, 1 (held tools for `list`, unknown names for `approve`),
+/// 2 (no pin file configured, or it cannot be read or written).
+pub(crate) fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
+    use agent_airlock::proxy::pins::PinFile;
+    let config = match load_config(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(pins) = config.proxy.pins else {
+        eprintln!("airlock: the configuration has no [proxy.pins] file");
+        return ExitCode::from(2);
+    };
+    let mut file = match PinFile::load(&pins.file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("airlock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match action {
+        PinsCommand::List => {
+            let mut held = 0;
+            for (name, entry) in &file.tools {
+                let state = match entry.hold_reason(pins.on_change, pins.new_tools) {
+                    Some(reason) => {
+                        held += 1;
+                        format!("held: {reason}")
+                    }
+                    None if entry.approved.is_none() => "not approved".to_owned(),
+                    None if !entry.changed_fields().is_empty() => format!(
+                        "changed since approved ({}), served (on_change = warn)",
+                        entry.changed_fields().join(", ")
+                    ),
+                    None => "approved".to_owned(),
+                };
+                println!("{name}: {state}");
+                for finding in entry.seen.iter().flat_map(|s| &s.findings) {
+                    println!("  found in {finding}");
+                }
+            }
+            if held > 0 {
+                eprintln!(
+                    "airlock: {held} tool(s) held: `airlock pins diff` shows why, `airlock pins approve NAME` serves them"
+                );
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        PinsCommand::Diff { names } => {
+            for (name, entry) in &file.tools {
+                if !names.is_empty() && !names.contains(name) {
+                    continue;
+                }
+                let fields = entry.changed_fields();
+                let new = entry.approved.is_none();
+                if names.is_empty() && fields.is_empty() && !new {
+                    continue;
+                }
+                println!("== {name}");
+                let empty = Value::Null;
+                let approved = entry.approved.as_ref().map_or(&empty, |p| &p.definition);
+                let seen = entry.seen.as_ref().map_or(&empty, |p| &p.definition);
+                for &field in agent_airlock::proxy::pins::PINNED_FIELDS {
+                    let (old, now) = (approved.get(field), seen.get(field));
+                    if old == now {
+                        continue;
+                    }
+                    println!("{field}:");
+                    let lines = |v: Option<&Value>| -> Vec<String> {
+                        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+                            .unwrap_or_default()
+                            .lines()
+                            .map(str::to_owned)
+                            .collect()
+                    };
+                    let (old, now) = (lines(old), lines(now));
+                    for line in old.iter().filter(|l| !now.contains(l)) {
+                        println!("- {line}");
+                    }
+                    for line in now.iter().filter(|l| !old.contains(l)) {
+                        println!("+ {line}");
+                    }
+                }
+                for finding in entry.seen.iter().flat_map(|s| &s.findings) {
+                    println!("found in {finding}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        PinsCommand::Approve { names } => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let unknown = file.approve(&names);
+            if let Err(e) = file.save(&pins.file) {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(2);
+            }
+            for name in &names {
+                if !unknown.contains(name) {
+                    println!("{name}: approved");
+                }
+            }
+            if !unknown.is_empty() {
+                eprintln!("airlock: not in the pin file: {}", unknown.join(", "));
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `airlock proxy`: the whole stack in front of an MCP server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::load_config;
+
+/// `airlock proxy`: exit status 0 when the client went away, 1 when serving failed, 2 when
+/// the proxy could not start.
+pub(crate) fn proxy(
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    upstream: Option<String>,
+    command: Vec<String>,
+) -> ExitCode {
+    use agent_airlock::proxy::{Launch, Proxy, Target};
+    // Stdout may be the MCP channel: every log line goes to stderr.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+    let config = match load_config(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let target = match (upstream, command.split_first()) {
+        (Some(url), _) => Target::Http(url),
+        (None, Some((program, args))) => Target::Command(Launch {
+            program: program.clone(),
+            args: args.to_vec(),
+            env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+        }),
+        (None, None) => {
+            eprintln!("airlock: proxy needs the upstream's command after --, or --upstream URL");
+            return ExitCode::from(2);
+        }
+    };
+    // One client over stdio: one thread, no hand-offs between threads; over HTTP, a
+    // worker per core for concurrent clients.
+    let runtime = match if listen.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("airlock: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        let proxy = match Proxy::start(&config, target).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let served = match listen {
+            None => proxy.serve_stdio().await,
+            Some(addr) => {
+                let listener = match tokio::net::TcpListener::bind(&addr).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("airlock: cannot listen on {addr}: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                eprintln!("airlock: proxy listening on http://{addr}/mcp");
+                proxy
+                    .serve_http(
+                        listener,
+                        agent_airlock::adapters::http::ServeLimits::default(),
+                    )
+                    .await
+            }
+        };
+        match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("airlock: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
