@@ -90,6 +90,16 @@ pub enum AirlockError {
     #[cfg(all(feature = "sandbox", target_os = "linux"))]
     #[error("{0}")]
     Sandbox(#[from] SandboxError),
+    /// A section asks for what this build does not have.
+    #[error("{section} needs agent-airlock built with the `{feature}` feature{platform}")]
+    FeatureOff {
+        /// The section (`[sandbox]`).
+        section: &'static str,
+        /// The cargo feature that has it.
+        feature: &'static str,
+        /// Where it exists, when not everywhere (`, on Linux`).
+        platform: &'static str,
+    },
     /// `[state]`.
     #[error("{0}")]
     State(#[from] StateError),
@@ -200,12 +210,27 @@ impl Airlock {
             Some(_) => Some(AuditLayer::from_config(&config.audit, sanitizer.clone())?),
             None => None,
         };
+        let isolates = !config.sandbox.tools.is_empty() || !config.sandbox.commands.is_empty();
         #[cfg(all(feature = "sandbox", target_os = "linux"))]
-        let sandbox = if config.sandbox.tools.is_empty() && config.sandbox.commands.is_empty() {
-            None
-        } else {
+        let sandbox = if isolates {
             Some(SandboxLayer::from_config(&config.sandbox)?)
+        } else {
+            None
         };
+        // A build without the sandbox reads `[sandbox]` too: tools to isolate are an error
+        // (they must never run unisolated); a section that isolates nothing is ignored.
+        #[cfg(not(all(feature = "sandbox", target_os = "linux")))]
+        if isolates {
+            return Err(AirlockError::FeatureOff {
+                section: "[sandbox] (it names tools to isolate)",
+                feature: "sandbox",
+                platform: ", on Linux",
+            });
+        } else if config.sandbox != crate::config::SandboxConfig::default() {
+            tracing::warn!(
+                "[sandbox] is ignored: this build has no sandbox, and it isolates no tool"
+            );
+        }
         #[cfg(feature = "redis")]
         let shared = shared_state(&config.state)?;
         #[cfg(not(feature = "redis"))]
@@ -463,5 +488,29 @@ where
 
     fn call(&mut self, call: ToolCall) -> Self::Future {
         self.inner.call(call)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ToolCatalog;
+
+    /// A build without the sandbox never runs a tool `[sandbox]` names: it refuses to build
+    /// the stack, naming the feature; a `[sandbox]` that isolates nothing is fine.
+    #[test]
+    fn sandboxed_tools_on_a_build_without_the_sandbox_name_the_feature() {
+        let mut config = AirlockConfig::default();
+        config.sandbox.tools = vec!["run_*".into()];
+        let built = Airlock::from_config(&config, Arc::new(ToolCatalog::new()));
+        if cfg!(all(feature = "sandbox", target_os = "linux")) {
+            assert!(!matches!(built, Err(AirlockError::FeatureOff { .. })));
+        } else {
+            let err = built.unwrap_err();
+            assert!(err.to_string().contains("`sandbox` feature"), "{err}");
+        }
+        config.sandbox.tools.clear();
+        config.sandbox.required = false;
+        assert!(Airlock::from_config(&config, Arc::new(ToolCatalog::new())).is_ok());
     }
 }

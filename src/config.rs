@@ -64,7 +64,6 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::layers::audit::AuditConfig;
 pub use crate::layers::policy::PolicyConfig;
-#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use crate::layers::sandbox::SandboxConfig;
 pub use crate::layers::sanitize::SanitizeConfig;
 pub use crate::layers::strict_schema::StrictSchemaConfig;
@@ -93,8 +92,8 @@ pub struct AirlockConfig {
     pub policy: PolicyConfig,
     /// The audit log.
     pub audit: AuditConfig,
-    /// The sandbox (feature `sandbox`, Linux).
-    #[cfg(all(feature = "sandbox", target_os = "linux"))]
+    /// The sandbox (the layer needs feature `sandbox`, on Linux; the section parses on
+    /// every build, and naming tools to isolate on a build without it is an error).
     pub sandbox: SandboxConfig,
     /// Shared state across replicas.
     pub state: StateConfig,
@@ -345,6 +344,21 @@ fn parse_count(var: &'static str, value: &str) -> Result<usize, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example configs carry `[sandbox]` and `[proxy.sandbox]`: they parse on every
+    /// build (a build without the sandbox refuses to build a stack that would isolate
+    /// tools, naming the feature, rather than not reading the file).
+    #[test]
+    fn sandbox_sections_parse_on_every_build() {
+        let c = AirlockConfig::from_toml_str(
+            "[sandbox]\ntools = [\"run_*\"]\nbackend = \"bwrap\"\n\n[proxy.sandbox]\nnetwork = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.sandbox.tools, ["run_*"]);
+        assert!(c.proxy.sandbox.is_some_and(|s| s.network));
+        let typo = AirlockConfig::from_toml_str("[sandbox]\ntoolz = []\n").unwrap_err();
+        assert!(typo.to_string().contains("toolz"), "{typo}");
+    }
 
     #[test]
     fn env_overrides_file_and_bad_values_name_the_variable() {

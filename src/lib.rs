@@ -152,6 +152,35 @@ pub use service::{
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The guides' examples (`docs/`), compiled and run as doctests.
+#[cfg(doctest)]
+pub mod guides {
+    /// docs/adapters.md
+    #[doc = include_str!("../docs/adapters.md")]
+    pub struct Adapters;
+    /// docs/cli.md
+    #[doc = include_str!("../docs/cli.md")]
+    pub struct Cli;
+    /// docs/configuration.md
+    #[doc = include_str!("../docs/configuration.md")]
+    pub struct Configuration;
+    /// docs/deployment.md
+    #[doc = include_str!("../docs/deployment.md")]
+    pub struct Deployment;
+    /// docs/performance.md
+    #[doc = include_str!("../docs/performance.md")]
+    pub struct Performance;
+    /// docs/proxy.md
+    #[doc = include_str!("../docs/proxy.md")]
+    pub struct Proxy;
+    /// docs/sandbox.md
+    #[doc = include_str!("../docs/sandbox.md")]
+    pub struct Sandbox;
+    /// docs/testing.md
+    #[doc = include_str!("../docs/testing.md")]
+    pub struct Testing;
+}
+
 /// SECURITY.md's hardening example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../SECURITY.md")]

@@ -11,7 +11,6 @@
 
 pub mod audit;
 pub mod policy;
-#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub mod sandbox;
 pub mod sanitize;
 pub mod strict_schema;

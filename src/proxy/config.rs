@@ -67,7 +67,6 @@ pub struct ProxyConfig {
     pub pins: Option<PinsConfig>,
     /// `[proxy.sandbox]` (or `sandbox = true`): a stdio upstream runs in the sandbox (none:
     /// it runs as the proxy's child, with the proxy's rights).
-    #[cfg(all(feature = "sandbox", target_os = "linux"))]
     #[serde(
         deserialize_with = "super::sandbox::deserialize_setting",
         skip_serializing_if = "Option::is_none"
@@ -93,7 +92,6 @@ impl Default for ProxyConfig {
                 "roots".into(),
             ],
             pins: None,
-            #[cfg(all(feature = "sandbox", target_os = "linux"))]
             sandbox: None,
         }
     }
@@ -102,8 +100,13 @@ impl Default for ProxyConfig {
 impl ProxyConfig {
     /// Checks `protocol_version`, `pass` and the sandbox's paths.
     pub fn validate(&self) -> Result<(), super::error::ProxyError> {
-        #[cfg(all(feature = "sandbox", target_os = "linux"))]
         if let Some(sandbox) = &self.sandbox {
+            if cfg!(not(all(feature = "sandbox", target_os = "linux"))) {
+                return Err(super::error::ProxyError::Config(
+                    "proxy.sandbox needs agent-airlock built with the `sandbox` feature, on Linux"
+                        .into(),
+                ));
+            }
             sandbox.validate()?;
         }
         if let Some(version) = &self.protocol_version

@@ -26,13 +26,11 @@
 mod config;
 mod error;
 pub mod pins;
-#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod sandbox;
 
 pub use config::ProxyConfig;
 pub use error::ProxyError;
 pub use pins::PinsConfig;
-#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use sandbox::ProxySandbox;
 
 #[cfg(feature = "proxy")]
@@ -46,7 +44,9 @@ mod upstream;
 pub(crate) use self::relay::UpstreamRelay;
 #[cfg(feature = "proxy")]
 pub use self::service::UpstreamService;
+#[cfg(feature = "proxy")]
 pub(crate) use self::service::{catalog_of, catalog_of_entries};
+#[cfg(feature = "proxy")]
 pub(crate) use self::upstream::ToolsObserver;
 #[cfg(feature = "proxy")]
 pub use self::upstream::{Launch, Target, Upstream};

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::layers::sandbox::{BackendKind, Reach, SandboxConfig, SandboxLimits};
-#[cfg(feature = "proxy")]
-use crate::layers::sandbox::{LinuxSandbox, Prepared, SandboxBackend as _};
+use crate::layers::sandbox::{BackendKind, SandboxConfig, SandboxLimits};
+#[cfg(all(feature = "proxy", target_os = "linux"))]
+use crate::layers::sandbox::{LinuxSandbox, Prepared, Reach, SandboxBackend as _};
 
 /// `[proxy.sandbox]`: the upstream server in the sandbox (`[proxy] sandbox = true` for
 /// these defaults).
@@ -119,6 +119,7 @@ impl ProxySandbox {
     }
 
     /// What it may reach beyond a call's command.
+    #[cfg(all(feature = "proxy", target_os = "linux"))]
     pub(crate) fn reach(&self) -> Reach {
         Reach::none()
             .network(self.network)
@@ -148,7 +149,7 @@ impl ProxySandbox {
 }
 
 /// The backend, once it proved it can isolate on this host (a real run).
-#[cfg(feature = "proxy")]
+#[cfg(all(feature = "proxy", target_os = "linux"))]
 pub(crate) fn backend(settings: &ProxySandbox) -> Result<UpstreamSandbox, String> {
     settings.validate().map_err(|e| e.to_string())?;
     let sandbox = LinuxSandbox::from_config(&settings.sandbox_config())
@@ -167,14 +168,14 @@ pub(crate) fn backend(settings: &ProxySandbox) -> Result<UpstreamSandbox, String
 }
 
 /// A proven backend and what the upstream may reach.
-#[cfg(feature = "proxy")]
+#[cfg(all(feature = "proxy", target_os = "linux"))]
 #[derive(Debug)]
 pub(crate) struct UpstreamSandbox {
     sandbox: LinuxSandbox,
     reach: Reach,
 }
 
-#[cfg(feature = "proxy")]
+#[cfg(all(feature = "proxy", target_os = "linux"))]
 impl UpstreamSandbox {
     /// `argv` with `env`, ready to spawn in the sandbox.
     pub(crate) fn prepare(

@@ -35,6 +35,8 @@
 //! outcome in its note, never a hung or crashed server.
 //!
 //! ```no_run
+//! # #[cfg(all(feature = "sandbox", target_os = "linux"))]
+//! # mod example {
 //! use std::sync::Arc;
 //! use agent_airlock::layers::sandbox::{SandboxConfig, SandboxLayer, enter};
 //! use agent_airlock::{ToolCall, ToolRouter};
@@ -60,25 +62,50 @@
 //!     println!("{:?}", response.notes);
 //!     Ok(())
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod backend;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod cgroup;
 mod config;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod confine;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod error;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod future;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod layer;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
+#[cfg(all(feature = "proxy", target_os = "linux"))]
+mod prepare;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod root;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod service;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod spec;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 mod stage;
 
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use backend::{Exit, Job, JobKind, LinuxSandbox, RunOutcome, SandboxBackend};
-pub(crate) use backend::{Lease, Prepared, Reach, Report};
+// What the proxy uses to run its upstream in the sandbox.
+#[cfg(all(feature = "proxy", target_os = "linux"))]
+pub(crate) use backend::Reach;
 pub use config::{BackendKind, SandboxConfig, SandboxLimits};
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use error::SandboxError;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use future::SandboxFuture;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use layer::SandboxLayer;
+#[cfg(all(feature = "proxy", target_os = "linux"))]
+pub(crate) use prepare::{Lease, Prepared, Report};
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use service::Sandbox;
+#[cfg(all(feature = "sandbox", target_os = "linux"))]
 pub use stage::{enter, enter_without_tools};
