@@ -61,7 +61,9 @@ use tower_service::Service;
 use crate::catalog::SharedCatalog;
 use crate::config::AirlockConfig;
 use crate::layers::audit::{Audit, AuditError, AuditLayer};
-use crate::layers::policy::{Policy, PolicyEngine, PolicyError, PolicyLayer, ToolGate};
+use crate::layers::policy::{
+    Policy, PolicyEngine, PolicyEngineBuilder, PolicyError, PolicyLayer, ToolGate,
+};
 use crate::layers::sanitize::{Sanitize, SanitizeError, SanitizeLayer, Sanitizer};
 use crate::layers::strict_schema::{StrictSchema, StrictSchemaLayer};
 use crate::layers::strip_ghost_args::{StripGhostArgs, StripGhostArgsLayer};
@@ -235,7 +237,7 @@ impl Airlock {
         let shared = shared_state(&config.state)?;
         #[cfg(not(feature = "redis"))]
         shared_state(&config.state)?;
-        let mut policy = PolicyEngine::from_config(&config.policy)?.catalog(catalog.clone());
+        let mut policy = PolicyEngineBuilder::from_config(&config.policy)?.catalog(catalog.clone());
         if let Some(gate) = gate {
             policy = policy.gate(gate);
         }

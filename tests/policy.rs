@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_airlock::layers::policy::{
-    HmacTokenVerifier, ManualClock, PolicyEngine, PolicyLayer, RuleConfig, ScheduleConfig,
-    SessionConfig,
+    HmacTokenVerifier, ManualClock, PolicyEngine, PolicyEngineBuilder, PolicyLayer, RuleConfig,
+    ScheduleConfig, SessionConfig,
 };
 use agent_airlock::{AirlockConfig, Caller, RejectionCode, ToolCall, ToolResponse};
 use common::{count, echo};
@@ -715,12 +715,12 @@ fn the_policy_section_of_the_config_builds_and_names_its_errors() {
     .unwrap();
     let env = |name: &str| (name == "TEST_AIRLOCK_SECRET").then(|| "s".repeat(40));
     assert!(
-        PolicyEngine::from_config_with_env(&config.policy, env)
+        PolicyEngineBuilder::from_config_with_env(&config.policy, env)
             .unwrap()
             .build()
             .is_ok()
     );
-    let missing = PolicyEngine::from_config_with_env(&config.policy, |_| None)
+    let missing = PolicyEngineBuilder::from_config_with_env(&config.policy, |_| None)
         .err()
         .unwrap();
     assert!(
@@ -743,7 +743,7 @@ fn the_policy_section_of_the_config_builds_and_names_its_errors() {
         let result = AirlockConfig::from_toml_str(toml)
             .map_err(|e| e.to_string())
             .and_then(|c| {
-                PolicyEngine::from_config_with_env(&c.policy, |_| None)
+                PolicyEngineBuilder::from_config_with_env(&c.policy, |_| None)
                     .and_then(|b| b.build())
                     .map_err(|e| e.to_string())
             });

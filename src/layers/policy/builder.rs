@@ -19,50 +19,15 @@ use crate::catalog::SharedCatalog;
 use super::engine::{PolicyEngine, RateRule};
 
 impl PolicyEngine {
+    /// The policy `[policy]` describes, reading secrets from the environment variables it
+    /// names. To add to it in code, start from [`PolicyEngineBuilder::from_config`].
+    pub fn from_config(config: &PolicyConfig) -> Result<Self, PolicyError> {
+        PolicyEngineBuilder::from_config(config)?.build()
+    }
+
     /// Starts a policy that allows everything; add rules to it.
     pub fn builder() -> PolicyEngineBuilder {
         PolicyEngineBuilder::default()
-    }
-
-    /// A policy from `[policy]`, reading secrets from the environment variables it names.
-    pub fn from_config(config: &PolicyConfig) -> Result<PolicyEngineBuilder, PolicyError> {
-        Self::from_config_with_env(config, |name| std::env::var(name).ok())
-    }
-
-    /// Like [`from_config`](Self::from_config), with the environment given as a lookup.
-    pub fn from_config_with_env(
-        config: &PolicyConfig,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<PolicyEngineBuilder, PolicyError> {
-        let mut b = PolicyEngine::builder()
-            .deny(config.denied_tools.iter().cloned())
-            .require_identity(config.require_identity)
-            .max_tracked_agents(config.max_tracked_agents);
-        if let Some(allowed) = &config.allowed_tools {
-            b = b.allow(allowed.iter().cloned());
-        }
-        for (role, rule) in &config.roles {
-            b = b.role(role, rule.clone());
-        }
-        for (agent, rule) in &config.agents {
-            b = b.agent(agent, rule.clone());
-        }
-        for schedule in &config.schedules {
-            b = b.schedule(schedule.clone());
-        }
-        for (glob, limit) in &config.rate_limits {
-            b = b.rate_limit(glob, limit.spec()?);
-        }
-        for (glob, limit) in &config.global_rate_limits {
-            b = b.global_rate_limit(glob, limit.spec()?);
-        }
-        if let Some(sessions) = &config.sessions {
-            b = b.sessions(sessions.clone());
-        }
-        if let Some(identity) = &config.identity {
-            b = b.verifier(verifier_from_config(identity, &env)?);
-        }
-        Ok(b)
     }
 }
 
@@ -166,6 +131,48 @@ pub struct PolicyEngineBuilder {
 }
 
 impl PolicyEngineBuilder {
+    /// A builder holding the rules of `[policy]`, reading secrets from the environment
+    /// variables it names.
+    pub fn from_config(config: &PolicyConfig) -> Result<Self, PolicyError> {
+        Self::from_config_with_env(config, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_config`](Self::from_config), with the environment given as a lookup.
+    pub fn from_config_with_env(
+        config: &PolicyConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, PolicyError> {
+        let mut b = PolicyEngine::builder()
+            .deny(config.denied_tools.iter().cloned())
+            .require_identity(config.require_identity)
+            .max_tracked_agents(config.max_tracked_agents);
+        if let Some(allowed) = &config.allowed_tools {
+            b = b.allow(allowed.iter().cloned());
+        }
+        for (role, rule) in &config.roles {
+            b = b.role(role, rule.clone());
+        }
+        for (agent, rule) in &config.agents {
+            b = b.agent(agent, rule.clone());
+        }
+        for schedule in &config.schedules {
+            b = b.schedule(schedule.clone());
+        }
+        for (glob, limit) in &config.rate_limits {
+            b = b.rate_limit(glob, limit.spec()?);
+        }
+        for (glob, limit) in &config.global_rate_limits {
+            b = b.global_rate_limit(glob, limit.spec()?);
+        }
+        if let Some(sessions) = &config.sessions {
+            b = b.sessions(sessions.clone());
+        }
+        if let Some(identity) = &config.identity {
+            b = b.verifier(verifier_from_config(identity, &env)?);
+        }
+        Ok(b)
+    }
+
     /// Adds tool globs to the global allow list (matched exactly). Once any allow list
     /// exists, tools on none of the caller's lists are refused.
     pub fn allow<I: IntoIterator<Item = S>, S: Into<String>>(mut self, patterns: I) -> Self {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
+use super::builder::PolicyEngineBuilder;
 use super::config::PolicyConfig;
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
@@ -29,7 +30,7 @@ impl PolicyLayer {
         config: &PolicyConfig,
         catalog: impl Into<SharedCatalog>,
     ) -> Result<Self, PolicyError> {
-        let engine = PolicyEngine::from_config(config)?
+        let engine = PolicyEngineBuilder::from_config(config)?
             .catalog(catalog)
             .build()?;
         Ok(Self::new(Arc::new(engine)))
