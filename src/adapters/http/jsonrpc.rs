@@ -38,9 +38,11 @@ pub(super) async fn mcp(
             );
         }
     };
+    // Who is calling, read from the headers once for the whole request.
+    let (caller, _) = caller_of(&headers);
     match message {
-        Value::Array(items) => batch(&adapter, &headers, items).await,
-        message => one(&adapter, &headers, message).await,
+        Value::Array(items) => batch(&adapter, &headers, &caller, items).await,
+        message => one(&adapter, &headers, &caller, message).await,
     }
 }
 
@@ -51,6 +53,7 @@ pub(super) async fn mcp(
 pub(super) async fn batch(
     adapter: &Arc<HttpAdapter>,
     headers: &HeaderMap,
+    caller: &Caller,
     items: Vec<Value>,
 ) -> Response {
     let refuse = |why: &str| {
@@ -77,13 +80,12 @@ pub(super) async fn batch(
         return refuse("initialize cannot be part of a batch");
     }
     // The session is the request's, checked once for the whole batch.
-    let (caller, _) = caller_of(headers);
-    if let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await {
+    if let Err(refusal) = adapter.session_of(headers, caller, &Value::Null).await {
         return *refusal;
     }
     let mut answers = Vec::new();
     for item in items {
-        let response = one(adapter, headers, item).await;
+        let response = one(adapter, headers, caller, item).await;
         if response.status() == StatusCode::ACCEPTED {
             continue;
         }
@@ -105,6 +107,7 @@ pub(super) async fn batch(
 pub(super) async fn one(
     adapter: &Arc<HttpAdapter>,
     headers: &HeaderMap,
+    caller: &Caller,
     message: Value,
 ) -> Response {
     let Value::Object(mut message) = message else {
@@ -127,10 +130,9 @@ pub(super) async fn one(
         if !valid {
             return StatusCode::BAD_REQUEST.into_response();
         }
-        let (caller, _) = caller_of(headers);
         let method = message.get("method").and_then(Value::as_str).unwrap_or("");
         if method != "notifications/initialized"
-            && let Err(refusal) = adapter.session_of(headers, &caller, &Value::Null).await
+            && let Err(refusal) = adapter.session_of(headers, caller, &Value::Null).await
         {
             // The status says it; the body is dropped.
             return refusal.status().into_response();
@@ -182,13 +184,12 @@ pub(super) async fn one(
         // A message without a method or an id (checked above): nothing to answer.
         return StatusCode::ACCEPTED.into_response();
     };
-    let (caller, _) = caller_of(headers);
     if method == "initialize" {
         let asked = params.get("protocolVersion").and_then(Value::as_str);
         let version = asked
             .filter(|v| SUPPORTED_VERSIONS.contains(v))
             .unwrap_or(PROTOCOL_VERSION);
-        let owner = owner_of(&caller, adapter.core.policy());
+        let owner = owner_of(caller, adapter.core.policy());
         let session = match adapter.sessions.create(&owner).await {
             Ok(session) => session,
             Err(e) => {
@@ -222,7 +223,7 @@ pub(super) async fn one(
         }
         return response;
     }
-    let session = match adapter.session_of(headers, &caller, &id).await {
+    let session = match adapter.session_of(headers, caller, &id).await {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
@@ -250,7 +251,7 @@ pub(super) async fn one(
                     );
                 }
             };
-            let tools = list_tools(adapter, caller);
+            let tools = list_tools(adapter, caller.clone());
             let end = start.saturating_add(adapter.page_size).min(tools.len());
             let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
             let mut result = json!({"tools": page});
@@ -279,7 +280,7 @@ pub(super) async fn one(
                 }
             };
             let typed = adapter.core.has_output_schema(&name);
-            let mut call = ToolCall::new(name, arguments).with_caller(caller);
+            let mut call = ToolCall::new(name, arguments).with_caller(caller.clone());
             // Only a session this server issued to this caller counts for budgets.
             call.session = session;
             match adapter.core.call(call).await {
@@ -300,7 +301,7 @@ pub(super) async fn one(
         other => match adapter
             .relay
             .as_ref()
-            .and_then(|relay| relay.request(other, Value::Object(params), caller))
+            .and_then(|relay| relay.request(other, Value::Object(params), caller.clone()))
         {
             Some(answer) => match answer.await {
                 Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
