@@ -3,13 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::front_door::Allowed;
 use crate::adapters::{ServedStack, ToolStack};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::state::session::{MemorySessionStore, SessionStore};
-
-/// Host names a request may address by default: the loopback ones (any port).
-pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
 /// Builds the axum [`Router`](axum::Router); see the [module docs](super).
 #[derive(Clone, Debug)]
@@ -19,8 +17,7 @@ pub struct HttpAdapter {
     pub(super) timeout: Duration,
     pub(super) name: String,
     pub(super) version: String,
-    pub(super) allowed_hosts: Option<Vec<String>>,
-    pub(super) allowed_origins: Vec<String>,
+    pub(super) allowed: Allowed,
     pub(super) sessions: Arc<dyn SessionStore>,
     pub(super) require_session: bool,
     pub(super) page_size: usize,
@@ -44,8 +41,7 @@ impl HttpAdapter {
             timeout: Duration::from_secs(60),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            allowed_hosts: Some(LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect()),
-            allowed_origins: Vec::new(),
+            allowed: Allowed::default(),
             sessions: Arc::new(MemorySessionStore::default()),
             require_session: true,
             page_size: 100,
@@ -87,11 +83,11 @@ impl HttpAdapter {
     }
 
     /// The host names (`Host` header, and the host of an `Origin` header) requests may
-    /// carry, any port; default [`LOOPBACK_HOSTS`]. A server reachable under other names
+    /// carry, any port; default [`LOOPBACK_HOSTS`](super::LOOPBACK_HOSTS). A server reachable under other names
     /// lists them here: anything else is refused with 403, which is what stops DNS
     /// rebinding (a web page whose name resolves to this server).
     pub fn allowed_hosts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, hosts: I) -> Self {
-        self.allowed_hosts = Some(
+        self.allowed.hosts = Some(
             hosts
                 .into_iter()
                 .map(|h| h.into().to_ascii_lowercase())
@@ -104,7 +100,7 @@ impl HttpAdapter {
     /// browser cannot forge). A request with an `Origin` header must then come from one of
     /// [`allowed_origins`](Self::allowed_origins).
     pub fn allow_any_host(mut self) -> Self {
-        self.allowed_hosts = None;
+        self.allowed.hosts = None;
         self
     }
 
@@ -114,7 +110,7 @@ impl HttpAdapter {
         mut self,
         origins: I,
     ) -> Self {
-        self.allowed_origins = origins
+        self.allowed.origins = origins
             .into_iter()
             .map(|o| o.into().to_ascii_lowercase())
             .collect();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -17,16 +17,12 @@ use crate::mcp::RpcError;
 /// adapter was given them ([`HttpAdapter::notifications`]); 405 otherwise.
 pub(super) async fn event_stream(
     State(adapter): State<Arc<HttpAdapter>>,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let Some(events) = &adapter.events else {
         return no_stream().await;
     };
-    if let Err(refusal) = adapter.check_request(&uri, &headers, false) {
-        return *refusal;
-    }
     let accepts = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -78,7 +78,8 @@ mod router;
 mod serve;
 mod session;
 
-pub use adapter::{HttpAdapter, LOOPBACK_HOSTS};
+pub use adapter::HttpAdapter;
+pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};
 pub use jsonrpc::MAX_BATCH;
 pub use serve::ServeLimits;
 

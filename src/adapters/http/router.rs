@@ -9,6 +9,7 @@ use axum::routing::post;
 
 use super::adapter::HttpAdapter;
 use super::events::event_stream;
+use super::front_door::FrontDoorLayer;
 use super::jsonrpc::mcp;
 use super::plain::plain;
 use super::session::end_session;
@@ -21,9 +22,17 @@ impl HttpAdapter {
         let limit = self.body_limit;
         let timeout = self.timeout;
         let cors = self.cors.clone();
+        // Every route's requests pass the front door before their body is read.
+        let door = FrontDoorLayer::from_allowed(self.allowed.clone());
         let router = Router::new()
-            .route("/mcp", post(mcp).delete(end_session).get(event_stream))
-            .route("/tools/{name}", post(plain))
+            .route(
+                "/mcp",
+                post(mcp)
+                    .delete(end_session)
+                    .get(event_stream)
+                    .layer(door.clone().json_rpc()),
+            )
+            .route("/tools/{name}", post(plain).layer(door))
             .with_state(Arc::new(self))
             .layer(DefaultBodyLimit::disable())
             .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))

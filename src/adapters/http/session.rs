@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -61,12 +61,8 @@ impl HttpAdapter {
 
 pub(super) async fn end_session(
     State(adapter): State<Arc<HttpAdapter>>,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = adapter.check_request(&uri, &headers, false) {
-        return *refusal;
-    }
     let (caller, session) = caller_of(&headers);
     let Some(session) = session else {
         return json_response(
