@@ -19,6 +19,7 @@ impl Proxy {
             .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
             .instructions(self.instructions.clone())
             .relay(self.relay.clone())
+            .notifications(self.upstream.outbox().clone())
             .tools_list_changed(self.follows_tools);
         // Pipes (what an MCP host gives) are read and written without the blocking thread
         // tokio's stdin and stdout go through: two thread hand-offs less per message.
@@ -52,12 +53,10 @@ impl Proxy {
             .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
             .instructions(self.instructions.clone())
             .relay(self.relay.clone());
-        // What every session may see of the upstream's notifications (its tools changed)
+        // What every session may hear of the upstream's notifications (its tools changed)
         // goes to every open event stream.
         let adapter = if self.follows_tools {
-            let (events, _) = tokio::sync::broadcast::channel(16);
-            self.upstream.broadcast_to(events.clone());
-            adapter.notifications(events, 64)
+            adapter.notifications(self.upstream.outbox().clone(), 64)
         } else {
             adapter
         };

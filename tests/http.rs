@@ -379,7 +379,7 @@ async fn a_json_output_cut_to_the_budget_is_still_structured_content() {
 #[tokio::test]
 async fn event_streams_need_a_session_and_are_bounded() {
     let (stack, catalog, policy) = common::adapters::stack();
-    let (events, _) = tokio::sync::broadcast::channel::<std::sync::Arc<str>>(4);
+    let events = agent_airlock::mcp::Outbox::new(4);
     let app = HttpAdapter::new(stack, catalog)
         .policy(policy)
         .notifications(events.clone(), 1)
@@ -401,19 +401,22 @@ async fn event_streams_need_a_session_and_are_bounded() {
     assert_eq!(first.status(), 200);
     // One at most: the second is refused while the first is open.
     assert_eq!(open().await.unwrap().status(), 503);
-    // What is sent reaches the open stream.
-    events
-        .send(std::sync::Arc::from(
-            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
-        ))
-        .unwrap();
+    // What every session may hear reaches the open stream; what belongs to one connection
+    // (a log message of the one upstream) does not.
+    events.send(
+        "notifications/message",
+        serde_json::json!({"level": "info", "data": "for one client"}),
+    );
+    events.send("notifications/tools/list_changed", serde_json::json!({}));
     let mut first = first;
     let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), first.chunk())
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(String::from_utf8_lossy(&chunk).contains("tools/list_changed"));
+    let chunk = String::from_utf8_lossy(&chunk);
+    assert!(chunk.contains("tools/list_changed"), "{chunk}");
+    assert!(!chunk.contains("for one client"), "{chunk}");
     // Closed, its place is free again.
     drop(first);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);

@@ -504,6 +504,7 @@ async fn the_host_is_checked_in_the_authority_too() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_sessions_on_redis() {
+    needs_commands!("redis-server");
     use agent_airlock::state::{RedisSessionStore, RedisState, StateConfig};
     let redis = common::redis::Redis::start();
     let replica = || {

@@ -62,6 +62,7 @@ pub struct AirlockMcp {
     instructions: Option<String>,
     relay: Option<Arc<dyn crate::mcp::Relay>>,
     tools_change: bool,
+    notifications: Option<crate::mcp::Outbox>,
     sessions: Arc<dyn SessionStore>,
     /// The session this connection opened at `initialize`, and its owner.
     session: Arc<std::sync::OnceLock<Bound>>,
@@ -83,6 +84,7 @@ impl Clone for AirlockMcp {
             instructions: self.instructions.clone(),
             relay: self.relay.clone(),
             tools_change: self.tools_change,
+            notifications: self.notifications.clone(),
             sessions: self.sessions.clone(),
             session: Arc::default(),
         }
@@ -99,6 +101,7 @@ impl AirlockMcp {
             instructions: None,
             relay: None,
             tools_change: false,
+            notifications: None,
             sessions: Arc::new(MemorySessionStore::default()),
             session: Arc::default(),
         }
@@ -155,6 +158,14 @@ impl AirlockMcp {
     /// replaces it sends `notifications/tools/list_changed` (the proxy does).
     pub fn tools_list_changed(mut self, on: bool) -> Self {
         self.tools_change = on;
+        self
+    }
+
+    /// Passes every notification of `outbox` on to the connected client (from
+    /// `notifications/initialized` on, for as long as the connection lasts): what a server
+    /// behind this door (the proxy's upstream) tells its client.
+    pub fn notifications(mut self, outbox: crate::mcp::Outbox) -> Self {
+        self.notifications = Some(outbox);
         self
     }
 
@@ -231,6 +242,20 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
 /// The connected client, as the relay's [`ClientRequests`](crate::mcp::ClientRequests).
 #[derive(Debug)]
 struct Downstream(rmcp::service::Peer<RoleServer>);
+
+impl Downstream {
+    /// Sends the notification `method` (dropped when it is not one a server may send);
+    /// false when the client is gone.
+    async fn send(&self, method: &str, params: Value) -> bool {
+        let notification = serde_json::from_value::<rmcp::model::ServerNotification>(
+            json!({"method": method, "params": params}),
+        );
+        match notification {
+            Ok(notification) => self.0.send_notification(notification).await.is_ok(),
+            Err(_) => true,
+        }
+    }
+}
 
 impl crate::mcp::ClientRequests for Downstream {
     fn notify(&self, method: &str, params: Value) {
@@ -372,6 +397,24 @@ impl ServerHandler for AirlockMcp {
     }
 
     async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        if let Some(outbox) = &self.notifications {
+            let mut notifications = outbox.subscribe();
+            let client = Downstream(context.peer.clone());
+            tokio::spawn(async move {
+                use tokio::sync::broadcast::error::RecvError;
+                loop {
+                    match notifications.recv().await {
+                        Ok(n) => {
+                            if !client.send(&n.method, n.params.clone()).await {
+                                break; // the client is gone
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            });
+        }
         if let Some(relay) = &self.relay {
             relay.client_connected(Arc::new(Downstream(context.peer)));
         }

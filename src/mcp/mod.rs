@@ -7,6 +7,7 @@
 //! | `version.rs` | the protocol revisions served, and the one a door answers with |
 //! | `rpc.rs` | [`RpcError`]: every JSON-RPC error a door sends, with its code |
 //! | `result.rs` | the one encoding of a [`ToolResponse`](crate::ToolResponse) as MCP's `CallToolResult` |
+//! | `notify.rs` | [`Outbox`]: the one channel a server behind the doors sends notifications on |
 //! | `relay.rs` | [`Relay`], [`ClientRequests`], [`ProgressToken`]: what passes between a door and a server behind it |
 //!
 //! ```
@@ -17,12 +18,14 @@
 //! assert_eq!(error.code(), -32601);
 //! ```
 
+mod notify;
 mod relay;
 #[cfg(any(feature = "axum", feature = "rmcp"))]
 pub(crate) mod result;
 mod rpc;
 mod version;
 
+pub use notify::{Notification, Outbox};
 pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
 pub use rpc::RpcError;
 pub use version::{PROTOCOL_VERSION, SUPPORTED_VERSIONS};

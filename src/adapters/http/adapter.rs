@@ -24,7 +24,7 @@ pub struct HttpAdapter {
     pub(super) cors: Option<tower_http::cors::CorsLayer>,
     pub(super) instructions: Option<String>,
     pub(super) relay: Option<Arc<dyn crate::mcp::Relay>>,
-    pub(super) events: Option<tokio::sync::broadcast::Sender<Arc<str>>>,
+    pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
 }
 
@@ -54,15 +54,11 @@ impl HttpAdapter {
     }
 
     /// Opens `GET /mcp` event streams (for a valid session of the caller, at most
-    /// `max_streams` at once) and sends every message of `events` (a JSON-RPC
-    /// notification, serialized) to every open stream; `tools.listChanged` is declared
-    /// at `initialize`. Send only what every session may see (that a list changed), never
-    /// what belongs to one session. Without it, `GET /mcp` is 405.
-    pub fn notifications(
-        mut self,
-        events: tokio::sync::broadcast::Sender<Arc<str>>,
-        max_streams: usize,
-    ) -> Self {
+    /// `max_streams` at once) and sends every notification of `events` that every session
+    /// may hear ([`Notification::for_every_session`](crate::mcp::Notification::for_every_session):
+    /// that the tools changed) to every open stream; `tools.listChanged` is declared at
+    /// `initialize`. Without it, `GET /mcp` is 405.
+    pub fn notifications(mut self, events: crate::mcp::Outbox, max_streams: usize) -> Self {
         self.events = Some(events);
         self.streams = Arc::new(tokio::sync::Semaphore::new(max_streams.max(1)));
         self

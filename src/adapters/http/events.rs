@@ -60,14 +60,16 @@ pub(super) async fn event_stream(
             use tokio::sync::broadcast::error::RecvError;
             loop {
                 match receiver.recv().await {
-                    Ok(message) => {
-                        let event = Event::default().event("message").data(message.as_ref());
+                    Ok(notification) if notification.for_every_session() => {
+                        let event = Event::default()
+                            .event("message")
+                            .data(notification.to_message());
                         return Some((
                             Ok::<_, std::convert::Infallible>(event),
                             (receiver, permit),
                         ));
                     }
-                    Err(RecvError::Lagged(_)) => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 }
             }

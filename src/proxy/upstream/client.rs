@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use rmcp::service::{Peer, RoleClient};
 
 use crate::layers::sanitize::{Counts, Sanitizer};
-use crate::mcp::ClientRequests;
+use crate::mcp::{ClientRequests, Outbox};
 
 /// The proxy as the upstream's client: its `initialize` parameters, and a signal raised
 /// when the upstream says its tools changed.
@@ -15,6 +15,8 @@ pub(super) struct Client {
     pub(super) info: rmcp::model::ClientConfig,
     pub(super) tools_changed: Arc<tokio::sync::Notify>,
     pub(super) downstream: Downstream,
+    /// Where the upstream's notifications go, for whichever door serves.
+    pub(super) outbox: Outbox,
     pub(super) sanitizer: Option<Arc<Sanitizer>>,
     /// The client's roots are relayed (`[proxy] pass` has `roots`).
     pub(super) roots: bool,
@@ -106,15 +108,13 @@ impl Client {
 }
 
 impl Client {
-    /// Passes a notification of the upstream's on to the connected client, masked.
+    /// Passes a notification of the upstream's on to the doors' outbox, masked.
     pub(super) fn pass_on<P: serde::Serialize>(&self, method: &str, params: P) {
-        let client = connected(&self.downstream);
-        let Some(client) = client else { return };
         let mut params = serde_json::to_value(params).unwrap_or_default();
         if let Some(sanitizer) = &self.sanitizer {
             sanitizer.sanitize_json(&mut params, &mut Counts::new());
         }
-        client.notify(method, params);
+        self.outbox.send(method, params);
     }
 }
 

@@ -11,11 +11,11 @@ use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 
 use crate::layers::sanitize::Sanitizer;
-use crate::mcp::ClientRequests;
+use crate::mcp::{ClientRequests, Outbox};
 use crate::proxy::config::ProxyConfig;
 use crate::proxy::error::ProxyError;
 
-use super::client::{Client, Downstream, Progress, Tracked, connected};
+use super::client::{Client, Downstream, Progress, Tracked};
 use super::http::HttpClient;
 use super::stdio::{SandboxLease, UpstreamSandbox, brief, command, log_stderr};
 use super::target::Target;
@@ -78,7 +78,7 @@ pub struct Upstream {
     /// The calls whose progress the client asked for.
     progress: Progress,
     /// The HTTP adapter's event streams, for notifications every session may see.
-    broadcast: Mutex<Option<tokio::sync::broadcast::Sender<Arc<str>>>>,
+    outbox: Outbox,
     /// How an upstream over HTTP is reached.
     http: Option<HttpClient>,
 }
@@ -151,7 +151,7 @@ impl Upstream {
             http,
             last_words: Arc::new(Mutex::new(None)),
             progress: Arc::default(),
-            broadcast: Mutex::new(None),
+            outbox: Outbox::default(),
             target,
             config,
             sanitizer,
@@ -234,29 +234,15 @@ impl Upstream {
         }
     }
 
-    /// Sends the connected client (over stdio), and every event stream of the HTTP
-    /// adapter ([`broadcast_to`](Self::broadcast_to)), the notification `method`, without
-    /// params.
+    /// Sends whichever door serves the notification `method`, without params.
     pub(crate) fn tell_client(&self, method: &str) {
-        let client = connected(&self.downstream);
-        if let Some(client) = client {
-            client.notify(method, serde_json::json!({}));
-        }
-        let broadcast = self
-            .broadcast
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(broadcast) = broadcast {
-            let message = serde_json::json!({"jsonrpc": "2.0", "method": method}).to_string();
-            let _ = broadcast.send(Arc::from(message));
-        }
+        self.outbox.send(method, serde_json::json!({}));
     }
 
-    /// Where [`tell_client`](Self::tell_client) also sends its notifications: the HTTP
-    /// adapter's event streams, which every session may open.
-    pub(crate) fn broadcast_to(&self, events: tokio::sync::broadcast::Sender<Arc<str>>) {
-        *self.broadcast.lock().unwrap_or_else(|p| p.into_inner()) = Some(events);
+    /// The one channel of the notifications the proxy's client should hear (the
+    /// upstream's, masked, and the proxy's own): the serving door subscribes to it.
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     /// How many times the upstream was started.
@@ -471,6 +457,7 @@ impl Upstream {
             info,
             tools_changed: self.tools_changed.clone(),
             downstream: self.downstream.clone(),
+            outbox: self.outbox.clone(),
             sanitizer: self.sanitizer.clone(),
             roots,
             progress: self.progress.clone(),
