@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::adapter::HttpAdapter;
 use super::reply::json_response;
+use super::session::Requester;
 use crate::adapters::caller_of;
 use crate::mcp::RpcError;
 
@@ -43,8 +44,8 @@ pub(super) async fn event_stream(
             .to_response(Value::Null),
         );
     }
-    let (caller, _) = caller_of(&headers);
-    if let Err(refusal) = adapter.session_of(&headers, &caller, &Value::Null).await {
+    let requester = Requester::new(caller_of(&headers).0);
+    if let Err(refusal) = adapter.session_of(&headers, &requester, &Value::Null).await {
         return *refusal;
     }
     let Ok(permit) = adapter.streams.clone().try_acquire_owned() else {

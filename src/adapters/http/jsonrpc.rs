@@ -11,11 +11,11 @@ use serde_json::{Map, Value, json};
 
 use super::adapter::HttpAdapter;
 use super::reply::{json_response, rpc_result};
+use super::session::Requester;
 use crate::adapters::caller_of;
 use crate::mcp::result::call_result;
 use crate::mcp::{PROTOCOL_VERSION, RpcError, SUPPORTED_VERSIONS};
 use crate::service::{Caller, ToolCall};
-use crate::state::session::owner_of;
 
 /// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
 pub const MAX_BATCH: usize = 32;
@@ -35,10 +35,10 @@ pub(super) async fn mcp(
         }
     };
     // Who is calling, read from the headers once for the whole request.
-    let (caller, _) = caller_of(&headers);
+    let requester = Requester::new(caller_of(&headers).0);
     match message {
-        Value::Array(items) => batch(&adapter, &headers, &caller, items).await,
-        message => one(&adapter, &headers, &caller, message).await,
+        Value::Array(items) => batch(&adapter, &headers, &requester, items).await,
+        message => one(&adapter, &headers, &requester, message).await,
     }
 }
 
@@ -49,7 +49,7 @@ pub(super) async fn mcp(
 pub(super) async fn batch(
     adapter: &Arc<HttpAdapter>,
     headers: &HeaderMap,
-    caller: &Caller,
+    requester: &Requester,
     items: Vec<Value>,
 ) -> Response {
     let refuse = |why: &str| {
@@ -76,12 +76,12 @@ pub(super) async fn batch(
         return refuse("initialize cannot be part of a batch");
     }
     // The session is the request's, checked once for the whole batch.
-    if let Err(refusal) = adapter.session_of(headers, caller, &Value::Null).await {
+    if let Err(refusal) = adapter.session_of(headers, requester, &Value::Null).await {
         return *refusal;
     }
     let mut answers = Vec::new();
     for item in items {
-        let response = one(adapter, headers, caller, item).await;
+        let response = one(adapter, headers, requester, item).await;
         if response.status() == StatusCode::ACCEPTED {
             continue;
         }
@@ -103,7 +103,7 @@ pub(super) async fn batch(
 pub(super) async fn one(
     adapter: &Arc<HttpAdapter>,
     headers: &HeaderMap,
-    caller: &Caller,
+    requester: &Requester,
     message: Value,
 ) -> Response {
     let Value::Object(mut message) = message else {
@@ -128,7 +128,7 @@ pub(super) async fn one(
         }
         let method = message.get("method").and_then(Value::as_str).unwrap_or("");
         if method != "notifications/initialized"
-            && let Err(refusal) = adapter.session_of(headers, caller, &Value::Null).await
+            && let Err(refusal) = adapter.session_of(headers, requester, &Value::Null).await
         {
             // The status says it; the body is dropped.
             return refusal.status().into_response();
@@ -185,8 +185,8 @@ pub(super) async fn one(
         let version = asked
             .filter(|v| SUPPORTED_VERSIONS.contains(v))
             .unwrap_or(PROTOCOL_VERSION);
-        let owner = owner_of(caller, adapter.core.policy());
-        let session = match adapter.sessions.create(&owner).await {
+        let owner = requester.owner(adapter.core.policy());
+        let session = match adapter.sessions.create(owner).await {
             Ok(session) => session,
             Err(e) => {
                 tracing::warn!(error = %e, "no session for an initialize");
@@ -219,7 +219,7 @@ pub(super) async fn one(
         }
         return response;
     }
-    let session = match adapter.session_of(headers, caller, &id).await {
+    let session = match adapter.session_of(headers, requester, &id).await {
         Ok(session) => session,
         Err(refusal) => return *refusal,
     };
@@ -247,7 +247,7 @@ pub(super) async fn one(
                     );
                 }
             };
-            let tools = list_tools(adapter, caller.clone());
+            let tools = list_tools(adapter, requester.caller.clone());
             let end = start.saturating_add(adapter.page_size).min(tools.len());
             let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
             let mut result = json!({"tools": page});
@@ -276,7 +276,7 @@ pub(super) async fn one(
                 }
             };
             let typed = adapter.core.has_output_schema(&name);
-            let mut call = ToolCall::new(name, arguments).with_caller(caller.clone());
+            let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
             // Only a session this server issued to this caller counts for budgets.
             call.session = session;
             match adapter.core.call(call).await {
@@ -294,19 +294,19 @@ pub(super) async fn one(
                 ),
             }
         }
-        other => match adapter
-            .relay
-            .as_ref()
-            .and_then(|relay| relay.request(other, Value::Object(params), caller.clone()))
-        {
-            Some(answer) => match answer.await {
-                Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
-                Err(e) => json_response(StatusCode::OK, RpcError::from(e).to_response(id)),
-            },
-            // The method is not echoed: it is the caller's text, and this message is built
-            // outside the stack, where no sanitizer would mask it.
-            None => json_response(StatusCode::OK, RpcError::MethodNotFound.to_response(id)),
-        },
+        other => {
+            match adapter.relay.as_ref().and_then(|relay| {
+                relay.request(other, Value::Object(params), requester.caller.clone())
+            }) {
+                Some(answer) => match answer.await {
+                    Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
+                    Err(e) => json_response(StatusCode::OK, RpcError::from(e).to_response(id)),
+                },
+                // The method is not echoed: it is the caller's text, and this message is built
+                // outside the stack, where no sanitizer would mask it.
+                None => json_response(StatusCode::OK, RpcError::MethodNotFound.to_response(id)),
+            }
+        }
     }
 }
 

@@ -12,7 +12,32 @@ use super::reply::json_response;
 use crate::adapters::caller_of;
 use crate::mcp::RpcError;
 use crate::service::Caller;
+use std::sync::OnceLock;
+
+use crate::layers::policy::PolicyEngine;
 use crate::state::session::{SessionCheck, owner_of};
+
+/// Who sent a request, read from its headers once at the front door: the caller, and the
+/// fingerprint its sessions are bound to, worked out (the credential verified) at most once
+/// per request, however many messages it holds.
+pub(super) struct Requester {
+    pub(super) caller: Caller,
+    owner: OnceLock<String>,
+}
+
+impl Requester {
+    pub(super) fn new(caller: Caller) -> Self {
+        Self {
+            caller,
+            owner: OnceLock::new(),
+        }
+    }
+
+    /// Who its sessions belong to ([`owner_of`]).
+    pub(super) fn owner(&self, policy: Option<&PolicyEngine>) -> &str {
+        self.owner.get_or_init(|| owner_of(&self.caller, policy))
+    }
+}
 
 impl HttpAdapter {
     /// The session a request names, checked against the store: `Ok(None)` when it names
@@ -20,7 +45,7 @@ impl HttpAdapter {
     pub(super) async fn session_of(
         &self,
         headers: &HeaderMap,
-        caller: &Caller,
+        requester: &Requester,
         id: &Value,
     ) -> Result<Option<String>, Box<Response>> {
         let presented = headers
@@ -38,8 +63,8 @@ impl HttpAdapter {
             ))),
             None => Ok(None),
             Some(session) => {
-                let owner = owner_of(caller, self.core.policy());
-                match self.sessions.check(session, &owner).await {
+                let owner = requester.owner(self.core.policy());
+                match self.sessions.check(session, owner).await {
                     SessionCheck::Valid => Ok(Some(session.to_owned())),
                     SessionCheck::Unavailable => Err(Box::new(json_response(
                         StatusCode::SERVICE_UNAVAILABLE,
