@@ -130,6 +130,14 @@ pub mod sensitive;
 pub mod service;
 pub mod state;
 
+/// The JSON Schema crate whose compiled validator [`ToolSpec::validator`] hands out (to
+/// [`layers::strict_schema::explain`], or your own checks): re-exported on purpose, so the
+/// types you name are the ones this crate built. The other foreign types in public
+/// signatures are those of the framework a door plugs into, each re-exported beside it:
+/// `adapters::http::{axum, CorsLayer}`, `adapters::grpc::tonic`, `adapters::mcp::rmcp`,
+/// and `http`'s `Extensions` in [`ToolCall`].
+pub use jsonschema;
+
 pub use airlock::{Airlock, AirlockBuilder, AirlockError, AirlockService};
 pub use builder::ServiceBuilderExt;
 pub use catalog::{CatalogError, ToolCatalog, ToolSpec};

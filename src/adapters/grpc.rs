@@ -46,6 +46,9 @@ use crate::state::session::{
 use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
+/// The gRPC framework the generated service runs on, re-exported on purpose.
+pub use tonic;
+
 /// The code generated from `proto/airlock.proto` (package `agent_airlock.v1`).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod proto {

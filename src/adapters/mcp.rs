@@ -41,6 +41,10 @@ use crate::layers::policy::PolicyEngine;
 use crate::mcp::result::call_result;
 use crate::service::{Caller, ToolCall, ToolResponse};
 use crate::state::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
+/// The official Rust MCP SDK, whose `ServerHandler` [`AirlockMcp`] is, re-exported on
+/// purpose.
+pub use rmcp;
+
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,

@@ -116,7 +116,7 @@ impl HttpAdapter {
     /// Answers CORS (preflights included) with `cors`; without it, none is sent, so a
     /// browser page of another origin cannot read an answer. List the same origins in
     /// [`allowed_origins`](Self::allowed_origins).
-    pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
+    pub fn cors(mut self, cors: super::CorsLayer) -> Self {
         self.cors = Some(cors);
         self
     }

@@ -83,4 +83,10 @@ pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};
 pub use jsonrpc::MAX_BATCH;
 pub use serve::ServeLimits;
 
+/// The web framework whose `Router` [`HttpAdapter::into_router`] builds, re-exported on
+/// purpose.
+pub use axum;
+/// CORS for [`HttpAdapter::cors`] (tower-http's), re-exported on purpose.
+pub use tower_http::cors::CorsLayer;
+
 pub use crate::mcp::{PROTOCOL_VERSION, SUPPORTED_VERSIONS};
