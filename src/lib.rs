@@ -5,13 +5,10 @@
 //! [`tower::Layer`] that refuses with a structured [`Rejection`] an LLM can
 //! correct itself from.
 //!
-//! | layer | what it does |
-//! |---|---|
-//! | [`AuditLayer`] | an append-only, tamper-evident (hash-chained) record of every call |
-//! | [`StripGhostArgsLayer`] | removes arguments the tool does not declare; in strict mode refuses them |
-//! | [`StrictSchemaLayer`] | validates arguments against the tool's JSON Schema, no type coercion |
-//! | [`PolicyLayer`] | identity, allow/deny lists, roles, time windows, rate limits, session budgets |
-//! | [`SanitizeLayer`] | masks PII and secrets in outputs, errors and refusals; truncates to a budget |
+//! The layers, outermost first in the recommended stack: [`AuditLayer`], [`SanitizeLayer`],
+//! [`PolicyLayer`], [`StripGhostArgsLayer`], [`StrictSchemaLayer`] and the sandbox's
+//! `SandboxLayer` (feature `sandbox`); what each defends against is the README's table, and
+//! each module's page here.
 //!
 //! [`Airlock`] builds the recommended stack (audit, sanitize, policy, ghost arguments,
 //! schema, sandbox) from one [`AirlockConfig`]; each layer also stands alone, built from
