@@ -174,6 +174,7 @@ impl Upstream {
             })?
             .map_err(|e| ProxyError::Upstream(format!("tools/list failed: {e}")))?;
         let info = peer.peer_info().map(|info| (*info).clone());
+        let tools = unambiguous(tools);
         Ok((upstream, Started { info, tools }))
     }
 
@@ -205,7 +206,7 @@ impl Upstream {
         let Some(peer) = self.current() else { return };
         match tokio::time::timeout(self.config.start_timeout(), peer.list_all_tools()).await {
             Ok(Ok(tools)) => {
-                let tools: Vec<serde_json::Value> = tools
+                let tools: Vec<serde_json::Value> = unambiguous(tools)
                     .iter()
                     .filter_map(|t| serde_json::to_value(t).ok())
                     .collect();
@@ -523,4 +524,28 @@ impl Upstream {
             lease,
         })
     }
+}
+
+/// The tools of a listing whose name it lists once. A name listed more than once is never
+/// served: which of its definitions the catalog would keep, and which the pins would
+/// judge, is the upstream's choice, so none of them is (logged, the name escaped).
+fn unambiguous(tools: Vec<Tool>) -> Vec<Tool> {
+    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for tool in &tools {
+        *count.entry(tool.name.to_string()).or_default() += 1;
+    }
+    let (kept, twice): (Vec<Tool>, Vec<Tool>) = tools
+        .into_iter()
+        .partition(|tool| count.get(tool.name.as_ref()) == Some(&1));
+    let mut reported = std::collections::HashSet::new();
+    for tool in &twice {
+        if reported.insert(tool.name.to_string()) {
+            tracing::warn!(
+                tool = %crate::preview::display_name(&tool.name),
+                times = count[tool.name.as_ref()],
+                "the upstream lists a tool name more than once: none of its definitions is served"
+            );
+        }
+    }
+    kept
 }
