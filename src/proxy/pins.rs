@@ -1,6 +1,7 @@
 //! Tool pinning against rug pulls: the proxy records what each upstream tool looked like
 //! when it was first seen, and holds a tool whose definition changes until an operator
-//! approves it again (`airlock pins approve NAME`).
+//! approves the definition it reviewed (`airlock pins approve NAME@HASH`, the hash
+//! `airlock pins diff` shows).
 //!
 //! The pin file (`[proxy.pins] file`) is JSON:
 //!
@@ -222,6 +223,24 @@ pub struct PinError {
     pub reason: String,
 }
 
+/// Fewest hex digits of a definition's hash an approval must name.
+pub const MIN_HASH_PREFIX: usize = 12;
+
+/// Why an approval of a reviewed definition did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApproveError {
+    /// The pin file has no definition of that name.
+    #[error("not in the pin file")]
+    Unknown,
+    /// The upstream now serves another definition than the one shown.
+    #[error("the upstream now serves another definition than the one shown: review it again")]
+    Changed,
+    /// The hash given is too short, or not hex.
+    #[error("name the definition by at least 12 hex digits of the hash `airlock pins diff` shows")]
+    ShortHash,
+}
+
 impl PinFile {
     /// Reads `path`; a missing file is an empty one.
     pub fn load(path: &Path) -> Result<Self, PinError> {
@@ -278,8 +297,34 @@ impl PinFile {
         }
     }
 
-    /// Approves what the upstream serves now for each of `names`; the names not in the
-    /// file are returned.
+    /// Approves the definition of `name` the operator reviewed: only when what the upstream
+    /// serves now still has the hash `shown` begins with (at least
+    /// [`MIN_HASH_PREFIX`] hex digits, as `airlock pins diff` prints them), so an upstream
+    /// that swaps its definition between the review and the approval gets nothing approved.
+    pub fn approve_shown(&mut self, name: &str, shown: &str) -> Result<(), ApproveError> {
+        if shown.len() < MIN_HASH_PREFIX || !shown.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApproveError::ShortHash);
+        }
+        let Some(entry) = self.tools.get_mut(name) else {
+            return Err(ApproveError::Unknown);
+        };
+        let Some(seen) = &entry.seen else {
+            return Err(ApproveError::Unknown);
+        };
+        if !seen
+            .hash
+            .to_ascii_lowercase()
+            .starts_with(&shown.to_ascii_lowercase())
+        {
+            return Err(ApproveError::Changed);
+        }
+        entry.approved = entry.seen.clone();
+        Ok(())
+    }
+
+    /// Approves what the upstream serves now for each of `names`, unseen by anyone; the
+    /// names not in the file are returned. An operator approves with
+    /// [`approve_shown`](Self::approve_shown) instead.
     pub fn approve<'a>(&mut self, names: &[&'a str]) -> Vec<&'a str> {
         let mut unknown = Vec::new();
         for name in names {

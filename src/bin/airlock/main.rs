@@ -7,7 +7,7 @@
 //! airlock sandbox run [--backend process|bwrap] [--wall-time-secs N] … -- CMD ARGS…
 //! airlock proxy [--config airlock.toml] [--listen ADDR] -- CMD ARGS…
 //! airlock proxy [--config airlock.toml] [--listen ADDR] --upstream URL
-//! airlock pins --config airlock.toml list | diff [NAME…] | approve NAME…
+//! airlock pins --config airlock.toml list | diff [NAME…] | approve NAME@HASH…
 //! ```
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -134,10 +134,10 @@ pub(crate) enum PinsCommand {
         /// Tools to show (default: every changed one).
         names: Vec<String>,
     },
-    /// Approve what the upstream serves now for these tools; a running proxy serves them
-    /// again within a second.
+    /// Approve the definitions `diff` showed (NAME@HASH): only when the upstream still
+    /// serves that definition; a running proxy serves them again within a second.
     Approve {
-        /// The tools.
+        /// The tools, each as NAME@HASH (at least 12 hex digits of the hash `diff` prints).
         #[arg(required = true)]
         names: Vec<String>,
     },

@@ -49,7 +49,7 @@ pub(crate) fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
             }
             if held > 0 {
                 eprintln!(
-                    "airlock: {held} tool(s) held: `airlock pins diff` shows why, `airlock pins approve NAME` serves them"
+                    "airlock: {held} tool(s) held: `airlock pins diff` shows why, `airlock pins approve NAME@HASH` serves them"
                 );
                 return ExitCode::from(1);
             }
@@ -66,6 +66,10 @@ pub(crate) fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
                     continue;
                 }
                 println!("== {name}");
+                if let Some(seen) = &entry.seen {
+                    let shown = &seen.hash[..seen.hash.len().min(16)];
+                    println!("approve this definition: airlock pins approve {name}@{shown}");
+                }
                 let empty = Value::Null;
                 let approved = entry.approved.as_ref().map_or(&empty, |p| &p.definition);
                 let seen = entry.seen.as_ref().map_or(&empty, |p| &p.definition);
@@ -97,19 +101,30 @@ pub(crate) fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         PinsCommand::Approve { names } => {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let unknown = file.approve(&names);
+            // Each name carries the hash of the definition the operator reviewed: what the
+            // upstream serves by then must still be that definition.
+            let mut failed = false;
+            for given in &names {
+                let Some((name, shown)) = given.split_once('@') else {
+                    eprintln!(
+                        "airlock: approve {given}@HASH, with the hash `airlock pins diff {given}` \
+                         shows for the definition you reviewed"
+                    );
+                    return ExitCode::from(2);
+                };
+                match file.approve_shown(name, shown) {
+                    Ok(()) => println!("{name}: approved"),
+                    Err(e) => {
+                        eprintln!("airlock: {name}: {e}");
+                        failed = true;
+                    }
+                }
+            }
             if let Err(e) = file.save(&pins.file) {
                 eprintln!("airlock: {e}");
                 return ExitCode::from(2);
             }
-            for name in &names {
-                if !unknown.contains(name) {
-                    println!("{name}: approved");
-                }
-            }
-            if !unknown.is_empty() {
-                eprintln!("airlock: not in the pin file: {}", unknown.join(", "));
+            if failed {
                 return ExitCode::from(1);
             }
             ExitCode::SUCCESS
