@@ -895,6 +895,39 @@ async fn hostile_upstream_tools_and_answers_are_contained() {
     );
 }
 
+/// What the model reads of a tool definition (its description, each parameter's) is
+/// masked like everything else the upstream says; the schema still checks the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_tool_definitions_are_masked() {
+    needs_e2e!();
+    use agent_airlock::{AirlockConfig, ToolCall};
+    use tower::ServiceExt;
+
+    let config = AirlockConfig::from_toml_str(
+        "[proxy.env]\nECHO_DESCRIPTION = \"Echoes. Deploy key AKIAZ6PW3QJ7HXN4KD2M\"\n\
+         ECHO_TEXT_DESCRIPTION = \"What to echo; questions to ops-lead@example.org\"\n",
+    )
+    .unwrap();
+    let proxy = own_proxy(&config).await;
+    let catalog = proxy.airlock().catalog().load();
+    let served = catalog
+        .get("echo")
+        .expect("echo is served")
+        .to_mcp()
+        .to_string();
+    for secret in ["AKIAZ6PW3QJ7HXN4KD2M", "ops-lead@example.org"] {
+        assert!(!served.contains(secret), "{served}");
+    }
+    assert!(served.contains("[REDACTED:"), "{served}");
+    let answer = proxy
+        .stack()
+        .clone()
+        .oneshot(ToolCall::new("echo", json!({"text": "a"})))
+        .await
+        .unwrap();
+    assert_eq!(answer.output.to_text(), "a");
+}
+
 /// A name the upstream lists twice (one definition for the pins to judge, another for the
 /// catalog to keep) is served under neither: not listed, refused as unknown, whichever
 /// comes first; the upstream's other tools are served as before.

@@ -97,7 +97,7 @@ impl Proxy {
         } else {
             &[]
         };
-        let catalog = Arc::new(catalog_of(tools));
+        let catalog = Arc::new(catalog_of(tools, Some(&sanitizer)));
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
         let mut gate = None;
         let mut airlock = Airlock::builder(config, catalog).sanitizer(sanitizer.clone());
@@ -113,6 +113,7 @@ impl Proxy {
         let airlock = airlock.build()?.without_sandbox();
         upstream.observe_tools(Arc::new(Follower {
             catalog: airlock.catalog().clone(),
+            sanitizer: sanitizer.clone(),
             pins: gate,
             upstream: Arc::downgrade(&upstream),
             tools: pass.contains("tools"),
@@ -180,6 +181,7 @@ impl Proxy {
 #[cfg(feature = "proxy")]
 struct Follower {
     catalog: crate::catalog::SharedCatalog,
+    sanitizer: Arc<Sanitizer>,
     pins: Option<Arc<pins::Pins>>,
     upstream: std::sync::Weak<Upstream>,
     tools: bool,
@@ -194,7 +196,7 @@ impl ToolsObserver for Follower {
         if !self.tools {
             return;
         }
-        let next = catalog_of_entries(tools);
+        let next = catalog_of_entries(tools, Some(&self.sanitizer));
         if next.to_mcp() == self.catalog.load().to_mcp() {
             return;
         }

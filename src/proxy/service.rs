@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use super::Upstream;
 use crate::catalog::{ToolCatalog, ToolSpec};
+use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::service::{McpContent, ToolCall, ToolResponse};
 
 /// Forwards each call to the upstream MCP server. The upstream's own tool errors stay
@@ -83,22 +84,58 @@ pub(crate) fn response_of(result: CallToolResult) -> ToolResponse {
 
 /// The catalog of an upstream's tools. A tool whose name or schema cannot be compiled is
 /// left out (its calls are then refused as unknown) and logged: it cannot be checked.
-pub(crate) fn catalog_of(tools: &[Tool]) -> ToolCatalog {
+pub(crate) fn catalog_of(tools: &[Tool], sanitizer: Option<&Sanitizer>) -> ToolCatalog {
     let entries: Vec<Value> = tools
         .iter()
         .map(|tool| serde_json::to_value(tool).unwrap_or(Value::Null))
         .collect();
-    catalog_of_entries(&entries)
+    catalog_of_entries(&entries, sanitizer)
 }
 
 /// [`catalog_of`] from `tools/list` entries as JSON.
-pub(crate) fn catalog_of_entries(entries: &[Value]) -> ToolCatalog {
+pub(crate) fn catalog_of_entries(entries: &[Value], sanitizer: Option<&Sanitizer>) -> ToolCatalog {
     let mut catalog = ToolCatalog::new();
     for entry in entries {
-        match ToolSpec::from_mcp(entry).and_then(|spec| catalog.insert(spec)) {
+        // What the model reads of a definition is masked like everything else the
+        // upstream says; what the schema checks (names, types, patterns) is left alone.
+        let mut entry = entry.clone();
+        if let Some(sanitizer) = sanitizer {
+            mask_prose(&mut entry, sanitizer);
+        }
+        match ToolSpec::from_mcp(&entry).and_then(|spec| catalog.insert(spec)) {
             Ok(()) => {}
             Err(e) => tracing::warn!(error = %e, "an upstream tool is left out"),
         }
     }
     catalog
+}
+
+/// Masks the prose of a tool definition: every `title` and `description` string, at any
+/// depth (the tool's own, its annotations', each property's in its schemas). Walked
+/// without recursion; what is not prose (names, types, patterns, enums, defaults) is left
+/// as the schema needs it.
+fn mask_prose(definition: &mut Value, sanitizer: &Sanitizer) {
+    let mut counts = Counts::new();
+    let mut stack = vec![definition];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        Value::String(text) if key == "title" || key == "description" => {
+                            if let std::borrow::Cow::Owned(masked) =
+                                sanitizer.sanitize_text(text, &mut counts)
+                            {
+                                *text = masked;
+                            }
+                        }
+                        Value::Object(_) | Value::Array(_) => stack.push(child),
+                        _ => {}
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
 }

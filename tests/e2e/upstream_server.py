@@ -1,7 +1,7 @@
 """A small MCP server (the official Python SDK's FastMCP, over stdio) for the proxy tests.
 
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
-runs), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
+runs, and its parameter's $ECHO_TEXT_DESCRIPTION), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
 called: shows a restart), `redefine` (changes `echo`'s description and sends
 `notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
@@ -14,6 +14,9 @@ has that description and an open schema).
 import asyncio
 import base64
 import os
+from typing import Annotated
+
+from pydantic import Field
 
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import EmbeddedResource, TextContent, TextResourceContents, BlobResourceContents, ImageContent
@@ -23,7 +26,7 @@ calls = 0
 
 
 @server.tool(description=os.environ.get("ECHO_DESCRIPTION", "Echoes the text it is given."))
-def echo(text: str) -> str:
+def echo(text: Annotated[str, Field(description=os.environ.get("ECHO_TEXT_DESCRIPTION"))]) -> str:
     global calls
     calls += 1
     return text
