@@ -895,6 +895,37 @@ async fn hostile_upstream_tools_and_answers_are_contained() {
     );
 }
 
+/// Everything the proxy serves about a tool is pinned: a rug pull in `_meta` (an app
+/// template a host renders, `ui/resourceUri`) is held like one in the description, and the
+/// operator sees which member changed.
+#[test]
+fn a_change_in_a_tools_meta_is_held_until_approved() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "pins-meta");
+    let config = |uri: &str| {
+        format!(
+            "[proxy.env]\nECHO_META = '{{\"ui/resourceUri\": \"{uri}\"}}'\n[proxy.pins]\nfile = \"{}\"\n",
+            dir.join("pins.json").display()
+        )
+    };
+    let call = json!([{"name": "echo", "arguments": {"text": "hi"}}]);
+    let first = drive(&dir, &config("ui://echo/view"), &own_server(), call.clone());
+    assert_eq!(first["calls"][0]["text"], "hi", "{first}");
+    let second = drive(&dir, &config("ui://attacker/phish"), &own_server(), call);
+    assert!(
+        !second["tools"].as_array().unwrap().contains(&json!("echo")),
+        "{second}"
+    );
+    assert_eq!(
+        rejection_code(&second["calls"][0]).as_deref(),
+        Some("tool_changed"),
+        "{second}"
+    );
+    let (status, listed) = airlock_pins(&dir, &["list"]);
+    assert_eq!(status, 1, "{listed}");
+    assert!(listed.contains("_meta"), "{listed}");
+}
+
 /// What the model reads of a tool definition (its description, each parameter's) is
 /// masked like everything else the upstream says; the schema still checks the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

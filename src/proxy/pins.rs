@@ -34,14 +34,21 @@ use crate::service::Rejection;
 
 /// The layer name in the refusals of held tools.
 const PINS: &str = "pins";
-/// The members of a tool definition a pin covers.
-pub const PINNED_FIELDS: &[&str] = &[
+/// The members of a tool definition the MCP specification names, which a refusal or a diff
+/// names when they change. A pin covers every member of a definition, these and any other
+/// (`_meta` such as `ui/resourceUri`, extensions): everything the proxy serves about a tool
+/// is pinned. A changed member not listed here is named `other members`, never by the
+/// upstream's own key.
+pub const NAMED_FIELDS: &[&str] = &[
     "name",
     "title",
     "description",
     "inputSchema",
     "outputSchema",
     "annotations",
+    "icons",
+    "execution",
+    "_meta",
 ];
 /// How often a running proxy looks at the pin file for an operator's approval.
 const RELOAD_EVERY: Duration = Duration::from_millis(500);
@@ -111,11 +118,12 @@ pub struct Pinned {
 impl Pinned {
     /// The record of a tool definition (a `tools/list` entry).
     pub fn of(definition: &Value) -> Self {
-        let pinned: serde_json::Map<String, Value> = PINNED_FIELDS
-            .iter()
-            .filter_map(|k| definition.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-            .collect();
-        let definition = Value::Object(pinned);
+        // The whole definition: a member the proxy serves and the pin did not cover could
+        // change after approval unseen.
+        let definition = match definition {
+            Value::Object(members) => Value::Object(members.clone()),
+            _ => Value::Object(serde_json::Map::new()),
+        };
         let mut canonical = String::new();
         write_canonical(&definition, &mut canonical);
         let hash = Sha256::digest(canonical.as_bytes())
@@ -148,11 +156,26 @@ impl ToolPins {
         let (Some(a), Some(s)) = (&self.approved, &self.seen) else {
             return Vec::new();
         };
-        PINNED_FIELDS
+        let mut changed: Vec<&'static str> = NAMED_FIELDS
             .iter()
             .copied()
             .filter(|k| a.definition.get(*k) != s.definition.get(*k))
-            .collect()
+            .collect();
+        let members = |p: &Pinned| -> Vec<String> {
+            p.definition
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let others = members(a)
+            .into_iter()
+            .chain(members(s))
+            .filter(|k| !NAMED_FIELDS.contains(&k.as_str()))
+            .any(|k| a.definition.get(&k) != s.definition.get(&k));
+        if others {
+            changed.push("other members");
+        }
+        changed
     }
 
     /// Why the tool is held under `config`, or `None` when it may be called.
@@ -612,18 +635,30 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn the_hash_ignores_key_order_and_unpinned_members() {
+    fn the_hash_ignores_key_order_and_covers_every_member() {
         let a = Pinned::of(
             &json!({"name": "t", "description": "d", "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}}, "_meta": {"x": 1}}),
         );
         let b = Pinned::of(
-            &json!({"inputSchema": {"properties": {"a": {"type": "string"}}, "type": "object"}, "description": "d", "name": "t", "icons": []}),
+            &json!({"_meta": {"x": 1}, "inputSchema": {"properties": {"a": {"type": "string"}}, "type": "object"}, "description": "d", "name": "t"}),
         );
         assert_eq!(a.hash, b.hash);
-        let c = Pinned::of(
-            &json!({"name": "t", "description": "d.", "inputSchema": {"type": "object"}}),
-        );
-        assert_ne!(a.hash, c.hash);
+        // Every member counts: `_meta`, `icons`, anything an upstream adds.
+        for changed in [
+            json!({"name": "t", "description": "d.", "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}}, "_meta": {"x": 1}}),
+            json!({"name": "t", "description": "d", "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}}, "_meta": {"x": 2}}),
+            json!({"name": "t", "description": "d", "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}}, "_meta": {"x": 1}, "icons": []}),
+        ] {
+            assert_ne!(a.hash, Pinned::of(&changed).hash, "{changed}");
+        }
+        // A member the specification does not name is reported without its key.
+        let entry = ToolPins {
+            approved: Some(a.clone()),
+            seen: Some(Pinned::of(
+                &json!({"name": "t", "description": "d", "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}}, "_meta": {"x": 1}, "\u{1b}[2Jx": 1}),
+            )),
+        };
+        assert_eq!(entry.changed_fields(), ["other members"]);
     }
 
     #[test]

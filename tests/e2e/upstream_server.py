@@ -1,7 +1,7 @@
 """A small MCP server (the official Python SDK's FastMCP, over stdio) for the proxy tests.
 
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
-runs, and its parameter's $ECHO_TEXT_DESCRIPTION), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
+runs, its parameter's $ECHO_TEXT_DESCRIPTION, its `_meta` the JSON of $ECHO_META), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
 called: shows a restart), `redefine` (changes `echo`'s description and sends
 `notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
@@ -13,6 +13,7 @@ has that description and an open schema).
 
 import asyncio
 import base64
+import json
 import os
 from typing import Annotated
 
@@ -25,7 +26,10 @@ server = FastMCP("upstream-test-server")
 calls = 0
 
 
-@server.tool(description=os.environ.get("ECHO_DESCRIPTION", "Echoes the text it is given."))
+@server.tool(
+    description=os.environ.get("ECHO_DESCRIPTION", "Echoes the text it is given."),
+    meta=json.loads(os.environ["ECHO_META"]) if os.environ.get("ECHO_META") else None,
+)
 def echo(text: Annotated[str, Field(description=os.environ.get("ECHO_TEXT_DESCRIPTION"))]) -> str:
     global calls
     calls += 1

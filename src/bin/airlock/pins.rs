@@ -73,12 +73,26 @@ pub(crate) fn pins(config: Option<PathBuf>, action: PinsCommand) -> ExitCode {
                 let empty = Value::Null;
                 let approved = entry.approved.as_ref().map_or(&empty, |p| &p.definition);
                 let seen = entry.seen.as_ref().map_or(&empty, |p| &p.definition);
-                for &field in agent_airlock::proxy::pins::PINNED_FIELDS {
+                // Every member either definition has: the named ones first, then the rest.
+                let mut members: Vec<String> = agent_airlock::proxy::pins::NAMED_FIELDS
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect();
+                for definition in [approved, seen] {
+                    for key in definition.as_object().into_iter().flat_map(|m| m.keys()) {
+                        if !members.contains(key) {
+                            members.push(key.clone());
+                        }
+                    }
+                }
+                for field in &members {
+                    let field = field.as_str();
                     let (old, now) = (approved.get(field), seen.get(field));
                     if old == now {
                         continue;
                     }
-                    println!("{field}:");
+                    // A member's key is the upstream's text: shown escaped.
+                    println!("{}:", agent_airlock::preview::display_name(field));
                     let lines = |v: Option<&Value>| -> Vec<String> {
                         v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
                             .unwrap_or_default()
