@@ -13,8 +13,9 @@
 //!
 //! `approved` is the definition an operator (or, for a new tool with `new_tools = "allow"`
 //! and nothing suspicious in it, the proxy at first sight) accepted; `seen` is what the
-//! upstream serves now. The hash covers the tool's name, title, description, input and
-//! output schemas and annotations, with object keys in a canonical order. Descriptions
+//! upstream serves now. The hash covers the whole definition (name, title, description, schemas,
+//! annotations, icons, `_meta`, every member the proxy serves), with object keys in a
+//! canonical order. Descriptions
 //! and titles anywhere in the definition are scanned for invisible text (Unicode tag
 //! characters, bidirectional controls, zero-width characters) and for instruction-like
 //! text aimed at the model (tool poisoning); a tool with findings is never approved
