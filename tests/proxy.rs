@@ -1073,7 +1073,7 @@ fn the_upstreams_stderr_is_logged_masked() {
     let config_path = dir.join("airlock.toml");
     std::fs::write(
         &config_path,
-        "[proxy.env]\nLEAK_TOKEN = \"AKIAZ6PW3QJ7HXN4KD2M\"\n",
+        "[proxy.env]\nLEAK_TOKEN = \"AKIAZ6PW3QJ7HXN4KD2M\"\nLEAK_PEM = \"1\"\n",
     )
     .unwrap();
     let command = proxy_command(&config_path, &own_server());
@@ -1092,6 +1092,26 @@ fn the_upstreams_stderr_is_logged_masked() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("upstream starting with token"), "{log}");
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M"), "{log}");
+    // A private key is masked whole, not only its first line; a secret where a 4 KB cut
+    // would fall is masked whole too, its first part never logged alone.
+    let body = base64_of_the_test_key();
+    for line in body.as_bytes().chunks(64).skip(1).take(3) {
+        let line = std::str::from_utf8(line).unwrap();
+        assert!(!log.contains(line), "a line of the key is logged: {line}");
+    }
+    assert!(log.contains("[REDACTED:PRIVATE_KEY]"), "{log}");
+    assert!(
+        log.contains("… (cut)"),
+        "the long line is logged, cut after masking"
+    );
+    assert!(!log.contains("AKIAZ6PW"), "part of a cut secret is logged");
+}
+
+/// The base64 body of the key `tests/e2e/upstream_server.py` prints with `LEAK_PEM`.
+fn base64_of_the_test_key() -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(256 * 3).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]

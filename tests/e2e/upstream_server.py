@@ -231,4 +231,15 @@ if __name__ == "__main__":
         import sys
 
         print(f"upstream starting with token {os.environ['LEAK_TOKEN']}", file=sys.stderr, flush=True)
+    if os.environ.get("LEAK_PEM"):
+        import sys
+
+        # A private key printed whole, as a careless server does: every line of it is
+        # sensitive, not only the first.
+        body = base64.b64encode(bytes(range(256)) * 3).decode()
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----"
+        print(pem, file=sys.stderr, flush=True)
+        # A long line whose secret straddles where a 4 KB cut would fall.
+        print("x" * 4080 + " key AKIAZ6PW3QJ7HXN4KD2M in the middle", file=sys.stderr, flush=True)
     server.run()

@@ -107,34 +107,59 @@ pub(super) fn brief(error: &impl std::fmt::Display) -> String {
     }
 }
 
-/// Logs the upstream's stderr, a line per event, masked (the sandbox's report, when it runs
-/// in one, as what the sandbox enforces); keeps the last line in `last_words`.
+/// Longest line of the upstream's stderr read whole and masked (the logged event is cut to
+/// [`MAX_LOG_LINE`] after masking). A longer line's tail is not logged: neither the rest,
+/// nor the last [`STRADDLE`] bytes kept, where a value cut in two would begin.
+const MAX_READ_LINE: usize = 64 * 1024;
+/// How far before a cut a value split by it may begin: the longest match of any detector.
+const STRADDLE: usize = 4096;
+/// Most lines of a `-----BEGIN …-----` block held to be masked whole.
+const MAX_BLOCK_LINES: usize = 256;
+
+/// Logs the upstream's stderr, masked (the sandbox's report, when it runs in one, as what
+/// the sandbox enforces); keeps the last line in `last_words`. A multi-line block
+/// (`-----BEGIN …-----` to `-----END …-----`, a PEM key) is masked whole, and not logged
+/// at all when its end does not come within [`MAX_BLOCK_LINES`]; a line too long to read
+/// whole is logged without its tail.
 pub(super) async fn log_stderr(
     stderr: tokio::process::ChildStderr,
     sanitizer: Option<Arc<Sanitizer>>,
     last_words: Arc<Mutex<Option<String>>>,
 ) {
     let mut first = true;
-    let mut lines = tokio::io::BufReader::new(stderr);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match (&mut lines)
-            .take(MAX_LOG_LINE as u64)
-            .read_until(b'\n', &mut buf)
-            .await
-        {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+    let mut reader = tokio::io::BufReader::new(stderr);
+    let mut block: Vec<String> = Vec::new();
+    let log = |text: &str| {
+        let masked = match &sanitizer {
+            Some(s) => s.sanitize_text(text, &mut Counts::new()).into_owned(),
+            None => text.to_owned(),
+        };
+        for line in masked.lines().filter(|l| !l.trim().is_empty()) {
+            let shown = match line.char_indices().nth(MAX_LOG_LINE) {
+                Some((at, _)) => format!("{}… (cut)", &line[..at]),
+                None => line.to_owned(),
+            };
+            tracing::info!(target: "airlock::upstream", "{shown}");
+            *last_words.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
         }
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end();
-        if text.is_empty() {
+    };
+    loop {
+        let Some(line) = read_line(&mut reader).await else {
+            if !block.is_empty() {
+                tracing::warn!(
+                    target: "airlock::upstream",
+                    "a block of {} lines the upstream began on stderr did not end: not logged",
+                    block.len()
+                );
+            }
+            return;
+        };
+        if line.trim().is_empty() {
             continue;
         }
         #[cfg(target_os = "linux")]
         if std::mem::take(&mut first)
-            && let Some(report) = crate::layers::sandbox::Report::from_line(text)
+            && let Some(report) = crate::layers::sandbox::Report::from_line(&line)
         {
             tracing::info!(
                 enforced = ?report.enforced,
@@ -145,11 +170,60 @@ pub(super) async fn log_stderr(
             }
             continue;
         }
-        let masked = match &sanitizer {
-            Some(s) => s.sanitize_text(text, &mut Counts::new()).into_owned(),
-            None => text.to_owned(),
-        };
-        tracing::info!(target: "airlock::upstream", "{masked}");
-        *last_words.lock().unwrap_or_else(|p| p.into_inner()) = Some(masked);
+        if !block.is_empty() || line.contains("-----BEGIN") {
+            let ends = line.contains("-----END");
+            block.push(line);
+            if ends {
+                log(&block.join("\n"));
+                block.clear();
+            } else if block.len() >= MAX_BLOCK_LINES {
+                tracing::warn!(
+                    target: "airlock::upstream",
+                    "a block of more than {MAX_BLOCK_LINES} lines on the upstream's stderr did not end: not logged"
+                );
+                block.clear();
+            }
+            continue;
+        }
+        log(&line);
     }
+}
+
+/// The next line of `reader` without its end, read up to [`MAX_READ_LINE`] bytes: a longer
+/// line loses its last [`STRADDLE`] bytes read and the rest (read and dropped, bounded in
+/// memory). `None` at the end of the stream.
+async fn read_line(
+    reader: &mut tokio::io::BufReader<tokio::process::ChildStderr>,
+) -> Option<String> {
+    let mut buf = Vec::new();
+    match (&mut *reader)
+        .take(MAX_READ_LINE as u64)
+        .read_until(b'\n', &mut buf)
+        .await
+    {
+        Ok(0) | Err(_) => return None,
+        Ok(_) => {}
+    }
+    if buf.last() != Some(&b'\n') && buf.len() >= MAX_READ_LINE {
+        // Too long: what may be the start of a value the cut splits is not logged, nor is
+        // the rest of the line.
+        buf.truncate(buf.len() - STRADDLE);
+        let mut rest = Vec::new();
+        loop {
+            rest.clear();
+            match (&mut *reader)
+                .take(MAX_READ_LINE as u64)
+                .read_until(b'\n', &mut rest)
+                .await
+            {
+                Ok(0) | Err(_) => break,
+                Ok(_) if rest.last() == Some(&b'\n') => break,
+                Ok(_) => {}
+            }
+        }
+        let mut text = String::from_utf8_lossy(&buf).into_owned();
+        text.push_str(" … (the rest of this line is not logged)");
+        return Some(text);
+    }
+    Some(String::from_utf8_lossy(&buf).trim_end().to_owned())
 }
