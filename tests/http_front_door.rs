@@ -220,6 +220,53 @@ async fn sessions_are_issued_by_the_server_and_bound_to_their_caller() {
     assert_eq!(r.status(), 405);
 }
 
+/// Where identity is required, a caller the policy cannot verify gets no session at
+/// `initialize`: a flood of anonymous (or forged) initializes cannot fill the store that
+/// verified clients need.
+#[tokio::test]
+async fn only_callers_the_policy_verifies_get_sessions_where_identity_is_required() {
+    use agent_airlock::PolicyEngine;
+    use agent_airlock::layers::policy::HmacTokenVerifier;
+    let (stack, catalog, _) = common::adapters::stack();
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .verifier(Arc::new(
+                HmacTokenVerifier::new(common::adapters::SECRET.to_vec()).unwrap(),
+            ))
+            .require_identity(true)
+            .build()
+            .unwrap(),
+    );
+    let store = Arc::new(MemorySessionStore::new(3, Duration::from_secs(60)));
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .session_store(store.clone())
+        .into_router();
+    let base = serve_app(app).await;
+    for _ in 0..20 {
+        let r = post(&base, &initialize(), &[]).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("-32600"), "{}", r.body);
+        let forged = post(
+            &base,
+            &initialize(),
+            &[("authorization", "Bearer forged.token")],
+        )
+        .await;
+        assert_eq!(forged.status, 401, "{}", forged.body);
+    }
+    assert!(store.is_empty(), "no session was opened for them");
+    let alice = format!("Bearer {}", common::adapters::token("alice"));
+    let s = session(&base, &[("authorization", &alice)]).await;
+    let r = post(
+        &base,
+        &ping(1),
+        &[("authorization", &alice), ("mcp-session-id", &s)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 #[tokio::test]
 async fn session_budgets_count_server_issued_sessions_only() {
     let mut config =

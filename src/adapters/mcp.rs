@@ -389,6 +389,19 @@ impl ServerHandler for AirlockMcp {
     ) -> Result<InitializeResult, ErrorData> {
         // The session is the server's: issued here, bound to the caller that initialized.
         let (caller, _) = caller_from(&context);
+        // Over HTTP, where many callers share the door and identity is required, only a
+        // caller the policy verifies gets a session (anonymous initializes cannot fill the
+        // store).
+        if context.extensions.get::<::http::request::Parts>().is_some()
+            && let Some(policy) = self.core.policy()
+            && policy.requires_identity()
+            && policy.authenticate(&mut caller.clone()).is_err()
+        {
+            return Err(ErrorData::invalid_request(
+                "unauthenticated: this server opens sessions only for callers it can verify",
+                None,
+            ));
+        }
         let owner = owner_of(&caller, self.core.policy());
         if self.session.get().is_none() {
             let id = self.sessions.create(&owner).await.map_err(|_| {

@@ -185,6 +185,22 @@ pub(super) async fn one(
         let version = asked
             .filter(|v| SUPPORTED_VERSIONS.contains(v))
             .unwrap_or(PROTOCOL_VERSION);
+        // Where identity is required, sessions are for callers the policy verifies: one
+        // without a credential, or with one that does not verify, gets none, so anonymous
+        // initializes cannot fill the store that verified clients need.
+        if let Some(policy) = adapter.core.policy()
+            && policy.requires_identity()
+            && policy.authenticate(&mut requester.caller.clone()).is_err()
+        {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                RpcError::invalid_request(
+                    "unauthenticated: this server opens sessions only for callers it can \
+                     verify; send a valid credential (Authorization: Bearer …)",
+                )
+                .to_response(id),
+            );
+        }
         let owner = requester.owner(adapter.core.policy());
         let session = match adapter.sessions.create(owner).await {
             Ok(session) => session,

@@ -353,6 +353,11 @@ impl PolicyEngine {
         Ok((admission, labels))
     }
 
+    /// Whether every call must carry an identity that verifies (`require_identity`).
+    pub fn requires_identity(&self) -> bool {
+        self.require_identity
+    }
+
     /// Verifies the caller's credential with the configured verifier (as [`check`](Self::check)
     /// does first): the verified identity replaces the claimed one. Adapters use it before
     /// [`visible_tools`](Self::visible_tools), so `tools/list` shows what this caller may call.
