@@ -26,6 +26,7 @@
 mod config;
 mod error;
 pub mod pins;
+mod poison;
 mod sandbox;
 
 pub use config::ProxyConfig;
