@@ -1592,7 +1592,13 @@ async fn rpc_over_http(url: &str, bearer: Option<&str>, method: &str, params: Va
     .send()
     .await
     .unwrap();
-    assert_eq!(init.status(), 200);
+    if init.status() != 200 {
+        // No session: the answer is the refusal of `initialize`, with its status.
+        let status = init.status().as_u16();
+        let mut refusal: Value = init.json().await.unwrap_or(Value::Null);
+        refusal["http_status"] = json!(status);
+        return refusal;
+    }
     let session = init.headers()["mcp-session-id"]
         .to_str()
         .unwrap()
@@ -1631,11 +1637,12 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
         .unwrap()
         .issue("reader-1", &[], Duration::from_secs(600));
     let read = json!({"uri": "config://app"});
-    // No credential, or a forged one: refused before the upstream, and nothing of the
-    // resource comes back.
+    // No credential, or a forged one, where identity is required: no session at all, so
+    // nothing reaches the upstream and nothing of the resource comes back.
     for bearer in [None, Some("forged.token.value")] {
         let refused = rpc_over_http(&proxy.url, bearer, "resources/read", read.clone()).await;
-        assert_eq!(refused["error"]["code"], -32001, "{refused}");
+        assert_eq!(refused["http_status"], 401, "{refused}");
+        assert_eq!(refused["error"]["code"], -32600, "{refused}");
         assert!(!refused.to_string().contains("db_password"), "{refused}");
     }
     // Verified: served, masked.
@@ -1647,7 +1654,7 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
     assert!(!text.contains("Pr0dDbPassw0rd#1"), "{served}");
     // The records are written behind the answers: give the writer a moment.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 3 {
+    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 1 {
         assert!(
             std::time::Instant::now() < deadline,
             "the records were not written"
@@ -1667,12 +1674,50 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
         .iter()
         .filter(|r| r["tool"] == "mcp:resources/read")
         .collect();
-    assert_eq!(relayed.len(), 3, "{log}");
-    assert_eq!(relayed[0]["decision"], "refused", "{log}");
-    assert_eq!(relayed[1]["decision"], "refused", "{log}");
-    assert_eq!(relayed[2]["decision"], "allowed", "{log}");
-    assert_eq!(relayed[2]["agent"], "reader-1", "{log}");
+    assert_eq!(relayed.len(), 1, "{log}");
+    assert_eq!(relayed[0]["decision"], "allowed", "{log}");
+    assert_eq!(relayed[0]["agent"], "reader-1", "{log}");
     assert!(!log.contains("Pr0dDbPassw0rd#1"));
+    assert_audit_verifies(&audit);
+
+    // Where identity is not required, a forged credential still gets a session; its
+    // relayed request is refused by the relay's own identity check, before the upstream,
+    // and recorded.
+    let dir = common::Scratch::new("proxy", "relay-guarded-open");
+    let audit = dir.join("audit.jsonl");
+    let config = format!(
+        "[policy.identity]\nkind = \"hmac\"\nsecret_env = \"RELAY_TEST_SECRET\"\n\
+         [audit]\npath = {:?}\nfsync = \"always\"\n",
+        audit.display().to_string()
+    );
+    let proxy = Listening::start_with_env(
+        &dir,
+        &config,
+        &own_server(),
+        &[("RELAY_TEST_SECRET", secret)],
+    );
+    let refused = rpc_over_http(
+        &proxy.url,
+        Some("forged.token.value"),
+        "resources/read",
+        read.clone(),
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], -32001, "{refused}");
+    assert!(!refused.to_string().contains("db_password"), "{refused}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record was not written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(proxy);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let record: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(record["tool"], "mcp:resources/read", "{log}");
+    assert_eq!(record["decision"], "refused", "{log}");
     assert_audit_verifies(&audit);
 }
 
