@@ -12,7 +12,11 @@ use tonic::transport::Channel;
 
 async fn serve() -> ToolServiceClient<Channel> {
     let (stack, catalog, policy) = common::adapters::stack();
-    let adapter = GrpcAdapter::new(stack, catalog).policy(policy);
+    serve_adapter(GrpcAdapter::new(stack, catalog).policy(policy)).await
+}
+
+/// `adapter` on a tonic server on a free loopback port, and a client of it.
+async fn serve_adapter(adapter: GrpcAdapter) -> ToolServiceClient<Channel> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -183,19 +187,7 @@ async fn malformed_grpc_calls_get_structured_refusals() {
 async fn only_sessions_issued_to_the_caller_are_accepted_and_budgets_hold() {
     use agent_airlock::adapters::grpc::proto::{EndSessionRequest, OpenSessionRequest};
     let (stack, catalog, policy) = common::adapters::budgeted_stack();
-    let adapter = GrpcAdapter::new(stack, catalog).policy(policy);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(ToolServiceServer::new(adapter))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-            .await
-            .unwrap()
-    });
-    let mut client = ToolServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let mut client = serve_adapter(GrpcAdapter::new(stack, catalog).policy(policy)).await;
     let alice = common::adapters::token("alice");
     let bob = common::adapters::token("bob");
 

@@ -1652,15 +1652,7 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
         .unwrap_or_default();
     assert!(text.contains("db_password="), "{served}");
     assert!(!text.contains("Pr0dDbPassw0rd#1"), "{served}");
-    // The records are written behind the answers: give the writer a moment.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the records were not written"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_records(&audit, 1).await;
     drop(proxy);
 
     // Every relayed request is in the audit log, named `mcp:<method>`, with the agent
@@ -1705,20 +1697,26 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
     .await;
     assert_eq!(refused["error"]["code"], -32001, "{refused}");
     assert!(!refused.to_string().contains("db_password"), "{refused}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(&audit).map_or(0, |l| l.lines().count()) < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the record was not written"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_records(&audit, 1).await;
     drop(proxy);
     let log = std::fs::read_to_string(&audit).unwrap();
     let record: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
     assert_eq!(record["tool"], "mcp:resources/read", "{log}");
     assert_eq!(record["decision"], "refused", "{log}");
     assert_audit_verifies(&audit);
+}
+
+/// Waits (10 s at most) until the audit log at `path` holds `n` records: they are written
+/// behind the answers.
+async fn wait_for_records(path: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(path).map_or(0, |l| l.lines().count()) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the records were not written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A TLS front on loopback for an HTTP server on `backend` (a certificate for `localhost`

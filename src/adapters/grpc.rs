@@ -86,6 +86,12 @@ impl GrpcAdapter {
         self
     }
 
+    /// Who the sessions of `request`'s caller belong to.
+    fn owner_of<T>(&self, request: &Request<T>) -> String {
+        let headers = request.metadata().clone().into_headers();
+        owner_of(&caller_of(&headers).0, self.core.policy())
+    }
+
     /// The session `presented` if it is a live one of `caller`'s; a status otherwise.
     async fn session_of(
         &self,
@@ -206,10 +212,7 @@ impl ToolService for GrpcAdapter {
         &self,
         request: Request<OpenSessionRequest>,
     ) -> Result<Response<OpenSessionResponse>, Status> {
-        let headers = request.metadata().clone().into_headers();
-        let (caller, _) = caller_of(&headers);
-        let owner = owner_of(&caller, self.core.policy());
-        match self.sessions.create(&owner).await {
+        match self.sessions.create(&self.owner_of(&request)).await {
             Ok(session_id) => Ok(Response::new(OpenSessionResponse { session_id })),
             Err(SessionError::Full) => Err(Status::resource_exhausted(
                 "too many sessions are active; try again later",
@@ -224,9 +227,7 @@ impl ToolService for GrpcAdapter {
         &self,
         request: Request<EndSessionRequest>,
     ) -> Result<Response<EndSessionResponse>, Status> {
-        let headers = request.metadata().clone().into_headers();
-        let (caller, _) = caller_of(&headers);
-        let owner = owner_of(&caller, self.core.policy());
+        let owner = self.owner_of(&request);
         let ended = self
             .sessions
             .end(&request.get_ref().session_id, &owner)

@@ -271,14 +271,10 @@ impl crate::mcp::ClientRequests for Downstream {
         method: &str,
         params: Value,
     ) -> futures_util::future::BoxFuture<'static, ()> {
-        let notification = serde_json::from_value::<rmcp::model::ServerNotification>(
-            json!({"method": method, "params": params}),
-        );
-        let peer = self.0.clone();
+        let client = Downstream(self.0.clone());
+        let method = method.to_owned();
         Box::pin(async move {
-            if let Ok(notification) = notification {
-                let _ = peer.send_notification(notification).await;
-            }
+            client.send(&method, params).await;
         })
     }
 
