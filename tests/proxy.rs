@@ -128,6 +128,19 @@ fn server_filesystem_behind_the_proxy() {
         "call jane.doe@example.com, key AKIAZ6PW3QJ7HXN4KD2M\n",
     )
     .unwrap();
+    // Files read_media_file returns as base64, twice (a content block and
+    // structuredContent): a `.env` in UTF-8 and a UTF-16 export with a byte-order mark.
+    let env_file = "DB_PASSWORD=hunter2-Kx9vQ7mZ\nAWS_ACCESS_KEY_ID=AKIAZ6PW3QJ7HXN4KD2M\nADMIN=jane.doe@example.com\n";
+    std::fs::write(data.join(".env"), env_file).unwrap();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "owner: jane.doe@example.com\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    std::fs::write(data.join("contacts.csv"), utf16).unwrap();
     let data = data.canonicalize().unwrap();
     let notes = data.join("notes.txt").display().to_string();
     let forbidden = data.join("written.txt");
@@ -151,6 +164,8 @@ fn server_filesystem_behind_the_proxy() {
             {"name": "read_text_file", "arguments": {"path": notes, "force": true}},
             {"name": "read_text_file", "arguments": {"path": 5}},
             {"name": "list_allowed_directories"},
+            {"name": "read_media_file", "arguments": {"path": data.join(".env").display().to_string()}},
+            {"name": "read_media_file", "arguments": {"path": data.join("contacts.csv").display().to_string()}},
         ]),
     );
     let tools: Vec<&str> = report["tools"]
@@ -201,10 +216,53 @@ fn server_filesystem_behind_the_proxy() {
     );
     assert_eq!(calls[3]["isError"], false);
 
+    // A file returned as base64 is masked wherever the base64 appears, decoded whatever its
+    // text encoding, and still decodes.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (call, secrets, kept) in [
+        (
+            &calls[4],
+            &[
+                "hunter2-Kx9vQ7mZ",
+                "AKIAZ6PW3QJ7HXN4KD2M",
+                "jane.doe@example.com",
+            ][..],
+            "AWS_ACCESS_KEY_ID=",
+        ),
+        (&calls[5], &["jane.doe@example.com"][..], "owner: "),
+    ] {
+        assert_eq!(call["isError"], false, "{call}");
+        // (The client reads the blob as UTF-8: UTF-16 comes with a zero between letters.)
+        let blob = call["blobs"][0].as_str().unwrap().replace('\0', "");
+        assert!(blob.contains(kept), "{blob}");
+        let structured = &call["structured"]["content"][0]["resource"]["blob"];
+        let bytes = b64.decode(structured.as_str().unwrap()).unwrap();
+        let structured = match bytes.strip_prefix(&[0xFF, 0xFE]) {
+            Some(utf16) => String::from_utf16(
+                &utf16
+                    .chunks(2)
+                    .map(|p| u16::from_le_bytes([p[0], p[1]]))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            None => String::from_utf8(bytes).unwrap(),
+        };
+        assert!(structured.contains(kept), "{structured}");
+        for secret in secrets {
+            assert!(!blob.contains(secret), "unmasked in content: {blob}");
+            assert!(
+                !structured.contains(secret),
+                "unmasked in structuredContent: {structured}"
+            );
+            assert!(!call.to_string().contains(secret), "{call}");
+        }
+    }
+
     // The audit log verifies and recorded every call.
     assert_audit_verifies(&audit);
     let log = std::fs::read_to_string(&audit).unwrap();
-    assert_eq!(log.lines().count(), 4, "{log}");
+    assert_eq!(log.lines().count(), 6, "{log}");
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M") && !log.contains("jane.doe@example.com"));
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Upstream;
 use crate::layers::audit::AuditLayer;
@@ -205,40 +205,11 @@ impl Relay for UpstreamRelay {
     }
 }
 
-/// Masks a relayed answer: resource contents and prompt messages as content blocks (text,
-/// and base64 payloads that decode to text), everything else as JSON.
+/// Masks a relayed answer, every member of it: resource contents and prompt messages
+/// (their base64 payloads decoded when they are text), descriptions, `_meta`.
 fn mask(sanitizer: &Sanitizer, method: &str, result: &mut Value) {
     let mut counts = Counts::new();
-    let blocks: Vec<&mut Value> = match method {
-        "resources/read" => result
-            .get_mut("contents")
-            .and_then(Value::as_array_mut)
-            .map(|c| c.iter_mut().collect())
-            .unwrap_or_default(),
-        "prompts/get" => result
-            .get_mut("messages")
-            .and_then(Value::as_array_mut)
-            .map(|m| m.iter_mut().filter_map(|m| m.get_mut("content")).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    if blocks.is_empty() {
-        sanitizer.sanitize_json(result, &mut counts);
-        return;
-    }
-    for block in blocks {
-        if method == "resources/read" {
-            // A resource's contents are masked as an embedded resource is.
-            let mut wrapped = json!({"type": "resource", "resource": block.take()});
-            sanitizer.sanitize_content_block(&mut wrapped, &mut counts);
-            *block = wrapped["resource"].take();
-        } else {
-            sanitizer.sanitize_content_block(block, &mut counts);
-        }
-    }
-    if let Some(description) = result.get_mut("description") {
-        sanitizer.sanitize_json(description, &mut counts);
-    }
+    sanitizer.sanitize_json(result, &mut counts);
     if !counts.is_empty() {
         tracing::info!(method, counts = ?counts, "masked sensitive values in a relayed answer");
     }

@@ -167,6 +167,14 @@ pub enum Note {
         /// How many, by kind (`email`, `credit_card`, …).
         counts: std::collections::BTreeMap<String, usize>,
     },
+    /// Base64 payloads in the response decode to bytes that are not text (an image, an
+    /// archive): passed on as they are, not inspected for secrets.
+    Uninspected {
+        /// The layer that found them.
+        layer: Cow<'static, str>,
+        /// How many.
+        payloads: usize,
+    },
     /// The output was cut to the output budget.
     Truncated {
         /// The layer that cut it.

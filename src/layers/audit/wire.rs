@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Outcome;
+use crate::layers::sanitize::UNINSPECTED;
 use crate::limits::InputLimits;
 use crate::service::{Note, ToolOutput, ToolResponse};
 
@@ -186,14 +187,20 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
 
     // Counts of every redaction note, then the last truncation, the stripped arguments and
     // where the tool ran.
-    let redactions = response.notes.iter().filter_map(|n| match n {
-        Note::Redacted { counts, .. } => Some(counts),
-        _ => None,
+    // Payloads left uninspected are counted with them, under their own name.
+    let redactions = response.notes.iter().flat_map(|n| {
+        let (counts, uninspected) = match n {
+            Note::Redacted { counts, .. } => (Some(counts), None),
+            Note::Uninspected { payloads, .. } => (None, Some((UNINSPECTED, *payloads))),
+            _ => (None, None),
+        };
+        let counts = counts.into_iter().flatten().map(|(k, n)| (k.as_str(), *n));
+        counts.chain(uninspected)
     });
-    put.u32(redactions.clone().map(|c| c.len()).sum::<usize>() as u32);
-    for (kind, n) in redactions.flatten() {
+    put.u32(redactions.clone().count() as u32);
+    for (kind, n) in redactions {
         put.str(kind);
-        put.u64(*n as u64);
+        put.u64(n as u64);
     }
     match response.notes.iter().rev().find_map(|n| match n {
         Note::Truncated {

@@ -27,6 +27,11 @@
 //!   masked whatever they hold, and so is the value of a `{"name":
 //!   "DB_PASSWORD", "value": …}` pair; error messages and refusals are
 //!   sanitized too;
+//! - **base64**: wherever it appears (a content block's `data` or `blob`, its mirror in
+//!   `structuredContent`, a `data:` URL, a wrapped MIME body), base64 that decodes to text
+//!   (UTF-8, UTF-16, Latin-1) has that text masked and is encoded again in the same form;
+//!   base64 that decodes to binary is passed on and counted under [`UNINSPECTED`]
+//!   ([`Note::Uninspected`](crate::Note::Uninspected) in a response);
 //! - **budget**: the output is cut at `max_output_chars` or `max_output_tokens`
 //!   × 4 characters: text on a character boundary, marked in the text; JSON
 //!   inside the value, so it stays JSON (long strings shortened, arrays and
@@ -74,6 +79,7 @@ mod confirm;
 mod context;
 mod decode;
 mod detect;
+mod embedded;
 mod error;
 mod future;
 mod kind;
@@ -89,6 +95,7 @@ mod vendors;
 
 pub use config::SanitizeConfig;
 pub use detect::{CustomPattern, Detector, DetectorOptions};
+pub use embedded::UNINSPECTED;
 pub use error::SanitizeError;
 pub use future::SanitizeFuture;
 pub use kind::{Finding, KIND_NAMES, Kind};

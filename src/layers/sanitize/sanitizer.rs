@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::config::SanitizeConfig;
 use super::detect::{Detector, DetectorOptions};
+use super::embedded;
 use super::error::SanitizeError;
 use super::kind::{Finding, KIND_NAMES, Kind};
 use super::mask::{MaskStyle, Masker};
@@ -117,7 +118,69 @@ impl Sanitizer {
 
     /// Masks every finding in `text`, counting by kind. Borrows (no allocation) when there
     /// is nothing to mask.
+    ///
+    /// Base64 in the text (a `data:` URL, a file's contents in a JSON member, a wrapped MIME
+    /// body) is decoded; when it holds text, that text is masked too and the run encoded
+    /// again as it was. Base64 that decodes to something other than text, from 65 bytes on,
+    /// is counted under [`UNINSPECTED`](super::UNINSPECTED): passed on, not inspected.
     pub fn sanitize_text<'a>(&self, text: &'a str, counts: &mut Counts) -> Cow<'a, str> {
+        self.mask_text(text, counts, 0)
+    }
+
+    fn mask_text<'a>(&self, text: &'a str, counts: &mut Counts, depth: u8) -> Cow<'a, str> {
+        let masked = self.mask_findings(text, counts);
+        if depth >= embedded::MAX_DEPTH || text.len() < embedded::MIN_RUN {
+            return masked;
+        }
+        match masked {
+            Cow::Borrowed(text) => match self.mask_embedded(text, counts, depth) {
+                Some(masked) => Cow::Owned(masked),
+                None => Cow::Borrowed(text),
+            },
+            Cow::Owned(text) => {
+                Cow::Owned(self.mask_embedded(&text, counts, depth).unwrap_or(text))
+            }
+        }
+    }
+
+    /// `text` with its base64 runs masked, or `None` when none held anything to mask.
+    fn mask_embedded(&self, text: &str, counts: &mut Counts, depth: u8) -> Option<String> {
+        let mut out: Option<String> = None;
+        let mut last = 0;
+        for run in embedded::runs(text) {
+            let runs = if embedded::mixed(text, &run) {
+                embedded::parts(text, &run)
+            } else {
+                vec![run]
+            };
+            for run in runs {
+                match embedded::decode(text, &run) {
+                    embedded::Decoded::Text {
+                        text: plain,
+                        encoding,
+                        form,
+                    } => {
+                        if let Cow::Owned(masked) = self.mask_text(&plain, counts, depth + 1) {
+                            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                            buf.push_str(&text[last..run.start]);
+                            buf.push_str(&embedded::encode(&masked, encoding, form, &run));
+                            last = run.end;
+                        }
+                    }
+                    embedded::Decoded::Binary(n) if n >= embedded::PAYLOAD_BYTES => {
+                        add(counts, embedded::UNINSPECTED, 1);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut buf = out?;
+        buf.push_str(&text[last..]);
+        Some(buf)
+    }
+
+    /// Masks the detectors' findings in `text`.
+    fn mask_findings<'a>(&self, text: &'a str, counts: &mut Counts) -> Cow<'a, str> {
         let mut out: Option<String> = None;
         let mut last = 0;
         // Counted per rule while scanning, folded into names once at the end.
@@ -436,6 +499,12 @@ impl Sanitizer {
                 arguments.iter_mut().for_each(&mut fix);
             }
         }
+        if let Some(payloads) = counts.remove(embedded::UNINSPECTED) {
+            response.notes.push(Note::Uninspected {
+                layer: Cow::Borrowed(SANITIZE),
+                payloads,
+            });
+        }
         if !counts.is_empty() {
             tracing::info!(counts = ?counts, "masked sensitive values in a response");
             response.notes.push(Note::Redacted {
@@ -446,61 +515,13 @@ impl Sanitizer {
         self.truncate(response);
     }
 
-    /// Masks one MCP content block: every string in it, and the decoded bytes of its
-    /// base64 payload (an image's or audio's `data`, a resource's `blob`) when they are text
-    /// (a "binary" blob can carry a `.env` file as well as a picture). Binary payloads are
-    /// left as they are.
+    /// Masks one MCP content block: every string in it, the decoded text of its base64
+    /// payload (an image's or audio's `data`, a resource's `blob`) included, as
+    /// [`sanitize_json`](Self::sanitize_json) does for base64 anywhere (a "binary" blob can
+    /// carry a `.env` file as well as a picture). Payloads that are not text are counted
+    /// under [`UNINSPECTED`](super::UNINSPECTED) and left as they are.
     pub fn sanitize_content_block(&self, block: &mut Value, counts: &mut Counts) {
-        let Value::Object(map) = block else {
-            self.sanitize_json(block, counts);
-            return;
-        };
-        let kind = map
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let data = match kind.as_str() {
-            "image" | "audio" => map.remove("data"),
-            _ => None,
-        };
-        let blob = match (kind.as_str(), map.get_mut("resource")) {
-            ("resource", Some(Value::Object(resource))) => resource.remove("blob"),
-            _ => None,
-        };
         self.sanitize_json(block, counts);
-        let Value::Object(map) = block else { return };
-        if let Some(data) = data {
-            map.insert("data".into(), self.sanitize_base64(data, counts));
-        }
-        if let (Some(blob), Some(Value::Object(resource))) = (blob, map.get_mut("resource")) {
-            resource.insert("blob".into(), self.sanitize_base64(blob, counts));
-        }
-    }
-
-    /// A base64 payload, masked if it decodes to text; a string that is not base64 is
-    /// masked as the string it is.
-    fn sanitize_base64(&self, payload: Value, counts: &mut Counts) -> Value {
-        use base64::Engine as _;
-        let Value::String(encoded) = payload else {
-            let mut payload = payload;
-            self.sanitize_json(&mut payload, counts);
-            return payload;
-        };
-        let engine = base64::engine::general_purpose::STANDARD;
-        match engine.decode(encoded.trim()) {
-            Ok(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => match self.sanitize_text(text, counts) {
-                    Cow::Owned(masked) => Value::String(engine.encode(masked)),
-                    Cow::Borrowed(_) => Value::String(encoded),
-                },
-                Err(_) => Value::String(encoded),
-            },
-            Err(_) => match self.sanitize_text(&encoded, counts) {
-                Cow::Owned(masked) => Value::String(masked),
-                Cow::Borrowed(_) => Value::String(encoded),
-            },
-        }
     }
 }
 
