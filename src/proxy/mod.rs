@@ -102,20 +102,37 @@ impl Proxy {
         tracing::info!(tools = catalog.len(), "the upstream's tools are listed");
         let mut gate = None;
         let mut airlock = Airlock::builder(config, catalog).sanitizer(sanitizer.clone());
+        let instructions = started
+            .info
+            .as_ref()
+            .and_then(|info| info.instructions.clone());
         if let Some(pins) = &config.proxy.pins {
-            let definitions: Vec<serde_json::Value> = tools
+            let mut definitions: Vec<serde_json::Value> = tools
                 .iter()
                 .filter_map(|t| serde_json::to_value(t).ok())
                 .collect();
+            // The server's instructions reach the model like a tool's description: pinned
+            // and scanned the same way, under a name no tool can have.
+            if let Some(text) = &instructions {
+                definitions.push(pins::instructions_definition(text));
+            }
             let pins = Arc::new(pins::Pins::open(pins.clone(), &definitions)?);
             gate = Some(pins.clone());
             airlock = airlock.gate(pins);
+        } else if let Some(text) = &instructions {
+            let findings = pins::scan_text(text);
+            if !findings.is_empty() {
+                tracing::warn!(
+                    ?findings,
+                    "the upstream's instructions hold text aimed at the model; [proxy.pins] would hold them"
+                );
+            }
         }
         let airlock = airlock.build()?.without_sandbox();
         upstream.observe_tools(Arc::new(Follower {
             catalog: airlock.catalog().clone(),
             sanitizer: sanitizer.clone(),
-            pins: gate,
+            pins: gate.clone(),
             upstream: Arc::downgrade(&upstream),
             tools: pass.contains("tools"),
         }));
@@ -129,12 +146,25 @@ impl Proxy {
             UpstreamRelay::new(upstream.clone(), sanitizer.clone(), &capabilities, &pass)
                 .guarded(Some(airlock.policy().clone()), airlock.audit().cloned()),
         );
-        // What the upstream tells the model reaches it masked, like everything else.
-        let instructions = started.info.and_then(|info| info.instructions).map(|text| {
-            sanitizer
-                .sanitize_text(&text, &mut Counts::new())
-                .into_owned()
-        });
+        // What the upstream tells the model reaches it masked, like everything else, and
+        // only as approved when pinned (held instructions are not served; an approval
+        // takes effect at the proxy's next start).
+        let held = |gate: &Arc<pins::Pins>| {
+            use crate::layers::policy::ToolGate as _;
+            gate.admit(pins::INSTRUCTIONS).is_err()
+        };
+        if instructions.is_some() && gate.as_ref().is_some_and(held) {
+            tracing::warn!(
+                "the upstream's instructions changed or hold text aimed at the model: not served until approved (`airlock pins diff`)"
+            );
+        }
+        let instructions = instructions
+            .filter(|_| !gate.as_ref().is_some_and(held))
+            .map(|text| {
+                sanitizer
+                    .sanitize_text(&text, &mut Counts::new())
+                    .into_owned()
+            });
         Ok(Self {
             airlock,
             stack,

@@ -20,6 +20,10 @@
 //! characters, bidirectional controls, zero-width characters) and for instruction-like
 //! text aimed at the model (tool poisoning); a tool with findings is never approved
 //! without an operator.
+//!
+//! The upstream's `instructions` are pinned and scanned the same way, under the name
+//! [`INSTRUCTIONS`] (`mcp:instructions`): held instructions are not served; an approval
+//! takes effect at the proxy's next start.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +56,18 @@ pub const NAMED_FIELDS: &[&str] = &[
     "icons",
     "execution",
     "_meta",
+    "instructions",
 ];
+/// The pin file's entry for the upstream's `instructions` (its `initialize` answer's), held
+/// and approved like a tool's: `airlock pins approve mcp:instructions@HASH`. No tool can
+/// have this name (`:` breaks the MCP rule).
+pub const INSTRUCTIONS: &str = "mcp:instructions";
+
+/// The pinned definition of the upstream's `instructions`.
+pub fn instructions_definition(text: &str) -> Value {
+    serde_json::json!({"name": INSTRUCTIONS, "instructions": text})
+}
+
 /// How often a running proxy looks at the pin file for an operator's approval.
 const RELOAD_EVERY: Duration = Duration::from_millis(500);
 

@@ -29,7 +29,9 @@ fn scan_value(value: &Value, at: &str, depth: usize, findings: &mut Vec<String>)
                     format!("{at}.{key}")
                 };
                 match v {
-                    Value::String(text) if matches!(key.as_str(), "description" | "title") => {
+                    Value::String(text)
+                        if matches!(key.as_str(), "description" | "title" | "instructions") =>
+                    {
                         findings
                             .extend(scan_text(text).into_iter().map(|f| format!("{here}: {f}")));
                     }

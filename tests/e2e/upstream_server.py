@@ -7,7 +7,7 @@ called: shows a restart), `redefine` (changes `echo`'s description and sends
 `notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
 so), `probe` (tries to connect, read and write outside,
 fork and allocate: what a sandbox must stop), and two whose names break the MCP rule. A resource and a prompt
-that carry secrets. With $DUPLICATE_ECHO, `echo` is listed twice (the second definition
+that carry secrets. Its `instructions` are $INSTRUCTIONS. With $DUPLICATE_ECHO, `echo` is listed twice (the second definition
 has that description and an open schema).
 """
 
@@ -22,7 +22,7 @@ from pydantic import Field
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import EmbeddedResource, TextContent, TextResourceContents, BlobResourceContents, ImageContent
 
-server = FastMCP("upstream-test-server")
+server = FastMCP("upstream-test-server", instructions=os.environ.get("INSTRUCTIONS"))
 calls = 0
 
 
