@@ -984,6 +984,76 @@ fn a_change_in_a_tools_meta_is_held_until_approved() {
     assert!(listed.contains("_meta"), "{listed}");
 }
 
+/// An unsandboxed upstream runs as the proxy's uid; it must not read the proxy's
+/// environment (where the audit key, identity secrets and the upstream's token live). The
+/// proxy is non-dumpable, so only a process with `CAP_SYS_PTRACE` could. Run as root, the
+/// test runs the proxy as `nobody` (from a copy of the binary any user can run), so that
+/// the upstream is a process of the same uid without capabilities, as a compromised server
+/// would be.
+#[test]
+fn an_unsandboxed_upstream_cannot_read_the_proxys_environment() {
+    use std::os::unix::fs::PermissionsExt as _;
+    needs_commands!("setpriv");
+    let dir = common::Scratch::new("proxy", "environ");
+    let open = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    open(&dir, 0o755);
+    let out = dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    open(&out, 0o777);
+    // The upstream: reads its parent's environment, says what it saw, exits.
+    let peek = dir.join("peek.sh");
+    std::fs::write(
+        &peek,
+        format!(
+            "if grep -q AIRLOCK_TEST_PARENT_MARKER /proc/$PPID/environ 2>/dev/null; \
+             then echo found > {0}/seen; else echo denied > {0}/seen; fi\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    open(&peek, 0o644);
+    let config = dir.join("airlock.toml");
+    std::fs::write(&config, "[proxy]\nstart_timeout_secs = 5\n").unwrap();
+    open(&config, 0o644);
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let airlock = dir.join("airlock");
+    std::fs::copy(env!("CARGO_BIN_EXE_airlock"), &airlock).unwrap();
+    open(&airlock, 0o755);
+    let mut proxy = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&airlock);
+        c
+    } else {
+        Command::new(&airlock)
+    };
+    proxy
+        .args(["proxy", "--config"])
+        .arg(&config)
+        .args(["--", "/bin/sh"])
+        .arg(&peek)
+        .env("AIRLOCK_TEST_PARENT_MARKER", "held by the proxy")
+        .stdin(std::process::Stdio::null());
+    // The upstream speaks no MCP, so the proxy gives up; what it saw is written first.
+    let ran = e2e::run_bounded(proxy, Duration::from_secs(30));
+    let seen = std::fs::read_to_string(out.join("seen")).unwrap_or_else(|_| {
+        panic!(
+            "the upstream did not run: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        )
+    });
+    assert_eq!(
+        seen.trim(),
+        "denied",
+        "the upstream read the proxy's environment"
+    );
+}
+
 /// The upstream's `instructions` reach the model like a description: with pins, a change
 /// (or text aimed at the model) is held, not served, until the operator approves what was
 /// shown; without pins they are still masked.

@@ -86,6 +86,7 @@ impl Proxy {
         target: impl Into<Target>,
     ) -> Result<Self, ProxyError> {
         config.proxy.validate()?;
+        deny_inspection();
         let sanitizer = Arc::new(
             Sanitizer::new(&config.sanitize)
                 .map_err(|e| ProxyError::Airlock(AirlockError::Sanitize(e)))?,
@@ -202,6 +203,19 @@ impl Proxy {
         {
             tracing::error!(error = %e, "the audit log could not be flushed");
         }
+    }
+}
+
+/// Makes this process non-dumpable, before any upstream starts: a process of the same uid
+/// without `CAP_SYS_PTRACE` (an unsandboxed upstream among them) can then neither read its
+/// environment (`/proc/<pid>/environ`: the audit key, identity secrets, the upstream's
+/// token, the Redis URL) nor its memory, nor attach to it. The upstream's own program is
+/// dumpable again after its `exec`. No core dumps of the proxy follow from it either.
+#[cfg(feature = "proxy")]
+fn deny_inspection() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(error = %e, "the proxy could not make itself non-dumpable");
     }
 }
 
