@@ -137,7 +137,7 @@ pub use jsonschema;
 
 pub use airlock::{Airlock, AirlockBuilder, AirlockError, AirlockService};
 pub use builder::ServiceBuilderExt;
-pub use catalog::{CatalogError, ToolCatalog, ToolSpec};
+pub use catalog::{CatalogError, MAX_SCHEMA_NODES, ToolCatalog, ToolSpec};
 pub use config::{AirlockConfig, ConfigError};
 pub use future::ResponseFuture;
 pub use layers::audit::{Audit, AuditLayer};

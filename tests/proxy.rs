@@ -984,6 +984,61 @@ fn a_change_in_a_tools_meta_is_held_until_approved() {
     assert!(listed.contains("_meta"), "{listed}");
 }
 
+/// An upstream cannot make the proxy do unbounded work: too many tools or pages refuse
+/// the start at once (not after the start timeout), and a schema too large to compile is
+/// left out, at start-up or listed mid-session, while calls go on being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_lists_too_much_is_bounded() {
+    needs_e2e!();
+    use agent_airlock::{AirlockConfig, ToolCall};
+    use tower::ServiceExt;
+
+    let start = |env: &str| {
+        let config = AirlockConfig::from_toml_str(&format!(
+            "[proxy]\nstart_timeout_secs = 120\ncall_timeout_secs = 5\n[proxy.env]\n{env}\n"
+        ))
+        .unwrap();
+        async move {
+            let mut upstream = own_server().into_iter();
+            let launch = agent_airlock::proxy::Launch {
+                program: upstream.next().unwrap(),
+                args: upstream.collect(),
+                env: config.proxy.upstream_env(|name| std::env::var(name).ok()),
+            };
+            agent_airlock::proxy::Proxy::start(&config, launch).await
+        }
+    };
+    for (env, said) in [
+        ("TOOL_FLOOD = \"3000\"", "max_tools"),
+        ("ENDLESS_PAGES = \"1\"", "max_tool_pages"),
+    ] {
+        // Refused for what it is, not after the start timeout ("did not list in time").
+        let error = start(env).await.expect_err(env).to_string();
+        assert!(error.contains(said), "{env}: {error}");
+    }
+
+    let proxy = start("").await.unwrap();
+    let stack = proxy.stack().clone();
+    let bloat = ToolCall::new("bloat", json!({"members": 30000}));
+    assert_eq!(stack.clone().oneshot(bloat).await.unwrap().is_error, false);
+    // Calls go on, each within the call timeout, while the upstream's new list is looked
+    // at; the huge tool is never served.
+    for i in 0..20 {
+        let echo = ToolCall::new("echo", json!({"text": format!("call {i}")}));
+        let answer = stack.clone().oneshot(echo).await.unwrap();
+        assert_eq!(answer.output.to_text(), format!("call {i}"));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let catalog = proxy.airlock().catalog().load();
+    assert!(catalog.get("echo").is_some() && catalog.get("huge").is_none());
+    let huge = ToolCall::new("huge", json!({"text": "x"}));
+    let refused = stack.oneshot(huge).await.unwrap();
+    assert_eq!(
+        refused.rejection.unwrap().code,
+        agent_airlock::RejectionCode::UnknownTool
+    );
+}
+
 /// An unsandboxed upstream runs as the proxy's uid; it must not read the proxy's
 /// environment (where the audit key, identity secrets and the upstream's token live). The
 /// proxy is non-dumpable, so only a process with `CAP_SYS_PTRACE` could. Run as root, the

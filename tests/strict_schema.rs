@@ -326,3 +326,23 @@ async fn draft_follows_dollar_schema() {
     let r = send(svc.layer(inner), "t", json!({"pair": [1, "a", 3]})).await;
     assert_eq!(r.rejection.unwrap().code, RejectionCode::SchemaViolation);
 }
+
+#[test]
+fn a_schema_too_large_to_compile_is_refused_before_compiling() {
+    use agent_airlock::{CatalogError, MAX_SCHEMA_NODES, ToolSpec};
+    let schema = |members: usize| {
+        let parts: Vec<serde_json::Value> = (0..members)
+            .map(|i| serde_json::json!({"required": [format!("p{i}")]}))
+            .collect();
+        serde_json::json!({"type": "object", "allOf": parts})
+    };
+    // Each part is an object holding an array: two nodes, plus the root and `allOf`.
+    let fits = (MAX_SCHEMA_NODES - 2) / 2;
+    assert!(ToolSpec::new("ok", None, Some(schema(fits))).is_ok());
+    match ToolSpec::new("huge", None, Some(schema(30_000))) {
+        Err(CatalogError::SchemaTooLarge { tool, limit }) => {
+            assert_eq!((tool.as_str(), limit), ("huge", MAX_SCHEMA_NODES));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -123,6 +123,16 @@ pub enum CatalogError {
         /// What the compiler said.
         reason: String,
     },
+    /// The input schema is larger than [`MAX_SCHEMA_NODES`]: not compiled.
+    #[error(
+        "tool `{tool}`: its input schema has more than {limit} objects and arrays; too large to compile and check"
+    )]
+    SchemaTooLarge {
+        /// The tool.
+        tool: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A catalog file could not be read.
     #[error("cannot read catalog {path}: {source}")]
     Io {
@@ -162,6 +172,12 @@ impl ToolSpec {
             return Err(CatalogError::BadName { name, source });
         }
         let (validator, shape) = match &input_schema {
+            Some(schema) if larger_than(schema, MAX_SCHEMA_NODES) => {
+                return Err(CatalogError::SchemaTooLarge {
+                    tool: name,
+                    limit: MAX_SCHEMA_NODES,
+                });
+            }
             Some(schema) => {
                 let validator =
                     compile_validator(schema).map_err(|reason| CatalogError::BadSchema {
@@ -257,6 +273,35 @@ impl ToolSpec {
         }
         Value::Object(entry)
     }
+}
+
+/// The most objects and arrays an input schema may have. Compiling a schema costs more
+/// than linear time in its size (an `allOf` of 10,000 members takes about 0.3 s in a
+/// release build, of 30,000 several seconds); real tools' schemas have tens to a few
+/// hundred. Counted before anything is compiled, without recursion.
+pub const MAX_SCHEMA_NODES: usize = 4096;
+
+/// Whether `schema` has more than `limit` objects and arrays.
+fn larger_than(schema: &Value, limit: usize) -> bool {
+    let mut nodes = 0usize;
+    let mut stack = vec![schema];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                nodes += 1;
+                stack.extend(map.values().filter(|v| v.is_object() || v.is_array()));
+            }
+            Value::Array(items) => {
+                nodes += 1;
+                stack.extend(items.iter().filter(|v| v.is_object() || v.is_array()));
+            }
+            _ => {}
+        }
+        if nodes > limit {
+            return true;
+        }
+    }
+    false
 }
 
 fn compile_validator(schema: &Value) -> Result<jsonschema::Validator, String> {

@@ -17,6 +17,8 @@ use super::pins::PinsConfig;
 /// upstream_bearer_env = "UPSTREAM_TOKEN" # an HTTP upstream's token (Authorization: Bearer)
 /// upstream_ca_file = "/etc/airlock/internal-ca.pem"   # trusted besides the system's CAs
 /// pass = ["tools", "resources"]         # what is relayed (default: tools, resources, prompts, roots)
+/// max_tools = 1024                      # an upstream that lists more is not served
+/// max_tool_pages = 64                   # tools/list pages followed at most
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
 /// LOG_LEVEL = "warn"
@@ -63,6 +65,13 @@ pub struct ProxyConfig {
     /// methods are refused. (A server given the client's roots may serve from them instead
     /// of the directories its command line names: server-filesystem does.)
     pub pass: Vec<String>,
+    /// The most tools the upstream may list (default 1024). An upstream that lists more is
+    /// not started (at start-up) or keeps its previous tools (when it lists again): every
+    /// tool costs memory and a schema compilation.
+    pub max_tools: usize,
+    /// The most `tools/list` pages followed (default 64): a `nextCursor` that never ends
+    /// is an error, not a loop for the whole start timeout.
+    pub max_tool_pages: usize,
     /// `[proxy.pins]`: tool pinning against rug pulls (none: tools are not pinned).
     pub pins: Option<PinsConfig>,
     /// `[proxy.sandbox]` (or `sandbox = true`): a stdio upstream runs in the sandbox (none:
@@ -91,6 +100,8 @@ impl Default for ProxyConfig {
                 "prompts".into(),
                 "roots".into(),
             ],
+            max_tools: 1024,
+            max_tool_pages: 64,
             pins: None,
             sandbox: None,
         }

@@ -167,12 +167,13 @@ impl Upstream {
             downstream: Arc::new(Mutex::new(None)),
         });
         let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
-        let tools = tokio::time::timeout(upstream.config.start_timeout(), peer.list_all_tools())
-            .await
-            .map_err(|_| {
-                ProxyError::Upstream("the upstream did not list its tools in time".into())
-            })?
-            .map_err(|e| ProxyError::Upstream(format!("tools/list failed: {e}")))?;
+        let tools = tokio::time::timeout(
+            upstream.config.start_timeout(),
+            list_tools(&peer, &upstream.config),
+        )
+        .await
+        .map_err(|_| ProxyError::Upstream("the upstream did not list its tools in time".into()))?
+        .map_err(ProxyError::Upstream)?;
         let info = peer.peer_info().map(|info| (*info).clone());
         let tools = unambiguous(tools);
         Ok((upstream, Started { info, tools }))
@@ -204,15 +205,27 @@ impl Upstream {
             .clone();
         let Some(observer) = observer else { return };
         let Some(peer) = self.current() else { return };
-        match tokio::time::timeout(self.config.start_timeout(), peer.list_all_tools()).await {
+        match tokio::time::timeout(self.config.start_timeout(), list_tools(&peer, &self.config))
+            .await
+        {
             Ok(Ok(tools)) => {
                 let tools: Vec<serde_json::Value> = unambiguous(tools)
                     .iter()
                     .filter_map(|t| serde_json::to_value(t).ok())
                     .collect();
-                observer.observe(&tools);
+                // Compiling schemas and writing the pin file, off the thread that serves
+                // calls (the stdio proxy has one).
+                let observed = tokio::task::spawn_blocking(move || observer.observe(&tools));
+                if observed.await.is_err() {
+                    tracing::error!("following the upstream's tools failed");
+                }
             }
-            _ => tracing::warn!("the upstream's tools could not be listed again"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the upstream's tools could not be listed again; the previous ones stay")
+            }
+            Err(_) => tracing::warn!(
+                "the upstream did not list its tools again in time; the previous ones stay"
+            ),
         }
     }
 
@@ -524,6 +537,35 @@ impl Upstream {
             lease,
         })
     }
+}
+
+/// Every page of the upstream's tools, within `[proxy] max_tools` and `max_tool_pages`.
+async fn list_tools(peer: &Peer<RoleClient>, config: &ProxyConfig) -> Result<Vec<Tool>, String> {
+    let mut tools = Vec::new();
+    let mut cursor = None;
+    for _ in 0..config.max_tool_pages.max(1) {
+        let params =
+            cursor.map(|c| rmcp::model::PaginatedRequestParams::default().with_cursor(Some(c)));
+        let page = peer
+            .list_tools(params)
+            .await
+            .map_err(|e| format!("tools/list failed: {}", brief(&e)))?;
+        tools.extend(page.tools);
+        if tools.len() > config.max_tools {
+            return Err(format!(
+                "the upstream lists more than {} tools ([proxy] max_tools)",
+                config.max_tools
+            ));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(tools),
+        }
+    }
+    Err(format!(
+        "the upstream's tools/list goes on past {} pages ([proxy] max_tool_pages)",
+        config.max_tool_pages
+    ))
 }
 
 /// The tools of a listing whose name it lists once. A name listed more than once is never
