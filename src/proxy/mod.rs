@@ -137,6 +137,7 @@ impl Proxy {
             upstream: Arc::downgrade(&upstream),
             tools: pass.contains("tools"),
         }));
+        upstream.audit_requests(airlock.audit().cloned());
         let stack = airlock.service(UpstreamService::new(upstream.clone()));
         let capabilities = started
             .info

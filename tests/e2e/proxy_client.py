@@ -48,6 +48,16 @@ async def sampling(context, params):
     )
 
 
+ELICITED = []
+
+
+async def elicitation(context, params):
+    ELICITED.append({"mode": getattr(params, "mode", "form"), "message": params.message, "url": getattr(params, "url", None)})
+    if getattr(params, "mode", "form") == "url":
+        return types.ElicitResult(action="accept")
+    return types.ElicitResult(action="accept", content={"answer": "4111 1111 1111 1111"})
+
+
 def dump(result):
     texts = []
     blobs = []
@@ -77,6 +87,8 @@ async def main(plan):
         callbacks = {"logging_callback": logging, "message_handler": notified}
         if plan.get("sampling"):
             callbacks["sampling_callback"] = sampling
+        if plan.get("elicitation"):
+            callbacks["elicitation_callback"] = elicitation
         if plan.get("roots") is not None:
 
             async def roots(context):
@@ -138,6 +150,7 @@ async def main(plan):
                 report["tools_after"] = sorted(t.name for t in tools.tools)
     report["notified"] = NOTIFIED
     report["sampled"] = SAMPLED
+    report["elicited"] = ELICITED
     report["logged"] = LOGGED
     print(json.dumps(report))
 

@@ -72,6 +72,27 @@ async def ask(question: str, ctx: Context) -> str:
     return f"the model said: {result.content.text}"
 
 
+@server.tool(description="Sends `count` log messages of `size` characters, as fast as it can, then answers.")
+async def flood(count: int, size: int, ctx: Context) -> str:
+    line = ("x" * 63 + " ") * (size // 64)
+    for i in range(count):
+        await ctx.info(f"{i} {line}")
+    return f"sent {count}"
+
+
+@server.tool(description="Asks the user through elicitation, in `mode` form or url (then at `url`).")
+async def elicit(mode: str, ctx: Context, url: str = "") -> str:
+    try:
+        if mode == "url":
+            result = await ctx.session.elicit_url("Sign in to continue.", url, "e-1")
+        else:
+            schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+            result = await ctx.session.elicit_form("Your card for jane.doe@example.com?", schema)
+    except Exception as e:
+        return f"refused: {e}"
+    return f"answered: {result.action} {json.dumps(result.content)}"
+
+
 @server.tool(description="Sends a log message to the client, then answers.")
 async def log(text: str, ctx: Context) -> str:
     await ctx.info(text)

@@ -14,9 +14,14 @@ pub(crate) fn proxy(
     command: Vec<String>,
 ) -> ExitCode {
     use agent_airlock::proxy::{Launch, Proxy, Target};
-    // Stdout may be the MCP channel: every log line goes to stderr.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Stdout may be the MCP channel: every log line goes to stderr. The MCP library logs
+    // what peers send, raw (the upstream's notifications and instructions at `info`, whole
+    // messages at `debug`): held at `warn` unless RUST_LOG names it.
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let mut filter = tracing_subscriber::EnvFilter::new(&directives);
+    if !directives.contains("rmcp") {
+        filter = filter.add_directive("rmcp=warn".parse().expect("a valid directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

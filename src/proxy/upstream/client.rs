@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::service::{Peer, RoleClient};
 
+use crate::layers::audit::AuditLayer;
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::mcp::{ClientRequests, Outbox};
+use crate::service::{Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// The proxy as the upstream's client: its `initialize` parameters, and a signal raised
 /// when the upstream says its tools changed.
@@ -23,7 +25,18 @@ pub(super) struct Client {
     /// The calls under way whose progress the client asked for: rmcp's token for the
     /// upstream → the client's token.
     pub(super) progress: Progress,
+    /// Where the upstream's requests of the client (sampling, elicitation, roots) and
+    /// their answers are recorded.
+    pub(super) audit: Audit,
 }
+
+/// The audit layer the upstream's requests of the client go through, once the stack is
+/// built.
+pub(super) type Audit = Arc<Mutex<Option<AuditLayer>>>;
+
+/// What an upstream's request is recorded as in the audit log: `mcp:` and its method, as
+/// the relayed requests of the client are (`mcp:elicitation/create`).
+const RECORDED_PREFIX: &str = "mcp:";
 
 /// rmcp's progress token of a call to the upstream → the token the client gave it.
 pub(super) type Progress =
@@ -69,42 +82,149 @@ pub(super) fn connected(downstream: &Downstream) -> Option<Arc<dyn ClientRequest
 }
 
 impl Client {
-    /// Asks the connected client `method` for the upstream, if it declared `capability`;
-    /// what goes each way is masked (the upstream is untrusted, and so is what it would
-    /// show the model).
+    /// Asks the connected client `method` for the upstream, if it declared `capability`
+    /// (and, for an elicitation, the mode asked for, with a URL the rules allow); what goes
+    /// each way is masked (the upstream is untrusted, and so is what it would show the
+    /// model), and the request, refused or answered, is recorded in the audit log.
     pub(super) async fn ask<P: serde::Serialize, R: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         capability: &str,
         params: P,
     ) -> Result<R, rmcp::ErrorData> {
+        use tower::{Layer as _, ServiceExt as _};
+        let params = serde_json::to_value(params).unwrap_or_default();
         let client = connected(&self.downstream);
-        let Some(client) = client.filter(|c| c.capabilities().get(capability).is_some()) else {
-            return Err(rmcp::ErrorData::new(
-                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
-                format!("the client offers no {capability}"),
-                None,
-            ));
+        let sanitizer = self.sanitizer.clone();
+        let (asked, wanted) = (method.to_owned(), capability.to_owned());
+        // The client's error code, which a response cannot carry.
+        let failure: Arc<Mutex<Option<i64>>> = Arc::default();
+        let failed = failure.clone();
+        let relayed = tower::service_fn(move |call: ToolCall| {
+            let (client, sanitizer, method, capability, failed) = (
+                client.clone(),
+                sanitizer.clone(),
+                asked.clone(),
+                wanted.clone(),
+                failed.clone(),
+            );
+            async move {
+                let refuse = |code: rmcp::model::ErrorCode, why: String| {
+                    *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(i64::from(code.0));
+                    Ok::<_, std::convert::Infallible>(ToolResponse::rejected(Rejection::new(
+                        RejectionCode::PolicyDenied,
+                        "proxy",
+                        why,
+                    )))
+                };
+                let Some(client) =
+                    client.filter(|c| c.capabilities().get(capability.as_str()).is_some())
+                else {
+                    let why = format!("the client offers no {capability}");
+                    return refuse(rmcp::model::ErrorCode::METHOD_NOT_FOUND, why);
+                };
+                if method == "elicitation/create"
+                    && let Err(why) = elicitation_allowed(&client.capabilities(), &call.arguments)
+                {
+                    return refuse(rmcp::model::ErrorCode::INVALID_PARAMS, why);
+                }
+                let mut counts = Counts::new();
+                let mut params = call.arguments;
+                if let Some(sanitizer) = &sanitizer {
+                    sanitizer.sanitize_json(&mut params, &mut counts);
+                }
+                Ok(match client.request(&method, params).await {
+                    Ok(mut answer) => {
+                        if let Some(sanitizer) = &sanitizer {
+                            sanitizer.sanitize_json(&mut answer, &mut counts);
+                        }
+                        ToolResponse::json(answer)
+                    }
+                    Err(e) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.code);
+                        ToolResponse::error(e.message)
+                    }
+                })
+            }
+        });
+        let call = ToolCall::new(format!("{RECORDED_PREFIX}{method}"), params);
+        let audit = self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let response = match audit {
+            Some(audit) => audit.layer(relayed).oneshot(call).await,
+            None => relayed.oneshot(call).await,
         };
-        let mut counts = Counts::new();
-        let mut params = serde_json::to_value(params).unwrap_or_default();
-        if let Some(sanitizer) = &self.sanitizer {
-            sanitizer.sanitize_json(&mut params, &mut counts);
+        let response = match response {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let code = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let code =
+            rmcp::model::ErrorCode(code.and_then(|c| i32::try_from(c).ok()).unwrap_or(-32603));
+        if let Some(rejection) = response.rejection {
+            // Refused here, or by the audit log (which could not take the record).
+            return Err(rmcp::ErrorData::new(code, rejection.message, None));
         }
-        let mut answer = client.request(method, params).await.map_err(|e| {
-            rmcp::ErrorData::new(
-                rmcp::model::ErrorCode(i32::try_from(e.code).unwrap_or(-32603)),
-                e.message,
+        match response.output {
+            ToolOutput::Json(answer) if !response.is_error => serde_json::from_value(answer)
+                .map_err(|_| {
+                    rmcp::ErrorData::internal_error("the client's answer cannot be read", None)
+                }),
+            output => Err(rmcp::ErrorData::new(
+                code,
+                output.to_text().into_owned(),
                 None,
-            )
-        })?;
-        if let Some(sanitizer) = &self.sanitizer {
-            sanitizer.sanitize_json(&mut answer, &mut counts);
+            )),
         }
-        serde_json::from_value(answer).map_err(|_| {
-            rmcp::ErrorData::internal_error("the client's answer cannot be read", None)
-        })
     }
+}
+
+/// Whether an upstream's `elicitation/create` may reach a client that declared
+/// `capabilities`: its mode must be one the client declared (`elicitation: {}` is form
+/// only, as the specification reads it), and a URL-mode request's URL must be `https:`
+/// (or `http:` to loopback, for a local flow). Anything else (`javascript:`, `data:`,
+/// `file:`, `http:` across the network) is refused.
+pub(crate) fn elicitation_allowed(
+    capabilities: &serde_json::Value,
+    params: &serde_json::Value,
+) -> Result<(), String> {
+    let declared = capabilities.get("elicitation");
+    let offers = |mode: &str| match declared {
+        Some(serde_json::Value::Object(modes)) if modes.is_empty() => mode == "form",
+        Some(serde_json::Value::Object(modes)) => modes.contains_key(mode),
+        _ => false,
+    };
+    let mode = params
+        .get("mode")
+        .and_then(|m| m.as_str())
+        .unwrap_or("form");
+    if !matches!(mode, "form" | "url") {
+        return Err(format!(
+            "elicitation mode {:?} is not one MCP defines",
+            crate::preview::display_name(mode)
+        ));
+    }
+    if !offers(mode) {
+        return Err(format!("the client does not offer {mode}-mode elicitation"));
+    }
+    if mode == "url" {
+        let refused = || "the elicitation's url must be https (or http to loopback)".to_owned();
+        let url = params
+            .get("url")
+            .and_then(|u| u.as_str())
+            .unwrap_or_default();
+        let uri: http::Uri = url.parse().map_err(|_| refused())?;
+        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("https") if !host.is_empty() => {}
+            Some("http") if loopback => {}
+            _ => return Err(refused()),
+        }
+    }
+    Ok(())
 }
 
 impl Client {
@@ -227,5 +347,55 @@ impl rmcp::ClientHandler for Client {
         _context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
         self.ask("elicitation/create", "elicitation", params).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::elicitation_allowed;
+
+    #[test]
+    fn elicitations_only_in_declared_modes_and_to_safe_urls() {
+        let both = json!({"elicitation": {"form": {}, "url": {}}});
+        let form_only = json!({"elicitation": {}});
+        let url = |u: &str| json!({"mode": "url", "url": u, "message": "m", "elicitationId": "e"});
+        let form = json!({"message": "m", "requestedSchema": {"type": "object"}});
+        assert!(elicitation_allowed(&both, &form).is_ok());
+        assert!(elicitation_allowed(&form_only, &form).is_ok());
+        assert!(
+            elicitation_allowed(&json!({}), &form).is_err(),
+            "no elicitation declared"
+        );
+        for ok in [
+            "https://login.example.com/device?code=1",
+            "HTTPS://Example.com",
+            "http://localhost:8080/cb",
+            "http://127.0.0.1/x",
+            "http://[::1]:9/x",
+        ] {
+            assert_eq!(elicitation_allowed(&both, &url(ok)), Ok(()), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>x</script>",
+            "file:///etc/passwd",
+            "http://login.example.com/",
+            "http://127.0.0.1.evil.example/",
+            "https:///no-host",
+            "vbscript:msgbox",
+            "",
+        ] {
+            assert!(elicitation_allowed(&both, &url(bad)).is_err(), "{bad}");
+        }
+        let https = url("https://login.example.com/");
+        assert!(
+            elicitation_allowed(&form_only, &https).is_err(),
+            "url mode not declared"
+        );
+        let odd = json!({"mode": "telepathy", "message": "m"});
+        assert!(elicitation_allowed(&both, &odd).is_err());
     }
 }

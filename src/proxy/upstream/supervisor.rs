@@ -70,6 +70,8 @@ pub struct Upstream {
     tools_changed: Arc<tokio::sync::Notify>,
     observer: Mutex<Option<Arc<dyn ToolsObserver>>>,
     downstream: Downstream,
+    /// Where the upstream's requests of the client are recorded.
+    audit: super::client::Audit,
     /// The sandbox a stdio upstream runs in (`[proxy.sandbox]`).
     #[cfg(target_os = "linux")]
     sandbox: Option<crate::proxy::sandbox::UpstreamSandbox>,
@@ -165,6 +167,7 @@ impl Upstream {
             tools_changed: Arc::new(tokio::sync::Notify::new()),
             observer: Mutex::new(None),
             downstream: Arc::new(Mutex::new(None)),
+            audit: Arc::new(Mutex::new(None)),
         });
         let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
         let tools = tokio::time::timeout(
@@ -233,6 +236,12 @@ impl Upstream {
     /// (when it declared the capability; they are refused otherwise).
     pub(crate) fn connect_client(&self, client: Arc<dyn ClientRequests>) {
         *self.downstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
+    }
+
+    /// Records the upstream's requests of the client (sampling, elicitation, roots) and
+    /// their answers in `audit`, as `mcp:<method>`.
+    pub(crate) fn audit_requests(&self, audit: Option<crate::layers::audit::AuditLayer>) {
+        *self.audit.lock().unwrap_or_else(|p| p.into_inner()) = audit;
     }
 
     /// Tells the running upstream that the client's roots changed (it asks for them again;
@@ -471,6 +480,7 @@ impl Upstream {
             info,
             tools_changed: self.tools_changed.clone(),
             downstream: self.downstream.clone(),
+            audit: self.audit.clone(),
             outbox: self.outbox.clone(),
             sanitizer: self.sanitizer.clone(),
             roots,
