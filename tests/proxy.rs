@@ -626,6 +626,41 @@ async fn an_approval_reaches_a_running_proxy_and_hidden_unicode_is_held() {
     );
 }
 
+/// Relayed requests count against the rate limits whose glob matches their `mcp:<method>`
+/// name: a client cannot read resources faster than the operator allows.
+#[test]
+fn relayed_reads_are_held_to_the_rate_limits() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "relay-rate");
+    let config = "[policy.rate_limits]\n\"mcp:resources/read\" = \"2/minute\"\n";
+    let reads = ["config://app"; 4];
+    let report = drive_plan(
+        &dir,
+        config,
+        &own_server(),
+        json!([{"name": "echo", "arguments": {"text": "tools are not counted"}}]),
+        json!({}),
+        json!({"resources": reads}),
+    );
+    let read = report["resources"].as_array().unwrap();
+    assert!(
+        read[0].as_str().unwrap().contains("db_password="),
+        "{report}"
+    );
+    assert!(
+        read[1].as_str().unwrap().contains("db_password="),
+        "{report}"
+    );
+    for refused in &read[2..] {
+        let refused = refused.as_str().unwrap();
+        assert!(
+            refused.starts_with("error: ") && refused.contains("rate"),
+            "{refused}"
+        );
+    }
+    assert_eq!(report["calls"][0]["text"], "tools are not counted");
+}
+
 #[test]
 fn resources_and_prompts_are_relayed_masked_or_refused_by_config() {
     needs_e2e!();

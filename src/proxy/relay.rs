@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::Upstream;
 use crate::layers::audit::AuditLayer;
-use crate::layers::policy::PolicyEngine;
+use crate::layers::policy::{Decision, PolicyEngine};
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::mcp::{ClientRequests, Relay, RelayError};
 use crate::service::{Caller, ToolCall, ToolOutput, ToolResponse, VerifiedAgent};
@@ -148,7 +148,12 @@ impl Relay for UpstreamRelay {
             );
             async move {
                 if let Some(policy) = &policy {
-                    if let Err(rejection) = policy.authenticate(&mut call.caller) {
+                    let decision = match policy.decide_relayed(&mut call) {
+                        Decision::Allowed => Ok(()),
+                        Decision::Refused(rejection) => Err(rejection),
+                        Decision::Pending(pending) => pending.await,
+                    };
+                    if let Err(rejection) = decision {
                         return Ok(ToolResponse::rejected(rejection));
                     }
                     if let (true, Some(agent), Some(slot)) = (

@@ -242,6 +242,38 @@ impl PolicyEngine {
         })
     }
 
+    /// Decides a request a proxy relays to the server behind it (`mcp:resources/read`,
+    /// `mcp:prompts/get`, …): the caller's identity, and the rate limits whose glob matches
+    /// that name (`*` does). Not the tool rules, time windows or session budgets, which
+    /// are about tools. May rewrite `call.caller` with the verified identity.
+    pub fn decide_relayed(&self, call: &mut ToolCall) -> Decision {
+        if let Err(rejection) = self.authenticate(&mut call.caller) {
+            return Decision::Refused(rejection);
+        }
+        let Some(store) = &self.shared else {
+            return match self.check_rates(&call.tool, &call.caller) {
+                Ok(()) => Decision::Allowed,
+                Err(rejection) => Decision::Refused(rejection),
+            };
+        };
+        let (admission, labels) = self.rate_admission(call);
+        if admission.is_empty() {
+            return Decision::Allowed;
+        }
+        let verdict = store.admit(admission);
+        Decision::Pending(PendingDecision {
+            future: Box::pin(async move {
+                match verdict.await {
+                    Ok(verdict) => labels.refusal(verdict).map_or(Ok(()), Err),
+                    Err(unavailable) => Err(Rejection::state_unavailable(
+                        POLICY,
+                        unavailable.retry_after,
+                    )),
+                }
+            }),
+        })
+    }
+
     /// Name, identity, tool rules and time windows: everything decided without counters.
     fn check_rules(&self, call: &mut ToolCall) -> Result<(), Rejection> {
         if let Err(e) = check_tool_name(&call.tool) {
@@ -315,6 +347,26 @@ impl PolicyEngine {
 
     /// What the shared store must count for `call`, and how to word its refusals.
     fn admission(&self, call: &ToolCall) -> Result<(Admission, Refusals), Rejection> {
+        let (mut admission, mut labels) = self.rate_admission(call);
+        let tool = call.tool.as_str();
+        if let Some(sessions) = &self.sessions {
+            admission.session = sessions
+                .charge(call.session.as_deref(), tool)
+                .map_err(budget_rejection)?;
+            if let Some(charge) = &admission.session {
+                labels.session_limit = charge.max_calls.unwrap_or(0);
+                labels.tools = charge
+                    .tools
+                    .iter()
+                    .map(|t| (t.field.trim_start_matches("t:").to_owned(), t.limit))
+                    .collect();
+            }
+        }
+        Ok((admission, labels))
+    }
+
+    /// The rate limits the shared store must count for `call`.
+    fn rate_admission(&self, call: &ToolCall) -> (Admission, Refusals) {
         let tool = call.tool.as_str();
         let agent = agent_key(call.caller.agent_id.as_deref());
         let mut admission = Admission::default();
@@ -337,20 +389,7 @@ impl PolicyEngine {
             });
             labels.rates.push(rule.describe());
         }
-        if let Some(sessions) = &self.sessions {
-            admission.session = sessions
-                .charge(call.session.as_deref(), tool)
-                .map_err(budget_rejection)?;
-            if let Some(charge) = &admission.session {
-                labels.session_limit = charge.max_calls.unwrap_or(0);
-                labels.tools = charge
-                    .tools
-                    .iter()
-                    .map(|t| (t.field.trim_start_matches("t:").to_owned(), t.limit))
-                    .collect();
-            }
-        }
-        Ok((admission, labels))
+        (admission, labels)
     }
 
     /// Whether every call must carry an identity that verifies (`require_identity`).
