@@ -124,6 +124,7 @@ pub struct Airlock {
     #[cfg(feature = "redis")]
     shared: Option<Arc<RedisState>>,
     session_ttl: std::time::Duration,
+    sessions_per_caller: usize,
 }
 
 /// Builds an [`Airlock`] from a configuration and parts made elsewhere; from
@@ -252,6 +253,11 @@ impl Airlock {
                 .as_ref()
                 .map_or(3600, |s| s.ttl_secs.max(1)),
         );
+        let sessions_per_caller = config
+            .policy
+            .sessions
+            .as_ref()
+            .map_or(64, |s| s.max_per_caller.max(1));
         Ok(Self {
             audit,
             sanitize: Some(SanitizeLayer::new(sanitizer.clone())),
@@ -263,6 +269,7 @@ impl Airlock {
             #[cfg(feature = "redis")]
             shared,
             session_ttl,
+            sessions_per_caller,
             sanitizer,
             catalog,
         })
@@ -318,19 +325,20 @@ impl Airlock {
     /// ([`HttpAdapter::session_store`](crate::adapters::http::HttpAdapter::session_store)):
     /// on the `[state]` Redis server when there is one (a session initialized on one replica
     /// is accepted on every other, for the same caller), in memory otherwise; each lives
-    /// `[policy.sessions] ttl_secs` (default an hour) after its last use.
+    /// `[policy.sessions] ttl_secs` (default an hour) after its last use, and one caller
+    /// holds at most `max_per_caller` (default 64) at once.
     pub fn session_store(&self) -> Arc<dyn crate::state::session::SessionStore> {
         #[cfg(feature = "redis")]
         if let Some(state) = &self.shared {
-            return Arc::new(crate::state::RedisSessionStore::new(
-                state.clone(),
-                self.session_ttl,
-            ));
+            return Arc::new(
+                crate::state::RedisSessionStore::new(state.clone(), self.session_ttl)
+                    .max_per_owner(self.sessions_per_caller),
+            );
         }
-        Arc::new(crate::state::session::MemorySessionStore::new(
-            10_000,
-            self.session_ttl,
-        ))
+        Arc::new(
+            crate::state::session::MemorySessionStore::new(10_000, self.session_ttl)
+                .max_per_owner(self.sessions_per_caller),
+        )
     }
 
     /// The Redis server of `[state]`, when `backend = "redis"` (for metrics such as

@@ -483,6 +483,91 @@ async fn tools_list_is_paginated_with_opaque_cursors() {
     }
 }
 
+/// One caller cannot take the others' sessions or event streams: each verified caller
+/// holds a quota of both, and a stream ends with its session.
+#[tokio::test]
+async fn each_caller_holds_a_quota_of_sessions_and_streams_that_end_with_their_session() {
+    use agent_airlock::PolicyEngine;
+    use agent_airlock::layers::policy::HmacTokenVerifier;
+    use agent_airlock::mcp::Outbox;
+    let (stack, catalog, _) = common::adapters::stack();
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .verifier(Arc::new(
+                HmacTokenVerifier::new(common::adapters::SECRET.to_vec()).unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    );
+    let store = Arc::new(MemorySessionStore::new(100, Duration::from_secs(60)).max_per_owner(3));
+    let outbox = Outbox::default();
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .session_store(store)
+        .notifications(outbox.clone(), 64)
+        .streams_per_caller(2)
+        .into_router();
+    let base = serve_app(app).await;
+    let alice = format!("Bearer {}", common::adapters::token("alice"));
+    let bob = format!("Bearer {}", common::adapters::token("bob"));
+
+    // Sessions: three for alice, then 429; bob is not affected.
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(session(&base, &[("authorization", &alice)]).await);
+    }
+    let fourth = post(&base, &initialize(), &[("authorization", &alice)]).await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+    let bobs = session(&base, &[("authorization", &bob)]).await;
+
+    // Streams: two for alice, then 429; bob still gets one.
+    let open = |auth: String, session: String| {
+        let base = base.clone();
+        async move {
+            common::http_client()
+                .get(format!("{base}/mcp"))
+                .header("accept", "text/event-stream")
+                .header("authorization", auth)
+                .header("mcp-session-id", session)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut first = open(alice.clone(), sessions[0].clone()).await;
+    let second = open(alice.clone(), sessions[1].clone()).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(alice.clone(), sessions[2].clone()).await;
+    assert_eq!(third.status().as_u16(), 429);
+    let mut bobs_stream = open(bob.clone(), bobs.clone()).await;
+    assert_eq!(bobs_stream.status().as_u16(), 200);
+
+    // Ending a session ends its stream and frees its place; the others hear on.
+    let ended = common::http_client()
+        .delete(format!("{base}/mcp"))
+        .header("authorization", &alice)
+        .header("mcp-session-id", &sessions[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status().as_u16(), 204);
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = first.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream of an ended session is still open");
+    let again = open(alice.clone(), sessions[2].clone()).await;
+    assert_eq!(again.status().as_u16(), 200);
+    outbox.send("notifications/tools/list_changed", json!({}));
+    let heard = tokio::time::timeout(Duration::from_secs(5), bobs_stream.chunk()).await;
+    let heard = String::from_utf8_lossy(&heard.unwrap().unwrap().unwrap()).into_owned();
+    assert!(heard.contains("list_changed"), "{heard}");
+    drop((second, again));
+}
+
 #[tokio::test]
 async fn idle_and_half_open_connections_cannot_hold_the_server() {
     use agent_airlock::adapters::http::ServeLimits;

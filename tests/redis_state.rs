@@ -233,6 +233,33 @@ mod sessions {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_caller_holds_at_most_its_quota_of_sessions_across_replicas() {
+        needs_commands!("redis-server");
+        let redis = Redis::start();
+        let a = store(&redis, Duration::from_secs(60)).max_per_owner(3);
+        let b = store(&redis, Duration::from_secs(60)).max_per_owner(3);
+        let alice = "verified:alice";
+        let mut held = vec![
+            a.create(alice).await.unwrap(),
+            b.create(alice).await.unwrap(),
+            a.create(alice).await.unwrap(),
+        ];
+        assert_eq!(b.create(alice).await, Err(SessionError::OwnerFull));
+        // Another caller is not affected; one without a credential is held to no quota.
+        assert!(b.create("verified:bob").await.is_ok());
+        for _ in 0..5 {
+            assert!(a.create("claimed:").await.is_ok());
+        }
+        // Ending one (on the other replica) frees its place; its sessions stay valid.
+        assert!(b.end(&held.pop().unwrap(), alice).await);
+        held.push(b.create(alice).await.unwrap());
+        for id in &held {
+            assert_eq!(a.check(id, alice).await, SessionCheck::Valid);
+        }
+        assert_eq!(a.create(alice).await, Err(SessionError::OwnerFull));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sessions_expire_after_their_last_use_and_fail_closed_when_redis_is_down() {
         needs_commands!("redis-server");
         let mut redis = Redis::start();

@@ -217,6 +217,9 @@ impl ToolService for GrpcAdapter {
             Err(SessionError::Full) => Err(Status::resource_exhausted(
                 "too many sessions are active; try again later",
             )),
+            Err(SessionError::OwnerFull) => Err(Status::resource_exhausted(
+                "this caller holds as many sessions as it may: end one (EndSession) or reuse it",
+            )),
             Err(_) => Err(Status::unavailable(
                 "no session can be opened now; try again later",
             )),

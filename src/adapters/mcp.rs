@@ -400,8 +400,14 @@ impl ServerHandler for AirlockMcp {
         }
         let owner = owner_of(&caller, self.core.policy());
         if self.session.get().is_none() {
-            let id = self.sessions.create(&owner).await.map_err(|_| {
-                ErrorData::internal_error("no session can be opened now; try again later", None)
+            let id = self.sessions.create(&owner).await.map_err(|e| match e {
+                crate::state::session::SessionError::OwnerFull => ErrorData::invalid_request(
+                    "this caller holds as many sessions as it may: end one or reuse it",
+                    None,
+                ),
+                _ => {
+                    ErrorData::internal_error("no session can be opened now; try again later", None)
+                }
             })?;
             let _ = self.session.set(Bound { id, owner });
         }

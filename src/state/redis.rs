@@ -278,19 +278,42 @@ impl SharedStore for RedisState {
     }
 }
 
-/// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint; `ARGV[2]`: the TTL (ms).
-/// A valid check extends the session's life.
+/// Server time in milliseconds, inside a script.
+const NOW_MS: &str = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
+
+/// `KEYS[1]`: the session; `KEYS[2]`: its owner's live sessions (a sorted set by expiry);
+/// `ARGV`: the owner, the TTL in ms, the most per owner, the id. `-1` when the owner holds
+/// as many as it may, `0` on an id collision, `1` when created.
+const SESSION_CREATE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  return -1
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return 0
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+";
+
+/// `KEYS[1]`: the session; `KEYS[2]`: its owner's sessions; `ARGV`: the caller's
+/// fingerprint, the TTL in ms, the id. Valid (and extended) only for its owner.
 const SESSION_CHECK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
   return 1
 end
 return 0
 ";
 
-/// `KEYS[1]`: the session; `ARGV[1]`: the caller's fingerprint. Ends it if it is theirs.
+/// `KEYS[1]`: the session; `KEYS[2]`: its owner's sessions; `ARGV`: the caller's
+/// fingerprint, the id. Ends it if it is theirs.
 const SESSION_END: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -304,6 +327,8 @@ return 0
 pub struct RedisSessionStore {
     state: std::sync::Arc<RedisState>,
     ttl: Duration,
+    max_per_owner: usize,
+    create: redis::Script,
     check: redis::Script,
     end: redis::Script,
 }
@@ -320,16 +345,38 @@ impl std::fmt::Debug for RedisSessionStore {
 impl RedisSessionStore {
     /// Sessions in `state`, each living `ttl` after its last use.
     pub fn new(state: std::sync::Arc<RedisState>, ttl: Duration) -> Self {
+        let script = |body: &str| redis::Script::new(&format!("{NOW_MS}{body}"));
         Self {
             state,
             ttl,
-            check: redis::Script::new(SESSION_CHECK),
+            max_per_owner: usize::MAX,
+            create: script(SESSION_CREATE),
+            check: script(SESSION_CHECK),
             end: redis::Script::new(SESSION_END),
         }
     }
 
+    /// At most `max` live sessions per owner that presented a credential, across every
+    /// replica (at least 1; default: no limit; owners without a credential are not held to
+    /// it, as in [`MemorySessionStore::max_per_owner`](super::session::MemorySessionStore::max_per_owner)). Creating one past it fails with
+    /// [`SessionError::OwnerFull`](super::session::SessionError::OwnerFull).
+    #[must_use]
+    pub fn max_per_owner(mut self, max: usize) -> Self {
+        self.max_per_owner = max.max(1);
+        self
+    }
+
     fn key(&self, id: &str) -> String {
         format!("{}session:{id}", self.state.prefix)
+    }
+
+    /// The sorted set of `owner`'s live sessions (the owner hashed: a claimed id can be
+    /// anything).
+    fn owner_key(&self, owner: &str) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(owner.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}owner:{hex}", self.state.prefix)
     }
 
     fn ttl_ms(&self) -> u64 {
@@ -357,18 +404,24 @@ impl super::session::SessionStore for RedisSessionStore {
         Box::pin(async move {
             let id = super::session::new_session_id();
             let mut conn = self.state.manager.clone();
-            let mut set = redis::cmd("SET");
-            set.arg(self.key(&id))
+            let mut invocation = self.create.key(self.key(&id));
+            invocation
+                .key(self.owner_key(owner))
                 .arg(owner)
-                .arg("PX")
                 .arg(self.ttl_ms())
-                .arg("NX");
+                .arg(if super::session::held_to_quota(owner) {
+                    self.max_per_owner.min(i64::MAX as usize) as i64
+                } else {
+                    i64::MAX
+                })
+                .arg(&id);
             match self
-                .bounded(set.query_async::<Option<String>>(&mut conn))
+                .bounded(invocation.invoke_async::<i64>(&mut conn))
                 .await
             {
-                Some(Some(_)) => Ok(id),
-                Some(None) => Err(super::session::SessionError::Unavailable(
+                Some(1) => Ok(id),
+                Some(-1) => Err(super::session::SessionError::OwnerFull),
+                Some(_) => Err(super::session::SessionError::Unavailable(
                     "session id collision".into(),
                 )),
                 None => Err(super::session::SessionError::Unavailable(
@@ -391,7 +444,11 @@ impl super::session::SessionStore for RedisSessionStore {
             }
             let mut conn = self.state.manager.clone();
             let mut invocation = self.check.key(self.key(id));
-            invocation.arg(owner).arg(self.ttl_ms());
+            invocation
+                .key(self.owner_key(owner))
+                .arg(owner)
+                .arg(self.ttl_ms())
+                .arg(id);
             match self
                 .bounded(invocation.invoke_async::<i64>(&mut conn))
                 .await
@@ -410,7 +467,7 @@ impl super::session::SessionStore for RedisSessionStore {
             }
             let mut conn = self.state.manager.clone();
             let mut invocation = self.end.key(self.key(id));
-            invocation.arg(owner);
+            invocation.key(self.owner_key(owner)).arg(owner).arg(id);
             matches!(
                 self.bounded(invocation.invoke_async::<i64>(&mut conn))
                     .await,

@@ -50,6 +50,9 @@ pub enum SessionError {
     /// The store holds as many live sessions as it may.
     #[error("too many sessions are active")]
     Full,
+    /// This caller holds as many live sessions as one caller may.
+    #[error("this caller holds as many sessions as it may: end one (DELETE) or let one expire")]
+    OwnerFull,
     /// The store cannot answer (a shared store that is down).
     #[error("the session store is unavailable: {0}")]
     Unavailable(String),
@@ -84,6 +87,7 @@ struct Entry {
 pub struct MemorySessionStore {
     sessions: Mutex<HashMap<String, Entry>>,
     max: usize,
+    max_per_owner: usize,
     ttl: Duration,
 }
 
@@ -93,8 +97,19 @@ impl MemorySessionStore {
         Self {
             sessions: Mutex::new(HashMap::new()),
             max: max.max(1),
+            max_per_owner: usize::MAX,
             ttl,
         }
+    }
+
+    /// At most `max` live sessions per owner that presented a credential (at least 1;
+    /// default: no limit but the store's). Creating one past it fails with
+    /// [`SessionError::OwnerFull`]. Owners without a credential (`claimed:…`) cannot be
+    /// told apart, and are held to the store's limit only.
+    #[must_use]
+    pub fn max_per_owner(mut self, max: usize) -> Self {
+        self.max_per_owner = max.max(1);
+        self
     }
 
     /// Live sessions (for metrics and tests).
@@ -135,7 +150,8 @@ impl SessionStore for MemorySessionStore {
 }
 
 impl MemorySessionStore {
-    /// [`SessionStore::create`], without a future.
+    /// [`SessionStore::create`], without a future. Counting the owner's sessions is one
+    /// pass over the store (at most `max` entries), done only when a quota is set.
     pub fn create_now(&self, owner: &str) -> Result<String, SessionError> {
         let now = Instant::now();
         let mut sessions = self.lock();
@@ -143,6 +159,15 @@ impl MemorySessionStore {
             sessions.retain(|_, e| e.expires > now);
             if sessions.len() >= self.max {
                 return Err(SessionError::Full);
+            }
+        }
+        if self.max_per_owner < usize::MAX && held_to_quota(owner) {
+            let held = sessions
+                .values()
+                .filter(|e| e.expires > now && *e.owner == *owner)
+                .count();
+            if held >= self.max_per_owner {
+                return Err(SessionError::OwnerFull);
             }
         }
         let id = new_session_id();
@@ -181,6 +206,14 @@ impl MemorySessionStore {
             _ => false,
         }
     }
+}
+
+/// Whether an owner is held to the per-owner quota: one that presented a credential
+/// ([`owner_of`]'s `verified:` and `credential:` owners). Callers without one cannot be told
+/// apart (their claimed ids are anybody's to claim), so they are held to the store's limit
+/// only; with `require_identity`, they get no session at all.
+pub(crate) fn held_to_quota(owner: &str) -> bool {
+    !owner.starts_with("claimed:")
 }
 
 /// A new session id: 128 bits from the operating system, hex.
@@ -223,6 +256,28 @@ pub fn owner_of(caller: &Caller, policy: Option<&PolicyEngine>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_with_a_credential_holds_at_most_its_quota() {
+        let store = MemorySessionStore::new(100, Duration::from_secs(60)).max_per_owner(2);
+        let a = store.create_now("verified:alice").unwrap();
+        store.create_now("credential:ab12").unwrap();
+        store.create_now("verified:alice").unwrap();
+        assert_eq!(
+            store.create_now("verified:alice"),
+            Err(SessionError::OwnerFull)
+        );
+        store.create_now("credential:ab12").unwrap();
+        assert_eq!(
+            store.create_now("credential:ab12"),
+            Err(SessionError::OwnerFull)
+        );
+        for _ in 0..10 {
+            store.create_now("claimed:").unwrap();
+        }
+        assert!(store.end_now(&a, "verified:alice"));
+        assert!(store.create_now("verified:alice").is_ok());
+    }
 
     #[test]
     fn expired_sessions_are_unknown_and_a_full_store_refuses_new_ones() {

@@ -26,10 +26,14 @@ pub struct HttpAdapter {
     pub(super) relay: Option<Arc<dyn crate::mcp::Relay>>,
     pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
+    pub(super) open_streams: Arc<super::events::OpenStreams>,
 }
 
 /// Most event streams (`GET /mcp`) open at once, by default.
 pub(super) const MAX_STREAMS: usize = 64;
+
+/// Most event streams one caller may hold open at once, by default.
+pub(super) const MAX_STREAMS_PER_CALLER: usize = 4;
 
 impl HttpAdapter {
     /// Serves `stack` (any service of tool calls: the airlock layers over a router) and
@@ -50,11 +54,20 @@ impl HttpAdapter {
             relay: None,
             events: None,
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
+            open_streams: Arc::new(super::events::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
         }
     }
 
+    /// Event streams one caller may hold open at once (default 4, at least 1): one caller
+    /// cannot take the pool of [`notifications`](Self::notifications) from the others.
+    pub fn streams_per_caller(mut self, max: usize) -> Self {
+        self.open_streams = Arc::new(super::events::OpenStreams::new(max.max(1)));
+        self
+    }
+
     /// Opens `GET /mcp` event streams (for a valid session of the caller, at most
-    /// `max_streams` at once) and sends every notification of `events` that every session
+    /// `max_streams` at once, [`streams_per_caller`](Self::streams_per_caller) of them per
+    /// caller; a stream ends with its session) and sends every notification of `events` that every session
     /// may hear ([`Notification::for_every_session`](crate::mcp::Notification::for_every_session):
     /// that the tools changed) to every open stream; `tools.listChanged` is declared at
     /// `initialize`. Without it, `GET /mcp` is 405.

@@ -1,5 +1,6 @@
 //! `GET /mcp`: the server's notifications as an event stream, for a valid session.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,9 +46,21 @@ pub(super) async fn event_stream(
         );
     }
     let requester = Requester::new(caller_of(&headers).0);
-    if let Err(refusal) = adapter.session_of(&headers, &requester, &Value::Null).await {
-        return *refusal;
-    }
+    let session = match adapter.session_of(&headers, &requester, &Value::Null).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return no_stream().await,
+        Err(refusal) => return *refusal,
+    };
+    let owner = requester.owner(adapter.core.policy()).to_owned();
+    let Some(held) = adapter.open_streams.open(&owner, &session) else {
+        return json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            RpcError::invalid_request(
+                "this caller holds as many event streams as it may: close one first",
+            )
+            .to_response(Value::Null),
+        );
+    };
     let Ok(permit) = adapter.streams.clone().try_acquire_owned() else {
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -55,29 +68,142 @@ pub(super) async fn event_stream(
         );
     };
     let receiver = events.subscribe();
-    // The permit is held as long as the stream is.
-    let stream =
-        futures_util::stream::unfold((receiver, permit), |(mut receiver, permit)| async move {
-            use tokio::sync::broadcast::error::RecvError;
-            loop {
-                match receiver.recv().await {
+    let watch = Watch {
+        receiver,
+        held,
+        _permit: permit,
+        sessions: adapter.sessions.clone(),
+        owner,
+        session,
+        next_check: tokio::time::Instant::now() + RECHECK,
+    };
+    // The permits are held as long as the stream is; it ends with its session (ended here,
+    // or found ended or expired when it is looked at again).
+    let stream = futures_util::stream::unfold(watch, |mut watch| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            tokio::select! {
+                received = watch.receiver.recv() => match received {
                     Ok(notification) if notification.for_every_session() => {
                         let event = Event::default()
                             .event("message")
                             .data(notification.to_message());
-                        return Some((
-                            Ok::<_, std::convert::Infallible>(event),
-                            (receiver, permit),
-                        ));
+                        return Some((Ok::<_, std::convert::Infallible>(event), watch));
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
+                },
+                _ = watch.held.ended.changed() => return None,
+                () = tokio::time::sleep_until(watch.next_check) => {
+                    watch.next_check = tokio::time::Instant::now() + RECHECK;
+                    let check = watch.sessions.check(&watch.session, &watch.owner).await;
+                    if check != crate::state::session::SessionCheck::Valid {
+                        return None;
+                    }
                 }
             }
-        });
+        }
+    });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// How often an open stream looks its session up again (ended on another replica, or
+/// expired).
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// What an open stream holds.
+struct Watch {
+    receiver: tokio::sync::broadcast::Receiver<Arc<crate::mcp::Notification>>,
+    held: Held,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    sessions: Arc<dyn crate::state::session::SessionStore>,
+    owner: String,
+    session: String,
+    next_check: tokio::time::Instant,
+}
+
+/// The event streams open now: how many each caller holds, and a signal per session that
+/// ends its streams.
+#[derive(Debug)]
+pub(super) struct OpenStreams {
+    per_caller: usize,
+    open: std::sync::Mutex<Open>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    by_owner: HashMap<String, usize>,
+    by_session: HashMap<String, (tokio::sync::watch::Sender<bool>, usize)>,
+}
+
+/// One open stream's place: given back when the stream ends.
+pub(super) struct Held {
+    streams: Arc<OpenStreams>,
+    owner: String,
+    session: String,
+    ended: tokio::sync::watch::Receiver<bool>,
+}
+
+impl OpenStreams {
+    pub(super) fn new(per_caller: usize) -> Self {
+        Self {
+            per_caller,
+            open: std::sync::Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A place for one more stream of `owner` on `session`, unless it holds its quota.
+    fn open(self: &Arc<Self>, owner: &str, session: &str) -> Option<Held> {
+        let mut open = self.lock();
+        let held = open.by_owner.entry(owner.to_owned()).or_default();
+        if *held >= self.per_caller {
+            return None;
+        }
+        *held += 1;
+        let (sender, streams) = open
+            .by_session
+            .entry(session.to_owned())
+            .or_insert_with(|| (tokio::sync::watch::channel(false).0, 0));
+        *streams += 1;
+        let ended = sender.subscribe();
+        Some(Held {
+            streams: self.clone(),
+            owner: owner.to_owned(),
+            session: session.to_owned(),
+            ended,
+        })
+    }
+
+    /// Ends every stream of `session` (it was ended).
+    pub(super) fn end_session(&self, session: &str) {
+        if let Some((sender, _)) = self.lock().by_session.get(session) {
+            let _ = sender.send(true);
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut open = self.streams.lock();
+        if let Some(n) = open.by_owner.get_mut(&self.owner) {
+            *n -= 1;
+            if *n == 0 {
+                open.by_owner.remove(&self.owner);
+            }
+        }
+        if let Some((_, n)) = open.by_session.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                open.by_session.remove(&self.session);
+            }
+        }
+    }
 }
 
 pub(super) async fn no_stream() -> Response {

@@ -16,6 +16,7 @@ use crate::adapters::caller_of;
 use crate::mcp::result::call_result;
 use crate::mcp::{PROTOCOL_VERSION, RpcError, SUPPORTED_VERSIONS};
 use crate::service::{Caller, ToolCall};
+use crate::state::session::SessionError;
 
 /// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
 pub const MAX_BATCH: usize = 32;
@@ -204,6 +205,16 @@ pub(super) async fn one(
         let owner = requester.owner(adapter.core.policy());
         let session = match adapter.sessions.create(owner).await {
             Ok(session) => session,
+            Err(SessionError::OwnerFull) => {
+                return json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    RpcError::invalid_request(
+                        "this caller holds as many sessions as it may: end one (DELETE /mcp) \
+                         or reuse it",
+                    )
+                    .to_response(id),
+                );
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "no session for an initialize");
                 return json_response(

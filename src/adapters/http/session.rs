@@ -97,6 +97,7 @@ pub(super) async fn end_session(
     };
     let owner = owner_of(&caller, adapter.core.policy());
     if adapter.sessions.end(&session, &owner).await {
+        adapter.open_streams.end_session(&session);
         StatusCode::NO_CONTENT.into_response()
     } else {
         StatusCode::NOT_FOUND.into_response()

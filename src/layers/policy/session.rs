@@ -33,6 +33,12 @@ pub struct SessionConfig {
     pub require_session: bool,
     /// Most sessions tracked at once (default 100,000).
     pub max_sessions: usize,
+    /// Most live MCP sessions one caller may hold at a door that issues them (default 64):
+    /// one caller's `initialize` flood cannot fill the store for everyone else. Callers are
+    /// told apart by their identity (verified, or the fingerprint of their credential);
+    /// callers without a credential cannot be, and are held to the store's limit only
+    /// (with `require_identity` they get no session).
+    pub max_per_caller: usize,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +49,7 @@ impl Default for SessionConfig {
             max_calls_per_tool: BTreeMap::new(),
             require_session: false,
             max_sessions: 100_000,
+            max_per_caller: 64,
         }
     }
 }
