@@ -599,6 +599,118 @@ async fn idle_and_half_open_connections_cannot_hold_the_server() {
     drop(held);
 }
 
+/// More half-open connections than the server serves, renewed faster than any timeout
+/// frees them, do not keep a real client out: a new connection closes the one that has
+/// gone longest without a request; an event stream in use is never the one closed.
+#[tokio::test]
+async fn a_flood_of_half_open_connections_is_shed_not_queued_behind() {
+    use agent_airlock::adapters::http::ServeLimits;
+    use agent_airlock::mcp::Outbox;
+    use tokio::io::AsyncWriteExt;
+    let (stack, catalog, policy) = common::adapters::stack();
+    let outbox = Outbox::default();
+    let adapter = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .notifications(outbox.clone(), 8);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // A header timeout longer than the test: only shedding can make room.
+    let limits = ServeLimits::default()
+        .max_connections(8)
+        .header_read_timeout(Duration::from_secs(120));
+    tokio::spawn(adapter.serve(listener, limits));
+    let base = format!("http://{addr}");
+    let s = session(&base, &[]).await;
+    let mut stream = common::http_client()
+        .get(format!("{base}/mcp"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &s)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut held = Vec::new();
+    for round in 0..3 {
+        for _ in 0..20 {
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let _ = c
+                .write_all(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\n")
+                .await;
+            held.push(c);
+        }
+        let answered = tokio::time::timeout(Duration::from_secs(20), session(&base, &[])).await;
+        assert!(
+            answered.is_ok(),
+            "round {round}: the server stopped answering"
+        );
+    }
+    outbox.send("notifications/tools/list_changed", json!({}));
+    let heard = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await;
+    let heard = String::from_utf8_lossy(&heard.unwrap().unwrap().unwrap()).into_owned();
+    assert!(
+        heard.contains("list_changed"),
+        "the event stream was closed: {heard}"
+    );
+    drop(held);
+}
+
+/// A body that trickles in after a complete head is cut off (408) once the body timeout
+/// has passed, and its connection freed: more such clients than the server serves at once
+/// do not keep a real client out.
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_and_its_connection_freed() {
+    use agent_airlock::adapters::http::ServeLimits;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (stack, catalog, policy) = common::adapters::stack();
+    let adapter = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .body_timeout(Duration::from_millis(400));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(adapter.serve(listener, ServeLimits::default().max_connections(8)));
+    let head = "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                Accept: application/json, text/event-stream\r\nContent-Length: 4096\r\n\r\n{";
+    let mut trickling = Vec::new();
+    for _ in 0..24 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        trickling.push(tokio::spawn(async move {
+            // A byte every 100 ms, for up to 10 s: what the server says, and whether it
+            // closed the connection.
+            let mut answer = Vec::new();
+            for _ in 0..100 {
+                if stream.write_all(b" ").await.is_err() {
+                    return (String::from_utf8_lossy(&answer).into_owned(), true);
+                }
+                let mut buf = [0u8; 512];
+                match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await
+                {
+                    Ok(Ok(0)) | Ok(Err(_)) => {
+                        return (String::from_utf8_lossy(&answer).into_owned(), true);
+                    }
+                    Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+                    Err(_) => {}
+                }
+            }
+            (String::from_utf8_lossy(&answer).into_owned(), false)
+        }));
+    }
+    // A real client gets its answer meanwhile, the trickling ones having been cut off.
+    let base = format!("http://{addr}");
+    let answered = tokio::time::timeout(Duration::from_secs(20), session(&base, &[])).await;
+    assert!(answered.is_ok(), "the server stopped answering");
+    // Each was cut off: answered 408 once its body was late, or closed to make room
+    // before its head was read; none held its connection for the ten seconds it tried.
+    for trickle in trickling {
+        let (answer, closed) = trickle.await.unwrap();
+        assert!(closed, "a trickling client kept its connection: {answer:?}");
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_host_is_checked_in_the_authority_too() {
     use tower::ServiceExt;

@@ -15,6 +15,7 @@ pub struct HttpAdapter {
     pub(super) core: ServedStack,
     pub(super) body_limit: usize,
     pub(super) timeout: Duration,
+    pub(super) body_timeout: Duration,
     pub(super) name: String,
     pub(super) version: String,
     pub(super) allowed: Allowed,
@@ -43,6 +44,7 @@ impl HttpAdapter {
             core: ServedStack::new(stack, catalog.into()),
             body_limit: 1024 * 1024 + 64 * 1024,
             timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
             name: "agent-airlock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             allowed: Allowed::default(),
@@ -169,6 +171,13 @@ impl HttpAdapter {
     /// Longest a request may take.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Longest a client may take to send a request's body once its head arrived (default
+    /// 10 s): a body that trickles in is cut off with 408, its connection freed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 

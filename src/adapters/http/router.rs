@@ -22,17 +22,25 @@ impl HttpAdapter {
         let limit = self.body_limit;
         let timeout = self.timeout;
         let cors = self.cors.clone();
-        // Every route's requests pass the front door before their body is read.
+        // Every route's requests pass the front door before their body is read, then have
+        // `body_timeout` to send all of it.
         let door = FrontDoorLayer::from_allowed(self.allowed.clone());
+        let in_time = axum::middleware::from_fn_with_state(self.body_timeout, read_in_time);
         let router = Router::new()
             .route(
                 "/mcp",
                 post(mcp)
                     .delete(end_session)
                     .get(event_stream)
+                    .layer::<_, std::convert::Infallible>(in_time.clone())
                     .layer(door.clone().json_rpc()),
             )
-            .route("/tools/{name}", post(plain).layer(door))
+            .route(
+                "/tools/{name}",
+                post(plain)
+                    .layer::<_, std::convert::Infallible>(in_time)
+                    .layer(door),
+            )
             .with_state(Arc::new(self))
             .layer(DefaultBodyLimit::disable())
             .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
@@ -43,6 +51,34 @@ impl HttpAdapter {
         match cors {
             Some(cors) => router.layer(cors),
             None => router,
+        }
+    }
+}
+
+/// Reads the whole body within `limit` of the head, however it trickles in: a client that
+/// sends a head and then a byte now and then gets 408 and its connection back, instead
+/// of holding it for the whole request timeout. (Too long a body is 413, as the body
+/// limit says.)
+async fn read_in_time(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                .await
+        }
+        Ok(Err(_)) => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Err(_) => {
+            let mut response = StatusCode::REQUEST_TIMEOUT.into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            response
         }
     }
 }
