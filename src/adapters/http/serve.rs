@@ -141,6 +141,9 @@ impl Activity {
     }
 }
 
+/// An open connection: its activity, and the signal that closes it.
+type Open = std::collections::HashMap<u64, (Arc<Activity>, Arc<tokio::sync::Notify>)>;
+
 /// The open connections, to pick one to close when there are too many.
 #[derive(Debug, Default)]
 struct Connections {
@@ -152,12 +155,7 @@ struct Connections {
 }
 
 impl Connections {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<u64, (Arc<Activity>, Arc<tokio::sync::Notify>)>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
