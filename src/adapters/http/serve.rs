@@ -150,8 +150,7 @@ struct Connections {
     next: std::sync::atomic::AtomicU64,
     /// Raised when a connection ends.
     closed: tokio::sync::Notify,
-    open:
-        std::sync::Mutex<std::collections::HashMap<u64, (Arc<Activity>, Arc<tokio::sync::Notify>)>>,
+    open: std::sync::Mutex<Open>,
 }
 
 impl Connections {
