@@ -687,6 +687,61 @@ async fn session_budgets_count_and_expire() {
     );
 }
 
+/// A session budget resets with a new session; a budget per agent across its sessions is a
+/// per-agent rate limit whose burst is the whole count (`"*" = "3/day"`): a new
+/// `initialize` does not give it back, and one agent's spending is not another's.
+#[tokio::test]
+async fn a_budget_per_agent_holds_across_its_sessions() {
+    let clock = ManualClock::at("2026-01-01T00:00:00Z".parse().unwrap());
+    let config = AirlockConfig::from_toml_str(
+        r#"
+        [policy.rate_limits]
+        "*" = "3/day"
+        [policy.sessions]
+        max_calls = 2
+        "#,
+    )
+    .unwrap();
+    let policy = Arc::new(
+        PolicyEngineBuilder::from_config(&config.policy)
+            .unwrap()
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap(),
+    );
+    let (inner, _) = echo();
+    let mut svc = PolicyLayer::new(policy).layer(inner);
+    let mut send = async |agent: &str, session: &str| {
+        let call = ToolCall::new("t", json!({}))
+            .with_session(session)
+            .with_caller(Caller::agent(agent));
+        svc.ready().await.unwrap().call(call).await.unwrap()
+    };
+    assert!(!send("alice", "s1").await.is_rejected());
+    assert!(!send("alice", "s1").await.is_rejected());
+    assert_eq!(
+        code(&send("alice", "s1").await),
+        Some(RejectionCode::BudgetExceeded)
+    );
+    // A new session: its own budget, but the agent's has one call left.
+    assert!(!send("alice", "s2").await.is_rejected());
+    assert_eq!(
+        code(&send("alice", "s2").await),
+        Some(RejectionCode::RateLimited)
+    );
+    assert_eq!(
+        code(&send("alice", "s3").await),
+        Some(RejectionCode::RateLimited)
+    );
+    assert!(
+        !send("bob", "s4").await.is_rejected(),
+        "bob's budget is his own"
+    );
+    // It comes back as the day goes by: a third of it after eight hours.
+    clock.advance(Duration::from_secs(8 * 3600 + 1));
+    assert!(!send("alice", "s5").await.is_rejected());
+}
+
 #[test]
 fn the_policy_section_of_the_config_builds_and_names_its_errors() {
     let config = AirlockConfig::from_toml_str(

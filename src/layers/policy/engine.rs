@@ -334,15 +334,21 @@ impl PolicyEngine {
     }
 
     /// Rate limits and session budgets in this process's memory.
+    /// A call refused by one spends neither: the budget is checked, then the rates, and
+    /// the budget counted only when the rates admitted the call.
     fn count_locally(&self, call: &ToolCall) -> Result<(), Rejection> {
         let tool = call.tool.as_str();
-        self.check_rates(tool, &call.caller)?;
-        if let Some(sessions) = &self.sessions {
-            sessions
-                .check_and_count(call.session.as_deref(), tool)
-                .map_err(budget_rejection)?;
-        }
-        Ok(())
+        let Some(sessions) = &self.sessions else {
+            return self.check_rates(tool, &call.caller);
+        };
+        sessions
+            .check_then_count(call.session.as_deref(), tool, || {
+                self.check_rates(tool, &call.caller)
+            })
+            .map_err(|refused| match refused {
+                super::session::Refused::Budget(e) => budget_rejection(e),
+                super::session::Refused::Then(rejection) => rejection,
+            })
     }
 
     /// What the shared store must count for `call`, and how to word its refusals.

@@ -92,6 +92,14 @@ const SWEEP_EVERY: u64 = 1024;
 /// Longest session id tracked; longer ids are refused as malformed by the layer.
 pub(crate) const MAX_SESSION_ID: usize = 256;
 
+/// Why [`SessionBudgets::check_then_count`] refused a call.
+pub(crate) enum Refused<E> {
+    /// The session's budget.
+    Budget(BudgetExceeded),
+    /// What was checked after it.
+    Then(E),
+}
+
 impl SessionBudgets {
     pub(crate) fn new(config: &SessionConfig, clock: Arc<dyn Clock>) -> Result<Self, PolicyError> {
         if config.ttl_secs == 0 {
@@ -125,16 +133,31 @@ impl SessionBudgets {
     }
 
     /// Counts the call against its session, or refuses it without counting.
+    #[cfg(test)]
     pub(crate) fn check_and_count(
         &self,
         session: Option<&str>,
         tool: &str,
     ) -> Result<(), BudgetExceeded> {
+        self.check_then_count(session, tool, || Ok::<(), BudgetExceeded>(()))
+            .map_err(|refused| match refused {
+                Refused::Budget(e) | Refused::Then(e) => e,
+            })
+    }
+
+    /// Checks the budget, then `then` (the rate limits), and counts the call only when
+    /// both admit it: a call refused by either spends neither.
+    pub(crate) fn check_then_count<E>(
+        &self,
+        session: Option<&str>,
+        tool: &str,
+        then: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), Refused<E>> {
         let Some(session) = session else {
             return if self.require_session {
-                Err(BudgetExceeded::NoSession)
+                Err(Refused::Budget(BudgetExceeded::NoSession))
             } else {
-                Ok(())
+                then().map_err(Refused::Then)
             };
         };
         let now = self.clock.now();
@@ -149,7 +172,7 @@ impl SessionBudgets {
             sessions.retain(|_, state| !self.expired(state, now));
         }
         if !sessions.contains_key(session) && sessions.len() >= self.max_sessions {
-            return Err(BudgetExceeded::TooManySessions);
+            return Err(Refused::Budget(BudgetExceeded::TooManySessions));
         }
         let state = sessions.entry(session.to_owned()).or_insert_with(|| State {
             last_seen: now,
@@ -164,16 +187,17 @@ impl SessionBudgets {
         if let Some(limit) = self.max_calls
             && state.calls >= limit
         {
-            return Err(BudgetExceeded::Session { limit });
+            return Err(Refused::Budget(BudgetExceeded::Session { limit }));
         }
         for (i, (matcher, pattern, limit)) in self.per_tool.iter().enumerate() {
             if matcher.is_match(tool) && state.per_tool[i] >= *limit {
-                return Err(BudgetExceeded::Tool {
+                return Err(Refused::Budget(BudgetExceeded::Tool {
                     pattern: pattern.clone(),
                     limit: *limit,
-                });
+                }));
             }
         }
+        then().map_err(Refused::Then)?;
         state.calls += 1;
         for (i, (matcher, _, _)) in self.per_tool.iter().enumerate() {
             if matcher.is_match(tool) {
