@@ -1109,6 +1109,57 @@ fn the_proxys_log_at_its_default_level_holds_no_secret_of_the_upstreams() {
     }
 }
 
+/// The peak resident memory of process `pid` so far, in MiB (`VmHWM`).
+fn peak_rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// An upstream that floods notifications at a client that has stopped reading cannot make
+/// the proxy hold them all: the proxy's memory stays under a bound (documented in
+/// SECURITY.md) while 600 messages of 1 MB each come in.
+#[test]
+fn a_flood_of_notifications_at_a_client_that_stopped_reading_stays_bounded() {
+    use std::io::Write as _;
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "notification-flood");
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(&config_path, "").unwrap();
+    let command = proxy_command(&config_path, &own_server());
+    let mut proxy = Command::new(&command[0])
+        .args(&command[1..])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = proxy.stdin.take().unwrap();
+    // Read the answer to initialize, then never read again.
+    let mut stdout = std::io::BufReader::new(proxy.stdout.take().unwrap());
+    let messages = client_calling("flood", json!({"count": 600, "size": 1_000_000}));
+    writeln!(stdin, "{}", messages[0]).unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(line.contains("\"id\":1"), "{line}");
+    for message in &messages[1..] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let mut peak = 0;
+    for _ in 0..80 {
+        std::thread::sleep(Duration::from_millis(100));
+        peak = peak.max(peak_rss_mib(proxy.id()));
+    }
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert!(peak > 0, "no memory figure for the proxy");
+    assert!(peak < 256, "the proxy held {peak} MiB");
+}
+
 /// An upstream cannot make the proxy do unbounded work: too many tools or pages refuse
 /// the start at once (not after the start timeout), and a schema too large to compile is
 /// left out, at start-up or listed mid-session, while calls go on being served.
