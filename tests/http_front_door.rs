@@ -544,6 +544,20 @@ async fn each_caller_holds_a_quota_of_sessions_and_streams_that_end_with_their_s
     assert_eq!(third.status().as_u16(), 429);
     let mut bobs_stream = open(bob.clone(), bobs.clone()).await;
     assert_eq!(bobs_stream.status().as_u16(), 200);
+    // Callers without a credential cannot be told apart: only the pool bounds them.
+    let mut anonymous = Vec::new();
+    for _ in 0..5 {
+        let s = session(&base, &[]).await;
+        let stream = common::http_client()
+            .get(format!("{base}/mcp"))
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", s)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status().as_u16(), 200);
+        anonymous.push(stream);
+    }
 
     // Ending a session ends its stream and frees its place; the others hear on.
     let ended = common::http_client()
@@ -565,7 +579,7 @@ async fn each_caller_holds_a_quota_of_sessions_and_streams_that_end_with_their_s
     let heard = tokio::time::timeout(Duration::from_secs(5), bobs_stream.chunk()).await;
     let heard = String::from_utf8_lossy(&heard.unwrap().unwrap().unwrap()).into_owned();
     assert!(heard.contains("list_changed"), "{heard}");
-    drop((second, again));
+    drop((second, again, anonymous));
 }
 
 #[tokio::test]

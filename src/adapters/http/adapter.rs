@@ -60,8 +60,10 @@ impl HttpAdapter {
         }
     }
 
-    /// Event streams one caller may hold open at once (default 4, at least 1): one caller
-    /// cannot take the pool of [`notifications`](Self::notifications) from the others.
+    /// Event streams one caller with a credential may hold open at once (default 4, at
+    /// least 1): one caller cannot take the pool of [`notifications`](Self::notifications)
+    /// from the others. Callers without a credential cannot be told apart: the pool alone
+    /// bounds them.
     pub fn streams_per_caller(mut self, max: usize) -> Self {
         self.open_streams = Arc::new(super::events::OpenStreams::new(max.max(1)));
         self

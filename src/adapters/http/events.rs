@@ -161,8 +161,9 @@ impl OpenStreams {
     /// A place for one more stream of `owner` on `session`, unless it holds its quota.
     fn open(self: &Arc<Self>, owner: &str, session: &str) -> Option<Held> {
         let mut open = self.lock();
+        // Callers without a credential cannot be told apart: the pool bounds them.
         let held = open.by_owner.entry(owner.to_owned()).or_default();
-        if *held >= self.per_caller {
+        if *held >= self.per_caller && crate::state::session::held_to_quota(owner) {
             return None;
         }
         *held += 1;
