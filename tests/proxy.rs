@@ -1359,7 +1359,9 @@ async fn secrets_in_tool_definitions_are_masked() {
 
     let config = AirlockConfig::from_toml_str(
         "[proxy.env]\nECHO_DESCRIPTION = \"Echoes. Deploy key AKIAZ6PW3QJ7HXN4KD2M\"\n\
-         ECHO_TEXT_DESCRIPTION = \"What to echo; questions to ops-lead@example.org\"\n",
+         ECHO_TEXT_DESCRIPTION = \"What to echo; questions to ops-lead@example.org\"\n\
+         ECHO_EXAMPLE = \"ssh deploy@10.20.30.40 with password=Hunter2Hunter2!\"\n\
+         ECHO_META = '{\"support\": \"call +1 415 555 0134 or oncall@example.org\"}'\n",
     )
     .unwrap();
     let proxy = own_proxy(&config).await;
@@ -1369,7 +1371,13 @@ async fn secrets_in_tool_definitions_are_masked() {
         .expect("echo is served")
         .to_mcp()
         .to_string();
-    for secret in ["AKIAZ6PW3QJ7HXN4KD2M", "ops-lead@example.org"] {
+    // Descriptions, examples and `_meta` alike: whatever of the definition the model reads.
+    for secret in [
+        "AKIAZ6PW3QJ7HXN4KD2M",
+        "ops-lead@example.org",
+        "Hunter2Hunter2!",
+        "oncall@example.org",
+    ] {
         assert!(!served.contains(secret), "{served}");
     }
     assert!(served.contains("[REDACTED:"), "{served}");

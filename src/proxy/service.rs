@@ -110,10 +110,12 @@ pub(crate) fn catalog_of_entries(entries: &[Value], sanitizer: Option<&Sanitizer
     catalog
 }
 
-/// Masks the prose of a tool definition: every `title` and `description` string, at any
-/// depth (the tool's own, its annotations', each property's in its schemas). Walked
-/// without recursion; what is not prose (names, types, patterns, enums, defaults) is left
-/// as the schema needs it.
+/// Masks what the model reads of a tool definition and nothing the schema checks with:
+/// every `title`, `description`, `$comment`, `default` and `examples` at any depth (the
+/// tool's own, each property's), and every string under `_meta`, `annotations` and
+/// `icons`. Names, types, patterns, formats, `enum` and `const` are left as the schema
+/// needs them (the pins and the scan still see what the upstream sent). Walked without
+/// recursion.
 fn mask_prose(definition: &mut Value, sanitizer: &Sanitizer) {
     let mut counts = Counts::new();
     let mut stack = vec![definition];
@@ -121,15 +123,12 @@ fn mask_prose(definition: &mut Value, sanitizer: &Sanitizer) {
         match value {
             Value::Object(map) => {
                 for (key, child) in map.iter_mut() {
-                    match child {
-                        Value::String(text) if key == "title" || key == "description" => {
-                            if let std::borrow::Cow::Owned(masked) =
-                                sanitizer.sanitize_text(text, &mut counts)
-                            {
-                                *text = masked;
-                            }
+                    match key.as_str() {
+                        "title" | "description" | "$comment" | "default" | "examples" | "_meta"
+                        | "annotations" | "icons" => {
+                            sanitizer.sanitize_json(child, &mut counts);
                         }
-                        Value::Object(_) | Value::Array(_) => stack.push(child),
+                        _ if child.is_object() || child.is_array() => stack.push(child),
                         _ => {}
                     }
                 }

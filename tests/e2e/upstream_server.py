@@ -1,7 +1,7 @@
 """A small MCP server (the official Python SDK's FastMCP, over stdio) for the proxy tests.
 
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
-runs, its parameter's $ECHO_TEXT_DESCRIPTION, its `_meta` the JSON of $ECHO_META), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
+runs, its parameter's $ECHO_TEXT_DESCRIPTION and example $ECHO_EXAMPLE, its `_meta` the JSON of $ECHO_META), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
 called: shows a restart), `redefine` (changes `echo`'s description and sends
 `notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
@@ -32,7 +32,15 @@ calls = 0
     description=os.environ.get("ECHO_DESCRIPTION", "Echoes the text it is given."),
     meta=json.loads(os.environ["ECHO_META"]) if os.environ.get("ECHO_META") else None,
 )
-def echo(text: Annotated[str, Field(description=os.environ.get("ECHO_TEXT_DESCRIPTION"))]) -> str:
+def echo(
+    text: Annotated[
+        str,
+        Field(
+            description=os.environ.get("ECHO_TEXT_DESCRIPTION"),
+            examples=[os.environ["ECHO_EXAMPLE"]] if os.environ.get("ECHO_EXAMPLE") else None,
+        ),
+    ],
+) -> str:
     global calls
     calls += 1
     return text
