@@ -74,9 +74,10 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `cli` | the `airlock` binary (`check`, `sanitize`, `audit verify`, `sandbox run`); includes `jwt` and `sandbox` |
+//! | `cli` | the `airlock` binary (`check`, `sanitize`, `audit verify`, `sandbox run`); includes `jwt`, `sandbox` and `cedar` |
 //! | `sandbox` | the sandbox layer (Linux): process isolation with namespaces, Landlock, seccomp and rlimits, or bubblewrap |
 //! | `jwt` | JWT identity verification (`JwtVerifier`) |
+//! | `cedar` | `[policy] cedar_file`: Cedar policies over the caller, the tool and its arguments (`CedarPolicies`) |
 //! | `axum` | `adapters::http`: MCP over HTTP and plain HTTP, on axum |
 //! | `full` | everything |
 

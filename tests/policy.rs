@@ -742,6 +742,90 @@ async fn a_budget_per_agent_holds_across_its_sessions() {
     assert!(!send("alice", "s5").await.is_rejected());
 }
 
+/// `[policy] cedar_file`: decisions over the call's arguments, on top of the TOML rules
+/// (a call passes both), named in the refusal; a policy that cannot be read stops the start.
+#[cfg(feature = "cedar")]
+#[tokio::test]
+async fn cedar_policies_decide_over_the_arguments_on_top_of_the_toml_rules() {
+    let dir = common::Scratch::new("policy", "cedar");
+    let policies = dir.join("tools.cedar");
+    std::fs::write(
+        &policies,
+        r#"
+        @id("workspace-only")
+        permit(principal, action == Action::"call_tool", resource == Tool::"write_file")
+          when { context.arguments.path like "/workspace/*" };
+        @id("no-parent-dirs")
+        forbid(principal, action, resource)
+          when { context.arguments has path && context.arguments.path like "*..*" };
+        permit(principal in Role::"reader", action, resource == Tool::"read_file");
+        "#,
+    )
+    .unwrap();
+    let config = AirlockConfig::from_toml_str(&format!(
+        "[policy]\ndenied_tools = [\"delete_*\"]\ncedar_file = \"{}\"\n",
+        policies.display()
+    ))
+    .unwrap();
+    let policy = Arc::new(
+        PolicyEngineBuilder::from_config(&config.policy)
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
+    let (inner, _) = echo();
+    let mut svc = PolicyLayer::new(policy).layer(inner);
+    let mut send = async |tool: &str, caller: Caller, arguments: serde_json::Value| {
+        let call = ToolCall::new(tool, arguments).with_caller(caller);
+        svc.ready().await.unwrap().call(call).await.unwrap()
+    };
+    let alice = || Caller::agent("alice");
+    let ok = send(
+        "write_file",
+        alice(),
+        json!({"path": "/workspace/notes.md"}),
+    )
+    .await;
+    assert!(!ok.is_rejected(), "{:?}", ok.rejection);
+    let outside = send("write_file", alice(), json!({"path": "/etc/cron.d/x"})).await;
+    let rejection = outside.rejection.expect("refused");
+    assert_eq!(rejection.code, RejectionCode::PolicyDenied);
+    assert!(
+        rejection.message.contains("no Cedar policy permits"),
+        "{}",
+        rejection.message
+    );
+    let climbing = send(
+        "write_file",
+        alice(),
+        json!({"path": "/workspace/../etc/x"}),
+    )
+    .await;
+    let message = climbing.rejection.expect("refused").message;
+    assert!(message.contains("no-parent-dirs"), "{message}");
+    let mut reader = alice();
+    reader.roles = vec!["reader".into()];
+    assert!(
+        !send("read_file", reader, json!({"path": "/x"}))
+            .await
+            .is_rejected()
+    );
+    assert!(
+        send("read_file", alice(), json!({"path": "/x"}))
+            .await
+            .is_rejected()
+    );
+    // The TOML rules still apply first.
+    let denied = send("delete_file", alice(), json!({})).await;
+    assert!(denied.rejection.unwrap().message.contains("delete_*"));
+
+    std::fs::write(&policies, "permit(principal, action, resource").unwrap();
+    let Err(e) = PolicyEngineBuilder::from_config(&config.policy) else {
+        panic!("a policy file that does not parse was accepted");
+    };
+    assert!(e.to_string().contains("tools.cedar"), "{e}");
+}
+
 #[test]
 fn the_policy_section_of_the_config_builds_and_names_its_errors() {
     let config = AirlockConfig::from_toml_str(

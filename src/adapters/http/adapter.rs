@@ -27,7 +27,7 @@ pub struct HttpAdapter {
     pub(super) relay: Option<Arc<dyn crate::mcp::Relay>>,
     pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
-    pub(super) open_streams: Arc<super::events::OpenStreams>,
+    pub(super) open_streams: Arc<super::streams::OpenStreams>,
 }
 
 /// Most event streams (`GET /mcp`) open at once, by default.
@@ -56,7 +56,7 @@ impl HttpAdapter {
             relay: None,
             events: None,
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
-            open_streams: Arc::new(super::events::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
+            open_streams: Arc::new(super::streams::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
         }
     }
 
@@ -65,7 +65,7 @@ impl HttpAdapter {
     /// from the others. Callers without a credential cannot be told apart: the pool alone
     /// bounds them.
     pub fn streams_per_caller(mut self, max: usize) -> Self {
-        self.open_streams = Arc::new(super::events::OpenStreams::new(max.max(1)));
+        self.open_streams = Arc::new(super::streams::OpenStreams::new(max.max(1)));
         self
     }
 

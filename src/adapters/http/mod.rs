@@ -77,6 +77,7 @@ mod reply;
 mod router;
 mod serve;
 mod session;
+mod streams;
 
 pub use adapter::HttpAdapter;
 pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};

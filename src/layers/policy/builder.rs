@@ -128,6 +128,8 @@ pub struct PolicyEngineBuilder {
     sessions: Option<SessionConfig>,
     clock: Option<Arc<dyn Clock>>,
     catalog: Option<SharedCatalog>,
+    #[cfg(feature = "cedar")]
+    cedar: Option<Arc<super::CedarPolicies>>,
 }
 
 impl PolicyEngineBuilder {
@@ -169,6 +171,21 @@ impl PolicyEngineBuilder {
         }
         if let Some(identity) = &config.identity {
             b = b.verifier(verifier_from_config(identity, &env)?);
+        }
+        if let Some(policies) = &config.cedar_file {
+            #[cfg(feature = "cedar")]
+            {
+                let cedar = super::CedarPolicies::from_files(
+                    policies,
+                    config.cedar_entities_file.as_deref(),
+                )?;
+                b = b.cedar(Arc::new(cedar));
+            }
+            #[cfg(not(feature = "cedar"))]
+            return Err(PolicyError::Cedar(format!(
+                "{} needs agent-airlock built with the `cedar` feature",
+                policies.display()
+            )));
         }
         Ok(b)
     }
@@ -277,6 +294,13 @@ impl PolicyEngineBuilder {
         self
     }
 
+    /// Cedar policies every call the other rules allow must also satisfy.
+    #[cfg(feature = "cedar")]
+    pub fn cedar(mut self, policies: Arc<super::CedarPolicies>) -> Self {
+        self.cedar = Some(policies);
+        self
+    }
+
     /// Compiles every rule.
     pub fn build(self) -> Result<PolicyEngine, PolicyError> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -339,6 +363,8 @@ impl PolicyEngineBuilder {
             gate: self.gate,
             clock,
             catalog: self.catalog,
+            #[cfg(feature = "cedar")]
+            cedar: self.cedar,
         })
     }
 }

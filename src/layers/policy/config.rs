@@ -40,6 +40,8 @@ use super::session::SessionConfig;
 /// end = "17:00"
 /// timezone = "Europe/Berlin"
 ///
+/// cedar_file = "policies.cedar"      # Cedar: a permit and no forbid, over typed arguments
+///
 /// [policy.sessions]
 /// ttl_secs = 3600                 # idle time before a session's counters reset
 /// max_calls = 200
@@ -85,6 +87,13 @@ pub struct PolicyConfig {
     pub max_tracked_agents: usize,
     /// Session budgets.
     pub sessions: Option<SessionConfig>,
+    /// Cedar policies over the caller, the tool and its arguments (feature `cedar`): with
+    /// them, a call the TOML rules allow must also be permitted, and not forbidden, by a
+    /// Cedar policy ([`CedarPolicies`](super::CedarPolicies)).
+    pub cedar_file: Option<std::path::PathBuf>,
+    /// Entities the Cedar policies name (agents' groups and attributes, tools'), in
+    /// Cedar's JSON format.
+    pub cedar_entities_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PolicyConfig {
@@ -101,6 +110,8 @@ impl Default for PolicyConfig {
             global_rate_limits: BTreeMap::new(),
             max_tracked_agents: 100_000,
             sessions: None,
+            cedar_file: None,
+            cedar_entities_file: None,
         }
     }
 }

@@ -174,6 +174,8 @@ pub struct PolicyEngine {
     pub(super) gate: Option<Arc<dyn ToolGate>>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) catalog: Option<SharedCatalog>,
+    #[cfg(feature = "cedar")]
+    pub(super) cedar: Option<Arc<super::CedarPolicies>>,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -319,6 +321,10 @@ impl PolicyEngine {
                     wait,
                 ));
             }
+        }
+        #[cfg(feature = "cedar")]
+        if let Some(cedar) = &self.cedar {
+            cedar.decide(call, now.as_second())?;
         }
         if let Some(session) = call.session.as_deref()
             && self.sessions.is_some()

@@ -26,4 +26,7 @@ pub enum PolicyError {
     /// Identity verification is misconfigured.
     #[error("policy.identity: {0}")]
     Identity(String),
+    /// The Cedar policies or entities are invalid, or Cedar is not built in.
+    #[error("policy.cedar_file: {0}")]
+    Cedar(String),
 }

@@ -56,6 +56,8 @@
 //! ```
 
 mod builder;
+#[cfg(feature = "cedar")]
+mod cedar;
 mod clock;
 mod config;
 mod engine;
@@ -71,6 +73,8 @@ mod session;
 mod shared;
 
 pub use builder::PolicyEngineBuilder;
+#[cfg(feature = "cedar")]
+pub use cedar::CedarPolicies;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
 pub use engine::{Decision, PendingDecision, PolicyEngine};
