@@ -71,8 +71,8 @@ impl HttpAdapter {
 
     /// Opens `GET /mcp` event streams (for a valid session of the caller, at most
     /// `max_streams` at once, [`streams_per_caller`](Self::streams_per_caller) of them per
-    /// caller; a stream ends with its session, and keeps it in use) and sends every notification of `events` that every session
-    /// may hear ([`Notification::for_every_session`](crate::mcp::Notification::for_every_session):
+    /// caller; a stream ends with its session, and keeps it in use) and sends every
+    /// notification of `events` that every session may hear ([`Notification::for_every_session`](crate::mcp::Notification::for_every_session):
     /// that the tools changed) to every open stream; `tools.listChanged` is declared at
     /// `initialize`. Without it, `GET /mcp` is 405.
     pub fn notifications(mut self, events: crate::mcp::Outbox, max_streams: usize) -> Self {
