@@ -82,8 +82,10 @@ impl Ghost {
     }
 }
 
-/// The undeclared arguments in `arguments`, in document order, per the tool's declared
-/// tree. Empty (and allocation-free) when there are none or the tool has no schema.
+/// The undeclared arguments in `arguments`, per the tool's declared tree, in the order of
+/// their pointers (whatever order the JSON map keeps its keys in: sorted, or as sent when
+/// a dependency turns on `serde_json/preserve_order`, as the `cedar` feature does). Empty
+/// (and allocation-free) when there are none or the tool has no schema.
 ///
 /// The caller bounds the depth (see [`InputLimits`](crate::InputLimits)).
 pub fn find_ghosts(spec: &ToolSpec, arguments: &Value) -> Vec<Ghost> {
@@ -91,6 +93,7 @@ pub fn find_ghosts(spec: &ToolSpec, arguments: &Value) -> Vec<Ghost> {
     if let Some(shape) = spec.shape() {
         walk(shape, Shape::ROOT, arguments, None, &mut ghosts);
     }
+    ghosts.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     ghosts
 }
 
