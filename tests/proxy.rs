@@ -266,6 +266,72 @@ fn server_filesystem_behind_the_proxy() {
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M") && !log.contains("jane.doe@example.com"));
 }
 
+/// Cedar decides over the arguments of a real server's tools through `airlock proxy`:
+/// server-filesystem may write inside `notes/` and nowhere else, whatever path tricks the
+/// call tries; what Cedar refuses never reaches the server.
+#[test]
+fn cedar_policies_hold_a_real_servers_writes_to_one_folder() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "cedar");
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("notes")).unwrap();
+    let data = data.canonicalize().unwrap();
+    let notes = data.join("notes");
+    let policies = dir.join("files.cedar");
+    std::fs::write(
+        &policies,
+        format!(
+            r#"
+            permit(principal, action, resource)
+              when {{ resource != Tool::"write_file" }};
+            @id("notes-only")
+            permit(principal, action, resource == Tool::"write_file")
+              when {{ context.arguments.path like "{}/*" }};
+            @id("no-climbing")
+            forbid(principal, action, resource)
+              when {{ context.arguments has path && context.arguments.path like "*..*" }};
+            "#,
+            notes.display()
+        ),
+    )
+    .unwrap();
+    let config = format!("[policy]\ncedar_file = \"{}\"\n", policies.display());
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-filesystem").display().to_string(),
+        data.display().to_string(),
+    ];
+    let write =
+        |path: String| json!({"name": "write_file", "arguments": {"path": path, "content": "x"}});
+    let report = drive(
+        &dir,
+        &config,
+        &upstream,
+        json!([
+            write(notes.join("ok.md").display().to_string()),
+            write(data.join("outside.md").display().to_string()),
+            write(format!("{}/../climbed.md", notes.display())),
+            {"name": "list_allowed_directories"},
+        ]),
+    );
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    assert!(notes.join("ok.md").exists());
+    for (call, said) in [
+        (&calls[1], "no Cedar policy permits"),
+        (&calls[2], "no-climbing"),
+    ] {
+        assert_eq!(
+            rejection_code(call).as_deref(),
+            Some("policy_denied"),
+            "{call}"
+        );
+        assert!(call.to_string().contains(said), "{call}");
+    }
+    assert!(!data.join("outside.md").exists() && !data.join("climbed.md").exists());
+    assert_eq!(calls[3]["isError"], false, "{}", calls[3]);
+}
+
 #[test]
 fn server_everything_secrets_from_its_environment_are_masked() {
     needs_e2e!();
