@@ -105,6 +105,16 @@ fn assert_audit_verifies(path: &Path) {
     );
 }
 
+/// The audit log at `path`, as text and as one JSON value per record.
+fn audit_records(path: &Path) -> (String, Vec<Value>) {
+    let log = std::fs::read_to_string(path).unwrap();
+    let records = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (log, records)
+}
+
 /// The rejection's code: from `structuredContent`, or, for a tool with an output schema
 /// (whose refusals carry none), from the text block holding the rejection.
 fn rejection_code(call: &Value) -> Option<String> {
@@ -1709,11 +1719,7 @@ fn elicitations_are_relayed_within_the_rules_masked_and_audited() {
 
     // Five calls and five requests of the upstream's: four refused or answered, recorded.
     assert_audit_verifies(&audit);
-    let log = std::fs::read_to_string(&audit).unwrap();
-    let records: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (log, records) = audit_records(&audit);
     let elicitations: Vec<&Value> = records
         .iter()
         .filter(|r| r["tool"] == "mcp:elicitation/create")
@@ -2236,11 +2242,7 @@ async fn relayed_requests_are_held_to_the_identity_rules_and_audited() {
 
     // Every relayed request is in the audit log, named `mcp:<method>`, with the agent
     // that was proven; the log verifies.
-    let log = std::fs::read_to_string(&audit).unwrap();
-    let records: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (log, records) = audit_records(&audit);
     let relayed: Vec<&Value> = records
         .iter()
         .filter(|r| r["tool"] == "mcp:resources/read")

@@ -125,7 +125,6 @@ impl Relay for UpstreamRelay {
         params: Value,
         caller: Caller,
     ) -> Option<BoxFuture<'static, Result<Value, RelayError>>> {
-        use tower::{Layer as _, ServiceExt as _};
         if !self.relays(method) {
             return None;
         }
@@ -182,14 +181,7 @@ impl Relay for UpstreamRelay {
         });
         let call = ToolCall::new(name, params).with_caller(caller);
         Some(Box::pin(async move {
-            let response = match audit {
-                Some(audit) => audit.layer(relayed).oneshot(call).await,
-                None => relayed.oneshot(call).await,
-            };
-            let response = match response {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let response = AuditLayer::oneshot_through(audit.as_ref(), relayed, call).await;
             if let Some(rejection) = response.rejection {
                 return Err(RelayError {
                     code: REFUSED,

@@ -28,6 +28,34 @@ pub struct AuditLayer {
 const MAX_LINGER_MS: u64 = 1000;
 
 impl AuditLayer {
+    /// Runs `call` through `service`, recorded in `audit` when there is one: for what is
+    /// answered outside a stack (a proxy's relayed requests) yet must be in the log.
+    #[cfg(feature = "proxy")]
+    pub(crate) async fn oneshot_through<S>(
+        audit: Option<&AuditLayer>,
+        service: S,
+        call: crate::service::ToolCall,
+    ) -> crate::service::ToolResponse
+    where
+        S: tower_service::Service<
+                crate::service::ToolCall,
+                Response = crate::service::ToolResponse,
+                Error = std::convert::Infallible,
+            > + Send
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        use tower::ServiceExt as _;
+        let answered = match audit {
+            Some(audit) => audit.layer(service).oneshot(call).await,
+            None => service.oneshot(call).await,
+        };
+        match answered {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
     /// A [`FileSink`] at `[audit] path`, records masked with `sanitizer` (share the
     /// sanitize layer's: `[sanitize]` is then compiled once). Reads the HMAC key from the
     /// variable `hmac_key_env` names.

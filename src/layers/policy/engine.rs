@@ -191,6 +191,29 @@ impl std::fmt::Debug for PolicyEngine {
     }
 }
 
+/// What `store` says of `admission`: allowed at once when there is nothing to count,
+/// otherwise pending on one round trip, refused (and logged) when the store cannot answer.
+fn admit_on(store: &dyn SharedStore, admission: Admission, labels: Refusals) -> Decision {
+    if admission.is_empty() {
+        return Decision::Allowed;
+    }
+    let verdict = store.admit(admission);
+    Decision::Pending(PendingDecision {
+        future: Box::pin(async move {
+            match verdict.await {
+                Ok(verdict) => labels.refusal(verdict).map_or(Ok(()), Err),
+                Err(unavailable) => {
+                    tracing::warn!(reason = %unavailable.reason, "shared state unavailable; call refused");
+                    Err(Rejection::state_unavailable(
+                        POLICY,
+                        unavailable.retry_after,
+                    ))
+                }
+            }
+        }),
+    })
+}
+
 impl PolicyEngine {
     /// Decides a call whose counters are in this process. May rewrite `call.caller` with
     /// the verified identity. Consumes rate and budget only for calls that every earlier
@@ -220,28 +243,10 @@ impl PolicyEngine {
                 Err(rejection) => Decision::Refused(rejection),
             };
         };
-        let (admission, labels) = match self.admission(call) {
-            Ok(pair) => pair,
-            Err(rejection) => return Decision::Refused(rejection),
-        };
-        if admission.is_empty() {
-            return Decision::Allowed;
+        match self.admission(call) {
+            Ok((admission, labels)) => admit_on(store.as_ref(), admission, labels),
+            Err(rejection) => Decision::Refused(rejection),
         }
-        let verdict = store.admit(admission);
-        Decision::Pending(PendingDecision {
-            future: Box::pin(async move {
-                match verdict.await {
-                    Ok(verdict) => labels.refusal(verdict).map_or(Ok(()), Err),
-                    Err(unavailable) => {
-                        tracing::warn!(reason = %unavailable.reason, "shared state unavailable; call refused");
-                        Err(Rejection::state_unavailable(
-                            POLICY,
-                            unavailable.retry_after,
-                        ))
-                    }
-                }
-            }),
-        })
     }
 
     /// Decides a request a proxy relays to the server behind it (`mcp:resources/read`,
@@ -259,21 +264,7 @@ impl PolicyEngine {
             };
         };
         let (admission, labels) = self.rate_admission(call);
-        if admission.is_empty() {
-            return Decision::Allowed;
-        }
-        let verdict = store.admit(admission);
-        Decision::Pending(PendingDecision {
-            future: Box::pin(async move {
-                match verdict.await {
-                    Ok(verdict) => labels.refusal(verdict).map_or(Ok(()), Err),
-                    Err(unavailable) => Err(Rejection::state_unavailable(
-                        POLICY,
-                        unavailable.retry_after,
-                    )),
-                }
-            }),
-        })
+        admit_on(store.as_ref(), admission, labels)
     }
 
     /// Name, identity, tool rules and time windows: everything decided without counters.

@@ -92,7 +92,6 @@ impl Client {
         capability: &str,
         params: P,
     ) -> Result<R, rmcp::ErrorData> {
-        use tower::{Layer as _, ServiceExt as _};
         let params = serde_json::to_value(params).unwrap_or_default();
         let client = connected(&self.downstream);
         let sanitizer = self.sanitizer.clone();
@@ -149,14 +148,7 @@ impl Client {
         });
         let call = ToolCall::new(format!("{RECORDED_PREFIX}{method}"), params);
         let audit = self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let response = match audit {
-            Some(audit) => audit.layer(relayed).oneshot(call).await,
-            None => relayed.oneshot(call).await,
-        };
-        let response = match response {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+        let response = AuditLayer::oneshot_through(audit.as_ref(), relayed, call).await;
         let code = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
         let code =
             rmcp::model::ErrorCode(code.and_then(|c| i32::try_from(c).ok()).unwrap_or(-32603));
