@@ -753,7 +753,7 @@ async fn cedar_policies_decide_over_the_arguments_on_top_of_the_toml_rules() {
         &policies,
         r#"
         @id("workspace-only")
-        permit(principal, action == Action::"call_tool", resource == Tool::"write_file")
+        permit(principal, action == Action::"call:write_file", resource)
           when { context.arguments.path like "/workspace/*" };
         @id("no-parent-dirs")
         forbid(principal, action, resource)

@@ -276,70 +276,133 @@ fn server_filesystem_behind_the_proxy() {
     assert!(!log.contains("AKIAZ6PW3QJ7HXN4KD2M") && !log.contains("jane.doe@example.com"));
 }
 
-/// Cedar decides over the arguments of a real server's tools through `airlock proxy`:
-/// server-filesystem may write inside `notes/` and nowhere else, whatever path tricks the
-/// call tries; what Cedar refuses never reaches the server.
-#[test]
-fn cedar_policies_hold_a_real_servers_writes_to_one_folder() {
+/// Cedar decides over the arguments of a real server's tools through `airlock proxy
+/// --listen`: a writer may write inside `notes/` and nowhere else, whatever path tricks the
+/// call tries (what Cedar refuses never reaches the server); a reader may not write at all
+/// and is not shown the tool; a policy that names an argument the server's tool does not
+/// have stops the proxy before it serves anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cedar_policies_hold_a_real_servers_writes_to_one_folder() {
     needs_e2e!();
+    use agent_airlock::layers::policy::HmacTokenVerifier;
     let dir = common::Scratch::new("proxy", "cedar");
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("notes")).unwrap();
     let data = data.canonicalize().unwrap();
     let notes = data.join("notes");
+    std::os::unix::fs::symlink(&data, notes.join("link")).unwrap();
     let policies = dir.join("files.cedar");
-    std::fs::write(
-        &policies,
+    let write_policy = |argument: &str| {
         format!(
             r#"
-            permit(principal, action, resource)
-              when {{ resource != Tool::"write_file" }};
-            @id("notes-only")
-            permit(principal, action, resource == Tool::"write_file")
-              when {{ context.arguments.path like "{}/*" }};
-            @id("no-climbing")
-            forbid(principal, action, resource)
-              when {{ context.arguments has path && context.arguments.path like "*..*" }};
+            permit(principal, action in Action::"call_tool", resource)
+              unless {{ resource == Tool::"write_file" }};
+            @id("notes-only") @reason("writers write inside notes/")
+            permit(principal in Role::"writer", action == Action::"call:write_file", resource)
+              when {{ context.arguments.{argument} like "{}/*" }};
             "#,
             notes.display()
-        ),
-    )
-    .unwrap();
-    let config = format!("[policy]\ncedar_file = \"{}\"\n", policies.display());
+        )
+    };
+    let secret = "an hmac secret for the cedar test, 32+ bytes";
+    let config = format!(
+        "[policy]\ncedar_file = {:?}\npath_arguments = [\"path\"]\n\
+         [policy.identity]\nkind = \"hmac\"\nsecret_env = \"CEDAR_TEST_SECRET\"\n",
+        policies.display().to_string()
+    );
     let upstream = [
         node().display().to_string(),
         npm_server("server-filesystem").display().to_string(),
         data.display().to_string(),
     ];
-    let write =
-        |path: String| json!({"name": "write_file", "arguments": {"path": path, "content": "x"}});
-    let report = drive(
+    // A policy naming an argument write_file does not have: the proxy does not start, and
+    // says which policy and which tool.
+    std::fs::write(&policies, write_policy("pth")).unwrap();
+    let mut args = vec!["--"];
+    args.extend(upstream.iter().map(String::as_str));
+    let stderr = proxy_listening(&dir, &config, &args, &[("CEDAR_TEST_SECRET", secret)])
+        .err()
+        .expect("the proxy started with a policy that does not fit the tools");
+    assert!(
+        stderr.contains("notes-only")
+            && stderr.contains("pth")
+            && stderr.contains("call:write_file"),
+        "{stderr}"
+    );
+
+    std::fs::write(&policies, write_policy("path")).unwrap();
+    let proxy = Listening::start_with_env(
         &dir,
         &config,
         &upstream,
-        json!([
-            write(notes.join("ok.md").display().to_string()),
-            write(data.join("outside.md").display().to_string()),
-            write(format!("{}/../climbed.md", notes.display())),
-            {"name": "list_allowed_directories"},
-        ]),
+        &[("CEDAR_TEST_SECRET", secret)],
     );
-    let calls = report["calls"].as_array().unwrap();
-    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    let issuer = HmacTokenVerifier::new(secret.as_bytes().to_vec()).unwrap();
+    let writer = issuer.issue("writer-1", &["writer"], Duration::from_secs(600));
+    let reader = issuer.issue("reader-1", &[], Duration::from_secs(600));
+    // Each caller is shown what it may use.
+    let names = |listed: Value| -> Vec<String> {
+        listed["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{listed}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let for_writer =
+        names(rpc_over_http(&proxy.url, Some(&writer), "tools/list", json!({})).await);
+    let for_reader =
+        names(rpc_over_http(&proxy.url, Some(&reader), "tools/list", json!({})).await);
+    assert!(for_writer.iter().any(|t| t == "write_file"), "{for_writer:?}");
+    assert!(!for_reader.iter().any(|t| t == "write_file"), "{for_reader:?}");
+    assert!(
+        for_reader.iter().any(|t| t == "read_text_file"),
+        "{for_reader:?}"
+    );
+
+    let write = async |token: &str, path: String| {
+        let answer = rpc_over_http(
+            &proxy.url,
+            Some(token),
+            "tools/call",
+            json!({"name": "write_file", "arguments": {"path": path, "content": "x"}}),
+        )
+        .await;
+        answer["result"].clone()
+    };
+    let n = notes.display().to_string();
+    let ok = write(&writer, format!("{n}/ok.md")).await;
+    assert_eq!(ok["isError"], false, "{ok}");
     assert!(notes.join("ok.md").exists());
-    for (call, said) in [
-        (&calls[1], "no Cedar policy permits"),
-        (&calls[2], "no-climbing"),
+    // Resolved before the policies see it, and the server gets the resolved path: the
+    // `link/..` below is `notes/` to the policy and to the server alike.
+    let shaped = write(&writer, format!("{n}/link/../shaped.md")).await;
+    assert_eq!(shaped["isError"], false, "{shaped}");
+    assert!(notes.join("shaped.md").exists() && !data.join("shaped.md").exists());
+    let d = data.display().to_string();
+    for (path, said) in [
+        (format!("{d}/outside.md"), "no Cedar policy permits"),
+        (format!("{n}/../outside.md"), "no Cedar policy permits"),
+        (format!("{n}/a/../../outside.md"), "no Cedar policy permits"),
+        (format!("/{n}//..//outside.md"), "no Cedar policy permits"),
+        (format!("{n}/%2e%2e/outside.md"), "percent-encoded"),
+        (format!("{n}/..%2foutside.md"), "percent-encoded"),
+        (format!("/..{d}/outside.md"), "climbs above its root"),
     ] {
-        assert_eq!(
-            rejection_code(call).as_deref(),
-            Some("policy_denied"),
-            "{call}"
-        );
-        assert!(call.to_string().contains(said), "{call}");
+        let refused = write(&writer, path.clone()).await;
+        assert_eq!(refused["isError"], true, "{path}: {refused}");
+        assert!(refused.to_string().contains(said), "{path}: {refused}");
     }
-    assert!(!data.join("outside.md").exists() && !data.join("climbed.md").exists());
-    assert_eq!(calls[3]["isError"], false, "{}", calls[3]);
+    let refused = write(&reader, format!("{n}/reader.md")).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(refused.to_string().contains("policy_denied"), "{refused}");
+    let mut written: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["notes"], "something was written outside notes/");
+    assert!(!notes.join("reader.md").exists());
 }
 
 #[test]

@@ -178,7 +178,9 @@ impl PolicyEngineBuilder {
                 let cedar = super::CedarPolicies::from_files(
                     policies,
                     config.cedar_entities_file.as_deref(),
-                )?;
+                )?
+                .path_arguments(config.path_arguments.iter().cloned())
+                .url_arguments(config.url_arguments.iter().cloned());
                 b = b.cedar(Arc::new(cedar));
             }
             #[cfg(not(feature = "cedar"))]
@@ -350,6 +352,10 @@ impl PolicyEngineBuilder {
             .sessions
             .map(|c| SessionBudgets::new(&c, clock.clone()))
             .transpose()?;
+        #[cfg(feature = "cedar")]
+        if let (Some(cedar), Some(catalog)) = (&self.cedar, &self.catalog) {
+            cedar.validate(&catalog.snapshot())?;
+        }
         Ok(PolicyEngine {
             rules,
             verifier: self.verifier,

@@ -41,6 +41,7 @@ use super::session::SessionConfig;
 /// timezone = "Europe/Berlin"
 ///
 /// cedar_file = "policies.cedar"      # Cedar: a permit and no forbid, over typed arguments
+/// path_arguments = ["path", "move_file.destination"]   # resolved before Cedar sees them
 ///
 /// [policy.sessions]
 /// ttl_secs = 3600                 # idle time before a session's counters reset
@@ -94,6 +95,13 @@ pub struct PolicyConfig {
     /// Entities the Cedar policies name (agents' groups and attributes, tools'), in
     /// Cedar's JSON format.
     pub cedar_entities_file: Option<std::path::PathBuf>,
+    /// Arguments that name files, for the Cedar policies: `"path"` (any tool's) or
+    /// `"write_file.path"` (one tool's). Resolved lexically (`..`, `.`, `//`), refused when
+    /// they climb above their root; the call carries the resolved path.
+    pub path_arguments: Vec<String>,
+    /// Arguments that hold URLs, for the Cedar policies (named as `path_arguments`): offered
+    /// parsed under `context.urls`.
+    pub url_arguments: Vec<String>,
 }
 
 impl Default for PolicyConfig {
@@ -112,6 +120,8 @@ impl Default for PolicyConfig {
             sessions: None,
             cedar_file: None,
             cedar_entities_file: None,
+            path_arguments: Vec::new(),
+            url_arguments: Vec::new(),
         }
     }
 }

@@ -315,7 +315,7 @@ impl PolicyEngine {
         }
         #[cfg(feature = "cedar")]
         if let Some(cedar) = &self.cedar {
-            cedar.decide(call, now.as_second())?;
+            cedar.decide(call, self.catalog.as_ref(), now.as_second())?;
         }
         if let Some(session) = call.session.as_deref()
             && self.sessions.is_some()
@@ -477,10 +477,22 @@ impl PolicyEngine {
                         .rules
                         .decide(name, caller, self.trusts_id(caller))
                         .is_ok()
+                    && self.cedar_lists(name, caller)
             })
             .take(max)
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Whether the Cedar policies (when there are any) could permit `caller` to call `tool`
+    /// with some arguments.
+    fn cedar_lists(&self, tool: &str, caller: &Caller) -> bool {
+        #[cfg(feature = "cedar")]
+        if let Some(cedar) = &self.cedar {
+            return cedar.may_list(tool, caller, self.catalog.as_ref());
+        }
+        let _ = (tool, caller);
+        true
     }
 
     /// Whether `caller`'s agent id may unlock `[policy.agents.<id>]` allow rules: with a

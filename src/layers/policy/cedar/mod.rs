@@ -1,0 +1,527 @@
+//! [`CedarPolicies`]: decisions over what a call does, in Cedar (feature `cedar`).
+//!
+//! Each call is one Cedar request:
+//!
+//! - **principal**: `Agent::"<id>"` (the caller's id as the policy layer left it, verified
+//!   or claimed) with the attributes `verified` (Bool) and `roles` (Set of String), member
+//!   of `Role::"<role>"` for each role; a caller without an id is `Anonymous::""`, with the
+//!   same two attributes;
+//! - **action**: `Action::"call:<tool>"`, one per tool, each a member of
+//!   `Action::"call_tool"`;
+//! - **resource**: `Tool::"<name>"` with the attribute `name`;
+//! - **context**: `arguments`, the call's arguments typed as the tool's input schema declares
+//!   them (`string` as String, `integer` as Long, `number` as `decimal`, `boolean` as Bool,
+//!   arrays as sets, objects as records; optional properties optional), `urls`, the parts
+//!   (`scheme`, `host`, `port`, `path`) of each URL argument, and `now` (Unix seconds).
+//!
+//! With a catalog, the policies are validated (Cedar's strict mode) against a schema made
+//! from it before any call: a policy that reads an argument a tool does not have, or compares
+//! it with a value of another type, is a configuration error naming the policy. When the
+//! catalog changes (a proxied server's tools), they are validated again; if they no longer
+//! hold, every call they decide is refused until they do.
+//!
+//! Only arguments that are free of undeclared members and valid against the schema reach a
+//! condition: others are refused here with the schema's own errors. Arguments that name
+//! files (schema `format: "path"`, or named in `[policy] path_arguments`) are resolved
+//! lexically first, and the call carries the resolved path, so the server acts on the path
+//! the policies saw; a path that climbs above its root, or hides a dot or a separator in an
+//! encoding, is refused. URL arguments (`format: "uri"`, or `[policy] url_arguments`) are
+//! offered parsed under `context.urls`: write conditions on the host there, never on the text.
+//!
+//! An entity the entities file defines (an agent's attributes and groups, a tool's) is used
+//! as defined there, the airlock's own attributes added. Arguments become values, never entity
+//! references: an argument that looks like Cedar's JSON escapes (`{"__entity": …}`) is a
+//! record like any other.
+//!
+//! A call needs a `permit` and no `forbid`; a policy that cannot be evaluated for the call
+//! refuses it. A refusal names the policies that forbade the call, by their `@id("…")`
+//! annotation when they have one, with their `@reason("…")`; it never names another policy.
+//! The TOML rules apply first: a call passes both.
+
+mod index;
+mod schema;
+mod values;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
+    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use serde_json::Value;
+
+use super::error::PolicyError;
+use crate::catalog::{SharedCatalog, ToolCatalog};
+use crate::layers::strict_schema::explain;
+use crate::layers::strip_ghost_args::{find_ghosts, strip_ghosts};
+use crate::service::layer_names::POLICY;
+use crate::service::{Caller, Rejection, ToolCall};
+use schema::{CALL_TOOL, Field, FileTypes, Kinds, call_action};
+
+/// Schema errors reported in a refusal, at most.
+const MAX_ERRORS: usize = 8;
+
+/// Cedar policies (and the entities they name), checked on every call.
+pub struct CedarPolicies {
+    policies: Vec<Policy>,
+    entities: Entities,
+    file_types: FileTypes,
+    kinds: Kinds,
+    authorizer: Authorizer,
+    /// The policies compiled for the catalog they were last validated against.
+    compiled: ArcSwapOption<Compiled>,
+}
+
+impl std::fmt::Debug for CedarPolicies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CedarPolicies")
+            .field("policies", &self.policies.len())
+            .finish()
+    }
+}
+
+/// The policies, entities and argument types for one catalog.
+struct Compiled {
+    catalog: Option<Arc<ToolCatalog>>,
+    /// Why the policies do not hold for this catalog: every call they decide is refused.
+    failure: Option<String>,
+    tools: HashMap<String, ForTool>,
+    /// For tools outside the catalog: every policy, arguments untyped.
+    other: ForTool,
+}
+
+struct ForTool {
+    decide: PolicySet,
+    list: PolicySet,
+    fields: Option<Vec<Field>>,
+    entities: Entities,
+}
+
+impl CedarPolicies {
+    /// Policies in Cedar's syntax, and optionally entities in Cedar's JSON format.
+    pub fn new(policies: &str, entities: Option<&str>) -> Result<Self, PolicyError> {
+        let set = PolicySet::from_str(policies)
+            .map_err(|e| PolicyError::Cedar(format!("the policies do not parse: {e}")))?;
+        if set.templates().next().is_some() {
+            return Err(PolicyError::Cedar(
+                "policy templates are not supported: write each policy out".into(),
+            ));
+        }
+        let mut listed: Vec<Policy> = set.policies().cloned().collect();
+        listed.sort_by_key(|p| p.id().to_string());
+        let (entities, file_types) = match entities {
+            Some(json) => {
+                let value: Value = serde_json::from_str(json)
+                    .map_err(|e| PolicyError::Cedar(format!("the entities do not parse: {e}")))?;
+                let entities = Entities::from_json_value(value.clone(), None)
+                    .map_err(|e| PolicyError::Cedar(format!("the entities do not parse: {e}")))?;
+                (entities, FileTypes::of(&value))
+            }
+            None => (Entities::empty(), FileTypes::default()),
+        };
+        Ok(Self {
+            policies: listed,
+            entities,
+            file_types,
+            kinds: Kinds::default(),
+            authorizer: Authorizer::new(),
+            compiled: ArcSwapOption::empty(),
+        })
+    }
+
+    /// Policies from `policies` (`[policy] cedar_file`), entities from `entities`
+    /// (`cedar_entities_file`).
+    pub fn from_files(policies: &Path, entities: Option<&Path>) -> Result<Self, PolicyError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map_err(|e| PolicyError::Cedar(format!("cannot read {}: {e}", path.display())))
+        };
+        let source = read(policies)?;
+        let entities = entities.map(read).transpose()?;
+        Self::new(&source, entities.as_deref()).map_err(|e| match e {
+            PolicyError::Cedar(reason) => {
+                PolicyError::Cedar(format!("{}: {reason}", policies.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// Top-level string arguments (or arrays of strings) that name files: `"path"` for
+    /// every tool's, `"write_file.path"` for one tool's. Their values are resolved lexically
+    /// before a policy sees them, and the call carries the resolved form.
+    pub fn path_arguments<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.kinds.paths.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Top-level string arguments that hold URLs (named as in
+    /// [`path_arguments`](Self::path_arguments)): offered parsed under `context.urls`.
+    pub fn url_arguments<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.kinds.urls.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Validates the policies against the schema `catalog` makes (Cedar's strict mode), and
+    /// keeps them compiled for it. The error names each policy that does not hold, and why.
+    pub fn validate(&self, catalog: &Arc<ToolCatalog>) -> Result<(), PolicyError> {
+        let compiled = self.compile(Some(catalog.clone()));
+        let failure = compiled.failure.clone();
+        self.compiled.store(Some(Arc::new(compiled)));
+        match failure {
+            Some(why) => Err(PolicyError::Cedar(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The compiled policies for the catalog of now, compiled again when it changed.
+    fn compiled_for(&self, catalog: Option<&SharedCatalog>) -> Arc<Compiled> {
+        let current = catalog.map(|c| c.load());
+        let same = |c: &Compiled| match (&c.catalog, &current) {
+            (Some(a), Some(b)) => std::ptr::eq(Arc::as_ptr(a), &**b),
+            (None, None) => true,
+            _ => false,
+        };
+        if let Some(compiled) = self.compiled.load_full()
+            && same(&compiled)
+        {
+            return compiled;
+        }
+        drop(current);
+        let compiled = Arc::new(self.compile(catalog.map(SharedCatalog::snapshot)));
+        if let Some(why) = &compiled.failure {
+            tracing::error!(
+                reason = %why,
+                "the Cedar policies do not hold for the tools as they are now: the calls they decide are refused"
+            );
+        }
+        self.compiled.store(Some(compiled.clone()));
+        compiled
+    }
+
+    fn compile(&self, catalog: Option<Arc<ToolCatalog>>) -> Compiled {
+        let listing = index::before_arguments(&self.policies);
+        let mut failure = None;
+        let mut tools = HashMap::new();
+        let mut schema = None;
+        if let Some(catalog) = &catalog {
+            match self.check(catalog) {
+                Ok(s) => schema = Some(s),
+                Err(why) => failure = Some(why),
+            }
+            for spec in catalog.tools() {
+                let name = spec.name();
+                let fields = schema::arguments_of(spec, &self.kinds);
+                tools.insert(
+                    name.to_owned(),
+                    ForTool {
+                        decide: index::subset(&self.policies, Some(name)),
+                        list: index::subset(&listing, Some(name)),
+                        fields: Some(fields),
+                        entities: self.entities_for(Some(name)),
+                    },
+                );
+            }
+        }
+        let _ = schema;
+        Compiled {
+            catalog,
+            failure,
+            tools,
+            other: ForTool {
+                decide: index::subset(&self.policies, None),
+                list: index::subset(&listing, None),
+                fields: None,
+                entities: self.entities_for(None),
+            },
+        }
+    }
+
+    /// Validates the policies against `catalog`'s schema; the error names each failing policy.
+    fn check(&self, catalog: &ToolCatalog) -> Result<Schema, String> {
+        let json = schema::schema_json(catalog, &self.file_types, &self.kinds);
+        let schema = Schema::from_json_value(json)
+            .map_err(|e| format!("the Cedar schema of the tools does not build: {e}"))?;
+        let mut set = PolicySet::new();
+        for policy in &self.policies {
+            let _ = set.add(policy.clone());
+        }
+        let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+        if result.validation_passed() {
+            return Ok(schema);
+        }
+        let problems: Vec<String> = result
+            .validation_errors()
+            .take(MAX_ERRORS)
+            .map(|e| {
+                let id = e.policy_id();
+                format!("{}: {e}", self.describe(id))
+            })
+            .collect();
+        Err(format!(
+            "the Cedar policies do not hold for the tools' schemas: {}",
+            problems.join("; ")
+        ))
+    }
+
+    /// A policy by its `@id` annotation, and its place in the file (Cedar numbers the
+    /// policies of a file `policy0`, `policy1`, … in order).
+    fn describe(&self, id: &cedar_policy::PolicyId) -> String {
+        let place = id
+            .to_string()
+            .strip_prefix("policy")
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| format!("the policy number {} in the file", n + 1));
+        let annotated = self
+            .policies
+            .iter()
+            .find(|p| p.id() == id)
+            .and_then(|p| p.annotation("id"));
+        match (annotated, place) {
+            (Some(name), Some(place)) => format!("`{name}` ({place})"),
+            (Some(name), None) => format!("`{name}`"),
+            (None, Some(place)) => place,
+            (None, None) => format!("`{id}`"),
+        }
+    }
+
+    /// The file's entities and the ones every request to `tool` names: the tool, its action,
+    /// and `Action::"call_tool"`.
+    fn entities_for(&self, tool: Option<&str>) -> Entities {
+        let mut added = Vec::new();
+        if let Some(group) = uid("Action", CALL_TOOL) {
+            added.push(Entity::new_no_attrs(group, HashSet::new()));
+        }
+        if let Some(tool) = tool {
+            added.extend(self.tool_entities(tool));
+        }
+        self.entities
+            .clone()
+            .upsert_entities(added.into_iter().filter(|e| self.entities.get(&e.uid()).is_none()), None)
+            .unwrap_or_else(|_| self.entities.clone())
+    }
+
+    /// `Tool::"<tool>"` (unless the file defines it) and `Action::"call:<tool>"`.
+    fn tool_entities(&self, tool: &str) -> Vec<Entity> {
+        let mut out = Vec::new();
+        if let (Some(action), Some(group)) = (uid("Action", &call_action(tool)), uid("Action", CALL_TOOL)) {
+            out.push(Entity::new_no_attrs(action, HashSet::from([group])));
+        }
+        if let Some(resource) = uid("Tool", tool)
+            && self.entities.get(&resource).is_none()
+            && let Ok(entity) = Entity::new(
+                resource,
+                HashMap::from([(
+                    "name".to_owned(),
+                    RestrictedExpression::new_string(tool.to_owned()),
+                )]),
+                HashSet::new(),
+            )
+        {
+            out.push(entity);
+        }
+        out
+    }
+
+    /// Decides `call` at `now` (Unix seconds): `Ok` when a policy permits it and none
+    /// forbids it. Path arguments in `call` are replaced by their resolved form.
+    pub(crate) fn decide(
+        &self,
+        call: &mut ToolCall,
+        catalog: Option<&SharedCatalog>,
+        now: i64,
+    ) -> Result<(), Rejection> {
+        let refuse = |why: String| Err(Rejection::policy_denied(POLICY, why, &[]));
+        let compiled = self.compiled_for(catalog);
+        let tool = call.tool.clone();
+        let tool = tool.as_str();
+        if compiled.failure.is_some() {
+            return refuse(format!(
+                "tool `{tool}`: the policies cannot decide calls until their configuration is mended"
+            ));
+        }
+        let for_tool = compiled.tools.get(tool).unwrap_or(&compiled.other);
+        let (arguments, urls) = match &for_tool.fields {
+            Some(fields) => {
+                self.admit_arguments(&compiled, call)?;
+                match values::typed(&mut call.arguments, fields) {
+                    Ok(typed) => (typed.arguments, typed.urls),
+                    Err(misfit) => {
+                        return Err(Rejection::malformed_call(
+                            POLICY,
+                            format!("tool `{tool}`: {misfit}"),
+                            "send the argument in its plain form, within its root",
+                        ));
+                    }
+                }
+            }
+            None => (
+                values::untyped(&call.arguments, 0)
+                    .unwrap_or_else(|| RestrictedExpression::new_record([]).expect("empty record")),
+                RestrictedExpression::new_record([]).expect("empty record"),
+            ),
+        };
+        let context = Context::from_pairs([
+            ("arguments".to_owned(), arguments),
+            ("urls".to_owned(), urls),
+            ("now".to_owned(), RestrictedExpression::new_long(now)),
+        ]);
+        let Some((request, entities)) = context
+            .ok()
+            .and_then(|context| self.request(for_tool, &call.caller, tool, context))
+        else {
+            return refuse(format!("tool `{tool}`: the call cannot be put to the Cedar policies"));
+        };
+        let response = self.authorizer.is_authorized(&request, &for_tool.decide, &entities);
+        let diagnostics = response.diagnostics();
+        if diagnostics.errors().next().is_some() {
+            tracing::info!(tool, "a Cedar policy could not be evaluated for a call: refused");
+            return refuse(format!(
+                "tool `{tool}`: a Cedar policy could not be evaluated for these arguments"
+            ));
+        }
+        match response.decision() {
+            Decision::Allow => Ok(()),
+            Decision::Deny => {
+                let forbidding: Vec<String> = diagnostics
+                    .reason()
+                    .map(|id| {
+                        let policy = for_tool.decide.policy(id);
+                        let name = policy
+                            .and_then(|p| p.annotation("id"))
+                            .map_or_else(|| id.to_string(), str::to_owned);
+                        match policy.and_then(|p| p.annotation("reason")) {
+                            Some(reason) => format!("{name} ({reason})"),
+                            None => name,
+                        }
+                    })
+                    .collect();
+                if forbidding.is_empty() {
+                    refuse(format!("tool `{tool}`: no Cedar policy permits this call"))
+                } else {
+                    refuse(format!(
+                        "tool `{tool}`: forbidden by the Cedar policy {}",
+                        forbidding.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Refuses arguments the schema refuses, undeclared members set aside as the ghost layer
+    /// sets them aside: no condition sees them.
+    fn admit_arguments(&self, compiled: &Compiled, call: &ToolCall) -> Result<(), Rejection> {
+        let Some(spec) = compiled.catalog.as_ref().and_then(|c| c.get(&call.tool)) else {
+            return Ok(());
+        };
+        let Some(validator) = spec.validator() else {
+            return Ok(());
+        };
+        let ghosts = find_ghosts(spec, &call.arguments);
+        let stripped;
+        let arguments = if ghosts.is_empty() {
+            &call.arguments
+        } else {
+            let mut copy = call.arguments.clone();
+            strip_ghosts(&mut copy, &ghosts);
+            stripped = copy;
+            &stripped
+        };
+        if validator.is_valid(arguments) {
+            return Ok(());
+        }
+        let (errors, truncated) = explain(validator, arguments, MAX_ERRORS);
+        Err(Rejection::schema_violation(POLICY, spec.name(), errors, truncated))
+    }
+
+    /// Whether some arguments could make a call to `tool` permitted for `caller` (for
+    /// `tools/list`): the policies decide with their conditions on the arguments set aside.
+    pub(crate) fn may_list(&self, tool: &str, caller: &Caller, catalog: Option<&SharedCatalog>) -> bool {
+        let compiled = self.compiled_for(catalog);
+        if compiled.failure.is_some() {
+            return false;
+        }
+        let for_tool = compiled.tools.get(tool).unwrap_or(&compiled.other);
+        let Some((request, entities)) = Context::from_pairs([])
+            .ok()
+            .and_then(|context| self.request(for_tool, caller, tool, context))
+        else {
+            return false;
+        };
+        let response = self.authorizer.is_authorized(&request, &for_tool.list, &entities);
+        response.decision() == Decision::Allow
+    }
+
+    fn request(
+        &self,
+        for_tool: &ForTool,
+        caller: &Caller,
+        tool: &str,
+        context: Context,
+    ) -> Option<(Request, Entities)> {
+        let principal = match caller.agent_id.as_deref() {
+            Some(id) => uid("Agent", id)?,
+            None => uid("Anonymous", "")?,
+        };
+        let resource = uid("Tool", tool)?;
+        let action = uid("Action", &call_action(tool))?;
+        let mut added = Vec::new();
+        added.push(self.principal_entity(&principal, caller)?);
+        if for_tool.fields.is_none() {
+            added.extend(self.tool_entities(tool));
+        }
+        let entities = if added.is_empty() {
+            for_tool.entities.clone()
+        } else {
+            for_tool.entities.clone().upsert_entities(added, None).ok()?
+        };
+        let request = Request::new(principal, action, resource, context, None).ok()?;
+        Some((request, entities))
+    }
+}
+
+impl CedarPolicies {
+    /// The caller as an entity: as the entities file defines it, with `verified`, `roles`
+    /// and its roles' `Role` groups set by the airlock.
+    fn principal_entity(&self, principal: &EntityUid, caller: &Caller) -> Option<Entity> {
+        let roles: Vec<Value> = caller.roles.iter().map(|r| Value::from(r.as_str())).collect();
+        let role_uids = caller
+            .roles
+            .iter()
+            .map(|r| serde_json::json!({"type": "Role", "id": r}));
+        let Some(defined) = self.entities.get(principal) else {
+            let parents: HashSet<EntityUid> = if caller.agent_id.is_some() {
+                caller.roles.iter().filter_map(|r| uid("Role", r)).collect()
+            } else {
+                HashSet::new()
+            };
+            let attrs = HashMap::from([
+                ("verified".to_owned(), RestrictedExpression::new_bool(caller.verified)),
+                (
+                    "roles".to_owned(),
+                    RestrictedExpression::new_set(
+                        caller.roles.iter().map(|r| RestrictedExpression::new_string(r.clone())),
+                    ),
+                ),
+            ]);
+            return Entity::new(principal.clone(), attrs, parents).ok();
+        };
+        let mut json = defined.to_json_value().ok()?;
+        let attrs = json.get_mut("attrs")?.as_object_mut()?;
+        attrs.insert("verified".to_owned(), Value::Bool(caller.verified));
+        attrs.insert("roles".to_owned(), Value::Array(roles));
+        json.get_mut("parents")?.as_array_mut()?.extend(role_uids);
+        Entity::from_json_value(json, None).ok()
+    }
+}
+
+fn uid(kind: &str, id: &str) -> Option<EntityUid> {
+    let kind = EntityTypeName::from_str(kind).ok()?;
+    Some(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
+}
+
+#[cfg(test)]
+mod tests;
