@@ -666,3 +666,82 @@ fn sandbox_run_refuses_when_isolation_is_unavailable() {
     assert!(err.contains("refused"), "{err}");
     assert!(!marker.exists(), "the command must not run");
 }
+
+/// `airlock policy validate` runs the Cedar start-up check alone (an argument the tool does
+/// not have is named with its policy and tool), and `airlock check` reports Cedar's
+/// decisions over the arguments, with the policy that forbade a call.
+#[test]
+fn cedar_policies_are_validated_against_the_catalog_and_decide_in_check() {
+    let dir = workdir("cedar");
+    let tools = dir.join("tools.json");
+    let config = dir.join("airlock.toml");
+    let policies = dir.join("tools.cedar");
+    std::fs::write(
+        &config,
+        format!(
+            "[policy]\ncedar_file = {:?}\npath_arguments = [\"path\"]\n",
+            policies.display().to_string()
+        ),
+    )
+    .unwrap();
+    let validate = |policy: &str| {
+        std::fs::write(&policies, policy).unwrap();
+        airlock(
+            &[
+                "policy",
+                "validate",
+                "--tools",
+                tools.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            &[],
+            b"",
+        )
+    };
+    let (status, out, _) = validate(
+        r#"@id("docs") permit(principal, action == Action::"call:read_file", resource)
+             when { context.arguments.file like "/docs/*" };"#,
+    );
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains("`docs`") && out.contains("file") && out.contains("call:read_file"),
+        "{out}"
+    );
+    let (status, out, _) = validate(
+        r#"@id("limit-is-a-number") permit(principal, action == Action::"call:read_file", resource)
+             when { context.arguments has limit && context.arguments.limit == "10" };"#,
+    );
+    assert_eq!(status, 1, "a string compared with an integer: {out}");
+    let (status, out, err) = validate(
+        r#"permit(principal, action in Action::"call_tool", resource);
+           @id("docs-only") @reason("only the docs folder")
+           forbid(principal, action == Action::"call:read_file", resource)
+             unless { context.arguments.path like "/docs/*" };"#,
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.starts_with("OK"), "{out}");
+
+    let r = run(
+        &dir,
+        &["--config", config.to_str().unwrap()],
+        &[],
+        &calls(&[
+            json!({"tool": "read_file", "arguments": {"path": "/docs/a.md"}}),
+            json!({"tool": "read_file", "arguments": {"path": "/docs/../etc/passwd"}}),
+            json!({"tool": "read_file", "arguments": {"path": "/docs//b/./c.md/"}}),
+        ]),
+    );
+    assert_eq!(r.lines[0]["decision"], "allow", "{:?}", r.lines);
+    assert_eq!(r.lines[1]["decision"], "deny", "{:?}", r.lines);
+    let message = r.lines[1]["rejection"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("docs-only") && message.contains("only the docs folder"),
+        "{message}"
+    );
+    assert_eq!(
+        r.lines[2]["arguments"]["path"], "/docs/b/c.md",
+        "{:?}",
+        r.lines
+    );
+}

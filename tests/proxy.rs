@@ -331,12 +331,8 @@ async fn cedar_policies_hold_a_real_servers_writes_to_one_folder() {
     );
 
     std::fs::write(&policies, write_policy("path")).unwrap();
-    let proxy = Listening::start_with_env(
-        &dir,
-        &config,
-        &upstream,
-        &[("CEDAR_TEST_SECRET", secret)],
-    );
+    let proxy =
+        Listening::start_with_env(&dir, &config, &upstream, &[("CEDAR_TEST_SECRET", secret)]);
     let issuer = HmacTokenVerifier::new(secret.as_bytes().to_vec()).unwrap();
     let writer = issuer.issue("writer-1", &["writer"], Duration::from_secs(600));
     let reader = issuer.issue("reader-1", &[], Duration::from_secs(600));
@@ -349,12 +345,16 @@ async fn cedar_policies_hold_a_real_servers_writes_to_one_folder() {
             .map(|t| t["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let for_writer =
-        names(rpc_over_http(&proxy.url, Some(&writer), "tools/list", json!({})).await);
-    let for_reader =
-        names(rpc_over_http(&proxy.url, Some(&reader), "tools/list", json!({})).await);
-    assert!(for_writer.iter().any(|t| t == "write_file"), "{for_writer:?}");
-    assert!(!for_reader.iter().any(|t| t == "write_file"), "{for_reader:?}");
+    let for_writer = names(rpc_over_http(&proxy.url, Some(&writer), "tools/list", json!({})).await);
+    let for_reader = names(rpc_over_http(&proxy.url, Some(&reader), "tools/list", json!({})).await);
+    assert!(
+        for_writer.iter().any(|t| t == "write_file"),
+        "{for_writer:?}"
+    );
+    assert!(
+        !for_reader.iter().any(|t| t == "write_file"),
+        "{for_reader:?}"
+    );
     assert!(
         for_reader.iter().any(|t| t == "read_text_file"),
         "{for_reader:?}"

@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod check;
 mod pins;
+mod policy;
 mod proxy;
 mod sandbox;
 mod sanitize;
@@ -64,6 +65,9 @@ enum Command {
     /// Work with audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check the policy configuration.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Run commands under the sandbox layer's isolation.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -144,6 +148,23 @@ pub(crate) enum PinsCommand {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Run the policy's start-up checks alone, against a tool catalog: the rules compile,
+    /// and the Cedar policies (`[policy] cedar_file`) hold for every tool's input schema (an
+    /// argument a tool does not have, a comparison of another type, an unknown tool are
+    /// errors naming the policy). Exit status 1 when they do not hold, 2 when a file
+    /// cannot be read.
+    Validate {
+        /// The tool catalog: an MCP tools/list JSON document.
+        #[arg(long, value_name = "FILE")]
+        tools: PathBuf,
+        /// Configuration file (TOML); AIRLOCK_* environment variables apply on top.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum AuditCommand {
     /// Check the hash chain and sequence of an audit log, across its rotated files (given in
     /// any order). Prints OK or the first broken record (file, line, seq, why); exit status 1
@@ -206,6 +227,9 @@ fn main() -> ExitCode {
             audit_log,
         } => check(tools, config, fail_on_deny, audit_log),
         Command::Audit(AuditCommand::Verify { files, key_env }) => audit_verify(&files, key_env),
+        Command::Policy(PolicyCommand::Validate { tools, config }) => {
+            policy::validate(tools, config)
+        }
         Command::Proxy {
             config,
             listen,

@@ -467,6 +467,11 @@ impl PolicyEngine {
             return Vec::new();
         };
         let catalog = catalog.load();
+        #[cfg(feature = "cedar")]
+        let cedar = self
+            .cedar
+            .as_ref()
+            .map(|c| c.lister(caller, self.catalog.as_ref()));
         catalog
             .tools()
             .into_iter()
@@ -477,22 +482,19 @@ impl PolicyEngine {
                         .rules
                         .decide(name, caller, self.trusts_id(caller))
                         .is_ok()
-                    && self.cedar_lists(name, caller)
+            })
+            // Cedar last: the costliest.
+            .filter(|name| {
+                #[cfg(feature = "cedar")]
+                if let Some(cedar) = &cedar {
+                    return cedar.may_list(name);
+                }
+                let _ = name;
+                true
             })
             .take(max)
             .map(str::to_owned)
             .collect()
-    }
-
-    /// Whether the Cedar policies (when there are any) could permit `caller` to call `tool`
-    /// with some arguments.
-    fn cedar_lists(&self, tool: &str, caller: &Caller) -> bool {
-        #[cfg(feature = "cedar")]
-        if let Some(cedar) = &self.cedar {
-            return cedar.may_list(tool, caller, self.catalog.as_ref());
-        }
-        let _ = (tool, caller);
-        true
     }
 
     /// Whether `caller`'s agent id may unlock `[policy.agents.<id>]` allow rules: with a

@@ -1,6 +1,11 @@
 //! The policies that can apply to each tool, for deciding its calls and for listing it.
 
-use cedar_policy::{ActionConstraint, Effect, Policy, PolicySet, ResourceConstraint};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use cedar_policy::{
+    ActionConstraint, Effect, EntityUid, Policy, PolicySet, PrincipalConstraint, ResourceConstraint,
+};
 use serde_json::Value;
 
 use super::schema::{CALL_TOOL, call_action};
@@ -20,27 +25,94 @@ pub(super) fn applies_to(policy: &Policy, tool: &str) -> bool {
             uid.type_name().to_string() != "Tool" || uid.id().unescaped() == tool
         }
         ResourceConstraint::Is(kind) => kind.to_string() == "Tool",
-        ResourceConstraint::Any | ResourceConstraint::In(_) | ResourceConstraint::IsIn(..) => {
-            true
-        }
+        ResourceConstraint::Any | ResourceConstraint::In(_) | ResourceConstraint::IsIn(..) => true,
     };
     action && resource
+}
+
+/// Whether `policy`'s action scope takes in every tool's call.
+pub(super) fn spans_every_tool(policy: &Policy) -> bool {
+    match policy.action_constraint() {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(_) => false,
+        ActionConstraint::In(uids) => uids.iter().any(|uid| is_action(uid, CALL_TOOL)),
+    }
 }
 
 fn is_action(uid: &cedar_policy::EntityUid, id: &str) -> bool {
     uid.type_name().to_string() == "Action" && uid.id().unescaped() == id
 }
 
-/// The policies of `all` whose scope can hold for `tool`.
-pub(super) fn subset(all: &[Policy], tool: Option<&str>) -> PolicySet {
-    let mut set = PolicySet::new();
-    for policy in all {
-        if tool.is_none_or(|t| applies_to(policy, t)) {
-            // Ids are unique in `all`, so adding cannot clash.
-            let _ = set.add(policy.clone());
+/// Policy sets kept per tool, at most: one per distinct group of policies callers' scopes
+/// select (a handful of roles make a handful).
+const MAX_SETS: usize = 1024;
+
+/// The policies whose scope can hold for one tool, and the sets of them that hold for each
+/// kind of caller, made on first use: a decision evaluates only the policies whose
+/// principal scope holds for its caller.
+pub(super) struct Scoped {
+    policies: Vec<Policy>,
+    principals: Vec<PrincipalConstraint>,
+    sets: Mutex<HashMap<Vec<u32>, Arc<PolicySet>>>,
+}
+
+impl Scoped {
+    /// The policies of `all` whose scope can hold for `tool` (every one for `None`).
+    pub(super) fn new(all: &[Policy], tool: Option<&str>) -> Self {
+        let policies: Vec<Policy> = all
+            .iter()
+            .filter(|p| tool.is_none_or(|t| applies_to(p, t)))
+            .cloned()
+            .collect();
+        let principals = policies.iter().map(Policy::principal_constraint).collect();
+        Self {
+            policies,
+            principals,
+            sets: Mutex::new(HashMap::new()),
         }
     }
-    set
+
+    /// The policies whose principal scope holds for `principal`, a member of `ancestors`.
+    pub(super) fn for_principal(
+        &self,
+        principal: &EntityUid,
+        ancestors: &HashSet<EntityUid>,
+    ) -> Arc<PolicySet> {
+        let within = |uid: &EntityUid| uid == principal || ancestors.contains(uid);
+        let chosen: Vec<u32> = self
+            .principals
+            .iter()
+            .enumerate()
+            .filter(|(_, scope)| match scope {
+                PrincipalConstraint::Any => true,
+                PrincipalConstraint::Eq(uid) => uid == principal,
+                PrincipalConstraint::In(uid) => within(uid),
+                PrincipalConstraint::Is(kind) => kind == principal.type_name(),
+                PrincipalConstraint::IsIn(kind, uid) => {
+                    kind == principal.type_name() && within(uid)
+                }
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        let mut sets = self
+            .sets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(set) = sets.get(&chosen) {
+            return set.clone();
+        }
+        let mut set = PolicySet::new();
+        for &i in &chosen {
+            // Ids are unique in the file, so adding cannot clash.
+            let _ = set.add(self.policies[i as usize].clone());
+        }
+        let set = Arc::new(set);
+        if sets.len() >= MAX_SETS {
+            sets.clear();
+        }
+        sets.insert(chosen, set.clone());
+        set
+    }
 }
 
 /// `policies` as they stand before the arguments are known, for `tools/list`: a permit's

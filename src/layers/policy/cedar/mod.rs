@@ -92,11 +92,13 @@ struct Compiled {
     tools: HashMap<String, ForTool>,
     /// For tools outside the catalog: every policy, arguments untyped.
     other: ForTool,
+    /// The file's entities and every tool's, for listing them all at once.
+    all_entities: Entities,
 }
 
 struct ForTool {
-    decide: PolicySet,
-    list: PolicySet,
+    decide: index::Scoped,
+    list: index::Scoped,
     fields: Option<Vec<Field>>,
     entities: Entities,
 }
@@ -206,11 +208,9 @@ impl CedarPolicies {
         let listing = index::before_arguments(&self.policies);
         let mut failure = None;
         let mut tools = HashMap::new();
-        let mut schema = None;
         if let Some(catalog) = &catalog {
-            match self.check(catalog) {
-                Ok(s) => schema = Some(s),
-                Err(why) => failure = Some(why),
+            if let Err(why) = self.check(catalog) {
+                failure = Some(why);
             }
             for spec in catalog.tools() {
                 let name = spec.name();
@@ -218,22 +218,22 @@ impl CedarPolicies {
                 tools.insert(
                     name.to_owned(),
                     ForTool {
-                        decide: index::subset(&self.policies, Some(name)),
-                        list: index::subset(&listing, Some(name)),
+                        decide: index::Scoped::new(&self.policies, Some(name)),
+                        list: index::Scoped::new(&listing, Some(name)),
                         fields: Some(fields),
                         entities: self.entities_for(Some(name)),
                     },
                 );
             }
         }
-        let _ = schema;
         Compiled {
+            all_entities: self.entities_for_all(catalog.as_deref()),
             catalog,
             failure,
             tools,
             other: ForTool {
-                decide: index::subset(&self.policies, None),
-                list: index::subset(&listing, None),
+                decide: index::Scoped::new(&self.policies, None),
+                list: index::Scoped::new(&listing, None),
                 fields: None,
                 entities: self.entities_for(None),
             },
@@ -241,26 +241,52 @@ impl CedarPolicies {
     }
 
     /// Validates the policies against `catalog`'s schema; the error names each failing policy.
-    fn check(&self, catalog: &ToolCatalog) -> Result<Schema, String> {
-        let json = schema::schema_json(catalog, &self.file_types, &self.kinds);
-        let schema = Schema::from_json_value(json)
-            .map_err(|e| format!("the Cedar schema of the tools does not build: {e}"))?;
-        let mut set = PolicySet::new();
-        for policy in &self.policies {
-            let _ = set.add(policy.clone());
+    /// A policy whose scope spans every tool is checked once per distinct argument type
+    /// rather than once per tool (Cedar's validator checks each action apart), and against
+    /// every tool only when that finds a problem, so the messages name the right tools.
+    fn check(&self, catalog: &ToolCatalog) -> Result<(), String> {
+        let specs = catalog.tools();
+        let build = |specs: &[&crate::catalog::ToolSpec]| {
+            let json = schema::schema_json(specs, &self.file_types, &self.kinds);
+            Schema::from_json_value(json)
+                .map_err(|e| format!("the Cedar schema of the tools does not build: {e}"))
+        };
+        let validate = |schema: &Schema, policies: &[&Policy]| {
+            let mut set = PolicySet::new();
+            for policy in policies {
+                let _ = set.add((*policy).clone());
+            }
+            let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+            result
+                .validation_errors()
+                .take(MAX_ERRORS)
+                .map(|e| format!("{}: {e}", self.describe(e.policy_id())))
+                .collect::<Vec<String>>()
+        };
+        let full = build(&specs)?;
+        let (wide, narrow): (Vec<&Policy>, Vec<&Policy>) = self
+            .policies
+            .iter()
+            .partition(|p| index::spans_every_tool(p));
+        let mut problems = validate(&full, &narrow);
+        if !wide.is_empty() {
+            let mut seen = HashSet::new();
+            let distinct: Vec<&crate::catalog::ToolSpec> = specs
+                .iter()
+                .filter(|s| {
+                    let fields = schema::arguments_of(s, &self.kinds);
+                    seen.insert(schema::context_type(&fields).to_string())
+                })
+                .copied()
+                .collect();
+            if distinct.len() == specs.len() || !validate(&build(&distinct)?, &wide).is_empty() {
+                problems.extend(validate(&full, &wide));
+            }
         }
-        let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-        if result.validation_passed() {
-            return Ok(schema);
+        if problems.is_empty() {
+            return Ok(());
         }
-        let problems: Vec<String> = result
-            .validation_errors()
-            .take(MAX_ERRORS)
-            .map(|e| {
-                let id = e.policy_id();
-                format!("{}: {e}", self.describe(id))
-            })
-            .collect();
+        problems.truncate(MAX_ERRORS);
         Err(format!(
             "the Cedar policies do not hold for the tools' schemas: {}",
             problems.join("; ")
@@ -300,14 +326,41 @@ impl CedarPolicies {
         }
         self.entities
             .clone()
-            .upsert_entities(added.into_iter().filter(|e| self.entities.get(&e.uid()).is_none()), None)
+            .upsert_entities(
+                added
+                    .into_iter()
+                    .filter(|e| self.entities.get(&e.uid()).is_none()),
+                None,
+            )
+            .unwrap_or_else(|_| self.entities.clone())
+    }
+
+    /// The file's entities and those of every tool in `catalog`.
+    fn entities_for_all(&self, catalog: Option<&ToolCatalog>) -> Entities {
+        let mut added: Vec<Entity> = uid("Action", CALL_TOOL)
+            .map(|group| Entity::new_no_attrs(group, HashSet::new()))
+            .into_iter()
+            .collect();
+        for spec in catalog.map(ToolCatalog::tools).unwrap_or_default() {
+            added.extend(self.tool_entities(spec.name()));
+        }
+        self.entities
+            .clone()
+            .upsert_entities(
+                added
+                    .into_iter()
+                    .filter(|e| self.entities.get(&e.uid()).is_none()),
+                None,
+            )
             .unwrap_or_else(|_| self.entities.clone())
     }
 
     /// `Tool::"<tool>"` (unless the file defines it) and `Action::"call:<tool>"`.
     fn tool_entities(&self, tool: &str) -> Vec<Entity> {
         let mut out = Vec::new();
-        if let (Some(action), Some(group)) = (uid("Action", &call_action(tool)), uid("Action", CALL_TOOL)) {
+        if let (Some(action), Some(group)) =
+            (uid("Action", &call_action(tool)), uid("Action", CALL_TOOL))
+        {
             out.push(Entity::new_no_attrs(action, HashSet::from([group])));
         }
         if let Some(resource) = uid("Tool", tool)
@@ -369,16 +422,35 @@ impl CedarPolicies {
             ("urls".to_owned(), urls),
             ("now".to_owned(), RestrictedExpression::new_long(now)),
         ]);
+        let Some((principal, entity, ancestors)) = self.principal(&call.caller) else {
+            return refuse(format!(
+                "tool `{tool}`: the call cannot be put to the Cedar policies"
+            ));
+        };
+        let policies = for_tool.decide.for_principal(&principal, &ancestors);
+        if !policies
+            .policies()
+            .any(|p| p.effect() == cedar_policy::Effect::Permit)
+        {
+            return refuse(format!("tool `{tool}`: no Cedar policy permits this call"));
+        }
         let Some((request, entities)) = context
             .ok()
-            .and_then(|context| self.request(for_tool, &call.caller, tool, context))
+            .and_then(|context| self.request(for_tool, (principal, entity), tool, context))
         else {
-            return refuse(format!("tool `{tool}`: the call cannot be put to the Cedar policies"));
+            return refuse(format!(
+                "tool `{tool}`: the call cannot be put to the Cedar policies"
+            ));
         };
-        let response = self.authorizer.is_authorized(&request, &for_tool.decide, &entities);
+        let response = self
+            .authorizer
+            .is_authorized(&request, &policies, &entities);
         let diagnostics = response.diagnostics();
         if diagnostics.errors().next().is_some() {
-            tracing::info!(tool, "a Cedar policy could not be evaluated for a call: refused");
+            tracing::info!(
+                tool,
+                "a Cedar policy could not be evaluated for a call: refused"
+            );
             return refuse(format!(
                 "tool `{tool}`: a Cedar policy could not be evaluated for these arguments"
             ));
@@ -389,7 +461,7 @@ impl CedarPolicies {
                 let forbidding: Vec<String> = diagnostics
                     .reason()
                     .map(|id| {
-                        let policy = for_tool.decide.policy(id);
+                        let policy = policies.policy(id);
                         let name = policy
                             .and_then(|p| p.annotation("id"))
                             .map_or_else(|| id.to_string(), str::to_owned);
@@ -434,60 +506,138 @@ impl CedarPolicies {
             return Ok(());
         }
         let (errors, truncated) = explain(validator, arguments, MAX_ERRORS);
-        Err(Rejection::schema_violation(POLICY, spec.name(), errors, truncated))
+        Err(Rejection::schema_violation(
+            POLICY,
+            spec.name(),
+            errors,
+            truncated,
+        ))
     }
 
-    /// Whether some arguments could make a call to `tool` permitted for `caller` (for
-    /// `tools/list`): the policies decide with their conditions on the arguments set aside.
-    pub(crate) fn may_list(&self, tool: &str, caller: &Caller, catalog: Option<&SharedCatalog>) -> bool {
+    /// What `caller` may be shown in `tools/list`: see [`Lister::may_list`].
+    pub(crate) fn lister(&self, caller: &Caller, catalog: Option<&SharedCatalog>) -> Lister<'_> {
         let compiled = self.compiled_for(catalog);
-        if compiled.failure.is_some() {
-            return false;
-        }
-        let for_tool = compiled.tools.get(tool).unwrap_or(&compiled.other);
-        let Some((request, entities)) = Context::from_pairs([])
-            .ok()
-            .and_then(|context| self.request(for_tool, caller, tool, context))
-        else {
-            return false;
+        let principal = match &compiled.failure {
+            Some(_) => None,
+            None => self.principal(caller).and_then(|(uid, entity, ancestors)| {
+                let entities = compiled
+                    .all_entities
+                    .clone()
+                    .upsert_entities([entity], None)
+                    .ok()?;
+                Some((uid, ancestors, entities))
+            }),
         };
-        let response = self.authorizer.is_authorized(&request, &for_tool.list, &entities);
-        response.decision() == Decision::Allow
+        Lister {
+            policies: self,
+            compiled,
+            principal,
+        }
+    }
+
+    /// The caller as Cedar's principal, its entity, and every group it is in (for choosing
+    /// the policies whose scope holds).
+    fn principal(&self, caller: &Caller) -> Option<(EntityUid, Entity, HashSet<EntityUid>)> {
+        let principal = match caller.agent_id.as_deref() {
+            Some(id) => uid("Agent", id)?,
+            None => uid("Anonymous", "")?,
+        };
+        let (entity, parents) = self.principal_entity(&principal, caller)?;
+        let mut ancestors = HashSet::new();
+        for parent in parents {
+            if let Some(above) = self.entities.ancestors(&parent) {
+                ancestors.extend(above.cloned());
+            }
+            ancestors.insert(parent);
+        }
+        Some((principal, entity, ancestors))
     }
 
     fn request(
         &self,
         for_tool: &ForTool,
-        caller: &Caller,
+        (principal, entity): (EntityUid, Entity),
         tool: &str,
         context: Context,
     ) -> Option<(Request, Entities)> {
-        let principal = match caller.agent_id.as_deref() {
-            Some(id) => uid("Agent", id)?,
-            None => uid("Anonymous", "")?,
-        };
         let resource = uid("Tool", tool)?;
         let action = uid("Action", &call_action(tool))?;
-        let mut added = Vec::new();
-        added.push(self.principal_entity(&principal, caller)?);
+        let mut added = vec![entity];
         if for_tool.fields.is_none() {
             added.extend(self.tool_entities(tool));
         }
-        let entities = if added.is_empty() {
-            for_tool.entities.clone()
-        } else {
-            for_tool.entities.clone().upsert_entities(added, None).ok()?
-        };
+        let entities = for_tool
+            .entities
+            .clone()
+            .upsert_entities(added, None)
+            .ok()?;
         let request = Request::new(principal, action, resource, context, None).ok()?;
         Some((request, entities))
+    }
+}
+
+/// One caller's view of the catalog, for `tools/list`.
+pub(crate) struct Lister<'a> {
+    policies: &'a CedarPolicies,
+    compiled: Arc<Compiled>,
+    principal: Option<(EntityUid, HashSet<EntityUid>, Entities)>,
+}
+
+impl Lister<'_> {
+    /// Whether some arguments could make a call to `tool` permitted for the caller: the
+    /// policies decide with their conditions on the arguments set aside.
+    pub(crate) fn may_list(&self, tool: &str) -> bool {
+        let Some((principal, ancestors, entities)) = &self.principal else {
+            return false;
+        };
+        let compiled = &self.compiled;
+        let for_tool = compiled.tools.get(tool).unwrap_or(&compiled.other);
+        let policies = for_tool.list.for_principal(principal, ancestors);
+        // No permit whose scope holds: nothing to evaluate.
+        if !policies
+            .policies()
+            .any(|p| p.effect() == cedar_policy::Effect::Permit)
+        {
+            return false;
+        }
+        let (Some(resource), Some(action)) = (uid("Tool", tool), uid("Action", &call_action(tool)))
+        else {
+            return false;
+        };
+        let entities = if for_tool.fields.is_none() {
+            let added = self.policies.tool_entities(tool);
+            match entities.clone().upsert_entities(added, None) {
+                Ok(e) => std::borrow::Cow::Owned(e),
+                Err(_) => return false,
+            }
+        } else {
+            std::borrow::Cow::Borrowed(entities)
+        };
+        let Ok(request) = Request::new(principal.clone(), action, resource, Context::empty(), None)
+        else {
+            return false;
+        };
+        let response = self
+            .policies
+            .authorizer
+            .is_authorized(&request, &policies, &entities);
+        response.decision() == Decision::Allow
     }
 }
 
 impl CedarPolicies {
     /// The caller as an entity: as the entities file defines it, with `verified`, `roles`
     /// and its roles' `Role` groups set by the airlock.
-    fn principal_entity(&self, principal: &EntityUid, caller: &Caller) -> Option<Entity> {
-        let roles: Vec<Value> = caller.roles.iter().map(|r| Value::from(r.as_str())).collect();
+    fn principal_entity(
+        &self,
+        principal: &EntityUid,
+        caller: &Caller,
+    ) -> Option<(Entity, Vec<EntityUid>)> {
+        let roles: Vec<Value> = caller
+            .roles
+            .iter()
+            .map(|r| Value::from(r.as_str()))
+            .collect();
         let role_uids = caller
             .roles
             .iter()
@@ -499,27 +649,48 @@ impl CedarPolicies {
                 HashSet::new()
             };
             let attrs = HashMap::from([
-                ("verified".to_owned(), RestrictedExpression::new_bool(caller.verified)),
+                (
+                    "verified".to_owned(),
+                    RestrictedExpression::new_bool(caller.verified),
+                ),
                 (
                     "roles".to_owned(),
                     RestrictedExpression::new_set(
-                        caller.roles.iter().map(|r| RestrictedExpression::new_string(r.clone())),
+                        caller
+                            .roles
+                            .iter()
+                            .map(|r| RestrictedExpression::new_string(r.clone())),
                     ),
                 ),
             ]);
-            return Entity::new(principal.clone(), attrs, parents).ok();
+            let listed = parents.iter().cloned().collect();
+            return Some((Entity::new(principal.clone(), attrs, parents).ok()?, listed));
         };
         let mut json = defined.to_json_value().ok()?;
         let attrs = json.get_mut("attrs")?.as_object_mut()?;
         attrs.insert("verified".to_owned(), Value::Bool(caller.verified));
         attrs.insert("roles".to_owned(), Value::Array(roles));
-        json.get_mut("parents")?.as_array_mut()?.extend(role_uids);
-        Entity::from_json_value(json, None).ok()
+        let parents = json.get_mut("parents")?.as_array_mut()?;
+        parents.extend(role_uids);
+        let listed = parents
+            .iter()
+            .filter_map(|p| EntityUid::from_json(p.clone()).ok())
+            .collect();
+        Some((Entity::from_json_value(json, None).ok()?, listed))
     }
 }
 
+/// The entity types the airlock names, parsed once: parsing a name runs Cedar's parser.
+static TYPES: std::sync::LazyLock<HashMap<&'static str, EntityTypeName>> =
+    std::sync::LazyLock::new(|| {
+        ["Agent", "Anonymous", "Role", "Tool", "Action"]
+            .into_iter()
+            .filter_map(|k| Some((k, EntityTypeName::from_str(k).ok()?)))
+            .collect()
+    });
+
 fn uid(kind: &str, id: &str) -> Option<EntityUid> {
-    let kind = EntityTypeName::from_str(kind).ok()?;
+    let kind = TYPES.get(kind)?.clone();
     Some(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{ToolCatalog, ToolSpec};
+use crate::catalog::ToolSpec;
 
 /// Nesting followed in an input schema (local `$ref`s included).
 const MAX_DEPTH: usize = 16;
@@ -111,7 +111,10 @@ fn arg_type(schema: &Value, root: &Value, depth: usize) -> Option<ArgType> {
         Some(Value::String(t)) => t.as_str(),
         // `["string", "null"]`: a null is left out of the record, so it is optional.
         Some(Value::Array(types)) => {
-            let mut named = types.iter().filter_map(Value::as_str).filter(|t| *t != "null");
+            let mut named = types
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null");
             match (named.next(), named.next()) {
                 (Some(t), None) => t,
                 _ => return None,
@@ -185,7 +188,11 @@ fn cedar_type(ty: &ArgType) -> Value {
         ArgType::Decimal => json!({"type": "Extension", "name": "decimal"}),
         ArgType::Bool => json!({"type": "Boolean"}),
         ArgType::Set(item) => json!({"type": "Set", "element": cedar_type(item)}),
-        ArgType::Record(fields) => record(fields.iter().map(|f| (&f.name, cedar_type(&f.ty), f.required))),
+        ArgType::Record(fields) => record(
+            fields
+                .iter()
+                .map(|f| (&f.name, cedar_type(&f.ty), f.required)),
+        ),
     }
 }
 
@@ -249,12 +256,22 @@ impl FileTypes {
             };
             let entry = out.types.entry(kind.to_owned()).or_default();
             entry.count += 1;
-            for parent in entity.get("parents").and_then(Value::as_array).into_iter().flatten() {
+            for parent in entity
+                .get("parents")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(p) = parent.get("type").and_then(Value::as_str) {
                     entry.parents.insert(p.to_owned());
                 }
             }
-            for (name, value) in entity.get("attrs").and_then(Value::as_object).into_iter().flatten() {
+            for (name, value) in entity
+                .get("attrs")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 let ty = value_type(value);
                 let slot = entry.attrs.entry(name.clone()).or_insert((ty.clone(), 0));
                 if slot.0 != ty {
@@ -262,7 +279,12 @@ impl FileTypes {
                 }
                 slot.1 += 1;
             }
-            for parent in entity.get("parents").and_then(Value::as_array).into_iter().flatten() {
+            for parent in entity
+                .get("parents")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(p) = parent.get("type").and_then(Value::as_str) {
                     out.types.entry(p.to_owned()).or_default();
                 }
@@ -291,7 +313,10 @@ impl FileTypes {
     }
 
     fn parents(&self, kind: &str) -> BTreeSet<String> {
-        self.types.get(kind).map(|t| t.parents.clone()).unwrap_or_default()
+        self.types
+            .get(kind)
+            .map(|t| t.parents.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -312,8 +337,8 @@ fn value_type(value: &Value) -> Option<Value> {
     })
 }
 
-/// The Cedar schema (JSON form) of `catalog` with the entity types of `file`.
-pub(super) fn schema_json(catalog: &ToolCatalog, file: &FileTypes, kinds: &Kinds) -> Value {
+/// The Cedar schema (JSON form) of the tools `specs` with the entity types of `file`.
+pub(super) fn schema_json(specs: &[&ToolSpec], file: &FileTypes, kinds: &Kinds) -> Value {
     let string_set = json!({"type": "Set", "element": {"type": "String"}});
     let mut entity_types = Map::new();
     let mut agent_parents = file.parents("Agent");
@@ -339,18 +364,22 @@ pub(super) fn schema_json(catalog: &ToolCatalog, file: &FileTypes, kinds: &Kinds
             "shape": file.shape("Tool", &[("name", json!({"type": "String"}))]),
         }),
     );
-    for kind in file.types.keys().filter(|k| !OWN_TYPES.contains(&k.as_str()) && *k != "Action") {
+    for kind in file
+        .types
+        .keys()
+        .filter(|k| !OWN_TYPES.contains(&k.as_str()) && *k != "Action")
+    {
         entity_types.insert(
             kind.clone(),
             json!({"memberOfTypes": file.parents(kind), "shape": file.shape(kind, &[])}),
         );
     }
-    entity_types
-        .entry("Role")
-        .or_insert_with(|| json!({"memberOfTypes": file.parents("Role"), "shape": file.shape("Role", &[])}));
+    entity_types.entry("Role").or_insert_with(
+        || json!({"memberOfTypes": file.parents("Role"), "shape": file.shape("Role", &[])}),
+    );
     let mut actions = Map::new();
     actions.insert(CALL_TOOL.into(), json!({}));
-    for spec in catalog.tools() {
+    for spec in specs {
         let fields = arguments_of(spec, kinds);
         actions.insert(
             call_action(spec.name()),

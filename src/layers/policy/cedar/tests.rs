@@ -167,10 +167,7 @@ fn conditions_see_valid_typed_arguments_and_resolved_paths() {
             Some("a"),
             json!({"path": path, "content": "x"}),
         );
-        assert!(
-            cedar.decide(&mut c, Some(&catalog), 0).is_err(),
-            "{path}"
-        );
+        assert!(cedar.decide(&mut c, Some(&catalog), 0).is_err(), "{path}");
     }
     // Refused by the schema, so no condition sees it (here: a string for a number).
     let mut c = call("transfer", Some("a"), json!({"amount": "5"}));
@@ -234,7 +231,7 @@ fn listing_shows_what_some_arguments_could_permit_for_this_caller() {
     let mut writer = Caller::agent("w");
     writer.roles = vec!["writer".into()];
     let reader = Caller::agent("r");
-    let lists = |caller: &Caller, tool: &str| cedar.may_list(tool, caller, Some(&catalog));
+    let lists = |caller: &Caller, tool: &str| cedar.lister(caller, Some(&catalog)).may_list(tool);
     assert!(lists(&writer, "write_file") && lists(&writer, "search"));
     assert!(!lists(&reader, "write_file") && lists(&reader, "search"));
     assert!(!lists(&Caller::default(), "search"));
@@ -260,4 +257,37 @@ fn a_changed_catalog_that_breaks_the_policies_fails_closed() {
     let mut c = call("write_file", None, json!({"file": "/w/a"}));
     let e = cedar.decide(&mut c, Some(&catalog), 0).unwrap_err();
     assert!(e.message.contains("configuration"), "{}", e.message);
+}
+
+#[test]
+fn a_policy_over_every_tool_is_checked_against_each_kind_of_arguments() {
+    let with_path = |name: &str| {
+        json!({"name": name, "inputSchema": {"type": "object",
+            "properties": {"path": {"type": "string"}}, "required": ["path"]}})
+    };
+    let catalog = |tools: Vec<Value>| {
+        SharedCatalog::new(
+            ToolCatalog::from_mcp_json(&json!({ "tools": tools }).to_string()).unwrap(),
+        )
+    };
+    let wide = r#"@id("no-secrets") forbid(principal, action in Action::"call_tool", resource)
+                    when { context.arguments.path like "*/secret/*" };
+                  permit(principal, action, resource);"#;
+    let same = catalog(vec![with_path("a"), with_path("b"), with_path("c")]);
+    compiled(wide, &same).unwrap();
+    let mut c = call("b", None, json!({"path": "/x/secret/y"}));
+    assert!(
+        compiled(wide, &same)
+            .unwrap()
+            .decide(&mut c, Some(&same), 0)
+            .is_err()
+    );
+    let mixed = catalog(vec![
+        with_path("a"),
+        with_path("b"),
+        json!({"name": "c", "inputSchema": {"type": "object", "properties": {"query": {"type": "string"}}}}),
+    ]);
+    let e = compiled(wide, &mixed).unwrap_err().to_string();
+    assert!(e.contains("no-secrets") && e.contains("call:c"), "{e}");
+    assert!(!e.contains("call:b"), "{e}");
 }

@@ -147,7 +147,10 @@ pub(crate) fn normalize_path(path: &str) -> Result<String, &'static str> {
         return Err("holds a backslash, a separator to some servers");
     }
     let lower = path.to_ascii_lowercase();
-    if ["%2e", "%2f", "%5c", "%00"].iter().any(|e| lower.contains(e)) {
+    if ["%2e", "%2f", "%5c", "%00"]
+        .iter()
+        .any(|e| lower.contains(e))
+    {
         return Err("holds a percent-encoded dot or separator");
     }
     let absolute = path.starts_with('/');
@@ -179,15 +182,24 @@ fn url_record(text: &str, argument: &str) -> Result<RestrictedExpression, Misfit
         why: "is not a URL",
     })?;
     let mut pairs = vec![
-        ("scheme".to_owned(), RestrictedExpression::new_string(url.scheme().to_owned())),
+        (
+            "scheme".to_owned(),
+            RestrictedExpression::new_string(url.scheme().to_owned()),
+        ),
         (
             "host".to_owned(),
             RestrictedExpression::new_string(url.host_str().unwrap_or("").to_owned()),
         ),
-        ("path".to_owned(), RestrictedExpression::new_string(url.path().to_owned())),
+        (
+            "path".to_owned(),
+            RestrictedExpression::new_string(url.path().to_owned()),
+        ),
     ];
     if let Some(port) = url.port_or_known_default() {
-        pairs.push(("port".to_owned(), RestrictedExpression::new_long(i64::from(port))));
+        pairs.push((
+            "port".to_owned(),
+            RestrictedExpression::new_long(i64::from(port)),
+        ));
     }
     RestrictedExpression::new_record(pairs).map_err(|_| Misfit::Type(argument.to_owned()))
 }
