@@ -239,6 +239,13 @@ impl Airlock {
         #[cfg(not(feature = "redis"))]
         shared_state(&config.state)?;
         let mut policy = PolicyEngineBuilder::from_config(&config.policy)?.catalog(catalog.clone());
+        // Approvers (and the approval store) see a held call's arguments masked.
+        let masker = sanitizer.clone();
+        policy = policy.approval_preview(Arc::new(move |arguments: &serde_json::Value| {
+            let mut shown = arguments.clone();
+            masker.sanitize_json(&mut shown, &mut Default::default());
+            shown
+        }));
         if let Some(gate) = gate {
             policy = policy.gate(gate);
         }

@@ -111,6 +111,7 @@ macro_rules! inner_service_accessors {
 
 pub mod adapters;
 pub mod airlock;
+pub mod approvals;
 pub mod builder;
 pub mod catalog;
 pub mod check;

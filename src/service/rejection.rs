@@ -42,6 +42,9 @@ pub enum RejectionCode {
     /// The tool's definition changed since an operator approved it (the proxy's pins): it
     /// is held until approved again.
     ToolChanged,
+    /// A policy holds the call for a person's approval: the first fix hint names the
+    /// request (`approval request <id>: …`); retry the identical call once it is approved.
+    ApprovalPending,
 }
 
 impl RejectionCode {
@@ -56,7 +59,8 @@ impl RejectionCode {
             RejectionCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             RejectionCode::PolicyDenied
             | RejectionCode::OutsideSchedule
-            | RejectionCode::ToolChanged => StatusCode::FORBIDDEN,
+            | RejectionCode::ToolChanged
+            | RejectionCode::ApprovalPending => StatusCode::FORBIDDEN,
             RejectionCode::UnknownTool => StatusCode::NOT_FOUND,
             RejectionCode::SchemaViolation | RejectionCode::GhostArguments => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -88,6 +92,7 @@ impl RejectionCode {
             RejectionCode::AuditUnavailable => "audit_unavailable",
             RejectionCode::StateUnavailable => "state_unavailable",
             RejectionCode::ToolChanged => "tool_changed",
+            RejectionCode::ApprovalPending => "approval_pending",
         }
     }
 }
@@ -146,6 +151,9 @@ fn deserialize_retry_after<'de, D: Deserializer<'de>>(
 ) -> Result<Option<Duration>, D::Error> {
     Ok(Option::<u64>::deserialize(deserializer)?.map(Duration::from_secs))
 }
+
+/// How an `approval_pending` refusal's first hint starts, before the request id.
+const APPROVAL_HINT: &str = "approval request ";
 
 impl Rejection {
     /// A rejection with a code, the refusing layer and a one-line message.
@@ -273,6 +281,39 @@ impl Rejection {
         rejection.with_hint(format!(
             "do not retry this tool; tools you may call: {listed}"
         ))
+    }
+
+    /// `approval_pending`: a policy holds this exact call for a person's decision, in the
+    /// approval request `id`.
+    pub fn approval_pending(
+        layer: impl Into<Cow<'static, str>>,
+        tool: &str,
+        id: &str,
+        reason: &str,
+        retry_after: Duration,
+    ) -> Self {
+        let mut rejection = Self::new(
+            RejectionCode::ApprovalPending,
+            layer,
+            format!("the call to `{tool}` waits for a person's approval ({reason}): request {id}"),
+        )
+        .with_hint(format!(
+            "{APPROVAL_HINT}{id}: ask an approver to approve it"
+        ))
+        .with_hint(
+            "then retry the identical call: the approval is for these arguments, this caller, once",
+        );
+        rejection.retry_after = Some(retry_after);
+        rejection
+    }
+
+    /// The approval request an `approval_pending` refusal names.
+    pub fn approval(&self) -> Option<&str> {
+        if self.code != RejectionCode::ApprovalPending {
+            return None;
+        }
+        let hint = self.fix_hints.first()?.strip_prefix(APPROVAL_HINT)?;
+        hint.split(':').next()
     }
 
     /// `unauthenticated`: the identity is missing or did not verify. Deliberately says

@@ -130,6 +130,11 @@ pub struct PolicyEngineBuilder {
     catalog: Option<SharedCatalog>,
     #[cfg(feature = "cedar")]
     cedar: Option<Arc<super::CedarPolicies>>,
+    approvals: Option<(
+        Arc<dyn crate::approvals::ApprovalStore>,
+        super::ApprovalsConfig,
+    )>,
+    approval_preview: Option<super::PreviewMask>,
 }
 
 impl PolicyEngineBuilder {
@@ -171,6 +176,10 @@ impl PolicyEngineBuilder {
         }
         if let Some(identity) = &config.identity {
             b = b.verifier(verifier_from_config(identity, &env)?);
+        }
+        if let Some(approvals) = &config.approvals {
+            let store = crate::approvals::MemoryApprovalStore::new(approvals.max_pending);
+            b = b.approvals(Arc::new(store), approvals.clone());
         }
         if let Some(policies) = &config.cedar_file {
             #[cfg(feature = "cedar")]
@@ -296,6 +305,24 @@ impl PolicyEngineBuilder {
         self
     }
 
+    /// Where calls held for approval wait (`store`), and which tools always ask, how long
+    /// requests live (`config`). Without it, a call a policy holds for approval is refused.
+    pub fn approvals(
+        mut self,
+        store: Arc<dyn crate::approvals::ApprovalStore>,
+        config: super::ApprovalsConfig,
+    ) -> Self {
+        self.approvals = Some((store, config));
+        self
+    }
+
+    /// Masks a held call's arguments before they are stored and shown to approvers (the
+    /// sanitizer, in [`Airlock`](crate::Airlock)).
+    pub fn approval_preview(mut self, mask: super::PreviewMask) -> Self {
+        self.approval_preview = Some(mask);
+        self
+    }
+
     /// Cedar policies every call the other rules allow must also satisfy.
     #[cfg(feature = "cedar")]
     pub fn cedar(mut self, policies: Arc<super::CedarPolicies>) -> Self {
@@ -352,6 +379,14 @@ impl PolicyEngineBuilder {
             .sessions
             .map(|c| SessionBudgets::new(&c, clock.clone()))
             .transpose()?;
+        let approvals = match self.approvals {
+            Some((store, config)) => {
+                let mut approvals = super::approval::Approvals::new(store, &config)?;
+                approvals.preview = self.approval_preview;
+                Some(approvals)
+            }
+            None => None,
+        };
         #[cfg(feature = "cedar")]
         if let (Some(cedar), Some(catalog)) = (&self.cedar, &self.catalog) {
             cedar.validate(&catalog.snapshot())?;
@@ -371,6 +406,7 @@ impl PolicyEngineBuilder {
             catalog: self.catalog,
             #[cfg(feature = "cedar")]
             cedar: self.cedar,
+            approvals,
         })
     }
 }

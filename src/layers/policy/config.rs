@@ -102,6 +102,8 @@ pub struct PolicyConfig {
     /// Arguments that hold URLs, for the Cedar policies (named as `path_arguments`): offered
     /// parsed under `context.urls`.
     pub url_arguments: Vec<String>,
+    /// Calls held for a person's approval, and where approvers decide.
+    pub approvals: Option<super::ApprovalsConfig>,
 }
 
 impl Default for PolicyConfig {
@@ -122,6 +124,7 @@ impl Default for PolicyConfig {
             cedar_entities_file: None,
             path_arguments: Vec::new(),
             url_arguments: Vec::new(),
+            approvals: None,
         }
     }
 }

@@ -176,6 +176,7 @@ pub struct PolicyEngine {
     pub(super) catalog: Option<SharedCatalog>,
     #[cfg(feature = "cedar")]
     pub(super) cedar: Option<Arc<super::CedarPolicies>>,
+    pub(super) approvals: Option<super::approval::Approvals>,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -224,8 +225,12 @@ impl PolicyEngine {
         match self.decide(call) {
             Decision::Allowed => Ok(()),
             Decision::Refused(rejection) => Err(rejection),
-            Decision::Pending(_) => {
-                Err(Rejection::state_unavailable(POLICY, Duration::from_secs(1)))
+            // Answered at once by a store in this process (approvals in memory).
+            Decision::Pending(pending) => {
+                use futures_util::FutureExt as _;
+                pending.future.now_or_never().unwrap_or_else(|| {
+                    Err(Rejection::state_unavailable(POLICY, Duration::from_secs(1)))
+                })
             }
         }
     }
@@ -233,20 +238,59 @@ impl PolicyEngine {
     /// Decides a call: at once when everything it needs is in this process, otherwise
     /// [`Decision::Pending`] on the shared store (one round trip, whatever the number of
     /// limits). May rewrite `call.caller` with the verified identity.
+    /// A call a policy holds for a person's approval is counted like any other (so an
+    /// agent cannot flood approvers past its limits), then held: it goes ahead only when
+    /// a person approved this exact call, and is otherwise refused with `approval_pending`.
     pub fn decide(&self, call: &mut ToolCall) -> Decision {
-        if let Err(rejection) = self.check_rules(call) {
-            return Decision::Refused(rejection);
-        }
-        let Some(store) = &self.shared else {
-            return match self.count_locally(call) {
+        let ask = match self.check_rules(call) {
+            Ok(ask) => ask,
+            Err(rejection) => return Decision::Refused(rejection),
+        };
+        let counted = match &self.shared {
+            None => match self.count_locally(call) {
                 Ok(()) => Decision::Allowed,
                 Err(rejection) => Decision::Refused(rejection),
-            };
+            },
+            Some(store) => match self.admission(call) {
+                Ok((admission, labels)) => admit_on(store.as_ref(), admission, labels),
+                Err(rejection) => Decision::Refused(rejection),
+            },
         };
-        match self.admission(call) {
-            Ok((admission, labels)) => admit_on(store.as_ref(), admission, labels),
-            Err(rejection) => Decision::Refused(rejection),
+        let Some(ask) = ask else {
+            return counted;
+        };
+        let Some(approvals) = &self.approvals else {
+            return Decision::Refused(Rejection::policy_denied(
+                POLICY,
+                format!(
+                    "the call to `{}` needs a person's approval, and this server takes none",
+                    call.tool
+                ),
+                &[],
+            ));
+        };
+        let hold = approvals.hold(call, ask, self.clock.now().as_second());
+        match counted {
+            Decision::Allowed => Decision::Pending(PendingDecision { future: hold }),
+            Decision::Refused(rejection) => Decision::Refused(rejection),
+            Decision::Pending(counting) => Decision::Pending(PendingDecision {
+                future: Box::pin(async move {
+                    counting.await?;
+                    hold.await
+                }),
+            }),
         }
+    }
+
+    /// Where approval requests live, when `[policy.approvals]` (or
+    /// [`approvals`](super::PolicyEngineBuilder::approvals)) set a store.
+    pub fn approval_store(&self) -> Option<&Arc<dyn crate::approvals::ApprovalStore>> {
+        self.approvals.as_ref().map(|a| &a.store)
+    }
+
+    /// The clock of this engine's decisions (approvals expire on it).
+    pub fn now(&self) -> i64 {
+        self.clock.now().as_second()
     }
 
     /// Decides a request a proxy relays to the server behind it (`mcp:resources/read`,
@@ -268,7 +312,8 @@ impl PolicyEngine {
     }
 
     /// Name, identity, tool rules and time windows: everything decided without counters.
-    fn check_rules(&self, call: &mut ToolCall) -> Result<(), Rejection> {
+    /// `Some` when the call may go ahead only with a person's approval.
+    fn check_rules(&self, call: &mut ToolCall) -> Result<Option<super::approval::Ask>, Rejection> {
         if let Err(e) = check_tool_name(&call.tool) {
             return Err(e.to_rejection(POLICY));
         }
@@ -313,9 +358,19 @@ impl PolicyEngine {
                 ));
             }
         }
+        let mut ask = None;
         #[cfg(feature = "cedar")]
-        if let Some(cedar) = &self.cedar {
-            cedar.decide(call, self.catalog.as_ref(), now.as_second())?;
+        if let Some(cedar) = &self.cedar
+            && let super::cedar::Verdict::Ask(reason) =
+                cedar.decide(call, self.catalog.as_ref(), now.as_second())?
+        {
+            ask = Some(super::approval::Ask {
+                reason,
+                version: cedar.version().to_owned(),
+            });
+        }
+        if ask.is_none() {
+            ask = self.approvals.as_ref().and_then(|a| a.ask_for(&call.tool));
         }
         if let Some(session) = call.session.as_deref()
             && self.sessions.is_some()
@@ -327,7 +382,7 @@ impl PolicyEngine {
                 "use the session id the server gave you",
             ));
         }
-        Ok(())
+        Ok(ask)
     }
 
     /// Rate limits and session budgets in this process's memory.

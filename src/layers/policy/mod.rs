@@ -55,6 +55,7 @@
 //! # }
 //! ```
 
+mod approval;
 mod builder;
 #[cfg(feature = "cedar")]
 mod cedar;
@@ -72,6 +73,7 @@ mod service;
 mod session;
 mod shared;
 
+pub use approval::{ApprovalsConfig, PreviewMask};
 pub use builder::PolicyEngineBuilder;
 #[cfg(feature = "cedar")]
 pub use cedar::CedarPolicies;

@@ -39,6 +39,7 @@
 //! The TOML rules apply first: a call passes both.
 
 mod index;
+mod principal;
 mod schema;
 mod values;
 
@@ -49,8 +50,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
-    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    Authorizer, Context, Decision, Entities, Entity, EntityUid, Policy, PolicySet, Request,
+    RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use serde_json::Value;
 
@@ -60,7 +61,18 @@ use crate::layers::strict_schema::explain;
 use crate::layers::strip_ghost_args::{find_ghosts, strip_ghosts};
 use crate::service::layer_names::POLICY;
 use crate::service::{Caller, Rejection, ToolCall};
+use principal::uid;
 use schema::{CALL_TOOL, Field, FileTypes, Kinds, call_action};
+
+/// What the policies say of a call they do not refuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// It may go ahead.
+    Allow,
+    /// It may go ahead once a person approves it: every permit that holds is annotated
+    /// `@approval("…")` (their texts, joined).
+    Ask(String),
+}
 
 /// Schema errors reported in a refusal, at most.
 const MAX_ERRORS: usize = 8;
@@ -68,6 +80,8 @@ const MAX_ERRORS: usize = 8;
 /// Cedar policies (and the entities they name), checked on every call.
 pub struct CedarPolicies {
     policies: Vec<Policy>,
+    /// Digest of the policies and entities: approvals are bound to it.
+    version: String,
     entities: Entities,
     file_types: FileTypes,
     kinds: Kinds,
@@ -113,6 +127,17 @@ impl CedarPolicies {
                 "policy templates are not supported: write each policy out".into(),
             ));
         }
+        let version = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(policies.as_bytes());
+            h.update([0]);
+            h.update(entities.unwrap_or("").as_bytes());
+            h.finalize()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         let mut listed: Vec<Policy> = set.policies().cloned().collect();
         listed.sort_by_key(|p| p.id().to_string());
         let (entities, file_types) = match entities {
@@ -126,6 +151,7 @@ impl CedarPolicies {
             None => (Entities::empty(), FileTypes::default()),
         };
         Ok(Self {
+            version,
             policies: listed,
             entities,
             file_types,
@@ -150,6 +176,12 @@ impl CedarPolicies {
             }
             other => other,
         })
+    }
+
+    /// The digest of the policies and entities this was built from: an approval is bound to
+    /// it, so changed policies ask again.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Top-level string arguments (or arrays of strings) that name files: `"path"` for
@@ -386,7 +418,7 @@ impl CedarPolicies {
         call: &mut ToolCall,
         catalog: Option<&SharedCatalog>,
         now: i64,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Verdict, Rejection> {
         let refuse = |why: String| Err(Rejection::policy_denied(POLICY, why, &[]));
         let compiled = self.compiled_for(catalog);
         let tool = call.tool.clone();
@@ -422,7 +454,9 @@ impl CedarPolicies {
             ("urls".to_owned(), urls),
             ("now".to_owned(), RestrictedExpression::new_long(now)),
         ]);
-        let Some((principal, entity, ancestors)) = self.principal(&call.caller) else {
+        let Some((principal, entity, ancestors)) =
+            principal::principal(&self.entities, &call.caller)
+        else {
             return refuse(format!(
                 "tool `{tool}`: the call cannot be put to the Cedar policies"
             ));
@@ -456,7 +490,20 @@ impl CedarPolicies {
             ));
         }
         match response.decision() {
-            Decision::Allow => Ok(()),
+            Decision::Allow => {
+                // Held for a person when every permit that holds asks for one.
+                let mut asks = Vec::new();
+                for id in diagnostics.reason() {
+                    match policies.policy(id).and_then(|p| p.annotation("approval")) {
+                        Some(reason) => asks.push(reason.to_owned()),
+                        None => return Ok(Verdict::Allow),
+                    }
+                }
+                Ok(match asks.is_empty() {
+                    true => Verdict::Allow,
+                    false => Verdict::Ask(asks.join("; ")),
+                })
+            }
             Decision::Deny => {
                 let forbidding: Vec<String> = diagnostics
                     .reason()
@@ -519,38 +566,22 @@ impl CedarPolicies {
         let compiled = self.compiled_for(catalog);
         let principal = match &compiled.failure {
             Some(_) => None,
-            None => self.principal(caller).and_then(|(uid, entity, ancestors)| {
-                let entities = compiled
-                    .all_entities
-                    .clone()
-                    .upsert_entities([entity], None)
-                    .ok()?;
-                Some((uid, ancestors, entities))
-            }),
+            None => {
+                principal::principal(&self.entities, caller).and_then(|(uid, entity, ancestors)| {
+                    let entities = compiled
+                        .all_entities
+                        .clone()
+                        .upsert_entities([entity], None)
+                        .ok()?;
+                    Some((uid, ancestors, entities))
+                })
+            }
         };
         Lister {
             policies: self,
             compiled,
             principal,
         }
-    }
-
-    /// The caller as Cedar's principal, its entity, and every group it is in (for choosing
-    /// the policies whose scope holds).
-    fn principal(&self, caller: &Caller) -> Option<(EntityUid, Entity, HashSet<EntityUid>)> {
-        let principal = match caller.agent_id.as_deref() {
-            Some(id) => uid("Agent", id)?,
-            None => uid("Anonymous", "")?,
-        };
-        let (entity, parents) = self.principal_entity(&principal, caller)?;
-        let mut ancestors = HashSet::new();
-        for parent in parents {
-            if let Some(above) = self.entities.ancestors(&parent) {
-                ancestors.extend(above.cloned());
-            }
-            ancestors.insert(parent);
-        }
-        Some((principal, entity, ancestors))
     }
 
     fn request(
@@ -623,75 +654,6 @@ impl Lister<'_> {
             .is_authorized(&request, &policies, &entities);
         response.decision() == Decision::Allow
     }
-}
-
-impl CedarPolicies {
-    /// The caller as an entity: as the entities file defines it, with `verified`, `roles`
-    /// and its roles' `Role` groups set by the airlock.
-    fn principal_entity(
-        &self,
-        principal: &EntityUid,
-        caller: &Caller,
-    ) -> Option<(Entity, Vec<EntityUid>)> {
-        let roles: Vec<Value> = caller
-            .roles
-            .iter()
-            .map(|r| Value::from(r.as_str()))
-            .collect();
-        let role_uids = caller
-            .roles
-            .iter()
-            .map(|r| serde_json::json!({"type": "Role", "id": r}));
-        let Some(defined) = self.entities.get(principal) else {
-            let parents: HashSet<EntityUid> = if caller.agent_id.is_some() {
-                caller.roles.iter().filter_map(|r| uid("Role", r)).collect()
-            } else {
-                HashSet::new()
-            };
-            let attrs = HashMap::from([
-                (
-                    "verified".to_owned(),
-                    RestrictedExpression::new_bool(caller.verified),
-                ),
-                (
-                    "roles".to_owned(),
-                    RestrictedExpression::new_set(
-                        caller
-                            .roles
-                            .iter()
-                            .map(|r| RestrictedExpression::new_string(r.clone())),
-                    ),
-                ),
-            ]);
-            let listed = parents.iter().cloned().collect();
-            return Some((Entity::new(principal.clone(), attrs, parents).ok()?, listed));
-        };
-        let mut json = defined.to_json_value().ok()?;
-        let attrs = json.get_mut("attrs")?.as_object_mut()?;
-        attrs.insert("verified".to_owned(), Value::Bool(caller.verified));
-        attrs.insert("roles".to_owned(), Value::Array(roles));
-        let parents = json.get_mut("parents")?.as_array_mut()?;
-        parents.extend(role_uids);
-        let listed = parents
-            .iter()
-            .filter_map(|p| EntityUid::from_json(p.clone()).ok())
-            .collect();
-        Some((Entity::from_json_value(json, None).ok()?, listed))
-    }
-}
-
-/// The entity types the airlock names, parsed once: parsing a name runs Cedar's parser.
-static TYPES: std::sync::LazyLock<HashMap<&'static str, EntityTypeName>> =
-    std::sync::LazyLock::new(|| {
-        ["Agent", "Anonymous", "Role", "Tool", "Action"]
-            .into_iter()
-            .filter_map(|k| Some((k, EntityTypeName::from_str(k).ok()?)))
-            .collect()
-    });
-
-fn uid(kind: &str, id: &str) -> Option<EntityUid> {
-    let kind = TYPES.get(kind)?.clone();
-    Some(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
 }
 
 #[cfg(test)]
