@@ -8,13 +8,15 @@
 # What it installs, and where:
 #   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
 #                     example clients), redis-server (the shared-state tests start their
-#                     own on a free loopback port); `apt-get update` only when needed
+#                     own on a free loopback port), chromium (the approvals page is driven
+#                     in it, headless); `apt-get update` only when needed
 #   PyPI packages     pinned below, into virtualenvs at target/e2e/venv and venv2 (the
 #                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
 #                     conformance suite needs it; the machine's own Node is left alone),
 #                     the official MCP conformance suite, and the MCP servers the proxy
-#                     tests put behind `airlock proxy` (server-filesystem, server-everything)
+#                     tests put behind `airlock proxy` (server-filesystem, server-everything),
+#                     and playwright-core (drives the headless Chromium)
 # Run again, it finds everything present and goes straight to the tests. The sanitizer's
 # fuzz run (tests/sanitize_fuzz.rs) lasts AIRLOCK_FUZZ_SECS seconds (30 by default).
 set -euo pipefail
@@ -27,7 +29,7 @@ PYTHON_PACKAGES=("mcp==1.30.0")     # target/e2e/venv: the Python SDK 1.x
 PYTHON2_PACKAGES=("mcp==2.3.0")     # target/e2e/venv2: the Python SDK 2.x
 NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16"
     "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/server-everything@2026.8.31"
-    "@modelcontextprotocol/sdk@1.32.2")
+    "@modelcontextprotocol/sdk@1.32.2" "playwright-core@1.65.2")
 
 say() { echo "scripts/test.sh: $*"; }
 started=$SECONDS
@@ -55,6 +57,7 @@ setup_debian() {
     command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     [ ${#missing[@]} -eq 0 ] && return
     if ! command -v apt-get >/dev/null 2>&1; then

@@ -125,6 +125,8 @@ pub struct Airlock {
     shared: Option<Arc<RedisState>>,
     session_ttl: std::time::Duration,
     sessions_per_caller: usize,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // served only with `axum`
+    approvers: Vec<String>,
 }
 
 /// Builds an [`Airlock`] from a configuration and parts made elsewhere; from
@@ -277,9 +279,27 @@ impl Airlock {
             shared,
             session_ttl,
             sessions_per_caller,
+            approvers: config
+                .policy
+                .approvals
+                .as_ref()
+                .map(|a| a.approvers.clone())
+                .unwrap_or_default(),
             sanitizer,
             catalog,
         })
+    }
+
+    /// Where approvers decide on held calls (`[policy.approvals]`): the page and API to serve
+    /// (at `[policy.approvals] listen` for `airlock proxy`), recording decisions in this
+    /// stack's audit log. `None` without approvals.
+    #[cfg(feature = "axum")]
+    pub fn approval_server(&self) -> Option<crate::approvals::ApprovalServer> {
+        crate::approvals::ApprovalServer::new(
+            self.policy().clone(),
+            self.approvers.clone(),
+            self.audit.clone(),
+        )
     }
 
     /// Leaves the audit layer out, whatever `[audit]` says.

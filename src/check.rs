@@ -39,7 +39,7 @@ use crate::airlock::{Airlock, AirlockError, AirlockService};
 use crate::catalog::ToolCatalog;
 use crate::config::AirlockConfig;
 use crate::service::layer_names::DRY_RUN;
-use crate::service::{Caller, Note, Rejection, ToolCall, ToolOutput, ToolResponse};
+use crate::service::{Caller, Note, Rejection, RejectionCode, ToolCall, ToolOutput, ToolResponse};
 
 /// A tool that runs nothing and answers with the arguments it received.
 #[derive(Debug, Clone)]
@@ -75,12 +75,16 @@ impl Service<ToolCall> for DryRun {
 /// sandbox (nothing runs) and without the sanitizer (the decisions show the arguments a
 /// tool would receive); audit only when `[audit] path` is set. One stack serves all the
 /// lines, so rate limits and session budgets act across them. The preset comes back too,
-/// for [`Airlock::audit`] to be flushed at the end.
+/// for [`Airlock::audit`] to be flushed at the end. A call a policy holds for a person's
+/// approval is `ask` (approvals are kept in memory for the run, none served).
 pub fn dry_run_stack(
     config: &AirlockConfig,
     catalog: Arc<ToolCatalog>,
 ) -> Result<(Airlock, AirlockService<DryRun>), AirlockError> {
-    let airlock = Airlock::from_config(config, catalog.clone())?
+    let mut config = config.clone();
+    let approvals = config.policy.approvals.get_or_insert_with(Default::default);
+    approvals.listen = None;
+    let airlock = Airlock::from_config(&config, catalog.clone())?
         .without_sanitize()
         .without_sandbox();
     let stack = airlock.service(DryRun::new(catalog));
@@ -92,6 +96,8 @@ pub fn dry_run_stack(
 pub struct CheckSummary {
     /// Calls let through.
     pub allowed: usize,
+    /// Calls a policy holds for a person's approval.
+    pub asked: usize,
     /// Calls refused.
     pub denied: usize,
     /// Calls on which the service itself failed.
@@ -135,7 +141,11 @@ where
         match outcome {
             Ok(response) => match response.rejection {
                 Some(rejection) => {
-                    record.decision = "deny";
+                    record.decision = if rejection.code == RejectionCode::ApprovalPending {
+                        "ask"
+                    } else {
+                        "deny"
+                    };
                     record.rejection = Some(rejection);
                 }
                 None => {
@@ -159,6 +169,7 @@ where
         }
         match record.decision {
             "allow" => summary.allowed += 1,
+            "ask" => summary.asked += 1,
             "deny" => summary.denied += 1,
             _ => summary.errors += 1,
         }

@@ -123,7 +123,11 @@ fn one_decision_per_line_in_order() {
         );
     }
     assert_eq!(r.lines[8]["decision"], "allow");
-    assert!(r.stderr.contains("2 allowed, 7 denied"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 allowed, 0 to ask, 7 denied"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -2758,3 +2758,218 @@ async fn over_http_every_session_hears_that_the_tools_changed_on_its_event_strea
     let listed = rpc_over_http(&proxy.url, None, "tools/list", json!({})).await;
     assert!(listed.to_string().contains("\"late\""), "{listed}");
 }
+
+/// A free loopback port (bound, then let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The approval request an `approval_pending` answer names.
+fn approval_request(answer: &Value) -> Option<String> {
+    let text = answer.to_string();
+    let at = text.find("approval request ")? + "approval request ".len();
+    let id: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (id.len() == 32).then_some(id)
+}
+
+/// Writes through `airlock proxy --listen` in front of server-filesystem wait for a
+/// person: a Cedar permit annotated `@approval` holds them; an approver approves one with
+/// `airlock approvals`, another on the approvals page in a real headless Chromium; each
+/// approved call then goes through once, for its caller and its arguments only; the page's
+/// forms refuse what did not come from the page; every decision is in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_hold_a_write_until_a_person_approves_it() {
+    needs_e2e!("chromium");
+    use agent_airlock::layers::policy::HmacTokenVerifier;
+    let dir = common::Scratch::new("proxy", "approvals");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let data = data.canonicalize().unwrap();
+    let policies = dir.join("files.cedar");
+    std::fs::write(
+        &policies,
+        r#"
+        permit(principal, action in Action::"call_tool", resource)
+          unless { resource == Tool::"write_file" };
+        @id("writes-need-approval") @approval("writing a file")
+        permit(principal is Agent, action == Action::"call:write_file", resource);
+        "#,
+    )
+    .unwrap();
+    let secret = "an hmac secret for the approvals test, 32+ bytes";
+    let approvals = free_port();
+    let audit = dir.join("audit.jsonl");
+    let config = format!(
+        "[policy]\ncedar_file = {:?}\npath_arguments = [\"path\"]\n\
+         [policy.identity]\nkind = \"hmac\"\nsecret_env = \"APPROVALS_TEST_SECRET\"\n\
+         [policy.approvals]\nlisten = \"127.0.0.1:{approvals}\"\napprovers = [\"lead\"]\nttl_secs = 600\n\
+         [audit]\npath = {:?}\nfsync = \"always\"\n",
+        policies.display().to_string(),
+        audit.display().to_string()
+    );
+    let upstream = [
+        node().display().to_string(),
+        npm_server("server-filesystem").display().to_string(),
+        data.display().to_string(),
+    ];
+    let proxy = Listening::start_with_env(
+        &dir,
+        &config,
+        &upstream,
+        &[("APPROVALS_TEST_SECRET", secret)],
+    );
+    let issuer = HmacTokenVerifier::new(secret.as_bytes().to_vec()).unwrap();
+    let writer = issuer.issue("writer-1", &[], Duration::from_secs(600));
+    let other = issuer.issue("writer-2", &[], Duration::from_secs(600));
+    let lead = issuer.issue("lead", &[], Duration::from_secs(600));
+    let write = async |token: &str, name: &str, content: &str| {
+        let path = data.join(name).display().to_string();
+        rpc_over_http(
+            &proxy.url,
+            Some(token),
+            "tools/call",
+            json!({"name": "write_file", "arguments": {"path": path, "content": content}}),
+        )
+        .await["result"]
+            .clone()
+    };
+    let held = write(&writer, "a.md", "hello").await;
+    assert_eq!(held["isError"], true, "{held}");
+    assert!(held.to_string().contains("approval_pending"), "{held}");
+    let id = approval_request(&held).unwrap_or_else(|| panic!("no request named: {held}"));
+    assert!(!data.join("a.md").exists(), "held, not written");
+
+    // The CLI, with an approver's credential: lists it, approves it. A non-approver cannot.
+    let page = format!("http://127.0.0.1:{approvals}");
+    let cli = |token: &str, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(["approvals", "--url", &page])
+            .args(args)
+            .env("AIRLOCK_APPROVER_TOKEN", token)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, listed, _) = cli(&lead, &["list"]);
+    assert_eq!(status, Some(0));
+    assert!(
+        listed.contains(&id) && listed.contains("write_file") && listed.contains("writer-1"),
+        "{listed}"
+    );
+    let (status, _, err) = cli(&writer, &["approve", &id]);
+    assert_eq!(status, Some(1), "a writer approved its own call: {err}");
+    let (status, shown, err) = cli(&lead, &["approve", &id]);
+    assert_eq!(status, Some(0), "{err}");
+    assert!(shown.contains("approved"), "{shown}");
+
+    // Another caller, or other arguments, are not what was approved; the identical call
+    // goes through once.
+    let theirs = write(&other, "a.md", "hello").await;
+    assert!(
+        approval_request(&theirs).is_some_and(|r| r != id),
+        "{theirs}"
+    );
+    let changed = write(&writer, "a.md", "HELLO").await;
+    assert!(
+        approval_request(&changed).is_some_and(|r| r != id),
+        "{changed}"
+    );
+    let done = write(&writer, "a.md", "hello").await;
+    assert_eq!(done["isError"], false, "{done}");
+    assert_eq!(std::fs::read_to_string(data.join("a.md")).unwrap(), "hello");
+    let replay = write(&writer, "a.md", "hello").await;
+    assert!(
+        approval_request(&replay).is_some_and(|r| r != id),
+        "a second use: {replay}"
+    );
+
+    // On the page, in a real browser. The arguments are shown masked.
+    let key = "AKIAZ6PW3QJ7HXN4KD2M";
+    let held = write(&writer, "b.md", &format!("aws_access_key_id = {key}")).await;
+    let second = approval_request(&held).unwrap();
+    let out = e2e::run_bounded(
+        {
+            let mut browser = std::process::Command::new(node());
+            browser
+                .arg(e2e::script("approve_in_browser.mjs"))
+                .arg(format!("{page}/approvals"))
+                .arg(&second)
+                .arg(key)
+                .env("AIRLOCK_APPROVER_TOKEN", &lead)
+                .env(
+                    "PLAYWRIGHT_DIR",
+                    e2e::dir().join("node/node_modules/playwright-core"),
+                );
+            browser
+        },
+        Duration::from_secs(90),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(report["secret_shown"], false, "{report}");
+    assert!(
+        report["row_before"].as_str().unwrap().contains("pending"),
+        "{report}"
+    );
+    assert!(
+        report["row_after"]
+            .as_str()
+            .unwrap()
+            .contains("approved by lead"),
+        "{report}"
+    );
+    assert_eq!(report["cookie"][0]["httpOnly"], true, "{report}");
+    assert_eq!(report["cookie"][0]["sameSite"], "Strict", "{report}");
+    let done = write(&writer, "b.md", &format!("aws_access_key_id = {key}")).await;
+    assert_eq!(done["isError"], false, "{done}");
+
+    // The page's forms refuse a decision that did not come from the page.
+    let third = approval_request(&write(&writer, "c.md", "x").await).unwrap();
+    let client = common::http_client();
+    for (origin, csrf) in [
+        (None, "0".repeat(64)),
+        (Some("http://evil.example"), String::new()),
+    ] {
+        let mut post = client
+            .post(format!("{page}/approvals/{third}/approve"))
+            .header("cookie", format!("airlock_approver={lead}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}"));
+        if let Some(origin) = origin {
+            post = post.header("origin", origin);
+        }
+        let answer = post.send().await.unwrap();
+        assert_eq!(answer.status(), 403, "{origin:?}");
+    }
+    let (_, shown, _) = cli(&lead, &["show", &third]);
+    assert!(shown.contains("\"pending\""), "{shown}");
+
+    // Every decision is recorded, in the approver's name.
+    wait_for_records(&audit, 1).await;
+    drop(proxy);
+    let (log, records) = audit_records(&audit);
+    let decisions: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tool"] == "approval:approve")
+        .collect();
+    assert_eq!(decisions.len(), 2, "{log}");
+    assert!(decisions.iter().all(|r| r["agent"] == "lead"), "{log}");
+    assert!(!log.contains(key), "{log}");
+    assert_audit_verifies(&audit);
+}

@@ -25,9 +25,13 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "axum")]
+mod server;
 mod store;
 
 pub use memory::MemoryApprovalStore;
+#[cfg(feature = "axum")]
+pub use server::ApprovalServer;
 pub use store::{
     ApprovalError, ApprovalRequest, ApprovalState, ApprovalStore, Binding, BoxFuture, Held,
     canonical,

@@ -139,7 +139,7 @@ pub enum ApprovalError {
     Unavailable(String),
 }
 
-/// Where approval requests live: in this process ([`MemoryApprovalStore`]) or on Redis
+/// Where approval requests live: in this process ([`MemoryApprovalStore`](super::MemoryApprovalStore)) or on Redis
 /// (feature `redis`), so that any replica can resume a call another
 /// replica held.
 pub trait ApprovalStore: Send + Sync + 'static {

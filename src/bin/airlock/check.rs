@@ -56,10 +56,10 @@ pub(crate) fn check(
     match result {
         Ok(summary) => {
             eprintln!(
-                "airlock: {} allowed, {} denied, {} errors",
-                summary.allowed, summary.denied, summary.errors
+                "airlock: {} allowed, {} to ask, {} denied, {} errors",
+                summary.allowed, summary.asked, summary.denied, summary.errors
             );
-            if fail_on_deny && summary.denied + summary.errors > 0 {
+            if fail_on_deny && summary.denied + summary.asked + summary.errors > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

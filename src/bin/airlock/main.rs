@@ -17,6 +17,7 @@ use agent_airlock::layers::sandbox::BackendKind;
 use agent_airlock::layers::sanitize::Sanitizer;
 use clap::{Parser, Subcommand};
 
+mod approvals;
 mod audit;
 mod check;
 mod pins;
@@ -54,7 +55,7 @@ enum Command {
         /// Configuration file (TOML); AIRLOCK_* environment variables apply on top.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Exit with status 1 when any call is denied (for use in CI).
+        /// Exit with status 1 when any call is denied or held for approval (for use in CI).
         #[arg(long)]
         fail_on_deny: bool,
         /// Record every decision in this audit log, as a live stack would (the rest of
@@ -68,6 +69,18 @@ enum Command {
     /// Check the policy configuration.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Decide on calls held for approval, through a running airlock's approvals API
+    /// (`[policy.approvals] listen`).
+    Approvals {
+        /// The approvals server, e.g. http://127.0.0.1:7070.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The environment variable holding an approver's credential.
+        #[arg(long, value_name = "VAR", default_value = "AIRLOCK_APPROVER_TOKEN")]
+        token_env: String,
+        #[command(subcommand)]
+        action: ApprovalsCommand,
+    },
     /// Run commands under the sandbox layer's isolation.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -144,6 +157,27 @@ pub(crate) enum PinsCommand {
         /// The tools, each as NAME@HASH (at least 12 hex digits of the hash `diff` prints).
         #[arg(required = true)]
         names: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ApprovalsCommand {
+    /// The live requests, newest first: id, state, tool, caller, why (tab-separated).
+    List,
+    /// One request as JSON, its arguments masked.
+    Show {
+        /// The request id.
+        id: String,
+    },
+    /// Approve a pending request: the identical call, retried, then goes through once.
+    Approve {
+        /// The request id.
+        id: String,
+    },
+    /// Deny a pending request.
+    Deny {
+        /// The request id.
+        id: String,
     },
 }
 
@@ -227,6 +261,11 @@ fn main() -> ExitCode {
             audit_log,
         } => check(tools, config, fail_on_deny, audit_log),
         Command::Audit(AuditCommand::Verify { files, key_env }) => audit_verify(&files, key_env),
+        Command::Approvals {
+            url,
+            token_env,
+            action,
+        } => approvals::approvals(&url, &token_env, action),
         Command::Policy(PolicyCommand::Validate { tools, config }) => {
             policy::validate(tools, config)
         }

@@ -67,6 +67,27 @@ pub(crate) fn proxy(
                 return ExitCode::from(2);
             }
         };
+        // Approvers decide on held calls on their own address.
+        let approvals_at = config
+            .policy
+            .approvals
+            .as_ref()
+            .and_then(|a| a.listen.clone());
+        if let (Some(addr), Some(server)) = (approvals_at, proxy.airlock().approval_server()) {
+            let listener = match tokio::net::TcpListener::bind(&addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("airlock: cannot listen for approvals on {addr}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            eprintln!("airlock: approvals at http://{addr}/approvals");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, server.router()).await {
+                    eprintln!("airlock: the approvals server stopped: {e}");
+                }
+            });
+        }
         let served = match listen {
             None => proxy.serve_stdio().await,
             Some(addr) => {

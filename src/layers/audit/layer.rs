@@ -30,7 +30,7 @@ const MAX_LINGER_MS: u64 = 1000;
 impl AuditLayer {
     /// Runs `call` through `service`, recorded in `audit` when there is one: for what is
     /// answered outside a stack (a proxy's relayed requests) yet must be in the log.
-    #[cfg(feature = "proxy")]
+    #[cfg(feature = "axum")]
     pub(crate) async fn oneshot_through<S>(
         audit: Option<&AuditLayer>,
         service: S,
