@@ -254,6 +254,12 @@ impl Airlock {
         #[cfg(feature = "redis")]
         if let Some(store) = &shared {
             policy = policy.shared_store(store.clone());
+            // Held calls on the same server, so any replica can resume them.
+            if let Some(approvals) = &config.policy.approvals {
+                let requests =
+                    crate::approvals::RedisApprovalStore::new(store.clone(), approvals.max_pending);
+                policy = policy.approvals(Arc::new(requests), approvals.clone());
+            }
         }
         let session_ttl = std::time::Duration::from_secs(
             config

@@ -377,3 +377,90 @@ fn without_a_runtime_the_redis_backend_is_a_clear_error() {
     let err = Airlock::from_config(&config, router.catalog()).unwrap_err();
     assert!(err.to_string().contains("Tokio runtime"), "{err}");
 }
+
+/// A call held by one replica is approved through the other and completes there, once:
+/// the approval lives on Redis, and using it is atomic across replicas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_held_by_one_replica_is_approved_and_completed_through_the_other() {
+    needs_commands!("redis-server");
+    let redis = Redis::start();
+    let config = config(
+        &redis,
+        "[policy.approvals]\ntools = [\"lookup\"]\nttl_secs = 300\n",
+    );
+    let router = router();
+    let (a, b) = (
+        Airlock::from_config(&config, router.catalog()).unwrap(),
+        Airlock::from_config(&config, router.catalog()).unwrap(),
+    );
+    let (sa, sb) = (a.service(router.clone()), b.service(router.clone()));
+    let held = |response: &ToolResponse| {
+        let rejection = response.rejection.as_ref().expect("held");
+        assert_eq!(
+            rejection.code,
+            RejectionCode::ApprovalPending,
+            "{rejection:?}"
+        );
+        rejection.approval().unwrap().to_owned()
+    };
+    let id = held(&call(&sa, "lookup", "agent-1", None).await);
+    assert_eq!(
+        held(&call(&sb, "lookup", "agent-1", None).await),
+        id,
+        "one request on both"
+    );
+    assert!(
+        code(&call(&sb, "search", "agent-1", None).await).is_none(),
+        "not held"
+    );
+
+    let store_b = b.policy().approval_store().unwrap();
+    let now = b.policy().now();
+    let listed = store_b.list(now, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, id);
+    assert_eq!(listed[0].binding.agent.as_deref(), Some("agent-1"));
+    let ttl: i64 = redis_cli(&redis, &["TTL", &format!("airlock:approval:{id}")])
+        .parse()
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 300, "{ttl}");
+    store_b.decide(&id, true, "lead", now).await.unwrap();
+    assert!(
+        store_b.decide(&id, false, "lead", now).await.is_err(),
+        "decided once"
+    );
+
+    // Another agent is not what was approved; the held caller's call goes through on the
+    // other replica, once.
+    assert_ne!(held(&call(&sb, "lookup", "agent-2", None).await), id);
+    let done = call(&sb, "lookup", "agent-1", None).await;
+    assert!(done.rejection.is_none(), "{:?}", done.rejection);
+    assert_ne!(
+        held(&call(&sa, "lookup", "agent-1", None).await),
+        id,
+        "used"
+    );
+
+    // Many retries of one approved call at once, on both replicas: exactly one goes through.
+    let next = held(&call(&sa, "lookup", "agent-3", None).await);
+    store_b.decide(&next, true, "lead", now).await.unwrap();
+    let retries = (0..8).map(|i| {
+        let stack = if i % 2 == 0 { sa.clone() } else { sb.clone() };
+        tokio::spawn(async move { call(&stack, "lookup", "agent-3", None).await })
+    });
+    let mut through = 0;
+    for retry in retries {
+        if retry.await.unwrap().rejection.is_none() {
+            through += 1;
+        }
+    }
+    assert_eq!(through, 1);
+
+    // Denied on one replica, refused on the other.
+    let denied = held(&call(&sa, "lookup", "agent-4", None).await);
+    store_b.decide(&denied, false, "lead", now).await.unwrap();
+    assert_eq!(
+        code(&call(&sb, "lookup", "agent-4", None).await),
+        Some(RejectionCode::PolicyDenied)
+    );
+}

@@ -25,11 +25,15 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "axum")]
 mod server;
 mod store;
 
 pub use memory::MemoryApprovalStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisApprovalStore;
 #[cfg(feature = "axum")]
 pub use server::ApprovalServer;
 pub use store::{

@@ -265,6 +265,21 @@ impl RedisState {
         }
     }
 
+    /// Runs `script` on this state's connection within the command timeout, for the stores
+    /// built on it (approvals); `Err` says why it failed.
+    pub(crate) async fn run_script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, String> {
+        let mut conn = self.manager.clone();
+        self.bounded(script.invoke_async::<T>(&mut conn)).await
+    }
+
+    /// The prefix of every key.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Calls allowed because the store was unavailable and `on_unavailable = "fail_open"`.
     pub fn failed_open(&self) -> u64 {
         self.failed_open.load(Ordering::Relaxed)

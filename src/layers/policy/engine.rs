@@ -294,11 +294,26 @@ impl PolicyEngine {
     }
 
     /// Decides a request a proxy relays to the server behind it (`mcp:resources/read`,
-    /// `mcp:prompts/get`, …): the caller's identity, and the rate limits whose glob matches
-    /// that name (`*` does). Not the tool rules, time windows or session budgets, which
-    /// are about tools. May rewrite `call.caller` with the verified identity.
+    /// `mcp:prompts/get`, …): the caller's identity, the Cedar policies for a resource read
+    /// or a prompt got, and the rate limits whose glob matches that name (`*` does). Not the
+    /// tool rules, time windows or session budgets, which are about tools. May rewrite
+    /// `call.caller` with the verified identity.
     pub fn decide_relayed(&self, call: &mut ToolCall) -> Decision {
         if let Err(rejection) = self.authenticate(&mut call.caller) {
+            return Decision::Refused(rejection);
+        }
+        // Cedar speaks of resources read and prompts got (`mcp:resources/read`, …).
+        #[cfg(feature = "cedar")]
+        if let Some(cedar) = &self.cedar
+            && let Some(method) = call.tool.strip_prefix("mcp:")
+            && let Err(rejection) = cedar.decide_relayed(
+                method,
+                &call.arguments,
+                &call.caller,
+                self.catalog.as_ref(),
+                self.clock.now().as_second(),
+            )
+        {
             return Decision::Refused(rejection);
         }
         let Some(store) = &self.shared else {

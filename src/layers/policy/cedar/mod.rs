@@ -40,6 +40,7 @@
 
 mod index;
 mod principal;
+mod relayed;
 mod schema;
 mod values;
 
@@ -63,6 +64,63 @@ use crate::service::layer_names::POLICY;
 use crate::service::{Caller, Rejection, ToolCall};
 use principal::uid;
 use schema::{CALL_TOOL, Field, FileTypes, Kinds, call_action};
+
+/// The verdict of `response` (from `policies`) on a request about `subject`: a refusal
+/// names the forbidding policies (`@id`, `@reason`) and no other; a permit whose every
+/// satisfied policy asks for a person is [`Verdict::Ask`].
+fn judge(
+    response: &cedar_policy::Response,
+    policies: &PolicySet,
+    subject: &str,
+) -> Result<Verdict, Rejection> {
+    let refuse = |why: String| Err(Rejection::policy_denied(POLICY, why, &[]));
+    let diagnostics = response.diagnostics();
+    if diagnostics.errors().next().is_some() {
+        tracing::info!(subject, "a Cedar policy could not be evaluated: refused");
+        return refuse(format!(
+            "{subject}: a Cedar policy could not be evaluated for these arguments"
+        ));
+    }
+    match response.decision() {
+        Decision::Allow => {
+            // Held for a person when every permit that holds asks for one.
+            let mut asks = Vec::new();
+            for id in diagnostics.reason() {
+                match policies.policy(id).and_then(|p| p.annotation("approval")) {
+                    Some(reason) => asks.push(reason.to_owned()),
+                    None => return Ok(Verdict::Allow),
+                }
+            }
+            Ok(match asks.is_empty() {
+                true => Verdict::Allow,
+                false => Verdict::Ask(asks.join("; ")),
+            })
+        }
+        Decision::Deny => {
+            let forbidding: Vec<String> = diagnostics
+                .reason()
+                .map(|id| {
+                    let policy = policies.policy(id);
+                    let name = policy
+                        .and_then(|p| p.annotation("id"))
+                        .map_or_else(|| id.to_string(), str::to_owned);
+                    match policy.and_then(|p| p.annotation("reason")) {
+                        Some(reason) => format!("{name} ({reason})"),
+                        None => name,
+                    }
+                })
+                .collect();
+            if forbidding.is_empty() {
+                refuse(format!("{subject}: no Cedar policy permits this"))
+            } else {
+                refuse(format!(
+                    "{subject}: forbidden by the Cedar policy {}",
+                    forbidding.join(", ")
+                ))
+            }
+        }
+    }
+}
 
 /// What the policies say of a call they do not refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -479,55 +537,7 @@ impl CedarPolicies {
         let response = self
             .authorizer
             .is_authorized(&request, &policies, &entities);
-        let diagnostics = response.diagnostics();
-        if diagnostics.errors().next().is_some() {
-            tracing::info!(
-                tool,
-                "a Cedar policy could not be evaluated for a call: refused"
-            );
-            return refuse(format!(
-                "tool `{tool}`: a Cedar policy could not be evaluated for these arguments"
-            ));
-        }
-        match response.decision() {
-            Decision::Allow => {
-                // Held for a person when every permit that holds asks for one.
-                let mut asks = Vec::new();
-                for id in diagnostics.reason() {
-                    match policies.policy(id).and_then(|p| p.annotation("approval")) {
-                        Some(reason) => asks.push(reason.to_owned()),
-                        None => return Ok(Verdict::Allow),
-                    }
-                }
-                Ok(match asks.is_empty() {
-                    true => Verdict::Allow,
-                    false => Verdict::Ask(asks.join("; ")),
-                })
-            }
-            Decision::Deny => {
-                let forbidding: Vec<String> = diagnostics
-                    .reason()
-                    .map(|id| {
-                        let policy = policies.policy(id);
-                        let name = policy
-                            .and_then(|p| p.annotation("id"))
-                            .map_or_else(|| id.to_string(), str::to_owned);
-                        match policy.and_then(|p| p.annotation("reason")) {
-                            Some(reason) => format!("{name} ({reason})"),
-                            None => name,
-                        }
-                    })
-                    .collect();
-                if forbidding.is_empty() {
-                    refuse(format!("tool `{tool}`: no Cedar policy permits this call"))
-                } else {
-                    refuse(format!(
-                        "tool `{tool}`: forbidden by the Cedar policy {}",
-                        forbidding.join(", ")
-                    ))
-                }
-            }
-        }
+        judge(&response, &policies, &format!("tool `{tool}`"))
     }
 
     /// Refuses arguments the schema refuses, undeclared members set aside as the ghost layer

@@ -85,10 +85,18 @@ pub(super) fn principal_entity(
 /// The entity types the airlock names, parsed once: parsing a name runs Cedar's parser.
 static TYPES: std::sync::LazyLock<HashMap<&'static str, EntityTypeName>> =
     std::sync::LazyLock::new(|| {
-        ["Agent", "Anonymous", "Role", "Tool", "Action"]
-            .into_iter()
-            .filter_map(|k| Some((k, EntityTypeName::from_str(k).ok()?)))
-            .collect()
+        [
+            "Agent",
+            "Anonymous",
+            "Role",
+            "Tool",
+            "Action",
+            "Resource",
+            "Prompt",
+        ]
+        .into_iter()
+        .filter_map(|k| Some((k, EntityTypeName::from_str(k).ok()?)))
+        .collect()
     });
 
 pub(super) fn uid(kind: &str, id: &str) -> Option<EntityUid> {

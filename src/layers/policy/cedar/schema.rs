@@ -14,7 +14,12 @@ const MAX_DEPTH: usize = 16;
 /// The action every tool's call action is a member of.
 pub(super) const CALL_TOOL: &str = "call_tool";
 /// Entity types the airlock defines (an entities file may add attributes and groups).
-pub(super) const OWN_TYPES: [&str; 4] = ["Agent", "Anonymous", "Role", "Tool"];
+pub(super) const OWN_TYPES: [&str; 6] =
+    ["Agent", "Anonymous", "Role", "Tool", "Resource", "Prompt"];
+/// The action of reading a resource through the proxy (`resources/read`).
+pub(super) const READ_RESOURCE: &str = "read_resource";
+/// The action of getting a prompt through the proxy (`prompts/get`).
+pub(super) const GET_PROMPT: &str = "get_prompt";
 
 /// The action of a call to `tool`.
 pub(super) fn call_action(tool: &str) -> String {
@@ -377,8 +382,37 @@ pub(super) fn schema_json(specs: &[&ToolSpec], file: &FileTypes, kinds: &Kinds) 
     entity_types.entry("Role").or_insert_with(
         || json!({"memberOfTypes": file.parents("Role"), "shape": file.shape("Role", &[])}),
     );
+    let string = json!({"type": "String"});
+    entity_types.insert(
+        "Resource".into(),
+        json!({"shape": {"type": "Record", "attributes": {"uri": string}}}),
+    );
+    entity_types.insert(
+        "Prompt".into(),
+        json!({"shape": {"type": "Record", "attributes": {"name": string}}}),
+    );
     let mut actions = Map::new();
     actions.insert(CALL_TOOL.into(), json!({}));
+    let relayed = |kind: &str, argument: &str, url: bool| {
+        let urls = if url {
+            let mut parts = url_type();
+            parts["required"] = Value::Bool(false);
+            json!({"type": "Record", "attributes": {argument: parts}})
+        } else {
+            json!({"type": "Record", "attributes": {}})
+        };
+        json!({"appliesTo": {
+            "principalTypes": ["Agent", "Anonymous"],
+            "resourceTypes": [kind],
+            "context": {"type": "Record", "attributes": {
+                "arguments": {"type": "Record", "attributes": {argument: {"type": "String"}}},
+                "urls": urls,
+                "now": {"type": "Long"},
+            }},
+        }})
+    };
+    actions.insert(READ_RESOURCE.into(), relayed("Resource", "uri", true));
+    actions.insert(GET_PROMPT.into(), relayed("Prompt", "name", false));
     for spec in specs {
         let fields = arguments_of(spec, kinds);
         actions.insert(

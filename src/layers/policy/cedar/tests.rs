@@ -291,3 +291,68 @@ fn a_policy_over_every_tool_is_checked_against_each_kind_of_arguments() {
     assert!(e.contains("no-secrets") && e.contains("call:c"), "{e}");
     assert!(!e.contains("call:b"), "{e}");
 }
+
+#[test]
+fn relayed_resource_reads_and_prompts_are_put_to_the_policies() {
+    let catalog = catalog();
+    let cedar = compiled(
+        r#"
+        permit(principal, action == Action::"read_resource", resource)
+          when { context.urls has uri && context.urls.uri.scheme == "config" };
+        permit(principal is Agent, action == Action::"get_prompt", resource == Prompt::"greeting");
+        @id("no-secrets") forbid(principal, action == Action::"read_resource", resource)
+          when { context.arguments.uri like "*secret*" };
+        "#,
+        &catalog,
+    )
+    .unwrap();
+    let read = |uri: &str| {
+        cedar.decide_relayed(
+            "resources/read",
+            &json!({"uri": uri}),
+            &Caller::default(),
+            Some(&catalog),
+            0,
+        )
+    };
+    assert!(read("config://app").is_ok());
+    assert!(read("file:///etc/passwd").is_err());
+    let e = read("config://secret").unwrap_err();
+    assert!(e.message.contains("no-secrets"), "{}", e.message);
+    let prompt = |name: &str, caller: Caller| {
+        cedar.decide_relayed(
+            "prompts/get",
+            &json!({"name": name}),
+            &caller,
+            Some(&catalog),
+            0,
+        )
+    };
+    assert!(prompt("greeting", Caller::agent("a")).is_ok());
+    assert!(
+        prompt("greeting", Caller::default()).is_err(),
+        "agents only"
+    );
+    assert!(prompt("other", Caller::agent("a")).is_err());
+    assert!(
+        cedar
+            .decide_relayed(
+                "resources/list",
+                &json!({}),
+                &Caller::default(),
+                Some(&catalog),
+                0
+            )
+            .is_ok(),
+        "not Cedar's to decide"
+    );
+    // A policy over every action must hold for these too: `context.arguments.path` does
+    // not exist for a resource read.
+    let e = compiled(
+        r#"permit(principal, action, resource) when { context.arguments.path like "/w/*" };"#,
+        &catalog,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("read_resource"), "{e}");
+}

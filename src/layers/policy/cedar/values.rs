@@ -176,7 +176,7 @@ pub(crate) fn normalize_path(path: &str) -> Result<String, &'static str> {
 
 /// A URL's parts, as WHATWG parsing reads them (host lowercased, default port dropped,
 /// dot segments resolved). One that does not parse is refused.
-fn url_record(text: &str, argument: &str) -> Result<RestrictedExpression, Misfit> {
+pub(super) fn url_record(text: &str, argument: &str) -> Result<RestrictedExpression, Misfit> {
     let url = url::Url::parse(text).map_err(|_| Misfit::Path {
         argument: argument.to_owned(),
         why: "is not a URL",
