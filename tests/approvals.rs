@@ -109,11 +109,19 @@ async fn without_a_store_a_held_call_is_refused() {
         .unwrap();
         let engine = PolicyEngine::builder()
             .cedar(Arc::new(cedar))
+            .rate_limit("*", "1/minute".parse().unwrap())
             .build()
             .unwrap();
         let refusal = engine.check(&mut call("alice", "x")).unwrap_err();
         assert_eq!(refusal.code, RejectionCode::PolicyDenied);
         assert!(refusal.message.contains("approval"), "{}", refusal.message);
+        // Refused before counting: the agent's one call a minute is not spent.
+        let refusal = engine.check(&mut call("alice", "x")).unwrap_err();
+        assert_eq!(
+            refusal.code,
+            RejectionCode::PolicyDenied,
+            "not rate_limited: {refusal:?}"
+        );
     }
 }
 

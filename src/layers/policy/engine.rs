@@ -246,6 +246,17 @@ impl PolicyEngine {
             Ok(ask) => ask,
             Err(rejection) => return Decision::Refused(rejection),
         };
+        if ask.is_some() && self.approvals.is_none() {
+            // Refused before anything is counted, like every other refusal of the rules.
+            return Decision::Refused(Rejection::policy_denied(
+                POLICY,
+                format!(
+                    "the call to `{}` needs a person's approval, and this server takes none",
+                    call.tool
+                ),
+                &[],
+            ));
+        }
         let counted = match &self.shared {
             None => match self.count_locally(call) {
                 Ok(()) => Decision::Allowed,
@@ -260,14 +271,7 @@ impl PolicyEngine {
             return counted;
         };
         let Some(approvals) = &self.approvals else {
-            return Decision::Refused(Rejection::policy_denied(
-                POLICY,
-                format!(
-                    "the call to `{}` needs a person's approval, and this server takes none",
-                    call.tool
-                ),
-                &[],
-            ));
+            return counted;
         };
         let hold = approvals.hold(call, ask, self.clock.now().as_second());
         match counted {
