@@ -39,6 +39,7 @@
 //! The TOML rules apply first: a call passes both.
 
 mod index;
+mod listing;
 mod principal;
 mod relayed;
 mod schema;
@@ -172,6 +173,21 @@ struct ForTool {
     decide: index::Scoped,
     list: index::Scoped,
     fields: Option<Vec<Field>>,
+    entities: Entities,
+    /// The entities of the requests of each kind of caller seen (bounded).
+    callers: std::sync::Mutex<HashMap<CallerKey, Arc<Prepared>>>,
+}
+
+/// What makes one caller's entity differ from another's.
+type CallerKey = (Option<String>, bool, Vec<String>);
+
+/// Kinds of callers whose entities a tool keeps, at most (then they are built again).
+const MAX_CALLERS: usize = 64;
+
+/// A caller's part of a request: its principal, its groups, and the request's entities.
+struct Prepared {
+    principal: EntityUid,
+    ancestors: HashSet<EntityUid>,
     entities: Entities,
 }
 
@@ -312,6 +328,7 @@ impl CedarPolicies {
                         list: index::Scoped::new(&listing, Some(name)),
                         fields: Some(fields),
                         entities: self.entities_for(Some(name)),
+                        callers: Default::default(),
                     },
                 );
             }
@@ -326,6 +343,7 @@ impl CedarPolicies {
                 list: index::Scoped::new(&listing, None),
                 fields: None,
                 entities: self.entities_for(None),
+                callers: Default::default(),
             },
         }
     }
@@ -512,31 +530,37 @@ impl CedarPolicies {
             ("urls".to_owned(), urls),
             ("now".to_owned(), RestrictedExpression::new_long(now)),
         ]);
-        let Some((principal, entity, ancestors)) =
-            principal::principal(&self.entities, &call.caller)
-        else {
-            return refuse(format!(
+        let put = || {
+            refuse(format!(
                 "tool `{tool}`: the call cannot be put to the Cedar policies"
-            ));
+            ))
         };
-        let policies = for_tool.decide.for_principal(&principal, &ancestors);
+        let Some(prepared) = self.prepared(for_tool, &call.caller, tool) else {
+            return put();
+        };
+        let policies = for_tool
+            .decide
+            .for_principal(&prepared.principal, &prepared.ancestors);
         if !policies
             .policies()
             .any(|p| p.effect() == cedar_policy::Effect::Permit)
         {
             return refuse(format!("tool `{tool}`: no Cedar policy permits this call"));
         }
-        let Some((request, entities)) = context
-            .ok()
-            .and_then(|context| self.request(for_tool, (principal, entity), tool, context))
+        let (Ok(context), Some(resource), Some(action)) = (
+            context,
+            uid("Tool", tool),
+            uid("Action", &call_action(tool)),
+        ) else {
+            return put();
+        };
+        let Ok(request) = Request::new(prepared.principal.clone(), action, resource, context, None)
         else {
-            return refuse(format!(
-                "tool `{tool}`: the call cannot be put to the Cedar policies"
-            ));
+            return put();
         };
         let response = self
             .authorizer
-            .is_authorized(&request, &policies, &entities);
+            .is_authorized(&request, &policies, &prepared.entities);
         judge(&response, &policies, &format!("tool `{tool}`"))
     }
 
@@ -571,40 +595,28 @@ impl CedarPolicies {
         ))
     }
 
-    /// What `caller` may be shown in `tools/list`: see [`Lister::may_list`].
-    pub(crate) fn lister(&self, caller: &Caller, catalog: Option<&SharedCatalog>) -> Lister<'_> {
-        let compiled = self.compiled_for(catalog);
-        let principal = match &compiled.failure {
-            Some(_) => None,
-            None => {
-                principal::principal(&self.entities, caller).and_then(|(uid, entity, ancestors)| {
-                    let entities = compiled
-                        .all_entities
-                        .clone()
-                        .upsert_entities([entity], None)
-                        .ok()?;
-                    Some((uid, ancestors, entities))
-                })
-            }
+    /// The caller's part of a request to `tool`, built once per kind of caller (its id,
+    /// whether it was verified, its roles: all its entity holds) for a tool of the catalog.
+    fn prepared(&self, for_tool: &ForTool, caller: &Caller, tool: &str) -> Option<Arc<Prepared>> {
+        let key: CallerKey = (
+            caller.agent_id.clone(),
+            caller.verified,
+            caller.roles.clone(),
+        );
+        let lock = || {
+            for_tool
+                .callers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        Lister {
-            policies: self,
-            compiled,
-            principal,
+        let cached = for_tool.fields.is_some();
+        if cached && let Some(prepared) = lock().get(&key) {
+            return Some(prepared.clone());
         }
-    }
-
-    fn request(
-        &self,
-        for_tool: &ForTool,
-        (principal, entity): (EntityUid, Entity),
-        tool: &str,
-        context: Context,
-    ) -> Option<(Request, Entities)> {
-        let resource = uid("Tool", tool)?;
-        let action = uid("Action", &call_action(tool))?;
+        let (principal, entity, ancestors) = principal::principal(&self.entities, caller)?;
         let mut added = vec![entity];
-        if for_tool.fields.is_none() {
+        if !cached {
+            // A tool outside the catalog: its entities are not in the tool's set.
             added.extend(self.tool_entities(tool));
         }
         let entities = for_tool
@@ -612,57 +624,19 @@ impl CedarPolicies {
             .clone()
             .upsert_entities(added, None)
             .ok()?;
-        let request = Request::new(principal, action, resource, context, None).ok()?;
-        Some((request, entities))
-    }
-}
-
-/// One caller's view of the catalog, for `tools/list`.
-pub(crate) struct Lister<'a> {
-    policies: &'a CedarPolicies,
-    compiled: Arc<Compiled>,
-    principal: Option<(EntityUid, HashSet<EntityUid>, Entities)>,
-}
-
-impl Lister<'_> {
-    /// Whether some arguments could make a call to `tool` permitted for the caller: the
-    /// policies decide with their conditions on the arguments set aside.
-    pub(crate) fn may_list(&self, tool: &str) -> bool {
-        let Some((principal, ancestors, entities)) = &self.principal else {
-            return false;
-        };
-        let compiled = &self.compiled;
-        let for_tool = compiled.tools.get(tool).unwrap_or(&compiled.other);
-        let policies = for_tool.list.for_principal(principal, ancestors);
-        // No permit whose scope holds: nothing to evaluate.
-        if !policies
-            .policies()
-            .any(|p| p.effect() == cedar_policy::Effect::Permit)
-        {
-            return false;
-        }
-        let (Some(resource), Some(action)) = (uid("Tool", tool), uid("Action", &call_action(tool)))
-        else {
-            return false;
-        };
-        let entities = if for_tool.fields.is_none() {
-            let added = self.policies.tool_entities(tool);
-            match entities.clone().upsert_entities(added, None) {
-                Ok(e) => std::borrow::Cow::Owned(e),
-                Err(_) => return false,
+        let prepared = Arc::new(Prepared {
+            principal,
+            ancestors,
+            entities,
+        });
+        if cached {
+            let mut callers = lock();
+            if callers.len() >= MAX_CALLERS {
+                callers.clear();
             }
-        } else {
-            std::borrow::Cow::Borrowed(entities)
-        };
-        let Ok(request) = Request::new(principal.clone(), action, resource, Context::empty(), None)
-        else {
-            return false;
-        };
-        let response = self
-            .policies
-            .authorizer
-            .is_authorized(&request, &policies, &entities);
-        response.decision() == Decision::Allow
+            callers.insert(key, prepared.clone());
+        }
+        Some(prepared)
     }
 }
 

@@ -356,3 +356,26 @@ fn relayed_resource_reads_and_prompts_are_put_to_the_policies() {
     .to_string();
     assert!(e.contains("read_resource"), "{e}");
 }
+
+#[test]
+fn a_callers_entities_are_kept_per_id_verification_and_roles() {
+    let catalog = catalog();
+    let cedar = compiled(
+        r#"permit(principal in Role::"writer", action == Action::"call:search", resource)
+             when { principal.verified };"#,
+        &catalog,
+    )
+    .unwrap();
+    let decide = |roles: &[&str], verified: bool| {
+        let mut caller = Caller::agent("same-id");
+        caller.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        caller.verified = verified;
+        let mut c = ToolCall::new("search", json!({})).with_caller(caller);
+        cedar.decide(&mut c, Some(&catalog), 0).is_ok()
+    };
+    // The same id, seen again with other roles or unverified, is decided as it is now.
+    assert!(decide(&["writer"], true));
+    assert!(!decide(&[], true));
+    assert!(!decide(&["writer"], false));
+    assert!(decide(&["writer"], true));
+}
