@@ -2869,6 +2869,11 @@ async fn approvals_hold_a_write_until_a_person_approves_it() {
     );
     let (status, _, err) = cli(&writer, &["approve", &id]);
     assert_eq!(status, Some(1), "a writer approved its own call: {err}");
+    // Nobody decides on a call of their own, approver or not.
+    let own = approval_request(&write(&lead, "lead.md", "mine").await).unwrap();
+    let (status, _, err) = cli(&lead, &["approve", &own]);
+    assert_eq!(status, Some(1), "{err}");
+    assert!(err.contains("own"), "{err}");
     let (status, shown, err) = cli(&lead, &["approve", &id]);
     assert_eq!(status, Some(0), "{err}");
     assert!(shown.contains("approved"), "{shown}");

@@ -7,8 +7,9 @@
 //! `SameSite=Strict` cookie scoped to `/approvals`; every form that changes anything carries
 //! a token derived from that cookie (and a cross-site `Origin` is refused), so another site
 //! cannot decide in an approver's name. The API takes `Authorization: Bearer`. Arguments are
-//! shown as stored: masked by the sanitizer before the request was made. Every decision is
-//! recorded in the audit log (when there is one) in the approver's name.
+//! shown as stored: masked by the sanitizer before the request was made. Nobody decides on a
+//! call of their own. Every decision is recorded in the audit log (when there is one) in
+//! the approver's name.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -123,6 +124,15 @@ impl ApprovalServer {
         approver: &Caller,
     ) -> Result<ApprovalRequest, ApprovalError> {
         let by = approver.agent_id.clone().unwrap_or_default();
+        // Four eyes: nobody decides on a call of their own.
+        let now = self.inner.engine.now();
+        match self.inner.store.get(id, now).await? {
+            None => return Err(ApprovalError::NotFound(id.to_owned())),
+            Some(request) if request.binding.agent.as_deref() == Some(by.as_str()) => {
+                return Err(ApprovalError::OwnCall(id.to_owned()));
+            }
+            Some(_) => {}
+        }
         let decided = self
             .inner
             .store
@@ -422,6 +432,7 @@ fn api_error(e: &ApprovalError) -> Response {
     let status = match e {
         ApprovalError::NotFound(_) => StatusCode::NOT_FOUND,
         ApprovalError::Decided(_) => StatusCode::CONFLICT,
+        ApprovalError::OwnCall(_) => StatusCode::FORBIDDEN,
         ApprovalError::Full | ApprovalError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, axum::Json(json!({"error": e.to_string()}))).into_response()

@@ -131,6 +131,9 @@ pub enum ApprovalError {
     /// The request was already decided.
     #[error("approval request `{0}` was already decided")]
     Decided(String),
+    /// An approver tried to decide on a call of their own.
+    #[error("approval request `{0}` is for a call of the approver's own: another approver decides")]
+    OwnCall(String),
     /// The store holds as many pending requests as it may.
     #[error("too many approval requests are pending")]
     Full,
