@@ -231,6 +231,12 @@ impl ToolSpec {
         self.rest.get("outputSchema")
     }
 
+    /// The tool's MCP `annotations` (`readOnlyHint`, `destructiveHint`, …), as its server
+    /// declared them: hints, not guarantees.
+    pub fn annotations(&self) -> Option<&Value> {
+        self.rest.get("annotations")
+    }
+
     /// The tool's name.
     pub fn name(&self) -> &str {
         &self.name

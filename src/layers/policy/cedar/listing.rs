@@ -64,7 +64,7 @@ impl Lister<'_> {
             return false;
         };
         let entities = if for_tool.fields.is_none() {
-            let added = self.policies.tool_entities(tool);
+            let added = self.policies.tool_entities(tool, None);
             match entities.clone().upsert_entities(added, None) {
                 Ok(e) => std::borrow::Cow::Owned(e),
                 Err(_) => return false,

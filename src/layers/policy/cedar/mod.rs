@@ -8,7 +8,9 @@
 //!   same two attributes;
 //! - **action**: `Action::"call:<tool>"`, one per tool, each a member of
 //!   `Action::"call_tool"`;
-//! - **resource**: `Tool::"<name>"` with the attribute `name`;
+//! - **resource**: `Tool::"<name>"` with the attributes `name` and `annotations` (the boolean
+//!   hints of the tool's MCP annotations, each optional: the server's words, fit for a
+//!   `forbid`, never a reason to permit);
 //! - **context**: `arguments`, the call's arguments typed as the tool's input schema declares
 //!   them (`string` as String, `integer` as Long, `number` as `decimal`, `boolean` as Bool,
 //!   arrays as sets, objects as records; optional properties optional), `urls`, the parts
@@ -327,7 +329,7 @@ impl CedarPolicies {
                         decide: index::Scoped::new(&self.policies, Some(name)),
                         list: index::Scoped::new(&listing, Some(name)),
                         fields: Some(fields),
-                        entities: self.entities_for(Some(name)),
+                        entities: self.entities_for(Some(spec)),
                         callers: Default::default(),
                     },
                 );
@@ -424,13 +426,13 @@ impl CedarPolicies {
 
     /// The file's entities and the ones every request to `tool` names: the tool, its action,
     /// and `Action::"call_tool"`.
-    fn entities_for(&self, tool: Option<&str>) -> Entities {
+    fn entities_for(&self, tool: Option<&crate::catalog::ToolSpec>) -> Entities {
         let mut added = Vec::new();
         if let Some(group) = uid("Action", CALL_TOOL) {
             added.push(Entity::new_no_attrs(group, HashSet::new()));
         }
-        if let Some(tool) = tool {
-            added.extend(self.tool_entities(tool));
+        if let Some(spec) = tool {
+            added.extend(self.tool_entities(spec.name(), spec.annotations()));
         }
         self.entities
             .clone()
@@ -450,7 +452,7 @@ impl CedarPolicies {
             .into_iter()
             .collect();
         for spec in catalog.map(ToolCatalog::tools).unwrap_or_default() {
-            added.extend(self.tool_entities(spec.name()));
+            added.extend(self.tool_entities(spec.name(), spec.annotations()));
         }
         self.entities
             .clone()
@@ -463,8 +465,9 @@ impl CedarPolicies {
             .unwrap_or_else(|_| self.entities.clone())
     }
 
-    /// `Tool::"<tool>"` (unless the file defines it) and `Action::"call:<tool>"`.
-    fn tool_entities(&self, tool: &str) -> Vec<Entity> {
+    /// `Tool::"<tool>"` (unless the file defines it: then as defined there), with its `name`
+    /// and the boolean hints of its MCP `annotations`, and `Action::"call:<tool>"`.
+    fn tool_entities(&self, tool: &str, annotations: Option<&Value>) -> Vec<Entity> {
         let mut out = Vec::new();
         if let (Some(action), Some(group)) =
             (uid("Action", &call_action(tool)), uid("Action", CALL_TOOL))
@@ -473,12 +476,20 @@ impl CedarPolicies {
         }
         if let Some(resource) = uid("Tool", tool)
             && self.entities.get(&resource).is_none()
+            && let Ok(hints) =
+                RestrictedExpression::new_record(schema::HINTS.iter().filter_map(|hint| {
+                    let value = annotations?.get(*hint)?.as_bool()?;
+                    Some(((*hint).to_owned(), RestrictedExpression::new_bool(value)))
+                }))
             && let Ok(entity) = Entity::new(
                 resource,
-                HashMap::from([(
-                    "name".to_owned(),
-                    RestrictedExpression::new_string(tool.to_owned()),
-                )]),
+                HashMap::from([
+                    (
+                        "name".to_owned(),
+                        RestrictedExpression::new_string(tool.to_owned()),
+                    ),
+                    ("annotations".to_owned(), hints),
+                ]),
                 HashSet::new(),
             )
         {
@@ -617,7 +628,7 @@ impl CedarPolicies {
         let mut added = vec![entity];
         if !cached {
             // A tool outside the catalog: its entities are not in the tool's set.
-            added.extend(self.tool_entities(tool));
+            added.extend(self.tool_entities(tool, None));
         }
         let entities = for_tool
             .entities

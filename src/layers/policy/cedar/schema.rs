@@ -16,6 +16,13 @@ pub(super) const CALL_TOOL: &str = "call_tool";
 /// Entity types the airlock defines (an entities file may add attributes and groups).
 pub(super) const OWN_TYPES: [&str; 6] =
     ["Agent", "Anonymous", "Role", "Tool", "Resource", "Prompt"];
+/// The boolean hints of a tool's MCP `annotations` offered as `resource.annotations`.
+pub(super) const HINTS: [&str; 4] = [
+    "readOnlyHint",
+    "destructiveHint",
+    "idempotentHint",
+    "openWorldHint",
+];
 /// The action of reading a resource through the proxy (`resources/read`).
 pub(super) const READ_RESOURCE: &str = "read_resource";
 /// The action of getting a prompt through the proxy (`prompts/get`).
@@ -366,7 +373,13 @@ pub(super) fn schema_json(specs: &[&ToolSpec], file: &FileTypes, kinds: &Kinds) 
         "Tool".into(),
         json!({
             "memberOfTypes": file.parents("Tool"),
-            "shape": file.shape("Tool", &[("name", json!({"type": "String"}))]),
+            "shape": file.shape("Tool", &[
+                ("name", json!({"type": "String"})),
+                ("annotations", json!({"type": "Record", "attributes": HINTS
+                    .iter()
+                    .map(|h| ((*h).to_owned(), json!({"type": "Boolean", "required": false})))
+                    .collect::<Map<String, Value>>()})),
+            ]),
         }),
     );
     for kind in file

@@ -379,3 +379,42 @@ fn a_callers_entities_are_kept_per_id_verification_and_roles() {
     assert!(!decide(&["writer"], false));
     assert!(decide(&["writer"], true));
 }
+
+#[test]
+fn a_tools_annotations_are_its_attributes() {
+    let catalog = SharedCatalog::new(
+        ToolCatalog::from_mcp_json(
+            r#"{"tools": [
+            {"name": "drop_table", "inputSchema": {"type": "object"},
+             "annotations": {"destructiveHint": true, "title": "Drop"}},
+            {"name": "select", "inputSchema": {"type": "object"},
+             "annotations": {"readOnlyHint": true, "destructiveHint": false}},
+            {"name": "plain", "inputSchema": {"type": "object"}}
+        ]}"#,
+        )
+        .unwrap(),
+    );
+    let cedar = compiled(
+        r#"permit(principal, action in Action::"call_tool", resource);
+           @id("no-destruction") forbid(principal, action, resource is Tool)
+             when { resource.annotations has destructiveHint && resource.annotations.destructiveHint };"#,
+        &catalog,
+    )
+    .unwrap();
+    let decide = |tool: &str| {
+        let mut c = call(tool, Some("a"), json!({}));
+        cedar.decide(&mut c, Some(&catalog), 0)
+    };
+    let e = decide("drop_table").unwrap_err();
+    assert!(e.message.contains("no-destruction"), "{}", e.message);
+    assert!(decide("select").is_ok());
+    assert!(decide("plain").is_ok());
+    // A policy reading a hint without `has` does not fit: hints are optional.
+    let e = compiled(
+        r#"forbid(principal, action, resource is Tool) when { resource.annotations.readOnlyHint };"#,
+        &catalog,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("readOnlyHint"), "{e}");
+}
