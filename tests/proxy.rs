@@ -1003,11 +1003,7 @@ async fn an_upstream_over_http_is_guarded_and_reconnected() {
     use agent_airlock::{AirlockConfig, ToolCall};
     use tower::ServiceExt;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = EverythingOverHttp::start(port);
     let config = AirlockConfig::from_toml_str(
         "[policy]\ndenied_tools = [\"get-tiny-image\"]\n[proxy]\ncall_timeout_secs = 5\n",
@@ -2466,11 +2462,7 @@ fn proxy_listening(
 ) -> Result<Listening, String> {
     let config_path = dir.join("airlock.toml");
     std::fs::write(&config_path, config).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // Its log goes to a file: a pipe nobody reads could fill and stop it.
     let log = dir.join("proxy.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))

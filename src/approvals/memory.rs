@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::store::{
-    ApprovalError, ApprovalRequest, ApprovalState, ApprovalStore, Binding, BoxFuture, Held, new_id,
+    ApprovalError, ApprovalRequest, ApprovalState, ApprovalStore, Binding, BoxFuture, Held,
 };
 
 /// Approval requests in this process's memory, at most `max` alive at once (expired ones
@@ -84,15 +84,7 @@ impl MemoryApprovalStore {
                 return Err(ApprovalError::Full);
             }
         }
-        let request = ApprovalRequest {
-            id: new_id(),
-            binding: binding.clone(),
-            preview,
-            reason: reason.to_owned(),
-            created_at: now,
-            expires_at: now.saturating_add(ttl_secs.max(1)),
-            state: ApprovalState::Pending,
-        };
+        let request = ApprovalRequest::pending(binding, preview, reason, now, ttl_secs);
         inner.bound.insert(key, request.id.clone());
         inner.requests.insert(request.id.clone(), request.clone());
         Ok(Held::Pending(request))

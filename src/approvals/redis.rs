@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::store::{
-    ApprovalError, ApprovalRequest, ApprovalState, ApprovalStore, Binding, BoxFuture, Held, new_id,
+    ApprovalError, ApprovalRequest, ApprovalState, ApprovalStore, Binding, BoxFuture, Held,
 };
 use crate::state::RedisState;
 
@@ -172,15 +172,7 @@ impl ApprovalStore for RedisApprovalStore {
         ttl_secs: i64,
     ) -> BoxFuture<'a, Result<Held, ApprovalError>> {
         Box::pin(async move {
-            let request = ApprovalRequest {
-                id: new_id(),
-                binding: binding.clone(),
-                preview,
-                reason: reason.to_owned(),
-                created_at: now,
-                expires_at: now.saturating_add(ttl_secs.max(1)),
-                state: ApprovalState::Pending,
-            };
+            let request = ApprovalRequest::pending(binding, preview, reason, now, ttl_secs);
             let body = serde_json::to_string(&request)
                 .map_err(|e| ApprovalError::Unavailable(e.to_string()))?;
             let mut invocation = self

@@ -110,6 +110,28 @@ pub struct ApprovalRequest {
     pub state: ApprovalState,
 }
 
+impl ApprovalRequest {
+    /// A pending request for `binding`, made at `now`, living `ttl_secs` (at least 1), with
+    /// a fresh id (128 random bits, hex, as session ids are made).
+    pub(crate) fn pending(
+        binding: &Binding,
+        preview: Value,
+        reason: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Self {
+        Self {
+            id: crate::state::session::new_session_id(),
+            binding: binding.clone(),
+            preview,
+            reason: reason.to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(ttl_secs.max(1)),
+            state: ApprovalState::Pending,
+        }
+    }
+}
+
 /// What [`ApprovalStore::hold`] found for a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Held {
@@ -204,19 +226,6 @@ pub fn canonical(value: &Value) -> Vec<u8> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A fresh request id: 128 random bits as hex.
-pub(crate) fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        use std::hash::{BuildHasher, RandomState};
-        let a = RandomState::new().hash_one(std::time::SystemTime::now());
-        let b = RandomState::new().hash_one(a);
-        bytes[..8].copy_from_slice(&a.to_le_bytes());
-        bytes[8..].copy_from_slice(&b.to_le_bytes());
-    }
-    hex(&bytes)
 }
 
 #[cfg(test)]

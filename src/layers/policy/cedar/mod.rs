@@ -427,31 +427,30 @@ impl CedarPolicies {
     /// The file's entities and the ones every request to `tool` names: the tool, its action,
     /// and `Action::"call_tool"`.
     fn entities_for(&self, tool: Option<&crate::catalog::ToolSpec>) -> Entities {
-        let mut added = Vec::new();
-        if let Some(group) = uid("Action", CALL_TOOL) {
-            added.push(Entity::new_no_attrs(group, HashSet::new()));
-        }
-        if let Some(spec) = tool {
-            added.extend(self.tool_entities(spec.name(), spec.annotations()));
-        }
-        self.entities
-            .clone()
-            .upsert_entities(
-                added
-                    .into_iter()
-                    .filter(|e| self.entities.get(&e.uid()).is_none()),
-                None,
-            )
-            .unwrap_or_else(|_| self.entities.clone())
+        self.entities_with(tool.into_iter())
     }
 
     /// The file's entities and those of every tool in `catalog`.
     fn entities_for_all(&self, catalog: Option<&ToolCatalog>) -> Entities {
+        self.entities_with(
+            catalog
+                .map(ToolCatalog::tools)
+                .unwrap_or_default()
+                .into_iter(),
+        )
+    }
+
+    /// The file's entities, `Action::"call_tool"`, and the entities of `tools` (those the
+    /// file does not define).
+    fn entities_with<'a>(
+        &self,
+        tools: impl Iterator<Item = &'a crate::catalog::ToolSpec>,
+    ) -> Entities {
         let mut added: Vec<Entity> = uid("Action", CALL_TOOL)
             .map(|group| Entity::new_no_attrs(group, HashSet::new()))
             .into_iter()
             .collect();
-        for spec in catalog.map(ToolCatalog::tools).unwrap_or_default() {
+        for spec in tools {
             added.extend(self.tool_entities(spec.name(), spec.annotations()));
         }
         self.entities

@@ -266,18 +266,16 @@ impl FileTypes {
             let Some(kind) = entity.pointer("/uid/type").and_then(Value::as_str) else {
                 continue;
             };
-            let entry = out.types.entry(kind.to_owned()).or_default();
-            entry.count += 1;
-            for parent in entity
+            let parents: Vec<String> = entity
                 .get("parents")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-            {
-                if let Some(p) = parent.get("type").and_then(Value::as_str) {
-                    entry.parents.insert(p.to_owned());
-                }
-            }
+                .filter_map(|p| p.get("type").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            let entry = out.types.entry(kind.to_owned()).or_default();
+            entry.count += 1;
+            entry.parents.extend(parents.iter().cloned());
             for (name, value) in entity
                 .get("attrs")
                 .and_then(Value::as_object)
@@ -291,15 +289,9 @@ impl FileTypes {
                 }
                 slot.1 += 1;
             }
-            for parent in entity
-                .get("parents")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(p) = parent.get("type").and_then(Value::as_str) {
-                    out.types.entry(p.to_owned()).or_default();
-                }
+            // A group's type is a type too, even when no entity of it is listed.
+            for parent in parents {
+                out.types.entry(parent).or_default();
             }
         }
         out
