@@ -71,6 +71,7 @@ pub use crate::layers::strip_ghost_args::StripGhostArgsConfig;
 use crate::limits::InputLimits;
 pub use crate::proxy::ProxyConfig;
 pub use crate::state::StateConfig;
+pub use crate::telemetry::TelemetryConfig;
 
 /// Deepest nesting a configuration may allow.
 pub const MAX_CONFIGURABLE_DEPTH: usize = 1024;
@@ -99,6 +100,9 @@ pub struct AirlockConfig {
     pub state: StateConfig,
     /// `airlock proxy`: what a proxied upstream gets, and how long it is waited for.
     pub proxy: ProxyConfig,
+    /// Traces, metrics and audit records for OpenTelemetry and Prometheus (the exporters
+    /// need feature `telemetry`; the section parses on every build).
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[schema]` of the file: what only the schema layer reads
@@ -313,6 +317,9 @@ impl AirlockConfig {
                 0,
                 "must be at least 1",
             ));
+        }
+        if let Some((key, value, reason)) = self.telemetry.problem() {
+            return Err(ConfigError::Invalid { key, value, reason });
         }
         Ok(())
     }

@@ -53,6 +53,11 @@ impl Proxy {
             .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
             .instructions(self.instructions.clone())
             .relay(self.relay.clone());
+        #[cfg(feature = "telemetry")]
+        let adapter = match &self.metrics {
+            Some(metrics) => adapter.metrics(metrics.clone()),
+            None => adapter,
+        };
         // What every session may hear of the upstream's notifications (its tools changed)
         // goes to every open event stream.
         let adapter = if self.follows_tools {

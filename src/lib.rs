@@ -79,6 +79,7 @@
 //! | `jwt` | JWT identity verification (`JwtVerifier`) |
 //! | `cedar` | `[policy] cedar_file`: Cedar policies over the caller, the tool and its arguments (`CedarPolicies`) |
 //! | `axum` | `adapters::http`: MCP over HTTP and plain HTTP, on axum |
+//! | `telemetry` | `telemetry::{Telemetry, Metrics}`: OTLP traces and audit logs, Prometheus metrics |
 //! | `full` | everything |
 
 // Two `unsafe` blocks in the crate, both in the sandbox's own stages: the `fork` of a
@@ -128,6 +129,7 @@ pub mod router;
 pub mod sensitive;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 
 /// The JSON Schema crate whose compiled validator [`ToolSpec::validator`] hands out (to
 /// [`layers::strict_schema::explain`], or your own checks): re-exported on purpose, so the

@@ -188,6 +188,9 @@ impl ToolService for GrpcAdapter {
         let session = self.session_of(session, &caller).await?;
         let mut call = ToolCall::new(message.tool, arguments).with_caller(caller);
         call.session = session;
+        if let Some(context) = crate::telemetry::TraceContext::from_headers(&headers) {
+            call.extensions.insert(context);
+        }
         if !message.id.is_empty() {
             call = call.with_id(message.id);
         }

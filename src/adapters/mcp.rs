@@ -574,6 +574,23 @@ impl ServerHandler for AirlockMcp {
         if let Some(token) = progress.and_then(|t| serde_json::to_value(t).ok()) {
             call.extensions.insert(crate::mcp::ProgressToken(token));
         }
+        // The client's trace, from the request's `_meta` (or, over HTTP, its headers).
+        let traced = request
+            .meta
+            .as_ref()
+            .and_then(|meta| {
+                let text = |key: &str| meta.get(key).and_then(Value::as_str);
+                crate::telemetry::TraceContext::parse(text("traceparent")?, text("tracestate"))
+            })
+            .or_else(|| {
+                context
+                    .extensions
+                    .get::<::http::request::Parts>()
+                    .and_then(|parts| crate::telemetry::TraceContext::from_headers(&parts.headers))
+            });
+        if let Some(traced) = traced {
+            call.extensions.insert(traced);
+        }
         match self.core.call(call).await {
             Ok(response) => Ok(CallToolResponse::Complete(result_of(&response, typed))),
             Err(_) => Err(ErrorData::internal_error("internal error", None)),

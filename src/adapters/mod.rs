@@ -23,6 +23,7 @@ use crate::{
     catalog::{SharedCatalog, ToolCatalog, ToolSpec},
     layers::policy::PolicyEngine,
     service::{Caller, Credential, ToolCall, ToolResponse},
+    telemetry::{TraceContext, propagate, span},
 };
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use std::sync::Arc;
@@ -93,11 +94,35 @@ impl ServedStack {
     }
 
     /// Runs `call` through the stack; a failure of the stack itself is logged here.
+    ///
+    /// The call has a span (`airlock.call`, see [`crate::telemetry::span`]) whose parent is
+    /// the client's trace context when it sent one; the tool is named in it only when the
+    /// catalog has it.
     pub(crate) async fn call(&self, call: ToolCall) -> Result<ToolResponse, BoxError> {
         use tower::ServiceExt;
-        let result = self.stack.clone().oneshot(call).await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "the tool service failed");
+        use tracing::Instrument as _;
+        let span = if tracing::enabled!(target: "airlock.span", tracing::Level::DEBUG) {
+            let known = self.catalog.load().get(&call.tool).is_some();
+            let span = span::call(if known { &call.tool } else { "other" });
+            if let Some(context) = call.extensions.get::<TraceContext>() {
+                propagate::adopt(&span, context);
+            }
+            span
+        } else {
+            tracing::Span::none()
+        };
+        let result = self
+            .stack
+            .clone()
+            .oneshot(call)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(response) => span::finished(&span, response),
+            Err(e) => {
+                span.record("airlock.outcome", "error");
+                tracing::error!(parent: &span, error = %e, "the tool service failed");
+            }
         }
         result
     }

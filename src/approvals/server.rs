@@ -139,6 +139,7 @@ impl ApprovalServer {
             .decide(id, approve, &by, self.inner.engine.now())
             .await?;
         tracing::info!(request = %id, by, approve, tool = %decided.binding.tool, "approval decided");
+        crate::telemetry::span::count("approval", if approve { "approved" } else { "denied" });
         let record = ToolCall::new(
             if approve {
                 "approval:approve"

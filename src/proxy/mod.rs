@@ -73,6 +73,9 @@ pub struct Proxy {
     pub(crate) relay: Arc<UpstreamRelay>,
     /// The served tools follow the upstream's (`[proxy] pass` has `tools`).
     pub(crate) follows_tools: bool,
+    /// What `GET /metrics` serves beside `/mcp` (feature `telemetry`).
+    #[cfg(feature = "telemetry")]
+    pub(crate) metrics: Option<crate::telemetry::Metrics>,
 }
 
 #[cfg(feature = "proxy")]
@@ -174,7 +177,16 @@ impl Proxy {
             instructions,
             relay: relayed,
             follows_tools: pass.contains("tools"),
+            #[cfg(feature = "telemetry")]
+            metrics: None,
         })
+    }
+
+    /// Serves `metrics` at `GET /metrics` beside `/mcp` over HTTP (feature `telemetry`).
+    #[cfg(feature = "telemetry")]
+    pub fn with_metrics(mut self, metrics: crate::telemetry::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The stack: every layer over the upstream.

@@ -440,6 +440,7 @@ impl Pins {
                 tracing::warn!(tool = %name, "tool definition changed since it was approved (on_change = warn)");
             }
         }
+        crate::telemetry::span::gauge("pins_held", by_tool.len() as u64);
         let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
         held.by_tool = by_tool;
         held.modified = modified;

@@ -14,6 +14,8 @@ use super::Upstream;
 use crate::catalog::{ToolCatalog, ToolSpec};
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::service::{McpContent, ToolCall, ToolResponse};
+use crate::telemetry::{propagate, span};
+use tracing::Instrument as _;
 
 /// Forwards each call to the upstream MCP server. The upstream's own tool errors stay
 /// tool errors (`isError`); an upstream that exits, times out or answers nonsense gives an
@@ -47,21 +49,39 @@ impl Service<ToolCall> for UpstreamService {
 
     fn call(&mut self, call: ToolCall) -> Self::Future {
         let upstream = self.upstream.clone();
-        Box::pin(async move {
+        // Only the upstream's own tools are called (the layers refused the rest): the name
+        // is one the catalog has.
+        let span = span::upstream(&call.tool);
+        let traced = propagate::of(&span);
+        let answer = async move {
             let mut params = CallToolRequestParams::new(call.tool);
             if let Value::Object(arguments) = call.arguments {
                 params = params.with_arguments(arguments);
+            }
+            // The trace goes on to the upstream in `_meta` (W3C trace context, as MCP
+            // carries it), this span its parent.
+            if let Some(context) = traced {
+                let mut meta = serde_json::Map::new();
+                meta.insert("traceparent".into(), context.traceparent.into());
+                if let Some(state) = context.tracestate {
+                    meta.insert("tracestate".into(), state.into());
+                }
+                params.meta = Some(meta.into());
             }
             // The client's progress token: the upstream's progress for this call reaches it.
             let progress = call
                 .extensions
                 .get::<crate::mcp::ProgressToken>()
                 .map(|t| t.0.clone());
-            Ok(match upstream.call(params, progress).await {
+            let response = match upstream.call(params, progress).await {
                 Ok(result) => response_of(result),
                 Err(message) => ToolResponse::error(message),
-            })
-        })
+            };
+            let outcome = if response.is_error { "error" } else { "ok" };
+            tracing::Span::current().record("airlock.outcome", outcome);
+            Ok(response)
+        };
+        Box::pin(answer.instrument(span))
     }
 }
 

@@ -9,6 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::config::{OnUnavailable, StateConfig, StateError};
 use crate::layers::policy::{Admission, RateSpec, SharedStore, StoreUnavailable, Verdict};
+use crate::telemetry::span;
 
 /// GCRA in one atomic step on the server's clock (so replicas with skewed clocks agree).
 /// `KEYS[1]`: the bucket; `ARGV[1]`: the emission interval in microseconds; `ARGV[2]`: the
@@ -167,7 +168,10 @@ impl RedisState {
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
         invocation.arg(interval).arg(spec.burst());
         let failure = match self
-            .bounded(invocation.invoke_async::<(i64, i64)>(&mut conn))
+            .bounded(
+                "rate_limit",
+                invocation.invoke_async::<(i64, i64)>(&mut conn),
+            )
             .await
         {
             Ok((1, _)) => return Ok(RateDecision::Allowed),
@@ -228,7 +232,10 @@ impl RedisState {
         }
         let mut conn = self.manager.clone();
         let decided = match self
-            .bounded(invocation.invoke_async::<(i64, i64, i64)>(&mut conn))
+            .bounded(
+                "budget",
+                invocation.invoke_async::<(i64, i64, i64)>(&mut conn),
+            )
             .await
         {
             Ok((0, _, _)) => Ok(Verdict::Admitted),
@@ -254,15 +261,30 @@ impl RedisState {
 
     /// Runs one command within the command timeout; `Err` says why it failed (the error's
     /// kind only: never the URL).
+    /// Each is timed as the operation `op` (`rate_limit`, `budget`, `session`,
+    /// `approval`) for telemetry, and counted when it fails.
     async fn bounded<T>(
         &self,
+        op: &'static str,
         command: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, String> {
-        match tokio::time::timeout(self.timeout, command).await {
+        use tracing::Instrument as _;
+        let span = span::state(op);
+        let result = match tokio::time::timeout(self.timeout, command)
+            .instrument(span.clone())
+            .await
+        {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(format!("{:?}", e.kind())),
             Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
+        };
+        if result.is_ok() {
+            span.record("airlock.outcome", "ok");
+        } else {
+            span.record("airlock.outcome", "error");
+            span::count("state_error", op);
         }
+        result
     }
 
     /// Runs `script` on this state's connection within the command timeout, for the stores
@@ -272,7 +294,8 @@ impl RedisState {
         script: &redis::ScriptInvocation<'_>,
     ) -> Result<T, String> {
         let mut conn = self.manager.clone();
-        self.bounded(script.invoke_async::<T>(&mut conn)).await
+        self.bounded("approval", script.invoke_async::<T>(&mut conn))
+            .await
     }
 
     /// The prefix of every key.
@@ -404,7 +427,7 @@ impl RedisSessionStore {
         command: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Option<T> {
         self.state
-            .bounded(command)
+            .bounded("session", command)
             .await
             .inspect_err(|reason| tracing::warn!(%reason, "session store unavailable"))
             .ok()

@@ -3,7 +3,7 @@
 Tools: `echo` (its description is $ECHO_DESCRIPTION, so a test can change it between two
 runs, its parameter's $ECHO_TEXT_DESCRIPTION and example $ECHO_EXAMPLE, its `_meta` the JSON of $ECHO_META), `crash` (the process exits at once), `hang` (never answers), `leak` (answers with a
 secret in every kind of content block), `counted` (how many times this process was
-called: shows a restart), `redefine` (changes `echo`'s description and sends
+called: shows a restart), `traced` (the `traceparent` its call's `_meta` carried), `redefine` (changes `echo`'s description and sends
 `notifications/tools/list_changed`), `grow` (adds a tool `late`, drops `counted`, and says
 so), `probe` (tries to connect, read and write outside,
 fork and allocate: what a sandbox must stop), and two whose names break the MCP rule. A resource and a prompt
@@ -116,6 +116,13 @@ def crash() -> str:
 async def hang() -> str:
     await asyncio.sleep(3600)
     return "late"
+
+
+@server.tool(description="Answers with the W3C trace context the call came with (its `_meta`) and the text.")
+def traced(text: str, ctx: Context) -> str:
+    meta = ctx.request_context.meta
+    traceparent = getattr(meta, "traceparent", None) if meta is not None else None
+    return json.dumps({"traceparent": traceparent, "text": text})
 
 
 @server.tool(description="How many calls this process has served.")

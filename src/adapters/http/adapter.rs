@@ -28,6 +28,8 @@ pub struct HttpAdapter {
     pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
     pub(super) open_streams: Arc<super::streams::OpenStreams>,
+    #[cfg(feature = "telemetry")]
+    pub(super) metrics: Option<crate::telemetry::Metrics>,
 }
 
 /// Most event streams (`GET /mcp`) open at once, by default.
@@ -57,7 +59,20 @@ impl HttpAdapter {
             events: None,
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
             open_streams: Arc::new(super::streams::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
+            #[cfg(feature = "telemetry")]
+            metrics: None,
         }
+    }
+
+    /// Serves `metrics` at `GET /metrics` in Prometheus's text format, behind the same
+    /// front door (`Host`, `Origin`) as `/mcp` (feature `telemetry`). The text holds
+    /// counts by tool, layer, refusal code and finding kind: no caller, no argument, no
+    /// output; serve it on an address of its own ([`metrics_router`](super::metrics_router))
+    /// when this one faces the internet.
+    #[cfg(feature = "telemetry")]
+    pub fn metrics(mut self, metrics: crate::telemetry::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Event streams one caller with a credential may hold open at once (default 4, at

@@ -17,6 +17,7 @@ use crate::mcp::result::call_result;
 use crate::mcp::{PROTOCOL_VERSION, RpcError, SUPPORTED_VERSIONS};
 use crate::service::{Caller, ToolCall};
 use crate::state::session::SessionError;
+use crate::telemetry::TraceContext;
 
 /// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
 pub const MAX_BATCH: usize = 32;
@@ -306,6 +307,14 @@ pub(super) async fn one(
             let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
             // Only a session this server issued to this caller counts for budgets.
             call.session = session;
+            // The client's trace: `_meta` (MCP's place for it) first, then the headers.
+            if let Some(context) = params
+                .get("_meta")
+                .and_then(TraceContext::from_meta)
+                .or_else(|| TraceContext::from_headers(headers))
+            {
+                call.extensions.insert(context);
+            }
             match adapter.core.call(call).await {
                 Ok(response) => json_response(
                     StatusCode::OK,

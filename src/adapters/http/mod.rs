@@ -72,6 +72,8 @@ mod adapter;
 mod events;
 mod front_door;
 mod jsonrpc;
+#[cfg(feature = "telemetry")]
+mod metrics;
 mod plain;
 mod reply;
 mod router;
@@ -82,6 +84,8 @@ mod streams;
 pub use adapter::HttpAdapter;
 pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};
 pub use jsonrpc::MAX_BATCH;
+#[cfg(feature = "telemetry")]
+pub use metrics::metrics_router;
 pub use serve::ServeLimits;
 
 /// The web framework whose `Router` [`HttpAdapter::into_router`] builds, re-exported on

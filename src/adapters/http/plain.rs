@@ -59,6 +59,9 @@ pub(super) async fn plain(
     };
     let mut call = ToolCall::new(name, arguments).with_caller(caller);
     call.session = session;
+    if let Some(context) = crate::telemetry::TraceContext::from_headers(&headers) {
+        call.extensions.insert(context);
+    }
     match adapter.core.call(call).await {
         Ok(response) => {
             let status = response

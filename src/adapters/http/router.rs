@@ -16,8 +16,9 @@ use super::session::end_session;
 
 impl HttpAdapter {
     /// The router: `POST /mcp` (and `DELETE /mcp` to end a session; `GET` is 405 unless
-    /// [`notifications`](Self::notifications) gave it a stream to serve) and
-    /// `POST /tools/{name}`.
+    /// [`notifications`](Self::notifications) gave it a stream to serve),
+    /// `POST /tools/{name}`, and `GET /metrics` when [`metrics`](Self::metrics) gave it
+    /// metrics to serve.
     pub fn into_router(self) -> Router {
         let limit = self.body_limit;
         let timeout = self.timeout;
@@ -26,6 +27,11 @@ impl HttpAdapter {
         // `body_timeout` to send all of it.
         let door = FrontDoorLayer::from_allowed(self.allowed.clone());
         let in_time = axum::middleware::from_fn_with_state(self.body_timeout, read_in_time);
+        #[cfg(feature = "telemetry")]
+        let metrics = self
+            .metrics
+            .clone()
+            .map(|metrics| super::metrics_router(metrics).layer(door.clone()));
         let router = Router::new()
             .route(
                 "/mcp",
@@ -41,7 +47,13 @@ impl HttpAdapter {
                     .layer::<_, std::convert::Infallible>(in_time)
                     .layer(door),
             )
-            .with_state(Arc::new(self))
+            .with_state(Arc::new(self));
+        #[cfg(feature = "telemetry")]
+        let router = match metrics {
+            Some(metrics) => router.merge(metrics),
+            None => router,
+        };
+        let router = router
             .layer(DefaultBodyLimit::disable())
             .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(

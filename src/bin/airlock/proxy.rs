@@ -14,19 +14,6 @@ pub(crate) fn proxy(
     command: Vec<String>,
 ) -> ExitCode {
     use agent_airlock::proxy::{Launch, Proxy, Target};
-    // Stdout may be the MCP channel: every log line goes to stderr. The MCP library logs
-    // what peers send, raw (the upstream's notifications and instructions at `info`, whole
-    // messages at `debug`): held at `warn` unless RUST_LOG names it.
-    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let mut filter = tracing_subscriber::EnvFilter::new(&directives);
-    if !directives.contains("rmcp") {
-        filter = filter.add_directive("rmcp=warn".parse().expect("a valid directive"));
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
     let config = match load_config(config.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,
@@ -60,13 +47,37 @@ pub(crate) fn proxy(
         }
     };
     runtime.block_on(async move {
-        let proxy = match Proxy::start(&config, target).await {
-            Ok(p) => p,
+        // The exporters run on this runtime: started inside it, before anything is logged.
+        let telemetry = match logging(&config.telemetry) {
+            Ok(t) => t,
             Err(e) => {
                 eprintln!("airlock: {e}");
                 return ExitCode::from(2);
             }
         };
+        let proxy = match Proxy::start(&config, target).await {
+            Ok(p) => p.with_metrics(telemetry.metrics().clone()),
+            Err(e) => {
+                eprintln!("airlock: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if let Some(addr) = &config.telemetry.metrics_listen {
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("airlock: cannot listen for metrics on {addr}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            eprintln!("airlock: metrics at http://{addr}/metrics");
+            let router = agent_airlock::adapters::http::metrics_router(telemetry.metrics().clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    eprintln!("airlock: the metrics server stopped: {e}");
+                }
+            });
+        }
         // Approvers decide on held calls on their own address.
         let approvals_at = config
             .policy
@@ -107,6 +118,7 @@ pub(crate) fn proxy(
                     .await
             }
         };
+        telemetry.shutdown().await;
         match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -115,4 +127,36 @@ pub(crate) fn proxy(
             }
         }
     })
+}
+
+/// Logs to stderr (stdout may be the MCP channel) and starts `[telemetry]`: its metrics,
+/// and its exporters, each seeing only the airlock's own spans and events.
+fn logging(
+    config: &agent_airlock::telemetry::TelemetryConfig,
+) -> Result<agent_airlock::telemetry::Telemetry, agent_airlock::telemetry::TelemetryError> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let telemetry = agent_airlock::telemetry::Telemetry::start(config)?;
+    // The MCP library logs what peers send, raw (the upstream's notifications and
+    // instructions at `info`, whole messages at `debug`): held at `warn` unless RUST_LOG
+    // names it. The telemetry's own spans and metric events are not log lines.
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let mut filter = tracing_subscriber::EnvFilter::new(&directives);
+    if !directives.contains("rmcp") {
+        filter = filter.add_directive("rmcp=warn".parse().expect("a valid directive"));
+    }
+    for quiet in ["airlock.span=off", "airlock.metric=off"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_filter(filter),
+        )
+        .with(telemetry.layer())
+        .try_init();
+    Ok(telemetry)
 }

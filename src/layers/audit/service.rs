@@ -16,6 +16,7 @@ use super::wire::CallCapture;
 use super::writer::Handle;
 use crate::service::layer_names::AUDIT;
 use crate::service::{Rejection, ToolCall, ToolResponse, VerifiedAgent};
+use crate::telemetry::span;
 
 /// The service [`AuditLayer`](super::AuditLayer) builds.
 ///
@@ -122,6 +123,8 @@ where
             call.extensions.insert(slot.clone());
             slot
         });
+        let span = span::layer(AUDIT);
+        let _capturing = span.enter();
         let pending = Pending {
             handle: self.handle.clone(),
             permit,
@@ -138,6 +141,8 @@ where
             verified: call.caller.verified,
             slot,
         };
+        span::allowed(&span);
+        drop(_capturing);
         AuditFuture::running(self.inner.call(call), pending)
     }
 }

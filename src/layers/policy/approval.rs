@@ -13,6 +13,7 @@ use super::rules::Matcher;
 use crate::approvals::{ApprovalError, ApprovalStore, Binding, Held};
 use crate::service::layer_names::POLICY;
 use crate::service::{Rejection, ToolCall};
+use crate::telemetry::span;
 
 /// `[policy.approvals]`: calls that wait for a person.
 ///
@@ -131,10 +132,12 @@ impl Approvals {
         Box::pin(async move {
             match store.hold(&binding, preview, &ask.reason, now, ttl).await {
                 Ok(Held::Granted(request)) => {
+                    span::count("approval", "granted");
                     tracing::info!(tool, request = %request.id, "an approved call goes through");
                     Ok(())
                 }
                 Ok(Held::Pending(request)) => {
+                    span::count("approval", "held");
                     tracing::info!(tool, request = %request.id, "a call waits for approval");
                     Err(Rejection::approval_pending(
                         POLICY,

@@ -10,7 +10,9 @@ use tower_service::Service;
 
 use super::{Decision, PendingDecision, PolicyEngine};
 use crate::future::ResponseFuture;
+use crate::service::layer_names::POLICY;
 use crate::service::{ToolCall, ToolResponse};
+use crate::telemetry::span;
 
 /// Checks every call against the policy; a refused call never reaches `inner`.
 #[derive(Debug, Clone)]
@@ -41,13 +43,20 @@ where
     }
 
     fn call(&mut self, mut call: ToolCall) -> Self::Future {
-        let state = match self.engine.decide(&mut call) {
-            Decision::Allowed => State::Running {
-                future: ResponseFuture::inner(self.inner.call(call), Vec::new()),
-            },
-            Decision::Refused(rejection) => State::Running {
-                future: ResponseFuture::ready(ToolResponse::rejected(rejection)),
-            },
+        let span = span::layer(POLICY);
+        let state = match span.in_scope(|| self.engine.decide(&mut call)) {
+            Decision::Allowed => {
+                span::allowed(&span);
+                State::Running {
+                    future: ResponseFuture::inner(self.inner.call(call), Vec::new()),
+                }
+            }
+            Decision::Refused(rejection) => {
+                span::refused(&span, &rejection);
+                State::Running {
+                    future: ResponseFuture::ready(ToolResponse::rejected(rejection)),
+                }
+            }
             Decision::Pending(decision) => {
                 // The service that was made ready goes with the call; this one keeps a clone.
                 let clone = self.inner.clone();

@@ -13,6 +13,7 @@ use super::backend::{Exit, RunOutcome};
 use crate::future::ResponseFuture;
 use crate::service::layer_names::SANDBOX;
 use crate::service::{Note, ToolResponse};
+use crate::telemetry::span;
 
 fn note(backend: &str, outcome: &str, enforced: Vec<String>, not_enforced: Vec<String>) -> Note {
     Note::Sandboxed {
@@ -121,7 +122,7 @@ pin_project! {
     #[project = ExecutionProj]
     enum Execution<F> {
         Local { #[pin] future: ResponseFuture<F> },
-        Remote { rx: oneshot::Receiver<RunOutcome>, backend: String, command: bool },
+        Remote { rx: oneshot::Receiver<RunOutcome>, backend: String, command: bool, span: tracing::Span },
     }
 }
 
@@ -132,16 +133,20 @@ impl<F> SandboxFuture<F> {
         }
     }
 
+    /// The run `rx` will report, timed by `span` (the layer's span, from the start of the
+    /// run to its answer).
     pub(super) fn remote(
         rx: oneshot::Receiver<RunOutcome>,
         backend: String,
         command: bool,
+        span: tracing::Span,
     ) -> Self {
         Self {
             execution: Execution::Remote {
                 rx,
                 backend,
                 command,
+                span,
             },
         }
     }
@@ -160,9 +165,10 @@ where
                 rx,
                 backend,
                 command,
+                span,
             } => {
                 let run = std::task::ready!(Pin::new(rx).poll(cx));
-                Poll::Ready(Ok(match run {
+                let answer = match run {
                     Ok(run) => response(backend, run, *command),
                     Err(_) => failure(
                         backend,
@@ -171,7 +177,10 @@ where
                         Vec::new(),
                         Vec::new(),
                     ),
-                }))
+                };
+                span.in_scope(|| span::sandboxed(&answer));
+                span::allowed(span);
+                Poll::Ready(Ok(answer))
             }
         }
     }

@@ -16,6 +16,7 @@ use super::spec::WireCall;
 use crate::future::ResponseFuture;
 use crate::service::layer_names::SANDBOX;
 use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+use crate::telemetry::span;
 use globset::GlobSet;
 
 /// Sends the calls of the sandboxed tools to the backend; passes the others to `inner`.
@@ -76,7 +77,12 @@ where
                 let _ = tx.send(backend.run(job));
             });
         match spawned {
-            Ok(_) => SandboxFuture::remote(rx, self.shared.backend.name().to_owned(), command),
+            Ok(_) => SandboxFuture::remote(
+                rx,
+                self.shared.backend.name().to_owned(),
+                command,
+                span::layer(SANDBOX),
+            ),
             Err(e) => SandboxFuture::local(ResponseFuture::ready(failure(
                 self.shared.backend.name(),
                 "setup_failed",

@@ -9,6 +9,8 @@ use pin_project_lite::pin_project;
 
 use super::Sanitizer;
 use crate::service::ToolResponse;
+use crate::service::layer_names::SANITIZE;
+use crate::telemetry::span;
 
 pin_project! {
     /// Response future of [`Sanitize`](super::Sanitize).
@@ -35,7 +37,12 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = std::task::ready!(this.inner.poll(cx))?;
-        this.sanitizer.sanitize_response(&mut response);
+        let span = span::layer(SANITIZE);
+        span.in_scope(|| {
+            this.sanitizer.sanitize_response(&mut response);
+            span::findings(&response);
+        });
+        span::masked(&span, &response);
         Poll::Ready(Ok(response))
     }
 }

@@ -9,6 +9,7 @@ use super::layer::StrictSchemaLayer;
 use crate::future::ResponseFuture;
 use crate::service::layer_names::STRICT_SCHEMA;
 use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+use crate::telemetry::span;
 
 /// Validates arguments against the tool's schema; see the [module docs](super).
 #[derive(Debug, Clone)]
@@ -47,37 +48,46 @@ where
     }
 
     fn call(&mut self, call: ToolCall) -> Self::Future {
-        let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
-        let layer = &self.layer;
-        let catalog = layer.catalog.load();
-        let spec = match catalog.admit(STRICT_SCHEMA, &call.tool, &call.arguments, &layer.limits) {
-            Ok(spec) => spec,
-            Err(r) => return refuse(r),
-        };
-        let Some(validator) = spec.validator() else {
-            if layer.require_schema {
-                return refuse(Rejection::missing_schema(STRICT_SCHEMA, spec.name()));
+        let span = span::layer(STRICT_SCHEMA);
+        match span.in_scope(|| check(&self.layer, &call)) {
+            Ok(notes) => {
+                span::allowed(&span);
+                ResponseFuture::inner(self.inner.call(call), notes)
             }
-            tracing::warn!(tool = %spec.name(), "tool has no schema; arguments passed unvalidated");
-            let note = Note::Unvalidated {
-                layer: Cow::Borrowed(STRICT_SCHEMA),
-            };
-            return ResponseFuture::inner(self.inner.call(call), vec![note]);
-        };
-        if validator.is_valid(&call.arguments) {
-            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+            Err(rejection) => {
+                span::refused(&span, &rejection);
+                ResponseFuture::ready(ToolResponse::rejected(rejection))
+            }
         }
-        let (errors, truncated) = explain(validator, &call.arguments, layer.max_errors);
-        tracing::info!(
-            tool = %spec.name(),
-            pointers = ?errors.iter().map(|e| e.pointer.as_str()).collect::<Vec<_>>(),
-            "refused arguments that do not match the schema"
-        );
-        refuse(Rejection::schema_violation(
-            STRICT_SCHEMA,
-            spec.name(),
-            errors,
-            truncated,
-        ))
     }
+}
+
+/// What the layer says of `call`: a note when it passed unvalidated, or its refusal.
+fn check(layer: &StrictSchemaLayer, call: &ToolCall) -> Result<Vec<Note>, Rejection> {
+    let catalog = layer.catalog.load();
+    let spec = catalog.admit(STRICT_SCHEMA, &call.tool, &call.arguments, &layer.limits)?;
+    let Some(validator) = spec.validator() else {
+        if layer.require_schema {
+            return Err(Rejection::missing_schema(STRICT_SCHEMA, spec.name()));
+        }
+        tracing::warn!(tool = %spec.name(), "tool has no schema; arguments passed unvalidated");
+        return Ok(vec![Note::Unvalidated {
+            layer: Cow::Borrowed(STRICT_SCHEMA),
+        }]);
+    };
+    if validator.is_valid(&call.arguments) {
+        return Ok(Vec::new());
+    }
+    let (errors, truncated) = explain(validator, &call.arguments, layer.max_errors);
+    tracing::info!(
+        tool = %spec.name(),
+        pointers = ?errors.iter().map(|e| e.pointer.as_str()).collect::<Vec<_>>(),
+        "refused arguments that do not match the schema"
+    );
+    Err(Rejection::schema_violation(
+        STRICT_SCHEMA,
+        spec.name(),
+        errors,
+        truncated,
+    ))
 }

@@ -9,6 +9,7 @@ use super::layer::StripGhostArgsLayer;
 use crate::future::ResponseFuture;
 use crate::service::layer_names::STRIP_GHOST_ARGS;
 use crate::service::{Note, Rejection, ToolCall, ToolResponse};
+use crate::telemetry::span;
 
 /// Removes or refuses undeclared arguments; see the [module docs](super).
 #[derive(Debug, Clone)]
@@ -47,54 +48,63 @@ where
     }
 
     fn call(&mut self, mut call: ToolCall) -> Self::Future {
-        let refuse = |r: Rejection| ResponseFuture::ready(ToolResponse::rejected(r));
-        let layer = &self.layer;
-        let catalog = layer.catalog.load();
-        let spec = match catalog.admit(STRIP_GHOST_ARGS, &call.tool, &call.arguments, &layer.limits)
-        {
-            Ok(spec) => spec,
-            Err(r) => return refuse(r),
-        };
-        if spec.shape().is_none() {
-            if layer.strict {
-                return refuse(Rejection::missing_schema(STRIP_GHOST_ARGS, spec.name()));
+        let span = span::layer(STRIP_GHOST_ARGS);
+        match span.in_scope(|| check(&self.layer, &mut call)) {
+            Ok(notes) => {
+                span::allowed(&span);
+                ResponseFuture::inner(self.inner.call(call), notes)
             }
-            tracing::debug!(tool = %spec.name(), "tool has no schema; arguments not checked for ghosts");
-            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+            Err(rejection) => {
+                span::refused(&span, &rejection);
+                ResponseFuture::ready(ToolResponse::rejected(rejection))
+            }
         }
-        let ghosts = find_ghosts(spec, &call.arguments);
-        if ghosts.is_empty() {
-            return ResponseFuture::inner(self.inner.call(call), Vec::new());
+    }
+}
+
+/// What the layer does to `call`: the notes of what it stripped, or its refusal.
+fn check(layer: &StripGhostArgsLayer, call: &mut ToolCall) -> Result<Vec<Note>, Rejection> {
+    let catalog = layer.catalog.load();
+    let spec = catalog.admit(STRIP_GHOST_ARGS, &call.tool, &call.arguments, &layer.limits)?;
+    if spec.shape().is_none() {
+        if layer.strict {
+            return Err(Rejection::missing_schema(STRIP_GHOST_ARGS, spec.name()));
         }
-        let shown: Vec<String> = ghosts
+        tracing::debug!(tool = %spec.name(), "tool has no schema; arguments not checked for ghosts");
+        return Ok(Vec::new());
+    }
+    let ghosts = find_ghosts(spec, &call.arguments);
+    if ghosts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shown: Vec<String> = ghosts
+        .iter()
+        .take(layer.max_reported)
+        .map(|g| g.pointer.clone())
+        .collect();
+    if layer.strict {
+        tracing::info!(tool = %spec.name(), arguments = ?shown, "refused undeclared arguments");
+        let errors = ghosts
             .iter()
             .take(layer.max_reported)
-            .map(|g| g.pointer.clone())
+            .map(|g| g.to_field_error(spec))
             .collect();
-        if layer.strict {
-            tracing::info!(tool = %spec.name(), arguments = ?shown, "refused undeclared arguments");
-            let errors = ghosts
-                .iter()
-                .take(layer.max_reported)
-                .map(|g| g.to_field_error(spec))
-                .collect();
-            let mut rejection = Rejection::ghost_arguments(STRIP_GHOST_ARGS, spec.name(), errors);
-            if ghosts.len() > layer.max_reported {
-                rejection.message.push_str(&format!(
-                    " ({} undeclared arguments in all; the first {} are listed)",
-                    ghosts.len(),
-                    layer.max_reported
-                ));
-            }
-            return refuse(rejection);
+        let mut rejection = Rejection::ghost_arguments(STRIP_GHOST_ARGS, spec.name(), errors);
+        if ghosts.len() > layer.max_reported {
+            rejection.message.push_str(&format!(
+                " ({} undeclared arguments in all; the first {} are listed)",
+                ghosts.len(),
+                layer.max_reported
+            ));
         }
-        tracing::warn!(tool = %spec.name(), arguments = ?shown, count = ghosts.len(), "stripped undeclared arguments");
-        strip_ghosts(&mut call.arguments, &ghosts);
-        let note = Note::ArgumentsStripped {
-            layer: Cow::Borrowed(STRIP_GHOST_ARGS),
-            arguments: shown,
-            total: ghosts.len(),
-        };
-        ResponseFuture::inner(self.inner.call(call), vec![note])
+        return Err(rejection);
     }
+    tracing::warn!(tool = %spec.name(), arguments = ?shown, count = ghosts.len(), "stripped undeclared arguments");
+    strip_ghosts(&mut call.arguments, &ghosts);
+    let note = Note::ArgumentsStripped {
+        layer: Cow::Borrowed(STRIP_GHOST_ARGS),
+        arguments: shown,
+        total: ghosts.len(),
+    };
+    Ok(vec![note])
 }

@@ -408,6 +408,7 @@ impl Upstream {
                 ran_secs = ran.as_secs(),
                 "the upstream server exited; restarting it"
             );
+            crate::telemetry::span::count("upstream_restart", "");
             let mut restarts = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
             if ran >= HEALTHY_RUN {
                 restarts.delay = FIRST_DELAY;
