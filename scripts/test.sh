@@ -9,7 +9,8 @@
 #   Debian packages   bubblewrap (the sandbox tests run every check under it), curl (the
 #                     example clients), redis-server (the shared-state tests start their
 #                     own on a free loopback port), chromium (the approvals page is driven
-#                     in it, headless); `apt-get update` only when needed
+#                     in it, headless), prometheus (scrapes the proxy and example-axum in
+#                     tests/e2e/prometheus.sh); `apt-get update` only when needed
 #   PyPI packages     pinned below, into virtualenvs at target/e2e/venv and venv2 (the
 #                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
@@ -58,6 +59,7 @@ setup_debian() {
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     [ ${#missing[@]} -eq 0 ] && return
     if ! command -v apt-get >/dev/null 2>&1; then
@@ -131,6 +133,9 @@ E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
 
 step "the MCP conformance suite against airlock proxy in front of server-everything (tests/e2e/conformance_proxy.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance_proxy.sh
+
+step "a real Prometheus scraping airlock proxy and example-axum (tests/e2e/prometheus.sh)"
+E2E_NODE="$e2e/node" bash tests/e2e/prometheus.sh
 
 end_step
 echo "== where the time went"

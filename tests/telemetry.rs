@@ -401,3 +401,85 @@ async fn one_call_through_the_proxy_is_one_trace_with_a_child_per_layer_and_no_s
         assert!(!metrics.contains(secret), "{secret} is in the metrics");
     }
 }
+
+/// Over stdio (the door an MCP host starts the proxy behind), the trace context comes in
+/// the request's `_meta`, and what is still queued when the client goes away is exported
+/// before the proxy exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_stdio_the_trace_comes_in_meta_and_is_exported_at_exit() {
+    needs_e2e!();
+    use std::io::{BufRead as _, Write as _};
+    let (collector, addr) = Collector::start().await;
+    let dir = common::Scratch::new("telemetry", "stdio");
+    let config_path = dir.join("airlock.toml");
+    std::fs::write(
+        &config_path,
+        format!("[telemetry]\notlp_endpoint = \"http://{addr}\"\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["proxy", "--config"])
+        .arg(&config_path)
+        .arg("--")
+        .arg(e2e::python())
+        .arg(e2e::script("upstream_server.py"))
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let traceparent = format!("00-{TRACE_ID}-{CLIENT_SPAN}-01");
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+               "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                          "clientInfo": {"name": "test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "traced", "arguments": {"text": "hi"},
+                          "_meta": {"traceparent": traceparent}}}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        while let Some(Ok(line)) = lines.next() {
+            let message: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if message["id"] == 2 {
+                return message;
+            }
+        }
+        Value::Null
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(60), answer)
+        .await
+        .expect("an answer within a minute")
+        .unwrap();
+    let text = answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    let seen: Value = serde_json::from_str(text).unwrap();
+    // The client goes away; the proxy exports what it holds and exits.
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the proxy did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let spans = collector.spans();
+    let call_span = spans
+        .iter()
+        .find(|s| hex(&s.trace_id) == TRACE_ID && s.kind == 2)
+        .unwrap_or_else(|| panic!("no server span of the client's trace: {spans:#?}"));
+    assert_eq!(hex(&call_span.parent_span_id), CLIENT_SPAN);
+    let upstream = spans
+        .iter()
+        .find(|s| s.kind == 3 && s.parent_span_id == call_span.span_id)
+        .expect("the upstream's client span");
+    assert_eq!(
+        seen["traceparent"],
+        format!("00-{TRACE_ID}-{}-01", hex(&upstream.span_id))
+    );
+}

@@ -575,13 +575,15 @@ impl ServerHandler for AirlockMcp {
             call.extensions.insert(crate::mcp::ProgressToken(token));
         }
         // The client's trace, from the request's `_meta` (or, over HTTP, its headers).
+        let from_meta = |meta: &serde_json::Map<String, Value>| {
+            let text = |key: &str| meta.get(key).and_then(Value::as_str);
+            crate::telemetry::TraceContext::parse(text("traceparent")?, text("tracestate"))
+        };
         let traced = request
             .meta
             .as_ref()
-            .and_then(|meta| {
-                let text = |key: &str| meta.get(key).and_then(Value::as_str);
-                crate::telemetry::TraceContext::parse(text("traceparent")?, text("tracestate"))
-            })
+            .and_then(|meta| from_meta(meta))
+            .or_else(|| from_meta(&context.meta))
             .or_else(|| {
                 context
                     .extensions
