@@ -9,14 +9,22 @@
 //!   the same server.
 //!
 //! Printed first: p50/p99 over 2,000 sequential calls each, and the proxy's CPU time per
-//! call (user + system, from `/proc/<pid>/stat`) beside the upstream server's. Then
-//! criterion's medians.
+//! call (user + system, from `/proc/<pid>/stat`) beside the upstream server's; then the
+//! HTTP proxy without and with telemetry (metrics, and every span exported over OTLP at
+//! 100% sampling to a collector in this process), in alternating rounds. Then criterion's
+//! medians.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{Peer, RoleClient, RunningService};
@@ -182,6 +190,47 @@ impl Http {
     }
 }
 
+/// An OTLP collector (gRPC) that counts the spans it receives.
+#[derive(Clone, Default)]
+struct Collector(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let spans: usize = request
+            .get_ref()
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        self.0
+            .fetch_add(spans, std::sync::atomic::Ordering::Relaxed);
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Collector {
+    /// Serves on a free loopback port (a task of the current runtime); its address.
+    async fn serve(self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(self))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        addr
+    }
+
+    fn spans(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 fn wait_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -302,6 +351,58 @@ fn bench(c: &mut Criterion) {
     let upstream_cpu = cpu(alone.id()).saturating_sub(upstream_before) / CALLS as u32;
     report("http", direct_p, proxied_p);
     println!("http: CPU per call: the proxy {proxy_cpu:?}, the upstream server {upstream_cpu:?}");
+
+    // Telemetry on and off, the same proxy otherwise, rounds alternating.
+    let collector = Collector::default();
+    let otlp = runtime.block_on(collector.clone().serve());
+    let config =
+        std::env::temp_dir().join(format!("airlock-bench-otlp-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        format!("[telemetry]\notlp_endpoint = \"http://{otlp}\"\n"),
+    )
+    .unwrap();
+    let traced_port = free_port();
+    let mut traced = std::process::Command::new(&airlock)
+        .args(["proxy", "--config"])
+        .arg(&config)
+        .args(["--listen", &format!("127.0.0.1:{traced_port}")])
+        .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_port(traced_port);
+    let traced_http =
+        runtime.block_on(Http::connect(format!("http://127.0.0.1:{traced_port}/mcp")));
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    let (mut off_cpu, mut on_cpu) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..4 {
+        let before = cpu(listening.id());
+        off.extend(timed(&proxied_http));
+        off_cpu += cpu(listening.id()).saturating_sub(before);
+        let before = cpu(traced.id());
+        on.extend(timed(&traced_http));
+        on_cpu += cpu(traced.id()).saturating_sub(before);
+    }
+    let (off_p, on_p) = (percentiles(off), percentiles(on));
+    let calls = (4 * CALLS) as u32;
+    println!(
+        "http, telemetry off: p50 {:?} p99 {:?}, CPU per call {:?} | on (metrics, traces to a \
+         collector): p50 {:?} p99 {:?}, CPU per call {:?} | p50 {:+.1}%; spans received {}",
+        off_p.0,
+        off_p.1,
+        off_cpu / calls,
+        on_p.0,
+        on_p.1,
+        on_cpu / calls,
+        (on_p.0.as_secs_f64() / off_p.0.as_secs_f64() - 1.0) * 100.0,
+        collector.spans()
+    );
+    let _ = traced.kill();
+    let _ = traced.wait();
+    let _ = std::fs::remove_file(&config);
 
     let mut group = c.benchmark_group("proxy_echo");
     group.bench_function("stdio_direct", |b| {

@@ -483,3 +483,66 @@ async fn over_stdio_the_trace_comes_in_meta_and_is_exported_at_exit() {
         format!("00-{TRACE_ID}-{}-01", hex(&upstream.span_id))
     );
 }
+
+/// OTLP over HTTP (protobuf bodies at `/v1/traces`), as collectors also take it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_go_out_over_otlp_http_too() {
+    needs_e2e!();
+    use axum::body::Bytes;
+    use prost::Message as _;
+    let received: Arc<Mutex<Vec<ExportTraceServiceRequest>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                let request = ExportTraceServiceRequest::decode(body).expect("an OTLP body");
+                sink.lock().unwrap().push(request);
+                ExportTraceServiceResponse::default().encode_to_vec()
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = common::Scratch::new("telemetry", "otlp-http");
+    let proxy = proxy(
+        &dir,
+        &format!(
+            "[telemetry]\notlp_endpoint = \"http://{addr}\"\notlp_protocol = \"http/protobuf\"\n"
+        ),
+    );
+    let answer = call(
+        &proxy.base,
+        &[("traceparent", &format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))],
+        "traced",
+        json!({ "text": "hi" }),
+    )
+    .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let spans: Vec<Span> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| s.spans.clone())
+            .collect();
+        if let Some(call) = spans
+            .iter()
+            .find(|s| hex(&s.trace_id) == TRACE_ID && s.kind == 2)
+        {
+            assert_eq!(hex(&call.parent_span_id), CLIENT_SPAN);
+            assert!(
+                spans.iter().any(|s| s.parent_span_id == call.span_id),
+                "no child spans: {spans:#?}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no trace arrived over HTTP");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -3,9 +3,9 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use opentelemetry_sdk::{Resource, runtime};
 use tracing::{Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
@@ -17,9 +17,10 @@ use super::span::{AUDIT_TARGET, METRIC_TARGET, TARGET};
 
 /// Telemetry as `[telemetry]` asks: [`Metrics`] always, traces (and, with `audit_logs`,
 /// the audit records) over OTLP when an endpoint is configured. Exports run in the
-/// background on the Tokio runtime [`start`](Self::start) ran in, through bounded queues:
-/// a collector that is slow, down or refusing costs dropped spans, never a blocked or
-/// failed call.
+/// background on threads of the OpenTelemetry SDK's batch processors, through bounded
+/// queues: a collector that is slow, down or refusing costs dropped spans, never a
+/// blocked or failed call. The gRPC exporter's connection lives on the Tokio runtime
+/// [`start`](Self::start) ran in.
 #[derive(Debug)]
 pub struct Telemetry {
     metrics: Metrics,
@@ -74,14 +75,22 @@ impl Otlp {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// The HTTP exporter's client: blocking (the batch processors export from a thread of
+/// their own), rustls on ring like the proxy's, no redirects.
+fn http_client() -> Result<reqwest::blocking::Client, TelemetryError> {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+    // A blocking client runs a runtime of its own, which may neither start nor stop
+    // inside the caller's: built (and, on failure, dropped) on a thread of its own.
+    std::thread::spawn(|| {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+    })
+    .join()
+    .map_err(|_| TelemetryError("the OTLP HTTP client could not be built".into()))?
+    .map_err(|e| TelemetryError(format!("the OTLP HTTP client: {e}")))
 }
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, TelemetryError> {
@@ -89,8 +98,8 @@ fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, TelemetryEr
 }
 
 impl Telemetry {
-    /// Starts what `config` asks for. Call it inside the Tokio runtime that will drive the
-    /// exports (they are tasks on it).
+    /// Starts what `config` asks for. Call it inside a Tokio runtime that runs as long as
+    /// the exports (the gRPC exporter's connection is a task on it).
     pub fn start(config: &TelemetryConfig) -> Result<Self, TelemetryError> {
         if let Some((key, value, reason)) = config.problem() {
             return Err(TelemetryError(format!("{key} = {value}: {reason}")));
@@ -107,7 +116,7 @@ impl Telemetry {
                 let exporter = if otlp.http {
                     let mut builder = opentelemetry_otlp::SpanExporter::builder()
                         .with_http()
-                        .with_http_client(http_client());
+                        .with_http_client(http_client()?);
                     if let Some(endpoint) = otlp.endpoint {
                         builder = builder.with_endpoint(endpoint);
                     }
@@ -119,15 +128,11 @@ impl Telemetry {
                     }
                     built(builder.build())?
                 };
-                let processor =
-                    opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
-                        exporter,
-                        runtime::Tokio,
-                    )
-                    .build();
+                // The batch processor's own thread: a span ends with a push on a bounded
+                // queue, and the thread is woken once per batch, not once per span.
                 Some(
                     SdkTracerProvider::builder()
-                        .with_span_processor(processor)
+                        .with_batch_exporter(exporter)
                         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
                             config.sample_ratio,
                         ))))
@@ -142,7 +147,7 @@ impl Telemetry {
                 let exporter = if otlp.http {
                     let mut builder = opentelemetry_otlp::LogExporter::builder()
                         .with_http()
-                        .with_http_client(http_client());
+                        .with_http_client(http_client()?);
                     if let Some(endpoint) = otlp.endpoint {
                         builder = builder.with_endpoint(endpoint);
                     }
@@ -154,15 +159,9 @@ impl Telemetry {
                     }
                     built(builder.build())?
                 };
-                let processor =
-                    opentelemetry_sdk::logs::log_processor_with_async_runtime::BatchLogProcessor::builder(
-                        exporter,
-                        runtime::Tokio,
-                    )
-                    .build();
                 Some(
                     SdkLoggerProvider::builder()
-                        .with_log_processor(processor)
+                        .with_batch_exporter(exporter)
                         .with_resource(resource)
                         .build(),
                 )
@@ -196,39 +195,41 @@ impl Telemetry {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
+        // One filter in front of the metrics and the traces (both read the same spans), one
+        // in front of the audit records' bridge.
         let ours = Targets::new()
             .with_target(TARGET, Level::DEBUG)
             .with_target(METRIC_TARGET, Level::DEBUG);
-        let mut layers: Vec<Box<dyn Layer<S> + Send + Sync + 'static>> =
-            vec![self.metrics.layer().with_filter(ours.clone()).boxed()];
-        if let Some(tracer) = &self.tracer {
-            layers.push(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer.tracer("agent-airlock"))
-                    .with_location(false)
-                    .with_threads(false)
-                    .with_target(false)
-                    .with_level(false)
-                    .with_filter(ours)
-                    .boxed(),
-            );
-        }
-        if let Some(logger) = &self.logger {
-            layers.push(
-                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logger)
-                    .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO))
-                    .boxed(),
-            );
-        }
-        layers.boxed()
+        let traces = self.tracer.as_ref().map(|tracer| {
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer.tracer("agent-airlock"))
+                // What a span carries is its fields: no source location, thread, busy and
+                // idle times, nor a context switched on every poll.
+                .with_location(false)
+                .with_tracked_inactivity(false)
+                .with_context_activation(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_level(false)
+        });
+        let audit = self.logger.as_ref().map(|logger| {
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logger)
+                .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO))
+        });
+        self.metrics
+            .layer()
+            .and_then(traces)
+            .with_filter(ours)
+            .and_then(audit)
+            .boxed()
     }
 
     /// Sends what is still queued and stops the exporters (waits at most a few seconds
     /// for a collector that does not answer).
     pub async fn shutdown(self) {
         let Self { tracer, logger, .. } = self;
-        // The exporters block the calling thread until their task on this runtime is done:
-        // not on a thread of the runtime itself.
+        // The exporters block the calling thread until their last batch is sent (over gRPC,
+        // through a task of this runtime): not on a thread of the runtime itself.
         let _ = tokio::task::spawn_blocking(move || {
             if let Some(tracer) = tracer {
                 let _ = tracer.shutdown_with_timeout(std::time::Duration::from_secs(5));

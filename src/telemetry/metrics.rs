@@ -1,10 +1,15 @@
 //! [`Metrics`]: the counters and histograms of the library's spans and metric events, for
 //! Prometheus; [`MetricsLayer`]: the `tracing` layer that fills them.
+//!
+//! The layer runs for every span of every call: it allocates nothing per span but the
+//! span's own record (label values are `'static` names of the code, or tool names interned
+//! once).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -18,7 +23,102 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::span::{CALL, LAYER, METRIC_TARGET, STATE, TARGET, UPSTREAM};
 
-type Labels<const N: usize> = [(&'static str, String); N];
+/// A label's value: a name of the code's own, or a name of the configuration (a tool, a
+/// finding kind, a backend), interned.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum Label {
+    Static(&'static str),
+    Named(Arc<str>),
+}
+
+impl EncodeLabelValue for Label {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        match self {
+            Label::Static(s) => EncodeLabelValue::encode(s, encoder),
+            Label::Named(n) => EncodeLabelValue::encode(&&**n, encoder),
+        }
+    }
+}
+
+type Labels<const N: usize> = [(&'static str, Label); N];
+
+/// The names a span or event may carry, as `'static` labels; anything else is `other`, so a
+/// value recorded from elsewhere cannot grow the series.
+const NAMES: &[&str] = &[
+    // layers
+    "audit",
+    "sanitize",
+    "policy",
+    "strip_ghost_args",
+    "strict_schema",
+    "sandbox",
+    "router",
+    "adapter",
+    // outcomes and decisions
+    "ok",
+    "tool_error",
+    "refused",
+    "error",
+    "allowed",
+    "masked",
+    "clean",
+    // refusal codes
+    "unknown_tool",
+    "malformed_call",
+    "ghost_arguments",
+    "schema_violation",
+    "missing_schema",
+    "policy_denied",
+    "rate_limited",
+    "outside_schedule",
+    "unauthenticated",
+    "sandbox_unavailable",
+    "budget_exceeded",
+    "audit_unavailable",
+    "state_unavailable",
+    "tool_changed",
+    "approval_pending",
+    // state operations
+    "rate_limit",
+    "budget",
+    "session",
+    "approval",
+    // sandbox outcomes
+    "completed",
+    "exited",
+    "killed",
+    "timed_out",
+    "setup_failed",
+    "bad_response",
+    // approval events
+    "held",
+    "granted",
+    "approved",
+    "denied",
+];
+
+/// The metric events' names.
+const EVENTS: &[&str] = &[
+    "finding",
+    "truncated",
+    "sandbox_run",
+    "pins_held",
+    "upstream_restart",
+    "approval",
+    "state_error",
+];
+
+/// `value` as one of `names`, `""` as itself, anything else as `other`.
+fn known(names: &[&'static str], value: &str) -> &'static str {
+    if value.is_empty() {
+        return "";
+    }
+    names
+        .iter()
+        .find(|name| **name == value)
+        .copied()
+        .unwrap_or("other")
+}
 
 fn seconds() -> Histogram {
     // 10 µs to about 42 s: a layer's microseconds and an upstream's seconds.
@@ -44,7 +144,10 @@ struct Inner {
     sandbox_runs: Family<Labels<2>, Counter>,
     events: Family<Labels<2>, Counter>,
     pins_held: Gauge,
-    tools: RwLock<HashSet<String>>,
+    /// Tool names seen, interned; at most `max_tools`.
+    tools: RwLock<HashMap<Box<str>, Arc<str>>>,
+    /// Finding kinds and backends seen, interned (the configuration bounds them).
+    names: RwLock<HashMap<Box<str>, Arc<str>>>,
     max_tools: usize,
 }
 
@@ -143,7 +246,8 @@ impl Metrics {
                 sandbox_runs,
                 events,
                 pins_held,
-                tools: RwLock::new(HashSet::new()),
+                tools: RwLock::new(HashMap::new()),
+                names: RwLock::new(HashMap::new()),
                 max_tools: max_tools.max(1),
             }),
         }
@@ -170,24 +274,39 @@ impl Metrics {
 
     /// `tool` as a label value: itself while fewer than `max_tools` names were seen,
     /// `other` after.
-    fn tool(&self, tool: &str) -> String {
-        let seen = self.inner.tools.read().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(tool) {
-            return tool.to_owned();
+    fn tool(&self, tool: &str) -> Label {
+        intern(&self.inner.tools, tool, self.inner.max_tools)
+    }
+
+    /// A name of the configuration (a finding kind, a backend) as a label value.
+    fn name(&self, name: &str) -> Label {
+        intern(&self.inner.names, name, 1024)
+    }
+}
+
+/// `name` from `seen`, added while `seen` holds fewer than `max`; `other` after.
+fn intern(seen: &RwLock<HashMap<Box<str>, Arc<str>>>, name: &str, max: usize) -> Label {
+    if name.is_empty() {
+        return Label::Static("other");
+    }
+    {
+        let seen = seen.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(interned) = seen.get(name) {
+            return Label::Named(interned.clone());
         }
-        let full = seen.len() >= self.inner.max_tools;
-        drop(seen);
-        if full {
-            return "other".into();
-        }
-        let mut seen = self.inner.tools.write().unwrap_or_else(|e| e.into_inner());
-        if seen.len() < self.inner.max_tools {
-            seen.insert(tool.to_owned());
-            tool.to_owned()
-        } else {
-            "other".into()
+        if seen.len() >= max {
+            return Label::Static("other");
         }
     }
+    let mut seen = seen.write().unwrap_or_else(|e| e.into_inner());
+    if seen.len() >= max && !seen.contains_key(name) {
+        return Label::Static("other");
+    }
+    Label::Named(
+        seen.entry(name.into())
+            .or_insert_with(|| Arc::from(name))
+            .clone(),
+    )
 }
 
 /// Records the library's spans and metric events in [`Metrics`]; add it to your
@@ -198,44 +317,54 @@ pub struct MetricsLayer {
 }
 
 /// What a span's metrics need, kept in its extensions from its start to its close.
-#[derive(Default)]
 struct Timed {
-    start: Option<Instant>,
-    name: String,
-    outcome: String,
-    code: String,
-    layer: String,
+    start: Instant,
+    /// The tool of a call or upstream span; the layer or operation otherwise.
+    name: Label,
+    outcome: &'static str,
+    code: &'static str,
 }
 
-impl Visit for Timed {
+/// Reads a span's fields into [`Timed`].
+struct SpanFields<'a> {
+    timed: &'a mut Timed,
+    metrics: &'a Metrics,
+}
+
+impl Visit for SpanFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        let slot = match field.name() {
-            "gen_ai.tool.name" | "airlock.layer" | "airlock.state.op" => &mut self.name,
-            "airlock.outcome" | "airlock.decision" => &mut self.outcome,
-            "airlock.refusal.code" => &mut self.code,
-            "airlock.refusal.layer" => &mut self.layer,
-            _ => return,
-        };
-        value.clone_into(slot);
+        match field.name() {
+            "gen_ai.tool.name" => self.timed.name = self.metrics.tool(value),
+            "airlock.layer" | "airlock.state.op" => {
+                self.timed.name = Label::Static(known(NAMES, value));
+            }
+            "airlock.outcome" | "airlock.decision" => self.timed.outcome = known(NAMES, value),
+            "airlock.refusal.code" => self.timed.code = known(NAMES, value),
+            _ => {}
+        }
     }
 
     fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
 /// A metric event's fields.
-#[derive(Default)]
-struct MetricEvent {
-    metric: String,
-    labels: [Option<String>; 2],
+struct EventFields<'a> {
+    metrics: &'a Metrics,
+    metric: &'static str,
+    /// The first label (`kind`, `backend`, `label`) and the second (`outcome`).
+    labels: [Label; 2],
     value: Option<u64>,
 }
 
-impl Visit for MetricEvent {
+impl Visit for EventFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "metric" => value.clone_into(&mut self.metric),
-            "kind" | "backend" | "label" => self.labels[0] = Some(value.to_owned()),
-            "outcome" => self.labels[1] = Some(value.to_owned()),
+            "metric" => self.metric = known(EVENTS, value),
+            // Finding kinds and sandbox backends are names the configuration chose (its
+            // detectors, its backend): bounded.
+            "kind" | "backend" => self.labels[0] = self.metrics.name(value),
+            "label" => self.labels[0] = Label::Static(known(NAMES, value)),
+            "outcome" => self.labels[1] = Label::Static(known(NAMES, value)),
             _ => {}
         }
     }
@@ -254,23 +383,30 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let meta = attrs.metadata();
-        if meta.target() != TARGET {
+        if attrs.metadata().target() != TARGET {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
         let mut timed = Timed {
-            start: Some(Instant::now()),
-            ..Timed::default()
+            start: Instant::now(),
+            name: Label::Static(""),
+            outcome: "",
+            code: "",
         };
-        attrs.record(&mut timed);
+        attrs.record(&mut SpanFields {
+            timed: &mut timed,
+            metrics: &self.metrics,
+        });
         span.extensions_mut().insert(timed);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         if let Some(timed) = span.extensions_mut().get_mut::<Timed>() {
-            values.record(timed);
+            values.record(&mut SpanFields {
+                timed,
+                metrics: &self.metrics,
+            });
         }
     }
 
@@ -278,16 +414,20 @@ where
         if event.metadata().target() != METRIC_TARGET {
             return;
         }
-        let mut fields = MetricEvent::default();
+        let mut fields = EventFields {
+            metrics: &self.metrics,
+            metric: "",
+            labels: [Label::Static(""), Label::Static("")],
+            value: None,
+        };
         event.record(&mut fields);
         let inner = &self.metrics.inner;
         let [first, second] = fields.labels;
-        let label = |v: Option<String>| v.unwrap_or_default();
-        match fields.metric.as_str() {
+        match fields.metric {
             "finding" => {
                 inner
                     .findings
-                    .get_or_create(&[("kind", label(first))])
+                    .get_or_create(&[("kind", first)])
                     .inc_by(fields.value.unwrap_or(1));
             }
             "truncated" => {
@@ -296,7 +436,7 @@ where
             "sandbox_run" => {
                 inner
                     .sandbox_runs
-                    .get_or_create(&[("backend", label(first)), ("outcome", label(second))])
+                    .get_or_create(&[("backend", first), ("outcome", second)])
                     .inc();
             }
             "pins_held" => {
@@ -307,7 +447,7 @@ where
             name @ ("upstream_restart" | "approval" | "state_error") => {
                 inner
                     .events
-                    .get_or_create(&[("event", name.to_owned()), ("label", label(first))])
+                    .get_or_create(&[("event", Label::Static(name)), ("label", first)])
                     .inc();
             }
             _ => {}
@@ -319,30 +459,32 @@ where
         let Some(timed) = span.extensions_mut().remove::<Timed>() else {
             return;
         };
-        let Some(start) = timed.start else { return };
-        let elapsed = start.elapsed().as_secs_f64();
+        let elapsed = timed.start.elapsed().as_secs_f64();
         let inner = &self.metrics.inner;
+        let outcome = Label::Static(timed.outcome);
         match span.name() {
             CALL => {
-                let tool = self.metrics.tool(&timed.name);
                 inner
                     .calls
                     .get_or_create(&[
-                        ("tool", tool.clone()),
-                        ("outcome", timed.outcome.clone()),
-                        ("code", timed.code.clone()),
+                        ("tool", timed.name.clone()),
+                        ("outcome", outcome.clone()),
+                        ("code", Label::Static(timed.code)),
                     ])
                     .inc();
                 inner
                     .call_seconds
-                    .get_or_create(&[("tool", tool), ("outcome", timed.outcome)])
+                    .get_or_create(&[("tool", timed.name), ("outcome", outcome)])
                     .observe(elapsed);
             }
             LAYER => {
                 if timed.outcome == "refused" {
                     inner
                         .layer_refusals
-                        .get_or_create(&[("layer", timed.name.clone()), ("code", timed.code)])
+                        .get_or_create(&[
+                            ("layer", timed.name.clone()),
+                            ("code", Label::Static(timed.code)),
+                        ])
                         .inc();
                 }
                 inner
@@ -351,16 +493,15 @@ where
                     .observe(elapsed);
             }
             UPSTREAM => {
-                let tool = self.metrics.tool(&timed.name);
                 inner
                     .upstream_seconds
-                    .get_or_create(&[("tool", tool), ("outcome", timed.outcome)])
+                    .get_or_create(&[("tool", timed.name), ("outcome", outcome)])
                     .observe(elapsed);
             }
             STATE => {
                 inner
                     .state_seconds
-                    .get_or_create(&[("op", timed.name), ("outcome", timed.outcome)])
+                    .get_or_create(&[("op", timed.name), ("outcome", outcome)])
                     .observe(elapsed);
             }
             _ => {}

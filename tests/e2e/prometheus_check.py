@@ -53,7 +53,7 @@ checks = [
     (call(proxy, sid, "get-env", {}), "policy_denied"),
     (call(proxy, sid, "echo", {"message": "x", "ghost": 1}), "ghost_arguments"),
     (call(proxy, sid, "echo", {"message": 5}), "schema_violation"),
-    (call(proxy, sid, "nope", {}), "unknown_tool"),
+    (call(proxy, sid, "made-up-tool-7f3a", {}), "unknown_tool"),
 ]
 for i in range(3):
     checks.append((call(proxy, sid, "get-sum", {"a": i, "b": 1}), "rate_limited" if i == 2 else None))
@@ -126,7 +126,24 @@ if missing:
 # No label carries what a caller sent: the e-mail address, the made-up tool's name.
 series = urllib.request.urlopen(f"{prometheus}/api/v1/series?" + urllib.parse.urlencode(
     {"match[]": '{__name__=~"airlock_.*"}'}), timeout=10).read().decode()
-for leaked in [EMAIL, "nope"]:
+for leaked in [EMAIL, "made-up-tool-7f3a"]:
     if leaked in series:
         sys.exit(f"{leaked!r} is in a label of a series")
-print(f"prometheus: {len(expected)} series read back from Prometheus, no caller input in any label")
+# Every query of the Grafana dashboard in the repository runs on this Prometheus, and the
+# panels of what was driven here show data.
+with open("docs/grafana/airlock-dashboard.json") as f:
+    dashboard = json.load(f)
+shown = 0
+for panel in dashboard["panels"]:
+    for target in panel["targets"]:
+        q = target["expr"].replace("$__rate_interval", "1m").replace("$job", ".*")
+        url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.loads(response.read())
+        if body.get("status") != "success":
+            sys.exit(f"the dashboard's query fails: {q}: {body}")
+        shown += bool(body["data"]["result"])
+if shown < 12:
+    sys.exit(f"only {shown} of the dashboard's queries show data")
+print(f"prometheus: {len(expected)} series read back from Prometheus, no caller input in any "
+      f"label; the dashboard's queries run ({shown} show data)")
