@@ -546,3 +546,50 @@ async fn traces_go_out_over_otlp_http_too() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A collector that is not there costs nothing but the spans: every call is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_answered_while_the_collector_is_down() {
+    needs_e2e!();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = common::Scratch::new("telemetry", "collector-down");
+    let audit = dir.join("audit.jsonl");
+    let proxy = proxy(
+        &dir,
+        &format!(
+            "[audit]\npath = {:?}\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:{port}\"\n\
+             audit_logs = true\n",
+            audit.display().to_string()
+        ),
+    );
+    for i in 0..20 {
+        let answer = call(
+            &proxy.base,
+            &[],
+            "traced",
+            json!({ "text": format!("call {i}") }),
+        )
+        .await;
+        let text = answer["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"));
+        assert!(text.contains(&format!("call {i}")), "{text}");
+    }
+    let metrics = common::http_client()
+        .get(format!("{}/metrics", proxy.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("airlock_calls_total{tool=\"traced\",outcome=\"ok\",code=\"\"} 20"),
+        "{metrics}"
+    );
+}
