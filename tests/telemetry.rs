@@ -593,3 +593,28 @@ async fn calls_are_answered_while_the_collector_is_down() {
         "{metrics}"
     );
 }
+
+/// With nothing asked for, the telemetry's layer is none: the library's spans are not even
+/// created (a subscriber of the application's own decides alone).
+#[test]
+fn telemetry_asked_for_nothing_creates_no_span() {
+    use agent_airlock::telemetry::{Telemetry, TelemetryConfig};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    // Each check is a callsite of its own: tracing caches a callsite's interest.
+    let subscriber = |config: &TelemetryConfig| {
+        let telemetry = Telemetry::start(config).unwrap();
+        tracing_subscriber::registry().with(telemetry.layer())
+    };
+    let mut off = TelemetryConfig::default();
+    off.metrics = false;
+    let created = tracing::subscriber::with_default(
+        subscriber(&off),
+        || tracing::enabled!(target: "airlock.span", tracing::Level::DEBUG),
+    );
+    assert!(!created, "spans are created for nobody");
+    let created = tracing::subscriber::with_default(
+        subscriber(&TelemetryConfig::default()),
+        || tracing::enabled!(target: "airlock.span", tracing::Level::DEBUG),
+    );
+    assert!(created, "the metrics need the spans");
+}

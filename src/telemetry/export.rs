@@ -24,6 +24,8 @@ use super::span::{AUDIT_TARGET, METRIC_TARGET, TARGET};
 #[derive(Debug)]
 pub struct Telemetry {
     metrics: Metrics,
+    /// Whether the metrics are served (`metrics`, or `metrics_listen`): counted only then.
+    counts: bool,
     tracer: Option<SdkTracerProvider>,
     logger: Option<SdkLoggerProvider>,
 }
@@ -169,12 +171,14 @@ impl Telemetry {
         };
         Ok(Self {
             metrics: Metrics::new(config.max_tool_labels),
+            counts: config.metrics || config.metrics_listen.is_some(),
             tracer,
             logger,
         })
     }
 
-    /// The metrics (serve them with `HttpAdapter::metrics`, or encode them yourself).
+    /// The metrics (serve them with `HttpAdapter::metrics`, or encode them yourself);
+    /// counted when `[telemetry]` serves them (`metrics` or `metrics_listen`).
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -190,7 +194,9 @@ impl Telemetry {
     }
 
     /// One `tracing` layer for all of it, each part filtered to the library's own spans
-    /// and events (add it beside your own layers: they see nothing of it).
+    /// and events (add it beside your own layers: they see nothing of it). With nothing
+    /// asked for (no metrics served, no endpoint), a layer that is none: the library's
+    /// spans then cost a check of their callsite each.
     pub fn layer<S>(&self) -> Box<dyn Layer<S> + Send + Sync + 'static>
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
@@ -216,12 +222,28 @@ impl Telemetry {
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logger)
                 .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO))
         });
-        self.metrics
-            .layer()
-            .and_then(traces)
-            .with_filter(ours)
-            .and_then(audit)
-            .boxed()
+        let mut layers: Vec<Box<dyn Layer<S> + Send + Sync + 'static>> = Vec::new();
+        match (self.counts, traces) {
+            (true, Some(traces)) => {
+                layers.push(
+                    self.metrics
+                        .layer()
+                        .and_then(traces)
+                        .with_filter(ours)
+                        .boxed(),
+                );
+            }
+            (true, None) => layers.push(self.metrics.layer().with_filter(ours).boxed()),
+            (false, Some(traces)) => layers.push(traces.with_filter(ours).boxed()),
+            (false, None) => {}
+        }
+        layers.extend(audit.map(Layer::boxed));
+        if layers.is_empty() {
+            // Nothing asked for: no layer at all, so the spans stay disabled at their
+            // callsites (a layer that ignores them would still have them created).
+            return None::<tracing_subscriber::layer::Identity>.boxed();
+        }
+        layers.boxed()
     }
 
     /// Sends what is still queued and stops the exporters (waits at most a few seconds

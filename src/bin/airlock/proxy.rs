@@ -56,7 +56,8 @@ pub(crate) fn proxy(
             }
         };
         let proxy = match Proxy::start(&config, target).await {
-            Ok(p) => p.with_metrics(telemetry.metrics().clone()),
+            Ok(p) if config.telemetry.metrics => p.with_metrics(telemetry.metrics().clone()),
+            Ok(p) => p,
             Err(e) => {
                 eprintln!("airlock: {e}");
                 return ExitCode::from(2);
