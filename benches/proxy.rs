@@ -10,9 +10,9 @@
 //!
 //! Printed first: p50/p99 over 2,000 sequential calls each, and the proxy's CPU time per
 //! call (user + system, from `/proc/<pid>/stat`) beside the upstream server's; then the
-//! HTTP proxy without and with telemetry (metrics, and every span exported over OTLP at
-//! 100% sampling to a collector in this process), in alternating rounds. Then criterion's
-//! medians.
+//! HTTP proxy without telemetry (`metrics = false`, no endpoint) and with it (metrics, and
+//! every span exported over OTLP at 100% sampling to a collector in this process), in
+//! eight alternating rounds. Then criterion's medians.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -32,6 +32,8 @@ use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
 const CALLS: usize = 2000;
+/// Alternating rounds of the telemetry comparison.
+const ROUNDS: usize = 8;
 
 fn e2e() -> PathBuf {
     std::env::var_os("AIRLOCK_E2E_DIR")
@@ -362,35 +364,42 @@ fn bench(c: &mut Criterion) {
         format!("[telemetry]\notlp_endpoint = \"http://{otlp}\"\n"),
     )
     .unwrap();
-    let traced_port = free_port();
-    let mut traced = std::process::Command::new(&airlock)
-        .args(["proxy", "--config"])
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{traced_port}")])
-        .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_port(traced_port);
-    let traced_http =
-        runtime.block_on(Http::connect(format!("http://127.0.0.1:{traced_port}/mcp")));
+    let quiet = config.with_extension("off.toml");
+    std::fs::write(&quiet, "[telemetry]\nmetrics = false\n").unwrap();
+    let start = |config: &std::path::Path| {
+        let port = free_port();
+        let child = std::process::Command::new(&airlock)
+            .args(["proxy", "--config"])
+            .arg(config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_port(port);
+        let http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{port}/mcp")));
+        (child, http)
+    };
+    let (mut untraced, untraced_http) = start(&quiet);
+    let (mut traced, traced_http) = start(&config);
     let (mut off, mut on) = (Vec::new(), Vec::new());
     let (mut off_cpu, mut on_cpu) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..4 {
-        let before = cpu(listening.id());
-        off.extend(timed(&proxied_http));
-        off_cpu += cpu(listening.id()).saturating_sub(before);
+    for _ in 0..ROUNDS {
+        let before = cpu(untraced.id());
+        off.extend(timed(&untraced_http));
+        off_cpu += cpu(untraced.id()).saturating_sub(before);
         let before = cpu(traced.id());
         on.extend(timed(&traced_http));
         on_cpu += cpu(traced.id()).saturating_sub(before);
     }
     let (off_p, on_p) = (percentiles(off), percentiles(on));
-    let calls = (4 * CALLS) as u32;
+    let calls = (ROUNDS * CALLS) as u32;
     println!(
-        "http, telemetry off: p50 {:?} p99 {:?}, CPU per call {:?} | on (metrics, traces to a \
-         collector): p50 {:?} p99 {:?}, CPU per call {:?} | p50 {:+.1}%; spans received {}",
+        "http, telemetry off (no metrics, no export): p50 {:?} p99 {:?}, CPU per call {:?} | on \
+         (metrics, every span to a collector): p50 {:?} p99 {:?}, CPU per call {:?} | p50 \
+         {:+.1}%; spans received {}",
         off_p.0,
         off_p.1,
         off_cpu / calls,
@@ -400,9 +409,12 @@ fn bench(c: &mut Criterion) {
         (on_p.0.as_secs_f64() / off_p.0.as_secs_f64() - 1.0) * 100.0,
         collector.spans()
     );
-    let _ = traced.kill();
-    let _ = traced.wait();
+    for child in [&mut traced, &mut untraced] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_file(&quiet);
 
     let mut group = c.benchmark_group("proxy_echo");
     group.bench_function("stdio_direct", |b| {
