@@ -2,7 +2,9 @@
 //! built to be slow (each a fragment repeated: the prefixes every rule starts with, digit
 //! groups that start cards, phones and addresses and complete none, keyword contexts
 //! without values) at 100 KB and 1 MB, to show the cost grows linearly and stays within a
-//! small factor of clean text.
+//! small factor of clean text. `real_text`: text nobody here wrote (the Rust sources the
+//! build downloaded, the npm manifests the tests install, the package manager's logs),
+//! in a fresh sanitizer and warm, and what building the detectors costs.
 
 use std::hint::black_box;
 
@@ -276,5 +278,142 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Up to `limit` bytes of the files under `root` whose names end with `suffix` (walked in
+/// name order, so two runs read the same text); empty when `root` is absent.
+fn gather(root: &std::path::Path, suffix: &str, limit: usize) -> String {
+    let mut text = String::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries.into_iter().rev() {
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(suffix)
+                && let Ok(file) = std::fs::read_to_string(&path)
+            {
+                text.push_str(&file);
+                text.push('\n');
+                if text.len() >= limit {
+                    let mut end = limit;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.truncate(end);
+                    return text;
+                }
+            }
+        }
+    }
+    text
+}
+
+/// Text nobody here wrote, 1 MB each when present on this machine: the Rust sources of
+/// crates the build downloaded (the cargo registry), the `package.json` manifests of the
+/// npm packages the tests install (`target/e2e/node`), and the package manager's logs.
+fn real_texts() -> Vec<(&'static str, String)> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
+        .unwrap_or_default();
+    let mut crates = String::new();
+    if let Ok(indexes) = std::fs::read_dir(home.join("registry/src")) {
+        let mut indexes: Vec<_> = indexes.filter_map(Result::ok).map(|e| e.path()).collect();
+        indexes.sort();
+        for index in indexes {
+            for name in ["serde_json-", "tokio-1", "regex-automata-", "hyper-1"] {
+                let Ok(dirs) = std::fs::read_dir(&index) else {
+                    continue;
+                };
+                let mut dirs: Vec<_> = dirs
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|f| f.to_string_lossy().starts_with(name))
+                    })
+                    .collect();
+                dirs.sort();
+                if let Some(dir) = dirs.last() {
+                    crates.push_str(&gather(&dir.join("src"), ".rs", (1 << 20) - crates.len()));
+                }
+                if crates.len() >= (1 << 20) - 1024 {
+                    break;
+                }
+            }
+        }
+    }
+    let e2e = std::env::var_os("AIRLOCK_E2E_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"));
+    let manifests = gather(&e2e.join("node/node_modules"), "package.json", 1 << 20);
+    let mut logs = String::new();
+    for log in [
+        "/var/log/dpkg.log",
+        "/var/log/apt/term.log",
+        "/var/log/apt/history.log",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(log) {
+            logs.push_str(&text);
+        }
+    }
+    logs.truncate(logs.len().min(1 << 20));
+    while !logs.is_char_boundary(logs.len()) {
+        logs.pop();
+    }
+    [
+        ("rust_sources", crates),
+        ("npm_manifests", manifests),
+        ("package_logs", logs),
+    ]
+    .into_iter()
+    .filter(|(name, text)| {
+        let present = text.len() >= 64 << 10;
+        if !present {
+            println!("real_text: {name} left out: not on this machine");
+        }
+        present
+    })
+    .collect()
+}
+
+/// Text nobody here wrote, in a fresh sanitizer (its automaton's cache empty: what a new
+/// process or worker pays on its first output) and warm; and what building one costs.
+fn real(c: &mut Criterion) {
+    let config = SanitizeConfig::default();
+    let mut group = c.benchmark_group("real_text");
+    group.sample_size(10);
+    group.bench_function("detector_build", |b| {
+        b.iter(|| black_box(Sanitizer::new(&config).expect("sanitizer")))
+    });
+    let warm = Sanitizer::new(&config).expect("sanitizer");
+    for (name, text) in real_texts() {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::new("cold", name), &text, |b, text| {
+            b.iter_custom(|iters| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let fresh = Sanitizer::new(&config).expect("sanitizer");
+                    let started = std::time::Instant::now();
+                    let mut counts = Counts::new();
+                    black_box(fresh.sanitize_text(black_box(text), &mut counts).len());
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("warm", name), &text, |b, text| {
+            b.iter(|| {
+                let mut counts = Counts::new();
+                black_box(warm.sanitize_text(black_box(text), &mut counts).len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, real);
 criterion_main!(benches);
