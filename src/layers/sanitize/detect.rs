@@ -29,7 +29,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
@@ -189,7 +189,11 @@ pub(super) fn local_part_byte(c: u8) -> bool {
 pub struct Detector {
     pub(super) regex: Regex,
     /// The same rules with `MatchKind::All`: which rules match at a position, in one search.
-    pub(super) all: Regex,
+    /// Built at the first candidate a rule rejects (most outputs have none, and it costs as
+    /// much to build as `regex`); `None` if it cannot be built.
+    all: OnceLock<Option<Regex>>,
+    /// The rules' sources, for `all`.
+    sources: Vec<String>,
     /// Per pattern: its rule.
     pub(super) by_pattern: Vec<usize>,
     pub(super) rules: Vec<Compiled>,
@@ -203,6 +207,24 @@ impl fmt::Debug for Detector {
             .field("rules", &self.rules.len())
             .finish()
     }
+}
+
+/// The rules of `sources` as one automaton that reports matches by `kind`.
+fn build(sources: &[String], kind: MatchKind) -> Result<Regex, SanitizeError> {
+    Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            Regex::config()
+                .match_kind(kind)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                .nfa_size_limit(Some(256 << 20))
+                .hybrid_cache_capacity(64 << 20),
+        )
+        .build_many(sources)
+        .map_err(|e| SanitizeError::Pattern {
+            name: "built-in".into(),
+            reason: e.to_string(),
+        })
 }
 
 fn syntax_config() -> syntax::Config {
@@ -343,27 +365,11 @@ impl Detector {
                 locale: r.locale,
             });
         }
-        let build = |kind: MatchKind| {
-            Regex::builder()
-                .syntax(syntax_config())
-                .configure(
-                    Regex::config()
-                        .match_kind(kind)
-                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                        .nfa_size_limit(Some(256 << 20))
-                        .hybrid_cache_capacity(64 << 20),
-                )
-                .build_many(&sources)
-                .map_err(|e| SanitizeError::Pattern {
-                    name: "built-in".into(),
-                    reason: e.to_string(),
-                })
-        };
-        let regex = build(MatchKind::LeftmostFirst)?;
-        let all = build(MatchKind::All)?;
+        let regex = build(&sources, MatchKind::LeftmostFirst)?;
         Ok(Self {
             regex,
-            all,
+            all: OnceLock::new(),
+            sources,
             by_pattern,
             rules,
             numbers,
@@ -453,9 +459,19 @@ impl Detector {
     ) -> Option<usize> {
         // One search says which rules match here at all; most rejected candidates have no
         // other rule to try.
+        let all = self
+            .all
+            .get_or_init(|| {
+                build(&self.sources, MatchKind::All)
+                    .inspect_err(|e| {
+                        tracing::error!(error = %e, "the rules cannot be tried after a rejected candidate");
+                    })
+                    .ok()
+            })
+            .as_ref()?;
         let mut here = PatternSet::new(self.by_pattern.len());
         let anchored = Input::new(text).range(start..).anchored(Anchored::Yes);
-        self.all.which_overlapping_matches(&anchored, &mut here);
+        all.which_overlapping_matches(&anchored, &mut here);
         for pid in here.iter() {
             if pid == tried {
                 continue;
