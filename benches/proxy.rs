@@ -14,17 +14,14 @@
 //! every span exported over OTLP at 100% sampling to a collector in this process), in
 //! eight alternating rounds. Then criterion's medians.
 
+#[path = "common/otlp.rs"]
+mod otlp;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{Peer, RoleClient, RunningService};
@@ -192,47 +189,6 @@ impl Http {
     }
 }
 
-/// An OTLP collector (gRPC) that counts the spans it receives.
-#[derive(Clone, Default)]
-struct Collector(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .get_ref()
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        self.0
-            .fetch_add(spans, std::sync::atomic::Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-impl Collector {
-    /// Serves on a free loopback port (a task of the current runtime); its address.
-    async fn serve(self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(self))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-        );
-        addr
-    }
-
-    fn spans(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
 fn wait_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -315,23 +271,28 @@ fn bench(c: &mut Criterion) {
         .spawn()
         .unwrap();
     wait_port(alone_port);
-    let proxy_port = free_port();
-    let mut listening = std::process::Command::new(&airlock)
-        .args(["proxy", "--listen", &format!("127.0.0.1:{proxy_port}")])
-        .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_port(alone_port);
-    wait_port(proxy_port);
-    let (direct_http, proxied_http) = runtime.block_on(async {
-        (
-            Http::connect(format!("http://127.0.0.1:{alone_port}/mcp")).await,
-            Http::connect(format!("http://127.0.0.1:{proxy_port}/mcp")).await,
-        )
-    });
+    // `airlock proxy --listen` in front of it (with `config`, or the default), and a client.
+    let start = |config: Option<&std::path::Path>| {
+        let port = free_port();
+        let mut command = std::process::Command::new(&airlock);
+        command.arg("proxy");
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let child = command
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_port(port);
+        let http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{port}/mcp")));
+        (child, http)
+    };
+    let direct_http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{alone_port}/mcp")));
+    let (mut listening, proxied_http) = start(None);
     let timed = |http: &Http| {
         runtime.block_on(async {
             for _ in 0..200 {
@@ -355,7 +316,7 @@ fn bench(c: &mut Criterion) {
     println!("http: CPU per call: the proxy {proxy_cpu:?}, the upstream server {upstream_cpu:?}");
 
     // Telemetry on and off, the same proxy otherwise, rounds alternating.
-    let collector = Collector::default();
+    let collector = otlp::Collector::default();
     let otlp = runtime.block_on(collector.clone().serve());
     let config =
         std::env::temp_dir().join(format!("airlock-bench-otlp-{}.toml", std::process::id()));
@@ -366,24 +327,8 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let quiet = config.with_extension("off.toml");
     std::fs::write(&quiet, "[telemetry]\nmetrics = false\n").unwrap();
-    let start = |config: &std::path::Path| {
-        let port = free_port();
-        let child = std::process::Command::new(&airlock)
-            .args(["proxy", "--config"])
-            .arg(config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--upstream", &format!("http://127.0.0.1:{alone_port}/mcp")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_port(port);
-        let http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{port}/mcp")));
-        (child, http)
-    };
-    let (mut untraced, untraced_http) = start(&quiet);
-    let (mut traced, traced_http) = start(&config);
+    let (mut untraced, untraced_http) = start(Some(&quiet));
+    let (mut traced, traced_http) = start(Some(&config));
     let (mut off, mut on) = (Vec::new(), Vec::new());
     let (mut off_cpu, mut on_cpu) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..ROUNDS {

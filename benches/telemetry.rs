@@ -4,114 +4,31 @@
 //! a collector on loopback; the exports run on a runtime of their own, as they do in the
 //! proxy.
 
-use std::hint::black_box;
-use std::time::Duration;
+#[path = "common/otlp.rs"]
+mod otlp;
+#[path = "common/stack.rs"]
+mod stack;
 
-use agent_airlock::adapters::http::HttpAdapter;
-use agent_airlock::layers::audit::Fsync;
+use std::hint::black_box;
+
 use agent_airlock::telemetry::{Telemetry, TelemetryConfig};
-use agent_airlock::{Airlock, AirlockConfig, ToolRouter};
-use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::Request;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use schemars::JsonSchema;
-use serde::Deserialize;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt as _;
-
-const REPORT: &str = "Quarterly report\n================\nRevenue grew 12%. Contact \
-    finance@example.com for details. Costs were flat; headcount rose by three. The next \
-    review is in March. Questions go to the finance team, not to the board.\n";
-
-const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"report.txt","limit":200}}}"#;
-
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
-
-#[derive(Deserialize, JsonSchema)]
-struct ReadFile {
-    /// Path inside the data directory.
-    path: String,
-    /// Most bytes to return.
-    limit: Option<u32>,
-}
-
-async fn read_file(args: ReadFile) -> Result<String, String> {
-    black_box(&args.path);
-    let limit = args.limit.map_or(REPORT.len(), |l| l as usize);
-    Ok(REPORT.chars().take(limit).collect())
-}
-
-/// The full stack of `benches/stack.rs` (audit fsync'd every 10 ms, sanitize, policy,
-/// ghost arguments, schema) behind the HTTP adapter.
-fn app() -> axum::Router {
-    let mut config = AirlockConfig::from_toml_str(
-        "[policy]\ndenied_tools = [\"delete_*\"]\n[sanitize]\nmax_output_tokens = 2000\n",
-    )
-    .expect("config");
-    let dir = std::env::temp_dir().join(format!("airlock-bench-telemetry-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    config.audit.path = Some(dir.join("audit.jsonl"));
-    config.audit.fsync = Fsync::Every(Duration::from_millis(10));
-    let router = ToolRouter::builder()
-        .tool("read_file", "Read a text file", read_file)
-        .build()
-        .expect("the tool builds");
-    let airlock = Airlock::from_config(&config, router.catalog()).expect("the stack builds");
-    HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
-        .policy(airlock.policy().clone())
-        .into_router()
-}
-
-/// A collector that counts the spans it receives.
-#[derive(Clone, Default)]
-struct Collector(Arc<AtomicUsize>);
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .get_ref()
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        self.0.fetch_add(spans, Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
 
 /// A layer that does nothing.
 struct Nothing;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Nothing {}
 
-fn request(session: &str, traceparent: bool) -> Request<Body> {
-    let mut request = Request::post("/mcp")
-        .header("host", "127.0.0.1:3000")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .header("mcp-session-id", session)
-        .header("x-agent-id", "load-test");
-    if traceparent {
-        request = request.header(
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        );
-    }
-    request.body(Body::from(BODY)).expect("request")
+/// The stack benchmark's request, from a client that traces its calls.
+fn request(session: &str) -> http::Request<axum::body::Body> {
+    let mut request = stack::request(session);
+    request.headers_mut().insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    request
 }
 
 fn bench(c: &mut Criterion) {
@@ -125,33 +42,12 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let collector = Collector::default();
-    let addr = exports.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(collector.clone()))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-        );
-        addr
-    });
-    let app = app();
-    let session = {
-        let init = Request::post("/mcp")
-            .header("host", "127.0.0.1:3000")
-            .header("content-type", "application/json")
-            .header("x-agent-id", "load-test")
-            .body(Body::from(INITIALIZE))
-            .expect("request");
-        let response = rt.block_on(app.clone().oneshot(init)).expect("response");
-        response.headers()["mcp-session-id"]
-            .to_str()
-            .expect("a session id")
-            .to_owned()
-    };
+    let collector = otlp::Collector::default();
+    let addr = exports.block_on(collector.clone().serve());
+    let app = stack::adapter(true);
+    let session = stack::open_session(&rt, &app);
     let response = rt
-        .block_on(app.clone().oneshot(request(&session, true)))
+        .block_on(app.clone().oneshot(request(&session)))
         .expect("response");
     assert_eq!(response.status(), 200);
 
@@ -182,7 +78,7 @@ fn bench(c: &mut Criterion) {
     let mut run = |name: &str, dispatch: Option<&tracing::Dispatch>| {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let call = || rt.block_on(app.clone().oneshot(request(&session, true)));
+                let call = || rt.block_on(app.clone().oneshot(request(&session)));
                 let response = match dispatch {
                     Some(dispatch) => tracing::dispatcher::with_default(dispatch, call),
                     None => call(),
@@ -199,7 +95,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
     // Every span went out (the export is not a no-op).
     exports.block_on(traced.shutdown());
-    let spans = collector.0.load(Ordering::Relaxed);
+    let spans = collector.spans();
     println!("spans received by the collector: {spans}");
     assert!(spans > 0, "no span reached the collector");
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::e2e;
+use common::{e2e, free_port};
 use serde_json::{Value, json};
 
 fn node() -> PathBuf {
@@ -2749,15 +2749,6 @@ async fn over_http_every_session_hears_that_the_tools_changed_on_its_event_strea
     // And the new tool is listed.
     let listed = rpc_over_http(&proxy.url, None, "tools/list", json!({})).await;
     assert!(listed.to_string().contains("\"late\""), "{listed}");
-}
-
-/// A free loopback port (bound, then let go).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The approval request an `approval_pending` answer names.

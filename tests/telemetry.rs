@@ -13,7 +13,7 @@ use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::e2e;
+use common::{e2e, free_port};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -26,6 +26,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
@@ -75,13 +76,7 @@ impl Collector {
     }
 
     fn spans(&self) -> Vec<Span> {
-        let traces = self.traces.lock().unwrap();
-        traces
-            .iter()
-            .flat_map(|r| &r.resource_spans)
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| s.spans.clone())
-            .collect()
+        spans_of(&self.traces.lock().unwrap())
     }
 
     /// Every byte received, as the wire carried it.
@@ -105,11 +100,26 @@ impl Collector {
             .flat_map(|s| &s.log_records)
             .flat_map(|record| &record.attributes)
             .filter(|kv| kv.key == "record")
-            .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
-                AnyValue::StringValue(s) => Some(s.clone()),
-                _ => None,
-            })
+            .filter_map(string_value)
             .collect()
+    }
+}
+
+/// Every span of `requests`.
+fn spans_of(requests: &[ExportTraceServiceRequest]) -> Vec<Span> {
+    requests
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| s.spans.clone())
+        .collect()
+}
+
+/// The value of an attribute that holds a string.
+fn string_value(attribute: &KeyValue) -> Option<String> {
+    match attribute.value.as_ref()?.value.as_ref()? {
+        AnyValue::StringValue(s) => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -125,15 +135,25 @@ impl Drop for Proxy {
     }
 }
 
+impl Proxy {
+    /// What `GET /metrics` answers.
+    async fn metrics(&self) -> String {
+        common::http_client()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
 /// `airlock proxy --listen` with `config`, in front of the test server of our own.
 fn proxy(dir: &Path, config: &str) -> Proxy {
     let config_path = dir.join("airlock.toml");
     std::fs::write(&config_path, config).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = dir.join("proxy.log");
     let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["proxy", "--config"])
@@ -210,10 +230,7 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
     span.attributes
         .iter()
         .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            AnyValue::StringValue(s) => Some(s.clone()),
-            _ => None,
-        })
+        .and_then(string_value)
 }
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -332,10 +349,7 @@ async fn one_call_through_the_proxy_is_one_trace_with_a_child_per_layer_and_no_s
         .iter()
         .flat_map(|e| &e.attributes)
         .filter(|kv| kv.key == "kind")
-        .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            AnyValue::StringValue(s) => Some(s.clone()),
-            _ => None,
-        })
+        .filter_map(string_value)
         .collect();
     assert!(kinds.iter().any(|k| k == "email"), "{sanitize:#?}");
     // The round trip to the upstream: a client span, and the upstream got the trace with
@@ -378,14 +392,7 @@ async fn one_call_through_the_proxy_is_one_trace_with_a_child_per_layer_and_no_s
     );
     // No secret anywhere: spans, events, log records, metrics.
     let received = String::from_utf8_lossy(&collector.bytes()).into_owned();
-    let metrics = common::http_client()
-        .get(format!("{}/metrics", proxy.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("airlock_calls_total{tool=\"traced\",outcome=\"ok\""),
         "{metrics}"
@@ -523,14 +530,7 @@ async fn traces_go_out_over_otlp_http_too() {
     assert!(answer["result"].is_object(), "{answer}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let spans: Vec<Span> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .flat_map(|r| &r.resource_spans)
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| s.spans.clone())
-            .collect();
+        let spans = spans_of(&received.lock().unwrap());
         if let Some(call) = spans
             .iter()
             .find(|s| hex(&s.trace_id) == TRACE_ID && s.kind == 2)
@@ -551,12 +551,7 @@ async fn traces_go_out_over_otlp_http_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_answered_while_the_collector_is_down() {
     needs_e2e!();
-    // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = common::Scratch::new("telemetry", "collector-down");
     let audit = dir.join("audit.jsonl");
     let proxy = proxy(
@@ -580,14 +575,7 @@ async fn calls_are_answered_while_the_collector_is_down() {
             .unwrap_or_else(|| panic!("{answer}"));
         assert!(text.contains(&format!("call {i}")), "{text}");
     }
-    let metrics = common::http_client()
-        .get(format!("{}/metrics", proxy.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("airlock_calls_total{tool=\"traced\",outcome=\"ok\",code=\"\"} 20"),
         "{metrics}"

@@ -2,7 +2,7 @@
 //! of traces and audit records, as one `tracing` layer to add to a subscriber.
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
@@ -95,8 +95,33 @@ fn http_client() -> Result<reqwest::blocking::Client, TelemetryError> {
     .map_err(|e| TelemetryError(format!("the OTLP HTTP client: {e}")))
 }
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, TelemetryError> {
-    result.map_err(|e| TelemetryError(e.to_string()))
+/// `builder` sending to `endpoint`, or to what the variables say when it is `None`.
+fn endpoint<B: WithExportConfig>(builder: B, endpoint: Option<String>) -> B {
+    match endpoint {
+        Some(endpoint) => builder.with_endpoint(endpoint),
+        None => builder,
+    }
+}
+
+/// The OTLP exporter `opentelemetry_otlp::$kind` (`SpanExporter`, `LogExporter`) over
+/// the transport `$otlp` names; `?` on a build error.
+macro_rules! exporter {
+    ($kind:ident, $otlp:expr) => {{
+        let otlp: Otlp = $otlp;
+        if otlp.http {
+            let builder = opentelemetry_otlp::$kind::builder()
+                .with_http()
+                .with_http_client(http_client()?);
+            endpoint(builder, otlp.endpoint).build()
+        } else {
+            endpoint(
+                opentelemetry_otlp::$kind::builder().with_tonic(),
+                otlp.endpoint,
+            )
+            .build()
+        }
+        .map_err(|e| TelemetryError(e.to_string()))?
+    }};
 }
 
 impl Telemetry {
@@ -115,21 +140,7 @@ impl Telemetry {
         let tracer = match Otlp::of(config, "traces") {
             None => None,
             Some(otlp) => {
-                let exporter = if otlp.http {
-                    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                        .with_http()
-                        .with_http_client(http_client()?);
-                    if let Some(endpoint) = otlp.endpoint {
-                        builder = builder.with_endpoint(endpoint);
-                    }
-                    built(builder.build())?
-                } else {
-                    let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-                    if let Some(endpoint) = otlp.endpoint {
-                        builder = builder.with_endpoint(endpoint);
-                    }
-                    built(builder.build())?
-                };
+                let exporter = exporter!(SpanExporter, otlp);
                 // The batch processor's own thread: a span ends with a push on a bounded
                 // queue, and the thread is woken once per batch, not once per span.
                 Some(
@@ -146,21 +157,7 @@ impl Telemetry {
         let logger = match Otlp::of(config, "logs").filter(|_| config.audit_logs) {
             None => None,
             Some(otlp) => {
-                let exporter = if otlp.http {
-                    let mut builder = opentelemetry_otlp::LogExporter::builder()
-                        .with_http()
-                        .with_http_client(http_client()?);
-                    if let Some(endpoint) = otlp.endpoint {
-                        builder = builder.with_endpoint(endpoint);
-                    }
-                    built(builder.build())?
-                } else {
-                    let mut builder = opentelemetry_otlp::LogExporter::builder().with_tonic();
-                    if let Some(endpoint) = otlp.endpoint {
-                        builder = builder.with_endpoint(endpoint);
-                    }
-                    built(builder.build())?
-                };
+                let exporter = exporter!(LogExporter, otlp);
                 Some(
                     SdkLoggerProvider::builder()
                         .with_batch_exporter(exporter)

@@ -93,6 +93,21 @@ pub(crate) fn state(op: &'static str) -> Span {
     )
 }
 
+/// Runs `check`, `layer`'s own work on a call, in the layer's span, and records what it
+/// decided: `Ok` lets the call through, `Err` is the refusal.
+pub(crate) fn checked<T>(
+    layer: &'static str,
+    check: impl FnOnce() -> Result<T, Rejection>,
+) -> Result<T, Rejection> {
+    let span = self::layer(layer);
+    let result = span.in_scope(check);
+    match &result {
+        Ok(_) => allowed(&span),
+        Err(rejection) => refused(&span, rejection),
+    }
+    result
+}
+
 /// Records on a layer's span that it let the call through.
 pub(crate) fn allowed(span: &Span) {
     span.record("airlock.decision", "allowed");

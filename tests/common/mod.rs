@@ -102,3 +102,13 @@ pub fn http_client() -> reqwest::Client {
     }
     reqwest::Client::new()
 }
+
+/// A loopback port nothing listens on (now).
+#[allow(dead_code)] // not every test file starts servers
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

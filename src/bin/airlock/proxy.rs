@@ -64,20 +64,10 @@ pub(crate) fn proxy(
             }
         };
         if let Some(addr) = &config.telemetry.metrics_listen {
-            let listener = match tokio::net::TcpListener::bind(addr).await {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("airlock: cannot listen for metrics on {addr}: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            eprintln!("airlock: metrics at http://{addr}/metrics");
             let router = agent_airlock::adapters::http::metrics_router(telemetry.metrics().clone());
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router).await {
-                    eprintln!("airlock: the metrics server stopped: {e}");
-                }
-            });
+            if let Err(code) = serve_aside(addr, "metrics", "/metrics", router).await {
+                return code;
+            }
         }
         // Approvers decide on held calls on their own address.
         let approvals_at = config
@@ -85,20 +75,10 @@ pub(crate) fn proxy(
             .approvals
             .as_ref()
             .and_then(|a| a.listen.clone());
-        if let (Some(addr), Some(server)) = (approvals_at, proxy.airlock().approval_server()) {
-            let listener = match tokio::net::TcpListener::bind(&addr).await {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("airlock: cannot listen for approvals on {addr}: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            eprintln!("airlock: approvals at http://{addr}/approvals");
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, server.router()).await {
-                    eprintln!("airlock: the approvals server stopped: {e}");
-                }
-            });
+        if let (Some(addr), Some(server)) = (approvals_at, proxy.airlock().approval_server())
+            && let Err(code) = serve_aside(&addr, "approvals", "/approvals", server.router()).await
+        {
+            return code;
         }
         let served = match listen {
             None => proxy.serve_stdio().await,
@@ -128,6 +108,27 @@ pub(crate) fn proxy(
             }
         }
     })
+}
+
+/// Serves `router` (the `what` server, at `path`) on `addr` beside the proxy; exit status 2
+/// when the address cannot be had.
+async fn serve_aside(
+    addr: &str,
+    what: &'static str,
+    path: &str,
+    router: axum::Router,
+) -> Result<(), ExitCode> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        eprintln!("airlock: cannot listen for {what} on {addr}: {e}");
+        ExitCode::from(2)
+    })?;
+    eprintln!("airlock: {what} at http://{addr}{path}");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("airlock: the {what} server stopped: {e}");
+        }
+    });
+    Ok(())
 }
 
 /// Logs to stderr (stdout may be the MCP channel) and starts `[telemetry]`: its metrics,

@@ -48,16 +48,9 @@ where
     }
 
     fn call(&mut self, call: ToolCall) -> Self::Future {
-        let span = span::layer(STRICT_SCHEMA);
-        match span.in_scope(|| check(&self.layer, &call)) {
-            Ok(notes) => {
-                span::allowed(&span);
-                ResponseFuture::inner(self.inner.call(call), notes)
-            }
-            Err(rejection) => {
-                span::refused(&span, &rejection);
-                ResponseFuture::ready(ToolResponse::rejected(rejection))
-            }
+        match span::checked(STRICT_SCHEMA, || check(&self.layer, &call)) {
+            Ok(notes) => ResponseFuture::inner(self.inner.call(call), notes),
+            Err(rejection) => ResponseFuture::ready(ToolResponse::rejected(rejection)),
         }
     }
 }

@@ -48,16 +48,9 @@ where
     }
 
     fn call(&mut self, mut call: ToolCall) -> Self::Future {
-        let span = span::layer(STRIP_GHOST_ARGS);
-        match span.in_scope(|| check(&self.layer, &mut call)) {
-            Ok(notes) => {
-                span::allowed(&span);
-                ResponseFuture::inner(self.inner.call(call), notes)
-            }
-            Err(rejection) => {
-                span::refused(&span, &rejection);
-                ResponseFuture::ready(ToolResponse::rejected(rejection))
-            }
+        match span::checked(STRIP_GHOST_ARGS, || check(&self.layer, &mut call)) {
+            Ok(notes) => ResponseFuture::inner(self.inner.call(call), notes),
+            Err(rejection) => ResponseFuture::ready(ToolResponse::rejected(rejection)),
         }
     }
 }
