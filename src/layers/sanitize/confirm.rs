@@ -2,7 +2,7 @@
 //! that matched decides whether it is sensitive (a checksum, a parser, a name's strength, a
 //! placeholder test), on a bounded window, and where the scan continues.
 
-use regex_automata::{Anchored, Input, PatternID};
+use regex_automata::PatternID;
 
 use super::context::{self, Stop, Strength};
 use super::detect::{
@@ -104,10 +104,13 @@ impl Detector {
                 return Some(stop);
             }
             Check::Jwt => {
-                if !validate::jwt(m) {
+                // The match is the header's start: the token is read to its signature's end.
+                let end = jwt_end(b, start)?;
+                if !validate::jwt(&text[start..end]) {
                     return None;
                 }
-                emit(start, end);
+                self.emit(id, text, start, end, found);
+                return Some(end);
             }
             Check::Iban => {
                 // An invalid IBAN is claimed whole: its digits are no card or phone.
@@ -233,22 +236,34 @@ impl Detector {
         let m = &text[start..end];
         let (mut vs, ve, mut resume, strength) = match shape {
             Assign::Named => {
-                // The match starts at the secret word: the name is the run before it too.
-                let name_start = run_back(b, start, scan.floor.get(), 48, |c| {
-                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
-                });
+                // The match is a secret word: the name is the identifier around it.
+                let ident = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+                let name_start = run_back(b, start, scan.floor.get(), 48, ident);
+                let limit = (end + NAME_AFTER_WORD).min(b.len());
+                let mut name_end = end;
+                while name_end < limit && ident(b[name_end]) {
+                    name_end += 1;
+                }
+                if name_end == limit && b.get(name_end).is_some_and(|&c| ident(c)) {
+                    return Some(name_end); // an identifier too long to be a name
+                }
                 let before = name_start.checked_sub(1).map(|i| b[i]);
                 if matches!(before, Some(b'/' | b'\\')) {
-                    return None; // a path: `/etc/passwd:`
+                    return Some(name_end); // a path: `/etc/passwd:`
                 }
-                // The separator ends the match, or precedes the value's first characters
-                // (the weak rule's lookahead): the value starts after it.
-                let sep = m.find([':', '='])?;
-                let after = m.as_bytes().get(sep + 1);
-                let sep_end = start + sep + 1 + usize::from(matches!(after, Some(b'>' | b'=')));
-                let name = text[name_start..start + sep].trim_end_matches([' ', '\t', '"', '\'']);
-                let strength = context::name_strength(name)?;
-                let equals = b[start + sep] == b'=' && after != Some(&b'>');
+                let Some((sep, call)) = separator(b, name_end) else {
+                    return Some(name_end);
+                };
+                let name = text[name_start..name_end].trim_end_matches(['.', '-']);
+                if call && !setter(name) {
+                    return Some(name_end);
+                }
+                let Some(strength) = context::name_strength(name) else {
+                    return Some(name_end);
+                };
+                let after = b.get(sep + 1);
+                let sep_end = sep + 1 + usize::from(!call && matches!(after, Some(b'>' | b'=')));
+                let equals = b[sep] == b'=' && after != Some(&b'>');
                 let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
                     Stop::Query
                 } else if name.starts_with('-') {
@@ -328,7 +343,17 @@ impl Detector {
             Assign::Bearer => {
                 let ws = m.find([' ', '\t', '\n', '\r'])?;
                 let s = start + ws + (m[ws..].len() - m[ws..].trim_start().len());
-                (s, end, end, Strength::Strong)
+                // The pattern matches the token's first characters: read it to its end.
+                let limit = (s + BEARER_LIMIT).min(b.len());
+                let mut e = end;
+                while e < limit
+                    && (b[e].is_ascii_alphanumeric()
+                        || matches!(b[e], b'.' | b'_' | b'~' | b'+' | b'/' | b'-'))
+                {
+                    e += 1;
+                }
+                let pad = b[e..].iter().take(2).take_while(|&&c| c == b'=').count();
+                (s, e + pad, e + pad, Strength::Strong)
             }
             Assign::UserPassword => {
                 let flag_end = m.find([' ', '\t', '='])?;
@@ -389,9 +414,7 @@ impl Detector {
         }
         // A token a vendor rule knows gets that rule's kind: continue at it.
         if shape != Assign::Bearer
-            && let Some(m) = self
-                .regex
-                .search(&Input::new(text).range(vs..).anchored(Anchored::Yes))
+            && let Some(m) = self.automata.anchored(text, vs)
             && matches!(
                 self.rules[self.by_pattern[m.pattern().as_usize()]].check,
                 Check::Vendor(_) | Check::Jwt | Check::Pem | Check::UrlPassword
@@ -403,6 +426,91 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
+}
+
+/// The longest bearer token masked as one (a longer run is masked to this bound).
+const BEARER_LIMIT: usize = 4000;
+
+/// The end of the JWT whose header starts at `start` (`eyJ…`): header, payload and
+/// signature, each a run of base64url characters within its bound, separated by dots
+/// (the signature may be empty). `None` when that shape is not there.
+fn jwt_end(b: &[u8], start: usize) -> Option<usize> {
+    let b64url = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-');
+    let run = |from: usize, max: usize| {
+        let limit = (from + max + 1).min(b.len());
+        from + b[from..limit].iter().take_while(|&&c| b64url(c)).count()
+    };
+    let header = run(start + 3, 1000);
+    if header - start - 3 > 1000 || b.get(header) != Some(&b'.') {
+        return None;
+    }
+    let payload = header + 1;
+    if !b[payload..].starts_with(b"eyJ") {
+        return None;
+    }
+    let payload_end = run(payload + 3, 2500);
+    let payload_len = payload_end - payload - 3;
+    if !(2..=2500).contains(&payload_len) || b.get(payload_end) != Some(&b'.') {
+        return None;
+    }
+    let signature = payload_end + 1;
+    Some(
+        signature
+            + b[signature..]
+                .iter()
+                .take(512)
+                .take_while(|&&c| b64url(c))
+                .count(),
+    )
+}
+
+/// How far past its secret word a name may go (`password_hash_v2`, `tokenForService`).
+const NAME_AFTER_WORD: usize = 64;
+
+/// The separator after a name ending at `at`: `(position, call)`. A closing quote and
+/// bracket may come first (`"password":`, `env["TOKEN"] =`), then up to three spaces, then
+/// `:`, `=`, `=>` or `:=`; or `(` and a quote: a call with a string argument
+/// (`setPassword("…")`), whose `(` is returned.
+fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
+    let mut i = at;
+    if matches!(b.get(i), Some(b'"' | b'\'' | b'`')) {
+        i += 1;
+        if b.get(i) == Some(&b']') {
+            i += 1;
+        }
+    }
+    let spaces = i;
+    while i < b.len() && i - spaces < 3 && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    match *b.get(i)? {
+        b':' | b'=' => Some((i, false)),
+        b'(' if i == at => {
+            let mut j = i + 1;
+            while j < b.len() && j - i <= 3 && matches!(b[j], b' ' | b'\t') {
+                j += 1;
+            }
+            matches!(b.get(j), Some(b'"' | b'\'' | b'`')).then_some((i, true))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a call to `name` with a string argument gives it a secret: a setter or the
+/// name itself (`setPassword("…")`, `withApiKey("…")`, `token("…")`), not a getter or a
+/// check (`getPassword("user")`, `hash_password("…")`, `validateToken("…")`).
+fn setter(name: &str) -> bool {
+    const NOT_GIVEN: &[&str] = &[
+        "get", "read", "fetch", "load", "prompt", "ask", "has", "is", "validate", "check", "find",
+        "lookup", "require", "delete", "remove", "generate", "create", "verify", "hash", "encrypt",
+        "decrypt", "reset", "rotate", "clear", "new", "parse", "print", "log", "show", "to",
+        "from", "count", "len", "revoke", "refresh", "compare", "match", "decode", "encode",
+        "sign", "issue", "mint", "request", "query", "list", "describe",
+    ];
+    let name = name.rsplit('.').next().unwrap_or(name);
+    crate::sensitive::words(name)
+        .next()
+        .is_some_and(|first| !NOT_GIVEN.iter().any(|w| w.eq_ignore_ascii_case(first)))
 }
 
 /// The first word of an unquoted value of several words, without the quote or punctuation

@@ -42,7 +42,7 @@ const STRONG_LAST: &[&str] = &[
 ];
 
 /// Words that, before `key`, make it a secret (`api_key`, `SECRET_KEY`, `signing-key`).
-pub(super) const KEY_QUALIFIERS: &[&str] = &[
+const KEY_QUALIFIERS: &[&str] = &[
     "api",
     "secret",
     "private",
@@ -193,9 +193,8 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
 }
 
 /// Words that may follow a secret word and leave it one (`SECRET_KEY_BASE`,
-/// `API_TOKEN_PROD`); a digit or `v` and a digit do too (`password2`, `token_v2`). The
-/// assignment rule's pattern is built from this list.
-pub(super) const QUALIFIER_WORDS: &[&str] = &[
+/// `API_TOKEN_PROD`); a digit or `v` and a digit do too (`password2`, `token_v2`).
+const QUALIFIER_WORDS: &[&str] = &[
     "base",
     "prod",
     "production",

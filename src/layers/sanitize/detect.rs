@@ -29,13 +29,14 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use regex_automata::PatternID;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
 use serde::{Deserialize, Serialize};
 
+use super::automata::{Automata, syntax_config};
 use super::context;
 use super::decode;
 use super::error::SanitizeError;
@@ -187,13 +188,7 @@ pub(super) fn local_part_byte(c: u8) -> bool {
 
 /// Finds sensitive values in text. Build once, share freely (`Send + Sync`).
 pub struct Detector {
-    pub(super) regex: Regex,
-    /// The same rules with `MatchKind::All`: which rules match at a position, in one search.
-    /// Built at the first candidate a rule rejects (most outputs have none, and it costs as
-    /// much to build as `regex`); `None` if it cannot be built.
-    all: OnceLock<Option<Regex>>,
-    /// The rules' sources, for `all`.
-    sources: Vec<String>,
+    pub(super) automata: Automata,
     /// Per pattern: its rule.
     pub(super) by_pattern: Vec<usize>,
     pub(super) rules: Vec<Compiled>,
@@ -207,30 +202,6 @@ impl fmt::Debug for Detector {
             .field("rules", &self.rules.len())
             .finish()
     }
-}
-
-/// The rules of `sources` as one automaton that reports matches by `kind`.
-fn build(sources: &[String], kind: MatchKind) -> Result<Regex, SanitizeError> {
-    Regex::builder()
-        .syntax(syntax_config())
-        .configure(
-            Regex::config()
-                .match_kind(kind)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                .nfa_size_limit(Some(256 << 20))
-                .hybrid_cache_capacity(64 << 20),
-        )
-        .build_many(sources)
-        .map_err(|e| SanitizeError::Pattern {
-            name: "built-in".into(),
-            reason: e.to_string(),
-        })
-}
-
-fn syntax_config() -> syntax::Config {
-    // ASCII semantics: smaller automata, faster scans; spans are snapped to char
-    // boundaries, so a mask never splits a character.
-    syntax::Config::new().unicode(false).utf8(false)
 }
 
 /// Words near an all-lowercase Ethereum address that make it one.
@@ -365,11 +336,8 @@ impl Detector {
                 locale: r.locale,
             });
         }
-        let regex = build(&sources, MatchKind::LeftmostFirst)?;
         Ok(Self {
-            regex,
-            all: OnceLock::new(),
-            sources,
+            automata: Automata::new(&sources)?,
             by_pattern,
             rules,
             numbers,
@@ -430,9 +398,10 @@ impl Detector {
             floor.set(f.end);
             found(f);
         };
+        let mut cursor = self.automata.cursor(text.len());
         let mut pos = 0;
         while pos < text.len() {
-            let Some(m) = self.regex.search(&Input::new(text).range(pos..)) else {
+            let Some(m) = self.automata.next(text, pos, &mut cursor) else {
                 break;
             };
             let (start, end) = (m.start(), m.end());
@@ -457,29 +426,12 @@ impl Detector {
         scan: &mut Scan<'_>,
         found: &mut dyn FnMut(Finding),
     ) -> Option<usize> {
-        // One search says which rules match here at all; most rejected candidates have no
-        // other rule to try.
-        let all = self
-            .all
-            .get_or_init(|| {
-                build(&self.sources, MatchKind::All)
-                    .inspect_err(|e| {
-                        tracing::error!(error = %e, "the rules cannot be tried after a rejected candidate");
-                    })
-                    .ok()
-            })
-            .as_ref()?;
-        let mut here = PatternSet::new(self.by_pattern.len());
-        let anchored = Input::new(text).range(start..).anchored(Anchored::Yes);
-        all.which_overlapping_matches(&anchored, &mut here);
-        for pid in here.iter() {
+        // The byte here rules most rules out; each other rule tries an anchored search.
+        for pid in self.automata.starting_at(text, start) {
             if pid == tried {
                 continue;
             }
-            let input = Input::new(text)
-                .range(start..)
-                .anchored(Anchored::Pattern(pid));
-            if let Some(m) = self.regex.search(&input)
+            if let Some(m) = self.automata.anchored_pattern(text, start, pid)
                 && let Some(next) = self.accept(text, pid, m.start(), m.end(), scan, found)
             {
                 return Some(next);
@@ -496,7 +448,12 @@ impl Detector {
         let rule = &self.rules[self.by_pattern[pid.as_usize()]];
         matches!(
             rule.check,
-            Check::Vendor(_) | Check::Mac | Check::Email | Check::WrittenEmail | Check::Whole
+            Check::Vendor(_)
+                | Check::Jwt
+                | Check::Mac
+                | Check::Email
+                | Check::WrittenEmail
+                | Check::Whole
         )
     }
 

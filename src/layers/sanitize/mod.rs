@@ -73,6 +73,7 @@
 //! # }
 //! ```
 
+mod automata;
 mod budget;
 mod config;
 mod confirm;

@@ -154,11 +154,19 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     if REFERENCES.iter().any(|r| starts(r)) {
         return true;
     }
-    // A function call: `get_secret("db")`, `vault.read(path)`.
-    if b[b.len() - 1] == b')'
-        && let Some(open) = v.find('(')
+    // A function call: `get_secret("db")`, `vault.read(path)`, `await secrets.get(name)`,
+    // `fetch_secret(name).await?`.
+    let call = ["await ", "new ", "yield ", "try "]
+        .iter()
+        .fold(v, |v, p| if starts(p) { &v[p.len()..] } else { v })
+        .trim_start();
+    let call = call.strip_suffix('?').unwrap_or(call);
+    let call = call.strip_suffix(".await").unwrap_or(call);
+    let b = call.as_bytes();
+    if b.last() == Some(&b')')
+        && let Some(open) = call.find('(')
         && open > 0
-        && v[..open]
+        && call[..open]
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
         && b[0].is_ascii_alphabetic()
