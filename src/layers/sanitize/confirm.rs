@@ -49,6 +49,18 @@ impl Detector {
                 emit(local, end);
             }
             Check::Whole => emit(start, end),
+            Check::Upi => {
+                // The match starts at `@`: the name (2 to 64 characters) is the run before it.
+                let name = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-');
+                let local = run_back(b, start, scan.floor.get(), 64, name);
+                if start - local < 2
+                    || (local > 0 && name(b[local - 1]))
+                    || !(b[local].is_ascii_alphanumeric() || b[local] == b'_')
+                {
+                    return None;
+                }
+                emit(local, end);
+            }
             Check::Email => {
                 // The match starts at `@`: the local part is the run before it.
                 let mut local = run_back(b, start, scan.floor.get(), BACK_LIMIT, local_part_byte);
@@ -190,13 +202,26 @@ impl Detector {
                 if start - scheme_start < 2 || !b[scheme_start].is_ascii_alphabetic() {
                     return None;
                 }
-                let scheme = memchr::memmem::find(m.as_bytes(), b"://")? + 3;
-                let colon = scheme + m[scheme..].find(':')? + 1;
-                let at = m.rfind('@')?;
-                if colon >= at || placeholder::is_placeholder(&m[colon..at]) {
-                    return Some(end);
+                // `user:password@host`, each within its bound, read after the match.
+                let user = start + 3;
+                let colon = user + run(b, user, 128, |c| !url_stop(c) && c != b':');
+                if colon == user || b.get(colon) != Some(&b':') {
+                    return None;
                 }
-                emit(start + colon, start + at);
+                let at = colon + 1 + run(b, colon + 1, 256, |c| !url_stop(c));
+                if at == colon + 1
+                    || b.get(at) != Some(&b'@')
+                    || !b
+                        .get(at + 1)
+                        .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'[')
+                {
+                    return None;
+                }
+                if placeholder::is_placeholder(&text[colon + 1..at]) {
+                    return Some(at + 2);
+                }
+                emit(colon + 1, at);
+                return Some(at + 2);
             }
             Check::LastWord => {
                 let word = m.rfind(|c: char| c.is_ascii_whitespace())? + 1;
@@ -297,15 +322,38 @@ impl Detector {
                 (s, e, r, strength)
             }
             Assign::NameValue => {
-                let first = m.find([':', '='])? + 1;
-                let rest = m[first..].trim_start_matches([' ', '\t', '"', '\'']);
-                let name_len = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-                    .unwrap_or(rest.len());
-                let strength = context::name_strength(&rest[..name_len])?;
-                match context::value_span(text, end, Stop::Line, &mut scan.values) {
+                // After `name:`, the name, then `value:` within a few spaces and a comma.
+                let mut i = end + spaces(b, end, 3);
+                i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
+                let name_len = run(b, i, 64, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+                });
+                let name = &text[i..i + name_len];
+                i += name_len;
+                i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
+                i += spaces(b, i, 3);
+                i += usize::from(b.get(i) == Some(&b','));
+                i += spaces(b, i, 40);
+                i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
+                if name.is_empty()
+                    || !b
+                        .get(i..i + 5)
+                        .is_some_and(|w| w.eq_ignore_ascii_case(b"value"))
+                {
+                    return None;
+                }
+                i += 5;
+                i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
+                i += spaces(b, i, 3);
+                if !matches!(b.get(i), Some(b':' | b'=')) {
+                    return None;
+                }
+                let Some(strength) = context::name_strength(name) else {
+                    return Some(i + 1);
+                };
+                match context::value_span(text, i + 1, Stop::Line, &mut scan.values) {
                     Some((s, e, r)) => (s, e, r, strength),
-                    None => return Some(end),
+                    None => return Some(i + 1),
                 }
             }
             Assign::Cookie => {
@@ -356,12 +404,28 @@ impl Detector {
                 (s, e + pad, e + pad, Strength::Strong)
             }
             Assign::UserPassword => {
-                let flag_end = m.find([' ', '\t', '='])?;
-                let rest = &m[flag_end..];
-                let user_at = flag_end
-                    + (rest.len() - rest.trim_start_matches([' ', '\t', '=', '"', '\'']).len());
-                let colon = user_at + m[user_at..].find(':')? + 1;
-                (start + colon, end, end, Strength::Strong)
+                // A flag starts a word (`x-u a:b` is none); `user:password` follows it,
+                // each within its bound.
+                if start > 0 && (b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_') {
+                    return None;
+                }
+                let user = end + usize::from(matches!(b.get(end), Some(b'"' | b'\'')));
+                let colon = user
+                    + run(b, user, 128, |c| {
+                        !c.is_ascii_whitespace() && !matches!(c, b':' | b'"' | b'\'' | b'@')
+                    });
+                if colon == user || b.get(colon) != Some(&b':') {
+                    return None;
+                }
+                let pass_end = colon
+                    + 1
+                    + run(b, colon + 1, 256, |c| {
+                        !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'')
+                    });
+                if pass_end == colon + 1 {
+                    return None;
+                }
+                (colon + 1, pass_end, pass_end, Strength::Strong)
             }
         };
         let value = &text[vs..ve];
@@ -426,6 +490,24 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
+}
+
+/// How many bytes from `from` on satisfy `class`, at most `max`.
+fn run(b: &[u8], from: usize, max: usize, class: impl Fn(u8) -> bool) -> usize {
+    b.get(from..).map_or(0, |rest| {
+        rest.iter().take(max).take_while(|&&c| class(c)).count()
+    })
+}
+
+/// How many whitespace bytes (`\s`: space, tab, line breaks, vertical tab, form feed) from
+/// `from` on, at most `max`.
+fn spaces(b: &[u8], from: usize, max: usize) -> usize {
+    run(b, from, max, |c| c.is_ascii_whitespace() || c == 0x0b)
+}
+
+/// Bytes that end the user or password of a URL.
+fn url_stop(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'@' | b'"' | b'\'' | b'<' | b'>' | b'/')
 }
 
 /// The longest bearer token masked as one (a longer run is masked to this bound).

@@ -24,6 +24,8 @@ pub(super) enum Check {
     Vendor(usize),
     /// An e-mail address, matched from its `@`: the local part is found before it.
     Email,
+    /// A UPI id, matched from its `@` and handle: the name is found before it.
+    Upi,
     /// An e-mail address written out (`john at example dot com`), matched from the `at`.
     WrittenEmail,
     /// A PEM or PGP private key block, extended to its END line.
@@ -176,7 +178,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "credential_url",
             K::ConnectionString,
             "the password of a URL or connection string (`postgres://user:password@host`)",
-            r#"://[^\s:/@"'<>]{1,128}:[^\s@"'<>/]{1,256}@[A-Za-z0-9\[]"#,
+            "://",
             "postgres://app:Pa55w0rd@db.internal:5432/prod",
             C::UrlPassword,
         ),
@@ -208,7 +210,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "cli_user_password",
             K::Password,
             "the password of `curl -u user:password` and `--user user:password`",
-            r#"(?-u:\B)(?:-u|--user|--proxy-user)(?:\s{1,3}|=)["']?[^\s:"'@]{1,128}:[^\s"']{1,256}"#,
+            r"(?:-u|--user|--proxy-user)(?:\s{1,3}|=)",
             "curl -u deploy:s3cr3t-Passw0rd https://api.example.com",
             C::Assign(Assign::UserPassword),
         ),
@@ -224,7 +226,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "name_value_pair",
             K::Password,
             "the value of a name/value pair whose name is a secret (Kubernetes `env`, JSON lists)",
-            r#"(?i)(?-u:\b)name["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9_.-]{1,64}["']?\s{0,3},?\s{0,40}["']?value["']?\s{0,3}[:=]"#,
+            r#"(?i)(?-u:\b)name["']?\s{0,3}[:=]"#,
             "- name: DB_PASSWORD\n  value: hunter2-prod",
             C::Assign(Assign::NameValue),
         ),
@@ -275,9 +277,9 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "upi",
             K::Upi,
             "UPI payment ids",
-            r"(?-u:\b)[A-Za-z0-9._-]{2,64}@(?:okaxis|okhdfcbank|okicici|oksbi|ybl|ibl|axl|upi|paytm|apl|ptyes|ptsbi|pthdfc|ptaxis|freecharge|airtel|jupiteraxis|axisbank|icici|sbi|hdfcbank|kotak|barodampay|aubank|idfcbank|indus|rbl|yesbank|fbl|federal|pnb|unionbank|cnrb|boi|mahb|kbl|dlb|abfspay|waaxis|wahdfcbank|waicici|wasbi|ikwik|axisb|yapl|idbi|citi|hsbc|scb|dbs)(?-u:\b)",
+            r"@(?:okaxis|okhdfcbank|okicici|oksbi|ybl|ibl|axl|upi|paytm|apl|ptyes|ptsbi|pthdfc|ptaxis|freecharge|airtel|jupiteraxis|axisbank|icici|sbi|hdfcbank|kotak|barodampay|aubank|idfcbank|indus|rbl|yesbank|fbl|federal|pnb|unionbank|cnrb|boi|mahb|kbl|dlb|abfspay|waaxis|wahdfcbank|waicici|wasbi|ikwik|axisb|yapl|idbi|citi|hsbc|scb|dbs)(?-u:\b)",
             "ramesh.kumar@okaxis",
-            C::Whole,
+            C::Upi,
         )),
         rule(
             "iban",
