@@ -387,3 +387,95 @@ fn realistic_outputs_corpus() {
         failures.join("\n")
     );
 }
+
+/// National identifiers: numbers the issuers publish as valid (or built from their
+/// published check algorithms), each masked with its locale on and left alone without
+/// it; `eu` turns on every EU member; a number with a wrong check character is kept.
+#[test]
+fn national_ids_behind_their_locales() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "uk",
+            "Employee NI number AB 12 34 56 C on file",
+            "AB 12 34 56 C",
+        ),
+        ("uk", "NHS number: 943 476 5919 (patient)", "943 476 5919"),
+        (
+            "de",
+            "Steuer-ID: 86 095 742 719 laut Bescheid",
+            "86 095 742 719",
+        ),
+        (
+            "fr",
+            "n° de sécurité sociale 2 55 08 14 168 025 38.",
+            "2 55 08 14 168 025 38",
+        ),
+        ("es", "Titular: DNI 12345678Z, NIE X1234567L", "12345678Z"),
+        ("es", "Titular: DNI 12345678Z, NIE X1234567L", "X1234567L"),
+        ("it", "codice fiscale: RSSMRA85T10A562S", "RSSMRA85T10A562S"),
+        ("nl", "BSN: 111222333", "111222333"),
+        (
+            "be",
+            "rijksregisternummer 85.07.30-033.28",
+            "85.07.30-033.28",
+        ),
+        ("pl", "PESEL: 44051401359", "44051401359"),
+        ("se", "personnummer 811218-9876", "811218-9876"),
+        ("fi", "henkilötunnus 131052-308T", "131052-308T"),
+        ("pt", "NIF: 123456789", "123456789"),
+        ("ie", "PPSN 1234567T", "1234567T"),
+        (
+            "br",
+            "CPF 529.982.247-25, CNPJ 11.222.333/0001-81",
+            "529.982.247-25",
+        ),
+        (
+            "br",
+            "CPF 529.982.247-25, CNPJ 11.222.333/0001-81",
+            "11.222.333/0001-81",
+        ),
+        ("ca", "SIN 046 454 286 on the T4", "046 454 286"),
+        ("au", "TFN: 123 456 782", "123 456 782"),
+        ("au", "Medicare number: 2123 45670 1", "2123 45670 1"),
+    ];
+    let default = Sanitizer::new(&SanitizeConfig::default()).unwrap();
+    for &(locale, text, number) in cases {
+        // Off by default (a number may still be masked as what it also looks like: an
+        // NHS number is a NANP phone number's shape).
+        let off = default.sanitize_text(text, &mut Counts::new());
+        assert!(!off.contains("NATIONAL_ID"), "{locale} is opt-in: {off}");
+        let on = Sanitizer::new(&with_locales(&[locale])).unwrap();
+        let out = on.sanitize_text(text, &mut Counts::new());
+        assert!(!out.contains(number), "{locale}: {text:?} -> {out:?}");
+        assert!(out.contains("[REDACTED:NATIONAL_ID]"), "{out}");
+    }
+    let eu = Sanitizer::new(&with_locales(&["eu"])).unwrap();
+    for text in ["PESEL: 44051401359", "codice fiscale: RSSMRA85T10A562S"] {
+        assert_ne!(
+            eu.sanitize_text(text, &mut Counts::new()),
+            text,
+            "eu covers {text}"
+        );
+    }
+    // A wrong check character, and formats of locales that are not on, stay.
+    for text in [
+        "PESEL: 44051401358",
+        "codice fiscale: RSSMRA85T10A562T",
+        "NI number AB 12 34 56 C",
+    ] {
+        assert_eq!(eu.sanitize_text(text, &mut Counts::new()), text);
+    }
+    let uk = Sanitizer::new(&with_locales(&["uk"])).unwrap();
+    let wrong = uk.sanitize_text("NHS number: 943 476 5918", &mut Counts::new());
+    assert!(!wrong.contains("NATIONAL_ID"), "{wrong}");
+    let error = Sanitizer::new(&with_locales(&["xx"]))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unknown sanitize locale `xx`"), "{error}");
+}
+
+fn with_locales(locales: &[&str]) -> SanitizeConfig {
+    let mut config = SanitizeConfig::default();
+    config.locales = locales.iter().map(|l| (*l).to_owned()).collect();
+    config
+}

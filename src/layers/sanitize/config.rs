@@ -13,7 +13,7 @@ use super::mask::MaskStyle;
 /// [sanitize]
 /// mask_pii = true
 /// mask_secrets = true
-/// locales = ["in"]                 # adds Aadhaar, PAN, UPI ids, IFSC codes
+/// locales = ["in", "uk", "eu"]     # national ids: India, the UK, every EU locale
 /// max_output_tokens = 5000         # ≈ 4 characters per token
 /// max_output_chars = 20000         # the smaller limit wins
 /// hash_key_env = "AIRLOCK_MASK_KEY"  # key for `hash` masks (random per process if unset)
@@ -36,7 +36,9 @@ pub struct SanitizeConfig {
     pub mask_pii: bool,
     /// Mask secrets.
     pub mask_secrets: bool,
-    /// Opt-in locales (`in`).
+    /// Opt-in locales ([`LOCALES`](super::LOCALES)): `in` (Aadhaar, PAN, UPI, IFSC), `uk`,
+    /// `de`, `fr`, `es`, `it`, `nl`, `be`, `pl`, `se`, `fi`, `pt`, `ie` (or `eu` for all
+    /// of these), `br`, `ca`, `au`: their national identifiers. None by default.
     pub locales: Vec<String>,
     /// Output budget in tokens (default 5000, `AIRLOCK_MAX_OUTPUT_TOKENS`).
     pub max_output_tokens: usize,

@@ -10,6 +10,7 @@ use super::detect::{
     run_back,
 };
 use super::kind::Finding;
+use super::locales;
 use super::numbers;
 use super::placeholder;
 use super::rules::{Assign, Check};
@@ -49,6 +50,10 @@ impl Detector {
                 emit(local, end);
             }
             Check::Whole => emit(start, end),
+            Check::NationalId(check) => {
+                let (from, to) = locales::confirm(check, m)?;
+                emit(start + from, start + to);
+            }
             Check::Upi => {
                 // The match starts at `@`: the name (2 to 64 characters) is the run before it.
                 let name = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-');
@@ -98,6 +103,15 @@ impl Detector {
                     return None;
                 }
                 emit(s, e);
+                if vendor.name == "aws_access_key"
+                    && let Some((ss, se)) = aws_secret_after(b, e)
+                    && let Some(secret) =
+                        self.rules.iter().position(|r| &*r.name == "aws_secret_key")
+                {
+                    // The key's secret next to it (`AKIA…,wJal…` in an IAM credentials file).
+                    self.emit(secret, text, ss, se, found);
+                    return Some(se);
+                }
             }
             Check::Pem => {
                 // Mask to the END line, or to the end of the text if the block is cut off:
@@ -112,6 +126,20 @@ impl Detector {
                     }
                     None => text.len(),
                 };
+                // A template (`-----BEGIN PRIVATE KEY-----\n...\n-----END …`, `<your key>`)
+                // holds no key.
+                let body_end =
+                    memchr::memmem::find(&b[end..stop], b"-----END ").map_or(stop, |i| end + i);
+                let body = text[end..body_end].trim();
+                if body.is_empty()
+                    || placeholder::is_placeholder(body)
+                    || body.chars().all(|c| {
+                        matches!(c, '.' | '…' | 'x' | 'X' | '*' | '<' | '>' | '-' | '\\')
+                            || c.is_whitespace()
+                    })
+                {
+                    return Some(stop);
+                }
                 emit(start, stop);
                 return Some(stop);
             }
@@ -204,8 +232,9 @@ impl Detector {
                 }
                 // `user:password@host`, each within its bound, read after the match.
                 let user = start + 3;
+                // The user may be empty: `redis://:password@host`.
                 let colon = user + run(b, user, 128, |c| !url_stop(c) && c != b':');
-                if colon == user || b.get(colon) != Some(&b':') {
+                if b.get(colon) != Some(&b':') {
                     return None;
                 }
                 let at = colon + 1 + run(b, colon + 1, 256, |c| !url_stop(c));
@@ -222,6 +251,19 @@ impl Detector {
                 }
                 emit(colon + 1, at);
                 return Some(at + 2);
+            }
+            Check::DsnPassword => {
+                // The match starts at `@`: `user:password` is the run before it.
+                let seg = run_back(b, start, scan.floor.get(), 256, |c| {
+                    !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'`' | b'(' | b',')
+                });
+                let colon = seg + memchr::memchr(b':', &b[seg..start])?;
+                if colon == seg || colon + 1 == start {
+                    return None;
+                }
+                if !placeholder::is_placeholder(&text[colon + 1..start]) {
+                    emit(colon + 1, start);
+                }
             }
             Check::LastWord => {
                 let word = m.rfind(|c: char| c.is_ascii_whitespace())? + 1;
@@ -283,8 +325,14 @@ impl Detector {
                 if call && !setter(name) {
                     return Some(name_end);
                 }
-                let Some(strength) = context::name_strength(name) else {
-                    return Some(name_end);
+                let strength = match context::name_strength(name) {
+                    Some(strength) => strength,
+                    // `Pwd=` of an ODBC or ADO.NET connection string (the shell's `PWD` is a
+                    // directory, never after a `;`).
+                    None if before == Some(b';') && name.eq_ignore_ascii_case("pwd") => {
+                        Strength::Strong
+                    }
+                    None => return Some(name_end),
                 };
                 let after = b.get(sep + 1);
                 let sep_end = sep + 1 + usize::from(!call && matches!(after, Some(b'>' | b'=')));
@@ -463,6 +511,14 @@ impl Detector {
             resume = ve; // the rest of the line is scanned as it comes
             value = first;
         }
+        // A YAML block scalar (`key: |`): the value is its first line, more indented.
+        if matches!(value, "|" | ">" | "|-" | ">-" | "|+" | ">+") {
+            let Some((s, e)) = indented_line_after(b, ve) else {
+                return rescan;
+            };
+            let e = floor_boundary(text, e);
+            (vs, ve, resume, value) = (s, e, e, &text[s..e]);
+        }
         if value.is_empty()
             || (strength == Strength::Weak && !placeholder::looks_random(value))
             || placeholder::is_placeholder(value)
@@ -492,6 +548,19 @@ impl Detector {
     }
 }
 
+/// The content of the line after the one `at` is on, when it is indented (a YAML block
+/// scalar's first line), at most [`context::VALUE_LIMIT`] bytes.
+fn indented_line_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let eol = at + memchr::memchr(b'\n', b.get(at..)?)?;
+    let start = eol + 1 + run(b, eol + 1, 256, |c| c == b' ' || c == b'\t');
+    if start == eol + 1 {
+        return None;
+    }
+    let end = start + run(b, start, context::VALUE_LIMIT, |c| c != b'\n' && c != b'\r');
+    let end = start + b[start..end].trim_ascii_end().len();
+    (end > start).then_some((start, end))
+}
+
 /// How many bytes from `from` on satisfy `class`, at most `max`.
 fn run(b: &[u8], from: usize, max: usize, class: impl Fn(u8) -> bool) -> usize {
     b.get(from..).map_or(0, |rest| {
@@ -508,6 +577,22 @@ fn spaces(b: &[u8], from: usize, max: usize) -> usize {
 /// Bytes that end the user or password of a URL.
 fn url_stop(c: u8) -> bool {
     c.is_ascii_whitespace() || matches!(c, b'@' | b'"' | b'\'' | b'<' | b'>' | b'/')
+}
+
+/// The AWS secret access key right after an access key id ending at `at`: a separator or
+/// two (`,`, `;`, `|`, `:`, `=`, spaces, quotes), then 40 base64 characters ending there.
+fn aws_secret_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let skip = run(b, at, 4, |c| {
+        matches!(
+            c,
+            b',' | b';' | b'|' | b':' | b'=' | b' ' | b'\t' | b'"' | b'\''
+        )
+    });
+    let start = at + skip;
+    let key = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+');
+    let len = run(b, start, 41, key);
+    (skip > 0 && len == 40 && b.get(start + len).is_none_or(|&c| c != b'='))
+        .then_some((start, start + len))
 }
 
 /// The longest bearer token masked as one (a longer run is masked to this bound).

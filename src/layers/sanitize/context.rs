@@ -240,7 +240,7 @@ pub(super) enum Stop {
     /// At the end of the line (env files, YAML, INI, headers), before a comment, a next
     /// `key=` on the line, or trailing punctuation.
     Line,
-    /// At `&`, `#` or whitespace: a URL query parameter.
+    /// At `&`, `;`, `#` or whitespace: a URL query parameter, a connection string's field.
     Query,
     /// At whitespace: a command-line argument.
     Word,
@@ -331,7 +331,7 @@ fn stops_at(b: &[u8], at: usize, stop: Stop) -> bool {
     match stop {
         Stop::Word => c.is_ascii_whitespace(),
         Stop::Query => {
-            c.is_ascii_whitespace() || matches!(c, b'&' | b'#' | b'"' | b'\'' | b'<' | b'>')
+            c.is_ascii_whitespace() || matches!(c, b'&' | b';' | b'#' | b'"' | b'\'' | b'<' | b'>')
         }
         Stop::Line => {
             matches!(c, b'\n' | b'\r')

@@ -41,6 +41,7 @@ use super::context;
 use super::decode;
 use super::error::SanitizeError;
 use super::kind::{Finding, Kind};
+use super::locales;
 use super::numbers::NumberRules;
 use super::rules::{self, Check, DetectorInfo, MAX_MATCH_BYTES};
 use super::vendors::VENDORS;
@@ -81,7 +82,9 @@ pub struct DetectorOptions {
     pub pii: bool,
     /// Look for secrets (keys, tokens, passwords, …).
     pub secrets: bool,
-    /// Opt-in locales: `in` adds Aadhaar, PAN, UPI ids and IFSC codes.
+    /// Opt-in locales ([`LOCALES`](super::LOCALES)): `in` adds Aadhaar, PAN, UPI ids and
+    /// IFSC codes; `uk`, the EU members (`eu` for all), `br`, `ca` and `au` their national
+    /// identifiers.
     pub locales: Vec<String>,
     /// Workspace patterns, tried before the built-in ones.
     pub patterns: Vec<CustomPattern>,
@@ -277,9 +280,17 @@ impl Detector {
                 locale: None,
             });
         }
-        let locale_on = |l: Option<&str>| {
-            l.is_none_or(|l| options.locales.iter().any(|x| x.eq_ignore_ascii_case(l)))
-        };
+        if let Some(unknown) = options
+            .locales
+            .iter()
+            .find(|l| !locales::LOCALES.iter().any(|k| k.eq_ignore_ascii_case(l)))
+        {
+            return Err(SanitizeError::Config(format!(
+                "unknown sanitize locale `{unknown}` (known: {})",
+                locales::LOCALES.join(", ")
+            )));
+        }
+        let locale_on = |l: Option<&str>| l.is_none_or(|l| locales::enabled(l, &options.locales));
         let mut numbers = NumberRules::default();
         for r in rules::builtin_rules() {
             let wanted = if r.check == Check::Numbers {
@@ -449,6 +460,7 @@ impl Detector {
         matches!(
             rule.check,
             Check::Vendor(_)
+                | Check::NationalId(_)
                 | Check::Jwt
                 | Check::Mac
                 | Check::Email

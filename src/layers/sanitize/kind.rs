@@ -26,6 +26,7 @@ pub const KIND_NAMES: &[&str] = &[
     "secret",
     "crypto_wallet",
     "mac_address",
+    "national_id",
 ];
 
 /// What a finding is.
@@ -74,6 +75,8 @@ pub enum Kind {
     CryptoWallet,
     /// A network interface's MAC address.
     MacAddress,
+    /// A national identifier of an opt-in locale (NINO, NIR, DNI, CPF, SIN, TFN, …).
+    NationalId,
     /// A workspace pattern from the configuration.
     Custom(Arc<str>),
 }
@@ -104,6 +107,7 @@ impl Kind {
             Kind::SensitiveField => "SECRET",
             Kind::CryptoWallet => "CRYPTO_WALLET",
             Kind::MacAddress => "MAC_ADDRESS",
+            Kind::NationalId => "NATIONAL_ID",
             Kind::Custom(name) => return Cow::Owned(name.to_ascii_uppercase()),
         })
     }
@@ -132,6 +136,7 @@ impl Kind {
             Kind::SensitiveField => "secret",
             Kind::CryptoWallet => "crypto_wallet",
             Kind::MacAddress => "mac_address",
+            Kind::NationalId => "national_id",
             Kind::Custom(name) => name,
         }
     }
@@ -152,6 +157,7 @@ impl Kind {
                 | Kind::Ifsc
                 | Kind::CryptoWallet
                 | Kind::MacAddress
+                | Kind::NationalId
         )
     }
 }

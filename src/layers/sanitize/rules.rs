@@ -48,12 +48,16 @@ pub(super) enum Check {
     Ethereum,
     /// The password of `scheme://user:password@host`.
     UrlPassword,
+    /// The password of a Go DSN, `user:password@tcp(…)`, matched from its `@`.
+    DsnPassword,
     /// The value after the first `:` or `=` of the match.
     AfterSeparator,
     /// The match's last word (after its last whitespace).
     LastWord,
     /// A keyword context: the value is found after the match.
     Assign(Assign),
+    /// A national identifier of an opt-in locale, by its check.
+    NationalId(super::locales::IdCheck),
 }
 
 /// The keyword contexts whose value follows the match.
@@ -181,6 +185,14 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "://",
             "postgres://app:Pa55w0rd@db.internal:5432/prod",
             C::UrlPassword,
+        ),
+        rule(
+            "dsn_password",
+            K::ConnectionString,
+            "the password of a Go database DSN (`user:password@tcp(host:3306)/db`)",
+            r"@(?:tcp|udp|unix)6?\(",
+            "app:Pa55w0rd@tcp(db.internal:3306)/prod",
+            C::DsnPassword,
         ),
         rule(
             "authorization",
@@ -329,6 +341,20 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "wallet 0x52908400098527886E0F7030069857D2E4169EE7",
             C::Ethereum,
         ),
+    ]);
+    for row in super::locales::IDS {
+        rules.push(Rule {
+            name: Cow::Borrowed(row.name),
+            kind: K::NationalId,
+            description: Cow::Borrowed(row.description),
+            pattern: Cow::Borrowed(row.pattern),
+            example: Cow::Borrowed(row.example),
+            check: C::NationalId(row.check),
+            secret: false,
+            locale: Some(row.locale),
+        });
+    }
+    rules.extend([
         rule(
             "numbers",
             K::CreditCard,
