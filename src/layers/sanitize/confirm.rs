@@ -304,23 +304,21 @@ impl Detector {
         let (mut vs, ve, mut resume, strength) = match shape {
             Assign::Named => {
                 // The match is a secret word: the name is the identifier around it.
+                // The separator first: most secret words in text (`keyboard`, `author`) have
+                // none, and are turned down without looking back.
                 let ident = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
-                let name_start = run_back(b, start, scan.floor.get(), 48, ident);
-                let limit = (end + NAME_AFTER_WORD).min(b.len());
-                let mut name_end = end;
-                while name_end < limit && ident(b[name_end]) {
-                    name_end += 1;
-                }
-                if name_end == limit && b.get(name_end).is_some_and(|&c| ident(c)) {
+                let name_end = end + run(b, end, NAME_AFTER_WORD, ident);
+                if b.get(name_end).is_some_and(|&c| ident(c)) {
                     return Some(name_end); // an identifier too long to be a name
-                }
-                let before = name_start.checked_sub(1).map(|i| b[i]);
-                if matches!(before, Some(b'/' | b'\\')) {
-                    return Some(name_end); // a path: `/etc/passwd:`
                 }
                 let Some((sep, call)) = separator(b, name_end) else {
                     return Some(name_end);
                 };
+                let name_start = run_back(b, start, scan.floor.get(), 48, ident);
+                let before = name_start.checked_sub(1).map(|i| b[i]);
+                if matches!(before, Some(b'/' | b'\\')) {
+                    return Some(name_end); // a path: `/etc/passwd:`
+                }
                 let name = text[name_start..name_end].trim_end_matches(['.', '-']);
                 if call && !setter(name) {
                     return Some(name_end);
@@ -336,6 +334,19 @@ impl Detector {
                 };
                 let after = b.get(sep + 1);
                 let sep_end = sep + 1 + usize::from(!call && matches!(after, Some(b'>' | b'=')));
+                // A weak name's value must look random: eight token characters at least,
+                // told before the value is read (`key: key: …` costs nothing).
+                if strength == Strength::Weak {
+                    let mut v = sep_end + run(b, sep_end, 3, |c| c == b' ' || c == b'\t');
+                    v += usize::from(matches!(b.get(v), Some(b'"' | b'\'')));
+                    let token = |c: u8| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, b'+' | b'/' | b'_' | b'.' | b'=' | b'-')
+                    };
+                    if run(b, v, 8, token) < 8 {
+                        return Some(sep_end);
+                    }
+                }
                 let equals = b[sep] == b'=' && after != Some(&b'>');
                 let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
                     Stop::Query

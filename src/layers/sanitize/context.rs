@@ -363,7 +363,7 @@ fn next_is_quote(b: &[u8], at: usize) -> bool {
 }
 
 /// Whether what follows position `at` (a space or a comma) starts another field on the
-/// line: ` # comment`, ` name=`, `, name:`.
+/// line: ` # comment`, ` name=`, `, name:`, ` name: `.
 fn next_is_field(b: &[u8], at: usize) -> bool {
     let mut i = at + 1;
     while i < b.len() && matches!(b[i], b' ' | b'\t') {
@@ -387,7 +387,8 @@ fn next_is_field(b: &[u8], at: usize) -> bool {
     }
     match b.get(i) {
         Some(b'=') => b.get(i + 1) != Some(&b'='),
-        Some(b':') => b[at] == b',' && matches!(b.get(i + 1), Some(b' ' | b'"')),
+        // `, name: …` and ` name: …` (space-separated pairs of a log line).
+        Some(b':') => matches!(b.get(i + 1), Some(b' ' | b'"')),
         _ => false,
     }
 }
