@@ -10,14 +10,33 @@
 pub(super) struct Decoded {
     /// The decoded text.
     pub text: String,
-    /// For each byte of `text` (and one past the end), its offset in the original.
-    origin: Vec<u32>,
+    /// Where each stretch of `text` starts, in order, and the last one at its end: a few
+    /// entries per escape rather than one per byte.
+    marks: Vec<Mark>,
+}
+
+/// The start of a stretch of decoded text.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    /// Its offset in the decoded text.
+    decoded: u32,
+    /// Its offset in the original.
+    raw: u32,
+    /// An escape's character: every byte of it comes from the escape's start. Otherwise
+    /// a copy: the stretch follows the original byte for byte.
+    escape: bool,
 }
 
 impl Decoded {
     /// The original offset of decoded offset `i`.
     pub(super) fn raw(&self, i: usize) -> usize {
-        self.origin[i] as usize
+        let at = self.marks.partition_point(|m| m.decoded as usize <= i) - 1;
+        let m = self.marks[at];
+        if m.escape {
+            m.raw as usize
+        } else {
+            m.raw as usize + (i - m.decoded as usize)
+        }
     }
 }
 
@@ -92,15 +111,17 @@ pub(super) fn decode(text: &str) -> Option<Decoded> {
     }
     let first = first?;
     let mut out = String::with_capacity(text.len());
-    let mut origin: Vec<u32> = Vec::with_capacity(text.len() + 1);
+    let mut marks = vec![Mark {
+        decoded: 0,
+        raw: 0,
+        escape: false,
+    }];
     out.push_str(&text[..first]);
-    origin.extend(0..first as u32);
     let mut i = first;
     while i < b.len() {
         let c = b[i];
         if c == b'\\' && b.get(i + 1) == Some(&b'\\') {
             out.push_str("\\\\");
-            origin.extend([i as u32, i as u32 + 1]);
             i += 2;
             continue;
         }
@@ -108,20 +129,26 @@ pub(super) fn decode(text: &str) -> Option<Decoded> {
             && let Some((ch, len)) = escape_at(b, i)
         {
             let mut buf = [0u8; 4];
-            let s = ch.encode_utf8(&mut buf);
-            out.push_str(s);
-            origin.extend(std::iter::repeat_n(i as u32, s.len()));
+            marks.push(Mark {
+                decoded: out.len() as u32,
+                raw: i as u32,
+                escape: true,
+            });
+            out.push_str(ch.encode_utf8(&mut buf));
             i += len;
+            marks.push(Mark {
+                decoded: out.len() as u32,
+                raw: i as u32,
+                escape: false,
+            });
             continue;
         }
         // Copy up to the next possible escape.
         let next = memchr::memchr2(b'\\', b'%', &b[i + 1..]).map_or(b.len(), |j| i + 1 + j);
         out.push_str(&text[i..next]);
-        origin.extend(i as u32..next as u32);
         i = next;
     }
-    origin.push(b.len() as u32);
-    Some(Decoded { text: out, origin })
+    Some(Decoded { text: out, marks })
 }
 
 #[cfg(test)]
@@ -139,5 +166,15 @@ mod tests {
         assert!(decode("plain text, 50% done").is_none());
         assert!(decode(r#"a \"quoted\" \\n value"#).is_none());
         assert_eq!(decode(r"\ud83d\ude00!").unwrap().text, "😀!");
+        // Every byte of an escape's character maps to the escape; what follows, byte
+        // for byte after it; the end to the end.
+        let raw = r"a\ud83d\ude00b%41\\n\n";
+        let d = decode(raw).unwrap();
+        assert_eq!(d.text, "a😀bA\\\\n\n");
+        assert_eq!(
+            (d.raw(0), d.raw(1), d.raw(4), d.raw(5), d.raw(6)),
+            (0, 1, 1, 13, 14)
+        );
+        assert_eq!((d.raw(7), d.raw(9), d.raw(10), d.raw(11)), (17, 19, 20, 22));
     }
 }
