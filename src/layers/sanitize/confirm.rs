@@ -14,6 +14,10 @@ use super::locales;
 use super::numbers;
 use super::placeholder;
 use super::rules::{Assign, Check};
+use super::shapes::{
+    BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, indented_line_after, jwt_end, run, separator,
+    setter, spaces, url_stop,
+};
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
 
@@ -557,138 +561,6 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
-}
-
-/// The content of the line after the one `at` is on, when it is indented (a YAML block
-/// scalar's first line), at most [`context::VALUE_LIMIT`] bytes.
-fn indented_line_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let eol = at + memchr::memchr(b'\n', b.get(at..)?)?;
-    let start = eol + 1 + run(b, eol + 1, 256, |c| c == b' ' || c == b'\t');
-    if start == eol + 1 {
-        return None;
-    }
-    let end = start + run(b, start, context::VALUE_LIMIT, |c| c != b'\n' && c != b'\r');
-    let end = start + b[start..end].trim_ascii_end().len();
-    (end > start).then_some((start, end))
-}
-
-/// How many bytes from `from` on satisfy `class`, at most `max`.
-fn run(b: &[u8], from: usize, max: usize, class: impl Fn(u8) -> bool) -> usize {
-    b.get(from..).map_or(0, |rest| {
-        rest.iter().take(max).take_while(|&&c| class(c)).count()
-    })
-}
-
-/// How many whitespace bytes (`\s`: space, tab, line breaks, vertical tab, form feed) from
-/// `from` on, at most `max`.
-fn spaces(b: &[u8], from: usize, max: usize) -> usize {
-    run(b, from, max, |c| c.is_ascii_whitespace() || c == 0x0b)
-}
-
-/// Bytes that end the user or password of a URL.
-fn url_stop(c: u8) -> bool {
-    c.is_ascii_whitespace() || matches!(c, b'@' | b'"' | b'\'' | b'<' | b'>' | b'/')
-}
-
-/// The AWS secret access key right after an access key id ending at `at`: a separator or
-/// two (`,`, `;`, `|`, `:`, `=`, spaces, quotes), then 40 base64 characters ending there.
-fn aws_secret_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let skip = run(b, at, 4, |c| {
-        matches!(
-            c,
-            b',' | b';' | b'|' | b':' | b'=' | b' ' | b'\t' | b'"' | b'\''
-        )
-    });
-    let start = at + skip;
-    let key = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+');
-    let len = run(b, start, 41, key);
-    (skip > 0 && len == 40 && b.get(start + len).is_none_or(|&c| c != b'='))
-        .then_some((start, start + len))
-}
-
-/// The longest bearer token masked as one (a longer run is masked to this bound).
-const BEARER_LIMIT: usize = 4000;
-
-/// The end of the JWT whose header starts at `start` (`eyJ…`): header, payload and
-/// signature, each a run of base64url characters within its bound, separated by dots
-/// (the signature may be empty). `None` when that shape is not there.
-fn jwt_end(b: &[u8], start: usize) -> Option<usize> {
-    let b64url = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-');
-    let run = |from: usize, max: usize| {
-        let limit = (from + max + 1).min(b.len());
-        from + b[from..limit].iter().take_while(|&&c| b64url(c)).count()
-    };
-    let header = run(start + 3, 1000);
-    if header - start - 3 > 1000 || b.get(header) != Some(&b'.') {
-        return None;
-    }
-    let payload = header + 1;
-    if !b[payload..].starts_with(b"eyJ") {
-        return None;
-    }
-    let payload_end = run(payload + 3, 2500);
-    let payload_len = payload_end - payload - 3;
-    if !(2..=2500).contains(&payload_len) || b.get(payload_end) != Some(&b'.') {
-        return None;
-    }
-    let signature = payload_end + 1;
-    Some(
-        signature
-            + b[signature..]
-                .iter()
-                .take(512)
-                .take_while(|&&c| b64url(c))
-                .count(),
-    )
-}
-
-/// How far past its secret word a name may go (`password_hash_v2`, `tokenForService`).
-const NAME_AFTER_WORD: usize = 64;
-
-/// The separator after a name ending at `at`: `(position, call)`. A closing quote and
-/// bracket may come first (`"password":`, `env["TOKEN"] =`), then up to three spaces, then
-/// `:`, `=`, `=>` or `:=`; or `(` and a quote: a call with a string argument
-/// (`setPassword("…")`), whose `(` is returned.
-fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
-    let mut i = at;
-    if matches!(b.get(i), Some(b'"' | b'\'' | b'`')) {
-        i += 1;
-        if b.get(i) == Some(&b']') {
-            i += 1;
-        }
-    }
-    let spaces = i;
-    while i < b.len() && i - spaces < 3 && matches!(b[i], b' ' | b'\t') {
-        i += 1;
-    }
-    match *b.get(i)? {
-        b':' | b'=' => Some((i, false)),
-        b'(' if i == at => {
-            let mut j = i + 1;
-            while j < b.len() && j - i <= 3 && matches!(b[j], b' ' | b'\t') {
-                j += 1;
-            }
-            matches!(b.get(j), Some(b'"' | b'\'' | b'`')).then_some((i, true))
-        }
-        _ => None,
-    }
-}
-
-/// Whether a call to `name` with a string argument gives it a secret: a setter or the
-/// name itself (`setPassword("…")`, `withApiKey("…")`, `token("…")`), not a getter or a
-/// check (`getPassword("user")`, `hash_password("…")`, `validateToken("…")`).
-fn setter(name: &str) -> bool {
-    const NOT_GIVEN: &[&str] = &[
-        "get", "read", "fetch", "load", "prompt", "ask", "has", "is", "validate", "check", "find",
-        "lookup", "require", "delete", "remove", "generate", "create", "verify", "hash", "encrypt",
-        "decrypt", "reset", "rotate", "clear", "new", "parse", "print", "log", "show", "to",
-        "from", "count", "len", "revoke", "refresh", "compare", "match", "decode", "encode",
-        "sign", "issue", "mint", "request", "query", "list", "describe",
-    ];
-    let name = name.rsplit('.').next().unwrap_or(name);
-    crate::sensitive::words(name)
-        .next()
-        .is_some_and(|first| !NOT_GIVEN.iter().any(|w| w.eq_ignore_ascii_case(first)))
 }
 
 /// The first word of an unquoted value of several words, without the quote or punctuation

@@ -1,7 +1,8 @@
 //! The detection engine: every rule in one forward pass over the text, without Tower.
 //!
-//! All rules are compiled into one `regex-automata` multi-pattern automaton
-//! (finite automata, no backtracking). Each rule's pattern is bounded in
+//! All rules are compiled into `regex-automata` multi-pattern automata (finite
+//! automata, no backtracking; two searched side by side as if they were one, then one
+//! once the detector is warm: [`super::automata`]). Each rule's pattern is bounded in
 //! length ([`MAX_MATCH_BYTES`](super::rules)): a search therefore looks at
 //! most that far past the start of what it finds. The scan takes the
 //! leftmost match of any rule, lets the rule's check decide (Luhn, mod-97,

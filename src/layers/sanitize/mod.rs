@@ -92,6 +92,7 @@ mod placeholder;
 mod rules;
 mod sanitizer;
 mod service;
+mod shapes;
 pub mod validate;
 mod vendors;
 
