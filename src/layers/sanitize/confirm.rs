@@ -15,8 +15,8 @@ use super::numbers;
 use super::placeholder;
 use super::rules::{Assign, Check};
 use super::shapes::{
-    BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, indented_line_after, jwt_end, run, separator,
-    setter, spaces, url_stop,
+    BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, call_arguments, indented_line_after, jwt_end,
+    run, separator, setter, spaces, url_stop,
 };
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
@@ -359,7 +359,12 @@ impl Detector {
                 } else {
                     Stop::Line
                 };
-                match context::value_span(text, sep_end, stop, &mut scan.values) {
+                // A call: every string argument (`HTTPBasicAuth("user", "pass")`).
+                let arguments = call.then(|| call_arguments(b, sep)).flatten();
+                match arguments
+                    .filter(|&(s, e, _)| e > s)
+                    .or_else(|| context::value_span(text, sep_end, stop, &mut scan.values))
+                {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(sep_end),
                 }
@@ -537,6 +542,19 @@ impl Detector {
         if value.is_empty()
             || (strength == Strength::Weak && !placeholder::looks_random(value))
             || placeholder::is_placeholder(value)
+        {
+            return rescan;
+        }
+        // A call (`auth=HTTPBasicAuth("user", "pass")`): what is inside is scanned as it
+        // comes, and a setter's arguments are found there.
+        let callee = value
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
+            .count();
+        if matches!(shape, Assign::Named | Assign::NameValue)
+            && callee > 0
+            && value.as_bytes().get(callee) == Some(&b'(')
+            && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
         {
             return rescan;
         }

@@ -136,3 +136,33 @@ pub(super) fn setter(name: &str) -> bool {
         .next()
         .is_some_and(|first| !NOT_GIVEN.iter().any(|w| w.eq_ignore_ascii_case(first)))
 }
+
+/// The string arguments of a call whose `(` is at `open`, on its line and within 256
+/// bytes: `(start, end, after)` from inside the first argument's opening quote to the last
+/// argument's closing quote (`HTTPBasicAuth("user", "pass")` gives `user", "pass`), and
+/// where the call ends. `None` when the call is not closed there.
+pub(super) fn call_arguments(b: &[u8], open: usize) -> Option<(usize, usize, usize)> {
+    let limit = (open + 257).min(b.len());
+    let (mut first, mut last, mut quote) = (None, None, None);
+    let mut i = open + 1;
+    while i < limit {
+        let c = b[i];
+        match quote {
+            _ if c == b'\n' => return None,
+            Some(_) if c == b'\\' => i += 1,
+            Some(q) if c == q => {
+                last = Some(i);
+                quote = None;
+            }
+            Some(_) => {}
+            None if matches!(c, b'"' | b'\'' | b'`') => {
+                quote = Some(c);
+                first.get_or_insert(i + 1);
+            }
+            None if c == b')' => return Some((first?, last?, i + 1)),
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
