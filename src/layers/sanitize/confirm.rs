@@ -306,7 +306,7 @@ impl Detector {
         let b = text.as_bytes();
         let m = &text[start..end];
         let (mut vs, ve, mut resume, strength) = match shape {
-            Assign::Named => {
+            Assign::Named => 'named: {
                 // The match is a secret word: the name is the identifier around it.
                 // The separator first: most secret words in text (`keyboard`, `author`) have
                 // none, and are turned down without looking back.
@@ -315,8 +315,13 @@ impl Detector {
                 if b.get(name_end).is_some_and(|&c| ident(c)) {
                     return Some(name_end); // an identifier too long to be a name
                 }
-                let Some((sep, call)) = separator(b, name_end) else {
-                    return Some(name_end);
+                let (sep, call) = match separator(b, name_end) {
+                    Some(found) => found,
+                    // `--db-password value`: a flag and its argument.
+                    None => match flag_argument(text, start, name_end, scan) {
+                        Some(found) => break 'named found,
+                        None => return Some(name_end),
+                    },
                 };
                 let name_start = run_back(b, start, scan.floor.get(), 48, ident);
                 let before = name_start.checked_sub(1).map(|i| b[i]);
@@ -368,26 +373,6 @@ impl Detector {
                     Some((s, e, r)) => (s, e, r, strength),
                     None => return Some(sep_end),
                 }
-            }
-            Assign::Flag => {
-                let name = m.trim_end_matches(['=', ' ', '\t']);
-                let strength = context::name_strength(name)?;
-                let Some((s, e, r)) = context::value_span(text, end, Stop::Word, &mut scan.values)
-                else {
-                    return Some(end);
-                };
-                // `--token TOKEN` (a help text's metavar) and `--password flag` (prose)
-                // name a flag; `--token=…`, a quoted value or anything else gives one.
-                let v = &text[s..e];
-                let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
-                let metavar = v
-                    .bytes()
-                    .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
-                let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
-                if !m.ends_with('=') && !quoted && (metavar || prose) {
-                    return Some(end);
-                }
-                (s, e, r, strength)
             }
             Assign::NameValue => {
                 // After `name:`, the name, then `value:` within a few spaces and a comma.
@@ -579,6 +564,38 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
+}
+
+/// The argument of a flag named by a secret word and followed by a space (`--db-password
+/// value`): `(start, end, resume, strength)`. `--token TOKEN` (a help text's metavar) and
+/// `--password flag` (prose) name a flag without giving one; a quoted value or anything
+/// else gives one.
+fn flag_argument(
+    text: &str,
+    word: usize,
+    name_end: usize,
+    scan: &mut Scan<'_>,
+) -> Option<(usize, usize, usize, Strength)> {
+    let b = text.as_bytes();
+    if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
+        return None;
+    }
+    let name_start = run_back(b, word, scan.floor.get(), 48, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+    });
+    let name = &text[name_start..name_end];
+    if !name.starts_with('-') {
+        return None;
+    }
+    let strength = context::name_strength(name)?;
+    let (s, e, r) = context::value_span(text, name_end, Stop::Word, &mut scan.values)?;
+    let v = &text[s..e];
+    let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
+    let metavar = v
+        .bytes()
+        .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
+    let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
+    (quoted || !(metavar || prose)).then_some((s, e, r, strength))
 }
 
 /// The first word of an unquoted value of several words, without the quote or punctuation

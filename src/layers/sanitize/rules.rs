@@ -73,8 +73,6 @@ pub(super) enum Assign {
     Cookie,
     /// `curl -u user:password`.
     UserPassword,
-    /// `--db-password value`, `--token=value`.
-    Flag,
     /// `name: DB_PASSWORD` followed by `value: …` (Kubernetes env, JSON name/value pairs).
     NameValue,
 }
@@ -227,14 +225,6 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::Assign(Assign::UserPassword),
         ),
         rule(
-            "cli_flag",
-            K::Password,
-            "secrets given as command-line flags (`--db-password value`, `--token=value`)",
-            r"(?i)(?-u:\B)--?[a-z0-9-]{0,40}(?:password|passwd|secret|token|api-?key|access-key|secret-key|auth-key)(?:=|[ \t]{1,3})",
-            "deploy --db-password 'correct horse battery staple' --verbose",
-            C::Assign(Assign::Flag),
-        ),
-        rule(
             "name_value_pair",
             K::Password,
             "the value of a name/value pair whose name is a secret (Kubernetes `env`, JSON lists)",
@@ -261,7 +251,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
         rule(
             "assignment",
             K::Password,
-            "the value of an assignment to a secret name (`DB_PASSWORD=…`, `api_key: …`, `\"token\": \"…\"`, `secret => …`, `env[\"TOKEN\"] = …`) in env, YAML, JSON, TOML, INI, headers and code, and a setter's string argument (`setPassword(\"…\")`): to the end of the quoted string or the line; a name that may hold a secret (`STRIPE_KEY`, `sig`) only when the value looks random; placeholders and references left alone",
+            "the value of an assignment to a secret name (`DB_PASSWORD=…`, `api_key: …`, `--db-password …`, `--token=…`, `\"token\": \"…\"`, `secret => …`, `env[\"TOKEN\"] = …`) in env, YAML, JSON, TOML, INI, headers and code, and a setter's string argument (`setPassword(\"…\")`): to the end of the quoted string or the line; a name that may hold a secret (`STRIPE_KEY`, `sig`) only when the value looks random; placeholders and references left alone",
             ASSIGN_WORDS,
             "DB_PASSWORD=correct horse; battery&staple",
             C::Assign(Assign::Named),
