@@ -479,3 +479,26 @@ fn with_locales(locales: &[&str]) -> SanitizeConfig {
     config.locales = locales.iter().map(|l| (*l).to_owned()).collect();
     config
 }
+
+/// National phone numbers without a phone word nearby: found with their locale on (by the
+/// numbering plan: Ofcom, ARCEP, the German mobile ranges, ANATEL, India's mobile series,
+/// ACMA), left alone without it.
+#[test]
+fn national_phones_behind_their_locales() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("uk", "ring 07700 900123 after lunch", "07700 900123"),
+        ("fr", "rappel au 06 12 34 56 78 demain", "06 12 34 56 78"),
+        ("eu", "unter 0151 23456789 erreichbar", "0151 23456789"),
+        ("br", "fale no (11) 91234-5678 hoje", "(11) 91234-5678"),
+        ("in", "ping 98765 43210 tonight", "98765 43210"),
+        ("au", "ring 0412 345 678 after lunch", "0412 345 678"),
+    ];
+    let default = Sanitizer::new(&SanitizeConfig::default()).unwrap();
+    for &(locale, text, number) in cases {
+        assert_eq!(default.sanitize_text(text, &mut Counts::new()), text);
+        let on = Sanitizer::new(&with_locales(&[locale])).unwrap();
+        let out = on.sanitize_text(text, &mut Counts::new());
+        assert!(!out.contains(number), "{locale}: {text:?} -> {out:?}");
+        assert!(out.contains("[REDACTED:PHONE]"), "{out}");
+    }
+}

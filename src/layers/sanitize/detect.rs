@@ -44,6 +44,7 @@ use super::error::SanitizeError;
 use super::kind::{Finding, Kind};
 use super::locales;
 use super::numbers::NumberRules;
+use super::phones::PhoneLocales;
 use super::rules::{self, Check, DetectorInfo, MAX_MATCH_BYTES};
 use super::vendors::VENDORS;
 
@@ -138,7 +139,7 @@ const NUMBER_KINDS: &[(&str, Kind, &str, &str, bool)] = &[
     (
         "phone",
         Kind::Phone,
-        "phone numbers: US (NANP), international (`+` and 8–15 digits), national formats next to a phone word",
+        "phone numbers: US (NANP), international (`+` and 8–15 digits), national formats next to a phone word, and those of the `uk`, `fr`, `de`, `br`, `in` and `au` numbering plans without one when their locale is on",
         "tel: 020 7946 0958, +1 (415) 555-2671",
         false,
     ),
@@ -293,6 +294,15 @@ impl Detector {
         }
         let locale_on = |l: Option<&str>| l.is_none_or(|l| locales::enabled(l, &options.locales));
         let mut numbers = NumberRules::default();
+        let on = |l: &str| locales::enabled(l, &options.locales);
+        numbers.phones = PhoneLocales {
+            uk: on("uk"),
+            fr: on("fr"),
+            de: on("de"),
+            br: on("br"),
+            india: on("in"),
+            au: on("au"),
+        };
         for r in rules::builtin_rules() {
             let wanted = if r.check == Check::Numbers {
                 options.pii

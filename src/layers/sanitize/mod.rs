@@ -88,6 +88,7 @@ mod layer;
 mod locales;
 mod mask;
 mod numbers;
+mod phones;
 mod placeholder;
 mod rules;
 mod sanitizer;

@@ -9,6 +9,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::phones::{Group, PhoneLocales, local_phone};
 use super::placeholder::word_before;
 use super::validate;
 
@@ -20,6 +21,8 @@ pub(super) struct NumberRules {
     pub phone: Option<usize>,
     pub ipv4: Option<usize>,
     pub aadhaar: Option<usize>,
+    /// National phone formats found without a phone word, by locale.
+    pub phones: PhoneLocales,
 }
 
 /// Words that make a Luhn-valid number of an unlisted issuer a card.
@@ -89,12 +92,6 @@ const NOT_AN_ADDRESS: &[&str] = &[
 
 /// Words that make nine plain digits an SSN.
 const SSN_WORDS: &[&str] = &["ssn", "security", "ssa", "ss"];
-
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    start: usize,
-    end: usize,
-}
 
 const MAX_GROUPS: usize = 24;
 
@@ -177,8 +174,14 @@ pub(super) fn scan_run(
             })
             .or_else(|| {
                 rules.phone.and_then(|r| {
-                    national_phone(text, start, &mut phone_word, groups, k, &sep)
-                        .map(|e| (r, groups[k].start, e))
+                    // An area code in brackets opening the run is part of the number.
+                    let from = if k == 0 && b[start] == b'(' {
+                        start
+                    } else {
+                        groups[k].start
+                    };
+                    national_phone(text, start, &mut phone_word, rules.phones, groups, k, &sep)
+                        .map(|e| (r, from, e))
                 })
             });
         match found {
@@ -454,12 +457,16 @@ fn national_phone<'a>(
     text: &str,
     run_start: usize,
     phone_word: &mut Option<bool>,
+    locales: PhoneLocales,
     groups: &[Group],
     k: usize,
     sep: &dyn Fn(usize) -> &'a [u8],
 ) -> Option<usize> {
     if !*phone_word.get_or_insert_with(|| word_before(text, run_start, 32, PHONE_WORDS)) {
-        return None;
+        return locales
+            .any()
+            .then(|| local_phone(text, locales, groups, k, sep))
+            .flatten();
     }
     // A NANP-shaped number (`401-023-2138`) is a US number or none at all.
     let len = |j: usize| groups[j].end - groups[j].start;
@@ -499,6 +506,7 @@ mod tests {
             phone: Some(2),
             ipv4: Some(3),
             aadhaar: Some(4),
+            phones: PhoneLocales::default(),
         };
         let names = ["card", "ssn", "phone", "ipv4", "aadhaar"];
         let mut out = Vec::new();
@@ -537,5 +545,58 @@ mod tests {
             run("card 2200 0000 0000 0004"),
             [("card", "2200 0000 0000 0004")]
         );
+    }
+
+    #[test]
+    fn national_phones_of_enabled_locales() {
+        let phones = PhoneLocales {
+            uk: true,
+            fr: true,
+            de: true,
+            br: true,
+            india: true,
+            au: true,
+        };
+        let rules = NumberRules {
+            phone: Some(0),
+            phones,
+            ..NumberRules::default()
+        };
+        let found = |text: &str| {
+            let start = text.find(|c: char| c.is_ascii_digit() || c == '(').unwrap();
+            let end = text.rfind(|c: char| c.is_ascii_digit()).unwrap() + 1;
+            let mut out = Vec::new();
+            scan_run(text, start, end, &rules, &mut |_, s, e| {
+                out.push(text[s..e].to_owned())
+            });
+            out
+        };
+        for (text, number) in [
+            ("ring 07700 900123 today", "07700 900123"),
+            ("at 020 7946 0958 today", "020 7946 0958"),
+            ("au 06 12 34 56 78 demain", "06 12 34 56 78"),
+            ("unter 0151 23456789 erreichbar", "0151 23456789"),
+            ("fale (11) 91234-5678 hoje", "(11) 91234-5678"),
+            ("ping 98765 43210 today", "98765 43210"),
+            ("ring 0412 345 678 today", "0412 345 678"),
+        ] {
+            assert_eq!(found(text), [number], "{text}");
+        }
+        // Other lengths and prefixes, and the same numbers with the locales off.
+        for text in [
+            "order 07700 90012 shipped",
+            "id 00 12 34 56 78",
+            "lot 0191 2345 6789 0",
+        ] {
+            assert!(found(text).is_empty(), "{text}");
+        }
+        let off = NumberRules {
+            phone: Some(0),
+            ..NumberRules::default()
+        };
+        let text = "ring 07700 900123 today";
+        let mut out = Vec::new();
+        scan_run(text, 5, 17, &off, &mut |_, s, e| out.push((s, e)));
+        assert!(out.is_empty());
     }
 }
