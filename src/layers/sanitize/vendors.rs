@@ -518,6 +518,13 @@ pub(super) const VENDORS: &[Vendor] = &[
         "OAuth access token",
         "ya29\\.{b64u:30,300}",
     ),
+    ve(
+        "google_refresh_token",
+        "Google",
+        "OAuth refresh token",
+        "1//0{b64u:40,200}",
+        "1//0{b64u:64}",
+    ),
     v(
         "firebase_fcm",
         "Google",
@@ -990,6 +997,20 @@ pub(super) const VENDORS: &[Vendor] = &[
         "lsv2_pt_{hex:32}_{hex:10}",
     ),
     v("fireworks", "Fireworks AI", "API key", "fw_{an:24}"),
+    ve(
+        "mapbox_secret",
+        "Mapbox",
+        "secret access token",
+        "sk\\.eyJ{b64u:40,300}\\.{b64u:20,40}",
+        "sk.eyJ{b64u:60}.{b64u:22}",
+    ),
+    ve(
+        "dropbox_short_lived",
+        "Dropbox",
+        "short-lived access token",
+        "sl\\.(?:u\\.)?{b64u:130,200}",
+        "sl.{b64u:138}",
+    ),
     ve(
         "tavily",
         "Tavily",
