@@ -73,8 +73,9 @@ struct Group {
 /// Where a scan stands in each automaton it searches.
 pub(super) struct Cursor<'a> {
     groups: &'a [Group],
-    /// Per group: the next match from `from` on, `None` once the group has none left.
-    next: Vec<Option<(usize, Option<Match>)>>,
+    /// Per group: the next match from `from` on, `None` once the group has none left
+    /// (two at most: no allocation per scan, however small the text).
+    next: [Option<(usize, Option<Match>)>; 2],
 }
 
 impl Automata {
@@ -90,17 +91,17 @@ impl Automata {
                 }
             })?);
         }
-        let mut split: [Vec<(PatternID, Hir)>; 2] = [Vec::new(), Vec::new()];
+        let mut split: [Vec<(PatternID, &Hir)>; 2] = [Vec::new(), Vec::new()];
         let mut first = Vec::with_capacity(sources.len());
         for (i, hir) in hirs.iter().enumerate() {
             let group = usize::from(!starts_with_literal(hir));
-            split[group].push((PatternID::new_unchecked(i), hir.clone()));
+            split[group].push((PatternID::new_unchecked(i), hir));
             first.push(first_bytes(hir));
         }
         let mut place = vec![(0, PatternID::ZERO); sources.len()];
         let mut groups = Vec::new();
         for members in split.into_iter().filter(|m| !m.is_empty()) {
-            let (global, sources): (Vec<PatternID>, Vec<Hir>) = members.into_iter().unzip();
+            let (global, sources): (Vec<PatternID>, Vec<&Hir>) = members.into_iter().unzip();
             for (local, g) in global.iter().enumerate() {
                 place[g.as_usize()] = (groups.len(), PatternID::new_unchecked(local));
             }
@@ -139,9 +140,10 @@ impl Automata {
         } else {
             &self.groups[..]
         };
+        debug_assert!(groups.len() <= 2);
         Cursor {
             groups,
-            next: vec![Some((0, None)); groups.len()],
+            next: [Some((0, None)); 2],
         }
     }
 
@@ -249,7 +251,7 @@ fn first_bytes(hir: &Hir) -> ByteSet {
 }
 
 /// The rules of `hirs` as one automaton that reports matches by `kind`.
-fn build(hirs: &[Hir], kind: MatchKind) -> Result<Regex, SanitizeError> {
+fn build<H: std::borrow::Borrow<Hir>>(hirs: &[H], kind: MatchKind) -> Result<Regex, SanitizeError> {
     Regex::builder()
         .configure(
             Regex::config()

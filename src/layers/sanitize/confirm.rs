@@ -16,7 +16,7 @@ use super::placeholder;
 use super::rules::{Assign, Check};
 use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, call_arguments, indented_line_after, jwt_end,
-    run, separator, setter, spaces, url_stop,
+    name_byte, run, separator, setter, spaces, url_stop,
 };
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
@@ -310,9 +310,8 @@ impl Detector {
                 // The match is a secret word: the name is the identifier around it.
                 // The separator first: most secret words in text (`keyboard`, `author`) have
                 // none, and are turned down without looking back.
-                let ident = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
-                let name_end = end + run(b, end, NAME_AFTER_WORD, ident);
-                if b.get(name_end).is_some_and(|&c| ident(c)) {
+                let name_end = end + run(b, end, NAME_AFTER_WORD, name_byte);
+                if b.get(name_end).is_some_and(|&c| name_byte(c)) {
                     return Some(name_end); // an identifier too long to be a name
                 }
                 let (sep, call) = match separator(b, name_end) {
@@ -323,7 +322,7 @@ impl Detector {
                         None => return Some(name_end),
                     },
                 };
-                let name_start = run_back(b, start, scan.floor.get(), 48, ident);
+                let name_start = run_back(b, start, scan.floor.get(), 48, name_byte);
                 let before = name_start.checked_sub(1).map(|i| b[i]);
                 if matches!(before, Some(b'/' | b'\\')) {
                     return Some(name_end); // a path: `/etc/passwd:`
@@ -378,9 +377,7 @@ impl Detector {
                 // After `name:`, the name, then `value:` within a few spaces and a comma.
                 let mut i = end + spaces(b, end, 3);
                 i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
-                let name_len = run(b, i, 64, |c| {
-                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
-                });
+                let name_len = run(b, i, 64, name_byte);
                 let name = &text[i..i + name_len];
                 i += name_len;
                 i += usize::from(matches!(b.get(i), Some(b'"' | b'\'')));
@@ -580,9 +577,7 @@ fn flag_argument(
     if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
         return None;
     }
-    let name_start = run_back(b, word, scan.floor.get(), 48, |c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
-    });
+    let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
     let name = &text[name_start..name_end];
     if !name.starts_with('-') {
         return None;

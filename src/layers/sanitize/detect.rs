@@ -292,16 +292,18 @@ impl Detector {
                 locales::LOCALES.join(", ")
             )));
         }
-        let locale_on = |l: Option<&str>| l.is_none_or(|l| locales::enabled(l, &options.locales));
-        let mut numbers = NumberRules::default();
         let on = |l: &str| locales::enabled(l, &options.locales);
-        numbers.phones = PhoneLocales {
-            uk: on("uk"),
-            fr: on("fr"),
-            de: on("de"),
-            br: on("br"),
-            india: on("in"),
-            au: on("au"),
+        let locale_on = |l: Option<&str>| l.is_none_or(on);
+        let mut numbers = NumberRules {
+            phones: PhoneLocales {
+                uk: on("uk"),
+                fr: on("fr"),
+                de: on("de"),
+                br: on("br"),
+                india: on("in"),
+                au: on("au"),
+            },
+            ..NumberRules::default()
         };
         for r in rules::builtin_rules() {
             let wanted = if r.check == Check::Numbers {

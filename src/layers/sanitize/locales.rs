@@ -285,8 +285,8 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         | IdCheck::PlPesel
         | IdCheck::PtNif
         | IdCheck::AuTfn
-        | IdCheck::AuMedicare => b.iter().position(u8::is_ascii_digit)?,
-        IdCheck::BrCpf => b.iter().position(u8::is_ascii_digit)?,
+        | IdCheck::AuMedicare
+        | IdCheck::BrCpf => b.iter().position(u8::is_ascii_digit)?,
         _ => 0,
     };
     let id = &m[from..];
@@ -321,19 +321,9 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
 }
 
 fn luhn(d: &[u32]) -> bool {
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            if i % 2 == 1 {
-                if x * 2 > 9 { x * 2 - 9 } else { x * 2 }
-            } else {
-                x
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    // Digit values (0–9): the same check as payment cards.
+    let d: Vec<u8> = d.iter().map(|&x| x as u8).collect();
+    super::validate::luhn_digits(&d)
 }
 
 /// `11 - (Σ dᵢ·wᵢ mod 11)`, 11 read as 0, 10 as no valid digit.

@@ -18,6 +18,11 @@ pub(super) fn indented_line_after(b: &[u8], at: usize) -> Option<(usize, usize)>
     (end > start).then_some((start, end))
 }
 
+/// Whether `c` may be part of a name (`DB_PASSWORD`, `db.password`, `x-api-key`).
+pub(super) fn name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+}
+
 /// How many bytes from `from` on satisfy `class`, at most `max`.
 pub(super) fn run(b: &[u8], from: usize, max: usize, class: impl Fn(u8) -> bool) -> usize {
     b.get(from..).map_or(0, |rest| {
@@ -60,11 +65,8 @@ pub(super) const BEARER_LIMIT: usize = 4000;
 /// (the signature may be empty). `None` when that shape is not there.
 pub(super) fn jwt_end(b: &[u8], start: usize) -> Option<usize> {
     let b64url = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-');
-    let run = |from: usize, max: usize| {
-        let limit = (from + max + 1).min(b.len());
-        from + b[from..limit].iter().take_while(|&&c| b64url(c)).count()
-    };
-    let header = run(start + 3, 1000);
+    // One byte past each bound is read, so a part that is too long is told apart.
+    let header = start + 3 + run(b, start + 3, 1001, b64url);
     if header - start - 3 > 1000 || b.get(header) != Some(&b'.') {
         return None;
     }
@@ -72,20 +74,13 @@ pub(super) fn jwt_end(b: &[u8], start: usize) -> Option<usize> {
     if !b[payload..].starts_with(b"eyJ") {
         return None;
     }
-    let payload_end = run(payload + 3, 2500);
+    let payload_end = payload + 3 + run(b, payload + 3, 2501, b64url);
     let payload_len = payload_end - payload - 3;
     if !(2..=2500).contains(&payload_len) || b.get(payload_end) != Some(&b'.') {
         return None;
     }
     let signature = payload_end + 1;
-    Some(
-        signature
-            + b[signature..]
-                .iter()
-                .take(512)
-                .take_while(|&&c| b64url(c))
-                .count(),
-    )
+    Some(signature + run(b, signature, 512, b64url))
 }
 
 /// How far past its secret word a name may go (`password_hash_v2`, `tokenForService`).
