@@ -158,7 +158,13 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     // `fetch_secret(name).await?`.
     let call = ["await ", "new ", "yield ", "try "]
         .iter()
-        .fold(v, |v, p| if starts(p) { &v[p.len()..] } else { v })
+        .fold(v, |v, p| {
+            // Each keyword is looked for where the previous one ended (`await new X(…)`).
+            match v.get(..p.len()) {
+                Some(head) if head.eq_ignore_ascii_case(p) => &v[p.len()..],
+                _ => v,
+            }
+        })
         .trim_start();
     let call = call.strip_suffix('?').unwrap_or(call);
     let call = call.strip_suffix(".await").unwrap_or(call);
@@ -290,6 +296,7 @@ mod tests {
             "os.environ['DB_PASSWORD']",
             "process.env.TOKEN",
             "get_secret(\"db\")",
+            "await new Vault(\"prod\")",
             "true",
             "null",
             "YOUR_API_KEY",
