@@ -45,6 +45,10 @@ pub enum RejectionCode {
     /// A policy holds the call for a person's approval: the first fix hint names the
     /// request (`approval request <id>: …`); retry the identical call once it is approved.
     ApprovalPending,
+    /// The caller's verified OAuth token lacks a scope this tool needs: the fix hint names
+    /// the scopes to ask the authorization server for (an HTTP door answers 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"`).
+    InsufficientScope,
 }
 
 impl RejectionCode {
@@ -60,7 +64,8 @@ impl RejectionCode {
             RejectionCode::PolicyDenied
             | RejectionCode::OutsideSchedule
             | RejectionCode::ToolChanged
-            | RejectionCode::ApprovalPending => StatusCode::FORBIDDEN,
+            | RejectionCode::ApprovalPending
+            | RejectionCode::InsufficientScope => StatusCode::FORBIDDEN,
             RejectionCode::UnknownTool => StatusCode::NOT_FOUND,
             RejectionCode::SchemaViolation | RejectionCode::GhostArguments => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -93,6 +98,7 @@ impl RejectionCode {
             RejectionCode::StateUnavailable => "state_unavailable",
             RejectionCode::ToolChanged => "tool_changed",
             RejectionCode::ApprovalPending => "approval_pending",
+            RejectionCode::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -280,6 +286,27 @@ impl Rejection {
         }
         rejection.with_hint(format!(
             "do not retry this tool; tools you may call: {listed}"
+        ))
+    }
+
+    /// `insufficient_scope`: the caller's token lacks `missing`, scopes a call of `tool`
+    /// needs.
+    pub fn insufficient_scope(
+        layer: impl Into<Cow<'static, str>>,
+        tool: &str,
+        missing: &[String],
+    ) -> Self {
+        Self::new(
+            RejectionCode::InsufficientScope,
+            layer,
+            format!(
+                "calling `{tool}` needs the scope {}, which this token does not grant",
+                missing.join(" ")
+            ),
+        )
+        .with_hint(format!(
+            "ask the authorization server for a token with the scope {} and call again",
+            missing.join(" ")
         ))
     }
 

@@ -54,7 +54,74 @@ fn verifier_from_config(
     match config.kind {
         IdentityKind::Hmac => Ok(Arc::new(HmacTokenVerifier::new(secret()?)?.leeway(leeway))),
         IdentityKind::Jwt => jwt_from_config(config, secret, leeway),
+        IdentityKind::Oauth => oauth_from_config(config, leeway),
     }
+}
+
+#[cfg(feature = "oauth")]
+fn oauth_from_config(
+    config: &IdentityConfig,
+    leeway: Duration,
+) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
+    use std::str::FromStr;
+    let (Some(issuer), Some(resource)) = (&config.issuer, &config.resource) else {
+        return Err(PolicyError::Identity(
+            "`policy.identity.kind = \"oauth\"` needs `issuer` (the authorization server) and \
+             `resource` (this server's canonical URI, the tokens' audience)"
+                .into(),
+        ));
+    };
+    if config.audience.is_some() || config.algorithm.is_some() || config.public_key_file.is_some() {
+        return Err(PolicyError::Identity(
+            "`policy.identity.kind = \"oauth\"`: the audience is `resource`, the keys come from \
+             the issuer and the algorithms are `algorithms`; remove `audience`, `algorithm` and \
+             `public_key_file`"
+                .into(),
+        ));
+    }
+    let mut b = super::OAuthVerifier::builder(issuer, resource).leeway(leeway);
+    if let Some(url) = &config.jwks_uri {
+        b = b.jwks_uri(url);
+    }
+    if !config.algorithms.is_empty() {
+        let algorithms = config
+            .algorithms
+            .iter()
+            .map(|a| {
+                jsonwebtoken::Algorithm::from_str(a).map_err(|_| {
+                    PolicyError::Identity(format!("`policy.identity.algorithms`: unknown {a:?}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.algorithms(algorithms);
+    }
+    if let Some(claim) = &config.agent_claim {
+        b = b.agent_claim(claim);
+    }
+    if let Some(claim) = &config.roles_claim {
+        b = b.roles_claim(claim);
+    }
+    for (scope, roles) in &config.scope_roles {
+        b = b.scope_roles(scope, roles.iter().cloned());
+    }
+    for rule in &config.claim_roles {
+        b = b.claim_roles(rule.clone());
+    }
+    if let Some(secs) = config.refresh_interval_secs {
+        b = b.refresh_interval(Duration::from_secs(secs));
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+#[cfg(not(feature = "oauth"))]
+fn oauth_from_config(
+    _config: &IdentityConfig,
+    _leeway: Duration,
+) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
+    Err(PolicyError::Identity(
+        "`policy.identity.kind = \"oauth\"` needs agent-airlock built with the `oauth` feature"
+            .into(),
+    ))
 }
 
 #[cfg(feature = "jwt")]
@@ -119,6 +186,7 @@ pub struct PolicyEngineBuilder {
     agents: Vec<(String, RuleConfig)>,
     verifier: Option<Arc<dyn IdentityVerifier>>,
     require_identity: bool,
+    tool_scopes: Vec<(String, Vec<String>)>,
     schedules: Vec<ScheduleConfig>,
     rates: Vec<(String, RateSpec, bool)>,
     rate_store: Option<Arc<dyn RateLimitStore>>,
@@ -176,6 +244,9 @@ impl PolicyEngineBuilder {
         }
         if let Some(identity) = &config.identity {
             b = b.verifier(verifier_from_config(identity, &env)?);
+            for (glob, scopes) in &identity.tool_scopes {
+                b = b.tool_scopes(glob, scopes.iter().cloned());
+            }
         }
         if let Some(approvals) = &config.approvals {
             let store = crate::approvals::MemoryApprovalStore::new(approvals.max_pending);
@@ -232,6 +303,21 @@ impl PolicyEngineBuilder {
     /// id but lose their claimed roles.
     pub fn verifier(mut self, verifier: Arc<dyn IdentityVerifier>) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Requires the OAuth scopes `scopes` (in the verified token's `scope` or `scp`
+    /// claim) of calls to tools matching `glob`: a call without them is refused with
+    /// `insufficient_scope`, naming the scopes to ask for.
+    pub fn tool_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        glob: &str,
+        scopes: I,
+    ) -> Self {
+        self.tool_scopes.push((
+            glob.to_owned(),
+            scopes.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -358,6 +444,16 @@ impl PolicyEngineBuilder {
             .iter()
             .map(Schedule::new)
             .collect::<Result<Vec<_>, _>>()?;
+        let tool_scopes = self
+            .tool_scopes
+            .into_iter()
+            .map(|(glob, scopes)| {
+                Ok((
+                    Matcher::new(std::slice::from_ref(&glob), false, "tool scopes")?,
+                    scopes,
+                ))
+            })
+            .collect::<Result<Vec<_>, PolicyError>>()?;
         let mut rate_rules = Vec::new();
         for (pattern, spec, global) in self.rates {
             rate_rules.push(RateRule {
@@ -395,6 +491,7 @@ impl PolicyEngineBuilder {
             rules,
             verifier: self.verifier,
             require_identity: self.require_identity,
+            tool_scopes,
             schedules,
             rate_ids: rate_rules.iter().map(RateRule::shared_id).collect(),
             rate_rules,

@@ -58,6 +58,25 @@ use super::session::SessionConfig;
 /// issuer = "https://auth.example.com"
 /// leeway_secs = 30
 /// ```
+///
+/// An OAuth 2.1 authorization server's access tokens instead (feature `oauth`; see
+/// [`OAuthVerifier`](super::OAuthVerifier)):
+///
+/// ```toml
+/// [policy.identity]
+/// kind = "oauth"
+/// issuer = "https://auth.example.com"             # its metadata and JWKS are discovered
+/// resource = "https://tools.example.com/mcp"      # this server's canonical URI: the tokens' `aud`
+/// scopes = ["tools:read", "tools:admin"]          # published in the protected resource metadata
+/// scope_roles = { "tools:read" = ["reader"], "tools:admin" = ["admin"] }
+/// tool_scopes = { "delete_*" = ["tools:admin"] }  # a call without them: 403 insufficient_scope
+/// # algorithms = ["RS256", "ES256"]               # default RS256, PS256, ES256, EdDSA
+/// # jwks_uri = "https://auth.example.com/jwks"    # instead of the one discovered
+/// # [[policy.identity.claim_roles]]
+/// # claim = "groups"
+/// # value = "sre"
+/// # roles = ["operator"]
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -147,6 +166,8 @@ pub enum IdentityKind {
     Hmac,
     /// JSON Web Tokens (feature `jwt`).
     Jwt,
+    /// OAuth 2.1 access tokens of an authorization server (feature `oauth`).
+    Oauth,
 }
 
 /// `[policy.identity]`. Secrets are never written in the file: `secret_env` names the
@@ -177,9 +198,47 @@ pub struct IdentityConfig {
     /// Claim holding the agent id (default `sub`; `jwt`).
     #[serde(default)]
     pub agent_claim: Option<String>,
-    /// Claim holding the roles (default `roles`; `jwt`).
+    /// Claim holding the roles (default `roles` for `jwt`; none for `oauth`, whose roles
+    /// come from `scope_roles` and `claim_roles`).
     #[serde(default)]
     pub roles_claim: Option<String>,
+    /// This server's canonical resource URI, the `aud` its tokens must name (`oauth`).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The JWKS URL, instead of the one the issuer's metadata names (`oauth`).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Signature algorithms accepted (`oauth`; default RS256, PS256, ES256, EdDSA).
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// The scopes this resource knows, published in its metadata (`oauth`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Roles granted by each scope (`oauth`).
+    #[serde(default)]
+    pub scope_roles: BTreeMap<String, Vec<String>>,
+    /// Roles granted by a claim's value (`oauth`).
+    #[serde(default)]
+    pub claim_roles: Vec<ClaimRoles>,
+    /// Scopes a tool glob needs: a call to it with a token lacking one is refused with
+    /// `insufficient_scope` (HTTP 403 at the HTTP door, naming the scopes to ask for).
+    #[serde(default)]
+    pub tool_scopes: BTreeMap<String, Vec<String>>,
+    /// Shortest time between two fetches of the JWKS, in seconds (`oauth`; default 10).
+    #[serde(default)]
+    pub refresh_interval_secs: Option<u64>,
+}
+
+/// Roles granted to tokens whose claim holds a value (`[[policy.identity.claim_roles]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRoles {
+    /// The claim's name (a string, or an array of strings).
+    pub claim: String,
+    /// The value it must hold (equal, or one of the array's).
+    pub value: String,
+    /// The roles it grants.
+    pub roles: Vec<String>,
 }
 
 fn default_leeway() -> u64 {

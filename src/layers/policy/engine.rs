@@ -165,6 +165,7 @@ pub struct PolicyEngine {
     pub(super) rules: ToolRules,
     pub(super) verifier: Option<Arc<dyn IdentityVerifier>>,
     pub(super) require_identity: bool,
+    pub(super) tool_scopes: Vec<(super::rules::Matcher, Vec<String>)>,
     pub(super) schedules: Vec<Schedule>,
     pub(super) rate_rules: Vec<RateRule>,
     pub(super) rate_ids: Vec<String>,
@@ -340,6 +341,10 @@ impl PolicyEngine {
         if let Some(gate) = &self.gate {
             gate.admit(&call.tool)?;
         }
+        let missing = self.missing_scopes(&call.tool, &call.caller);
+        if !missing.is_empty() {
+            return Err(Rejection::insufficient_scope(POLICY, &call.tool, &missing));
+        }
         if call.caller.verified
             && let Some(agent) = &call.caller.agent_id
             && let Some(slot) = call.extensions.get::<crate::service::VerifiedAgent>()
@@ -472,6 +477,35 @@ impl PolicyEngine {
     /// Whether every call must carry an identity that verifies (`require_identity`).
     pub fn requires_identity(&self) -> bool {
         self.require_identity
+    }
+
+    /// The scopes a call of `tool` needs (`tool_scopes`) that the caller's verified
+    /// token does not grant; empty when it may go ahead.
+    pub fn missing_scopes(&self, tool: &str, caller: &Caller) -> Vec<String> {
+        let mut missing = Vec::new();
+        for (tools, scopes) in &self.tool_scopes {
+            if !tools.is_match(tool) {
+                continue;
+            }
+            for scope in scopes {
+                let held = caller.verified
+                    && super::identity::granted_scopes(&caller.claims).any(|s| s == scope);
+                if !held && !missing.contains(scope) {
+                    missing.push(scope.clone());
+                }
+            }
+        }
+        missing
+    }
+
+    /// Fetches what verifying the caller's credential needs (an authorization server's
+    /// new keys; see [`IdentityVerifier::prepare`]); `None` when nothing is missing, which
+    /// is almost always.
+    pub fn prepare(
+        &self,
+        caller: &Caller,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        self.verifier.as_ref()?.prepare(caller.credential.as_ref()?)
     }
 
     /// Verifies the caller's credential with the configured verifier (as [`check`](Self::check)

@@ -83,6 +83,31 @@ pub enum IdentityError {
 pub trait IdentityVerifier: Send + Sync + std::fmt::Debug + 'static {
     /// Checks a credential and says whom it proves.
     fn verify(&self, credential: &Credential) -> Result<VerifiedIdentity, IdentityError>;
+
+    /// Fetches what verifying `credential` needs and is not held yet (an authorization
+    /// server's new keys): the policy layer and the doors await it before calling
+    /// [`verify`](Self::verify). `None`, the default, when nothing is missing.
+    fn prepare(
+        &self,
+        _credential: &Credential,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        None
+    }
+}
+
+/// The scopes a token's claims grant: `scope` (space-separated, RFC 8693 and 9068) or
+/// `scp` (an array or a string, as some servers write it).
+pub fn granted_scopes(claims: &Map<String, Value>) -> impl Iterator<Item = &str> {
+    fn from(value: Option<&Value>) -> Vec<&str> {
+        match value {
+            Some(Value::String(s)) => s.split_whitespace().collect(),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+    let mut scopes = from(claims.get("scope"));
+    scopes.extend(from(claims.get("scp")));
+    scopes.into_iter()
 }
 
 /// Longest agent id a verifier accepts.

@@ -66,6 +66,8 @@ mod error;
 mod gate;
 mod identity;
 mod layer;
+#[cfg(feature = "oauth")]
+pub mod oauth;
 mod rate;
 mod rules;
 mod schedule;
@@ -78,16 +80,19 @@ pub use builder::PolicyEngineBuilder;
 #[cfg(feature = "cedar")]
 pub use cedar::CedarPolicies;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
+pub use config::{ClaimRoles, IdentityConfig, IdentityKind, PolicyConfig, RuleConfig};
 pub use engine::{Decision, PendingDecision, PolicyEngine};
 pub use error::PolicyError;
 pub use gate::ToolGate;
 pub use identity::{
     HmacTokenVerifier, IdentityError, IdentityVerifier, MIN_SECRET_BYTES, VerifiedIdentity,
+    granted_scopes,
 };
 #[cfg(feature = "jwt")]
 pub use identity::{JwtAlgorithm, JwtVerifier};
 pub use layer::PolicyLayer;
+#[cfg(feature = "oauth")]
+pub use oauth::{OAuthVerifier, OAuthVerifierBuilder};
 pub use rate::{GovernorStore, RateLimitConfig, RateLimitStore, RateSpec};
 pub use schedule::ScheduleConfig;
 pub use service::{Policy, PolicyFuture};

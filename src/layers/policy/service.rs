@@ -42,32 +42,54 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut call: ToolCall) -> Self::Future {
-        let span = span::layer(POLICY);
-        let state = match span.in_scope(|| self.engine.decide(&mut call)) {
-            Decision::Allowed => {
-                span::allowed(&span);
-                State::Running {
-                    future: ResponseFuture::inner(self.inner.call(call), Vec::new()),
-                }
-            }
-            Decision::Refused(rejection) => {
-                span::refused(&span, &rejection);
-                State::Running {
-                    future: ResponseFuture::ready(ToolResponse::rejected(rejection)),
-                }
-            }
-            Decision::Pending(decision) => {
-                // The service that was made ready goes with the call; this one keeps a clone.
-                let clone = self.inner.clone();
-                let ready = std::mem::replace(&mut self.inner, clone);
-                State::Deciding {
-                    decision,
+    fn call(&mut self, call: ToolCall) -> Self::Future {
+        if let Some(prepare) = self.engine.prepare(&call.caller) {
+            // The verifier fetches keys first (an authorization server's new key); the
+            // service that was made ready waits with the call.
+            let clone = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, clone);
+            return PolicyFuture {
+                state: State::Preparing {
+                    prepare,
+                    engine: self.engine.clone(),
                     then: Some((ready, call)),
-                }
+                },
+            };
+        }
+        PolicyFuture {
+            state: begin(&self.engine, &mut self.inner, call),
+        }
+    }
+}
+
+/// Decides `call` and starts what follows: the inner service, the refusal, or the wait for
+/// a shared store's decision (which takes `inner`, made ready, with it).
+fn begin<S>(engine: &PolicyEngine, inner: &mut S, mut call: ToolCall) -> State<S, S::Future>
+where
+    S: Service<ToolCall, Response = ToolResponse> + Clone,
+{
+    let span = span::layer(POLICY);
+    match span.in_scope(|| engine.decide(&mut call)) {
+        Decision::Allowed => {
+            span::allowed(&span);
+            State::Running {
+                future: ResponseFuture::inner(inner.call(call), Vec::new()),
             }
-        };
-        PolicyFuture { state }
+        }
+        Decision::Refused(rejection) => {
+            span::refused(&span, &rejection);
+            State::Running {
+                future: ResponseFuture::ready(ToolResponse::rejected(rejection)),
+            }
+        }
+        Decision::Pending(decision) => {
+            let clone = inner.clone();
+            let ready = std::mem::replace(inner, clone);
+            State::Deciding {
+                decision,
+                then: Some((ready, call)),
+            }
+        }
     }
 }
 
@@ -84,6 +106,11 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<S, F> {
+        Preparing {
+            prepare: Pin<Box<dyn Future<Output = ()> + Send>>,
+            engine: Arc<PolicyEngine>,
+            then: Option<(S, ToolCall)>,
+        },
         Deciding { #[pin] decision: PendingDecision, then: Option<(S, ToolCall)> },
         Running { #[pin] future: ResponseFuture<F> },
     }
@@ -91,7 +118,7 @@ pin_project! {
 
 impl<S> Future for PolicyFuture<S, S::Future>
 where
-    S: Service<ToolCall, Response = ToolResponse>,
+    S: Service<ToolCall, Response = ToolResponse> + Clone,
 {
     type Output = Result<ToolResponse, S::Error>;
 
@@ -99,6 +126,17 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
+                StateProj::Preparing {
+                    prepare,
+                    engine,
+                    then,
+                } => {
+                    std::task::ready!(prepare.as_mut().poll(cx));
+                    let (mut service, call) =
+                        then.take().expect("PolicyFuture polled after completion");
+                    let next = begin(engine, &mut service, call);
+                    state.set(next);
+                }
                 StateProj::Deciding { decision, then } => {
                     let verdict = std::task::ready!(decision.poll(cx));
                     let (mut service, call) =

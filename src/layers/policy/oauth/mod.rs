@@ -1,0 +1,636 @@
+//! [`OAuthVerifier`]: access tokens of an OAuth 2.1 authorization server, verified as the
+//! MCP authorization specification asks of a resource server.
+//!
+//! - The server's metadata is discovered from its issuer URL (RFC 8414, then OpenID
+//!   Connect Discovery), and must name that issuer exactly; its JWKS is fetched from the
+//!   `jwks_uri` it names (or one configured), with a deadline, a size bound and no
+//!   redirects.
+//! - Keys are cached. A token signed with a key the cache does not hold (a `kid` never
+//!   seen: the server rotated its keys) makes the verifier fetch the JWKS again, at most
+//!   once per [`refresh_interval`](OAuthVerifierBuilder::refresh_interval); the JWKS is
+//!   fetched again as well once older than [`max_key_age`](OAuthVerifierBuilder::max_key_age).
+//!   A failed fetch keeps the keys held: a token no held key verifies is refused (fail
+//!   closed).
+//! - A token is accepted only when signed with an allowed asymmetric algorithm by a key of
+//!   that JWKS (never `none`, never HMAC: a JWKS's public key is not a shared secret), with
+//!   no header that points at other keys (`jku`, `x5u`, `jwk`, `x5c`) or asks for
+//!   extensions (`crit`), `iss` exactly the issuer, `aud` naming this server's canonical
+//!   resource URI (RFC 8707), `exp` in the future and `nbf` in the past within the leeway.
+//! - The verified `sub` is the agent id; roles come from the token's scopes and claims
+//!   through configured mappings; every claim is kept for the policy (Cedar's context).
+//!
+//! Verification is synchronous once the keys are held: the policy layer (and the HTTP
+//! door, before it answers) first awaits [`IdentityVerifier::prepare`], which fetches
+//! what a token needs. A verified token is remembered (by its SHA-256 digest, until its
+//! `exp`, at most five minutes, and never across a change of keys), so the several
+//! checks of one request cost one signature verification.
+
+mod fetch;
+mod keys;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::config::ClaimRoles;
+use super::error::PolicyError;
+use super::identity::{IdentityError, IdentityVerifier, VerifiedIdentity};
+use crate::service::Credential;
+use keys::KeySet;
+
+/// Longest token looked at; anything longer is refused unread.
+const MAX_TOKEN: usize = 16 * 1024;
+/// Longest agent id accepted from `sub`.
+const MAX_AGENT_ID: usize = 256;
+/// Most verified tokens remembered at once.
+const MAX_REMEMBERED: usize = 4096;
+/// Longest a verified token is remembered.
+const REMEMBER_FOR: Duration = Duration::from_secs(300);
+/// JOSE header parameters that point at keys elsewhere or ask for extensions: a token
+/// carrying one is refused, and nothing it names is fetched.
+const REFUSED_HEADERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "crit"];
+/// Token types (`typ`) an access token may carry (RFC 9068 names `at+jwt`).
+const ACCESS_TOKEN_TYPES: [&str; 3] = ["jwt", "at+jwt", "application/at+jwt"];
+
+/// The algorithms accepted unless configured otherwise.
+pub const DEFAULT_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
+
+/// Verifies OAuth access tokens (JWT) of one authorization server for one resource; see
+/// the [module docs](self).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use agent_airlock::layers::policy::{OAuthVerifier, PolicyEngine};
+///
+/// let verifier = OAuthVerifier::builder("https://auth.example.com", "https://tools.example.com/mcp")
+///     .scope_roles("tools:read", ["reader"])
+///     .build()?;
+/// let policy = PolicyEngine::builder().verifier(Arc::new(verifier)).require_identity(true).build()?;
+/// # Ok::<(), agent_airlock::layers::policy::PolicyError>(())
+/// ```
+#[derive(Clone)]
+pub struct OAuthVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    resource: String,
+    jwks_uri: Option<String>,
+    validations: Vec<(Algorithm, Validation)>,
+    agent_claim: String,
+    roles_claim: Option<String>,
+    scope_roles: HashMap<String, Vec<String>>,
+    claim_roles: Vec<ClaimRoles>,
+    http: reqwest::Client,
+    refresh_interval: Duration,
+    max_key_age: Duration,
+    keys: ArcSwap<Loaded>,
+    refresh: tokio::sync::Mutex<Refresh>,
+    remembered: Mutex<HashMap<[u8; 32], (VerifiedIdentity, Instant)>>,
+}
+
+/// The keys held, and when they were fetched (`None`: never).
+#[derive(Default)]
+struct Loaded {
+    keys: KeySet,
+    fetched: Option<Instant>,
+}
+
+/// What refreshes share: the last attempt (successful or not) and the discovered JWKS URL.
+#[derive(Default)]
+struct Refresh {
+    last_attempt: Option<Instant>,
+    jwks_uri: Option<String>,
+}
+
+impl std::fmt::Debug for OAuthVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthVerifier")
+            .field("issuer", &self.inner.issuer)
+            .field("resource", &self.inner.resource)
+            .field("keys", &self.inner.keys.load().keys)
+            .finish()
+    }
+}
+
+/// Builds an [`OAuthVerifier`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct OAuthVerifierBuilder {
+    issuer: String,
+    resource: String,
+    jwks_uri: Option<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    agent_claim: String,
+    roles_claim: Option<String>,
+    scope_roles: HashMap<String, Vec<String>>,
+    claim_roles: Vec<ClaimRoles>,
+    timeout: Duration,
+    refresh_interval: Duration,
+    max_key_age: Duration,
+}
+
+impl OAuthVerifier {
+    /// A verifier of tokens `issuer` issues for `resource` (this server's canonical URI,
+    /// such as `https://tools.example.com/mcp`).
+    pub fn builder(issuer: impl Into<String>, resource: impl Into<String>) -> OAuthVerifierBuilder {
+        OAuthVerifierBuilder {
+            issuer: issuer.into(),
+            resource: resource.into(),
+            jwks_uri: None,
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            leeway: Duration::from_secs(30),
+            agent_claim: "sub".into(),
+            roles_claim: None,
+            scope_roles: HashMap::new(),
+            claim_roles: Vec::new(),
+            timeout: Duration::from_secs(5),
+            refresh_interval: Duration::from_secs(10),
+            max_key_age: Duration::from_secs(3600),
+        }
+    }
+
+    /// The issuer tokens must come from.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The resource tokens must be issued for.
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// Fetches the keys now (at start, so the first caller does not wait); an error when
+    /// they cannot be fetched. Needs a Tokio runtime.
+    pub async fn load_keys(&self) -> Result<usize, PolicyError> {
+        let mut refresh = self.inner.refresh.lock().await;
+        refresh.last_attempt = Some(Instant::now());
+        let keys = self
+            .inner
+            .fetch_keys(&mut refresh)
+            .await
+            .map_err(PolicyError::Identity)?;
+        let count = keys.len();
+        self.inner.store(keys);
+        Ok(count)
+    }
+
+    /// How many keys are held now.
+    pub fn key_count(&self) -> usize {
+        self.inner.keys.load().keys.len()
+    }
+}
+
+impl OAuthVerifierBuilder {
+    /// The JWKS URL, instead of the one the issuer's metadata names (no discovery then).
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// The signature algorithms accepted (default RS256, PS256, ES256, EdDSA); HMAC and
+    /// `none` are refused here.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew allowance on `exp` and `nbf` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The claim holding the agent id (default `sub`).
+    pub fn agent_claim(mut self, claim: impl Into<String>) -> Self {
+        self.agent_claim = claim.into();
+        self
+    }
+
+    /// A claim listing roles outright (an array, or a space-separated string); none by
+    /// default: roles come from the mappings.
+    pub fn roles_claim(mut self, claim: impl Into<String>) -> Self {
+        self.roles_claim = Some(claim.into());
+        self
+    }
+
+    /// Grants `roles` to tokens holding `scope` (in `scope` or `scp`).
+    pub fn scope_roles<R: Into<String>>(
+        mut self,
+        scope: impl Into<String>,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Self {
+        self.scope_roles
+            .entry(scope.into())
+            .or_default()
+            .extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// Grants the roles of `rule` to tokens whose claim holds its value.
+    pub fn claim_roles(mut self, rule: ClaimRoles) -> Self {
+        self.claim_roles.push(rule);
+        self
+    }
+
+    /// Deadline of each fetch from the authorization server (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Shortest time between two fetches of the JWKS (default 10 s): tokens naming keys
+    /// nobody published cannot make this server hammer the authorization server.
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// Age after which the JWKS is fetched again (default one hour); the keys held stay
+    /// in use if that fetch fails.
+    pub fn max_key_age(mut self, age: Duration) -> Self {
+        self.max_key_age = age;
+        self
+    }
+
+    /// The verifier; an error names what is wrong.
+    pub fn build(self) -> Result<OAuthVerifier, PolicyError> {
+        let bad = |m: String| PolicyError::Identity(m);
+        fetch::metadata_urls(&self.issuer).map_err(bad)?;
+        let resource = reqwest::Url::parse(&self.resource)
+            .map_err(|e| bad(format!("the resource URI: {e}")))?;
+        if !matches!(resource.scheme(), "http" | "https") || resource.fragment().is_some() {
+            return Err(bad(
+                "the resource must be an http(s) URI without a fragment".into(),
+            ));
+        }
+        if let Some(url) = &self.jwks_uri {
+            check_url(url).map_err(bad)?;
+        }
+        if self.algorithms.is_empty() {
+            return Err(bad(
+                "at least one signature algorithm must be allowed".into()
+            ));
+        }
+        if let Some(hmac) = self
+            .algorithms
+            .iter()
+            .find(|a| a.family() == jsonwebtoken::AlgorithmFamily::Hmac)
+        {
+            return Err(bad(format!(
+                "{hmac:?} is a shared-secret algorithm: an authorization server's tokens are \
+                 verified with its public keys"
+            )));
+        }
+        let validations = self
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut v = Validation::new(alg);
+                v.leeway = self.leeway.as_secs();
+                v.validate_nbf = true;
+                v.set_issuer(&[&self.issuer]);
+                v.set_audience(&[&self.resource]);
+                v.set_required_spec_claims(&["exp", "iss", "aud"]);
+                (alg, v)
+            })
+            .collect();
+        Ok(OAuthVerifier {
+            inner: Arc::new(Inner {
+                http: fetch::client(self.timeout).map_err(bad)?,
+                issuer: self.issuer,
+                resource: self.resource,
+                jwks_uri: self.jwks_uri,
+                validations,
+                agent_claim: self.agent_claim,
+                roles_claim: self.roles_claim,
+                scope_roles: self.scope_roles,
+                claim_roles: self.claim_roles,
+                refresh_interval: self.refresh_interval,
+                max_key_age: self.max_key_age,
+                keys: ArcSwap::from_pointee(Loaded::default()),
+                refresh: tokio::sync::Mutex::new(Refresh::default()),
+                remembered: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(format!("{url:?} is not an http(s) URL")),
+    }
+}
+
+/// A token's JOSE header: its `alg` and `kid`, refused when it carries what this verifier
+/// never follows.
+fn header(token: &str) -> Result<(Algorithm, Option<String>), IdentityError> {
+    let (encoded, _) = token.split_once('.').ok_or(IdentityError::Malformed)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| IdentityError::Malformed)?;
+    let header: Map<String, Value> =
+        serde_json::from_slice(&json).map_err(|_| IdentityError::Malformed)?;
+    if let Some(name) = REFUSED_HEADERS.iter().find(|h| header.contains_key(**h)) {
+        return Err(IdentityError::Other(format!(
+            "the token's header carries `{name}`"
+        )));
+    }
+    if let Some(typ) = header.get("typ") {
+        let typ = typ.as_str().ok_or(IdentityError::Malformed)?;
+        if !ACCESS_TOKEN_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(typ))
+        {
+            return Err(IdentityError::Other(format!(
+                "a token of type {typ:?} is not an access token"
+            )));
+        }
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(IdentityError::Malformed)?;
+    let alg = Algorithm::from_str(alg)
+        .map_err(|_| IdentityError::Other(format!("the algorithm {alg:?} is not accepted")))?;
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) if kid.len() <= 256 => Some(kid.clone()),
+        Some(_) => return Err(IdentityError::Malformed),
+    };
+    Ok((alg, kid))
+}
+
+impl Inner {
+    fn store(&self, keys: KeySet) {
+        self.keys.store(Arc::new(Loaded {
+            keys,
+            fetched: Some(Instant::now()),
+        }));
+        // A token verified with a key that is gone must be verified again.
+        self.remembered.lock().expect("not poisoned").clear();
+    }
+
+    /// Whether the keys held can verify a token with `kid` and are young enough.
+    fn ready_for(&self, kid: Option<&str>) -> bool {
+        let loaded = self.keys.load();
+        loaded.keys.knows(kid)
+            && loaded
+                .fetched
+                .is_some_and(|t| t.elapsed() < self.max_key_age)
+    }
+
+    /// Fetches the keys again if they do not verify `kid` or are old, unless another
+    /// fetch did so meanwhile or the last one was too recent.
+    async fn refresh(self: Arc<Self>, kid: Option<String>) {
+        let refresh = self.refresh.lock().await;
+        self.refresh_locked(refresh, kid).await;
+    }
+
+    async fn refresh_locked(
+        &self,
+        mut refresh: tokio::sync::MutexGuard<'_, Refresh>,
+        kid: Option<String>,
+    ) {
+        if self.ready_for(kid.as_deref()) {
+            return;
+        }
+        if refresh
+            .last_attempt
+            .is_some_and(|t| t.elapsed() < self.refresh_interval)
+        {
+            return;
+        }
+        refresh.last_attempt = Some(Instant::now());
+        match self.fetch_keys(&mut refresh).await {
+            Ok(keys) => {
+                tracing::info!(issuer = %self.issuer, keys = keys.len(), "authorization server keys fetched");
+                self.store(keys);
+            }
+            Err(error) => {
+                tracing::warn!(issuer = %self.issuer, %error, "the authorization server's keys could not be fetched; the keys held stay in use");
+            }
+        }
+    }
+
+    async fn fetch_keys(&self, refresh: &mut Refresh) -> Result<KeySet, String> {
+        let jwks_uri = match (&self.jwks_uri, &refresh.jwks_uri) {
+            (Some(url), _) | (None, Some(url)) => url.clone(),
+            (None, None) => {
+                let url = self.discover().await?;
+                refresh.jwks_uri = Some(url.clone());
+                url
+            }
+        };
+        let body = fetch::bounded(
+            self.http
+                .get(&jwks_uri)
+                .header(reqwest::header::ACCEPT, "application/json"),
+            &jwks_uri,
+        )
+        .await;
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => {
+                // The metadata may have moved the keys: discover again next time.
+                refresh.jwks_uri = None;
+                return Err(e);
+            }
+        };
+        let algorithms: Vec<Algorithm> = self.validations.iter().map(|(a, _)| *a).collect();
+        KeySet::parse(&body, &algorithms).map_err(|e| format!("{jwks_uri}: {e}"))
+    }
+
+    /// The `jwks_uri` of the issuer's metadata, which must name the issuer exactly.
+    async fn discover(&self) -> Result<String, String> {
+        let mut errors = Vec::new();
+        for url in fetch::metadata_urls(&self.issuer)? {
+            match fetch::json(&self.http, &url).await {
+                Ok(metadata) => {
+                    if metadata.get("issuer").and_then(Value::as_str) != Some(self.issuer.as_str())
+                    {
+                        return Err(format!(
+                            "{url}: the metadata names another issuer than {}",
+                            self.issuer
+                        ));
+                    }
+                    let jwks = metadata
+                        .get("jwks_uri")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{url}: the metadata has no jwks_uri"))?;
+                    check_url(jwks)?;
+                    return Ok(jwks.to_owned());
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(errors.join("; "))
+    }
+
+    fn identity(&self, claims: Map<String, Value>) -> Result<VerifiedIdentity, IdentityError> {
+        let agent_id = match claims.get(&self.agent_claim) {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_AGENT_ID => s.clone(),
+            _ => return Err(IdentityError::Claim("sub")),
+        };
+        let mut roles: Vec<String> = Vec::new();
+        let mut grant = |role: &str| {
+            if !roles.iter().any(|r| r == role) {
+                roles.push(role.to_owned());
+            }
+        };
+        if let Some(claim) = &self.roles_claim {
+            match claims.get(claim) {
+                Some(Value::String(s)) => s.split_whitespace().for_each(&mut grant),
+                Some(Value::Array(items)) => {
+                    items.iter().filter_map(Value::as_str).for_each(&mut grant)
+                }
+                _ => {}
+            }
+        }
+        for scope in super::identity::granted_scopes(&claims) {
+            if let Some(granted) = self.scope_roles.get(scope) {
+                granted.iter().for_each(|r| grant(r));
+            }
+        }
+        for rule in &self.claim_roles {
+            let holds = match claims.get(&rule.claim) {
+                Some(Value::String(s)) => *s == rule.value,
+                Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(&rule.value)),
+                _ => false,
+            };
+            if holds {
+                rule.roles.iter().for_each(|r| grant(r));
+            }
+        }
+        let mut identity = VerifiedIdentity::new(agent_id, roles);
+        identity.claims = claims;
+        Ok(identity)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<(VerifiedIdentity, Option<i64>), IdentityError> {
+        let (alg, kid) = header(token)?;
+        let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == alg) else {
+            return Err(IdentityError::Other(format!(
+                "the algorithm {alg:?} is not accepted"
+            )));
+        };
+        let loaded = self.keys.load();
+        let key = loaded
+            .keys
+            .candidates(kid.as_deref())
+            .iter()
+            .find_map(|k| k.for_algorithm(alg))
+            .ok_or_else(|| {
+                IdentityError::Other(
+                    "no key of the authorization server's verifies this token".into(),
+                )
+            })?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => IdentityError::Expired,
+                ErrorKind::ImmatureSignature => IdentityError::NotYetValid,
+                ErrorKind::InvalidAudience => IdentityError::WrongAudience,
+                ErrorKind::InvalidIssuer => IdentityError::WrongIssuer,
+                ErrorKind::InvalidSignature => IdentityError::BadSignature,
+                ErrorKind::MissingRequiredClaim(claim) => {
+                    IdentityError::Claim(match claim.as_str() {
+                        "aud" => "aud",
+                        "iss" => "iss",
+                        _ => "exp",
+                    })
+                }
+                ErrorKind::InvalidToken
+                | ErrorKind::Base64(_)
+                | ErrorKind::Json(_)
+                | ErrorKind::Utf8(_) => IdentityError::Malformed,
+                other => IdentityError::Other(format!("{other:?}")),
+            },
+        )?;
+        let exp = data.claims.get("exp").and_then(Value::as_i64);
+        Ok((self.identity(data.claims)?, exp))
+    }
+}
+
+impl IdentityVerifier for OAuthVerifier {
+    fn verify(&self, credential: &Credential) -> Result<VerifiedIdentity, IdentityError> {
+        let token = credential.expose();
+        if token.len() > MAX_TOKEN {
+            return Err(IdentityError::Malformed);
+        }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = Instant::now();
+        if let Some((identity, until)) = self
+            .inner
+            .remembered
+            .lock()
+            .expect("not poisoned")
+            .get(&digest)
+            && *until > now
+        {
+            return Ok(identity.clone());
+        }
+        let (identity, exp) = self.inner.verify_signed(token)?;
+        let seconds_left = exp
+            .map(|exp| exp.saturating_sub(jsonwebtoken::get_current_timestamp() as i64))
+            .unwrap_or(0);
+        if seconds_left > 0 {
+            let until = now + REMEMBER_FOR.min(Duration::from_secs(seconds_left as u64));
+            let mut remembered = self.inner.remembered.lock().expect("not poisoned");
+            if remembered.len() >= MAX_REMEMBERED {
+                remembered.retain(|_, (_, until)| *until > now);
+                if remembered.len() >= MAX_REMEMBERED {
+                    remembered.clear();
+                }
+            }
+            remembered.insert(digest, (identity.clone(), until));
+        }
+        Ok(identity)
+    }
+
+    fn prepare(&self, credential: &Credential) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+        let token = credential.expose();
+        if token.len() > MAX_TOKEN {
+            return None;
+        }
+        // A token whose header is refused is refused by `verify`: nothing to fetch for it.
+        let (_, kid) = header(token).ok()?;
+        let loaded = self.inner.keys.load();
+        if !loaded.keys.knows(kid.as_deref()) {
+            // A key not held: the token waits for one fetch (or is refused without one).
+            return Some(Box::pin(self.inner.clone().refresh(kid)));
+        }
+        if loaded
+            .fetched
+            .is_some_and(|t| t.elapsed() >= self.inner.max_key_age)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            // Old keys still verify: fetch in the background, nobody waits.
+            let inner = self.inner.clone();
+            runtime.spawn(async move {
+                if let Ok(refresh) = inner.refresh.try_lock() {
+                    inner.refresh_locked(refresh, None).await;
+                }
+            });
+        }
+        None
+    }
+}

@@ -1,0 +1,465 @@
+//! The OAuth resource server's token verification against an authorization server of the
+//! test's own on loopback (metadata, JWKS), honest and hostile: rotation, refused headers
+//! and algorithms, tokens for someone else, JWKS answers that are huge, slow or malformed.
+//! (The end-to-end run against a real OpenID provider is `tests/e2e/oauth.sh`.)
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agent_airlock::layers::policy::{
+    IdentityError, IdentityVerifier, OAuthVerifier, PolicyEngine, PolicyLayer,
+};
+use agent_airlock::service::Credential;
+use agent_airlock::{Caller, RejectionCode, ToolCall, ToolResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+const RESOURCE: &str = "https://tools.example.com/mcp";
+
+/// What the authorization server of a test publishes, and what it was asked.
+#[derive(Clone)]
+struct Server {
+    jwks: Arc<Mutex<Jwks>>,
+    jwks_hits: Arc<AtomicUsize>,
+    elsewhere_hits: Arc<AtomicUsize>,
+    issuer_override: Arc<Mutex<Option<String>>>,
+}
+
+#[derive(Clone)]
+enum Jwks {
+    Keys(Vec<Value>),
+    Huge,
+    Slow,
+    Malformed,
+}
+
+fn jwk(file: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn pem(file: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Starts the server; its issuer URL and its state.
+async fn authorization_server(keys: Vec<Value>) -> (String, Server) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let server = Server {
+        jwks: Arc::new(Mutex::new(Jwks::Keys(keys))),
+        jwks_hits: Arc::default(),
+        elsewhere_hits: Arc::default(),
+        issuer_override: Arc::default(),
+    };
+    let named = issuer.clone();
+    let app = Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(move |State(s): State<Server>| {
+                let issuer = s
+                    .issuer_override
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .unwrap_or(named.clone());
+                let jwks_uri = format!("{named}/jwks");
+                async move { axum::Json(json!({"issuer": issuer, "jwks_uri": jwks_uri})) }
+            }),
+        )
+        .route(
+            "/jwks",
+            get(|State(s): State<Server>| async move {
+                s.jwks_hits.fetch_add(1, Ordering::SeqCst);
+                let jwks = s.jwks.lock().unwrap().clone();
+                match jwks {
+                    Jwks::Keys(keys) => axum::Json(json!({"keys": keys})).into_response(),
+                    Jwks::Huge => {
+                        let pad = "x".repeat(400 * 1024);
+                        axum::Json(json!({"keys": [], "pad": pad})).into_response()
+                    }
+                    Jwks::Slow => {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        axum::Json(json!({"keys": []})).into_response()
+                    }
+                    Jwks::Malformed => "{\"keys\": [".into_response(),
+                }
+            }),
+        )
+        .route(
+            "/elsewhere",
+            get(|State(s): State<Server>| async move {
+                s.elsewhere_hits.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({"keys": [jwk("rsa2_public.jwk.json")]}))
+            }),
+        )
+        .with_state(server.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (issuer, server)
+}
+
+fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+fn claims(issuer: &str) -> Value {
+    json!({"iss": issuer, "sub": "alice", "aud": RESOURCE, "exp": now() + 600, "iat": now(), "scope": "tools:read"})
+}
+
+fn rs256(kid: Option<&str>, key: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = kid.map(str::to_owned);
+    header.typ = Some("at+jwt".into());
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(&pem(key)).unwrap(),
+    )
+    .unwrap()
+}
+
+fn verifier(issuer: &str) -> OAuthVerifier {
+    OAuthVerifier::builder(issuer, RESOURCE)
+        .scope_roles("tools:read", ["reader"])
+        .timeout(Duration::from_millis(500))
+        .refresh_interval(Duration::from_millis(300))
+        .build()
+        .unwrap()
+}
+
+/// `prepare` (what fetches keys), then `verify`.
+async fn check(v: &OAuthVerifier, token: &str) -> Result<String, IdentityError> {
+    let credential = Credential::new(token);
+    if let Some(fetch) = v.prepare(&credential) {
+        fetch.await;
+    }
+    v.verify(&credential).map(|who| who.agent_id)
+}
+
+#[tokio::test]
+async fn verifies_tokens_of_the_discovered_keys_and_maps_scopes_to_roles() {
+    let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    let v = verifier(&issuer);
+    let token = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+    let who = {
+        let credential = Credential::new(token.clone());
+        v.prepare(&credential)
+            .expect("no key held yet: a fetch")
+            .await;
+        v.verify(&credential).unwrap()
+    };
+    assert_eq!(who.agent_id, "alice");
+    assert_eq!(who.roles, ["reader"]);
+    assert_eq!(who.claims["scope"], "tools:read");
+    // Held now: nothing to fetch, and the same token again costs no fetch.
+    assert!(v.prepare(&Credential::new(token.clone())).is_none());
+    assert_eq!(check(&v, &token).await.unwrap(), "alice");
+    assert_eq!(server.jwks_hits.load(Ordering::SeqCst), 1);
+    // An Ed25519 key of the same set verifies too.
+    *server.jwks.lock().unwrap() = Jwks::Keys(vec![
+        jwk("rsa_public.jwk.json"),
+        jwk("ed25519_public.jwk.json"),
+    ]);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("test-ed-1".into());
+    let ed = encode(
+        &header,
+        &claims(&issuer),
+        &EncodingKey::from_ed_pem(&pem("ed25519_private.pem")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(check(&v, &ed).await.unwrap(), "alice");
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_once_and_unknown_kids_cannot_hammer_the_server() {
+    let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    let v = verifier(&issuer);
+    let old = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+    assert!(check(&v, &old).await.is_ok());
+    // The server rotates: a new key first, the old one still published.
+    *server.jwks.lock().unwrap() = Jwks::Keys(vec![
+        jwk("rsa2_public.jwk.json"),
+        jwk("rsa_public.jwk.json"),
+    ]);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let new = rs256(Some("test-rsa-2"), "rsa2_private.pem", &claims(&issuer));
+    assert_eq!(
+        check(&v, &new).await.unwrap(),
+        "alice",
+        "the new key is fetched on sight"
+    );
+    assert!(check(&v, &old).await.is_ok());
+    assert_eq!(server.jwks_hits.load(Ordering::SeqCst), 2);
+    // Kids nobody published: at most one fetch per refresh interval (300 ms), however many.
+    let forged: Vec<String> = (0..50)
+        .map(|i| {
+            rs256(
+                Some(&format!("made-up-{i}")),
+                "rsa2_private.pem",
+                &claims(&issuer),
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for token in &forged {
+        assert!(check(&v, token).await.is_err());
+    }
+    let intervals = started.elapsed().as_millis() as usize / 300 + 1;
+    let fetches = server.jwks_hits.load(Ordering::SeqCst) - 2;
+    assert!(
+        fetches <= intervals,
+        "{fetches} fetches in {intervals} intervals"
+    );
+    // The old key withdrawn: its tokens are refused once the keys are fetched again, even a
+    // token verified (and remembered) before.
+    *server.jwks.lock().unwrap() = Jwks::Keys(vec![jwk("rsa2_public.jwk.json")]);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let trigger = rs256(Some("unknown"), "rsa2_private.pem", &claims(&issuer));
+    assert!(check(&v, &trigger).await.is_err());
+    assert!(
+        check(&v, &old).await.is_err(),
+        "a withdrawn key verifies nothing"
+    );
+    assert!(check(&v, &new).await.is_ok());
+}
+
+#[tokio::test]
+async fn hostile_tokens_are_refused_and_nothing_they_name_is_fetched() {
+    let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    let v = verifier(&issuer);
+    let good = claims(&issuer);
+    assert!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &good))
+            .await
+            .is_ok()
+    );
+
+    // alg none, unsigned.
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"test-rsa-1"}"#),
+        URL_SAFE_NO_PAD.encode(good.to_string())
+    );
+    assert!(check(&v, &none).await.is_err());
+    // HS256 "signed" with the RSA public key, as if it were a shared secret.
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some("test-rsa-1".into());
+    let confused = encode(
+        &hs,
+        &good,
+        &EncodingKey::from_secret(&pem("rsa_public.pem")),
+    )
+    .unwrap();
+    assert!(check(&v, &confused).await.is_err());
+    // Headers that point at keys elsewhere: refused, and never followed.
+    for field in ["jku", "x5u"] {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-rsa-1".into());
+        let url = format!("{issuer}/elsewhere");
+        match field {
+            "jku" => header.jku = Some(url),
+            _ => header.x5u = Some(url),
+        }
+        let token = encode(
+            &header,
+            &good,
+            &EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).unwrap(),
+        )
+        .unwrap();
+        assert!(check(&v, &token).await.is_err(), "{field}");
+    }
+    assert_eq!(server.elsewhere_hits.load(Ordering::SeqCst), 0);
+    // A kid that points elsewhere (a path, another key's type): no key, refused.
+    for kid in ["../../../etc/passwd", "test-ed-1", ""] {
+        let token = rs256(Some(kid), "rsa2_private.pem", &good);
+        assert!(check(&v, &token).await.is_err(), "{kid}");
+    }
+    // Signed by another key under the known kid.
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa2_private.pem", &good)).await,
+        Err(IdentityError::BadSignature)
+    );
+    // Huge: refused unread.
+    let mut huge = good.clone();
+    huge["pad"] = "x".repeat(20_000).into();
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &huge)).await,
+        Err(IdentityError::Malformed)
+    );
+    // For another resource, from another issuer, expired, not yet valid, without a subject.
+    let mut c = good.clone();
+    c["aud"] = "https://other.example.com/mcp".into();
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c)).await,
+        Err(IdentityError::WrongAudience)
+    );
+    let mut c = good.clone();
+    c["iss"] = "https://evil.example.com".into();
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c)).await,
+        Err(IdentityError::WrongIssuer)
+    );
+    let mut c = good.clone();
+    c["exp"] = (now() - 120).into();
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c)).await,
+        Err(IdentityError::Expired)
+    );
+    let mut c = good.clone();
+    c["nbf"] = (now() + 600).into();
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c)).await,
+        Err(IdentityError::NotYetValid)
+    );
+    let mut c = good.clone();
+    c.as_object_mut().unwrap().remove("aud");
+    assert!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c))
+            .await
+            .is_err()
+    );
+    let mut c = good.clone();
+    c.as_object_mut().unwrap().remove("sub");
+    assert_eq!(
+        check(&v, &rs256(Some("test-rsa-1"), "rsa_private.pem", &c)).await,
+        Err(IdentityError::Claim("sub"))
+    );
+    // An ID token (another type) is not an access token.
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-rsa-1".into());
+    header.typ = Some("logout+jwt".into());
+    let token = encode(
+        &header,
+        &good,
+        &EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).unwrap(),
+    )
+    .unwrap();
+    assert!(check(&v, &token).await.is_err());
+    // Garbage.
+    for token in ["", "a.b.c", "....", "eyJ.eyJ.x"] {
+        assert!(check(&v, token).await.is_err(), "{token:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_huge_slow_or_malformed_jwks_yields_no_key_and_keeps_the_keys_held() {
+    for bad in [Jwks::Huge, Jwks::Slow, Jwks::Malformed] {
+        let (issuer, server) = authorization_server(vec![]).await;
+        *server.jwks.lock().unwrap() = bad.clone();
+        let v = verifier(&issuer);
+        let token = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+        let started = std::time::Instant::now();
+        assert!(check(&v, &token).await.is_err(), "fail closed with no key");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the fetch has a deadline"
+        );
+        assert_eq!(v.key_count(), 0);
+        // Good keys, then a bad answer: the keys held stay in use.
+        *server.jwks.lock().unwrap() = Jwks::Keys(vec![jwk("rsa_public.jwk.json")]);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(check(&v, &token).await.is_ok());
+        *server.jwks.lock().unwrap() = bad;
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let rotated = rs256(Some("test-rsa-2"), "rsa2_private.pem", &claims(&issuer));
+        assert!(check(&v, &rotated).await.is_err());
+        assert!(check(&v, &token).await.is_ok(), "the keys held are kept");
+    }
+}
+
+#[tokio::test]
+async fn metadata_naming_another_issuer_is_refused() {
+    let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    *server.issuer_override.lock().unwrap() = Some("https://evil.example.com".into());
+    let v = verifier(&issuer);
+    let token = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+    assert!(check(&v, &token).await.is_err());
+    assert_eq!(
+        server.jwks_hits.load(Ordering::SeqCst),
+        0,
+        "keys of an impostor are never fetched"
+    );
+    assert!(v.load_keys().await.is_err());
+}
+
+#[tokio::test]
+async fn the_policy_layer_fetches_keys_and_refuses_missing_scopes() {
+    let (issuer, _server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    let policy = PolicyEngine::builder()
+        .verifier(Arc::new(verifier(&issuer)))
+        .require_identity(true)
+        .role(
+            "reader",
+            agent_airlock::layers::policy::RuleConfig {
+                allow: Some(vec!["read_*".into(), "delete_*".into()]),
+                deny: vec![],
+            },
+        )
+        .allow(Vec::<String>::new())
+        .tool_scopes("delete_*", ["tools:admin"])
+        .build()
+        .unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(PolicyLayer::new(Arc::new(policy)))
+        .service(service_fn(|call: ToolCall| async move {
+            Ok::<_, std::convert::Infallible>(ToolResponse::text(
+                call.caller.agent_id.unwrap_or_default(),
+            ))
+        }));
+    let call = |tool: &str, token: &str| {
+        let mut caller = Caller::default();
+        caller.credential = Some(Credential::new(token));
+        ToolCall::new(tool, json!({})).with_caller(caller)
+    };
+    let reader = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+    let ok = svc
+        .clone()
+        .oneshot(call("read_file", &reader))
+        .await
+        .unwrap();
+    assert!(!ok.is_error, "{ok:?}");
+    let refused = svc
+        .clone()
+        .oneshot(call("delete_file", &reader))
+        .await
+        .unwrap();
+    let rejection = refused.rejection.unwrap();
+    assert_eq!(rejection.code, RejectionCode::InsufficientScope);
+    assert!(
+        rejection.message.contains("tools:admin"),
+        "{}",
+        rejection.message
+    );
+    let mut admin = claims(&issuer);
+    admin["scope"] = "tools:read tools:admin".into();
+    let admin = rs256(Some("test-rsa-1"), "rsa_private.pem", &admin);
+    assert!(
+        !svc.clone()
+            .oneshot(call("delete_file", &admin))
+            .await
+            .unwrap()
+            .is_error
+    );
+    let anonymous = svc
+        .oneshot(ToolCall::new("read_file", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.rejection.unwrap().code,
+        RejectionCode::Unauthenticated
+    );
+}
