@@ -127,6 +127,8 @@ pub struct Airlock {
     sessions_per_caller: usize,
     #[cfg_attr(not(feature = "axum"), allow(dead_code))] // served only with `axum`
     approvers: Vec<String>,
+    #[cfg(feature = "axum")]
+    protected: Option<crate::adapters::http::ProtectedResource>,
 }
 
 /// Builds an [`Airlock`] from a configuration and parts made elsewhere; from
@@ -273,7 +275,13 @@ impl Airlock {
             .sessions
             .as_ref()
             .map_or(64, |s| s.max_per_caller.max(1));
+        #[cfg(feature = "axum")]
+        let protected =
+            crate::adapters::http::ProtectedResource::from_config(config.policy.identity.as_ref())
+                .map_err(PolicyError::Identity)?;
         Ok(Self {
+            #[cfg(feature = "axum")]
+            protected,
             audit,
             sanitize: Some(SanitizeLayer::new(sanitizer.clone())),
             policy: PolicyLayer::new(Arc::new(policy.build()?)),
@@ -294,6 +302,14 @@ impl Airlock {
             sanitizer,
             catalog,
         })
+    }
+
+    /// The protected resource an HTTP door publishes and enforces
+    /// ([`HttpAdapter::protected_resource`](crate::adapters::http::HttpAdapter::protected_resource)),
+    /// when `[policy.identity]` is `kind = "oauth"` (feature `axum`).
+    #[cfg(feature = "axum")]
+    pub fn protected_resource(&self) -> Option<&crate::adapters::http::ProtectedResource> {
+        self.protected.as_ref()
     }
 
     /// Where approvers decide on held calls (`[policy.approvals]`): the page and API to serve

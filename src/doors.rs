@@ -53,6 +53,11 @@ impl Proxy {
             .server_info("airlock-proxy", env!("CARGO_PKG_VERSION"))
             .instructions(self.instructions.clone())
             .relay(self.relay.clone());
+        // `[policy.identity] kind = "oauth"`: a protected resource (RFC 9728, challenges).
+        let adapter = match self.airlock.protected_resource() {
+            Some(resource) => adapter.protected_resource(resource.clone()),
+            None => adapter,
+        };
         #[cfg(feature = "telemetry")]
         let adapter = match &self.metrics {
             Some(metrics) => adapter.metrics(metrics.clone()),

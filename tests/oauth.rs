@@ -463,3 +463,206 @@ async fn the_policy_layer_fetches_keys_and_refuses_missing_scopes() {
         RejectionCode::Unauthenticated
     );
 }
+
+mod http_door {
+    use super::*;
+    use agent_airlock::adapters::http::{HttpAdapter, ProtectedResource};
+    use agent_airlock::layers::policy::RuleConfig;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+
+    /// example-axum's shape: a reader may read; deleting needs the admin scope.
+    async fn door() -> (Router, String) {
+        let (issuer, _server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+        let policy = Arc::new(
+            PolicyEngine::builder()
+                .verifier(Arc::new(verifier(&issuer)))
+                .require_identity(true)
+                .role(
+                    "reader",
+                    RuleConfig {
+                        allow: Some(vec!["read_*".into(), "delete_*".into()]),
+                        deny: vec![],
+                    },
+                )
+                .allow(Vec::<String>::new())
+                .tool_scopes("delete_*", ["tools:admin"])
+                .build()
+                .unwrap(),
+        );
+        let mut catalog = agent_airlock::ToolCatalog::new();
+        for name in ["read_file", "delete_file"] {
+            catalog
+                .insert(
+                    agent_airlock::ToolSpec::new(name, None, Some(json!({"type": "object"})))
+                        .unwrap(),
+                )
+                .unwrap();
+        }
+        let stack = ServiceBuilder::new()
+            .layer(PolicyLayer::new(policy.clone()))
+            .service(service_fn(|call: ToolCall| async move {
+                Ok::<_, std::convert::Infallible>(ToolResponse::text(format!(
+                    "{} by {}",
+                    call.tool,
+                    call.caller.agent_id.unwrap_or_default()
+                )))
+            }));
+        let resource = ProtectedResource::new(RESOURCE, [issuer.clone()])
+            .unwrap()
+            .scopes(["tools:read", "tools:admin"])
+            .challenge_scopes(["tools:read"]);
+        let router = HttpAdapter::new(stack, Arc::new(catalog))
+            .policy(policy)
+            .protected_resource(resource)
+            .allowed_hosts(["tools.example.com"])
+            .require_session(false)
+            .into_router();
+        (router, issuer)
+    }
+
+    fn post(body: Value, token: Option<&str>) -> Request<Body> {
+        let mut request = Request::post("/mcp")
+            .header(header::HOST, "tools.example.com")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    }
+
+    fn call(tool: &str) -> Value {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}})
+    }
+
+    async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            challenge,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn publishes_its_metadata_where_rfc_9728_says() {
+        let (router, issuer) = door().await;
+        for path in [
+            "/.well-known/oauth-protected-resource/mcp",
+            "/.well-known/oauth-protected-resource",
+        ] {
+            let request = Request::get(path)
+                .header(header::HOST, "tools.example.com")
+                .body(Body::empty())
+                .unwrap();
+            let (status, _, doc) = send(&router, request).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(doc["resource"], RESOURCE);
+            assert_eq!(doc["authorization_servers"], json!([issuer]));
+            assert_eq!(
+                doc["scopes_supported"],
+                json!(["tools:read", "tools:admin"])
+            );
+        }
+        // Behind the front door like everything else: another Host is refused.
+        let request = Request::get("/.well-known/oauth-protected-resource/mcp")
+            .header(header::HOST, "evil.example.net")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&router, request).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn challenges_callers_without_a_valid_token() {
+        let (router, issuer) = door().await;
+        let metadata = "resource_metadata=\"https://tools.example.com/.well-known/oauth-protected-resource/mcp\"";
+        let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        let (status, challenge, _) = send(&router, post(initialize.clone(), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let challenge = challenge.unwrap();
+        assert!(
+            challenge.starts_with("Bearer ") && challenge.contains(metadata),
+            "{challenge}"
+        );
+        assert!(
+            challenge.contains("scope=\"tools:read\"") && !challenge.contains("invalid_token"),
+            "{challenge}"
+        );
+        // A token that does not verify: invalid_token. For another resource: the same.
+        let mut other = claims(&issuer);
+        other["aud"] = "https://other.example.com/mcp".into();
+        for token in [
+            "garbage".to_owned(),
+            rs256(Some("test-rsa-1"), "rsa_private.pem", &other),
+        ] {
+            for body in [initialize.clone(), call("read_file")] {
+                let (status, challenge, _) = send(&router, post(body, Some(&token))).await;
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+                assert!(challenge.unwrap().contains("error=\"invalid_token\""));
+            }
+        }
+        // A valid one: served, as its subject.
+        let token = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+        let (status, _, answer) = send(&router, post(initialize, Some(&token))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (status, _, answer) = send(&router, post(call("read_file"), Some(&token))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "read_file by alice",
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tool_needing_more_scopes_is_403_with_the_scopes_to_ask_for() {
+        let (router, issuer) = door().await;
+        let reader = rs256(Some("test-rsa-1"), "rsa_private.pem", &claims(&issuer));
+        let (status, challenge, answer) =
+            send(&router, post(call("delete_file"), Some(&reader))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let challenge = challenge.unwrap();
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_scope\""),
+            "{challenge}"
+        );
+        assert!(
+            challenge.contains("scope=\"tools:read tools:admin\""),
+            "{challenge}"
+        );
+        assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+        assert_eq!(
+            answer["result"]["structuredContent"]["rejection"]["code"], "insufficient_scope",
+            "{answer}"
+        );
+        // With the scope: served.
+        let mut admin = claims(&issuer);
+        admin["scope"] = "tools:read tools:admin".into();
+        let admin = rs256(Some("test-rsa-1"), "rsa_private.pem", &admin);
+        let (status, challenge, answer) =
+            send(&router, post(call("delete_file"), Some(&admin))).await;
+        assert_eq!((status, challenge), (StatusCode::OK, None));
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            "delete_file by alice"
+        );
+        // The plain door says the same.
+        let request = Request::post("/tools/delete_file")
+            .header(header::HOST, "tools.example.com")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {reader}"))
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, challenge, _) = send(&router, request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(challenge.unwrap().contains("insufficient_scope"));
+    }
+}

@@ -52,9 +52,14 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         let airlock = Airlock::from_config(&config, router.catalog())?;
         // With AIRLOCK_REDIS_URL, rate limits, session budgets and MCP sessions live on
         // that server: every replica started with it shares them.
-        HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
+        let adapter = HttpAdapter::new(airlock.service(router), airlock.catalog().clone())
             .policy(airlock.policy().clone())
-            .session_store(airlock.session_store())
+            .session_store(airlock.session_store());
+        // `[policy.identity] kind = "oauth"`: an OAuth protected resource (RFC 9728).
+        match airlock.protected_resource() {
+            Some(resource) => adapter.protected_resource(resource.clone()),
+            None => adapter,
+        }
     };
     let adapter = if config.telemetry.metrics {
         adapter.metrics(telemetry.metrics().clone())

@@ -28,6 +28,7 @@ pub struct HttpAdapter {
     pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
     pub(super) open_streams: Arc<super::streams::OpenStreams>,
+    pub(super) protected: Option<super::ProtectedResource>,
     #[cfg(feature = "telemetry")]
     pub(super) metrics: Option<crate::telemetry::Metrics>,
 }
@@ -59,9 +60,24 @@ impl HttpAdapter {
             events: None,
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
             open_streams: Arc::new(super::streams::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
+            protected: None,
             #[cfg(feature = "telemetry")]
             metrics: None,
         }
+    }
+
+    /// Makes the door an OAuth 2.1 protected resource, as MCP's authorization
+    /// specification asks: `resource`'s metadata (RFC 9728) served at
+    /// `/.well-known/oauth-protected-resource` and at the form with the resource's path
+    /// after it; a request without a token that verifies (where the policy requires an
+    /// identity), or with one that does not, answered `401` with `WWW-Authenticate: Bearer
+    /// resource_metadata="…"`; a call refused for lacking scopes answered `403` with
+    /// `error="insufficient_scope"` and the scopes to ask for. Tokens are verified by the
+    /// policy's verifier ([`OAuthVerifier`](crate::layers::policy::OAuthVerifier), feature
+    /// `oauth`), so give the adapter the [`policy`](Self::policy) too.
+    pub fn protected_resource(mut self, resource: super::ProtectedResource) -> Self {
+        self.protected = Some(resource);
+        self
     }
 
     /// Serves `metrics` at `GET /metrics` in Prometheus's text format, behind the same

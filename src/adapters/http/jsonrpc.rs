@@ -315,15 +315,32 @@ pub(super) async fn one(
             {
                 call.extensions.insert(context);
             }
+            let caller = adapter.protected.as_ref().map(|_| requester.caller.clone());
+            let tool = caller.as_ref().map(|_| call.tool.clone());
             match adapter.core.call(call).await {
-                Ok(response) => json_response(
-                    StatusCode::OK,
-                    RpcResult {
-                        jsonrpc: "2.0",
-                        id: &id,
-                        result: call_result(&response, typed),
-                    },
-                ),
+                Ok(response) => {
+                    let mut out = json_response(
+                        StatusCode::OK,
+                        RpcResult {
+                            jsonrpc: "2.0",
+                            id: &id,
+                            result: call_result(&response, typed),
+                        },
+                    );
+                    // Refused for lacking scopes at a protected resource: 403 and the scopes
+                    // to ask for (the refusal stays in the body).
+                    if let (Some(caller), Some(tool)) = (caller, tool)
+                        && response.rejection.as_ref().is_some_and(|r| {
+                            r.code == crate::service::RejectionCode::InsufficientScope
+                        })
+                        && let Some(value) = super::oauth::step_up(adapter, &tool, &caller)
+                    {
+                        *out.status_mut() = StatusCode::FORBIDDEN;
+                        out.headers_mut()
+                            .insert(axum::http::header::WWW_AUTHENTICATE, value);
+                    }
+                    out
+                }
                 Err(_) => json_response(
                     StatusCode::OK,
                     RpcError::internal("internal error").to_response(id),

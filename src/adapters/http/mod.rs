@@ -74,6 +74,7 @@ mod front_door;
 mod jsonrpc;
 #[cfg(feature = "telemetry")]
 mod metrics;
+mod oauth;
 mod plain;
 mod reply;
 mod router;
@@ -86,6 +87,7 @@ pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};
 pub use jsonrpc::MAX_BATCH;
 #[cfg(feature = "telemetry")]
 pub use metrics::metrics_router;
+pub use oauth::ProtectedResource;
 pub use serve::ServeLimits;
 
 /// The web framework whose `Router` [`HttpAdapter::into_router`] builds, re-exported on

@@ -57,11 +57,13 @@ pub(super) async fn plain(
             Some(session)
         }
     };
+    let step_up_caller = adapter.protected.as_ref().map(|_| caller.clone());
     let mut call = ToolCall::new(name, arguments).with_caller(caller);
     call.session = session;
     if let Some(context) = crate::telemetry::TraceContext::from_headers(&headers) {
         call.extensions.insert(context);
     }
+    let response_tool = call.tool.clone();
     match adapter.core.call(call).await {
         Ok(response) => {
             let status = response
@@ -81,6 +83,12 @@ pub(super) async fn plain(
                 && let Ok(v) = HeaderValue::from_str(&secs.to_string())
             {
                 out.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            if status == StatusCode::FORBIDDEN
+                && let Some(caller) = step_up_caller
+                && let Some(value) = super::oauth::step_up(&adapter, &response_tool, &caller)
+            {
+                out.headers_mut().insert(header::WWW_AUTHENTICATE, value);
             }
             out
         }

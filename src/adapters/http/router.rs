@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use super::adapter::HttpAdapter;
 use super::events::event_stream;
@@ -32,22 +32,41 @@ impl HttpAdapter {
             .metrics
             .clone()
             .map(|metrics| super::metrics_router(metrics).layer(door.clone()));
-        let router = Router::new()
+        let metadata_paths = self.protected.as_ref().map(|r| {
+            let path = r.metadata_path();
+            let root = "/.well-known/oauth-protected-resource".to_owned();
+            if path == root {
+                vec![root]
+            } else {
+                vec![root, path]
+            }
+        });
+        let adapter = Arc::new(self);
+        // Tokens are checked (their keys fetched, a challenge answered) after the front
+        // door and before the body is read.
+        let challenge =
+            axum::middleware::from_fn_with_state(adapter.clone(), super::oauth::challenge);
+        let mut router = Router::new()
             .route(
                 "/mcp",
                 post(mcp)
                     .delete(end_session)
                     .get(event_stream)
                     .layer::<_, std::convert::Infallible>(in_time.clone())
+                    .layer::<_, std::convert::Infallible>(challenge.clone())
                     .layer(door.clone().json_rpc()),
             )
             .route(
                 "/tools/{name}",
                 post(plain)
                     .layer::<_, std::convert::Infallible>(in_time)
-                    .layer(door),
-            )
-            .with_state(Arc::new(self));
+                    .layer::<_, std::convert::Infallible>(challenge)
+                    .layer(door.clone()),
+            );
+        for path in metadata_paths.into_iter().flatten() {
+            router = router.route(&path, get(super::oauth::metadata).layer(door.clone()));
+        }
+        let router = router.with_state(adapter);
         #[cfg(feature = "telemetry")]
         let router = match metrics {
             Some(metrics) => router.merge(metrics),

@@ -68,6 +68,7 @@ use super::session::SessionConfig;
 /// issuer = "https://auth.example.com"             # its metadata and JWKS are discovered
 /// resource = "https://tools.example.com/mcp"      # this server's canonical URI: the tokens' `aud`
 /// scopes = ["tools:read", "tools:admin"]          # published in the protected resource metadata
+/// challenge_scopes = ["tools:read"]               # what a 401 asks for first
 /// scope_roles = { "tools:read" = ["reader"], "tools:admin" = ["admin"] }
 /// tool_scopes = { "delete_*" = ["tools:admin"] }  # a call without them: 403 insufficient_scope
 /// # algorithms = ["RS256", "ES256"]               # default RS256, PS256, ES256, EdDSA
@@ -214,6 +215,11 @@ pub struct IdentityConfig {
     /// The scopes this resource knows, published in its metadata (`oauth`).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The scopes a 401 asks for (`scope="…"`): what a client should ask for first, the
+    /// rest coming by step-up (`oauth`; none by default: clients ask for every one of
+    /// `scopes`).
+    #[serde(default)]
+    pub challenge_scopes: Vec<String>,
     /// Roles granted by each scope (`oauth`).
     #[serde(default)]
     pub scope_roles: BTreeMap<String, Vec<String>>,
