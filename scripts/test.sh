@@ -17,7 +17,8 @@
 #                     conformance suite needs it; the machine's own Node is left alone),
 #                     the official MCP conformance suite, and the MCP servers the proxy
 #                     tests put behind `airlock proxy` (server-filesystem, server-everything),
-#                     and playwright-core (drives the headless Chromium)
+#                     playwright-core (drives the headless Chromium), and oidc-provider
+#                     (the OpenID provider the OAuth tests start on loopback)
 # Run again, it finds everything present and goes straight to the tests. The sanitizer's
 # fuzz run (tests/sanitize_fuzz.rs) lasts AIRLOCK_FUZZ_SECS seconds (30 by default).
 set -euo pipefail
@@ -30,7 +31,7 @@ PYTHON_PACKAGES=("mcp==1.30.0")     # target/e2e/venv: the Python SDK 1.x
 PYTHON2_PACKAGES=("mcp==2.3.0")     # target/e2e/venv2: the Python SDK 2.x
 NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16"
     "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/server-everything@2026.8.31"
-    "@modelcontextprotocol/sdk@1.32.2" "playwright-core@1.65.2")
+    "@modelcontextprotocol/sdk@1.32.2" "playwright-core@1.65.2" "oidc-provider@9.13.3")
 
 say() { echo "scripts/test.sh: $*"; }
 started=$SECONDS
@@ -124,6 +125,9 @@ bash examples/smoke.sh
 
 step "the Python MCP SDK against example-axum (HTTP) and example-rmcp (stdio)"
 E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/python_clients.sh
+
+step "OAuth: a real OpenID provider, the Python SDK's OAuth client, example-axum and airlock proxy --listen (tests/e2e/oauth.sh)"
+E2E_NODE="$e2e/node" E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/oauth.sh
 
 step "two example-axum replicas on one Redis (tests/e2e/replicas.sh)"
 bash tests/e2e/replicas.sh

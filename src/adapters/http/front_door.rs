@@ -79,6 +79,7 @@ impl Allowed {
         uri: &Uri,
         headers: &HeaderMap,
         json_rpc: bool,
+        revision: bool,
     ) -> Result<(), (StatusCode, String)> {
         // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority. A request with
         // neither is no browser's (browsers always send one), so there is nothing to
@@ -149,7 +150,7 @@ impl Allowed {
                 }
             }
         }
-        if let Some(version) = headers.get("mcp-protocol-version") {
+        if revision && let Some(version) = headers.get("mcp-protocol-version") {
             let version = version.to_str().unwrap_or("");
             if !SUPPORTED_VERSIONS.contains(&version) {
                 return Err((
@@ -174,6 +175,7 @@ impl Allowed {
 pub struct FrontDoorLayer {
     allowed: Arc<Allowed>,
     json_rpc: bool,
+    revision: bool,
 }
 
 impl FrontDoorLayer {
@@ -192,7 +194,16 @@ impl FrontDoorLayer {
         Self {
             allowed: Arc::new(allowed),
             json_rpc: false,
+            revision: true,
         }
+    }
+
+    /// For a document that is not MCP (the protected resource metadata): `Host` and
+    /// `Origin` only, whatever revision a client names (clients send theirs with every
+    /// request, and a document does not depend on it).
+    pub(super) fn document(mut self) -> Self {
+        self.revision = false;
+        self
     }
 
     /// Also checks a `POST`'s media types, as MCP's Streamable HTTP transport requires.
@@ -242,6 +253,7 @@ where
             request.uri(),
             request.headers(),
             self.layer.json_rpc,
+            self.layer.revision,
         );
         match checked {
             Ok(()) => Either::Right(self.inner.call(request)),

@@ -64,7 +64,10 @@ impl HttpAdapter {
                     .layer(door.clone()),
             );
         for path in metadata_paths.into_iter().flatten() {
-            router = router.route(&path, get(super::oauth::metadata).layer(door.clone()));
+            router = router.route(
+                &path,
+                get(super::oauth::metadata).layer(door.clone().document()),
+            );
         }
         let router = router.with_state(adapter);
         #[cfg(feature = "telemetry")]

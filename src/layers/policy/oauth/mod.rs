@@ -7,7 +7,8 @@
 //!   redirects.
 //! - Keys are cached. A token signed with a key the cache does not hold (a `kid` never
 //!   seen: the server rotated its keys) makes the verifier fetch the JWKS again, at most
-//!   once per [`refresh_interval`](OAuthVerifierBuilder::refresh_interval); the JWKS is
+//!   once per [`refresh_interval`](OAuthVerifierBuilder::refresh_interval) (a token
+//!   arriving sooner waits for the next fetch, shared by all that wait); the JWKS is
 //!   fetched again as well once older than [`max_key_age`](OAuthVerifierBuilder::max_key_age).
 //!   A failed fetch keeps the keys held: a token no held key verifies is refused (fail
 //!   closed).
@@ -113,10 +114,12 @@ struct Loaded {
     fetched: Option<Instant>,
 }
 
-/// What refreshes share: the last attempt (successful or not) and the discovered JWKS URL.
+/// What refreshes share: when the last fetch started and ended (successful or not), and
+/// the discovered JWKS URL.
 #[derive(Default)]
 struct Refresh {
     last_attempt: Option<Instant>,
+    last_done: Option<Instant>,
     jwks_uri: Option<String>,
 }
 
@@ -183,11 +186,9 @@ impl OAuthVerifier {
     pub async fn load_keys(&self) -> Result<usize, PolicyError> {
         let mut refresh = self.inner.refresh.lock().await;
         refresh.last_attempt = Some(Instant::now());
-        let keys = self
-            .inner
-            .fetch_keys(&mut refresh)
-            .await
-            .map_err(PolicyError::Identity)?;
+        let fetched = self.inner.fetch_keys(&mut refresh).await;
+        refresh.last_done = Some(Instant::now());
+        let keys = fetched.map_err(PolicyError::Identity)?;
         let count = keys.len();
         self.inner.store(keys);
         Ok(count)
@@ -401,8 +402,24 @@ impl Inner {
 
     /// Fetches the keys again if they do not verify `kid` or are old, unless another
     /// fetch did so meanwhile or the last one was too recent.
+    /// Fetches the keys for a token naming `kid`, which the keys held do not verify. One
+    /// fetch at a time, at most one per refresh interval: a token arriving sooner waits for
+    /// the next one (so a key the server has just rotated in is fetched, and tokens naming
+    /// keys nobody published cannot make this server hammer the authorization server), and
+    /// every token that waited while a fetch ran is answered by that fetch.
     async fn refresh(self: Arc<Self>, kid: Option<String>) {
+        let asked = Instant::now();
         let refresh = self.refresh.lock().await;
+        if refresh.last_done.is_some_and(|t| t >= asked) {
+            // A fetch ended since this token asked: those are the newest keys there are.
+            return;
+        }
+        if let Some(wait) = refresh
+            .last_attempt
+            .and_then(|t| self.refresh_interval.checked_sub(t.elapsed()))
+        {
+            tokio::time::sleep(wait).await;
+        }
         self.refresh_locked(refresh, kid).await;
     }
 
@@ -421,7 +438,9 @@ impl Inner {
             return;
         }
         refresh.last_attempt = Some(Instant::now());
-        match self.fetch_keys(&mut refresh).await {
+        let fetched = self.fetch_keys(&mut refresh).await;
+        refresh.last_done = Some(Instant::now());
+        match fetched {
             Ok(keys) => {
                 tracing::info!(issuer = %self.issuer, keys = keys.len(), "authorization server keys fetched");
                 self.store(keys);
