@@ -7,6 +7,46 @@ use serde::{Deserialize, Serialize};
 
 use super::pins::PinsConfig;
 
+/// How the proxy authenticates to an HTTP upstream (`[proxy.upstream_auth]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UpstreamAuthKind {
+    /// RFC 8693 token exchange: each caller's verified token is exchanged at the
+    /// authorization server for a token of the upstream's audience, and the upstream sees
+    /// that one; the proxy's own requests (start-up, lists) carry a client-credentials
+    /// token of its own.
+    TokenExchange,
+}
+
+/// `[proxy.upstream_auth]`: per-user tokens for an HTTP upstream, by RFC 8693 token
+/// exchange at an OAuth authorization server. Each caller's exchanged token is cached
+/// (by the digest of the caller's token) until shortly before it expires, and never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UpstreamAuthConfig {
+    /// `token_exchange`.
+    pub kind: UpstreamAuthKind,
+    /// The authorization server: its token endpoint is discovered from its metadata
+    /// (RFC 8414, OpenID Connect Discovery) unless `token_endpoint` names it.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The token endpoint.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// The proxy's client id at the authorization server.
+    pub client_id: String,
+    /// The host variable holding the proxy's client secret (never written in the file).
+    pub client_secret_env: String,
+    /// The upstream's canonical URI: the `resource` (RFC 8707) asked for, so the tokens
+    /// are the upstream's audience and no one else's.
+    pub resource: String,
+    /// Scopes to ask for (space-separated; default: those of the caller's token).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
 /// `[proxy]` of the configuration file.
 ///
 /// ```toml
@@ -25,6 +65,13 @@ use super::pins::PinsConfig;
 ///
 /// [proxy.sandbox]                       # the upstream isolated (or `sandbox = true`)
 /// read_only_paths = ["/opt/mcp/server"]
+///
+/// [proxy.upstream_auth]                 # an HTTP upstream: per-user tokens (RFC 8693)
+/// kind = "token_exchange"
+/// issuer = "https://auth.example.com"   # its token endpoint is discovered (or `token_endpoint`)
+/// client_id = "airlock-proxy"
+/// client_secret_env = "AIRLOCK_PROXY_SECRET"
+/// resource = "https://upstream.example.com/mcp"   # the upstream's audience
 ///
 /// [proxy.pins]                          # hold tools whose definition changes
 /// file = "/var/lib/airlock/pins.json"
@@ -60,6 +107,9 @@ pub struct ProxyConfig {
     /// `Authorization: Bearer` (never logged). Refused with an `http://` URL to anything
     /// but loopback, where it would cross the network in clear.
     pub upstream_bearer_env: Option<String>,
+    /// An upstream over HTTP: how the proxy gets the tokens it sends (instead of
+    /// `upstream_bearer_env`'s static one). The client's own token never goes upstream.
+    pub upstream_auth: Option<UpstreamAuthConfig>,
     /// What is relayed: `tools`, `resources`, `prompts` of the upstream's, and `roots`
     /// of the client's (default all four). What is left out is not offered and its
     /// methods are refused. (A server given the client's roots may serve from them instead
@@ -94,6 +144,7 @@ impl Default for ProxyConfig {
             protocol_version: None,
             upstream_ca_file: None,
             upstream_bearer_env: None,
+            upstream_auth: None,
             pass: vec![
                 "tools".into(),
                 "resources".into(),
@@ -130,6 +181,22 @@ impl ProxyConfig {
                 "proxy.protocol_version: {version:?} is not an MCP revision with initialize \
                  (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25)"
             )));
+        }
+        if let Some(auth) = &self.upstream_auth {
+            if self.upstream_bearer_env.is_some() {
+                return Err(super::error::ProxyError::Config(
+                    "proxy.upstream_auth and proxy.upstream_bearer_env both say what the upstream \
+                     gets: keep one"
+                        .into(),
+                ));
+            }
+            if auth.issuer.is_none() && auth.token_endpoint.is_none() {
+                return Err(super::error::ProxyError::Config(
+                    "proxy.upstream_auth needs `issuer` (its token endpoint is discovered) or \
+                     `token_endpoint`"
+                        .into(),
+                ));
+            }
         }
         match self
             .pass

@@ -29,7 +29,7 @@ pub mod pins;
 mod poison;
 mod sandbox;
 
-pub use config::ProxyConfig;
+pub use config::{ProxyConfig, UpstreamAuthConfig, UpstreamAuthKind};
 pub use error::ProxyError;
 pub use pins::PinsConfig;
 pub use sandbox::ProxySandbox;

@@ -163,20 +163,45 @@ impl Relay for UpstreamRelay {
                         slot.set(agent);
                     }
                 }
-                Ok::<_, std::convert::Infallible>(
-                    match upstream.request(&method, call.arguments).await {
-                        Ok(mut result) => {
-                            mask(&sanitizer, &method, &mut result);
-                            ToolResponse::json(result)
+                // Token exchange: marked with this caller's upstream token (see
+                // `UpstreamService`); without the caller's token, not sent.
+                let mut params = call.arguments;
+                if let Some(exchange) = upstream.exchange() {
+                    let marked = match call.caller.credential.as_ref() {
+                        Some(credential) => exchange.mark(credential.expose()).await,
+                        None => Err("no caller's token".to_owned()),
+                    };
+                    match (marked, params.as_object_mut()) {
+                        (Ok(handle), Some(fields)) => {
+                            let meta = fields
+                                .entry("_meta")
+                                .or_insert_with(|| Value::Object(Default::default()));
+                            if let Some(meta) = meta.as_object_mut() {
+                                meta.insert(exchange.marker().to_owned(), handle.into());
+                            }
                         }
-                        Err((code, message)) => {
-                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
-                            // The upstream's words, masked like its answers.
-                            let message = sanitizer.sanitize_text(&message, &mut Counts::new());
-                            ToolResponse::error(message.into_owned())
+                        (Err(error), _) => {
+                            tracing::warn!(%error, "no upstream token for this caller");
+                            return Ok(ToolResponse::error(
+                                "the upstream is called with a token exchanged for each \
+                                 caller's own, and none could be had for this caller",
+                            ));
                         }
-                    },
-                )
+                        (Ok(_), None) => {}
+                    }
+                }
+                Ok::<_, std::convert::Infallible>(match upstream.request(&method, params).await {
+                    Ok(mut result) => {
+                        mask(&sanitizer, &method, &mut result);
+                        ToolResponse::json(result)
+                    }
+                    Err((code, message)) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+                        // The upstream's words, masked like its answers.
+                        let message = sanitizer.sanitize_text(&message, &mut Counts::new());
+                        ToolResponse::error(message.into_owned())
+                    }
+                })
             }
         });
         let call = ToolCall::new(name, params).with_caller(caller);

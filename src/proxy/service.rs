@@ -60,12 +60,36 @@ impl Service<ToolCall> for UpstreamService {
             }
             // The trace goes on to the upstream in `_meta` (W3C trace context, as MCP
             // carries it), this span its parent.
+            let mut meta = serde_json::Map::new();
             if let Some(context) = traced {
-                let mut meta = serde_json::Map::new();
                 meta.insert("traceparent".into(), context.traceparent.into());
                 if let Some(state) = context.tracestate {
                     meta.insert("tracestate".into(), state.into());
                 }
+            }
+            // Token exchange: the upstream sees a token of its own for this caller, never
+            // the caller's (the mark is taken off before the message leaves).
+            if let Some(exchange) = upstream.exchange() {
+                let Some(credential) = call.caller.credential.as_ref() else {
+                    return Ok(ToolResponse::error(
+                        "this proxy calls its upstream with a token exchanged for each caller's \
+                         own: send yours (Authorization: Bearer …)",
+                    ));
+                };
+                match exchange.mark(credential.expose()).await {
+                    Ok(handle) => {
+                        meta.insert(exchange.marker().to_owned(), handle.into());
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "no upstream token for this caller");
+                        return Ok(ToolResponse::error(
+                            "the upstream's token for this caller could not be obtained from the \
+                             authorization server; try again later",
+                        ));
+                    }
+                }
+            }
+            if !meta.is_empty() {
                 params.meta = Some(meta.into());
             }
             // The client's progress token: the upstream's progress for this call reaches it.

@@ -4,7 +4,8 @@
 # official Python MCP SDK's OAuth client (1.x and 2.x: discovery from our 401, client
 # credentials, step-up, the provider's key rotation, a token for another resource), through
 # example-axum and through `airlock proxy --listen` (in front of server-everything over
-# stdio).
+# stdio); and token exchange (RFC 8693) through `airlock proxy --listen` to an HTTP upstream
+# of the test's own that records every token it receives.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 target_dir="${CARGO_TARGET_DIR:-target}"
@@ -94,6 +95,33 @@ config "http://127.0.0.1:$proxy_port/mcp" echo get-sum >"$out/proxy.toml"
 pids+=($!)
 wait_port $proxy_port "airlock proxy"
 
+# Token exchange: the proxy in front of an HTTP upstream of the test's own, which records
+# every token it receives.
+upstream_port=38122
+exchange_port=38123
+python_any=$(echo "$venvs" | awk '{print $1}')/bin/python
+"$python_any" tests/e2e/oauth/recording_upstream.py $upstream_port "$out/upstream.jsonl" \
+    >"$out/upstream.log" 2>&1 &
+pids+=($!)
+wait_port $upstream_port "the recording upstream"
+{
+    config "http://127.0.0.1:$exchange_port/mcp" whoami admin_only
+    cat <<TOML
+
+[proxy.upstream_auth]
+kind = "token_exchange"
+issuer = "$issuer"
+client_id = "airlock-proxy"
+client_secret_env = "AIRLOCK_TEST_PROXY_SECRET"
+resource = "http://127.0.0.1:$upstream_port/mcp"
+TOML
+} >"$out/exchange.toml"
+AIRLOCK_TEST_PROXY_SECRET=proxy-secret "$target_dir/debug/airlock" proxy --config "$out/exchange.toml" \
+    --listen "127.0.0.1:$exchange_port" --upstream "http://127.0.0.1:$upstream_port/mcp" \
+    >"$out/exchange.log" 2>&1 &
+pids+=($!)
+wait_port $exchange_port "airlock proxy (token exchange)"
+
 for venv in $venvs; do
     python="$venv/bin/python"
     sdk=$("$python" -c "import importlib.metadata as m; print(m.version('mcp'))")
@@ -105,5 +133,9 @@ for venv in $venvs; do
     timeout 120 "$python" tests/e2e/oauth_client.py "http://127.0.0.1:$proxy_port/mcp" "$issuer" \
         echo '{"message": "hi"}' get-sum '{"a": 1, "b": 2}' \
         || { cat "$out/proxy.log" >&2; exit 1; }
+    echo "== token exchange through airlock proxy --listen (the Python SDK $sdk)"
+    timeout 120 "$python" tests/e2e/oauth/exchange_check.py "http://127.0.0.1:$exchange_port/mcp" \
+        "http://127.0.0.1:$upstream_port/mcp" "$issuer" "$out/upstream.jsonl" \
+        || { cat "$out/exchange.log" >&2; exit 1; }
 done
 echo "oauth: ok"

@@ -513,8 +513,10 @@ impl PolicyEngine {
     /// [`visible_tools`](Self::visible_tools), so `tools/list` shows what this caller may call.
     pub fn authenticate(&self, caller: &mut Caller) -> Result<(), Rejection> {
         match &self.verifier {
-            Some(verifier) => match caller.credential.take() {
-                Some(credential) => match verifier.verify(&credential) {
+            // The credential stays with the call (never serialized, never printed): a proxy
+            // exchanges it for the upstream's own token, and sends it nowhere.
+            Some(verifier) => match caller.credential.as_ref() {
+                Some(credential) => match verifier.verify(credential) {
                     Ok(identity) => {
                         caller.agent_id = Some(identity.agent_id);
                         caller.roles = identity.roles;

@@ -1,7 +1,11 @@
 //! An upstream over Streamable HTTP(S): the proxy's own HTTP client (rustls, the
 //! system's trust anchors plus `upstream_ca_file`, no redirects) and its bearer token.
 
+use std::sync::Arc;
+
 use rmcp::transport::StreamableHttpClientTransport;
+
+use super::exchange::{ExchangingClient, TokenExchange};
 
 use crate::proxy::config::ProxyConfig;
 
@@ -9,6 +13,8 @@ use crate::proxy::config::ProxyConfig;
 pub(super) struct HttpClient {
     pub(super) client: reqwest::Client,
     pub(super) bearer: Option<String>,
+    /// `[proxy.upstream_auth]`: each caller's token exchanged for the upstream's.
+    pub(super) exchange: Option<Arc<TokenExchange>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -43,6 +49,19 @@ impl HttpClient {
                     .into(),
             );
         }
+        let exchange = match &config.upstream_auth {
+            Some(auth) => {
+                if parsed.scheme() == "http" && !is_loopback(&parsed) {
+                    return Err(
+                        "proxy.upstream_auth: the tokens would cross the network in clear; use \
+                         an https:// URL (http:// is allowed to loopback only)"
+                            .into(),
+                    );
+                }
+                Some(Arc::new(TokenExchange::new(auth)?))
+            }
+            None => None,
+        };
         // reqwest's rustls needs a crypto provider: ring, unless the program chose one.
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -77,7 +96,11 @@ impl HttpClient {
         let client = builder
             .build()
             .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
-        Ok(Self { client, bearer })
+        Ok(Self {
+            client,
+            bearer,
+            exchange,
+        })
     }
 
     pub(super) fn transport(&self, url: &str) -> StreamableHttpClientTransport<reqwest::Client> {
@@ -89,6 +112,23 @@ impl HttpClient {
             config = config.auth_header(token.clone());
         }
         StreamableHttpClientTransport::with_client(self.client.clone(), config)
+    }
+
+    /// The transport whose every request carries the token [`TokenExchange`] chooses.
+    pub(super) fn exchanging_transport(
+        &self,
+        url: &str,
+        exchange: &Arc<TokenExchange>,
+    ) -> StreamableHttpClientTransport<ExchangingClient> {
+        let config =
+            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                url,
+            );
+        let client = ExchangingClient {
+            inner: self.client.clone(),
+            exchange: exchange.clone(),
+        };
+        StreamableHttpClientTransport::with_client(client, config)
     }
 }
 

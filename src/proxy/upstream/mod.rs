@@ -11,6 +11,7 @@
 //! | `target.rs` | where the upstream is |
 
 mod client;
+mod exchange;
 mod http;
 mod stdio;
 mod supervisor;

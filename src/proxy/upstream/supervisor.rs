@@ -121,6 +121,11 @@ impl Upstream {
         None
     }
 
+    /// Per-user tokens for an HTTP upstream (`[proxy.upstream_auth]`), if configured.
+    pub(crate) fn exchange(&self) -> Option<&Arc<super::exchange::TokenExchange>> {
+        self.http.as_ref()?.exchange.as_ref()
+    }
+
     /// Starts the upstream, initializes it and lists its tools, all within the start
     /// timeout.
     pub(crate) async fn start(
@@ -518,10 +523,11 @@ impl Upstream {
                 let Some(http) = &self.http else {
                     return Err("no HTTP client for the upstream".into());
                 };
-                let transport = http.transport(url);
-                self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18))
-                    .serve(transport)
-                    .await
+                let client = self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18));
+                match &http.exchange {
+                    Some(exchange) => client.serve(http.exchanging_transport(url, exchange)).await,
+                    None => client.serve(http.transport(url)).await,
+                }
             }
         };
         let service = match service {

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 /// Largest metadata or JWKS document read, in bytes; a larger answer is refused.
-pub(super) const MAX_DOCUMENT: usize = 256 * 1024;
+pub(crate) const MAX_DOCUMENT: usize = 256 * 1024;
 
 /// The HTTP client every fetch of one verifier shares.
-pub(super) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
     // reqwest's rustls needs a crypto provider: ring, unless the program chose one.
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -22,7 +22,7 @@ pub(super) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
 
 /// `GET url` as JSON: a 2xx answer of at most [`MAX_DOCUMENT`] bytes, within the client's
 /// deadline.
-pub(super) async fn json(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
+pub(crate) async fn json(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
     let body = bounded(
         client
             .get(url)
@@ -35,7 +35,7 @@ pub(super) async fn json(client: &reqwest::Client, url: &str) -> Result<serde_js
 
 /// Sends `request` and reads its body, refusing a status other than 2xx and a body over
 /// [`MAX_DOCUMENT`] bytes (read no further than that).
-pub(super) async fn bounded(
+pub(crate) async fn bounded(
     request: reqwest::RequestBuilder,
     url: &str,
 ) -> Result<Vec<u8>, String> {
@@ -62,7 +62,7 @@ pub(super) async fn bounded(
 /// Where RFC 8414 and OpenID Connect Discovery publish the metadata of `issuer`: the
 /// RFC 8414 form first (the well-known segment before the issuer's path), then OpenID's
 /// (appended to it).
-pub(super) fn metadata_urls(issuer: &str) -> Result<Vec<String>, String> {
+pub(crate) fn metadata_urls(issuer: &str) -> Result<Vec<String>, String> {
     let url = reqwest::Url::parse(issuer).map_err(|e| format!("the issuer URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https")
         || url.query().is_some()

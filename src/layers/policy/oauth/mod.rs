@@ -26,7 +26,7 @@
 //! `exp`, at most five minutes, and never across a change of keys), so the several
 //! checks of one request cost one signature verification.
 
-mod fetch;
+pub(crate) mod fetch;
 mod keys;
 
 use std::collections::HashMap;
