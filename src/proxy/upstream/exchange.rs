@@ -431,3 +431,97 @@ impl StreamableHttpClient for ExchangingClient {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::config::UpstreamAuthKind;
+
+    fn exchange() -> TokenExchange {
+        TokenExchange {
+            http: fetch::client(Duration::from_secs(1)).unwrap(),
+            config: UpstreamAuthConfig {
+                kind: UpstreamAuthKind::TokenExchange,
+                issuer: None,
+                // Nothing listens there: a test that reached it would fail.
+                token_endpoint: Some("http://127.0.0.1:9/token".into()),
+                client_id: "proxy".into(),
+                client_secret_env: "UNUSED".into(),
+                resource: "http://127.0.0.1:9/mcp".into(),
+                scope: None,
+            },
+            secret: "s".into(),
+            endpoint: tokio::sync::OnceCell::new(),
+            own: tokio::sync::Mutex::new(None),
+            exchanged: Mutex::new(HashMap::new()),
+            handles: Mutex::new(HashMap::new()),
+            marker: format!("airlock.upstream-auth/{}", nonce()),
+        }
+    }
+
+    fn request(method: &str, meta: Option<Value>) -> ClientJsonRpcMessage {
+        let mut params = serde_json::json!({"name": "t", "arguments": {}, "uri": "file:///x"});
+        if let Some(meta) = meta {
+            params["_meta"] = meta;
+        }
+        serde_json::from_value(
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_marked_call_goes_with_its_callers_token_and_without_the_mark() {
+        let exchange = exchange();
+        let handle = nonce();
+        exchange
+            .handles
+            .lock()
+            .unwrap()
+            .insert(handle.clone(), ("upstream-token".into(), Instant::now()));
+        let meta = serde_json::json!({exchange.marker.clone(): handle, "traceparent": "00-1-2-01"});
+        let (message, token) = exchange
+            .authorize(request("tools/call", Some(meta)))
+            .await
+            .unwrap();
+        assert_eq!(token, "upstream-token");
+        let sent = serde_json::to_value(&message).unwrap();
+        assert_eq!(
+            sent["params"]["_meta"],
+            serde_json::json!({"traceparent": "00-1-2-01"})
+        );
+        assert!(!sent.to_string().contains("airlock.upstream-auth"));
+        // One time only.
+        let meta = serde_json::json!({exchange.marker.clone(): handle});
+        assert!(
+            exchange
+                .authorize(request("tools/call", Some(meta)))
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_callers_request_without_a_mark_is_never_sent() {
+        let exchange = exchange();
+        for method in ["tools/call", "resources/read", "prompts/get"] {
+            let refused = exchange.authorize(request(method, None)).await;
+            assert!(refused.is_err(), "{method}");
+            // A mark under another key (a client's guess) is no mark.
+            let forged = serde_json::json!({"airlock.upstream-auth/0000": "x"});
+            assert!(
+                exchange
+                    .authorize(request(method, Some(forged)))
+                    .await
+                    .is_err(),
+                "{method}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_credentials_are_form_encoded_before_basic() {
+        assert_eq!(form_encode("a b:c/d"), "a+b%3Ac%2Fd");
+        assert_eq!(form_encode("plain"), "plain");
+    }
+}
