@@ -1,6 +1,6 @@
 //! Cost of verifying an OAuth access token with the keys held (a warm JWKS cache): a
 //! token seen before (remembered by its digest), and tokens seen for the first time
-//! (a signature verified: RS256, the providers' default, and EdDSA).
+//! (a signature verified: RS256, the providers' default, ES256 and EdDSA).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -45,6 +45,8 @@ fn oauth(c: &mut Criterion) {
     let jwks: Value = json!({"keys": [
         serde_json::from_slice::<Value>(&fixture("rsa_public.jwk.json")).unwrap(),
         serde_json::from_slice::<Value>(&fixture("ed25519_public.jwk.json")).unwrap(),
+        serde_json::from_slice::<Value>(&fixture("ec_p256_public.jwk.json")).unwrap(),
+        serde_json::from_slice::<Value>(&fixture("ec_p256_public.jwk.json")).unwrap(),
     ]});
     let issuer = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -63,6 +65,8 @@ fn oauth(c: &mut Criterion) {
     runtime.block_on(verifier.load_keys()).unwrap();
     let rsa = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
     let ed = EncodingKey::from_ed_pem(&fixture("ed25519_private.pem")).unwrap();
+    let ec = EncodingKey::from_ec_pem(&fixture("ec_p256_private.pem")).unwrap();
+    let ec = EncodingKey::from_ec_pem(&fixture("ec_p256_private.pem")).unwrap();
 
     let mut group = c.benchmark_group("oauth");
     let seen = tokens(&issuer, Algorithm::RS256, "test-rsa-1", &rsa, 1).remove(0);
@@ -77,6 +81,10 @@ fn oauth(c: &mut Criterion) {
         (
             "rs256",
             tokens(&issuer, Algorithm::RS256, "test-rsa-1", &rsa, FRESH),
+        ),
+        (
+            "es256",
+            tokens(&issuer, Algorithm::ES256, "test-ec-1", &ec, FRESH),
         ),
         (
             "eddsa",

@@ -405,6 +405,28 @@ async fn a_huge_slow_or_malformed_jwks_yields_no_key_and_keeps_the_keys_held() {
 }
 
 #[tokio::test]
+async fn ecdsa_keys_verify_and_weak_rsa_keys_never_do() {
+    let (issuer, _server) = authorization_server(vec![
+        jwk("ec_p256_public.jwk.json"),
+        jwk("rsa1024_public.jwk.json"),
+    ])
+    .await;
+    let v = verifier(&issuer);
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("test-ec-1".into());
+    let ec = EncodingKey::from_ec_pem(&pem("ec_p256_private.pem")).unwrap();
+    assert_eq!(check(&v, &encode(&header, &claims(&issuer), &ec).unwrap()).await.unwrap(), "alice");
+    // An audience list naming this resource, a fractional expiry: both as RFC 7519 allows.
+    let mut c = claims(&issuer);
+    c["aud"] = json!(["https://other.example.com", RESOURCE]);
+    c["exp"] = json!(now() as f64 + 600.5);
+    assert!(check(&v, &encode(&header, &c, &ec).unwrap()).await.is_ok());
+    // A 1024-bit RSA key published and a token signed with it: refused (2048 bits at least).
+    let weak = rs256(Some("test-rsa-weak"), "rsa1024_private.pem", &claims(&issuer));
+    assert_eq!(check(&v, &weak).await, Err(IdentityError::BadSignature));
+}
+
+#[tokio::test]
 async fn metadata_naming_another_issuer_is_refused() {
     let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
     *server.issuer_override.lock().unwrap() = Some("https://evil.example.com".into());

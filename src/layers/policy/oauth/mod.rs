@@ -39,8 +39,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -94,7 +93,8 @@ struct Inner {
     issuer: String,
     resource: String,
     jwks_uri: Option<String>,
-    validations: Vec<(Algorithm, Validation)>,
+    algorithms: Vec<Algorithm>,
+    leeway: i64,
     agent_claim: String,
     roles_claim: Option<String>,
     scope_roles: HashMap<String, Vec<String>>,
@@ -301,26 +301,14 @@ impl OAuthVerifierBuilder {
                  verified with its public keys"
             )));
         }
-        let validations = self
-            .algorithms
-            .iter()
-            .map(|&alg| {
-                let mut v = Validation::new(alg);
-                v.leeway = self.leeway.as_secs();
-                v.validate_nbf = true;
-                v.set_issuer(&[&self.issuer]);
-                v.set_audience(&[&self.resource]);
-                v.set_required_spec_claims(&["exp", "iss", "aud"]);
-                (alg, v)
-            })
-            .collect();
         Ok(OAuthVerifier {
             inner: Arc::new(Inner {
                 http: fetch::client(self.timeout).map_err(bad)?,
                 issuer: self.issuer,
                 resource: self.resource,
                 jwks_uri: self.jwks_uri,
-                validations,
+                algorithms: self.algorithms,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
                 agent_claim: self.agent_claim,
                 roles_claim: self.roles_claim,
                 scope_roles: self.scope_roles,
@@ -475,8 +463,7 @@ impl Inner {
                 return Err(e);
             }
         };
-        let algorithms: Vec<Algorithm> = self.validations.iter().map(|(a, _)| *a).collect();
-        KeySet::parse(&body, &algorithms).map_err(|e| format!("{jwks_uri}: {e}"))
+        KeySet::parse(&body, &self.algorithms).map_err(|e| format!("{jwks_uri}: {e}"))
     }
 
     /// The `jwks_uri` of the issuer's metadata, which must name the issuer exactly.
@@ -545,47 +532,80 @@ impl Inner {
         Ok(identity)
     }
 
-    fn verify_signed(&self, token: &str) -> Result<(VerifiedIdentity, Option<i64>), IdentityError> {
+    fn verify_signed(&self, token: &str) -> Result<(VerifiedIdentity, i64), IdentityError> {
         let (alg, kid) = header(token)?;
-        let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == alg) else {
+        if !self.algorithms.contains(&alg) {
             return Err(IdentityError::Other(format!(
                 "the algorithm {alg:?} is not accepted"
             )));
-        };
+        }
+        // header "." payload "." signature: the signature covers the first two.
+        let (message, signature) = token.rsplit_once('.').ok_or(IdentityError::Malformed)?;
+        let (_, payload) = message.split_once('.').ok_or(IdentityError::Malformed)?;
+        if payload.contains('.') || signature.is_empty() {
+            return Err(IdentityError::Malformed);
+        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| IdentityError::Malformed)?;
         let loaded = self.keys.load();
-        let key = loaded
-            .keys
-            .candidates(kid.as_deref())
+        let candidates = loaded.keys.candidates(kid.as_deref());
+        if candidates.is_empty() {
+            return Err(IdentityError::Other(
+                "no key of the authorization server's has this token's kid".into(),
+            ));
+        }
+        if !candidates
             .iter()
-            .find_map(|k| k.for_algorithm(alg))
-            .ok_or_else(|| {
-                IdentityError::Other(
-                    "no key of the authorization server's verifies this token".into(),
-                )
-            })?;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => IdentityError::Expired,
-                ErrorKind::ImmatureSignature => IdentityError::NotYetValid,
-                ErrorKind::InvalidAudience => IdentityError::WrongAudience,
-                ErrorKind::InvalidIssuer => IdentityError::WrongIssuer,
-                ErrorKind::InvalidSignature => IdentityError::BadSignature,
-                ErrorKind::MissingRequiredClaim(claim) => {
-                    IdentityError::Claim(match claim.as_str() {
-                        "aud" => "aud",
-                        "iss" => "iss",
-                        _ => "exp",
-                    })
-                }
-                ErrorKind::InvalidToken
-                | ErrorKind::Base64(_)
-                | ErrorKind::Json(_)
-                | ErrorKind::Utf8(_) => IdentityError::Malformed,
-                other => IdentityError::Other(format!("{other:?}")),
-            },
-        )?;
-        let exp = data.claims.get("exp").and_then(Value::as_i64);
-        Ok((self.identity(data.claims)?, exp))
+            .any(|key| key.verifies(alg, message.as_bytes(), &signature))
+        {
+            return Err(IdentityError::BadSignature);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| IdentityError::Malformed)?;
+        let claims: Map<String, Value> =
+            serde_json::from_slice(&json).map_err(|_| IdentityError::Malformed)?;
+        let exp = self.check_claims(&claims)?;
+        Ok((self.identity(claims)?, exp))
+    }
+
+    /// RFC 9068's checks of a signed token's claims: `exp` (required) and `nbf` within the
+    /// leeway, `iss` exactly the issuer, `aud` naming this resource. The expiry.
+    fn check_claims(&self, claims: &Map<String, Value>) -> Result<i64, IdentityError> {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let seconds = |name: &'static str| -> Result<Option<i64>, IdentityError> {
+            match claims.get(name) {
+                None => Ok(None),
+                // NumericDate: seconds, possibly with a fraction (cut: the leeway absorbs it).
+                Some(value) => value
+                    .as_i64()
+                    .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+                    .map(Some)
+                    .ok_or(IdentityError::Claim(name)),
+            }
+        };
+        let exp = seconds("exp")?.ok_or(IdentityError::Claim("exp"))?;
+        if now > exp.saturating_add(self.leeway) {
+            return Err(IdentityError::Expired);
+        }
+        if let Some(nbf) = seconds("nbf")?
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(IdentityError::NotYetValid);
+        }
+        match claims.get("iss") {
+            None => return Err(IdentityError::Claim("iss")),
+            Some(Value::String(iss)) if *iss == self.issuer => {}
+            Some(_) => return Err(IdentityError::WrongIssuer),
+        }
+        let ours = |v: &Value| v.as_str() == Some(self.resource.as_str());
+        match claims.get("aud") {
+            None => Err(IdentityError::Claim("aud")),
+            Some(Value::Array(audiences)) if audiences.iter().any(ours) => Ok(exp),
+            Some(aud) if ours(aud) => Ok(exp),
+            Some(_) => Err(IdentityError::WrongAudience),
+        }
     }
 }
 
@@ -608,9 +628,8 @@ impl IdentityVerifier for OAuthVerifier {
             return Ok(identity.clone());
         }
         let (identity, exp) = self.inner.verify_signed(token)?;
-        let seconds_left = exp
-            .map(|exp| exp.saturating_sub(jsonwebtoken::get_current_timestamp() as i64))
-            .unwrap_or(0);
+        let seconds_left =
+            exp.saturating_sub(i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX));
         if seconds_left > 0 {
             let until = now + REMEMBER_FOR.min(Duration::from_secs(seconds_left as u64));
             let mut remembered = self.inner.remembered.lock().expect("not poisoned");
