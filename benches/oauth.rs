@@ -46,7 +46,6 @@ fn oauth(c: &mut Criterion) {
         serde_json::from_slice::<Value>(&fixture("rsa_public.jwk.json")).unwrap(),
         serde_json::from_slice::<Value>(&fixture("ed25519_public.jwk.json")).unwrap(),
         serde_json::from_slice::<Value>(&fixture("ec_p256_public.jwk.json")).unwrap(),
-        serde_json::from_slice::<Value>(&fixture("ec_p256_public.jwk.json")).unwrap(),
     ]});
     let issuer = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,7 +64,6 @@ fn oauth(c: &mut Criterion) {
     runtime.block_on(verifier.load_keys()).unwrap();
     let rsa = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
     let ed = EncodingKey::from_ed_pem(&fixture("ed25519_private.pem")).unwrap();
-    let ec = EncodingKey::from_ec_pem(&fixture("ec_p256_private.pem")).unwrap();
     let ec = EncodingKey::from_ec_pem(&fixture("ec_p256_private.pem")).unwrap();
 
     let mut group = c.benchmark_group("oauth");

@@ -31,6 +31,9 @@ struct Server {
     jwks_hits: Arc<AtomicUsize>,
     elsewhere_hits: Arc<AtomicUsize>,
     issuer_override: Arc<Mutex<Option<String>>>,
+    /// Opaque tokens and what introspection says of them.
+    opaque: Arc<Mutex<std::collections::HashMap<String, Value>>>,
+    introspect_hits: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -63,6 +66,8 @@ async fn authorization_server(keys: Vec<Value>) -> (String, Server) {
         jwks_hits: Arc::default(),
         elsewhere_hits: Arc::default(),
         issuer_override: Arc::default(),
+        opaque: Arc::default(),
+        introspect_hits: Arc::default(),
     };
     let named = issuer.clone();
     let app = Router::new()
@@ -75,8 +80,12 @@ async fn authorization_server(keys: Vec<Value>) -> (String, Server) {
                     .unwrap()
                     .clone()
                     .unwrap_or(named.clone());
-                let jwks_uri = format!("{named}/jwks");
-                async move { axum::Json(json!({"issuer": issuer, "jwks_uri": jwks_uri})) }
+                let (jwks_uri, introspection) =
+                    (format!("{named}/jwks"), format!("{named}/introspect"));
+                async move {
+                    axum::Json(json!({"issuer": issuer, "jwks_uri": jwks_uri,
+                        "introspection_endpoint": introspection}))
+                }
             }),
         )
         .route(
@@ -97,6 +106,30 @@ async fn authorization_server(keys: Vec<Value>) -> (String, Server) {
                     Jwks::Malformed => "{\"keys\": [".into_response(),
                 }
             }),
+        )
+        .route(
+            "/introspect",
+            axum::routing::post(
+                |State(s): State<Server>, headers: axum::http::HeaderMap, body: String| async move {
+                    s.introspect_hits.fetch_add(1, Ordering::SeqCst);
+                    let expected = format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD
+                            .encode("tools-server:introspection-secret")
+                    );
+                    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&expected)
+                    {
+                        return (axum::http::StatusCode::UNAUTHORIZED, "{}").into_response();
+                    }
+                    let token = body
+                        .split('&')
+                        .find_map(|pair| pair.strip_prefix("token="))
+                        .unwrap_or_default()
+                        .to_owned();
+                    let answer = s.opaque.lock().unwrap().get(&token).cloned();
+                    axum::Json(answer.unwrap_or(json!({"active": false}))).into_response()
+                },
+            ),
         )
         .route(
             "/elsewhere",
@@ -415,15 +448,112 @@ async fn ecdsa_keys_verify_and_weak_rsa_keys_never_do() {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("test-ec-1".into());
     let ec = EncodingKey::from_ec_pem(&pem("ec_p256_private.pem")).unwrap();
-    assert_eq!(check(&v, &encode(&header, &claims(&issuer), &ec).unwrap()).await.unwrap(), "alice");
+    assert_eq!(
+        check(&v, &encode(&header, &claims(&issuer), &ec).unwrap())
+            .await
+            .unwrap(),
+        "alice"
+    );
     // An audience list naming this resource, a fractional expiry: both as RFC 7519 allows.
     let mut c = claims(&issuer);
     c["aud"] = json!(["https://other.example.com", RESOURCE]);
     c["exp"] = json!(now() as f64 + 600.5);
     assert!(check(&v, &encode(&header, &c, &ec).unwrap()).await.is_ok());
     // A 1024-bit RSA key published and a token signed with it: refused (2048 bits at least).
-    let weak = rs256(Some("test-rsa-weak"), "rsa1024_private.pem", &claims(&issuer));
+    let weak = rs256(
+        Some("test-rsa-weak"),
+        "rsa1024_private.pem",
+        &claims(&issuer),
+    );
     assert_eq!(check(&v, &weak).await, Err(IdentityError::BadSignature));
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_introspected_once_and_refused_unless_vouched_for() {
+    let (issuer, server) = authorization_server(vec![jwk("rsa_public.jwk.json")]).await;
+    let good = json!({"active": true, "iss": issuer, "sub": "bob", "aud": RESOURCE,
+        "scope": "tools:read", "exp": now() + 600, "token_type": "Bearer"});
+    let with = |key: &str, value: Value| {
+        let mut c = good.clone();
+        c[key] = value;
+        c
+    };
+    for (token, answer) in [
+        ("good-opaque-token", good.clone()),
+        (
+            "for-another-resource",
+            with("aud", "https://other.example.com/mcp".into()),
+        ),
+        (
+            "from-another-issuer",
+            with("iss", "https://evil.example.com".into()),
+        ),
+        ("expired", with("exp", (now() - 120).into())),
+        ("not-active", with("active", false.into())),
+        ("active-as-a-string", with("active", "true".into())),
+        ("no-audience", {
+            let mut c = good.clone();
+            c.as_object_mut().unwrap().remove("aud");
+            c
+        }),
+    ] {
+        server.opaque.lock().unwrap().insert(token.into(), answer);
+    }
+    // Discovered from the metadata (introspection_endpoint).
+    let v = OAuthVerifier::builder(&issuer, RESOURCE)
+        .scope_roles("tools:read", ["reader"])
+        .introspection("tools-server", "introspection-secret")
+        .build()
+        .unwrap();
+    let who = {
+        let credential = Credential::new("good-opaque-token");
+        v.prepare(&credential).expect("asked about").await;
+        v.verify(&credential).unwrap()
+    };
+    assert_eq!(
+        (who.agent_id.as_str(), who.roles.as_slice()),
+        ("bob", &["reader".to_owned()][..])
+    );
+    assert!(
+        v.prepare(&Credential::new("good-opaque-token")).is_none(),
+        "remembered"
+    );
+    assert_eq!(check(&v, "good-opaque-token").await.unwrap(), "bob");
+    assert_eq!(server.introspect_hits.load(Ordering::SeqCst), 1);
+    for token in [
+        "for-another-resource",
+        "from-another-issuer",
+        "expired",
+        "not-active",
+        "active-as-a-string",
+        "no-audience",
+        "never-issued",
+    ] {
+        assert!(check(&v, token).await.is_err(), "{token}");
+        // Refused answers are not remembered: asked again next time.
+        let hits = server.introspect_hits.load(Ordering::SeqCst);
+        assert!(check(&v, token).await.is_err(), "{token}");
+        assert_eq!(
+            server.introspect_hits.load(Ordering::SeqCst),
+            hits + 1,
+            "{token}"
+        );
+    }
+    // Without introspection, an opaque token is refused and nobody is asked.
+    let hits = server.introspect_hits.load(Ordering::SeqCst);
+    assert!(
+        check(&verifier(&issuer), "good-opaque-token")
+            .await
+            .is_err()
+    );
+    // With the wrong secret, the server refuses to answer: refused.
+    let wrong = OAuthVerifier::builder(&issuer, RESOURCE)
+        .introspection("tools-server", "not-the-secret")
+        .introspection_endpoint(format!("{issuer}/introspect"))
+        .build()
+        .unwrap();
+    assert!(check(&wrong, "good-opaque-token").await.is_err());
+    assert_eq!(server.introspect_hits.load(Ordering::SeqCst), hits + 1);
 }
 
 #[tokio::test]
@@ -712,4 +842,33 @@ mod http_door {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(challenge.unwrap().contains("insufficient_scope"));
     }
+}
+
+#[test]
+fn the_configuration_refuses_what_would_not_protect() {
+    let build = |identity: &str| {
+        let text = format!("[policy.identity]\n{identity}\n");
+        let config = agent_airlock::AirlockConfig::from_toml_str(&text).unwrap();
+        PolicyEngine::from_config(&config.policy).map(|_| ())
+    };
+    let ok = "kind = \"oauth\"\nissuer = \"https://auth.example.com\"\nresource = \"https://t.example/mcp\"";
+    assert!(build(ok).is_ok());
+    for (extra, why) in [
+        ("algorithms = [\"HS256\"]", "shared-secret"),
+        ("algorithms = [\"none\"]", "unknown"),
+        ("audience = \"x\"", "remove `audience`"),
+    ] {
+        let error = build(&format!("{ok}\n{extra}")).unwrap_err().to_string();
+        assert!(error.contains(why), "{extra}: {error}");
+    }
+    let error = build("kind = \"oauth\"\nissuer = \"https://auth.example.com\"").unwrap_err();
+    assert!(error.to_string().contains("resource"), "{error}");
+    let error =
+        build("kind = \"oauth\"\nissuer = \"file:///etc\"\nresource = \"https://t.example/mcp\"")
+            .unwrap_err();
+    assert!(error.to_string().contains("issuer"), "{error}");
+    // OAuth's keys under another kind would be silently ignored: refused instead.
+    let error =
+        build("kind = \"hmac\"\nsecret_env = \"X\"\nscope_roles = { a = [\"b\"] }").unwrap_err();
+    assert!(error.to_string().contains("scope_roles"), "{error}");
 }

@@ -88,6 +88,22 @@ AIRLOCK_CONFIG="$out/axum.toml" AIRLOCK_ADDR="127.0.0.1:$axum_port" AIRLOCK_AUDI
 pids+=($!)
 wait_port $axum_port example-axum
 
+# The same server where the provider issues opaque tokens (its resource named by
+# `localhost`): they are introspected (RFC 7662).
+opaque_port=38124
+{
+    config "http://localhost:$opaque_port/mcp" read_file customer_lookup
+    cat <<TOML
+introspection_client_id = "tools-server"
+introspection_secret_env = "AIRLOCK_TEST_INTROSPECTION_SECRET"
+TOML
+} >"$out/opaque.toml"
+AIRLOCK_CONFIG="$out/opaque.toml" AIRLOCK_ADDR="127.0.0.1:$opaque_port" AIRLOCK_AUDIT=0 \
+    AIRLOCK_TEST_INTROSPECTION_SECRET=introspection-secret \
+    "$target_dir/debug/example-axum" >"$out/opaque.log" 2>&1 &
+pids+=($!)
+wait_port $opaque_port "example-axum (opaque tokens)"
+
 proxy_port=38121
 config "http://127.0.0.1:$proxy_port/mcp" echo get-sum >"$out/proxy.toml"
 "$target_dir/debug/airlock" proxy --config "$out/proxy.toml" --listen "127.0.0.1:$proxy_port" \
@@ -129,6 +145,10 @@ for venv in $venvs; do
     timeout 120 "$python" tests/e2e/oauth_client.py "http://127.0.0.1:$axum_port/mcp" "$issuer" \
         read_file '{"path": "report.txt"}' customer_lookup '{"name": "Jane"}' \
         || { cat "$out/axum.log" >&2; exit 1; }
+    echo "== the Python SDK $sdk's OAuth client against example-axum, opaque tokens introspected"
+    timeout 120 "$python" tests/e2e/oauth_client.py "http://localhost:$opaque_port/mcp" "$issuer" \
+        read_file '{"path": "report.txt"}' customer_lookup '{"name": "Jane"}' \
+        || { cat "$out/opaque.log" >&2; exit 1; }
     echo "== the Python SDK $sdk's OAuth client against airlock proxy --listen"
     timeout 120 "$python" tests/e2e/oauth_client.py "http://127.0.0.1:$proxy_port/mcp" "$issuer" \
         echo '{"message": "hi"}' get-sum '{"a": 1, "b": 2}' \

@@ -58,6 +58,17 @@ def check(step, ok, detail=""):
     print(f"ok {step}", flush=True)
 
 
+def opaque(token):
+    return "." not in token
+
+
+def scopes(tokens):
+    """The token's scopes: from the token response, else its claims."""
+    if tokens.scope:
+        return tokens.scope.split()
+    return claims(tokens.access_token).get("scope", "").split()
+
+
 def claims(token):
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -96,18 +107,23 @@ async def main(url, issuer, tool, args, admin_tool, admin_args):
 
     async def first(client):
         token = storage.tokens.access_token
-        check("discovery from the 401 and a token for this resource", claims(token)["aud"] == url, claims(token))
-        check("the first token has the scope the challenge asked for", claims(token).get("scope") == "tools:read", claims(token))
+        if not opaque(token):
+            check("discovery from the 401 and a token for this resource", claims(token)["aud"] == url, claims(token))
+        check("the first token has the scope the challenge asked for", scopes(storage.tokens) == ["tools:read"], storage.tokens)
         listed = [t.name for t in (await client.list_tools()).tools]
         check("tools/list shows the tools of the token's roles", tool in listed, listed)
         result = await client.call_tool(tool, args)
         check("a call within the token's scope runs", not is_error(result), text(result))
         result = await client.call_tool(admin_tool, admin_args)
-        scopes = claims(storage.tokens.access_token).get("scope", "").split()
-        check("step-up: the 403 made the client ask for the admin scope", "tools:admin" in scopes, scopes)
+        held = scopes(storage.tokens)
+        check("step-up: the 403 made the client ask for the admin scope", "tools:admin" in held, held)
         check("the stepped-up call is served", not is_error(result), text(result))
 
     await session(url, issuer, storage, first)
+    if opaque(storage.tokens.access_token):
+        print("ok (opaque tokens: introspected; no key to rotate)", flush=True)
+        await other_resource(url, issuer)
+        return
     old_kid = header(storage.tokens.access_token)["kid"]
 
     # The provider rotates its signing key; a new client gets a token under the new key.
@@ -123,8 +139,11 @@ async def main(url, issuer, tool, args, admin_tool, admin_args):
         check("the server took the new key without a restart", not is_error(result), text(result))
 
     await session(url, issuer, fresh, after_rotation)
+    await other_resource(url, issuer)
 
-    # A token of the same provider for another resource: refused with a challenge.
+
+async def other_resource(url, issuer):
+    """A token of the same provider for another resource: refused with a challenge."""
     async with httpx.AsyncClient() as http:
         answer = await http.post(
             f"{issuer}/token",

@@ -28,7 +28,7 @@ pub struct HttpAdapter {
     pub(super) events: Option<crate::mcp::Outbox>,
     pub(super) streams: Arc<tokio::sync::Semaphore>,
     pub(super) open_streams: Arc<super::streams::OpenStreams>,
-    pub(super) protected: Option<super::ProtectedResource>,
+    pub(super) protected: Option<super::resource::ProtectedResource>,
     #[cfg(feature = "telemetry")]
     pub(super) metrics: Option<crate::telemetry::Metrics>,
 }
@@ -75,7 +75,7 @@ impl HttpAdapter {
     /// `error="insufficient_scope"` and the scopes to ask for. Tokens are verified by the
     /// policy's verifier ([`OAuthVerifier`](crate::layers::policy::OAuthVerifier), feature
     /// `oauth`), so give the adapter the [`policy`](Self::policy) too.
-    pub fn protected_resource(mut self, resource: super::ProtectedResource) -> Self {
+    pub fn protected_resource(mut self, resource: super::resource::ProtectedResource) -> Self {
         self.protected = Some(resource);
         self
     }

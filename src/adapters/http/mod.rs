@@ -77,6 +77,7 @@ mod metrics;
 mod oauth;
 mod plain;
 mod reply;
+mod resource;
 mod router;
 mod serve;
 mod session;
@@ -87,7 +88,7 @@ pub use front_door::{FrontDoor, FrontDoorLayer, LOOPBACK_HOSTS};
 pub use jsonrpc::MAX_BATCH;
 #[cfg(feature = "telemetry")]
 pub use metrics::metrics_router;
-pub use oauth::ProtectedResource;
+pub use resource::ProtectedResource;
 pub use serve::ServeLimits;
 
 /// The web framework whose `Router` [`HttpAdapter::into_router`] builds, re-exported on

@@ -51,16 +51,49 @@ fn verifier_from_config(
             })
     };
     let leeway = Duration::from_secs(config.leeway_secs);
+    if config.kind != IdentityKind::Oauth {
+        let oauth_only = [
+            ("resource", config.resource.is_some()),
+            ("jwks_uri", config.jwks_uri.is_some()),
+            ("algorithms", !config.algorithms.is_empty()),
+            ("scopes", !config.scopes.is_empty()),
+            ("challenge_scopes", !config.challenge_scopes.is_empty()),
+            ("scope_roles", !config.scope_roles.is_empty()),
+            ("claim_roles", !config.claim_roles.is_empty()),
+            (
+                "refresh_interval_secs",
+                config.refresh_interval_secs.is_some(),
+            ),
+            (
+                "introspection_client_id",
+                config.introspection_client_id.is_some(),
+            ),
+            (
+                "introspection_secret_env",
+                config.introspection_secret_env.is_some(),
+            ),
+            (
+                "introspection_endpoint",
+                config.introspection_endpoint.is_some(),
+            ),
+        ];
+        if let Some((key, _)) = oauth_only.iter().find(|(_, set)| *set) {
+            return Err(PolicyError::Identity(format!(
+                "`policy.identity.{key}` applies to `kind = \"oauth\"` only"
+            )));
+        }
+    }
     match config.kind {
         IdentityKind::Hmac => Ok(Arc::new(HmacTokenVerifier::new(secret()?)?.leeway(leeway))),
         IdentityKind::Jwt => jwt_from_config(config, secret, leeway),
-        IdentityKind::Oauth => oauth_from_config(config, leeway),
+        IdentityKind::Oauth => oauth_from_config(config, env, leeway),
     }
 }
 
 #[cfg(feature = "oauth")]
 fn oauth_from_config(
     config: &IdentityConfig,
+    env: &impl Fn(&str) -> Option<String>,
     leeway: Duration,
 ) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
     use std::str::FromStr;
@@ -110,12 +143,37 @@ fn oauth_from_config(
     if let Some(secs) = config.refresh_interval_secs {
         b = b.refresh_interval(Duration::from_secs(secs));
     }
+    match (
+        &config.introspection_client_id,
+        &config.introspection_secret_env,
+    ) {
+        (None, None) if config.introspection_endpoint.is_none() => {}
+        (Some(id), Some(var)) => {
+            let secret = env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                PolicyError::Identity(format!(
+                    "environment variable {var} (policy.identity.introspection_secret_env) is not set"
+                ))
+            })?;
+            b = b.introspection(id, secret);
+            if let Some(url) = &config.introspection_endpoint {
+                b = b.introspection_endpoint(url);
+            }
+        }
+        _ => {
+            return Err(PolicyError::Identity(
+                "introspection needs both `introspection_client_id` and \
+                 `introspection_secret_env`"
+                    .into(),
+            ));
+        }
+    }
     Ok(Arc::new(b.build()?))
 }
 
 #[cfg(not(feature = "oauth"))]
 fn oauth_from_config(
     _config: &IdentityConfig,
+    _env: &impl Fn(&str) -> Option<String>,
     _leeway: Duration,
 ) -> Result<Arc<dyn IdentityVerifier>, PolicyError> {
     Err(PolicyError::Identity(

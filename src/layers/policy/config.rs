@@ -73,6 +73,8 @@ use super::session::SessionConfig;
 /// tool_scopes = { "delete_*" = ["tools:admin"] }  # a call without them: 403 insufficient_scope
 /// # algorithms = ["RS256", "ES256"]               # default RS256, PS256, ES256, EdDSA
 /// # jwks_uri = "https://auth.example.com/jwks"    # instead of the one discovered
+/// # introspection_client_id = "tools-server"      # opaque tokens: RFC 7662 introspection
+/// # introspection_secret_env = "AIRLOCK_INTROSPECTION_SECRET"
 /// # [[policy.identity.claim_roles]]
 /// # claim = "groups"
 /// # value = "sre"
@@ -230,6 +232,16 @@ pub struct IdentityConfig {
     /// `insufficient_scope` (HTTP 403 at the HTTP door, naming the scopes to ask for).
     #[serde(default)]
     pub tool_scopes: BTreeMap<String, Vec<String>>,
+    /// Opaque access tokens (not JWTs) are introspected (RFC 7662) as this client of the
+    /// authorization server (`oauth`; without it, opaque tokens are refused).
+    #[serde(default)]
+    pub introspection_client_id: Option<String>,
+    /// The environment variable holding that client's secret (`oauth`).
+    #[serde(default)]
+    pub introspection_secret_env: Option<String>,
+    /// The introspection endpoint, instead of the one the issuer's metadata names (`oauth`).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
     /// Shortest time between two fetches of the JWKS, in seconds (`oauth`; default 10).
     #[serde(default)]
     pub refresh_interval_secs: Option<u64>,

@@ -58,6 +58,17 @@ impl HttpClient {
                             .into(),
                     );
                 }
+                for url in auth.token_endpoint.iter().chain(&auth.issuer) {
+                    let at = reqwest::Url::parse(url)
+                        .map_err(|e| format!("proxy.upstream_auth: {url:?}: {e}"))?;
+                    if at.scheme() != "https" && !(at.scheme() == "http" && is_loopback(&at)) {
+                        return Err(format!(
+                            "proxy.upstream_auth: {url:?}: the client secret and the tokens \
+                             would cross the network in clear; use https:// (http:// is \
+                             allowed to loopback only)"
+                        ));
+                    }
+                }
                 Some(Arc::new(TokenExchange::new(auth)?))
             }
             None => None,

@@ -7,7 +7,8 @@
 //     mcp-agent / agent-secret    client_credentials, scopes `tools:read tools:admin`
 //     airlock-proxy / proxy-secret client_credentials and token exchange (RFC 8693)
 // - Resource indicators (RFC 8707): any loopback URI is a resource; its access tokens
-//   are JWTs (RFC 9068) for it alone. `https://other.example.com/mcp` is a resource too,
+//   are JWTs (RFC 9068) for it alone, or opaque when its host is `localhost`
+//   (introspected, RFC 7662, by the client tools-server / introspection-secret). `https://other.example.com/mcp` is a resource too,
 //   for the tests' "token for another resource".
 // - Token exchange (RFC 8693), registered as the provider's documented extension point
 //   (`registerGrantType`): a subject token this provider issued, exchanged for a token of
@@ -56,6 +57,13 @@ function build() {
         scope: SCOPES,
       },
       {
+        client_id: 'tools-server',
+        client_secret: 'introspection-secret',
+        grant_types: [],
+        redirect_uris: [],
+        response_types: [],
+      },
+      {
         client_id: 'airlock-proxy',
         client_secret: 'proxy-secret',
         grant_types: ['client_credentials', EXCHANGE],
@@ -82,7 +90,8 @@ function build() {
             scope: SCOPES,
             audience: resource,
             accessTokenTTL: 600,
-            accessTokenFormat: 'jwt',
+            // A resource named by `localhost` gets opaque tokens (introspected).
+            accessTokenFormat: new URL(resource).hostname === 'localhost' ? 'opaque' : 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
         },

@@ -201,7 +201,11 @@ fn usable(jwk: &Jwk, allowed: &[Algorithm]) -> Option<Key> {
         },
         AlgorithmParameters::EllipticCurve(ec) => {
             let (x, y) = (bytes(&ec.x)?, bytes(&ec.y)?);
-            let size = if ec.curve == EllipticCurve::P256 { 32 } else { 48 };
+            let size = if ec.curve == EllipticCurve::P256 {
+                32
+            } else {
+                48
+            };
             if x.len() != size || y.len() != size {
                 return None;
             }

@@ -17,6 +17,11 @@
 //!   no header that points at other keys (`jku`, `x5u`, `jwk`, `x5c`) or asks for
 //!   extensions (`crit`), `iss` exactly the issuer, `aud` naming this server's canonical
 //!   resource URI (RFC 8707), `exp` in the future and `nbf` in the past within the leeway.
+//! - An opaque token (not a JWT), when [`introspection`](OAuthVerifierBuilder::introspection)
+//!   is set, is asked about at the issuer's introspection endpoint (RFC 7662; at most 16 at
+//!   once): an active one naming this resource, from this issuer, is remembered like a
+//!   verified JWT (a client's own token without `sub` is its `client_id`'s); without
+//!   introspection, opaque tokens are refused.
 //! - The verified `sub` is the agent id; roles come from the token's scopes and claims
 //!   through configured mappings; every claim is kept for the policy (Cedar's context).
 //!
@@ -26,8 +31,12 @@
 //! `exp`, at most five minutes, and never across a change of keys), so the several
 //! checks of one request cost one signature verification.
 
+mod builder;
 pub(crate) mod fetch;
+mod introspect;
 mod keys;
+
+pub use builder::OAuthVerifierBuilder;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -105,6 +114,8 @@ struct Inner {
     keys: ArcSwap<Loaded>,
     refresh: tokio::sync::Mutex<Refresh>,
     remembered: Mutex<HashMap<[u8; 32], (VerifiedIdentity, Instant)>>,
+    introspection: Option<introspect::Introspection>,
+    timeout: Duration,
 }
 
 /// The keys held, and when they were fetched (`None`: never).
@@ -133,24 +144,6 @@ impl std::fmt::Debug for OAuthVerifier {
     }
 }
 
-/// Builds an [`OAuthVerifier`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct OAuthVerifierBuilder {
-    issuer: String,
-    resource: String,
-    jwks_uri: Option<String>,
-    algorithms: Vec<Algorithm>,
-    leeway: Duration,
-    agent_claim: String,
-    roles_claim: Option<String>,
-    scope_roles: HashMap<String, Vec<String>>,
-    claim_roles: Vec<ClaimRoles>,
-    timeout: Duration,
-    refresh_interval: Duration,
-    max_key_age: Duration,
-}
-
 impl OAuthVerifier {
     /// A verifier of tokens `issuer` issues for `resource` (this server's canonical URI,
     /// such as `https://tools.example.com/mcp`).
@@ -168,6 +161,7 @@ impl OAuthVerifier {
             timeout: Duration::from_secs(5),
             refresh_interval: Duration::from_secs(10),
             max_key_age: Duration::from_secs(3600),
+            introspection: None,
         }
     }
 
@@ -200,134 +194,15 @@ impl OAuthVerifier {
     }
 }
 
-impl OAuthVerifierBuilder {
-    /// The JWKS URL, instead of the one the issuer's metadata names (no discovery then).
-    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
-        self.jwks_uri = Some(url.into());
-        self
-    }
-
-    /// The signature algorithms accepted (default RS256, PS256, ES256, EdDSA); HMAC and
-    /// `none` are refused here.
-    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms = algorithms.into_iter().collect();
-        self
-    }
-
-    /// Clock-skew allowance on `exp` and `nbf` (default 30 s).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// The claim holding the agent id (default `sub`).
-    pub fn agent_claim(mut self, claim: impl Into<String>) -> Self {
-        self.agent_claim = claim.into();
-        self
-    }
-
-    /// A claim listing roles outright (an array, or a space-separated string); none by
-    /// default: roles come from the mappings.
-    pub fn roles_claim(mut self, claim: impl Into<String>) -> Self {
-        self.roles_claim = Some(claim.into());
-        self
-    }
-
-    /// Grants `roles` to tokens holding `scope` (in `scope` or `scp`).
-    pub fn scope_roles<R: Into<String>>(
-        mut self,
-        scope: impl Into<String>,
-        roles: impl IntoIterator<Item = R>,
-    ) -> Self {
-        self.scope_roles
-            .entry(scope.into())
-            .or_default()
-            .extend(roles.into_iter().map(Into::into));
-        self
-    }
-
-    /// Grants the roles of `rule` to tokens whose claim holds its value.
-    pub fn claim_roles(mut self, rule: ClaimRoles) -> Self {
-        self.claim_roles.push(rule);
-        self
-    }
-
-    /// Deadline of each fetch from the authorization server (default 5 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Shortest time between two fetches of the JWKS (default 10 s): tokens naming keys
-    /// nobody published cannot make this server hammer the authorization server.
-    pub fn refresh_interval(mut self, interval: Duration) -> Self {
-        self.refresh_interval = interval;
-        self
-    }
-
-    /// Age after which the JWKS is fetched again (default one hour); the keys held stay
-    /// in use if that fetch fails.
-    pub fn max_key_age(mut self, age: Duration) -> Self {
-        self.max_key_age = age;
-        self
-    }
-
-    /// The verifier; an error names what is wrong.
-    pub fn build(self) -> Result<OAuthVerifier, PolicyError> {
-        let bad = |m: String| PolicyError::Identity(m);
-        fetch::metadata_urls(&self.issuer).map_err(bad)?;
-        let resource = reqwest::Url::parse(&self.resource)
-            .map_err(|e| bad(format!("the resource URI: {e}")))?;
-        if !matches!(resource.scheme(), "http" | "https") || resource.fragment().is_some() {
-            return Err(bad(
-                "the resource must be an http(s) URI without a fragment".into(),
-            ));
-        }
-        if let Some(url) = &self.jwks_uri {
-            check_url(url).map_err(bad)?;
-        }
-        if self.algorithms.is_empty() {
-            return Err(bad(
-                "at least one signature algorithm must be allowed".into()
-            ));
-        }
-        if let Some(hmac) = self
-            .algorithms
-            .iter()
-            .find(|a| a.family() == jsonwebtoken::AlgorithmFamily::Hmac)
-        {
-            return Err(bad(format!(
-                "{hmac:?} is a shared-secret algorithm: an authorization server's tokens are \
-                 verified with its public keys"
-            )));
-        }
-        Ok(OAuthVerifier {
-            inner: Arc::new(Inner {
-                http: fetch::client(self.timeout).map_err(bad)?,
-                issuer: self.issuer,
-                resource: self.resource,
-                jwks_uri: self.jwks_uri,
-                algorithms: self.algorithms,
-                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
-                agent_claim: self.agent_claim,
-                roles_claim: self.roles_claim,
-                scope_roles: self.scope_roles,
-                claim_roles: self.claim_roles,
-                refresh_interval: self.refresh_interval,
-                max_key_age: self.max_key_age,
-                keys: ArcSwap::from_pointee(Loaded::default()),
-                refresh: tokio::sync::Mutex::new(Refresh::default()),
-                remembered: Mutex::new(HashMap::new()),
-            }),
-        })
-    }
+/// The clock tokens' times are read against, in seconds since the epoch.
+fn now_secs() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
 }
 
-fn check_url(url: &str) -> Result<(), String> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!("{url:?} is not an http(s) URL")),
-    }
+/// Whether a token is opaque (not a JWT: no `.` in it), which only introspection can
+/// vouch for.
+fn is_opaque(token: &str) -> bool {
+    !token.is_empty() && !token.contains('.')
 }
 
 /// A token's JOSE header: its `alg` and `kid`, refused when it carries what this verifier
@@ -466,8 +341,14 @@ impl Inner {
         KeySet::parse(&body, &self.algorithms).map_err(|e| format!("{jwks_uri}: {e}"))
     }
 
-    /// The `jwks_uri` of the issuer's metadata, which must name the issuer exactly.
+    /// The `jwks_uri` of the issuer's metadata.
     async fn discover(&self) -> Result<String, String> {
+        self.endpoint("jwks_uri").await
+    }
+
+    /// An endpoint the issuer's metadata names (`jwks_uri`, `introspection_endpoint`);
+    /// the metadata must name the issuer exactly.
+    async fn endpoint(&self, name: &str) -> Result<String, String> {
         let mut errors = Vec::new();
         for url in fetch::metadata_urls(&self.issuer)? {
             match fetch::json(&self.http, &url).await {
@@ -479,17 +360,107 @@ impl Inner {
                             self.issuer
                         ));
                     }
-                    let jwks = metadata
-                        .get("jwks_uri")
+                    let endpoint = metadata
+                        .get(name)
                         .and_then(Value::as_str)
-                        .ok_or_else(|| format!("{url}: the metadata has no jwks_uri"))?;
-                    check_url(jwks)?;
-                    return Ok(jwks.to_owned());
+                        .ok_or_else(|| format!("{url}: the metadata has no {name}"))?;
+                    builder::check_url(endpoint)?;
+                    return Ok(endpoint.to_owned());
                 }
                 Err(e) => errors.push(e),
             }
         }
         Err(errors.join("; "))
+    }
+
+    /// Asks the introspection endpoint about an opaque token and remembers what an active
+    /// one for this resource proves; nothing is remembered of any other answer.
+    async fn introspect(self: Arc<Self>, token: String) {
+        let Some(introspection) = &self.introspection else {
+            return;
+        };
+        let asked = introspection
+            .ask(&self.http, &token, self.timeout, || {
+                self.endpoint("introspection_endpoint")
+            })
+            .await;
+        let checked = asked.and_then(|mut claims| {
+            // A client's own token (client credentials) may carry no `sub`: the client is
+            // the subject.
+            if self.agent_claim == "sub"
+                && !claims.contains_key("sub")
+                && let Some(client) = claims.get("client_id").cloned()
+            {
+                claims.insert("sub".into(), client);
+            }
+            self.check_introspected(&claims)
+                .map_err(|e| e.to_string())?;
+            let exp = claims.get("exp").and_then(Value::as_i64);
+            let identity = self.identity(claims).map_err(|e| e.to_string())?;
+            Ok((identity, exp))
+        });
+        match checked {
+            Ok((identity, exp)) => {
+                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+                // Without an `exp`, a minute: the server may revoke it any time.
+                let exp = exp.unwrap_or_else(|| now_secs().saturating_add(60));
+                self.remember(digest, &identity, exp);
+            }
+            Err(reason) => tracing::info!(%reason, "an opaque token was refused"),
+        }
+    }
+
+    /// RFC 7662's answer about a token meant for this server: from this issuer when it
+    /// says, naming this resource, not expired, valid already.
+    fn check_introspected(&self, claims: &Map<String, Value>) -> Result<(), IdentityError> {
+        let now = now_secs();
+        if claims
+            .get("iss")
+            .is_some_and(|iss| iss.as_str() != Some(self.issuer.as_str()))
+        {
+            return Err(IdentityError::WrongIssuer);
+        }
+        if let Some(exp) = claims.get("exp").and_then(Value::as_i64)
+            && now > exp.saturating_add(self.leeway)
+        {
+            return Err(IdentityError::Expired);
+        }
+        if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64)
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(IdentityError::NotYetValid);
+        }
+        self.check_audience(claims)
+    }
+
+    /// `aud` names this resource (a string, or one of an array).
+    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), IdentityError> {
+        let ours = |v: &Value| v.as_str() == Some(self.resource.as_str());
+        match claims.get("aud") {
+            None => Err(IdentityError::Claim("aud")),
+            Some(Value::Array(audiences)) if audiences.iter().any(ours) => Ok(()),
+            Some(aud) if ours(aud) => Ok(()),
+            Some(_) => Err(IdentityError::WrongAudience),
+        }
+    }
+
+    /// Remembers `identity` for the token of `digest` until `exp`, at most
+    /// [`REMEMBER_FOR`]; nothing when it has expired.
+    fn remember(&self, digest: [u8; 32], identity: &VerifiedIdentity, exp: i64) {
+        let seconds_left = exp.saturating_sub(now_secs());
+        if seconds_left <= 0 {
+            return;
+        }
+        let now = Instant::now();
+        let until = now + REMEMBER_FOR.min(Duration::from_secs(seconds_left as u64));
+        let mut remembered = self.remembered.lock().expect("not poisoned");
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.retain(|_, (_, until)| *until > now);
+            if remembered.len() >= MAX_REMEMBERED {
+                remembered.clear();
+            }
+        }
+        remembered.insert(digest, (identity.clone(), until));
     }
 
     fn identity(&self, claims: Map<String, Value>) -> Result<VerifiedIdentity, IdentityError> {
@@ -573,7 +544,7 @@ impl Inner {
     /// RFC 9068's checks of a signed token's claims: `exp` (required) and `nbf` within the
     /// leeway, `iss` exactly the issuer, `aud` naming this resource. The expiry.
     fn check_claims(&self, claims: &Map<String, Value>) -> Result<i64, IdentityError> {
-        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let now = now_secs();
         let seconds = |name: &'static str| -> Result<Option<i64>, IdentityError> {
             match claims.get(name) {
                 None => Ok(None),
@@ -599,13 +570,7 @@ impl Inner {
             Some(Value::String(iss)) if *iss == self.issuer => {}
             Some(_) => return Err(IdentityError::WrongIssuer),
         }
-        let ours = |v: &Value| v.as_str() == Some(self.resource.as_str());
-        match claims.get("aud") {
-            None => Err(IdentityError::Claim("aud")),
-            Some(Value::Array(audiences)) if audiences.iter().any(ours) => Ok(exp),
-            Some(aud) if ours(aud) => Ok(exp),
-            Some(_) => Err(IdentityError::WrongAudience),
-        }
+        self.check_audience(claims).map(|()| exp)
     }
 }
 
@@ -627,20 +592,14 @@ impl IdentityVerifier for OAuthVerifier {
         {
             return Ok(identity.clone());
         }
-        let (identity, exp) = self.inner.verify_signed(token)?;
-        let seconds_left =
-            exp.saturating_sub(i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX));
-        if seconds_left > 0 {
-            let until = now + REMEMBER_FOR.min(Duration::from_secs(seconds_left as u64));
-            let mut remembered = self.inner.remembered.lock().expect("not poisoned");
-            if remembered.len() >= MAX_REMEMBERED {
-                remembered.retain(|_, (_, until)| *until > now);
-                if remembered.len() >= MAX_REMEMBERED {
-                    remembered.clear();
-                }
-            }
-            remembered.insert(digest, (identity.clone(), until));
+        if is_opaque(token) {
+            // Known only through introspection (`prepare`), which remembered it if active.
+            return Err(IdentityError::Other(
+                "an opaque token the authorization server did not vouch for".into(),
+            ));
         }
+        let (identity, exp) = self.inner.verify_signed(token)?;
+        self.inner.remember(digest, &identity, exp);
         Ok(identity)
     }
 
@@ -648,6 +607,21 @@ impl IdentityVerifier for OAuthVerifier {
         let token = credential.expose();
         if token.len() > MAX_TOKEN {
             return None;
+        }
+        if is_opaque(token) {
+            self.inner.introspection.as_ref()?;
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let known = self
+                .inner
+                .remembered
+                .lock()
+                .expect("not poisoned")
+                .get(&digest)
+                .is_some_and(|(_, until)| *until > Instant::now());
+            if known {
+                return None;
+            }
+            return Some(Box::pin(self.inner.clone().introspect(token.to_owned())));
         }
         // A token whose header is refused is refused by `verify`: nothing to fetch for it.
         let (_, kid) = header(token).ok()?;
