@@ -124,25 +124,14 @@ impl TokenExchange {
     /// it is good for.
     async fn token(&self, form: &[(&str, &str)]) -> Result<(String, Instant), String> {
         let endpoint = self.endpoint().await?;
-        let mut body = reqwest::Url::parse("urn:form").expect("a constant URL");
-        body.query_pairs_mut().extend_pairs(form);
-        let request = self
-            .http
-            .post(endpoint)
-            .basic_auth(
-                form_encode(&self.config.client_id),
-                Some(form_encode(&self.secret)),
-            )
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body.query().unwrap_or_default().to_owned());
         // The answer holds a token: it is read, never logged; an error says only its status.
-        let answer = fetch::bounded(request, endpoint).await?;
-        let answer: Value =
-            serde_json::from_slice(&answer).map_err(|_| format!("{endpoint}: not JSON"))?;
+        let answer = fetch::post_form(
+            &self.http,
+            endpoint,
+            (&self.config.client_id, &self.secret),
+            form,
+        )
+        .await?;
         let token = answer
             .get("access_token")
             .and_then(Value::as_str)
@@ -281,17 +270,6 @@ impl TokenExchange {
         let message = serde_json::from_value(value).map_err(|e| e.to_string())?;
         Ok((message, token))
     }
-}
-
-/// `application/x-www-form-urlencoded` of a client id or secret, as RFC 6749 section
-/// 2.3.1 asks before HTTP Basic.
-fn form_encode(text: &str) -> String {
-    let mut url = reqwest::Url::parse("urn:x").expect("a constant URL");
-    url.query_pairs_mut().append_pair("", text);
-    url.query()
-        .unwrap_or_default()
-        .trim_start_matches('=')
-        .to_owned()
 }
 
 /// The upstream's HTTP client with each request's token chosen by [`TokenExchange`].
@@ -507,11 +485,5 @@ mod tests {
                 "{method}"
             );
         }
-    }
-
-    #[test]
-    fn client_credentials_are_form_encoded_before_basic() {
-        assert_eq!(form_encode("a b:c/d"), "a+b%3Ac%2Fd");
-        assert_eq!(form_encode("plain"), "plain");
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use jsonwebtoken::Algorithm;
 
-use super::{Inner, Loaded, OAuthVerifier, Refresh, fetch};
+use super::fetch;
+use super::verifier::{DEFAULT_ALGORITHMS, Inner, Loaded, OAuthVerifier, Refresh};
 use crate::layers::policy::config::ClaimRoles;
 use crate::layers::policy::error::PolicyError;
 
@@ -28,6 +29,28 @@ pub struct OAuthVerifierBuilder {
     pub(super) refresh_interval: Duration,
     pub(super) max_key_age: Duration,
     pub(super) introspection: Option<(Option<String>, String, String)>,
+}
+
+impl OAuthVerifier {
+    /// A verifier of tokens `issuer` issues for `resource` (this server's canonical URI,
+    /// such as `https://tools.example.com/mcp`).
+    pub fn builder(issuer: impl Into<String>, resource: impl Into<String>) -> OAuthVerifierBuilder {
+        OAuthVerifierBuilder {
+            issuer: issuer.into(),
+            resource: resource.into(),
+            jwks_uri: None,
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            leeway: Duration::from_secs(30),
+            agent_claim: "sub".into(),
+            roles_claim: None,
+            scope_roles: HashMap::new(),
+            claim_roles: Vec::new(),
+            timeout: Duration::from_secs(5),
+            refresh_interval: Duration::from_secs(10),
+            max_key_age: Duration::from_secs(3600),
+            introspection: None,
+        }
+    }
 }
 
 impl OAuthVerifierBuilder {
@@ -138,7 +161,7 @@ impl OAuthVerifierBuilder {
             ));
         }
         if let Some(url) = &self.jwks_uri {
-            check_url(url).map_err(bad)?;
+            fetch::http_url(url).map_err(bad)?;
         }
         if self.algorithms.is_empty() {
             return Err(bad(
@@ -163,7 +186,7 @@ impl OAuthVerifierBuilder {
                     ));
                 }
                 if let Some(url) = &endpoint {
-                    check_url(url).map_err(bad)?;
+                    fetch::http_url(url).map_err(bad)?;
                 }
                 Some(super::introspect::Introspection::new(
                     endpoint, client_id, secret,
@@ -192,12 +215,5 @@ impl OAuthVerifierBuilder {
                 remembered: Mutex::new(HashMap::new()),
             }),
         })
-    }
-}
-
-pub(super) fn check_url(url: &str) -> Result<(), String> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!("{url:?} is not an http(s) URL")),
     }
 }

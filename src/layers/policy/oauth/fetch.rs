@@ -59,6 +59,48 @@ pub(crate) async fn bounded(
     Ok(body)
 }
 
+/// `POST form` to `url` as the client `client_id` with `secret` (HTTP Basic, each
+/// form-encoded first as RFC 6749 section 2.3.1 asks), the answer a JSON object read with
+/// [`bounded`]'s limits. What comes back may hold a token: an error never quotes it.
+pub(crate) async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    (client_id, secret): (&str, &str),
+    form: &[(&str, &str)],
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut body = reqwest::Url::parse("urn:form").expect("a constant URL");
+    body.query_pairs_mut().extend_pairs(form);
+    let request = client
+        .post(url)
+        .basic_auth(form_value(client_id), Some(form_value(secret)))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body.query().unwrap_or_default().to_owned());
+    let answer = bounded(request, url).await?;
+    serde_json::from_slice(&answer).map_err(|_| format!("{url}: not a JSON object"))
+}
+
+/// `text` as an `application/x-www-form-urlencoded` value.
+pub(crate) fn form_value(text: &str) -> String {
+    let mut url = reqwest::Url::parse("urn:x").expect("a constant URL");
+    url.query_pairs_mut().append_pair("", text);
+    url.query()
+        .unwrap_or_default()
+        .trim_start_matches('=')
+        .to_owned()
+}
+
+/// `url`, if it is an `http(s)` URL.
+pub(crate) fn http_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(format!("{url:?} is not an http(s) URL")),
+    }
+}
+
 /// Where RFC 8414 and OpenID Connect Discovery publish the metadata of `issuer`: the
 /// RFC 8414 form first (the well-known segment before the issuer's path), then OpenID's
 /// (appended to it).
@@ -81,6 +123,12 @@ pub(crate) fn metadata_urls(issuer: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_credentials_are_form_encoded_before_basic() {
+        assert_eq!(form_value("a b:c/d"), "a+b%3Ac%2Fd");
+        assert_eq!(form_value("plain"), "plain");
+    }
 
     #[test]
     fn metadata_lives_where_the_rfcs_say() {

@@ -78,36 +78,16 @@ impl Introspection {
             .map_err(|_| "too many introspections in flight".to_owned())?
             .map_err(|_| "closed".to_owned())?;
         let url = self.url(discover).await?;
-        let mut form = reqwest::Url::parse("urn:form").expect("a constant URL");
-        form.query_pairs_mut()
-            .append_pair("token", token)
-            .append_pair("token_type_hint", "access_token");
-        let request = http
-            .post(url)
-            .basic_auth(encode(&self.client_id), Some(encode(&self.secret)))
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(form.query().unwrap_or_default().to_owned());
-        let body = fetch::bounded(request, url).await?;
-        let answer: Map<String, Value> =
-            serde_json::from_slice(&body).map_err(|_| format!("{url}: not a JSON object"))?;
+        let answer = fetch::post_form(
+            http,
+            url,
+            (&self.client_id, &self.secret),
+            &[("token", token), ("token_type_hint", "access_token")],
+        )
+        .await?;
         if answer.get("active") != Some(&Value::Bool(true)) {
             return Err("the authorization server says the token is not active".into());
         }
         Ok(answer)
     }
-}
-
-/// `application/x-www-form-urlencoded`, as RFC 6749 section 2.3.1 asks of a client id and
-/// secret before HTTP Basic.
-fn encode(text: &str) -> String {
-    let mut url = reqwest::Url::parse("urn:x").expect("a constant URL");
-    url.query_pairs_mut().append_pair("", text);
-    url.query()
-        .unwrap_or_default()
-        .trim_start_matches('=')
-        .to_owned()
 }
