@@ -203,6 +203,7 @@ impl ToolService for GrpcAdapter {
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let headers = request.metadata().clone().into_headers();
         let (caller, _) = caller_of(&headers);
+        self.core.prepare(&caller).await;
         let tools = self.core.visible(caller, |t| Tool {
             name: t.name().to_owned(),
             description: t.description().unwrap_or_default().to_owned(),

@@ -385,6 +385,7 @@ impl ServerHandler for AirlockMcp {
     ) -> Result<InitializeResult, ErrorData> {
         // The session is the server's: issued here, bound to the caller that initialized.
         let (caller, _) = caller_from(&context);
+        self.core.prepare(&caller).await;
         // Over HTTP, where many callers share the door and identity is required, only a
         // caller the policy verifies gets a session (anonymous initializes cannot fill the
         // store).
@@ -541,6 +542,7 @@ impl ServerHandler for AirlockMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let (caller, _) = caller_from(&context);
+        self.core.prepare(&caller).await;
         let tools = self.core.visible(caller, |spec| {
             // The whole definition (title, outputSchema, annotations, …) as served.
             serde_json::from_value::<Tool>(spec.to_mcp()).unwrap_or_else(|_| {

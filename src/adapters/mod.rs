@@ -87,6 +87,14 @@ impl ServedStack {
         self.policy = Some(policy);
     }
 
+    /// Fetches what verifying `caller`'s credential needs and is not held yet (an
+    /// authorization server's new keys), before a door checks it outside the stack.
+    pub(crate) async fn prepare(&self, caller: &Caller) {
+        if let Some(fetch) = self.policy.as_ref().and_then(|p| p.prepare(caller)) {
+            fetch.await;
+        }
+    }
+
     /// The policy that filters tool lists, if one was given.
     #[allow(dead_code)] // not every adapter needs it
     pub(crate) fn policy(&self) -> Option<&PolicyEngine> {
