@@ -28,4 +28,4 @@ mod version;
 pub use notify::{Notification, Outbox};
 pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
 pub use rpc::RpcError;
-pub use version::{PROTOCOL_VERSION, SUPPORTED_VERSIONS};
+pub use version::{ALL_VERSIONS, PROTOCOL_VERSION, STATELESS_VERSION, SUPPORTED_VERSIONS};

@@ -25,6 +25,17 @@ pub enum RpcError {
     /// `-32603`: the server could not answer (a store down, a stack that failed).
     #[error("{0}")]
     Internal(Cow<'static, str>),
+    /// `-32020` (revision 2026-07-28): an `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name`
+    /// header that is missing or does not match the body, which is what is decided on.
+    #[error("{0}")]
+    HeaderMismatch(Cow<'static, str>),
+    /// `-32022`: a protocol revision this server does not speak; the error's data names
+    /// the one asked for and those it speaks.
+    #[error("unsupported protocol version: this server speaks {}", super::ALL_VERSIONS.join(", "))]
+    UnsupportedVersion {
+        /// The revision the request named (at most 64 characters of it).
+        requested: String,
+    },
     /// An error a relayed server answered with, passed on with its own code (its message
     /// already masked by whoever relayed it).
     #[error("{message}")]
@@ -45,6 +56,8 @@ impl RpcError {
             RpcError::MethodNotFound => -32601,
             RpcError::InvalidParams(_) => -32602,
             RpcError::Internal(_) => -32603,
+            RpcError::HeaderMismatch(_) => -32020,
+            RpcError::UnsupportedVersion { .. } => -32022,
             RpcError::Relayed { code, .. } => *code,
         }
     }
@@ -66,7 +79,11 @@ impl RpcError {
 
     /// The whole JSON-RPC error response for the request `id` (`null` when unknown).
     pub fn to_response(&self, id: Value) -> Value {
-        json!({"jsonrpc": "2.0", "id": id, "error": {"code": self.code(), "message": self.to_string()}})
+        let mut error = json!({"code": self.code(), "message": self.to_string()});
+        if let RpcError::UnsupportedVersion { requested } = self {
+            error["data"] = json!({"requested": requested, "supported": super::ALL_VERSIONS});
+        }
+        json!({"jsonrpc": "2.0", "id": id, "error": error})
     }
 }
 

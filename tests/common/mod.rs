@@ -96,7 +96,7 @@ pub fn nested(depth: usize) -> Value {
 /// it here too.
 #[allow(dead_code)] // not every test file talks HTTP
 pub fn http_client() -> reqwest::Client {
-    #[cfg(feature = "proxy")]
+    #[cfg(any(feature = "proxy", feature = "oauth", feature = "telemetry"))]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }

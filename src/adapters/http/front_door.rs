@@ -79,7 +79,7 @@ impl Allowed {
         uri: &Uri,
         headers: &HeaderMap,
         json_rpc: bool,
-        revision: bool,
+        revision: Revision,
     ) -> Result<(), (StatusCode, String)> {
         // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority. A request with
         // neither is no browser's (browsers always send one), so there is nothing to
@@ -150,7 +150,12 @@ impl Allowed {
                 }
             }
         }
-        if revision && let Some(version) = headers.get("mcp-protocol-version") {
+        let checked = match revision {
+            Revision::Checked => true,
+            Revision::NotOnPost => method != Method::POST,
+            Revision::Ignored => false,
+        };
+        if checked && let Some(version) = headers.get("mcp-protocol-version") {
             let version = version.to_str().unwrap_or("");
             if !SUPPORTED_VERSIONS.contains(&version) {
                 return Err((
@@ -175,7 +180,19 @@ impl Allowed {
 pub struct FrontDoorLayer {
     allowed: Arc<Allowed>,
     json_rpc: bool,
-    revision: bool,
+    revision: Revision,
+}
+
+/// Where the door checks `MCP-Protocol-Version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revision {
+    /// On every request.
+    Checked,
+    /// Not on a `POST`, whose handler checks it against the body (and answers with the
+    /// request's id, as revision 2026-07-28 asks).
+    NotOnPost,
+    /// Never (a document that is not MCP).
+    Ignored,
 }
 
 impl FrontDoorLayer {
@@ -194,7 +211,7 @@ impl FrontDoorLayer {
         Self {
             allowed: Arc::new(allowed),
             json_rpc: false,
-            revision: true,
+            revision: Revision::Checked,
         }
     }
 
@@ -202,7 +219,14 @@ impl FrontDoorLayer {
     /// `Origin` only, whatever revision a client names (clients send theirs with every
     /// request, and a document does not depend on it).
     pub(super) fn document(mut self) -> Self {
-        self.revision = false;
+        self.revision = Revision::Ignored;
+        self
+    }
+
+    /// For the MCP endpoint: a `POST`'s revision is checked by its handler, against the
+    /// body's.
+    pub(super) fn revision_in_body(mut self) -> Self {
+        self.revision = Revision::NotOnPost;
         self
     }
 

@@ -6,18 +6,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::adapter::HttpAdapter;
+use super::methods::{call_tool, tools_page};
 use super::reply::{json_response, rpc_result};
 use super::session::Requester;
 use crate::adapters::caller_of;
-use crate::mcp::result::call_result;
 use crate::mcp::{PROTOCOL_VERSION, RpcError, SUPPORTED_VERSIONS};
-use crate::service::{Caller, ToolCall};
 use crate::state::session::SessionError;
-use crate::telemetry::TraceContext;
 
 /// Most messages in one JSON-RPC batch (protocol revision 2025-03-26).
 pub const MAX_BATCH: usize = 32;
@@ -36,6 +33,19 @@ pub(super) async fn mcp(
             );
         }
     };
+    // The revision decides how the request is served: 2026-07-28 statelessly, the earlier
+    // ones with the handshake and sessions.
+    match super::stateless::revision(&headers, &message) {
+        Ok(super::stateless::Revision::Stateless) => {
+            let requester = Requester::new(caller_of(&headers).0);
+            return super::stateless::one(&adapter, &headers, &requester, message).await;
+        }
+        Ok(super::stateless::Revision::Handshake) => {}
+        Err(error) => {
+            let id = message.get("id").cloned().unwrap_or(Value::Null);
+            return json_response(StatusCode::BAD_REQUEST, error.to_response(id));
+        }
+    }
     // Who is calling, read from the headers once for the whole request.
     let requester = Requester::new(caller_of(&headers).0);
     match message {
@@ -167,7 +177,7 @@ pub(super) async fn one(
             ),
         };
     };
-    let mut params = match message.remove("params") {
+    let params = match message.remove("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map,
         Some(_) => {
@@ -253,100 +263,11 @@ pub(super) async fn one(
     };
     match method.as_str() {
         "ping" => json_response(StatusCode::OK, rpc_result(id, json!({}))),
-        "tools/list" => {
-            let start = match params.get("cursor") {
-                None | Some(Value::Null) => 0,
-                Some(Value::String(cursor)) => match decode_cursor(cursor) {
-                    Some(start) => start,
-                    None => {
-                        return json_response(
-                            StatusCode::OK,
-                            RpcError::invalid_params(
-                                "invalid cursor: use a nextCursor this server gave",
-                            )
-                            .to_response(id),
-                        );
-                    }
-                },
-                Some(_) => {
-                    return json_response(
-                        StatusCode::OK,
-                        RpcError::invalid_params("the cursor must be a string").to_response(id),
-                    );
-                }
-            };
-            let tools = list_tools(adapter, requester.caller.clone());
-            let end = start.saturating_add(adapter.page_size).min(tools.len());
-            let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
-            let mut result = json!({"tools": page});
-            if end < tools.len() {
-                result["nextCursor"] = Value::String(encode_cursor(end));
-            }
-            json_response(StatusCode::OK, rpc_result(id, result))
-        }
-        "tools/call" => {
-            let Some(Value::String(name)) = params.remove("name") else {
-                return json_response(
-                    StatusCode::OK,
-                    RpcError::invalid_params("tools/call needs params.name, the tool's name")
-                        .to_response(id),
-                );
-            };
-            let arguments = match params.remove("arguments") {
-                None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(v @ Value::Object(_)) => v,
-                Some(_) => {
-                    return json_response(
-                        StatusCode::OK,
-                        RpcError::invalid_params("params.arguments must be an object")
-                            .to_response(id),
-                    );
-                }
-            };
-            let typed = adapter.core.has_output_schema(&name);
-            let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
-            // Only a session this server issued to this caller counts for budgets.
-            call.session = session;
-            // The client's trace: `_meta` (MCP's place for it) first, then the headers.
-            if let Some(context) = params
-                .get("_meta")
-                .and_then(TraceContext::from_meta)
-                .or_else(|| TraceContext::from_headers(headers))
-            {
-                call.extensions.insert(context);
-            }
-            let caller = adapter.protected.as_ref().map(|_| requester.caller.clone());
-            let tool = caller.as_ref().map(|_| call.tool.clone());
-            match adapter.core.call(call).await {
-                Ok(response) => {
-                    let mut out = json_response(
-                        StatusCode::OK,
-                        RpcResult {
-                            jsonrpc: "2.0",
-                            id: &id,
-                            result: call_result(&response, typed),
-                        },
-                    );
-                    // Refused for lacking scopes at a protected resource: 403 and the scopes
-                    // to ask for (the refusal stays in the body).
-                    if let (Some(caller), Some(tool)) = (caller, tool)
-                        && response.rejection.as_ref().is_some_and(|r| {
-                            r.code == crate::service::RejectionCode::InsufficientScope
-                        })
-                        && let Some(value) = super::oauth::step_up(adapter, &tool, &caller)
-                    {
-                        *out.status_mut() = StatusCode::FORBIDDEN;
-                        out.headers_mut()
-                            .insert(axum::http::header::WWW_AUTHENTICATE, value);
-                    }
-                    out
-                }
-                Err(_) => json_response(
-                    StatusCode::OK,
-                    RpcError::internal("internal error").to_response(id),
-                ),
-            }
-        }
+        "tools/list" => match tools_page(adapter, &requester.caller, &params) {
+            Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
+            Err(error) => json_response(StatusCode::OK, error.to_response(id)),
+        },
+        "tools/call" => call_tool(adapter, headers, requester, id, params, session, false).await,
         other => {
             match adapter.relay.as_ref().and_then(|relay| {
                 relay.request(other, Value::Object(params), requester.caller.clone())
@@ -361,39 +282,4 @@ pub(super) async fn one(
             }
         }
     }
-}
-
-/// A `tools/list` cursor: the index of the page's first tool, tagged and base64url'd so
-/// clients treat it as opaque.
-pub(super) fn encode_cursor(start: usize) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("tools:{start}"))
-}
-
-pub(super) fn decode_cursor(cursor: &str) -> Option<usize> {
-    use base64::Engine;
-    if cursor.len() > 64 {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()?;
-    std::str::from_utf8(&bytes)
-        .ok()?
-        .strip_prefix("tools:")?
-        .parse()
-        .ok()
-}
-
-/// `tools/list`: the catalog, filtered by the policy for this caller.
-pub(super) fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
-    adapter.core.visible(caller, |t| t.to_mcp())
-}
-
-/// A JSON-RPC success response, serialized without building a `Value` tree.
-#[derive(Serialize)]
-pub(super) struct RpcResult<'a, R> {
-    jsonrpc: &'static str,
-    id: &'a Value,
-    result: R,
 }

@@ -72,6 +72,7 @@ mod adapter;
 mod events;
 mod front_door;
 mod jsonrpc;
+mod methods;
 #[cfg(feature = "telemetry")]
 mod metrics;
 mod oauth;
@@ -81,6 +82,7 @@ mod resource;
 mod router;
 mod serve;
 mod session;
+mod stateless;
 mod streams;
 
 pub use adapter::HttpAdapter;

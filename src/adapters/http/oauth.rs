@@ -45,9 +45,7 @@ pub(super) async fn challenge(
         return next.run(request).await;
     };
     let (caller, _) = caller_of(request.headers());
-    if let Some(fetch) = policy.prepare(&caller) {
-        fetch.await;
-    }
+    adapter.core.prepare(&caller).await;
     if let Some(resource) = &adapter.protected {
         let presented = caller.credential.is_some();
         if (presented || policy.requires_identity())

@@ -54,7 +54,7 @@ impl HttpAdapter {
                     .get(event_stream)
                     .layer::<_, std::convert::Infallible>(in_time.clone())
                     .layer::<_, std::convert::Infallible>(challenge.clone())
-                    .layer(door.clone().json_rpc()),
+                    .layer(door.clone().json_rpc().revision_in_body()),
             )
             .route(
                 "/tools/{name}",

@@ -1,0 +1,162 @@
+//! The MCP methods both revisions serve the same way: `tools/list` (a page of the tools
+//! this caller may see) and `tools/call` (through the stack).
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::adapter::HttpAdapter;
+use super::reply::json_response;
+use super::session::Requester;
+use crate::mcp::RpcError;
+use crate::mcp::result::call_result;
+use crate::service::{Caller, ToolCall};
+use crate::telemetry::TraceContext;
+
+/// A `tools/list` cursor: the index of the page's first tool, tagged and base64url'd so
+/// clients treat it as opaque.
+pub(super) fn encode_cursor(start: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("tools:{start}"))
+}
+
+pub(super) fn decode_cursor(cursor: &str) -> Option<usize> {
+    use base64::Engine;
+    if cursor.len() > 64 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("tools:")?
+        .parse()
+        .ok()
+}
+
+/// The catalog, filtered by the policy for this caller.
+pub(super) fn list_tools(adapter: &HttpAdapter, caller: Caller) -> Vec<Value> {
+    adapter.core.visible(caller, |t| t.to_mcp())
+}
+
+/// `tools/list`: the page `params.cursor` names (the first without one).
+pub(super) fn tools_page(
+    adapter: &HttpAdapter,
+    caller: &Caller,
+    params: &Map<String, Value>,
+) -> Result<Value, RpcError> {
+    let start = match params.get("cursor") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(cursor)) => decode_cursor(cursor).ok_or_else(|| {
+            RpcError::invalid_params("invalid cursor: use a nextCursor this server gave")
+        })?,
+        Some(_) => return Err(RpcError::invalid_params("the cursor must be a string")),
+    };
+    let tools = list_tools(adapter, caller.clone());
+    let end = start.saturating_add(adapter.page_size).min(tools.len());
+    let page: Vec<&Value> = tools.get(start..end).unwrap_or_default().iter().collect();
+    let mut result = json!({"tools": page});
+    if end < tools.len() {
+        result["nextCursor"] = Value::String(encode_cursor(end));
+    }
+    Ok(result)
+}
+
+/// A JSON-RPC success response, serialized without building a `Value` tree.
+#[derive(Serialize)]
+pub(super) struct RpcResult<'a, R> {
+    pub(super) jsonrpc: &'static str,
+    pub(super) id: &'a Value,
+    pub(super) result: R,
+}
+
+/// `tools/call`: the call through the stack, answered as a `CallToolResult` (with
+/// `resultType` under the stateless revision); a refusal for lacking scopes at a
+/// protected resource is 403 with the scopes to ask for (the refusal stays in the body).
+pub(super) async fn call_tool(
+    adapter: &HttpAdapter,
+    headers: &HeaderMap,
+    requester: &Requester,
+    id: Value,
+    mut params: Map<String, Value>,
+    session: Option<String>,
+    stateless: bool,
+) -> Response {
+    let Some(Value::String(name)) = params.remove("name") else {
+        return json_response(
+            StatusCode::OK,
+            RpcError::invalid_params("tools/call needs params.name, the tool's name")
+                .to_response(id),
+        );
+    };
+    let arguments = match params.remove("arguments") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            return json_response(
+                StatusCode::OK,
+                RpcError::invalid_params("params.arguments must be an object").to_response(id),
+            );
+        }
+    };
+    let typed = adapter.core.has_output_schema(&name);
+    let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
+    // Only a session this server issued to this caller counts for budgets.
+    call.session = session;
+    // The client's trace: `_meta` (MCP's place for it) first, then the headers.
+    if let Some(context) = params
+        .get("_meta")
+        .and_then(TraceContext::from_meta)
+        .or_else(|| TraceContext::from_headers(headers))
+    {
+        call.extensions.insert(context);
+    }
+    let caller = adapter.protected.as_ref().map(|_| requester.caller.clone());
+    let tool = caller.as_ref().map(|_| call.tool.clone());
+    let response = match adapter.core.call(call).await {
+        Ok(response) => response,
+        Err(_) => {
+            return json_response(
+                StatusCode::OK,
+                RpcError::internal("internal error").to_response(id),
+            );
+        }
+    };
+    let mut out = if stateless {
+        let mut result = serde_json::to_value(call_result(&response, typed)).unwrap_or_default();
+        if let Value::Object(fields) = &mut result {
+            fields.insert("resultType".into(), "complete".into());
+        }
+        json_response(
+            StatusCode::OK,
+            RpcResult {
+                jsonrpc: "2.0",
+                id: &id,
+                result,
+            },
+        )
+    } else {
+        json_response(
+            StatusCode::OK,
+            RpcResult {
+                jsonrpc: "2.0",
+                id: &id,
+                result: call_result(&response, typed),
+            },
+        )
+    };
+    if let (Some(caller), Some(tool)) = (caller, tool)
+        && response
+            .rejection
+            .as_ref()
+            .is_some_and(|r| r.code == crate::service::RejectionCode::InsufficientScope)
+        && let Some(value) = super::oauth::step_up(adapter, &tool, &caller)
+    {
+        *out.status_mut() = StatusCode::FORBIDDEN;
+        out.headers_mut()
+            .insert(axum::http::header::WWW_AUTHENTICATE, value);
+    }
+    out
+}
