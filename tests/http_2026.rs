@@ -320,3 +320,38 @@ async fn the_earlier_revisions_are_served_as_before_beside_it() {
         (400, json!(-32022), json!(2))
     );
 }
+
+#[tokio::test]
+async fn session_budgets_that_require_a_session_refuse_stateless_calls() {
+    use std::sync::Arc;
+
+    use agent_airlock::layers::policy::{PolicyEngine, PolicyLayer, SessionConfig};
+    use agent_airlock::{ToolCall, ToolResponse};
+    use tower::ServiceBuilder;
+
+    let catalog = common::catalog(&[("read_file", json!({"type": "object"}))]);
+    let sessions = SessionConfig {
+        max_calls: Some(2),
+        require_session: true,
+        ..Default::default()
+    };
+    let policy = Arc::new(PolicyEngine::builder().sessions(sessions).build().unwrap());
+    let stack = ServiceBuilder::new()
+        .layer(PolicyLayer::new(policy.clone()))
+        .service(tower::service_fn(|_: ToolCall| async {
+            Ok::<_, std::convert::Infallible>(ToolResponse::text("ran"))
+        }));
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .into_router();
+    let (body, headers) = request("tools/call", json!({"name": "read_file", "arguments": {}}));
+    let (status, answer) = send(&app, &body, &headers).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let rejection = &answer["result"]["structuredContent"]["rejection"];
+    assert_eq!(rejection["code"], "malformed_call", "{answer}");
+    assert!(
+        rejection["message"].as_str().unwrap().contains("session"),
+        "{answer}"
+    );
+}

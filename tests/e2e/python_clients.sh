@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The official Python MCP SDK's clients, 1.x and 2.x (from target/e2e/venv and venv2, which
 # scripts/test.sh makes),
-# in a scripted session against example-axum over HTTP and example-rmcp over stdio.
+# in a scripted session against example-axum over HTTP and example-rmcp over stdio; the 2.x
+# client also pinned to MCP 2026-07-28 against example-axum.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # The build output, wherever cargo puts it.
@@ -29,6 +30,10 @@ for venv in $venvs; do
     sdk=$("$python" -c "import importlib.metadata as m; print(m.version('mcp'))")
     echo "== the Python SDK $sdk against example-axum over Streamable HTTP"
     timeout 120 "$python" tests/e2e/mcp_example_client.py http "http://127.0.0.1:$port/mcp"
+    if [ "${sdk%%.*}" -ge 2 ]; then
+        echo "== the Python SDK $sdk pinned to MCP 2026-07-28 (stateless) against example-axum"
+        timeout 120 "$python" tests/e2e/mcp_2026_client.py "http://127.0.0.1:$port/mcp"
+    fi
     echo "== the Python SDK $sdk against example-rmcp over stdio"
     AIRLOCK_AUDIT_LOG="$out/rmcp-audit.jsonl" timeout 120 "$python" tests/e2e/mcp_example_client.py \
         stdio "$target_dir/debug/example-rmcp"

@@ -36,7 +36,9 @@
 //! echoed), `-32602` (params not an object, no tool name, arguments not an object, a bad
 //! cursor). A refusal is a tool result with `isError: true`, the message and fix hints as
 //! text, and the rejection as `structuredContent.rejection`, so the model can correct
-//! itself. Revisions 2025-11-25 (the default), 2025-06-18 and 2025-03-26 are negotiated;
+//! itself. Revisions 2025-11-25 (the default), 2025-06-18 and 2025-03-26 are negotiated, and
+//! the stateless revision 2026-07-28 is served beside them (no `initialize`, no session; see
+//! `docs/adapters.md`);
 //! an `MCP-Protocol-Version` header naming another is refused (400).
 //!
 //! **The front door**, before any JSON is read: a `Host` outside
