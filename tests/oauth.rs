@@ -489,6 +489,11 @@ async fn opaque_tokens_are_introspected_once_and_refused_unless_vouched_for() {
             with("iss", "https://evil.example.com".into()),
         ),
         ("expired", with("exp", (now() - 120).into())),
+        (
+            "expired-fraction",
+            with("exp", json!((now() - 120) as f64 + 0.5)),
+        ),
+        ("exp-not-a-number", with("exp", "tomorrow".into())),
         ("not-active", with("active", false.into())),
         ("active-as-a-string", with("active", "true".into())),
         ("no-audience", {
@@ -524,6 +529,8 @@ async fn opaque_tokens_are_introspected_once_and_refused_unless_vouched_for() {
         "for-another-resource",
         "from-another-issuer",
         "expired",
+        "expired-fraction",
+        "exp-not-a-number",
         "not-active",
         "active-as-a-string",
         "no-audience",

@@ -141,6 +141,19 @@ impl OAuthVerifier {
     }
 }
 
+/// A NumericDate claim (seconds, possibly with a fraction, which the leeway absorbs):
+/// `None` when absent, an error when not a number.
+fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, IdentityError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .map(Some)
+            .ok_or(IdentityError::Claim(name)),
+    }
+}
+
 /// The clock tokens' times are read against, in seconds since the epoch.
 fn now_secs() -> i64 {
     i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
@@ -210,8 +223,6 @@ impl Inner {
                 .is_some_and(|t| t.elapsed() < self.max_key_age)
     }
 
-    /// Fetches the keys again if they do not verify `kid` or are old, unless another
-    /// fetch did so meanwhile or the last one was too recent.
     /// Fetches the keys for a token naming `kid`, which the keys held do not verify. One
     /// fetch at a time, at most one per refresh interval: a token arriving sooner waits for
     /// the next one (so a key the server has just rotated in is fetched, and tokens naming
@@ -342,7 +353,7 @@ impl Inner {
             }
             self.check_introspected(&claims)
                 .map_err(|e| e.to_string())?;
-            let exp = claims.get("exp").and_then(Value::as_i64);
+            let exp = numeric(&claims, "exp").map_err(|e| e.to_string())?;
             let identity = self.identity(claims).map_err(|e| e.to_string())?;
             Ok((identity, exp))
         });
@@ -367,12 +378,12 @@ impl Inner {
         {
             return Err(IdentityError::WrongIssuer);
         }
-        if let Some(exp) = claims.get("exp").and_then(Value::as_i64)
+        if let Some(exp) = numeric(claims, "exp")?
             && now > exp.saturating_add(self.leeway)
         {
             return Err(IdentityError::Expired);
         }
-        if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64)
+        if let Some(nbf) = numeric(claims, "nbf")?
             && now.saturating_add(self.leeway) < nbf
         {
             return Err(IdentityError::NotYetValid);
@@ -492,22 +503,11 @@ impl Inner {
     /// leeway, `iss` exactly the issuer, `aud` naming this resource. The expiry.
     fn check_claims(&self, claims: &Map<String, Value>) -> Result<i64, IdentityError> {
         let now = now_secs();
-        let seconds = |name: &'static str| -> Result<Option<i64>, IdentityError> {
-            match claims.get(name) {
-                None => Ok(None),
-                // NumericDate: seconds, possibly with a fraction (cut: the leeway absorbs it).
-                Some(value) => value
-                    .as_i64()
-                    .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-                    .map(Some)
-                    .ok_or(IdentityError::Claim(name)),
-            }
-        };
-        let exp = seconds("exp")?.ok_or(IdentityError::Claim("exp"))?;
+        let exp = numeric(claims, "exp")?.ok_or(IdentityError::Claim("exp"))?;
         if now > exp.saturating_add(self.leeway) {
             return Err(IdentityError::Expired);
         }
-        if let Some(nbf) = seconds("nbf")?
+        if let Some(nbf) = numeric(claims, "nbf")?
             && now.saturating_add(self.leeway) < nbf
         {
             return Err(IdentityError::NotYetValid);
