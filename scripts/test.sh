@@ -15,7 +15,8 @@
 #                     Python MCP SDK 1.x and 2.x; never global)
 #   npm packages      pinned below, into target/e2e/node (never global): Node 22 (the
 #                     conformance suite needs it; the machine's own Node is left alone),
-#                     the official MCP conformance suite, and the MCP servers the proxy
+#                     the official MCP conformance suite (0.1.16, and 0.2.0-alpha.12 as
+#                     `conformance-next`, which knows revision 2026-07-28), the MCP servers the proxy
 #                     tests put behind `airlock proxy` (server-filesystem, server-everything),
 #                     playwright-core (drives the headless Chromium), and oidc-provider
 #                     (the OpenID provider the OAuth tests start on loopback)
@@ -30,6 +31,7 @@ e2e="${CARGO_TARGET_DIR:-$root/target}/e2e"
 PYTHON_PACKAGES=("mcp==1.30.0")     # target/e2e/venv: the Python SDK 1.x
 PYTHON2_PACKAGES=("mcp==2.3.0")     # target/e2e/venv2: the Python SDK 2.x
 NPM_PACKAGES=("node@22.23.3" "@modelcontextprotocol/conformance@0.1.16"
+    "conformance-next@npm:@modelcontextprotocol/conformance@0.2.0-alpha.12"
     "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/server-everything@2026.8.31"
     "@modelcontextprotocol/sdk@1.32.2" "playwright-core@1.65.2" "oidc-provider@9.13.3")
 
@@ -134,6 +136,9 @@ bash tests/e2e/replicas.sh
 
 step "the MCP conformance suite against example-axum (tests/e2e/conformance.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance.sh
+
+step "the MCP conformance suite's requirements of 2025-11-25 and 2026-07-28 against the conformance example (tests/e2e/conformance_server.sh)"
+E2E_NODE="$e2e/node" bash tests/e2e/conformance_server.sh
 
 step "the MCP conformance suite against airlock proxy in front of server-everything (tests/e2e/conformance_proxy.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance_proxy.sh

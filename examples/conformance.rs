@@ -1,0 +1,268 @@
+//! The server the MCP conformance suite measures the library on: the whole stack (strict
+//! schemas, policy, sanitize, audit) in front of the suite's fixture tools, and its
+//! fixture resources, templates, prompts and completion behind the HTTP door's relay.
+//!
+//! ```sh
+//! cargo run --example conformance --features axum    # on $AIRLOCK_ADDR (127.0.0.1:3001)
+//! ```
+//!
+//! The fixtures are the suite's (`npx @modelcontextprotocol/conformance list`): what each
+//! scenario's description asks a server to implement, byte for byte. The tools run behind
+//! every layer, so what the suite reads has passed the sanitizer; the fixtures hold
+//! nothing it would mask.
+
+use std::sync::Arc;
+
+use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
+use agent_airlock::mcp::{Relay, RelayError};
+use agent_airlock::service::{Caller, McpContent};
+use agent_airlock::{Airlock, AirlockConfig, ToolCall, ToolCatalog, ToolResponse};
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+/// A 1×1 red pixel, PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+/// A WAV header and one silent sample.
+const WAV: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA==";
+
+/// The fixture tools' definitions: no arguments each.
+fn catalog() -> ToolCatalog {
+    let tool = |name: &str, description: &str| {
+        json!({"name": name, "description": description,
+               "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false}})
+    };
+    // SEP-1613 and SEP-2106: a 2020-12 schema is served with every keyword it has.
+    let schema_2020_12 = json!({
+        "name": "json_schema_2020_12_tool",
+        "description": "Tool with JSON Schema 2020-12 features",
+        "inputSchema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {"address": {"$anchor": "addressDef", "type": "object",
+                "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+            "properties": {
+                "name": {"type": "string"},
+                "address": {"$ref": "#/$defs/address"},
+                "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+                "phone": {"type": "string"},
+                "email": {"type": "string"}
+            },
+            "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+            "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+            "then": {"required": ["phone"]},
+            "else": {"required": ["email"]},
+            "additionalProperties": false
+        }
+    });
+    let tools = json!({"tools": [
+        schema_2020_12,
+        tool("test_simple_text", "Returns a simple text"),
+        tool("test_image_content", "Returns an image"),
+        tool("test_audio_content", "Returns audio"),
+        tool("test_embedded_resource", "Returns an embedded resource"),
+        tool("test_multiple_content_types", "Returns text, an image and a resource"),
+        tool("test_error_handling", "Always fails"),
+    ]});
+    ToolCatalog::from_mcp_json(&tools.to_string()).expect("the fixture catalog")
+}
+
+/// What each fixture tool answers.
+async fn fixture(call: ToolCall) -> Result<ToolResponse, std::convert::Infallible> {
+    let content = |blocks: Vec<Value>, is_error: bool| {
+        ToolResponse::content(
+            McpContent {
+                content: blocks,
+                structured: None,
+            },
+            is_error,
+        )
+    };
+    let image = json!({"type": "image", "data": PNG, "mimeType": "image/png"});
+    Ok(match call.tool.as_str() {
+        "test_simple_text" => content(
+            vec![json!({"type": "text", "text": "This is a simple text response for testing."})],
+            false,
+        ),
+        "test_image_content" => content(vec![image], false),
+        "test_audio_content" => content(
+            vec![json!({"type": "audio", "data": WAV, "mimeType": "audio/wav"})],
+            false,
+        ),
+        "test_embedded_resource" => content(
+            vec![
+                json!({"type": "resource", "resource": {"uri": "test://embedded-resource",
+                "mimeType": "text/plain", "text": "This is an embedded resource content."}}),
+            ],
+            false,
+        ),
+        "test_multiple_content_types" => content(
+            vec![
+                json!({"type": "text", "text": "Multiple content types test:"}),
+                image,
+                json!({"type": "resource", "resource": {"uri": "test://mixed-content-resource",
+                    "mimeType": "application/json", "text": "{\"test\":\"data\",\"value\":123}"}}),
+            ],
+            false,
+        ),
+        "json_schema_2020_12_tool" => content(vec![json!({"type": "text", "text": "ok"})], false),
+        "test_error_handling" => content(
+            vec![
+                json!({"type": "text", "text": "This tool intentionally returns an error for testing"}),
+            ],
+            true,
+        ),
+        other => ToolResponse::error(format!("no fixture named {other}")),
+    })
+}
+
+/// The fixture resources, templates, prompts and completion.
+#[derive(Debug)]
+struct Fixtures;
+
+impl Fixtures {
+    fn answer(method: &str, params: &Value) -> Result<Value, RelayError> {
+        // SEP-2164: an unknown resource is invalid params.
+        let missing = |what: &str| RelayError {
+            code: -32602,
+            message: format!("{what} not found"),
+        };
+        let text = |s: &str| json!({"type": "text", "text": s});
+        let user = |content: Value| json!({"role": "user", "content": content});
+        Ok(match method {
+            "resources/list" => json!({"resources": [
+                {"uri": "test://static-text", "name": "static-text", "description": "A static text resource", "mimeType": "text/plain"},
+                {"uri": "test://static-binary", "name": "static-binary", "description": "A static binary resource", "mimeType": "image/png"},
+            ]}),
+            "resources/templates/list" => json!({"resourceTemplates": [
+                {"uriTemplate": "test://template/{id}/data", "name": "template", "description": "Data by id", "mimeType": "application/json"},
+            ]}),
+            "resources/read" => {
+                let uri = params
+                    .get("uri")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let content = match uri {
+                    "test://static-text" => json!({"uri": uri, "mimeType": "text/plain",
+                        "text": "This is the content of the static text resource."}),
+                    "test://static-binary" => {
+                        json!({"uri": uri, "mimeType": "image/png", "blob": PNG})
+                    }
+                    _ => match uri
+                        .strip_prefix("test://template/")
+                        .and_then(|rest| rest.strip_suffix("/data"))
+                        .filter(|id| !id.is_empty() && !id.contains('/'))
+                    {
+                        Some(id) => json!({"uri": uri, "mimeType": "application/json",
+                            "text": json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string()}),
+                        None => return Err(missing("resource")),
+                    },
+                };
+                json!({"contents": [content]})
+            }
+            "prompts/list" => json!({"prompts": [
+                {"name": "test_simple_prompt", "description": "A simple prompt"},
+                {"name": "test_prompt_with_arguments", "description": "A prompt with arguments",
+                 "arguments": [{"name": "arg1", "description": "First test argument", "required": true},
+                               {"name": "arg2", "description": "Second test argument", "required": true}]},
+                {"name": "test_prompt_with_embedded_resource", "description": "A prompt with a resource",
+                 "arguments": [{"name": "resourceUri", "description": "URI of the resource to embed", "required": true}]},
+                {"name": "test_prompt_with_image", "description": "A prompt with an image"},
+            ]}),
+            "prompts/get" => {
+                let args = params.get("arguments").cloned().unwrap_or_default();
+                let arg = |name: &str| {
+                    args.get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let messages = match params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                {
+                    "test_simple_prompt" => {
+                        vec![user(text("This is a simple prompt for testing."))]
+                    }
+                    "test_prompt_with_arguments" => vec![user(text(&format!(
+                        "Prompt with arguments: arg1='{}', arg2='{}'",
+                        arg("arg1"),
+                        arg("arg2")
+                    )))],
+                    "test_prompt_with_embedded_resource" => vec![
+                        user(
+                            json!({"type": "resource", "resource": {"uri": arg("resourceUri"),
+                            "mimeType": "text/plain", "text": "Embedded resource content for testing."}}),
+                        ),
+                        user(text("Please process the embedded resource above.")),
+                    ],
+                    "test_prompt_with_image" => vec![
+                        user(json!({"type": "image", "data": PNG, "mimeType": "image/png"})),
+                        user(text("Please analyze the image above.")),
+                    ],
+                    _ => {
+                        return Err(RelayError {
+                            code: -32602,
+                            message: "no such prompt".into(),
+                        });
+                    }
+                };
+                json!({"messages": messages})
+            }
+            "completion/complete" => {
+                json!({"completion": {"values": [], "total": 0, "hasMore": false}})
+            }
+            _ => {
+                return Err(RelayError {
+                    code: -32601,
+                    message: "method not found".into(),
+                });
+            }
+        })
+    }
+}
+
+impl Relay for Fixtures {
+    fn capabilities(&self) -> Value {
+        json!({"resources": {}, "prompts": {}, "completions": {}})
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        params: Value,
+        _caller: Caller,
+    ) -> Option<BoxFuture<'static, Result<Value, RelayError>>> {
+        const SERVED: [&str; 6] = [
+            "resources/list",
+            "resources/templates/list",
+            "resources/read",
+            "prompts/list",
+            "prompts/get",
+            "completion/complete",
+        ];
+        if !SERVED.contains(&method) {
+            return None;
+        }
+        let answer = Self::answer(method, &params);
+        Some(Box::pin(async move { answer }))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
+    let config = AirlockConfig::from_toml_str("strict_mode = true")?;
+    let airlock = Airlock::from_config(&config, Arc::new(catalog()))?;
+    let adapter = HttpAdapter::new(
+        airlock.service(tower::service_fn(fixture)),
+        airlock.catalog().clone(),
+    )
+    .policy(airlock.policy().clone())
+    .server_info("airlock-conformance", env!("CARGO_PKG_VERSION"))
+    .relay(Arc::new(Fixtures));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on http://{addr}/mcp");
+    adapter.serve(listener, ServeLimits::default()).await?;
+    Ok(())
+}
