@@ -355,3 +355,105 @@ async fn session_budgets_that_require_a_session_refuse_stateless_calls() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn listeners_hear_the_types_they_asked_for_tagged_with_their_subscription() {
+    let (stack, catalog, policy) = common::adapters::stack();
+    let events = agent_airlock::mcp::Outbox::new(8);
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .notifications(events.clone(), 4)
+        .into_router();
+    let (body, headers) = request("server/discover", json!({}));
+    let (_, answer) = send(&app, &body, &headers).await;
+    assert_eq!(
+        answer["result"]["capabilities"]["tools"]["listChanged"],
+        true
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = common::http_client();
+    let listen = |notifications: Value| {
+        let (body, headers) = request(
+            "subscriptions/listen",
+            json!({"notifications": notifications}),
+        );
+        let mut request = client
+            .post(format!("http://{addr}/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    async fn next(response: &mut reqwest::Response) -> String {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk()).await;
+        String::from_utf8_lossy(&chunk.unwrap().unwrap().unwrap()).into_owned()
+    }
+    let data = |chunk: &str| -> Value {
+        let line = chunk.lines().find_map(|l| l.strip_prefix("data:")).unwrap();
+        serde_json::from_str(line.trim()).unwrap()
+    };
+    let mut tools = listen(json!({"toolsListChanged": true, "promptsListChanged": true}))
+        .await
+        .unwrap();
+    assert_eq!(tools.status(), 200);
+    let ack = data(&next(&mut tools).await);
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    // Only what this door can stream is agreed to.
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    let id = ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut prompts = listen(json!({"promptsListChanged": true})).await.unwrap();
+    let other = data(&next(&mut prompts).await);
+    assert_eq!(other["params"]["notifications"], json!({}));
+    assert_ne!(
+        other["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        json!(id)
+    );
+    events.send(
+        "notifications/message",
+        json!({"level": "info", "data": "for one client"}),
+    );
+    events.send("notifications/tools/list_changed", json!({}));
+    let changed = data(&next(&mut tools).await);
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        json!(id)
+    );
+    // The listener that did not ask hears nothing of it.
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), prompts.chunk()).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+    // Without params.notifications: refused.
+    let refused = listen(Value::Null).await.unwrap();
+    assert_eq!(refused.status(), 400);
+}
+
+#[tokio::test]
+async fn listening_needs_notifications_to_stream() {
+    let app = app();
+    let (body, headers) = request("server/discover", json!({}));
+    let (_, answer) = send(&app, &body, &headers).await;
+    assert_eq!(
+        answer["result"]["capabilities"]["tools"]["listChanged"],
+        false
+    );
+    let (body, headers) = request(
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true}}),
+    );
+    let (status, answer) = send(&app, &body, &headers).await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (404, json!(-32601))
+    );
+}

@@ -74,6 +74,7 @@ mod adapter;
 mod events;
 mod front_door;
 mod jsonrpc;
+mod listen;
 mod methods;
 #[cfg(feature = "telemetry")]
 mod metrics;

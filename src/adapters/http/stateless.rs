@@ -4,7 +4,8 @@
 //! which must agree with the body; what is decided on is the body.
 //!
 //! Served: `server/discover`, `tools/list` and `tools/call` through the stack as under the
-//! earlier revisions, and what a relay offers (resources, prompts, completion). Results
+//! earlier revisions, `subscriptions/listen` when the adapter has notifications to stream
+//! (`listen.rs`), and what a relay offers (resources, prompts, completion). Results
 //! say `resultType: "complete"`; lists and reads carry caching hints (`ttlMs`,
 //! `cacheScope`: `private` when the answer may depend on who asks, as a list the policy
 //! filters does). The methods this revision removed (`initialize`, `ping`,
@@ -234,6 +235,7 @@ pub(super) async fn one(
             Err(error) => refuse(StatusCode::OK, error, id),
         },
         "tools/call" => call_tool(adapter, headers, requester, id, params, None, true).await,
+        "subscriptions/listen" => super::listen::listen(adapter, headers, requester, id, &params),
         other => {
             let relayed = adapter.relay.as_ref().and_then(|relay| {
                 relay.request(other, Value::Object(params), requester.caller.clone())
@@ -270,7 +272,11 @@ fn complete(mut result: Value, cache_scope: Option<&str>) -> Value {
 /// revision keeps), the instructions, and who the server is.
 fn discover(adapter: &HttpAdapter) -> Value {
     let mut capabilities = Map::new();
-    capabilities.insert("tools".into(), json!({}));
+    // With notifications to stream, a listener hears that the tools changed.
+    capabilities.insert(
+        "tools".into(),
+        json!({"listChanged": adapter.events.is_some()}),
+    );
     if let Some(relay) = &adapter.relay
         && let Value::Object(more) = relay.capabilities()
     {
