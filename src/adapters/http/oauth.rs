@@ -44,13 +44,11 @@ pub(super) async fn challenge(
     let Some(policy) = adapter.core.policy() else {
         return next.run(request).await;
     };
-    let (caller, _) = caller_of(request.headers());
+    let (mut caller, _) = caller_of(request.headers());
     adapter.core.prepare(&caller).await;
     if let Some(resource) = &adapter.protected {
         let presented = caller.credential.is_some();
-        if (presented || policy.requires_identity())
-            && policy.authenticate(&mut caller.clone()).is_err()
-        {
+        if (presented || policy.requires_identity()) && policy.authenticate(&mut caller).is_err() {
             return unauthorized(resource, presented);
         }
     }

@@ -111,7 +111,7 @@ pub fn granted_scopes(claims: &Map<String, Value>) -> impl Iterator<Item = &str>
 }
 
 /// Longest agent id a verifier accepts.
-const MAX_AGENT_ID: usize = 256;
+pub(crate) const MAX_AGENT_ID: usize = 256;
 /// Longest credential looked at; anything longer is malformed.
 const MAX_CREDENTIAL: usize = 16 * 1024;
 

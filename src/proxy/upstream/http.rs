@@ -42,7 +42,7 @@ impl HttpClient {
             })?),
             None => None,
         };
-        if bearer.is_some() && parsed.scheme() == "http" && !is_loopback(&parsed) {
+        if bearer.is_some() && !private(&parsed) {
             return Err(
                 "proxy.upstream_bearer_env: the token would cross the network in clear; use \
                  an https:// URL (http:// is allowed to loopback only)"
@@ -51,7 +51,7 @@ impl HttpClient {
         }
         let exchange = match &config.upstream_auth {
             Some(auth) => {
-                if parsed.scheme() == "http" && !is_loopback(&parsed) {
+                if !private(&parsed) {
                     return Err(
                         "proxy.upstream_auth: the tokens would cross the network in clear; use \
                          an https:// URL (http:// is allowed to loopback only)"
@@ -61,7 +61,7 @@ impl HttpClient {
                 for url in auth.token_endpoint.iter().chain(&auth.issuer) {
                     let at = reqwest::Url::parse(url)
                         .map_err(|e| format!("proxy.upstream_auth: {url:?}: {e}"))?;
-                    if at.scheme() != "https" && !(at.scheme() == "http" && is_loopback(&at)) {
+                    if !private(&at) {
                         return Err(format!(
                             "proxy.upstream_auth: {url:?}: the client secret and the tokens \
                              would cross the network in clear; use https:// (http:// is \
@@ -143,8 +143,13 @@ impl HttpClient {
     }
 }
 
+/// Whether what is sent to `url` stays out of sight: `https://`, or `http://` to loopback.
+fn private(url: &reqwest::Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
 /// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
-pub(super) fn is_loopback(url: &reqwest::Url) -> bool {
+fn is_loopback(url: &reqwest::Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };

@@ -21,14 +21,12 @@ use super::keys::KeySet;
 use crate::layers::policy::config::ClaimRoles;
 use crate::layers::policy::error::PolicyError;
 use crate::layers::policy::identity::{
-    IdentityError, IdentityVerifier, VerifiedIdentity, granted_scopes,
+    IdentityError, IdentityVerifier, MAX_AGENT_ID, VerifiedIdentity, granted_scopes,
 };
 use crate::service::Credential;
 
 /// Longest token looked at; anything longer is refused unread.
 const MAX_TOKEN: usize = 16 * 1024;
-/// Longest agent id accepted from `sub`.
-const MAX_AGENT_ID: usize = 256;
 /// Most verified tokens remembered at once.
 const MAX_REMEMBERED: usize = 4096;
 /// Longest a verified token is remembered.
