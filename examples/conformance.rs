@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
 use agent_airlock::mcp::{Relay, RelayError};
-use agent_airlock::service::{Caller, McpContent};
+use agent_airlock::service::{
+    Caller, ClientCapabilities, InputRequired, InputResponses, McpContent,
+};
 use agent_airlock::{Airlock, AirlockConfig, ToolCall, ToolCatalog, ToolResponse};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -62,12 +64,192 @@ fn catalog() -> ToolCatalog {
         tool("test_embedded_resource", "Returns an embedded resource"),
         tool("test_multiple_content_types", "Returns text, an image and a resource"),
         tool("test_error_handling", "Always fails"),
+        tool("test_input_required_result_elicitation", "Asks the user's name first"),
+        tool("test_input_required_result_sampling", "Asks the client's model first"),
+        tool("test_input_required_result_list_roots", "Asks the client's roots first"),
+        tool("test_input_required_result_request_state", "Asks to confirm, with state"),
+        tool("test_input_required_result_multiple_inputs", "Asks three things at once"),
+        tool("test_input_required_result_multi_round", "Asks twice, one after the other"),
+        tool("test_input_required_result_tampered_state", "Asks to confirm, with state"),
+        tool("test_input_required_result_capabilities", "Asks only what the client can give"),
+        tool("test_missing_capability", "Needs the client's model"),
+        tool("test_streaming_elicitation", "Asks the user's name first"),
+        tool("test_logging_tool", "Logs only at a level the request asks for"),
     ]});
     ToolCatalog::from_mcp_json(&tools.to_string()).expect("the fixture catalog")
 }
 
+/// The elicitations, sampling and roots requests the multi-round-trip fixtures make.
+fn ask_name(message: &str) -> Value {
+    json!({"message": message, "requestedSchema": {"type": "object",
+        "properties": {"name": {"type": "string"}}, "required": ["name"]}})
+}
+
+fn ask_confirm() -> Value {
+    json!({"message": "Please confirm", "requestedSchema": {"type": "object",
+        "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}})
+}
+
+fn ask_model(text: &str, max_tokens: u32) -> Value {
+    json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}],
+           "maxTokens": max_tokens})
+}
+
+/// The fixtures of SEP-2322 (multi-round trip): each asks until it has what it needs.
+fn input_fixture(call: &ToolCall) -> Option<ToolResponse> {
+    let empty = InputResponses::default();
+    let inputs = call.extensions.get::<InputResponses>().unwrap_or(&empty);
+    let capabilities = call.extensions.get::<ClientCapabilities>();
+    let text = |s: String| ToolResponse::text(s);
+    let asked = |input: InputRequired| Some(ToolResponse::input_required(input));
+    let name = |key: &str| {
+        inputs
+            .accepted(key)
+            .and_then(|c| c.get("name")?.as_str().map(str::to_owned))
+    };
+    let sampled = |key: &str| {
+        inputs
+            .get(key)
+            .and_then(|r| r.get("content")?.get("text")?.as_str().map(str::to_owned))
+    };
+    let roots = |key: &str| {
+        inputs
+            .get(key)
+            .and_then(|r| r.get("roots")?.as_array().cloned())
+    };
+    let state = inputs.state.as_deref();
+    match call.tool.as_str() {
+        "test_input_required_result_elicitation" | "test_streaming_elicitation" => {
+            match name("user_name") {
+                Some(name) => Some(text(format!("Hello, {name}!"))),
+                None => asked(InputRequired::new().request(
+                    "user_name",
+                    "elicitation/create",
+                    ask_name("What is your name?"),
+                )),
+            }
+        }
+        "test_input_required_result_sampling" => match sampled("capital_question") {
+            Some(answer) => Some(text(format!("The model said: {answer}"))),
+            None => asked(InputRequired::new().request(
+                "capital_question",
+                "sampling/createMessage",
+                ask_model("What is the capital of France?", 100),
+            )),
+        },
+        "test_input_required_result_list_roots" => match roots("client_roots") {
+            Some(roots) => Some(text(format!("The client has {} root(s)", roots.len()))),
+            None => asked(InputRequired::new().request("client_roots", "roots/list", json!({}))),
+        },
+        "test_input_required_result_request_state"
+        | "test_input_required_result_tampered_state" => {
+            match (state, inputs.accepted("confirm")) {
+                (Some("awaiting-confirmation"), Some(_)) => {
+                    Some(text("state-ok: confirmed".into()))
+                }
+                _ => asked(
+                    InputRequired::new()
+                        .request("confirm", "elicitation/create", ask_confirm())
+                        .state("awaiting-confirmation"),
+                ),
+            }
+        }
+        "test_input_required_result_multiple_inputs" => {
+            match (
+                state,
+                name("user_name"),
+                sampled("greeting"),
+                roots("client_roots"),
+            ) {
+                (Some("awaiting-three"), Some(name), Some(greeting), Some(roots)) => Some(text(
+                    format!("{greeting} {name}, with {} root(s)", roots.len()),
+                )),
+                _ => asked(
+                    InputRequired::new()
+                        .request(
+                            "user_name",
+                            "elicitation/create",
+                            ask_name("What is your name?"),
+                        )
+                        .request(
+                            "greeting",
+                            "sampling/createMessage",
+                            ask_model("Generate a greeting", 50),
+                        )
+                        .request("client_roots", "roots/list", json!({}))
+                        .state("awaiting-three"),
+                ),
+            }
+        }
+        "test_input_required_result_multi_round" => {
+            let color = inputs
+                .accepted("step2")
+                .and_then(|c| c.get("color")?.as_str().map(str::to_owned));
+            match (state, name("step1"), color) {
+                (Some(state), _, Some(color)) if state.starts_with("round-2:") => Some(text(
+                    format!("{} likes {color}", &state["round-2:".len()..]),
+                )),
+                (Some("round-1"), Some(name), _) => asked(
+                    InputRequired::new()
+                        .request(
+                            "step2",
+                            "elicitation/create",
+                            json!({"message": "Step 2: What is your favorite color?",
+                                   "requestedSchema": {"type": "object",
+                                   "properties": {"color": {"type": "string"}},
+                                   "required": ["color"]}}),
+                        )
+                        .state(format!("round-2:{name}")),
+                ),
+                _ => asked(
+                    InputRequired::new()
+                        .request(
+                            "step1",
+                            "elicitation/create",
+                            ask_name("Step 1: What is your name?"),
+                        )
+                        .state("round-1"),
+                ),
+            }
+        }
+        "test_input_required_result_capabilities" => {
+            if !inputs.responses.is_empty() {
+                return Some(text("thank you".into()));
+            }
+            let can = |method| capabilities.is_some_and(|c| c.supports(method));
+            let mut input = InputRequired::new();
+            if can("sampling/createMessage") {
+                input = input.request("question", "sampling/createMessage", ask_model("Hi?", 20));
+            }
+            if can("elicitation/create") {
+                input = input.request("name", "elicitation/create", ask_name("Your name?"));
+            }
+            if input.requests.is_empty() {
+                Some(text("nothing the client can give was needed".into()))
+            } else {
+                asked(input)
+            }
+        }
+        // Needs sampling: a client that did not declare it gets -32021 from the door.
+        "test_missing_capability" => match sampled("summary") {
+            Some(summary) => Some(text(summary)),
+            None => asked(InputRequired::new().request(
+                "summary",
+                "sampling/createMessage",
+                ask_model("Summarize", 50),
+            )),
+        },
+        // Logs only when the request sets a level; this one sends no notifications at all.
+        "test_logging_tool" => Some(text("done, nothing logged".into())),
+        _ => None,
+    }
+}
+
 /// What each fixture tool answers.
 async fn fixture(call: ToolCall) -> Result<ToolResponse, std::convert::Infallible> {
+    if let Some(response) = input_fixture(&call) {
+        return Ok(response);
+    }
     let content = |blocks: Vec<Value>, is_error: bool| {
         ToolResponse::content(
             McpContent {
@@ -167,6 +349,7 @@ impl Fixtures {
                 {"name": "test_prompt_with_embedded_resource", "description": "A prompt with a resource",
                  "arguments": [{"name": "resourceUri", "description": "URI of the resource to embed", "required": true}]},
                 {"name": "test_prompt_with_image", "description": "A prompt with an image"},
+                {"name": "test_input_required_result_prompt", "description": "A prompt that asks for context first"},
             ]}),
             "prompts/get" => {
                 let args = params.get("arguments").cloned().unwrap_or_default();
@@ -196,6 +379,27 @@ impl Fixtures {
                         ),
                         user(text("Please process the embedded resource above.")),
                     ],
+                    "test_input_required_result_prompt" => {
+                        let context = params
+                            .get("inputResponses")
+                            .and_then(|r| r.get("user_context"))
+                            .filter(|r| r.get("action").and_then(Value::as_str) == Some("accept"))
+                            .and_then(|r| r.get("content")?.get("context")?.as_str());
+                        match context {
+                            Some(context) => {
+                                vec![user(text(&format!("Use this context: {context}")))]
+                            }
+                            None => {
+                                return Ok(json!({"resultType": "input_required",
+                                    "inputRequests": {"user_context": {
+                                        "method": "elicitation/create",
+                                        "params": {"message": "What context should the prompt use?",
+                                            "requestedSchema": {"type": "object",
+                                                "properties": {"context": {"type": "string"}},
+                                                "required": ["context"]}}}}}));
+                            }
+                        }
+                    }
                     "test_prompt_with_image" => vec![
                         user(json!({"type": "image", "data": PNG, "mimeType": "image/png"})),
                         user(text("Please analyze the image above.")),

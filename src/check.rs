@@ -155,6 +155,9 @@ where
                         ToolOutput::Json(v) => v,
                         ToolOutput::Text(t) => Value::String(t),
                         ToolOutput::Content(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+                        ToolOutput::InputRequired(i) => {
+                            serde_json::to_value(i).unwrap_or(Value::Null)
+                        }
                     });
                 }
             },

@@ -142,6 +142,8 @@ fn rejection(r: &AirlockRejection) -> Rejection {
 }
 
 fn call_response(response: ToolResponse) -> CallResponse {
+    // A tool that needs the client's input first: this door has no way to ask for it.
+    let unanswerable = response.input_requests().is_some();
     let output = match &response.output {
         ToolOutput::Text(t) => proto::call_response::Output::Text(t.clone()),
         ToolOutput::Json(v) => proto::call_response::Output::Json(v.to_string()),
@@ -149,9 +151,13 @@ fn call_response(response: ToolResponse) -> CallResponse {
         ToolOutput::Content(c) => {
             proto::call_response::Output::Json(serde_json::to_string(c).unwrap_or_default())
         }
+        ToolOutput::InputRequired(_) => proto::call_response::Output::Text(format!(
+            "{}: a client of this door cannot give it (MCP 2026-07-28 can)",
+            response.output.to_text()
+        )),
     };
     CallResponse {
-        is_error: response.is_error,
+        is_error: response.is_error || unanswerable,
         output: Some(output),
         rejection: response.rejection.as_ref().map(rejection),
         notes_json: if response.notes.is_empty() {

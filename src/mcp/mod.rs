@@ -8,6 +8,7 @@
 //! | `rpc.rs` | [`RpcError`]: every JSON-RPC error a door sends, with its code |
 //! | `result.rs` | the one encoding of a [`ToolResponse`](crate::ToolResponse) as MCP's `CallToolResult` |
 //! | `notify.rs` | [`Outbox`]: the one channel a server behind the doors sends notifications on |
+//! | `state.rs` | [`StateSeal`]: the multi-round trip's `requestState`, sealed and bound to its request |
 //! | `relay.rs` | [`Relay`], [`ClientRequests`], [`ProgressToken`]: what passes between a door and a server behind it |
 //!
 //! ```
@@ -23,9 +24,15 @@ mod relay;
 #[cfg(any(feature = "axum", feature = "rmcp"))]
 pub(crate) mod result;
 mod rpc;
+#[cfg(feature = "axum")]
+mod state;
 mod version;
 
 pub use notify::{Notification, Outbox};
 pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
 pub use rpc::RpcError;
+#[cfg(feature = "axum")]
+pub(crate) use state::Binding;
+#[cfg(feature = "axum")]
+pub use state::StateSeal;
 pub use version::{ALL_VERSIONS, PROTOCOL_VERSION, STATELESS_VERSION, SUPPORTED_VERSIONS};

@@ -124,11 +124,20 @@ pub(crate) fn call_result(response: &ToolResponse, typed: bool) -> CallToolResul
             Blocks::Many(&c.content),
             c.structured.as_ref().map(Structured::Output),
         ),
+        // Under a revision without the multi-round trip (2026-07-28 answers it as an
+        // `InputRequiredResult`), the client cannot give what the tool needs.
+        ToolOutput::InputRequired(_) => (
+            text(Text::Str(Cow::Owned(format!(
+                "{}: this client's protocol revision cannot give it (MCP 2026-07-28 can)",
+                response.output.to_text()
+            )))),
+            None,
+        ),
     };
     CallToolResult {
         content,
         structured_content,
-        is_error: response.is_error,
+        is_error: response.is_error || response.input_requests().is_some(),
         meta: (!response.notes.is_empty()).then_some(Meta {
             notes: &response.notes,
         }),

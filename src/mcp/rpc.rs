@@ -36,6 +36,13 @@ pub enum RpcError {
         /// The revision the request named (at most 64 characters of it).
         requested: String,
     },
+    /// `-32021` (revision 2026-07-28): answering needs input the client did not declare it
+    /// can give (`sampling`, `elicitation`, `roots`); the error's data names them.
+    #[error("this request needs client capabilities it did not declare: {}", .missing.join(", "))]
+    MissingCapability {
+        /// The capabilities needed and not declared.
+        missing: Vec<&'static str>,
+    },
     /// An error a relayed server answered with, passed on with its own code (its message
     /// already masked by whoever relayed it).
     #[error("{message}")]
@@ -58,6 +65,7 @@ impl RpcError {
             RpcError::Internal(_) => -32603,
             RpcError::HeaderMismatch(_) => -32020,
             RpcError::UnsupportedVersion { .. } => -32022,
+            RpcError::MissingCapability { .. } => -32021,
             RpcError::Relayed { code, .. } => *code,
         }
     }
@@ -80,8 +88,18 @@ impl RpcError {
     /// The whole JSON-RPC error response for the request `id` (`null` when unknown).
     pub fn to_response(&self, id: Value) -> Value {
         let mut error = json!({"code": self.code(), "message": self.to_string()});
-        if let RpcError::UnsupportedVersion { requested } = self {
-            error["data"] = json!({"requested": requested, "supported": super::ALL_VERSIONS});
+        match self {
+            RpcError::UnsupportedVersion { requested } => {
+                error["data"] = json!({"requested": requested, "supported": super::ALL_VERSIONS});
+            }
+            RpcError::MissingCapability { missing } => {
+                let required: serde_json::Map<String, Value> = missing
+                    .iter()
+                    .map(|name| ((*name).to_owned(), json!({})))
+                    .collect();
+                error["data"] = json!({"requiredCapabilities": required});
+            }
+            _ => {}
         }
         json!({"jsonrpc": "2.0", "id": id, "error": error})
     }
@@ -108,6 +126,12 @@ mod tests {
             (RpcError::MethodNotFound, -32601),
             (RpcError::invalid_params("params must be an object"), -32602),
             (RpcError::internal("internal error"), -32603),
+            (
+                RpcError::MissingCapability {
+                    missing: vec!["sampling"],
+                },
+                -32021,
+            ),
             (
                 RpcError::Relayed {
                     code: -32002,

@@ -51,10 +51,12 @@
 //! ```
 
 mod call;
+mod input;
 pub mod layer_names;
 mod rejection;
 mod response;
 
 pub use call::{Caller, Credential, ToolCall, VerifiedAgent};
+pub use input::{ClientCapabilities, InputRequired, InputResponses};
 pub use rejection::{FieldError, Rejection, RejectionCode};
 pub use response::{McpContent, Note, ToolOutput, ToolResponse};

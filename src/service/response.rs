@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::input::InputRequired;
 use super::rejection::Rejection;
 
 /// What a tool produced.
@@ -20,6 +21,10 @@ pub enum ToolOutput {
     /// Adapters pass them on as they are, after the sanitize layer has masked every text
     /// in them.
     Content(McpContent),
+    /// Not an answer yet: what the tool needs from the client first (MCP 2026-07-28's
+    /// multi-round trip). The sanitize layer masks every text in the requests; a door
+    /// whose client cannot carry them answers with an error saying so.
+    InputRequired(InputRequired),
 }
 
 /// The content of an MCP `CallToolResult`: its `content` blocks and `structuredContent`.
@@ -66,6 +71,10 @@ impl ToolOutput {
             ToolOutput::Text(text) => Cow::Borrowed(text),
             ToolOutput::Json(value) => Cow::Owned(value.to_string()),
             ToolOutput::Content(content) => Cow::Owned(content.text()),
+            ToolOutput::InputRequired(input) => Cow::Owned(format!(
+                "the tool needs the client's input first ({})",
+                input.methods().join(", ")
+            )),
         }
     }
 }
@@ -100,6 +109,20 @@ impl ToolResponse {
     /// MCP content blocks, as an MCP server answered (`is_error` is its `isError`).
     pub fn content(content: McpContent, is_error: bool) -> Self {
         Self::from_output(ToolOutput::Content(content), is_error)
+    }
+
+    /// Not an answer yet: the tool needs the client's input first (see
+    /// [`InputRequired`]).
+    pub fn input_required(input: InputRequired) -> Self {
+        Self::from_output(ToolOutput::InputRequired(input), false)
+    }
+
+    /// The requests of an [`InputRequired`] output.
+    pub fn input_requests(&self) -> Option<&InputRequired> {
+        match &self.output {
+            ToolOutput::InputRequired(input) => Some(input),
+            _ => None,
+        }
     }
 
     /// The tool ran and reported a failure with this message.

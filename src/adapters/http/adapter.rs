@@ -29,6 +29,7 @@ pub struct HttpAdapter {
     pub(super) streams: Arc<tokio::sync::Semaphore>,
     pub(super) open_streams: Arc<super::streams::OpenStreams>,
     pub(super) protected: Option<super::resource::ProtectedResource>,
+    pub(super) seal: crate::mcp::StateSeal,
     #[cfg(feature = "telemetry")]
     pub(super) metrics: Option<crate::telemetry::Metrics>,
 }
@@ -61,6 +62,7 @@ impl HttpAdapter {
             streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
             open_streams: Arc::new(super::streams::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
             protected: None,
+            seal: crate::mcp::StateSeal::random(),
             #[cfg(feature = "telemetry")]
             metrics: None,
         }
@@ -116,6 +118,14 @@ impl HttpAdapter {
     /// `prompts/*`, …) with `relay`, and declares its capabilities at `initialize`.
     pub fn relay(mut self, relay: Arc<dyn crate::mcp::Relay>) -> Self {
         self.relay = Some(relay);
+        self
+    }
+
+    /// How the multi-round trip's `requestState` is sealed (revision 2026-07-28): under a
+    /// key drawn at random by default, so only this process opens the states it issued.
+    /// Replicas behind one load balancer share a [`StateSeal::from_key`](crate::mcp::StateSeal::from_key).
+    pub fn request_state(mut self, seal: crate::mcp::StateSeal) -> Self {
+        self.seal = seal;
         self
     }
 

@@ -267,7 +267,7 @@ pub(super) async fn one(
             Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
             Err(error) => json_response(StatusCode::OK, error.to_response(id)),
         },
-        "tools/call" => call_tool(adapter, headers, requester, id, params, session, false).await,
+        "tools/call" => call_tool(adapter, headers, requester, id, params, session, None).await,
         other => {
             match adapter.relay.as_ref().and_then(|relay| {
                 relay.request(other, Value::Object(params), requester.caller.clone())

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::adapter::HttpAdapter;
 use super::reply::json_response;
+use super::rounds::Round;
 use super::session::Requester;
 use crate::mcp::RpcError;
 use crate::mcp::result::call_result;
@@ -82,7 +83,7 @@ pub(super) async fn call_tool(
     id: Value,
     mut params: Map<String, Value>,
     session: Option<String>,
-    stateless: bool,
+    round: Option<&Round>,
 ) -> Response {
     let Some(Value::String(name)) = params.remove("name") else {
         return json_response(
@@ -105,6 +106,12 @@ pub(super) async fn call_tool(
     let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
     // Only a session this server issued to this caller counts for budgets.
     call.session = session;
+    if let Some(round) = round {
+        call.extensions.insert(round.capabilities.clone());
+        if let Some(inputs) = &round.inputs {
+            call.extensions.insert(inputs.clone());
+        }
+    }
     // The client's trace: `_meta` (MCP's place for it) first, then the headers.
     if let Some(context) = params
         .get("_meta")
@@ -124,11 +131,24 @@ pub(super) async fn call_tool(
             );
         }
     };
-    let mut out = if stateless {
-        let mut result = serde_json::to_value(call_result(&response, typed)).unwrap_or_default();
-        if let Value::Object(fields) = &mut result {
-            fields.insert("resultType".into(), "complete".into());
-        }
+    let mut out = if let Some(round) = round {
+        let result = match response.input_requests() {
+            // Not an answer yet: what the tool needs, its state sealed to this call.
+            Some(input) => match round.ask(adapter, input) {
+                Ok(result) => result,
+                Err(error) => {
+                    return json_response(super::rounds::status_of(&error), error.to_response(id));
+                }
+            },
+            None => {
+                let mut result =
+                    serde_json::to_value(call_result(&response, typed)).unwrap_or_default();
+                if let Value::Object(fields) = &mut result {
+                    fields.insert("resultType".into(), "complete".into());
+                }
+                result
+            }
+        };
         json_response(
             StatusCode::OK,
             RpcResult {

@@ -82,6 +82,7 @@ mod oauth;
 mod plain;
 mod reply;
 mod resource;
+mod rounds;
 mod router;
 mod serve;
 mod session;

@@ -19,13 +19,12 @@ use serde_json::{Map, Value, json};
 use super::adapter::HttpAdapter;
 use super::methods::{call_tool, tools_page};
 use super::reply::{json_response, rpc_result};
+use super::rounds::{META_CAPABILITIES, Round, named, status_of};
 use super::session::Requester;
 use crate::mcp::{ALL_VERSIONS, RpcError, STATELESS_VERSION, SUPPORTED_VERSIONS};
 
 /// `_meta` key of the revision a request is written in.
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-/// `_meta` key of the capabilities the client declares for this request.
-const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 /// `_meta` key under which a result identifies the server.
 const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// Methods of the earlier revisions that 2026-07-28 removed.
@@ -98,16 +97,6 @@ fn refuse(status: StatusCode, error: RpcError, id: Value) -> Response {
     json_response(status, error.to_response(id))
 }
 
-/// What `Mcp-Name` must say for `method`: the tool's or prompt's name, the resource's URI.
-fn named<'a>(method: &str, params: &'a Map<String, Value>) -> Option<&'a str> {
-    let field = match method {
-        "tools/call" | "prompts/get" => "name",
-        "resources/read" => "uri",
-        _ => return None,
-    };
-    params.get(field).and_then(Value::as_str)
-}
-
 /// A header's value with the whitespace around it dropped (RFC 9110 section 5.5);
 /// `Err` when it is not text.
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
@@ -161,7 +150,7 @@ pub(super) async fn one(
             Value::Null,
         );
     }
-    let params = match message.remove("params") {
+    let mut params = match message.remove("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(params)) => params,
         Some(_) => {
@@ -225,6 +214,13 @@ pub(super) async fn one(
     } else {
         "public"
     };
+    let round = match method.as_str() {
+        "server/discover" | "tools/list" | "subscriptions/listen" => None,
+        _ => match Round::take(adapter, &method, &mut params, requester) {
+            Ok(round) => Some(round),
+            Err(error) => return refuse(StatusCode::OK, error, id),
+        },
+    };
     match method.as_str() {
         "server/discover" => json_response(StatusCode::OK, rpc_result(id, discover(adapter))),
         "tools/list" => match tools_page(adapter, &requester.caller, &params) {
@@ -234,18 +230,40 @@ pub(super) async fn one(
             ),
             Err(error) => refuse(StatusCode::OK, error, id),
         },
-        "tools/call" => call_tool(adapter, headers, requester, id, params, None, true).await,
+        "tools/call" => {
+            call_tool(
+                adapter,
+                headers,
+                requester,
+                id,
+                params,
+                None,
+                round.as_ref(),
+            )
+            .await
+        }
         "subscriptions/listen" => super::listen::listen(adapter, headers, requester, id, &params),
         other => {
+            if let Some(round) = &round {
+                round.restore(&mut params);
+            }
             let relayed = adapter.relay.as_ref().and_then(|relay| {
                 relay.request(other, Value::Object(params), requester.caller.clone())
             });
             match relayed {
                 Some(answer) => match answer.await {
-                    Ok(result) => {
-                        let hints = CACHEABLE.contains(&other).then_some(scope);
-                        json_response(StatusCode::OK, rpc_result(id, complete(result, hints)))
-                    }
+                    Ok(result) => match (Round::relayed_input(&result), &round) {
+                        (Some(input), Some(round)) => {
+                            match input.and_then(|input| round.ask(adapter, &input)) {
+                                Ok(result) => json_response(StatusCode::OK, rpc_result(id, result)),
+                                Err(error) => refuse(status_of(&error), error, id),
+                            }
+                        }
+                        _ => {
+                            let hints = CACHEABLE.contains(&other).then_some(scope);
+                            json_response(StatusCode::OK, rpc_result(id, complete(result, hints)))
+                        }
+                    },
                     Err(e) => refuse(StatusCode::OK, RpcError::from(e), id),
                 },
                 // The method is not echoed: it is the caller's text.

@@ -182,6 +182,7 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
             c.content.iter().map(json_len).sum::<usize>()
                 + c.structured.as_ref().map_or(0, json_len)
         }
+        ToolOutput::InputRequired(i) => i.requests.values().map(json_len).sum::<usize>(),
     };
     put.u64(output_bytes as u64);
 
@@ -241,6 +242,12 @@ fn put_ending(put: &mut FrameWriter<'_>, ending: Ending<'_>) {
                 put.u8(2);
                 let at = put.open_str();
                 let _ = serde_json::to_writer(&mut *put.0, c);
+                put.close_str(at);
+            }
+            ToolOutput::InputRequired(i) => {
+                put.u8(2);
+                let at = put.open_str();
+                let _ = serde_json::to_writer(&mut *put.0, i);
                 put.close_str(at);
             }
         },

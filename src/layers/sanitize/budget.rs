@@ -25,6 +25,8 @@ impl Sanitizer {
                         .as_ref()
                         .is_some_and(|v| crate::limits::json_longer_than(v, limit))
             }
+            // Requests to the client, not an answer: cut, they would ask for nothing.
+            ToolOutput::InputRequired(_) => false,
         };
         if !over {
             return;
@@ -73,6 +75,7 @@ impl Sanitizer {
                 }
                 (total, kept)
             }
+            ToolOutput::InputRequired(_) => return,
         };
         response.notes.push(Note::Truncated {
             layer: Cow::Borrowed(SANITIZE),

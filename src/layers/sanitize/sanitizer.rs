@@ -475,6 +475,13 @@ impl Sanitizer {
                     self.sanitize_json(structured, &mut counts);
                 }
             }
+            // What the client is asked (messages shown to its user, prompts for its model)
+            // leaves like any answer. The state stays: it is sealed, and comes back.
+            ToolOutput::InputRequired(input) => {
+                for request in input.requests.values_mut() {
+                    self.sanitize_json(request, &mut counts);
+                }
+            }
         }
         let mut fix = |s: &mut String| {
             if let Cow::Owned(masked) = self.sanitize_text(s, &mut counts) {
