@@ -128,6 +128,9 @@ bash examples/smoke.sh
 step "the Python MCP SDK against example-axum (HTTP) and example-rmcp (stdio)"
 E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/python_clients.sh
 
+step "the Python MCP SDK 2.x pinned to 2026-07-28 through airlock proxy --listen, the upstream's elicitation and sampling answered (tests/e2e/proxy_2026.sh)"
+E2E_NODE="$e2e/node" E2E_VENV2="$e2e/venv2" bash tests/e2e/proxy_2026.sh
+
 step "OAuth: a real OpenID provider, the Python SDK's OAuth client, example-axum and airlock proxy --listen (tests/e2e/oauth.sh)"
 E2E_NODE="$e2e/node" E2E_VENVS="$e2e/venv $e2e/venv2" bash tests/e2e/oauth.sh
 

@@ -2961,3 +2961,107 @@ async fn approvals_hold_a_write_until_a_person_approves_it() {
     assert!(!log.contains(key), "{log}");
     assert_audit_verifies(&audit);
 }
+
+/// A 2026-07-28 client over `--listen` (here, the stack with the request's capabilities,
+/// as the HTTP door builds it): the upstream's elicitation during a call becomes that
+/// call's `InputRequiredResult`, masked; the answer resumes the very call, once. A
+/// question that cannot be tied to one call (two in flight over stdio) or that the client
+/// cannot answer is refused, and the upstream hears so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstreams_questions_become_the_calls_rounds_for_a_stateless_client() {
+    needs_e2e!();
+    use agent_airlock::service::{ClientCapabilities, InputResponses};
+    use agent_airlock::{AirlockConfig, ToolCall};
+    use tower::ServiceExt;
+
+    let dir = common::Scratch::new("proxy", "rounds");
+    let audit = dir.join("audit.jsonl");
+    let config = AirlockConfig::from_toml_str(&format!(
+        "[audit]\npath = {:?}\n[proxy]\ncall_timeout_secs = 6\n",
+        audit.display().to_string()
+    ))
+    .unwrap();
+    let proxy = own_proxy(&config).await;
+    let ask = |capabilities: Value, inputs: Option<InputResponses>| {
+        let mut call = ToolCall::new("elicit", json!({"mode": "form"}));
+        call.extensions
+            .insert(ClientCapabilities::new(capabilities));
+        if let Some(inputs) = inputs {
+            call.extensions.insert(inputs);
+        }
+        proxy.stack().clone().oneshot(call)
+    };
+    let first = ask(json!({"elicitation": {}}), None).await.unwrap();
+    let input = first.input_requests().expect("a round").clone();
+    let question = &input.requests["elicitation"];
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    let message = question["params"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Your card for "), "{message}");
+    assert!(!message.contains("jane.doe@example.com"), "{message}");
+    let parked = input.state.clone().expect("the parked call's id");
+
+    let answer = |action: &str| {
+        let mut responses = serde_json::Map::new();
+        responses.insert(
+            "elicitation".into(),
+            json!({"action": action, "content": {"answer": "4111 1111 1111 1111"}}),
+        );
+        InputResponses::new(responses).with_state(Some(parked.clone()))
+    };
+    let done = ask(json!({"elicitation": {}}), Some(answer("accept")))
+        .await
+        .unwrap();
+    let text = done.output.to_text();
+    assert!(
+        !done.is_error && text.starts_with("answered: accept"),
+        "{done:?}"
+    );
+    // The card number the client typed reached the upstream masked, and came back masked.
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    // The same round again: the call it resumed is gone.
+    let replayed = ask(json!({"elicitation": {}}), Some(answer("accept")))
+        .await
+        .unwrap();
+    assert!(replayed.is_error, "{replayed:?}");
+    assert!(
+        replayed.output.to_text().contains("no longer waiting"),
+        "{replayed:?}"
+    );
+
+    // A client that cannot elicit: the upstream hears a refusal; the call completes.
+    let refused = ask(json!({"sampling": {}}), None).await.unwrap();
+    assert!(refused.input_requests().is_none(), "{refused:?}");
+    assert!(
+        refused.output.to_text().starts_with("answered: ")
+            || refused.output.to_text().starts_with("refused: "),
+        "{refused:?}"
+    );
+    assert!(!refused.output.to_text().contains("accept"), "{refused:?}");
+
+    // Two calls in flight over stdio: whose question it is cannot be told, so no one is
+    // asked.
+    let mut hang = ToolCall::new("hang", json!({}));
+    hang.extensions
+        .insert(ClientCapabilities::new(json!({"elicitation": {}})));
+    let hanging = tokio::spawn(proxy.stack().clone().oneshot(hang));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ambiguous = ask(json!({"elicitation": {}}), None).await.unwrap();
+    assert!(ambiguous.input_requests().is_none(), "{ambiguous:?}");
+    assert!(
+        ambiguous.output.to_text().starts_with("refused: "),
+        "{ambiguous:?}"
+    );
+    let _ = hanging.await;
+
+    // The question and its answer are in the audit log (written in batches: waited for).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = std::fs::read_to_string(&audit).unwrap_or_default();
+        if log.contains("mcp:elicitation/create") {
+            assert!(!log.contains("jane.doe@example.com") && !log.contains("4111 1111"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not audited: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

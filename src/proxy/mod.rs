@@ -35,6 +35,8 @@ pub use pins::PinsConfig;
 pub use sandbox::ProxySandbox;
 
 #[cfg(feature = "proxy")]
+mod calls;
+#[cfg(feature = "proxy")]
 mod relay;
 #[cfg(feature = "proxy")]
 mod service;

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::model::{CallToolRequestParams, Tool};
 use serde_json::Value;
 use tower_service::Service;
 
 use super::Upstream;
+use super::calls::{self, response_of};
 use crate::catalog::{ToolCatalog, ToolSpec};
 use crate::layers::sanitize::{Counts, Sanitizer};
-use crate::service::{McpContent, ToolCall, ToolResponse};
+use crate::service::{ClientCapabilities, InputResponses, ToolCall, ToolResponse};
 use crate::telemetry::{propagate, span};
 use tracing::Instrument as _;
 
@@ -97,9 +98,19 @@ impl Service<ToolCall> for UpstreamService {
                 .extensions
                 .get::<crate::mcp::ProgressToken>()
                 .map(|t| t.0.clone());
-            let response = match upstream.call(params, progress).await {
-                Ok(result) => response_of(result),
-                Err(message) => ToolResponse::error(message),
+            // A 2026-07-28 client: the upstream's questions become this call's
+            // `InputRequiredResult`, and its retry resumes the call they came from.
+            let inputs = call.extensions.get::<InputResponses>();
+            let capabilities = call.extensions.get::<ClientCapabilities>();
+            let response = match (inputs.and_then(|i| i.state.as_deref()), capabilities) {
+                (Some(parked), _) => calls::resume(&upstream, parked, inputs).await,
+                (None, Some(capabilities)) => {
+                    calls::asking(&upstream, params, progress, capabilities.0.clone()).await
+                }
+                (None, None) => match upstream.call(params, progress, None).await {
+                    Ok(result) => response_of(result),
+                    Err(message) => ToolResponse::error(message),
+                },
             };
             let outcome = if response.is_error { "error" } else { "ok" };
             tracing::Span::current().record("airlock.outcome", outcome);
@@ -107,23 +118,6 @@ impl Service<ToolCall> for UpstreamService {
         };
         Box::pin(answer.instrument(span))
     }
-}
-
-/// An upstream's answer as a response: its content blocks and `structuredContent`, as
-/// they are (the sanitize layer masks them on the way out).
-pub(crate) fn response_of(result: CallToolResult) -> ToolResponse {
-    let content = result
-        .content
-        .iter()
-        .map(|block| serde_json::to_value(block).unwrap_or(Value::Null))
-        .collect();
-    ToolResponse::content(
-        McpContent {
-            content,
-            structured: result.structured_content,
-        },
-        result.is_error.unwrap_or(false),
-    )
 }
 
 /// The catalog of an upstream's tools. A tool whose name or schema cannot be compiled is

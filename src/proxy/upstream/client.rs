@@ -28,6 +28,8 @@ pub(super) struct Client {
     /// Where the upstream's requests of the client (sampling, elicitation, roots) and
     /// their answers are recorded.
     pub(super) audit: Audit,
+    /// Where the questions of a 2026-07-28 client's call go.
+    pub(super) rounds: Arc<super::rounds::Rounds>,
 }
 
 /// The audit layer the upstream's requests of the client go through, once the stack is
@@ -86,14 +88,23 @@ impl Client {
     /// (and, for an elicitation, the mode asked for, with a URL the rules allow); what goes
     /// each way is masked (the upstream is untrusted, and so is what it would show the
     /// model), and the request, refused or answered, is recorded in the audit log.
+    ///
+    /// The client is the one connected over stdio; else, over `--listen`, the 2026-07-28
+    /// client of the call the request belongs to (`extensions` say which, see
+    /// `rounds.rs`), which gets it as that call's `InputRequiredResult`.
     pub(super) async fn ask<P: serde::Serialize, R: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         capability: &str,
         params: P,
+        extensions: &rmcp::model::Extensions,
     ) -> Result<R, rmcp::ErrorData> {
         let params = serde_json::to_value(params).unwrap_or_default();
-        let client = connected(&self.downstream);
+        let client = connected(&self.downstream).or_else(|| {
+            self.rounds
+                .asker_for(extensions)
+                .map(|asker| Arc::new(asker) as Arc<dyn ClientRequests>)
+        });
         let sanitizer = self.sanitizer.clone();
         let (asked, wanted) = (method.to_owned(), capability.to_owned());
         // The client's error code, which a response cannot carry.
@@ -313,15 +324,21 @@ impl rmcp::ClientHandler for Client {
     async fn create_message(
         &self,
         params: rmcp::model::CreateMessageRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
+        context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
-        self.ask("sampling/createMessage", "sampling", params).await
+        self.ask(
+            "sampling/createMessage",
+            "sampling",
+            params,
+            &context.extensions,
+        )
+        .await
     }
 
     #[allow(deprecated)] // roots: deprecated by a later revision, still used by servers
     async fn list_roots(
         &self,
-        _context: rmcp::service::RequestContext<RoleClient>,
+        context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
         if !self.roots {
             return Err(rmcp::ErrorData::new(
@@ -330,15 +347,27 @@ impl rmcp::ClientHandler for Client {
                 None,
             ));
         }
-        self.ask("roots/list", "roots", serde_json::json!({})).await
+        self.ask(
+            "roots/list",
+            "roots",
+            serde_json::json!({}),
+            &context.extensions,
+        )
+        .await
     }
 
     async fn create_elicitation(
         &self,
         params: rmcp::model::ElicitRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
+        context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
-        self.ask("elicitation/create", "elicitation", params).await
+        self.ask(
+            "elicitation/create",
+            "elicitation",
+            params,
+            &context.extensions,
+        )
+        .await
     }
 }
 

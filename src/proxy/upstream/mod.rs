@@ -8,15 +8,18 @@
 //! | `stdio.rs` | the command, its environment and sandbox lease, its stderr |
 //! | `http.rs` | the HTTP transport: TLS, the token |
 //! | `client.rs` | the client handler: sampling, elicitation, roots, notifications, progress |
+//! | `rounds.rs` | the upstream's questions as a 2026-07-28 client's `InputRequiredResult` |
 //! | `target.rs` | where the upstream is |
 
 mod client;
 mod exchange;
 mod http;
+mod rounds;
 mod stdio;
 mod supervisor;
 mod target;
 
+pub(crate) use rounds::{Call, Parked, Question, Rounds};
 pub(crate) use supervisor::ToolsObserver;
 pub use supervisor::Upstream;
 pub use target::{Launch, Target};

@@ -17,6 +17,7 @@ use crate::proxy::error::ProxyError;
 
 use super::client::{Client, Downstream, Progress, Tracked};
 use super::http::HttpClient;
+use super::rounds::{Asker, Rounds};
 use super::stdio::{SandboxLease, UpstreamSandbox, brief, command, log_stderr};
 use super::target::Target;
 
@@ -83,6 +84,8 @@ pub struct Upstream {
     outbox: Outbox,
     /// How an upstream over HTTP is reached.
     http: Option<HttpClient>,
+    /// The calls whose questions go to a 2026-07-28 client, and those waiting for it.
+    rounds: Arc<Rounds>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -173,6 +176,7 @@ impl Upstream {
             observer: Mutex::new(None),
             downstream: Arc::new(Mutex::new(None)),
             audit: Arc::new(Mutex::new(None)),
+            rounds: Arc::default(),
         });
         let peer = upstream.peer().await.map_err(ProxyError::Upstream)?;
         let tools = tokio::time::timeout(
@@ -278,22 +282,35 @@ impl Upstream {
         self.restarts.lock().map_or(0, |r| r.count)
     }
 
+    /// The calls whose questions go to a 2026-07-28 client, and those waiting for it.
+    pub(crate) fn rounds(&self) -> &Arc<Rounds> {
+        &self.rounds
+    }
+
+    /// The longest a call may take (`[proxy] call_timeout_secs`).
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.config.call_timeout()
+    }
+
     /// Calls a tool, within the call timeout; with `progress` (the client's progress
     /// token), the upstream's progress notifications for it reach the client under that
-    /// token. `Err` says, for the caller, what went wrong with the upstream (it exited, did
-    /// not answer in time, answered something else).
+    /// token; with `asker`, the upstream's questions during the call go there. `Err`
+    /// says, for the caller, what went wrong with the upstream (it exited, did not answer
+    /// in time, answered something else).
     pub(crate) async fn call(
         &self,
         params: CallToolRequestParams,
         progress: Option<serde_json::Value>,
+        asker: Option<Asker>,
     ) -> Result<CallToolResult, String> {
+        let _flight = self.rounds.start();
         let timeout = self.config.call_timeout();
         let deadline = Instant::now() + timeout;
         let peer = tokio::time::timeout(timeout, self.peer())
             .await
             .map_err(|_| "the upstream server did not start in time".to_owned())??;
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, self.call_on(&peer, params, progress)).await {
+        match tokio::time::timeout(left, self.call_on(&peer, params, progress, asker)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) if peer.is_transport_closed() => {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
@@ -319,25 +336,30 @@ impl Upstream {
         }
     }
 
-    /// One `tools/call` on `peer`, tracked for its progress when the client asked.
+    /// One `tools/call` on `peer`, tracked for its progress when the client asked, its
+    /// questions sent to `asker` when there is one.
     async fn call_on(
         &self,
         peer: &Peer<RoleClient>,
         params: CallToolRequestParams,
         progress: Option<serde_json::Value>,
+        asker: Option<Asker>,
     ) -> Result<CallToolResult, rmcp::ServiceError> {
-        let Some(client_token) = progress else {
+        if progress.is_none() && asker.is_none() {
             return peer.call_tool(params).await;
-        };
+        }
         let request =
             rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
         let handle = peer
             .send_request_with_option(request, rmcp::service::PeerRequestOptions::no_options())
             .await?;
-        self.progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(handle.progress_token.clone(), client_token);
+        let _registered = asker.map(|asker| self.rounds.register(handle.id.clone(), asker));
+        if let Some(client_token) = progress {
+            self.progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(handle.progress_token.clone(), client_token);
+        }
         let mut tracked = Tracked {
             progress: self.progress.clone(),
             token: handle.progress_token.clone(),
@@ -368,6 +390,7 @@ impl Upstream {
         method: &str,
         params: serde_json::Value,
     ) -> Result<serde_json::Value, (i64, String)> {
+        let _flight = self.rounds.start();
         let request: rmcp::model::ClientRequest =
             serde_json::from_value(serde_json::json!({"method": method, "params": params}))
                 .map_err(|_| (-32602, format!("invalid params for {method}")))?;
@@ -491,6 +514,7 @@ impl Upstream {
             sanitizer: self.sanitizer.clone(),
             roots,
             progress: self.progress.clone(),
+            rounds: self.rounds.clone(),
         }
     }
 

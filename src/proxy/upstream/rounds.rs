@@ -1,0 +1,306 @@
+//! The upstream's questions for a 2026-07-28 client over `--listen`: an elicitation,
+//! sampling or roots request the upstream makes during a call becomes the
+//! `InputRequiredResult` of that very call (the multi-round trip), and the client's answer
+//! on its retry goes back to the upstream, which then finishes the call.
+//!
+//! One upstream connection serves every caller, so a question must be tied to the call
+//! that caused it, or it goes nowhere:
+//! - over Streamable HTTP, rmcp records the call on whose response stream the question
+//!   came (`InboundStreamOrigin`): exactly that call;
+//! - over stdio the protocol says nothing, so a question is tied to a call only while that
+//!   call is the one request to the upstream in flight; otherwise it is refused.
+//!
+//! While the client is away, the upstream call waits, parked under a random id that only
+//! the door's sealed `requestState` carries (bound to the caller, the tool and its
+//! arguments): at most [`MAX_PARKED`] at once, each for at most the call timeout.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use rmcp::model::{CallToolResult, RequestId};
+use rmcp::service::InboundStreamOrigin;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::mcp::{ClientRequests, RelayError};
+
+/// Most upstream calls parked waiting for their client at once.
+pub(crate) const MAX_PARKED: usize = 256;
+
+/// A question of the upstream's, and where its answer goes.
+pub(crate) struct Question {
+    pub(crate) method: String,
+    pub(crate) params: Value,
+    pub(crate) answer: oneshot::Sender<Result<Value, RelayError>>,
+}
+
+/// Where a call's questions go: the call's channel, and what its client declared it can
+/// answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Asker {
+    questions: mpsc::Sender<Question>,
+    capabilities: Value,
+}
+
+impl ClientRequests for Asker {
+    fn capabilities(&self) -> Value {
+        self.capabilities.clone()
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> BoxFuture<'static, Result<Value, RelayError>> {
+        let (answer, answered) = oneshot::channel();
+        let question = Question {
+            method: method.to_owned(),
+            params,
+            answer,
+        };
+        let questions = self.questions.clone();
+        Box::pin(async move {
+            let gone = || RelayError {
+                code: -32603,
+                message: "the client's call ended before it answered".into(),
+            };
+            questions.send(question).await.map_err(|_| gone())?;
+            answered.await.map_err(|_| gone())?
+        })
+    }
+
+    fn notify(&self, _method: &str, _params: Value) {}
+}
+
+/// An upstream call running in its own task.
+pub(crate) type Call = tokio::task::JoinHandle<Result<CallToolResult, String>>;
+
+/// An upstream call waiting for its client's answer; stopped if dropped before it is
+/// resumed (expired, refused, or the proxy shutting down).
+pub(crate) struct Parked {
+    call: Option<Call>,
+    questions: Option<mpsc::Receiver<Question>>,
+    asked: Option<Question>,
+    /// The key the question was asked under.
+    pub(crate) key: String,
+    since: Instant,
+}
+
+impl Parked {
+    /// The call, its further questions, and the question asked, under `key`.
+    pub(crate) fn new(
+        call: Call,
+        questions: mpsc::Receiver<Question>,
+        asked: Question,
+        key: String,
+    ) -> Self {
+        Self {
+            call: Some(call),
+            questions: Some(questions),
+            asked: Some(asked),
+            key,
+            since: Instant::now(),
+        }
+    }
+
+    /// The question asked.
+    pub(crate) fn asked(&self) -> Option<&Question> {
+        self.asked.as_ref()
+    }
+
+    /// Takes the call out, to run on: its task, its questions, the question asked.
+    pub(crate) fn resume(mut self) -> Option<(Call, mpsc::Receiver<Question>, Question)> {
+        Some((
+            self.call.take()?,
+            self.questions.take()?,
+            self.asked.take()?,
+        ))
+    }
+
+    fn ended(&self) -> bool {
+        self.call.as_ref().is_none_or(|c| c.is_finished())
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            call.abort();
+        }
+    }
+}
+
+/// The calls whose questions go to a 2026-07-28 client, and those parked waiting for it.
+#[derive(Default)]
+pub(crate) struct Rounds {
+    /// Calls to the upstream in flight, of every client.
+    in_flight: AtomicUsize,
+    /// By the outbound request id of the call.
+    askers: Mutex<HashMap<RequestId, Asker>>,
+    parked: Mutex<HashMap<String, Parked>>,
+}
+
+/// Counts a request to the upstream as in flight while it lives.
+pub(crate) struct InFlight<'a>(&'a Rounds);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Keeps a call's asker registered while it lives.
+pub(crate) struct Registered {
+    rounds: Arc<Rounds>,
+    id: RequestId,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.rounds.lock_askers().remove(&self.id);
+    }
+}
+
+impl Rounds {
+    fn lock_askers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, Asker>> {
+        self.askers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_parked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parked>> {
+        self.parked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request to the upstream starts.
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// A new asker for a call of a client that declared `capabilities`, and where its
+    /// questions arrive.
+    pub(crate) fn asker(capabilities: Value) -> (Asker, mpsc::Receiver<Question>) {
+        let (questions, arrived) = mpsc::channel(4);
+        (
+            Asker {
+                questions,
+                capabilities,
+            },
+            arrived,
+        )
+    }
+
+    /// Registers `asker` for the call sent as `id`.
+    pub(crate) fn register(self: &Arc<Self>, id: RequestId, asker: Asker) -> Registered {
+        self.lock_askers().insert(id.clone(), asker);
+        Registered {
+            rounds: self.clone(),
+            id,
+        }
+    }
+
+    /// The asker of the call a question of the upstream's belongs to, when it can be told.
+    pub(crate) fn asker_for(&self, extensions: &rmcp::model::Extensions) -> Option<Asker> {
+        let askers = self.lock_askers();
+        match extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => askers.get(id).cloned(),
+            Some(InboundStreamOrigin::Unassociated) => None,
+            // A transport that cannot tell (stdio): only the one call in flight.
+            None => {
+                if self.in_flight.load(Ordering::SeqCst) == 1 && askers.len() == 1 {
+                    askers.values().next().cloned()
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Parks `parked` under a fresh id, dropping calls that ended or outlived `limit`;
+    /// `None` (and `parked` dropped, its question refused) when too many wait already.
+    pub(crate) fn park(&self, parked: Parked, limit: std::time::Duration) -> Option<String> {
+        let mut all = self.lock_parked();
+        all.retain(|_, p| !p.ended() && p.since.elapsed() <= limit);
+        if all.len() >= MAX_PARKED {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        all.insert(id.clone(), parked);
+        Some(id)
+    }
+
+    /// Takes the call parked under `id`, once.
+    pub(crate) fn take(&self, id: &str) -> Option<Parked> {
+        self.lock_parked().remove(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(id: Option<InboundStreamOrigin>) -> rmcp::model::Extensions {
+        let mut extensions = rmcp::model::Extensions::new();
+        if let Some(id) = id {
+            extensions.insert(id);
+        }
+        extensions
+    }
+
+    #[test]
+    fn a_question_goes_to_its_own_call_or_nowhere() {
+        let rounds = Arc::new(Rounds::default());
+        let (asker, _questions) = Rounds::asker(serde_json::json!({"elicitation": {}}));
+        let _flight = rounds.start();
+        let _registered = rounds.register(RequestId::Number(7), asker);
+        let on = |id| {
+            origin(Some(InboundStreamOrigin::OutboundRequest(
+                RequestId::Number(id),
+            )))
+        };
+        assert!(rounds.asker_for(&on(7)).is_some());
+        assert!(rounds.asker_for(&on(8)).is_none(), "another call's stream");
+        assert!(
+            rounds
+                .asker_for(&origin(Some(InboundStreamOrigin::Unassociated)))
+                .is_none()
+        );
+        // Stdio: the one call in flight, and only while it is the one.
+        assert!(rounds.asker_for(&origin(None)).is_some());
+        let other = rounds.start();
+        assert!(rounds.asker_for(&origin(None)).is_none(), "two in flight");
+        drop(other);
+        assert!(rounds.asker_for(&origin(None)).is_some());
+    }
+
+    #[tokio::test]
+    async fn parked_calls_are_taken_once_and_bounded() {
+        let rounds = Rounds::default();
+        let park = |rounds: &Rounds| {
+            let (_asker, questions) = Rounds::asker(Value::Null);
+            let call = tokio::spawn(std::future::pending());
+            let (answer, _) = oneshot::channel();
+            let asked = Question {
+                method: "roots/list".into(),
+                params: Value::Null,
+                answer,
+            };
+            rounds.park(
+                Parked::new(call, questions, asked, "k".into()),
+                std::time::Duration::from_secs(60),
+            )
+        };
+        let id = park(&rounds).unwrap();
+        assert!(rounds.take(&id).is_some());
+        assert!(rounds.take(&id).is_none(), "a replayed round");
+        for _ in 1..MAX_PARKED {
+            assert!(park(&rounds).is_some());
+        }
+        assert!(park(&rounds).is_some());
+        assert!(park(&rounds).is_none(), "the bound");
+    }
+}
