@@ -3,8 +3,13 @@
 //! fixture resources, templates, prompts and completion behind the HTTP door's relay.
 //!
 //! ```sh
-//! cargo run --example conformance --features axum    # on $AIRLOCK_ADDR (127.0.0.1:3001)
+//! cargo run --example conformance --features axum,rmcp            # on $AIRLOCK_ADDR (127.0.0.1:3001)
+//! cargo run --example conformance --features axum,rmcp -- --stdio # over stdio (the rmcp door)
 //! ```
+//!
+//! Over stdio a client of the handshake revisions is asked what the multi-round-trip
+//! fixtures need as server-to-client requests (elicitation, sampling, roots), and a client
+//! of 2026-07-28 gets `InputRequiredResult`, as over HTTP.
 //!
 //! The fixtures are the suite's (`npx @modelcontextprotocol/conformance list`): what each
 //! scenario's description asks a server to implement, byte for byte. The tools run behind
@@ -14,6 +19,7 @@
 use std::sync::Arc;
 
 use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
+use agent_airlock::adapters::mcp::AirlockMcp;
 use agent_airlock::mcp::{Relay, RelayError};
 use agent_airlock::service::{
     Caller, ClientCapabilities, InputRequired, InputResponses, McpContent,
@@ -458,6 +464,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("AIRLOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
     let config = AirlockConfig::from_toml_str("strict_mode = true")?;
     let airlock = Airlock::from_config(&config, Arc::new(catalog()))?;
+    if std::env::args().any(|arg| arg == "--stdio") {
+        use rmcp::ServiceExt as _;
+        let server = AirlockMcp::new(
+            airlock.service(tower::service_fn(fixture)),
+            airlock.catalog().clone(),
+        )
+        .policy(airlock.policy().clone())
+        .server_info("airlock-conformance", env!("CARGO_PKG_VERSION"))
+        .relay(Arc::new(Fixtures))
+        .serve((tokio::io::stdin(), tokio::io::stdout()))
+        .await?;
+        server.waiting().await?;
+        return Ok(());
+    }
     let adapter = HttpAdapter::new(
         airlock.service(tower::service_fn(fixture)),
         airlock.catalog().clone(),

@@ -146,6 +146,9 @@ E2E_NODE="$e2e/node" bash tests/e2e/conformance_server.sh
 step "the MCP conformance suite against airlock proxy in front of server-everything (tests/e2e/conformance_proxy.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/conformance_proxy.sh
 
+step "the MCP conformance suite's requirements of 2025-11-25 and 2026-07-28, each upstream alone and through airlock proxy --listen (tests/e2e/conformance_proxy_revisions.sh)"
+E2E_NODE="$e2e/node" bash tests/e2e/conformance_proxy_revisions.sh
+
 step "a real Prometheus scraping airlock proxy and example-axum (tests/e2e/prometheus.sh)"
 E2E_NODE="$e2e/node" bash tests/e2e/prometheus.sh
 

@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::{ServedStack, ToolStack, caller_of};
+use super::{ServedStack, ToolStack, caller_of, mcp_rounds};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::mcp::result::call_result;
@@ -70,6 +70,8 @@ pub struct AirlockMcp {
     sessions: Arc<dyn SessionStore>,
     /// The session this connection opened at `initialize`, and its owner.
     session: Arc<std::sync::OnceLock<Bound>>,
+    /// How a 2026-07-28 client's `requestState` is sealed.
+    seal: crate::mcp::StateSeal,
 }
 
 /// A session issued at `initialize`, bound to the caller that initialized.
@@ -91,6 +93,7 @@ impl Clone for AirlockMcp {
             notifications: self.notifications.clone(),
             sessions: self.sessions.clone(),
             session: Arc::default(),
+            seal: self.seal.clone(),
         }
     }
 }
@@ -108,7 +111,16 @@ impl AirlockMcp {
             notifications: None,
             sessions: Arc::new(MemorySessionStore::default()),
             session: Arc::default(),
+            seal: crate::mcp::StateSeal::random(),
         }
+    }
+
+    /// How the `requestState` of a 2026-07-28 client's multi-round trip is sealed: under a
+    /// key drawn at random by default (replicas share a
+    /// [`StateSeal::from_key`](crate::mcp::StateSeal::from_key)).
+    pub fn request_state(mut self, seal: crate::mcp::StateSeal) -> Self {
+        self.seal = seal;
+        self
     }
 
     /// Where the sessions issued at `initialize` live (default: this process's memory);
@@ -510,12 +522,43 @@ impl ServerHandler for AirlockMcp {
 
     async fn get_prompt(
         &self,
-        request: rmcp::model::GetPromptRequestParams,
+        mut request: rmcp::model::GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        let result: rmcp::model::GetPromptResult =
-            self.relayed("prompts/get", request, &context).await?;
-        Ok(rmcp::model::GetPromptResponse::Complete(result))
+        // A relayed server may ask for input too (2026-07-28): its state sealed to this
+        // request, opened on the retry, as for a tool.
+        let stateless = mcp_rounds::stateless(&context);
+        let (caller, _) = caller_from(&context);
+        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
+        let binding = crate::mcp::Binding::of(
+            "prompts/get",
+            &request.name,
+            &arguments,
+            &owner_of(&caller, self.core.policy()),
+        );
+        let (responses, state) = (request.input_responses.take(), request.request_state.take());
+        if stateless
+            && let Some(inputs) = mcp_rounds::answers(&self.seal, &binding, responses, state)?
+        {
+            request.input_responses = Some(inputs.responses.into_iter().collect());
+            request.request_state = inputs.state;
+        }
+        let result: Value = self.relayed("prompts/get", request, &context).await?;
+        match mcp_rounds::relayed_input(&result) {
+            Some(input) if stateless => {
+                let capabilities = mcp_rounds::capabilities(&context);
+                let result =
+                    mcp_rounds::input_required(&self.seal, &binding, &capabilities, &input?)?;
+                Ok(rmcp::model::GetPromptResponse::InputRequired(result))
+            }
+            Some(_) => Err(ErrorData::invalid_request(
+                "the prompt needs input first, which this client's protocol revision cannot give",
+                None,
+            )),
+            None => serde_json::from_value(result)
+                .map(rmcp::model::GetPromptResponse::Complete)
+                .map_err(|_| ErrorData::internal_error("the upstream's answer is not valid", None)),
+        }
     }
 
     #[allow(deprecated)] // logging: deprecated by a later revision, still used by clients
@@ -560,11 +603,30 @@ impl ServerHandler for AirlockMcp {
 
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let (caller, session) = self.session_of(&context).await?;
-        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let arguments = Value::Object(request.arguments.take().unwrap_or_default());
+        // The multi-round trip: a 2026-07-28 client's retry is opened here, before the
+        // stack sees it.
+        let stateless = mcp_rounds::stateless(&context);
+        let capabilities = mcp_rounds::capabilities(&context);
+        let binding = crate::mcp::Binding::of(
+            "tools/call",
+            &request.name,
+            &arguments,
+            &owner_of(&caller, self.core.policy()),
+        );
+        let inputs = match stateless {
+            true => mcp_rounds::answers(
+                &self.seal,
+                &binding,
+                request.input_responses.take(),
+                request.request_state.take(),
+            )?,
+            false => None,
+        };
         let typed = self.core.has_output_schema(&request.name);
         let progress = request
             .meta
@@ -595,9 +657,32 @@ impl ServerHandler for AirlockMcp {
         if let Some(traced) = traced {
             call.extensions.insert(traced);
         }
-        match self.core.call(call).await {
-            Ok(response) => Ok(CallToolResponse::Complete(result_of(&response, typed))),
-            Err(_) => Err(ErrorData::internal_error("internal error", None)),
+        call.extensions.insert(capabilities.clone());
+        if let Some(inputs) = inputs {
+            call.extensions.insert(inputs);
         }
+        let failed = |_| ErrorData::internal_error("internal error", None);
+        let first = call.clone();
+        let mut response = self.core.call(call).await.map_err(failed)?;
+        for _ in 0..mcp_rounds::MAX_ROUNDS {
+            let Some(input) = response.input_requests() else {
+                break;
+            };
+            if stateless {
+                let result =
+                    mcp_rounds::input_required(&self.seal, &binding, &capabilities, input)?;
+                return Ok(CallToolResponse::InputRequired(result));
+            }
+            // A client of the handshake revisions: asked here, the tool called again.
+            match mcp_rounds::ask_client(&context.peer, &capabilities, input).await {
+                Ok(inputs) => {
+                    let mut again = first.clone().with_id(ToolCall::new("", Value::Null).id);
+                    again.extensions.insert(inputs);
+                    response = self.core.call(again).await.map_err(failed)?;
+                }
+                Err(why) => response = ToolResponse::error(why),
+            }
+        }
+        Ok(CallToolResponse::Complete(result_of(&response, typed)))
     }
 }

@@ -17,6 +17,8 @@ pub mod grpc;
 pub mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "rmcp")]
+mod mcp_rounds;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{

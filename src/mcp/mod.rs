@@ -24,15 +24,15 @@ mod relay;
 #[cfg(any(feature = "axum", feature = "rmcp"))]
 pub(crate) mod result;
 mod rpc;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "rmcp"))]
 mod state;
 mod version;
 
 pub use notify::{Notification, Outbox};
 pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
 pub use rpc::RpcError;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "rmcp"))]
 pub(crate) use state::Binding;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "rmcp"))]
 pub use state::StateSeal;
 pub use version::{ALL_VERSIONS, PROTOCOL_VERSION, STATELESS_VERSION, SUPPORTED_VERSIONS};

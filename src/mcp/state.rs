@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::RpcError;
+use crate::service::{ClientCapabilities, InputRequired, InputResponses};
+
 /// Longest sealed state accepted, in bytes.
 const MAX_SEALED: usize = 64 * 1024;
 
@@ -190,6 +193,97 @@ impl StateSeal {
         let payload = serde_json::to_vec(&sealed).unwrap_or_default();
         let tag = self.mac(binding, &payload).finalize().into_bytes();
         format!("v1.{}.{}", B64.encode(&payload), B64.encode(tag))
+    }
+
+    /// The `InputRequiredResult` asking for `input` on the request `binding` names, its
+    /// state sealed; a request for input the client did not declare it can give
+    /// (`capabilities`) is `-32021`, one of a kind the revision does not define is refused
+    /// (and not passed on).
+    pub(crate) fn ask(
+        &self,
+        binding: &Binding,
+        capabilities: &ClientCapabilities,
+        input: &InputRequired,
+    ) -> Result<Value, RpcError> {
+        if input.requests.is_empty() {
+            return Err(RpcError::internal(
+                "the server asked for input and named none",
+            ));
+        }
+        let mut missing = Vec::new();
+        for request in input.requests.values() {
+            let method = request
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some(capability) = ClientCapabilities::needed_for(method) else {
+                return Err(RpcError::internal(
+                    "the server asked the client for input of a kind MCP does not define",
+                ));
+            };
+            if !capabilities.supports(method) && !missing.contains(&capability) {
+                missing.push(capability);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(RpcError::MissingCapability { missing });
+        }
+        let state = self.seal(
+            binding,
+            input.requests.keys().map(String::as_str),
+            input.state.as_deref(),
+        );
+        Ok(serde_json::json!({
+            "resultType": "input_required",
+            "inputRequests": input.requests,
+            "requestState": state,
+        }))
+    }
+
+    /// The client's `inputResponses` and `requestState` of a retry of the request
+    /// `binding` names, checked: the state must open for this very request, the answers
+    /// must be objects (a client's results). With a state, answers to keys its round did
+    /// not ask for are dropped; without one, they reach the tool as they are.
+    pub(crate) fn answers(
+        &self,
+        binding: &Binding,
+        responses: Option<Value>,
+        state: Option<Value>,
+    ) -> Result<Option<InputResponses>, RpcError> {
+        let responses = match responses {
+            None => None,
+            Some(Value::Object(responses)) => {
+                if !responses.values().all(Value::is_object) {
+                    return Err(RpcError::invalid_params(
+                        "each entry of inputResponses is the client's result for that request: \
+                         an object",
+                    ));
+                }
+                Some(responses)
+            }
+            Some(_) => {
+                return Err(RpcError::invalid_params(
+                    "inputResponses must be an object of the client's results, by request key",
+                ));
+            }
+        };
+        let state = match state {
+            None => return Ok(responses.map(InputResponses::new)),
+            Some(Value::String(state)) => state,
+            Some(_) => {
+                return Err(RpcError::invalid_params(
+                    "requestState must be the string this server gave",
+                ));
+            }
+        };
+        let opened = self
+            .open(binding, &state)
+            .map_err(|refused| RpcError::invalid_params(refused.to_string()))?;
+        let mut responses = responses.unwrap_or_default();
+        responses.retain(|key, _| opened.keys.contains(key));
+        Ok(Some(
+            InputResponses::new(responses).with_state(opened.inner),
+        ))
     }
 
     /// Opens a state the client sent back on the request `binding` names.

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::Upstream;
-use super::upstream::{Call, Parked, Question, Rounds};
-use crate::service::{InputRequired, InputResponses, McpContent, ToolResponse};
+use super::upstream::{Answer, Call, Parked, Question, Rounds};
+use crate::service::{ClientCapabilities, InputRequired, InputResponses, McpContent, ToolResponse};
 
 /// An upstream's answer as a response: its content blocks and `structuredContent`, as
 /// they are (the sanitize layer masks them on the way out).
@@ -29,6 +29,92 @@ pub(crate) fn response_of(result: CallToolResult) -> ToolResponse {
         },
         result.is_error.unwrap_or(false),
     )
+}
+
+/// What a parked call's state starts with (then its id).
+const PARKED: &str = "parked:";
+/// What an upstream's own `requestState` is carried under (then the state, if it gave one).
+const UPSTREAM: &str = "upstream";
+
+/// The upstream's answer as a response. An upstream of 2026-07-28 that asks for input
+/// answers the client's `InputRequiredResult` with its own requests and state (the door
+/// seals it), when the client can be asked (it declared `capabilities`); otherwise the
+/// call fails saying so.
+pub(super) fn answer_of(answer: Answer, capabilities: Option<&ClientCapabilities>) -> ToolResponse {
+    let stateless = capabilities.is_some();
+    match answer {
+        Answer::Complete(result) => response_of(result),
+        Answer::Missing(missing) => {
+            // Asked of the client as it is, a request it cannot answer: the door refuses it
+            // with `-32021` naming the same capabilities, as the upstream did. Only for
+            // capabilities the client indeed did not declare.
+            let methods: Option<Vec<&str>> = missing
+                .iter()
+                .map(|capability| match capability.as_str() {
+                    "sampling" => Some("sampling/createMessage"),
+                    "elicitation" => Some("elicitation/create"),
+                    "roots" => Some("roots/list"),
+                    _ => None,
+                })
+                .collect();
+            match (capabilities, methods) {
+                (Some(capabilities), Some(methods))
+                    if !methods.is_empty() && methods.iter().all(|m| !capabilities.supports(m)) =>
+                {
+                    let mut input = InputRequired::new();
+                    for method in methods {
+                        input = input.request(method, method, json!({}));
+                    }
+                    ToolResponse::input_required(input)
+                }
+                _ => ToolResponse::error(format!(
+                    "the upstream server refused the call: it needs the client's {}",
+                    missing.join(", ")
+                )),
+            }
+        }
+        Answer::InputRequired(_) if !stateless => ToolResponse::error(
+            "the upstream needs input from the client first (MCP 2026-07-28's multi-round \
+             trip), which this client's protocol revision cannot give through the proxy",
+        ),
+        Answer::InputRequired(result) => {
+            let requests = match result.get("inputRequests") {
+                Some(Value::Object(requests)) => requests.clone(),
+                None => serde_json::Map::new(),
+                Some(_) => {
+                    return ToolResponse::error("the upstream's request for input is malformed");
+                }
+            };
+            let state = match result.get("requestState").and_then(Value::as_str) {
+                Some(state) => format!("{UPSTREAM}:{state}"),
+                None => UPSTREAM.to_owned(),
+            };
+            let mut input = InputRequired::new().state(state);
+            input.requests = requests;
+            ToolResponse::input_required(input)
+        }
+    }
+}
+
+/// What the state of a retry the door verified stands for.
+pub(super) enum Resumed<'a> {
+    /// A call parked here, by its id.
+    Parked(&'a str),
+    /// The upstream's own round: its state, if it gave one.
+    Upstream(Option<&'a str>),
+}
+
+impl<'a> Resumed<'a> {
+    /// From the state this module gave.
+    pub(super) fn of(state: &'a str) -> Option<Self> {
+        if let Some(id) = state.strip_prefix(PARKED) {
+            return Some(Resumed::Parked(id));
+        }
+        match state.strip_prefix(UPSTREAM)? {
+            "" => Some(Resumed::Upstream(None)),
+            rest => rest.strip_prefix(':').map(|s| Resumed::Upstream(Some(s))),
+        }
+    }
 }
 
 /// An upstream call being waited for, stopped when the wait is dropped (the client went
@@ -48,12 +134,12 @@ pub(super) async fn asking(
     upstream: &Arc<Upstream>,
     params: CallToolRequestParams,
     progress: Option<Value>,
-    capabilities: Value,
+    capabilities: &ClientCapabilities,
 ) -> ToolResponse {
-    let (asker, questions) = Rounds::asker(capabilities);
+    let (asker, questions) = Rounds::asker(capabilities.0.clone());
     let running = upstream.clone();
     let call = tokio::spawn(async move { running.call(params, progress, Some(asker)).await });
-    wait(upstream, Running(Some(call)), questions).await
+    wait(upstream, Running(Some(call)), questions, capabilities).await
 }
 
 /// Resumes the call parked under `parked` with the client's answer.
@@ -61,6 +147,7 @@ pub(super) async fn resume(
     upstream: &Arc<Upstream>,
     parked: &str,
     inputs: Option<&InputResponses>,
+    capabilities: &ClientCapabilities,
 ) -> ToolResponse {
     let Some(parked) = upstream.rounds().take(parked) else {
         return ToolResponse::error(
@@ -75,7 +162,7 @@ pub(super) async fn resume(
     match parked.resume() {
         Some((call, questions, asked)) => {
             let _ = asked.answer.send(Ok(answer));
-            wait(upstream, Running(Some(call)), questions).await
+            wait(upstream, Running(Some(call)), questions, capabilities).await
         }
         None => ToolResponse::error("the upstream call was stopped"),
     }
@@ -86,13 +173,14 @@ async fn wait(
     upstream: &Arc<Upstream>,
     mut call: Running,
     mut questions: mpsc::Receiver<Question>,
+    capabilities: &ClientCapabilities,
 ) -> ToolResponse {
     let Some(task) = call.0.as_mut() else {
         return ToolResponse::error("the upstream call was stopped");
     };
     tokio::select! {
         ended = task => match ended {
-            Ok(Ok(result)) => response_of(result),
+            Ok(Ok(answer)) => answer_of(answer, Some(capabilities)),
             Ok(Err(message)) => ToolResponse::error(message),
             Err(_) => ToolResponse::error("the upstream call was stopped"),
         },
@@ -128,7 +216,7 @@ fn park(upstream: &Arc<Upstream>, parked: Parked) -> ToolResponse {
         json!({"method": asked.method, "params": asked.params}),
     );
     match upstream.rounds().park(parked, upstream.call_timeout()) {
-        Some(id) => ToolResponse::input_required(input.state(id)),
+        Some(id) => ToolResponse::input_required(input.state(format!("{PARKED}{id}"))),
         None => ToolResponse::error(
             "too many calls are waiting for their clients' answers; try again later",
         ),

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tower_service::Service;
 
 use super::Upstream;
-use super::calls::{self, response_of};
+use super::calls::{self, answer_of};
 use crate::catalog::{ToolCatalog, ToolSpec};
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::service::{ClientCapabilities, InputResponses, ToolCall, ToolResponse};
@@ -102,13 +102,24 @@ impl Service<ToolCall> for UpstreamService {
             // `InputRequiredResult`, and its retry resumes the call they came from.
             let inputs = call.extensions.get::<InputResponses>();
             let capabilities = call.extensions.get::<ClientCapabilities>();
-            let response = match (inputs.and_then(|i| i.state.as_deref()), capabilities) {
-                (Some(parked), _) => calls::resume(&upstream, parked, inputs).await,
-                (None, Some(capabilities)) => {
-                    calls::asking(&upstream, params, progress, capabilities.0.clone()).await
+            let resumed = inputs
+                .and_then(|i| i.state.as_deref())
+                .and_then(calls::Resumed::of);
+            let response = match (resumed, capabilities) {
+                (Some(calls::Resumed::Parked(id)), Some(capabilities)) => {
+                    calls::resume(&upstream, id, inputs, capabilities).await
                 }
-                (None, None) => match upstream.call(params, progress, None).await {
-                    Ok(result) => response_of(result),
+                (resumed, Some(capabilities)) => {
+                    if let (Some(calls::Resumed::Upstream(state)), Some(inputs)) = (resumed, inputs)
+                    {
+                        // The upstream's own round: its state back, the answers masked.
+                        params.request_state = state.map(str::to_owned);
+                        params.input_responses = Some(upstream.masked(&inputs.responses));
+                    }
+                    calls::asking(&upstream, params, progress, capabilities).await
+                }
+                (_, None) => match upstream.call(params, progress, None).await {
+                    Ok(answer) => answer_of(answer, None),
                     Err(message) => ToolResponse::error(message),
                 },
             };

@@ -8,7 +8,7 @@
 //! input the client declared it can give (`-32021` otherwise), and only of the three kinds
 //! the revision defines.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::adapter::HttpAdapter;
 use super::session::Requester;
@@ -47,9 +47,9 @@ pub(super) fn named<'a>(method: &str, params: &'a Map<String, Value>) -> Option<
 }
 
 impl Round {
-    /// Takes `inputResponses` and `requestState` out of `params` and checks them: the state
-    /// must open for this very request and caller, the answers must be objects (a client's
-    /// results). Answers to keys the state's round did not ask for are dropped.
+    /// Takes `inputResponses` and `requestState` out of `params` and checks them
+    /// ([`StateSeal::answers`](crate::mcp::StateSeal)): the state must open for this very
+    /// request and caller.
     pub(super) fn take(
         adapter: &HttpAdapter,
         method: &str,
@@ -62,48 +62,13 @@ impl Round {
             .cloned()
             .map(ClientCapabilities::new)
             .unwrap_or_default();
-        let responses = match params.remove("inputResponses") {
-            None => None,
-            Some(Value::Object(responses)) => {
-                if !responses.values().all(Value::is_object) {
-                    return Err(RpcError::invalid_params(
-                        "each entry of inputResponses is the client's result for that request: \
-                         an object",
-                    ));
-                }
-                Some(responses)
-            }
-            Some(_) => {
-                return Err(RpcError::invalid_params(
-                    "inputResponses must be an object of the client's results, by request key",
-                ));
-            }
-        };
-        let state = match params.remove("requestState") {
-            None => None,
-            Some(Value::String(state)) => Some(state),
-            Some(_) => {
-                return Err(RpcError::invalid_params(
-                    "requestState must be the string this server gave",
-                ));
-            }
-        };
+        let responses = params.remove("inputResponses");
+        let state = params.remove("requestState");
         let name = named(method, params).unwrap_or_default();
         let arguments = params.get("arguments").unwrap_or(&Value::Null);
         let owner = requester.owner(adapter.core.policy());
         let binding = Binding::of(method, name, arguments, owner);
-        let inputs = match state {
-            Some(state) => {
-                let opened = adapter
-                    .seal
-                    .open(&binding, &state)
-                    .map_err(|refused| RpcError::invalid_params(refused.to_string()))?;
-                let mut responses = responses.unwrap_or_default();
-                responses.retain(|key, _| opened.keys.contains(key));
-                Some(InputResponses::new(responses).with_state(opened.inner))
-            }
-            None => responses.map(InputResponses::new),
-        };
+        let inputs = adapter.seal.answers(&binding, responses, state)?;
         Ok(Self {
             binding,
             inputs,
@@ -125,47 +90,13 @@ impl Round {
         }
     }
 
-    /// The `InputRequiredResult` asking for `input`, its state sealed to this request; a
-    /// request for input the client did not declare is `-32021`, one of a kind the
-    /// revision does not define is refused.
+    /// The `InputRequiredResult` asking for `input`, its state sealed to this request.
     pub(super) fn ask(
         &self,
         adapter: &HttpAdapter,
         input: &InputRequired,
     ) -> Result<Value, RpcError> {
-        if input.requests.is_empty() {
-            return Err(RpcError::internal(
-                "the server asked for input and named none",
-            ));
-        }
-        let mut missing = Vec::new();
-        for request in input.requests.values() {
-            let method = request
-                .get("method")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let Some(capability) = ClientCapabilities::needed_for(method) else {
-                return Err(RpcError::internal(
-                    "the server asked the client for input of a kind MCP does not define",
-                ));
-            };
-            if !self.capabilities.supports(method) && !missing.contains(&capability) {
-                missing.push(capability);
-            }
-        }
-        if !missing.is_empty() {
-            return Err(RpcError::MissingCapability { missing });
-        }
-        let state = adapter.seal.seal(
-            &self.binding,
-            input.requests.keys().map(String::as_str),
-            input.state.as_deref(),
-        );
-        Ok(json!({
-            "resultType": "input_required",
-            "inputRequests": input.requests,
-            "requestState": state,
-        }))
+        adapter.seal.ask(&self.binding, &self.capabilities, input)
     }
 
     /// Whether a relayed result is an `InputRequiredResult`, and what it asks for.

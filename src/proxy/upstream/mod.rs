@@ -7,6 +7,7 @@
 //! | `supervisor.rs` | start, restart with backoff, reconnect; calls and requests |
 //! | `stdio.rs` | the command, its environment and sandbox lease, its stderr |
 //! | `http.rs` | the HTTP transport: TLS, the token |
+//! | `listing.rs` | the upstream's tools, every page, within the limits |
 //! | `client.rs` | the client handler: sampling, elicitation, roots, notifications, progress |
 //! | `rounds.rs` | the upstream's questions as a 2026-07-28 client's `InputRequiredResult` |
 //! | `target.rs` | where the upstream is |
@@ -14,12 +15,13 @@
 mod client;
 mod exchange;
 mod http;
+mod listing;
 mod rounds;
 mod stdio;
 mod supervisor;
 mod target;
 
-pub(crate) use rounds::{Call, Parked, Question, Rounds};
+pub(crate) use rounds::{Answer, Call, Parked, Question, Rounds};
 pub(crate) use supervisor::ToolsObserver;
 pub use supervisor::Upstream;
 pub use target::{Launch, Target};

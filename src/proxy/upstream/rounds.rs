@@ -45,6 +45,23 @@ pub(crate) struct Asker {
     capabilities: Value,
 }
 
+impl Asker {
+    /// What the upstream may ask during this call, as `_meta` of the call: the client's
+    /// declared capabilities among those the proxy relays (the upstream of 2026-07-28
+    /// reads them per request).
+    pub(crate) fn meta(&self, roots: bool) -> Option<rmcp::model::RequestMetaObject> {
+        let relayed: serde_json::Map<String, Value> = ["sampling", "elicitation", "roots"]
+            .into_iter()
+            .filter(|name| roots || *name != "roots")
+            .filter_map(|name| Some((name.to_owned(), self.capabilities.get(name)?.clone())))
+            .collect();
+        serde_json::from_value(
+            serde_json::json!({"io.modelcontextprotocol/clientCapabilities": relayed}),
+        )
+        .ok()
+    }
+}
+
 impl ClientRequests for Asker {
     fn capabilities(&self) -> Value {
         self.capabilities.clone()
@@ -75,8 +92,21 @@ impl ClientRequests for Asker {
     fn notify(&self, _method: &str, _params: Value) {}
 }
 
+/// What the upstream answered a call: its result, or (an upstream of 2026-07-28) an
+/// `InputRequiredResult`, as JSON.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The call's result.
+    Complete(CallToolResult),
+    /// The upstream's own multi-round trip: what it asks, and its state.
+    InputRequired(Value),
+    /// The upstream refused: answering needs these capabilities of the client's, which
+    /// the client did not declare (its `-32021`).
+    Missing(Vec<String>),
+}
+
 /// An upstream call running in its own task.
-pub(crate) type Call = tokio::task::JoinHandle<Result<CallToolResult, String>>;
+pub(crate) type Call = tokio::task::JoinHandle<Result<Answer, String>>;
 
 /// An upstream call waiting for its client's answer; stopped if dropped before it is
 /// resumed (expired, refused, or the proxy shutting down).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt as _;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ServerPeerInfo, Tool};
+use rmcp::model::{CallToolRequestParams, ServerPeerInfo, Tool};
 use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 
@@ -17,7 +17,8 @@ use crate::proxy::error::ProxyError;
 
 use super::client::{Client, Downstream, Progress, Tracked};
 use super::http::HttpClient;
-use super::rounds::{Asker, Rounds};
+use super::listing::{list_tools, unambiguous};
+use super::rounds::{Answer, Asker, Rounds};
 use super::stdio::{SandboxLease, UpstreamSandbox, brief, command, log_stderr};
 use super::target::Target;
 
@@ -287,6 +288,25 @@ impl Upstream {
         &self.rounds
     }
 
+    /// The client's answers to an upstream's request for input, masked before the
+    /// upstream sees them.
+    pub(crate) fn masked(
+        &self,
+        responses: &serde_json::Map<String, serde_json::Value>,
+    ) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut counts = crate::layers::sanitize::Counts::new();
+        responses
+            .iter()
+            .map(|(key, answer)| {
+                let mut answer = answer.clone();
+                if let Some(sanitizer) = &self.sanitizer {
+                    sanitizer.sanitize_json(&mut answer, &mut counts);
+                }
+                (key.clone(), answer)
+            })
+            .collect()
+    }
+
     /// The longest a call may take (`[proxy] call_timeout_secs`).
     pub(crate) fn call_timeout(&self) -> Duration {
         self.config.call_timeout()
@@ -302,7 +322,7 @@ impl Upstream {
         params: CallToolRequestParams,
         progress: Option<serde_json::Value>,
         asker: Option<Asker>,
-    ) -> Result<CallToolResult, String> {
+    ) -> Result<Answer, String> {
         let _flight = self.rounds.start();
         let timeout = self.config.call_timeout();
         let deadline = Instant::now() + timeout;
@@ -315,6 +335,20 @@ impl Upstream {
             Ok(Err(e)) if peer.is_transport_closed() => {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
                 Err("the upstream server exited during the call; it is being restarted".into())
+            }
+            // A 2026-07-28 upstream that needs what the client did not declare: said so
+            // as such, so the proxy's door can too.
+            Ok(Err(rmcp::ServiceError::McpError(e)))
+                if e.code == rmcp::model::ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY =>
+            {
+                let missing = e
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("requiredCapabilities"))
+                    .and_then(serde_json::Value::as_object)
+                    .map(|c| c.keys().take(8).map(brief).collect())
+                    .unwrap_or_default();
+                Ok(Answer::Missing(missing))
             }
             Ok(Err(rmcp::ServiceError::McpError(e))) => Err(format!(
                 "the upstream server refused the call: {}",
@@ -344,15 +378,24 @@ impl Upstream {
         params: CallToolRequestParams,
         progress: Option<serde_json::Value>,
         asker: Option<Asker>,
-    ) -> Result<CallToolResult, rmcp::ServiceError> {
+    ) -> Result<Answer, rmcp::ServiceError> {
         if progress.is_none() && asker.is_none() {
-            return peer.call_tool(params).await;
+            return match peer.call_tool_once(params).await? {
+                rmcp::model::CallToolResponse::Complete(result) => Ok(Answer::Complete(result)),
+                rmcp::model::CallToolResponse::InputRequired(result) => Ok(Answer::InputRequired(
+                    serde_json::to_value(result).unwrap_or_default(),
+                )),
+                _ => Err(rmcp::ServiceError::UnexpectedResponse),
+            };
         }
         let request =
             rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
-        let handle = peer
-            .send_request_with_option(request, rmcp::service::PeerRequestOptions::no_options())
-            .await?;
+        let mut options = rmcp::service::PeerRequestOptions::no_options();
+        let roots = self.config.pass.iter().any(|p| p == "roots");
+        if let Some(meta) = asker.as_ref().and_then(|asker| asker.meta(roots)) {
+            options = options.with_meta(meta);
+        }
+        let handle = peer.send_request_with_option(request, options).await?;
         let _registered = asker.map(|asker| self.rounds.register(handle.id.clone(), asker));
         if let Some(client_token) = progress {
             self.progress
@@ -373,7 +416,10 @@ impl Upstream {
         // let it pass on what it has while the token is still known.
         tokio::task::yield_now().await;
         match answer? {
-            rmcp::model::ServerResult::CallToolResult(result) => Ok(result),
+            rmcp::model::ServerResult::CallToolResult(result) => Ok(Answer::Complete(result)),
+            rmcp::model::ServerResult::InputRequiredResult(result) => Ok(Answer::InputRequired(
+                serde_json::to_value(result).unwrap_or_default(),
+            )),
             _ => Err(rmcp::ServiceError::UnexpectedResponse),
         }
     }
@@ -500,6 +546,7 @@ impl Upstream {
             .config
             .protocol_version
             .clone()
+            .filter(|v| self.lifecycle().is_none() && !v.is_empty())
             .and_then(|v| serde_json::from_value(serde_json::Value::String(v)).ok())
             .or(default);
         if let Some(version) = asked {
@@ -518,7 +565,25 @@ impl Upstream {
         }
     }
 
+    /// How the proxy opens its session with the upstream, when not with `initialize`
+    /// (`[proxy] protocol_version` `"2026-07-28"` or `"auto"`).
+    fn lifecycle(&self) -> Option<rmcp::ClientLifecycleMode> {
+        let modern = vec![rmcp::model::ProtocolVersion::V_2026_07_28];
+        match self.config.protocol_version.as_deref() {
+            Some("2026-07-28") => Some(rmcp::ClientLifecycleMode::Discover {
+                preferred_versions: modern,
+            }),
+            Some("auto") => Some(rmcp::ClientLifecycleMode::Auto {
+                preferred_versions: modern,
+                legacy_version: None,
+            }),
+            _ => None,
+        }
+    }
+
     async fn spawn(&self) -> Result<Spawned, String> {
+        use rmcp::ClientServiceExt as _;
+        let lifecycle = self.lifecycle();
         let mut lease = None;
         let service = match &self.target {
             Target::Command(launch) => {
@@ -540,7 +605,14 @@ impl Upstream {
                         self.last_words.clone(),
                     ));
                 }
-                self.client(None).serve(transport).await
+                match lifecycle {
+                    Some(lifecycle) => {
+                        self.client(None)
+                            .serve_with_lifecycle(transport, lifecycle)
+                            .await
+                    }
+                    None => self.client(None).serve(transport).await,
+                }
             }
             Target::Http(url) => {
                 // Built by `start` for every HTTP target.
@@ -548,9 +620,24 @@ impl Upstream {
                     return Err("no HTTP client for the upstream".into());
                 };
                 let client = self.client(Some(rmcp::model::ProtocolVersion::V_2025_06_18));
-                match &http.exchange {
-                    Some(exchange) => client.serve(http.exchanging_transport(url, exchange)).await,
-                    None => client.serve(http.transport(url)).await,
+                match (&http.exchange, lifecycle) {
+                    (Some(exchange), Some(lifecycle)) => {
+                        client
+                            .serve_with_lifecycle(
+                                http.exchanging_transport(url, exchange),
+                                lifecycle,
+                            )
+                            .await
+                    }
+                    (Some(exchange), None) => {
+                        client.serve(http.exchanging_transport(url, exchange)).await
+                    }
+                    (None, Some(lifecycle)) => {
+                        client
+                            .serve_with_lifecycle(http.transport(url), lifecycle)
+                            .await
+                    }
+                    (None, None) => client.serve(http.transport(url)).await,
                 }
             }
         };
@@ -578,57 +665,4 @@ impl Upstream {
             lease,
         })
     }
-}
-
-/// Every page of the upstream's tools, within `[proxy] max_tools` and `max_tool_pages`.
-async fn list_tools(peer: &Peer<RoleClient>, config: &ProxyConfig) -> Result<Vec<Tool>, String> {
-    let mut tools = Vec::new();
-    let mut cursor = None;
-    for _ in 0..config.max_tool_pages.max(1) {
-        let params =
-            cursor.map(|c| rmcp::model::PaginatedRequestParams::default().with_cursor(Some(c)));
-        let page = peer
-            .list_tools(params)
-            .await
-            .map_err(|e| format!("tools/list failed: {}", brief(&e)))?;
-        tools.extend(page.tools);
-        if tools.len() > config.max_tools {
-            return Err(format!(
-                "the upstream lists more than {} tools ([proxy] max_tools)",
-                config.max_tools
-            ));
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(tools),
-        }
-    }
-    Err(format!(
-        "the upstream's tools/list goes on past {} pages ([proxy] max_tool_pages)",
-        config.max_tool_pages
-    ))
-}
-
-/// The tools of a listing whose name it lists once. A name listed more than once is never
-/// served: which of its definitions the catalog would keep, and which the pins would
-/// judge, is the upstream's choice, so none of them is (logged, the name escaped).
-fn unambiguous(tools: Vec<Tool>) -> Vec<Tool> {
-    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for tool in &tools {
-        *count.entry(tool.name.to_string()).or_default() += 1;
-    }
-    let (kept, twice): (Vec<Tool>, Vec<Tool>) = tools
-        .into_iter()
-        .partition(|tool| count.get(tool.name.as_ref()) == Some(&1));
-    let mut reported = std::collections::HashSet::new();
-    for tool in &twice {
-        if reported.insert(tool.name.to_string()) {
-            tracing::warn!(
-                tool = %crate::preview::display_name(&tool.name),
-                times = count[tool.name.as_ref()],
-                "the upstream lists a tool name more than once: none of its definitions is served"
-            );
-        }
-    }
-    kept
 }
