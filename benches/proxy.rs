@@ -122,6 +122,8 @@ struct Http {
     client: reqwest::Client,
     url: String,
     session: String,
+    /// Revision 2026-07-28: no session, `_meta` and the mirroring headers on each request.
+    stateless: bool,
 }
 
 impl Http {
@@ -158,6 +160,7 @@ impl Http {
             client,
             url,
             session,
+            stateless: false,
         };
         let _ = http
             .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
@@ -165,25 +168,48 @@ impl Http {
         http
     }
 
+    /// A client of revision 2026-07-28: nothing to open.
+    fn stateless(url: String) -> Http {
+        Http {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap(),
+            url,
+            session: String::new(),
+            stateless: true,
+        }
+    }
+
     async fn post(&self, body: Value) -> String {
-        let response = self
+        let request = self
             .client
             .post(&self.url)
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-session-id", &self.session)
-            .header("mcp-protocol-version", "2025-06-18")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
+            .header("accept", "application/json, text/event-stream");
+        let request = if self.stateless {
+            request
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "echo")
+        } else {
+            request
+                .header("mcp-session-id", &self.session)
+                .header("mcp-protocol-version", "2025-06-18")
+        };
+        let response = request.body(body.to_string()).send().await.unwrap();
         String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned()
     }
 
     async fn call(&self) {
+        let mut params = json!({"name": "echo", "arguments": {"message": "hello"}});
+        if self.stateless {
+            params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}});
+        }
         let body = self
-            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "echo", "arguments": {"message": "hello"}}}))
+            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}))
             .await;
         assert!(body.contains("Echo: hello"), "{body}");
     }
@@ -314,6 +340,17 @@ fn bench(c: &mut Criterion) {
     let upstream_cpu = cpu(alone.id()).saturating_sub(upstream_before) / CALLS as u32;
     report("http", direct_p, proxied_p);
     println!("http: CPU per call: the proxy {proxy_cpu:?}, the upstream server {upstream_cpu:?}");
+    // The same proxy, a client of revision 2026-07-28 (the upstream alone speaks only the
+    // handshake revisions, so the direct figure is the one above).
+    let stateless = Http::stateless(proxied_http.url.clone());
+    let (before, upstream_before) = (cpu(listening.id()), cpu(alone.id()));
+    let stateless_p = percentiles(timed(&stateless));
+    let proxy_cpu = cpu(listening.id()).saturating_sub(before) / CALLS as u32;
+    let upstream_cpu = cpu(alone.id()).saturating_sub(upstream_before) / CALLS as u32;
+    report("http, a 2026-07-28 client", direct_p, stateless_p);
+    println!(
+        "http, a 2026-07-28 client: CPU per call: the proxy {proxy_cpu:?}, the upstream server {upstream_cpu:?}"
+    );
 
     // Telemetry on and off, the same proxy otherwise, rounds alternating.
     let collector = otlp::Collector::default();

@@ -1,5 +1,6 @@
 //! The whole recommended stack behind the HTTP adapter, without sockets: what one MCP
-//! `tools/call` costs the server with and without the airlock layers.
+//! `tools/call` costs the server with and without the airlock layers, in a session of
+//! revision 2025-11-25 and as a stateless request of 2026-07-28, side by side.
 
 #[path = "common/stack.rs"]
 mod stack;
@@ -8,7 +9,7 @@ use std::hint::black_box;
 
 use agent_airlock::adapters::http::HttpAdapter;
 use criterion::{Criterion, criterion_group, criterion_main};
-use stack::{adapter, open_session, request, tools};
+use stack::{adapter, open_session, request, request_2026, tools};
 use tower::ServiceExt;
 
 fn bench(c: &mut Criterion) {
@@ -34,9 +35,27 @@ fn bench(c: &mut Criterion) {
             .block_on(app.clone().oneshot(request(&session)))
             .expect("response");
         assert_eq!(response.status(), 200, "{name}");
-        group.bench_function(name, |b| {
+        group.bench_function(format!("{name}/2025-11-25"), |b| {
             b.iter(|| {
                 let response = rt.block_on(app.clone().oneshot(request(&session)));
+                black_box(response.expect("response"))
+            })
+        });
+        let response = rt
+            .block_on(app.clone().oneshot(request_2026()))
+            .expect("response");
+        assert_eq!(response.status(), 200, "{name} at 2026-07-28");
+        let body = rt
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .expect("body");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains(r#""resultType":"complete""#),
+            "{name}: {body}"
+        );
+        group.bench_function(format!("{name}/2026-07-28"), |b| {
+            b.iter(|| {
+                let response = rt.block_on(app.clone().oneshot(request_2026()));
                 black_box(response.expect("response"))
             })
         });

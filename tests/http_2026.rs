@@ -322,10 +322,12 @@ async fn the_earlier_revisions_are_served_as_before_beside_it() {
 }
 
 #[tokio::test]
-async fn session_budgets_that_require_a_session_refuse_stateless_calls() {
+async fn session_budgets_count_stateless_calls_against_the_verified_caller() {
     use std::sync::Arc;
 
-    use agent_airlock::layers::policy::{PolicyEngine, PolicyLayer, SessionConfig};
+    use agent_airlock::layers::policy::{
+        HmacTokenVerifier, PolicyEngine, PolicyLayer, SessionConfig,
+    };
     use agent_airlock::{ToolCall, ToolResponse};
     use tower::ServiceBuilder;
 
@@ -335,7 +337,15 @@ async fn session_budgets_that_require_a_session_refuse_stateless_calls() {
         require_session: true,
         ..Default::default()
     };
-    let policy = Arc::new(PolicyEngine::builder().sessions(sessions).build().unwrap());
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .sessions(sessions)
+            .verifier(Arc::new(
+                HmacTokenVerifier::new(common::adapters::SECRET.to_vec()).unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    );
     let stack = ServiceBuilder::new()
         .layer(PolicyLayer::new(policy.clone()))
         .service(tower::service_fn(|_: ToolCall| async {
@@ -345,15 +355,30 @@ async fn session_budgets_that_require_a_session_refuse_stateless_calls() {
         .policy(policy)
         .into_router();
     let (body, headers) = request("tools/call", json!({"name": "read_file", "arguments": {}}));
+    let as_agent = |agent: &str| {
+        with(
+            &headers,
+            "authorization",
+            Some(&format!("Bearer {}", common::adapters::token(agent))),
+        )
+    };
+    let code = |answer: &Value| answer["result"]["structuredContent"]["rejection"]["code"].clone();
+    // A caller that is not verified has nothing to count against: refused, never unbudgeted.
     let (status, answer) = send(&app, &body, &headers).await;
     assert_eq!(status, 200);
-    assert_eq!(answer["result"]["isError"], true, "{answer}");
-    let rejection = &answer["result"]["structuredContent"]["rejection"];
-    assert_eq!(rejection["code"], "malformed_call", "{answer}");
-    assert!(
-        rejection["message"].as_str().unwrap().contains("session"),
-        "{answer}"
-    );
+    assert_eq!(code(&answer), "malformed_call", "{answer}");
+    let message = answer["result"]["structuredContent"]["rejection"]["message"].clone();
+    assert!(message.as_str().unwrap().contains("session"), "{answer}");
+    // A verified caller: its calls count against it, whatever it sends (no session to
+    // start afresh with); another caller has a budget of its own.
+    for _ in 0..2 {
+        let (_, answer) = send(&app, &body, &as_agent("ada")).await;
+        assert_eq!(answer["result"]["content"][0]["text"], "ran", "{answer}");
+    }
+    let (_, answer) = send(&app, &body, &as_agent("ada")).await;
+    assert_eq!(code(&answer), "budget_exceeded", "{answer}");
+    let (_, answer) = send(&app, &body, &as_agent("eve")).await;
+    assert_eq!(answer["result"]["content"][0]["text"], "ran", "{answer}");
 }
 
 #[tokio::test]

@@ -101,3 +101,22 @@ pub fn request(session: &str) -> Request<Body> {
         .body(Body::from(BODY))
         .expect("request")
 }
+
+/// The same `tools/call` as MCP 2026-07-28 sends it: no session, the revision and the
+/// client's capabilities in `_meta`, the method and tool mirrored in headers.
+pub const BODY_2026: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"report.txt","limit":200},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}"#;
+
+/// One stateless `tools/call` of revision 2026-07-28.
+#[allow(dead_code)] // not every benchmark sharing this file sends it
+pub fn request_2026() -> Request<Body> {
+    Request::post("/mcp")
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "read_file")
+        .header("x-agent-id", "load-test")
+        .body(Body::from(BODY_2026))
+        .expect("request")
+}

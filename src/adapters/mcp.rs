@@ -611,21 +611,20 @@ impl ServerHandler for AirlockMcp {
         // The multi-round trip: a 2026-07-28 client's retry is opened here, before the
         // stack sees it.
         let stateless = mcp_rounds::stateless(&context);
-        let capabilities = mcp_rounds::capabilities(&context);
-        let binding = crate::mcp::Binding::of(
-            "tools/call",
-            &request.name,
-            &arguments,
-            &owner_of(&caller, self.core.policy()),
-        );
-        let inputs = match stateless {
-            true => mcp_rounds::answers(
+        // Who asks, as sessions know them: what a stateless round is bound to, and what
+        // its budgets count against (worked out only for such a client).
+        let owner = stateless.then(|| owner_of(&caller, self.core.policy()));
+        let binding = owner
+            .as_deref()
+            .map(|owner| crate::mcp::Binding::of("tools/call", &request.name, &arguments, owner));
+        let inputs = match &binding {
+            Some(binding) => mcp_rounds::answers(
                 &self.seal,
-                &binding,
+                binding,
                 request.input_responses.take(),
                 request.request_state.take(),
             )?,
-            false => None,
+            None => None,
         };
         let typed = self.core.has_output_schema(&request.name);
         let progress = request
@@ -634,7 +633,11 @@ impl ServerHandler for AirlockMcp {
             .and_then(|meta| meta.get_progress_token())
             .or_else(|| context.meta.get_progress_token());
         let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
-        call.session = session;
+        // A 2026-07-28 client has no session: budgets count against the verified caller.
+        call.session = match (session, &owner) {
+            (None, Some(owner)) => crate::state::session::principal_budget(owner),
+            (session, _) => session,
+        };
         if let Some(token) = progress.and_then(|t| serde_json::to_value(t).ok()) {
             call.extensions.insert(crate::mcp::ProgressToken(token));
         }
@@ -657,22 +660,29 @@ impl ServerHandler for AirlockMcp {
         if let Some(traced) = traced {
             call.extensions.insert(traced);
         }
-        call.extensions.insert(capabilities.clone());
         if let Some(inputs) = inputs {
             call.extensions.insert(inputs);
         }
+        if stateless {
+            call.extensions.insert(mcp_rounds::capabilities(&context));
+        }
         let failed = |_| ErrorData::internal_error("internal error", None);
-        let first = call.clone();
+        // A client of the handshake revisions that can be asked something: the call is
+        // kept, to be made again with its answers.
+        let first = (!stateless && mcp_rounds::can_be_asked(&context)).then(|| call.clone());
         let mut response = self.core.call(call).await.map_err(failed)?;
         for _ in 0..mcp_rounds::MAX_ROUNDS {
             let Some(input) = response.input_requests() else {
                 break;
             };
-            if stateless {
-                let result =
-                    mcp_rounds::input_required(&self.seal, &binding, &capabilities, input)?;
+            let capabilities = mcp_rounds::capabilities(&context);
+            if let Some(binding) = &binding {
+                let result = mcp_rounds::input_required(&self.seal, binding, &capabilities, input)?;
                 return Ok(CallToolResponse::InputRequired(result));
             }
+            let Some(first) = &first else {
+                break; // nothing the client could be asked: said in the result
+            };
             // A client of the handshake revisions: asked here, the tool called again.
             match mcp_rounds::ask_client(&context.peer, &capabilities, input).await {
                 Ok(inputs) => {

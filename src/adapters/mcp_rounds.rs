@@ -42,6 +42,15 @@ pub(super) fn capabilities(context: &RequestContext<RoleServer>) -> ClientCapabi
     )
 }
 
+/// Whether a client of the handshake revisions declared anything it can be asked
+/// (elicitation, sampling, roots) at `initialize`.
+pub(super) fn can_be_asked(context: &RequestContext<RoleServer>) -> bool {
+    context.peer.peer_info().is_some_and(|info| {
+        let declared = &info.capabilities;
+        declared.elicitation.is_some() || declared.sampling.is_some() || declared.roots.is_some()
+    })
+}
+
 /// An error of the protocol module as rmcp's.
 pub(super) fn error_data(error: &RpcError) -> ErrorData {
     let mut response = error.to_response(Value::Null);

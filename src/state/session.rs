@@ -253,9 +253,32 @@ pub fn owner_of(caller: &Caller, policy: Option<&PolicyEngine>) -> String {
     }
 }
 
+/// What session budgets count a call of revision 2026-07-28 against, which has no session:
+/// the verified caller (`owner`, as [`owner_of`] gives it), the one thing such a request
+/// carries that a client cannot forge or borrow. `None` for a caller that is not verified:
+/// its calls are not budgeted, or refused under `require_session`.
+pub fn principal_budget(owner: &str) -> Option<String> {
+    if !owner.starts_with("verified:") {
+        return None;
+    }
+    let hash = Sha256::digest(owner.as_bytes());
+    let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    Some(format!("principal:{hex}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_verified_caller_has_a_budget_of_its_own_without_a_session() {
+        let ada = principal_budget("verified:ada").unwrap();
+        assert_eq!(principal_budget("verified:ada").unwrap(), ada);
+        assert_ne!(principal_budget("verified:eve").unwrap(), ada);
+        assert!(!ada.contains("ada"));
+        assert_eq!(principal_budget("credential:ab12"), None);
+        assert_eq!(principal_budget("claimed:ada"), None);
+    }
 
     #[test]
     fn a_caller_with_a_credential_holds_at_most_its_quota() {

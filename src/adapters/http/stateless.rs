@@ -231,13 +231,16 @@ pub(super) async fn one(
             Err(error) => refuse(StatusCode::OK, error, id),
         },
         "tools/call" => {
+            // No session at this revision: budgets count against the verified caller.
+            let budget =
+                crate::state::session::principal_budget(requester.owner(adapter.core.policy()));
             call_tool(
                 adapter,
                 headers,
                 requester,
                 id,
                 params,
-                None,
+                budget,
                 round.as_ref(),
             )
             .await
