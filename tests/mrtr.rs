@@ -367,3 +367,101 @@ async fn a_handshake_client_is_told_the_tool_needs_what_it_cannot_give() {
     );
     assert!(result.get("inputRequests").is_none() && result.get("requestState").is_none());
 }
+
+/// A call held for a person's approval, from a client that declares URL-mode elicitation:
+/// its user is sent to the approvers' page; the client's answer approves nothing, and the
+/// retry goes through once a person approved that exact call.
+#[tokio::test]
+async fn a_held_call_sends_the_user_to_the_approvers_page() {
+    use agent_airlock::approvals::{ApprovalStore, MemoryApprovalStore};
+    use agent_airlock::layers::policy::ApprovalsConfig;
+
+    let catalog = Arc::new(
+        ToolCatalog::from_mcp_json(
+            &json!({"tools": [{"name": "deploy", "inputSchema": {"type": "object",
+                "properties": {"to": {"type": "string"}}, "required": ["to"]}}]})
+            .to_string(),
+        )
+        .unwrap(),
+    );
+    let store = Arc::new(MemoryApprovalStore::new(100));
+    let policy = Arc::new(
+        PolicyEngine::builder()
+            .verifier(Arc::new(
+                HmacTokenVerifier::new(common::adapters::SECRET.to_vec()).unwrap(),
+            ))
+            .approvals(
+                store.clone(),
+                ApprovalsConfig {
+                    tools: vec!["deploy".into()],
+                    url: Some("https://approvals.example.com/approvals".into()),
+                    ..ApprovalsConfig::default()
+                },
+            )
+            .catalog(catalog.clone())
+            .build()
+            .unwrap(),
+    );
+    let stack = ServiceBuilder::new()
+        .layer(PolicyLayer::new(policy.clone()))
+        .service(tower::service_fn(|call: ToolCall| async move {
+            Ok::<_, std::convert::Infallible>(ToolResponse::text(format!(
+                "deployed to {}",
+                call.arguments["to"]
+            )))
+        }));
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .into_router();
+    let url_mode = json!({"elicitation": {"form": {}, "url": {}}});
+    let deploy = json!({"name": "deploy", "arguments": {"to": "prod"}});
+    let (status, answer) = send(&app, &call(deploy.clone(), url_mode.clone()), "ada").await;
+    assert_eq!(status, 200, "{answer}");
+    let result = &answer["result"];
+    assert_eq!(result["resultType"], "input_required", "{answer}");
+    let ask = &result["inputRequests"]["approval"];
+    assert_eq!(ask["params"]["mode"], "url");
+    let id = ask["params"]["elicitationId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ask["params"]["url"],
+        format!("https://approvals.example.com/approvals#{id}")
+    );
+    let state = result["requestState"].clone();
+    let retry = call(
+        with(
+            deploy.clone(),
+            json!({"inputResponses": {"approval": {"action": "accept"}}, "requestState": state}),
+        ),
+        url_mode.clone(),
+    );
+    // The user said yes; no approver did: still held.
+    let (_, answer) = send(&app, &retry, "ada").await;
+    assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
+    store.decide(&id, true, "ops-lead", 1).await.unwrap();
+    let (_, answer) = send(&app, &retry, "ada").await;
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "deployed to \"prod\"",
+        "{answer}"
+    );
+    // A page clients would open over the network in clear, or not a URL: refused.
+    for url in [
+        "http://approvals.example.com/approvals",
+        "javascript:alert(1)",
+        "not a url",
+    ] {
+        let refused = PolicyEngine::builder()
+            .approvals(
+                store.clone(),
+                ApprovalsConfig {
+                    url: Some(url.into()),
+                    ..ApprovalsConfig::default()
+                },
+            )
+            .build();
+        assert!(refused.is_err(), "{url}");
+    }
+    // A client without URL mode gets the refusal naming the request, as before.
+    let (_, answer) = send(&app, &call(deploy, elicitation()), "ada").await;
+    let rejection = &answer["result"]["structuredContent"]["rejection"];
+    assert_eq!(rejection["code"], "approval_pending", "{answer}");
+}

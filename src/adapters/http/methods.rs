@@ -132,7 +132,10 @@ pub(super) async fn call_tool(
         }
     };
     let mut out = if let Some(round) = round {
-        let result = match response.input_requests() {
+        // A call held for a person's approval, for a client that can open a link: its user
+        // is sent to the approvers' page, and the retry goes through once a person approved.
+        let held = round.approval(adapter, &response);
+        let result = match held.as_ref().or(response.input_requests()) {
             // Not an answer yet: what the tool needs, its state sealed to this call.
             Some(input) => match round.ask(adapter, input) {
                 Ok(result) => result,

@@ -99,6 +99,37 @@ impl Round {
         adapter.seal.ask(&self.binding, &self.capabilities, input)
     }
 
+    /// A call held for approval (`approval_pending`) as a URL-mode elicitation of the
+    /// approvers' page, when the policy names one and the client declared URL mode. The
+    /// client's answer approves nothing: the retry goes through only once a person among
+    /// the approvers approved this exact call.
+    pub(super) fn approval(
+        &self,
+        adapter: &HttpAdapter,
+        response: &crate::service::ToolResponse,
+    ) -> Option<InputRequired> {
+        let id = response.rejection.as_ref()?.approval()?;
+        let url = adapter.core.policy()?.approvals_url()?;
+        self.capabilities
+            .0
+            .get("elicitation")?
+            .get("url")?
+            .as_object()?;
+        Some(InputRequired::new().request(
+            "approval",
+            "elicitation/create",
+            serde_json::json!({
+                "mode": "url",
+                "url": format!("{url}#{id}"),
+                "elicitationId": id,
+                "message": format!(
+                    "This call waits for a person's approval (request {id}). An approver \
+                     decides on this page; answer once they have, and the call is made again."
+                ),
+            }),
+        ))
+    }
+
     /// Whether a relayed result is an `InputRequiredResult`, and what it asks for.
     pub(super) fn relayed_input(result: &Value) -> Option<Result<InputRequired, RpcError>> {
         if result.get("resultType").and_then(Value::as_str) != Some("input_required") {

@@ -23,6 +23,7 @@ use crate::telemetry::span;
 /// ttl_secs = 900                   # a request, and its approval, live this long
 /// max_pending = 10000              # live requests kept in memory, at most
 /// listen = "127.0.0.1:7070"        # where approvers decide (page and API)
+/// url = "https://approvals.example.com/approvals"  # that page, as a client may open it
 /// approvers = ["alice", "role:security"]
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,11 @@ pub struct ApprovalsConfig {
     pub listen: Option<String>,
     /// Who may decide: agent ids, or `role:<role>`, of identities the verifier proves.
     pub approvers: Vec<String>,
+    /// The approvers' page as a client may open it (`https://…/approvals`; `http://` to
+    /// loopback only). With it, a client of MCP 2026-07-28 that declares URL-mode
+    /// elicitation gets a held call as an `InputRequiredResult` sending its user there
+    /// (the user's answer approves nothing: a person among `approvers` does, on the page).
+    pub url: Option<String>,
     /// The wait suggested to a held caller before it retries.
     pub retry_after_secs: u64,
 }
@@ -49,6 +55,7 @@ impl Default for ApprovalsConfig {
             ttl_secs: 900,
             max_pending: 10_000,
             listen: None,
+            url: None,
             approvers: Vec::new(),
             retry_after_secs: 10,
         }
@@ -68,6 +75,7 @@ pub type PreviewMask = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
 /// The approvals of an engine: where requests live and which tools always ask.
 pub(super) struct Approvals {
     pub(super) store: Arc<dyn ApprovalStore>,
+    pub(super) url: Option<String>,
     ttl_secs: i64,
     retry_after: Duration,
     tools: Option<(Matcher, String)>,
@@ -89,8 +97,28 @@ impl Approvals {
                 format!("toml:{version}"),
             ))
         };
+        if let Some(url) = &config.url {
+            let parsed: http::Uri = url
+                .parse()
+                .map_err(|_| PolicyError::Approvals(format!("url {url:?} is not a URL")))?;
+            let host = parsed.host().unwrap_or_default().trim_matches(['[', ']']);
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            match parsed.scheme_str() {
+                Some("https") if !host.is_empty() => {}
+                Some("http") if loopback => {}
+                _ => {
+                    return Err(PolicyError::Approvals(format!(
+                        "url {url:?} must be https (or http to loopback): clients open it"
+                    )));
+                }
+            }
+        }
         Ok(Self {
             store,
+            url: config.url.clone(),
             ttl_secs: config.ttl_secs.clamp(1, i64::MAX as u64) as i64,
             retry_after: Duration::from_secs(config.retry_after_secs.max(1)),
             tools,

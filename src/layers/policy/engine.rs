@@ -287,6 +287,11 @@ impl PolicyEngine {
         }
     }
 
+    /// The approvers' page as a client may open it (`[policy.approvals] url`).
+    pub fn approvals_url(&self) -> Option<&str> {
+        self.approvals.as_ref()?.url.as_deref()
+    }
+
     /// Where approval requests live, when `[policy.approvals]` (or
     /// [`approvals`](super::PolicyEngineBuilder::approvals)) set a store.
     pub fn approval_store(&self) -> Option<&Arc<dyn crate::approvals::ApprovalStore>> {

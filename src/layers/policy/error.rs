@@ -29,4 +29,7 @@ pub enum PolicyError {
     /// The Cedar policies or entities are invalid, or Cedar is not built in.
     #[error("policy.cedar_file: {0}")]
     Cedar(String),
+    /// `[policy.approvals]` is invalid.
+    #[error("policy.approvals: {0}")]
+    Approvals(String),
 }
