@@ -62,8 +62,17 @@ fn catalog() -> ToolCatalog {
             "additionalProperties": false
         }
     });
+    // SEP-2243: a parameter mirrored in the `Mcp-Param-Region` header.
+    let custom_header = json!({
+        "name": "test_custom_header",
+        "description": "Answers the region its header and body agree on",
+        "inputSchema": {"type": "object",
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"}},
+            "required": ["region"], "additionalProperties": false}
+    });
     let tools = json!({"tools": [
         schema_2020_12,
+        custom_header,
         tool("test_simple_text", "Returns a simple text"),
         tool("test_image_content", "Returns an image"),
         tool("test_audio_content", "Returns audio"),
@@ -293,6 +302,10 @@ async fn fixture(call: ToolCall) -> Result<ToolResponse, std::convert::Infallibl
             false,
         ),
         "json_schema_2020_12_tool" => content(vec![json!({"type": "text", "text": "ok"})], false),
+        "test_custom_header" => content(
+            vec![json!({"type": "text", "text": format!("region {}", call.arguments["region"])})],
+            false,
+        ),
         "test_error_handling" => content(
             vec![
                 json!({"type": "text", "text": "This tool intentionally returns an error for testing"}),

@@ -147,6 +147,16 @@ impl ServedStack {
             .is_some_and(|spec| spec.output_schema().is_some())
     }
 
+    /// `f` of the input schema of `tool` (in the catalog of now), if it has one.
+    #[cfg(feature = "axum")]
+    pub(crate) fn with_input_schema<T>(
+        &self,
+        tool: &str,
+        f: impl FnOnce(&serde_json::Value) -> T,
+    ) -> Option<T> {
+        self.catalog.load().get(tool)?.input_schema().map(f)
+    }
+
     /// The tools `caller` may see (in the catalog of now), each through `f`.
     pub(crate) fn visible<T>(&self, caller: Caller, f: impl FnMut(&ToolSpec) -> T) -> Vec<T> {
         let catalog = self.catalog.load();

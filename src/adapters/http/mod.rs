@@ -79,6 +79,7 @@ mod methods;
 #[cfg(feature = "telemetry")]
 mod metrics;
 mod oauth;
+mod param_headers;
 mod plain;
 mod reply;
 mod resource;

@@ -205,6 +205,19 @@ pub(super) async fn one(
             id,
         );
     }
+    // SEP-2243: parameters a tool marks `x-mcp-header` are mirrored in `Mcp-Param-*`.
+    if method == "tools/call"
+        && let Some(tool) = params.get("name").and_then(Value::as_str)
+        && let Some(Err(error)) = adapter.core.with_input_schema(tool, |schema| {
+            super::param_headers::check(
+                schema,
+                headers,
+                params.get("arguments").and_then(Value::as_object),
+            )
+        })
+    {
+        return refuse(StatusCode::BAD_REQUEST, error, id);
+    }
     if REMOVED.contains(&method.as_str()) {
         return refuse(StatusCode::NOT_FOUND, RpcError::MethodNotFound, id);
     }
