@@ -22,7 +22,7 @@ use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
 use agent_airlock::adapters::mcp::AirlockMcp;
 use agent_airlock::mcp::{Relay, RelayError};
 use agent_airlock::service::{
-    Caller, ClientCapabilities, InputRequired, InputResponses, McpContent,
+    Caller, ClientCapabilities, InputRequired, InputResponses, McpContent, Progress,
 };
 use agent_airlock::{Airlock, AirlockConfig, ToolCall, ToolCatalog, ToolResponse};
 use futures_util::future::BoxFuture;
@@ -90,6 +90,7 @@ fn catalog() -> ToolCatalog {
         tool("test_missing_capability", "Needs the client's model"),
         tool("test_streaming_elicitation", "Asks the user's name first"),
         tool("test_logging_tool", "Logs only at a level the request asks for"),
+        tool("test_tool_with_progress", "Reports its progress: 0, 50 and 100 of 100"),
     ]});
     ToolCatalog::from_mcp_json(&tools.to_string()).expect("the fixture catalog")
 }
@@ -264,6 +265,19 @@ fn input_fixture(call: &ToolCall) -> Option<ToolResponse> {
 async fn fixture(call: ToolCall) -> Result<ToolResponse, std::convert::Infallible> {
     if let Some(response) = input_fixture(&call) {
         return Ok(response);
+    }
+    if call.tool == "test_tool_with_progress" {
+        // Reported when the client asked (the door put a `Progress` in the call).
+        let progress = call.extensions.get::<Progress>().cloned();
+        for step in [0.0, 50.0, 100.0] {
+            if let Some(progress) = &progress {
+                progress.report(step, Some(100.0), None);
+            }
+            if step < 100.0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        return Ok(ToolResponse::text("progress reported"));
     }
     let content = |blocks: Vec<Value>, is_error: bool| {
         ToolResponse::content(

@@ -31,7 +31,7 @@ use crate::{
 use std::sync::Arc;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What an adapter can serve: any cloneable, thread-safe service of tool calls whose
 /// error can be shown (the airlock layers over a `ToolRouter`, boxed or not).

@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::adapter::HttpAdapter;
+use std::sync::Arc;
+
 use super::reply::json_response;
 use super::rounds::Round;
 use super::session::Requester;
@@ -73,11 +75,44 @@ pub(super) struct RpcResult<'a, R> {
     pub(super) result: R,
 }
 
+/// The whole JSON-RPC answer to a `tools/call` streamed after its progress (no status or
+/// headers left to set).
+fn answer(
+    adapter: &HttpAdapter,
+    round: Option<&Round>,
+    answered: Result<crate::service::ToolResponse, crate::adapters::BoxError>,
+    typed: bool,
+    id: &Value,
+) -> Value {
+    let Ok(response) = answered else {
+        return RpcError::internal("internal error").to_response(id.clone());
+    };
+    let result = match round {
+        None => serde_json::to_value(call_result(&response, typed)),
+        Some(round) => {
+            let held = round.approval(adapter, &response);
+            match held.as_ref().or(response.input_requests()) {
+                Some(input) => match round.ask(adapter, input) {
+                    Ok(result) => Ok(result),
+                    Err(error) => return error.to_response(id.clone()),
+                },
+                None => serde_json::to_value(call_result(&response, typed)).map(|mut result| {
+                    if let Value::Object(fields) = &mut result {
+                        fields.insert("resultType".into(), "complete".into());
+                    }
+                    result
+                }),
+            }
+        }
+    };
+    json!({"jsonrpc": "2.0", "id": id, "result": result.unwrap_or_default()})
+}
+
 /// `tools/call`: the call through the stack, answered as a `CallToolResult` (with
 /// `resultType` under the stateless revision); a refusal for lacking scopes at a
 /// protected resource is 403 with the scopes to ask for (the refusal stays in the body).
 pub(super) async fn call_tool(
-    adapter: &HttpAdapter,
+    adapter: &Arc<HttpAdapter>,
     headers: &HeaderMap,
     requester: &Requester,
     id: Value,
@@ -122,7 +157,23 @@ pub(super) async fn call_tool(
     }
     let caller = adapter.protected.as_ref().map(|_| requester.caller.clone());
     let tool = caller.as_ref().map(|_| call.tool.clone());
-    let response = match adapter.core.call(call).await {
+    // A client that asked for progress: streamed once the tool reports.
+    let answered = match super::progress::token(&params, headers) {
+        None => adapter.core.call(call).await,
+        Some(token) => {
+            let core = adapter.core.clone();
+            let start = move |call: ToolCall| -> super::progress::Running {
+                Box::pin(async move { core.call(call).await })
+            };
+            let (adapter, round, id) = (adapter.clone(), round.cloned(), id.clone());
+            let finish = move |answered| answer(&adapter, round.as_ref(), answered, typed, &id);
+            match super::progress::run(call, token, start, finish).await {
+                super::progress::Ended::Answered(answered) => answered,
+                super::progress::Ended::Streamed(response) => return response,
+            }
+        }
+    };
+    let response = match answered {
         Ok(response) => response,
         Err(_) => {
             return json_response(

@@ -81,6 +81,7 @@ mod metrics;
 mod oauth;
 mod param_headers;
 mod plain;
+mod progress;
 mod reply;
 mod resource;
 mod rounds;

@@ -108,7 +108,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()>
 
 /// One JSON-RPC message of revision 2026-07-28.
 pub(super) async fn one(
-    adapter: &HttpAdapter,
+    adapter: &std::sync::Arc<HttpAdapter>,
     headers: &HeaderMap,
     requester: &Requester,
     message: Value,

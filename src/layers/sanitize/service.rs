@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::Sanitizer;
 use super::future::SanitizeFuture;
-use crate::service::{ToolCall, ToolResponse};
+use crate::service::{Progress, ToolCall, ToolResponse};
 
 /// Passes every call on and sanitizes the response on its way back.
 #[derive(Debug, Clone)]
@@ -37,7 +37,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, call: ToolCall) -> Self::Future {
+    fn call(&mut self, mut call: ToolCall) -> Self::Future {
+        // What the tool reports along the way leaves like its answer: masked.
+        if let Some(progress) = call.extensions.get::<Progress>() {
+            let sanitizer = self.sanitizer.clone();
+            let masked = progress.masked(move |message| {
+                sanitizer
+                    .sanitize_text(message, &mut super::Counts::new())
+                    .into_owned()
+            });
+            call.extensions.insert(masked);
+        }
         SanitizeFuture::new(self.inner.call(call), self.sanitizer.clone())
     }
 }
