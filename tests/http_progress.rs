@@ -158,3 +158,53 @@ async fn reports_stream_in_a_session_of_the_handshake_revision() {
     assert_eq!(events[3]["result"]["content"][0]["text"], "crunched");
     assert!(events[3]["result"].get("resultType").is_none());
 }
+
+/// In a batch (revision 2025-03-26) each message is answered in one JSON array: a call
+/// that reported its progress is answered there too, by its answer.
+#[tokio::test]
+async fn a_batched_call_that_reports_is_answered_in_the_array() {
+    let app = app();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-03-26", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}}});
+    let response = app
+        .clone()
+        .oneshot(
+            axum::http::Request::post("/mcp")
+                .header("host", "localhost")
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(axum::body::Body::from(initialize.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let session = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "crunch", "arguments": {}, "_meta": {"progressToken": "b"}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "crunch", "arguments": {}}},
+    ]);
+    let (kind, body) = post(
+        &app,
+        batch,
+        &[
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-03-26"),
+            ("mcp-session-id", &session),
+        ],
+    )
+    .await;
+    assert!(kind.starts_with("application/json"), "{kind}: {body}");
+    let answers: Value = serde_json::from_str(&body).unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 2, "{body}");
+    for (answer, id) in answers.iter().zip([2, 3]) {
+        assert_eq!(answer["id"], id, "{body}");
+        assert_eq!(answer["result"]["content"][0]["text"], "crunched", "{body}");
+    }
+}

@@ -97,9 +97,25 @@ pub(super) async fn batch(
         if response.status() == StatusCode::ACCEPTED {
             continue;
         }
+        let streamed = response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap_or_default();
+        // A call that streamed its progress: in a batch, only its answer (the last event).
+        let bytes = match streamed {
+            true => String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|line| line.strip_prefix("data: "))
+                .next_back()
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec()
+                .into(),
+            false => bytes,
+        };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(answer) => answers.push(answer),
             Err(_) => answers.push(RpcError::internal("internal error").to_response(Value::Null)),
