@@ -61,6 +61,29 @@ async fn post(app: &axum::Router, body: Value, headers: &[(&str, &str)]) -> (Str
     (kind, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+/// A session of `revision`, as `initialize` opens it.
+async fn open_session(app: &axum::Router, revision: &str) -> String {
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": revision, "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}}});
+    let response = app
+        .clone()
+        .oneshot(
+            axum::http::Request::post("/mcp")
+                .header("host", "localhost")
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(axum::body::Body::from(initialize.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The JSON of each `data:` line of an event stream.
 fn events(stream: &str) -> Vec<Value> {
     stream
@@ -120,25 +143,7 @@ async fn reports_stream_masked_before_the_answer_at_the_stateless_revision() {
 #[tokio::test]
 async fn reports_stream_in_a_session_of_the_handshake_revision() {
     let app = app();
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                   "clientInfo": {"name": "t", "version": "1"}}});
-    let response = app
-        .clone()
-        .oneshot(
-            axum::http::Request::post("/mcp")
-                .header("host", "localhost")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .body(axum::body::Body::from(initialize.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let session = response.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let session = open_session(&app, "2025-11-25").await;
     let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "crunch", "arguments": {}, "_meta": {"progressToken": 7}}});
     let (kind, stream) = post(
@@ -164,25 +169,7 @@ async fn reports_stream_in_a_session_of_the_handshake_revision() {
 #[tokio::test]
 async fn a_batched_call_that_reports_is_answered_in_the_array() {
     let app = app();
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-03-26", "capabilities": {},
-                   "clientInfo": {"name": "t", "version": "1"}}});
-    let response = app
-        .clone()
-        .oneshot(
-            axum::http::Request::post("/mcp")
-                .header("host", "localhost")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .body(axum::body::Body::from(initialize.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let session = response.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let session = open_session(&app, "2025-03-26").await;
     let batch = json!([
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
          "params": {"name": "crunch", "arguments": {}, "_meta": {"progressToken": "b"}}},

@@ -88,6 +88,16 @@ impl ClientHandler for Confirming {
     }
 }
 
+/// Serves `server` on one end of an in-memory pipe; the other end, for the client.
+fn serve(server: AirlockMcp) -> tokio::io::DuplexStream {
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let server = server.serve(server_io).await.unwrap();
+        let _ = server.waiting().await;
+    });
+    client_io
+}
+
 fn archive(path: &str) -> CallToolRequestParams {
     let Value::Object(arguments) = json!({"path": path}) else {
         unreachable!()
@@ -98,12 +108,7 @@ fn archive(path: &str) -> CallToolRequestParams {
 #[tokio::test]
 async fn a_handshake_client_is_asked_by_the_door_and_the_tool_completes() {
     let archived = Arc::new(AtomicUsize::new(0));
-    let (server_io, client_io) = tokio::io::duplex(1 << 16);
-    let server = server(archived.clone());
-    tokio::spawn(async move {
-        let server = server.serve(server_io).await.unwrap();
-        let _ = server.waiting().await;
-    });
+    let client_io = serve(server(archived.clone()));
     let handler = Confirming::default();
     let client = handler.clone().serve(client_io).await.unwrap();
     let result = client.peer().call_tool(archive("/srv/a")).await.unwrap();
@@ -119,12 +124,7 @@ async fn a_handshake_client_is_asked_by_the_door_and_the_tool_completes() {
 #[tokio::test]
 async fn a_stateless_client_gets_a_sealed_round_that_opens_only_for_its_call() {
     let archived = Arc::new(AtomicUsize::new(0));
-    let (server_io, client_io) = tokio::io::duplex(1 << 16);
-    let server = server(archived.clone());
-    tokio::spawn(async move {
-        let server = server.serve(server_io).await.unwrap();
-        let _ = server.waiting().await;
-    });
+    let client_io = serve(server(archived.clone()));
     let client = Confirming::default()
         .serve_with_lifecycle(
             client_io,

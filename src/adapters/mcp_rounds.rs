@@ -78,10 +78,7 @@ pub(super) fn answers(
 /// A relayed result that asks for input (`resultType: "input_required"`): `None` when it
 /// is a complete result.
 pub(super) fn relayed_input(result: &Value) -> Option<Result<InputRequired, ErrorData>> {
-    if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
-        return None;
-    }
-    Some(serde_json::from_value(result.clone()).map_err(|_| {
+    Some(InputRequired::from_result(result)?.map_err(|_| {
         ErrorData::internal_error("the server's InputRequiredResult is malformed", None)
     }))
 }

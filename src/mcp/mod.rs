@@ -7,6 +7,7 @@
 //! | `version.rs` | the protocol revisions served, and the one a door answers with |
 //! | `rpc.rs` | [`RpcError`]: every JSON-RPC error a door sends, with its code |
 //! | `result.rs` | the one encoding of a [`ToolResponse`](crate::ToolResponse) as MCP's `CallToolResult` |
+//! | `link.rs` | which links a client may be sent to open |
 //! | `notify.rs` | [`Outbox`]: the one channel a server behind the doors sends notifications on |
 //! | `state.rs` | [`StateSeal`]: the multi-round trip's `requestState`, sealed and bound to its request |
 //! | `relay.rs` | [`Relay`], [`ClientRequests`], [`ProgressToken`]: what passes between a door and a server behind it |
@@ -19,6 +20,7 @@
 //! assert_eq!(error.code(), -32601);
 //! ```
 
+mod link;
 mod notify;
 mod relay;
 #[cfg(any(feature = "axum", feature = "rmcp"))]
@@ -28,6 +30,7 @@ mod rpc;
 mod state;
 mod version;
 
+pub(crate) use link::safe_to_open;
 pub use notify::{Notification, Outbox};
 pub use relay::{ClientRequests, ProgressToken, Relay, RelayError};
 pub use rpc::RpcError;

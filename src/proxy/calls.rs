@@ -50,12 +50,7 @@ pub(super) fn answer_of(answer: Answer, capabilities: Option<&ClientCapabilities
             // capabilities the client indeed did not declare.
             let methods: Option<Vec<&str>> = missing
                 .iter()
-                .map(|capability| match capability.as_str() {
-                    "sampling" => Some("sampling/createMessage"),
-                    "elicitation" => Some("elicitation/create"),
-                    "roots" => Some("roots/list"),
-                    _ => None,
-                })
+                .map(|capability| ClientCapabilities::request_for(capability))
                 .collect();
             match (capabilities, methods) {
                 (Some(capabilities), Some(methods))
@@ -78,19 +73,15 @@ pub(super) fn answer_of(answer: Answer, capabilities: Option<&ClientCapabilities
              trip), which this client's protocol revision cannot give through the proxy",
         ),
         Answer::InputRequired(result) => {
-            let requests = match result.get("inputRequests") {
-                Some(Value::Object(requests)) => requests.clone(),
-                None => serde_json::Map::new(),
-                Some(_) => {
-                    return ToolResponse::error("the upstream's request for input is malformed");
-                }
+            use serde::Deserialize as _;
+            let Ok(mut input) = InputRequired::deserialize(&result) else {
+                return ToolResponse::error("the upstream's request for input is malformed");
             };
-            let state = match result.get("requestState").and_then(Value::as_str) {
+            // Its state, marked as the upstream's, goes inside the door's seal.
+            input.state = Some(match input.state {
                 Some(state) => format!("{UPSTREAM}:{state}"),
                 None => UPSTREAM.to_owned(),
-            };
-            let mut input = InputRequired::new().state(state);
-            input.requests = requests;
+            });
             ToolResponse::input_required(input)
         }
     }
@@ -186,21 +177,11 @@ async fn wait(
         },
         Some(question) = questions.recv() => match call.0.take() {
             Some(task) => {
-                let key = key_of(&question.method).to_owned();
-                park(upstream, Parked::new(task, questions, question, key))
+                let key = ClientCapabilities::needed_for(&question.method).unwrap_or("input");
+                park(upstream, Parked::new(task, questions, question, key.to_owned()))
             }
             None => ToolResponse::error("the upstream call was stopped"),
         },
-    }
-}
-
-/// The key a question is asked under.
-fn key_of(method: &str) -> &'static str {
-    match method {
-        "elicitation/create" => "elicitation",
-        "sampling/createMessage" => "sampling",
-        "roots/list" => "roots",
-        _ => "input",
     }
 }
 

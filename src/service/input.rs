@@ -36,6 +36,13 @@
 //! ));
 //! assert_eq!(greet(&again).output.to_text(), "Hello, Ada!");
 //! assert!(ClientCapabilities::new(json!({"elicitation": {}})).supports("elicitation/create"));
+//! assert_eq!(ClientCapabilities::request_for("roots"), Some("roots/list"));
+//!
+//! // What a relayed server answered: a round, or not.
+//! let round = json!({"resultType": "input_required",
+//!     "inputRequests": {"k": {"method": "roots/list", "params": {}}}});
+//! assert_eq!(InputRequired::from_result(&round).unwrap().unwrap().methods(), ["roots/list"]);
+//! assert!(InputRequired::from_result(&json!({"content": []})).is_none());
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +91,16 @@ impl InputRequired {
     pub fn state(mut self, state: impl Into<String>) -> Self {
         self.state = Some(state.into());
         self
+    }
+
+    /// The `InputRequiredResult` in a result a server answered (`resultType:
+    /// "input_required"`), as a relay sees it: `None` for any other result, an error when
+    /// it is malformed.
+    pub fn from_result(result: &Value) -> Option<Result<Self, serde_json::Error>> {
+        if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
+            return None;
+        }
+        Some(Self::deserialize(result))
     }
 
     /// The methods the requests use, each once, in key order.
@@ -147,6 +164,13 @@ impl InputResponses {
     }
 }
 
+/// The requests a server may make of a client, and the capability each needs.
+const KINDS: [(&str, &str); 3] = [
+    ("elicitation/create", "elicitation"),
+    ("sampling/createMessage", "sampling"),
+    ("roots/list", "roots"),
+];
+
 /// In [`ToolCall::extensions`](super::ToolCall::extensions): the capabilities the client
 /// declared for this request (revision 2026-07-28 sends them in every request's `_meta`).
 /// A tool asks only for input the client can give.
@@ -163,12 +187,16 @@ impl ClientCapabilities {
     /// `elicitation/create`, `sampling` for `sampling/createMessage`, `roots` for
     /// `roots/list`.
     pub fn needed_for(method: &str) -> Option<&'static str> {
-        match method {
-            "elicitation/create" => Some("elicitation"),
-            "sampling/createMessage" => Some("sampling"),
-            "roots/list" => Some("roots"),
-            _ => None,
-        }
+        KINDS.iter().find(|(m, _)| *m == method).map(|(_, c)| *c)
+    }
+
+    /// The server-to-client request a capability answers (the reverse of
+    /// [`needed_for`](Self::needed_for)).
+    pub fn request_for(capability: &str) -> Option<&'static str> {
+        KINDS
+            .iter()
+            .find(|(_, c)| *c == capability)
+            .map(|(m, _)| *m)
     }
 
     /// Whether the client can answer a request of `method`.

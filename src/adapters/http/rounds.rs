@@ -132,11 +132,8 @@ impl Round {
 
     /// Whether a relayed result is an `InputRequiredResult`, and what it asks for.
     pub(super) fn relayed_input(result: &Value) -> Option<Result<InputRequired, RpcError>> {
-        if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
-            return None;
-        }
         Some(
-            serde_json::from_value(result.clone())
+            InputRequired::from_result(result)?
                 .map_err(|_| RpcError::internal("the server's InputRequiredResult is malformed")),
         )
     }

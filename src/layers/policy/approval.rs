@@ -97,24 +97,14 @@ impl Approvals {
                 format!("toml:{version}"),
             ))
         };
-        if let Some(url) = &config.url {
-            let parsed: http::Uri = url
-                .parse()
-                .map_err(|_| PolicyError::Approvals(format!("url {url:?} is not a URL")))?;
-            let host = parsed.host().unwrap_or_default().trim_matches(['[', ']']);
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            match parsed.scheme_str() {
-                Some("https") if !host.is_empty() => {}
-                Some("http") if loopback => {}
-                _ => {
-                    return Err(PolicyError::Approvals(format!(
-                        "url {url:?} must be https (or http to loopback): clients open it"
-                    )));
-                }
-            }
+        if let Some(url) = config
+            .url
+            .as_deref()
+            .filter(|url| !crate::mcp::safe_to_open(url))
+        {
+            return Err(PolicyError::Approvals(format!(
+                "url {url:?} must be https (or http to loopback): clients open it"
+            )));
         }
         Ok(Self {
             store,

@@ -209,23 +209,12 @@ pub(crate) fn elicitation_allowed(
     if !offers(mode) {
         return Err(format!("the client does not offer {mode}-mode elicitation"));
     }
-    if mode == "url" {
-        let refused = || "the elicitation's url must be https (or http to loopback)".to_owned();
-        let url = params
-            .get("url")
-            .and_then(|u| u.as_str())
-            .unwrap_or_default();
-        let uri: http::Uri = url.parse().map_err(|_| refused())?;
-        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
-            Some("https") if !host.is_empty() => {}
-            Some("http") if loopback => {}
-            _ => return Err(refused()),
-        }
+    let url = params
+        .get("url")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default();
+    if mode == "url" && !crate::mcp::safe_to_open(url) {
+        return Err("the elicitation's url must be https (or http to loopback)".to_owned());
     }
     Ok(())
 }
