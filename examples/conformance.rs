@@ -22,7 +22,7 @@ use agent_airlock::adapters::http::{HttpAdapter, ServeLimits};
 use agent_airlock::adapters::mcp::AirlockMcp;
 use agent_airlock::mcp::{Relay, RelayError};
 use agent_airlock::service::{
-    Caller, ClientCapabilities, InputRequired, InputResponses, McpContent, Progress,
+    Caller, ClientCapabilities, InputRequired, InputResponses, Log, LogLevel, McpContent, Progress,
 };
 use agent_airlock::{Airlock, AirlockConfig, ToolCall, ToolCatalog, ToolResponse};
 use futures_util::future::BoxFuture;
@@ -38,6 +38,11 @@ fn catalog() -> ToolCatalog {
     let tool = |name: &str, description: &str| {
         json!({"name": name, "description": description,
                "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false}})
+    };
+    let tool_with = |name: &str, description: &str, argument: &str| {
+        json!({"name": name, "description": description,
+               "inputSchema": {"type": "object", "properties": {argument: {"type": "string"}},
+                               "required": [argument], "additionalProperties": false}})
     };
     // SEP-1613 and SEP-2106: a 2020-12 schema is served with every keyword it has.
     let schema_2020_12 = json!({
@@ -90,6 +95,11 @@ fn catalog() -> ToolCatalog {
         tool("test_missing_capability", "Needs the client's model"),
         tool("test_streaming_elicitation", "Asks the user's name first"),
         tool("test_logging_tool", "Logs only at a level the request asks for"),
+        tool("test_tool_with_logging", "Logs three messages at info, 50 ms apart"),
+        tool_with("test_sampling", "Asks the client's model the prompt", "prompt"),
+        tool_with("test_elicitation", "Asks the user for a name and an e-mail", "message"),
+        tool("test_elicitation_sep1034_defaults", "Asks with a default for every type"),
+        tool("test_elicitation_sep1330_enums", "Asks with every kind of enum"),
         tool("test_tool_with_progress", "Reports its progress: 0, 50 and 100 of 100"),
     ]});
     ToolCatalog::from_mcp_json(&tools.to_string()).expect("the fixture catalog")
@@ -109,6 +119,41 @@ fn ask_confirm() -> Value {
 fn ask_model(text: &str, max_tokens: u32) -> Value {
     json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}],
            "maxTokens": max_tokens})
+}
+
+/// SEP-1034: a default for every primitive type.
+fn defaults_form() -> Value {
+    json!({"message": "Please review and update the form fields with defaults",
+    "requestedSchema": {"type": "object", "properties": {
+        "name": {"type": "string", "description": "User name", "default": "John Doe"},
+        "age": {"type": "integer", "description": "User age", "default": 30},
+        "score": {"type": "number", "description": "User score", "default": 95.5},
+        "status": {"type": "string", "description": "User status",
+                   "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "description": "Verification status", "default": true}
+    }}})
+}
+
+/// SEP-1330: the five kinds of enum.
+fn enums_form() -> Value {
+    json!({"message": "Please select options from the enum fields",
+    "requestedSchema": {"type": "object", "properties": {
+        "untitledSingle": {"type": "string", "description": "Select one option",
+                           "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {"type": "string", "description": "Select one option with titles",
+            "oneOf": [{"const": "value1", "title": "First Option"},
+                      {"const": "value2", "title": "Second Option"},
+                      {"const": "value3", "title": "Third Option"}]},
+        "legacyEnum": {"type": "string", "description": "Select one option (legacy)",
+                       "enum": ["opt1", "opt2", "opt3"],
+                       "enumNames": ["Option One", "Option Two", "Option Three"]},
+        "untitledMulti": {"type": "array", "description": "Select multiple options",
+                          "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+        "titledMulti": {"type": "array", "description": "Select multiple options with titles",
+            "items": {"anyOf": [{"const": "value1", "title": "First Choice"},
+                                {"const": "value2", "title": "Second Choice"},
+                                {"const": "value3", "title": "Third Choice"}]}}
+    }}})
 }
 
 /// The fixtures of SEP-2322 (multi-round trip): each asks until it has what it needs.
@@ -246,6 +291,48 @@ fn input_fixture(call: &ToolCall) -> Option<ToolResponse> {
                 asked(input)
             }
         }
+        // The fixtures of the handshake revisions' server-to-client requests: asked as
+        // requests during the call (or as rounds, for a client of 2026-07-28).
+        "test_sampling" => match sampled("answer") {
+            Some(answer) => Some(text(format!("LLM response: {answer}"))),
+            None => asked(InputRequired::new().request(
+                "answer",
+                "sampling/createMessage",
+                ask_model(call.arguments["prompt"].as_str().unwrap_or_default(), 100),
+            )),
+        },
+        "test_elicitation" => match inputs.get("user") {
+            Some(answer) => Some(text(format!(
+                "User response: action={}, content={}",
+                answer["action"].as_str().unwrap_or_default(),
+                answer.get("content").unwrap_or(&Value::Null)
+            ))),
+            None => asked(InputRequired::new().request(
+                "user",
+                "elicitation/create",
+                json!({"message": call.arguments["message"], "requestedSchema": {"type": "object",
+                    "properties": {"username": {"type": "string", "description": "User's response"},
+                                   "email": {"type": "string", "description": "User's email address"}},
+                    "required": ["username", "email"]}}),
+            )),
+        },
+        "test_elicitation_sep1034_defaults" | "test_elicitation_sep1330_enums" => {
+            match inputs.get("form") {
+                Some(answer) => Some(text(format!(
+                    "Elicitation completed: action={}, content={}",
+                    answer["action"].as_str().unwrap_or_default(),
+                    answer.get("content").unwrap_or(&Value::Null)
+                ))),
+                None => asked(InputRequired::new().request(
+                    "form",
+                    "elicitation/create",
+                    match call.tool.as_str() {
+                        "test_elicitation_sep1034_defaults" => defaults_form(),
+                        _ => enums_form(),
+                    },
+                )),
+            }
+        }
         // Needs sampling: a client that did not declare it gets -32021 from the door.
         "test_missing_capability" => match sampled("summary") {
             Some(summary) => Some(text(summary)),
@@ -255,8 +342,7 @@ fn input_fixture(call: &ToolCall) -> Option<ToolResponse> {
                 ask_model("Summarize", 50),
             )),
         },
-        // Logs only when the request sets a level; this one sends no notifications at all.
-        "test_logging_tool" => Some(text("done, nothing logged".into())),
+
         _ => None,
     }
 }
@@ -265,6 +351,33 @@ fn input_fixture(call: &ToolCall) -> Option<ToolResponse> {
 async fn fixture(call: ToolCall) -> Result<ToolResponse, std::convert::Infallible> {
     if let Some(response) = input_fixture(&call) {
         return Ok(response);
+    }
+    // Log messages go out only when the client asked for them (the door put a `Log` in
+    // the call, at the level the client set).
+    let log = call.extensions.get::<Log>().cloned();
+    if call.tool == "test_logging_tool" {
+        if let Some(log) = &log {
+            log.log(LogLevel::Info, Some("conformance"), "test_logging_tool ran");
+        }
+        return Ok(ToolResponse::text("done"));
+    }
+    if call.tool == "test_tool_with_logging" {
+        let steps = [
+            "Tool execution started",
+            "Tool processing data",
+            "Tool execution completed",
+        ];
+        for (n, step) in steps.into_iter().enumerate() {
+            if n > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            if let Some(log) = &log {
+                log.log(LogLevel::Info, Some("conformance"), step);
+            }
+        }
+        return Ok(ToolResponse::text(
+            "Tool with logging executed successfully",
+        ));
     }
     if call.tool == "test_tool_with_progress" {
         // Reported when the client asked (the door put a `Progress` in the call).
@@ -336,10 +449,9 @@ struct Fixtures;
 
 impl Fixtures {
     fn answer(method: &str, params: &Value) -> Result<Value, RelayError> {
-        // SEP-2164: an unknown resource is invalid params.
-        let missing = |what: &str| RelayError {
-            code: -32602,
-            message: format!("{what} not found"),
+        // SEP-2164: an unknown resource is invalid params, its URI in the data.
+        let missing = |uri: &str| {
+            RelayError::new(-32602, "resource not found").with_data(json!({"uri": uri}))
         };
         let text = |s: &str| json!({"type": "text", "text": s});
         let user = |content: Value| json!({"role": "user", "content": content});
@@ -369,7 +481,7 @@ impl Fixtures {
                     {
                         Some(id) => json!({"uri": uri, "mimeType": "application/json",
                             "text": json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string()}),
-                        None => return Err(missing("resource")),
+                        None => return Err(missing(uri)),
                     },
                 };
                 json!({"contents": [content]})
@@ -438,22 +550,18 @@ impl Fixtures {
                         user(text("Please analyze the image above.")),
                     ],
                     _ => {
-                        return Err(RelayError {
-                            code: -32602,
-                            message: "no such prompt".into(),
-                        });
+                        return Err(RelayError::new(-32602, "no such prompt"));
                     }
                 };
                 json!({"messages": messages})
             }
+            // The door keeps who subscribed to what; nothing here ever changes.
+            "resources/subscribe" | "resources/unsubscribe" => json!({}),
             "completion/complete" => {
                 json!({"completion": {"values": [], "total": 0, "hasMore": false}})
             }
             _ => {
-                return Err(RelayError {
-                    code: -32601,
-                    message: "method not found".into(),
-                });
+                return Err(RelayError::new(-32601, "method not found"));
             }
         })
     }
@@ -461,7 +569,7 @@ impl Fixtures {
 
 impl Relay for Fixtures {
     fn capabilities(&self) -> Value {
-        json!({"resources": {}, "prompts": {}, "completions": {}})
+        json!({"resources": {"subscribe": true}, "prompts": {}, "completions": {}})
     }
 
     fn request(
@@ -470,7 +578,9 @@ impl Relay for Fixtures {
         params: Value,
         _caller: Caller,
     ) -> Option<BoxFuture<'static, Result<Value, RelayError>>> {
-        const SERVED: [&str; 6] = [
+        const SERVED: [&str; 8] = [
+            "resources/subscribe",
+            "resources/unsubscribe",
             "resources/list",
             "resources/templates/list",
             "resources/read",

@@ -339,8 +339,10 @@ async fn a_handshake_client_is_told_the_tool_needs_what_it_cannot_give() {
             .body(axum::body::Body::from(body.to_string()))
             .unwrap()
     };
+    // A client that declared nothing it could be asked (one that did is asked by the
+    // door: tests/http_session_calls.rs).
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
                    "clientInfo": {"name": "t", "version": "1"}}});
     let response = app.clone().oneshot(post(initialize, None)).await.unwrap();
     let session = response.headers()["mcp-session-id"]

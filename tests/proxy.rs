@@ -2965,8 +2965,8 @@ async fn approvals_hold_a_write_until_a_person_approves_it() {
 /// A 2026-07-28 client over `--listen` (here, the stack with the request's capabilities,
 /// as the HTTP door builds it): the upstream's elicitation during a call becomes that
 /// call's `InputRequiredResult`, masked; the answer resumes the very call, once. A
-/// question that cannot be tied to one call (two in flight over stdio) or that the client
-/// cannot answer is refused, and the upstream hears so.
+/// question that cannot be tied to one call (two in flight over stdio) is refused, and the
+/// upstream hears so; one the client cannot answer ends the call naming what it needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstreams_questions_become_the_calls_rounds_for_a_stateless_client() {
     needs_e2e!();
@@ -3028,15 +3028,13 @@ async fn the_upstreams_questions_become_the_calls_rounds_for_a_stateless_client(
         "{replayed:?}"
     );
 
-    // A client that cannot elicit: the upstream hears a refusal; the call completes.
-    let refused = ask(json!({"sampling": {}}), None).await.unwrap();
-    assert!(refused.input_requests().is_none(), "{refused:?}");
-    assert!(
-        refused.output.to_text().starts_with("answered: ")
-            || refused.output.to_text().starts_with("refused: "),
-        "{refused:?}"
-    );
-    assert!(!refused.output.to_text().contains("accept"), "{refused:?}");
+    // A client that cannot elicit: the call ends naming what it needs, which the door
+    // answers `-32021` (a server must not rely on what its client did not declare); the
+    // upstream call is stopped, nothing is parked for it.
+    let missing = ask(json!({"sampling": {}}), None).await.unwrap();
+    let needed = missing.input_requests().expect("what the call needs");
+    assert_eq!(needed.methods(), ["elicitation/create"], "{missing:?}");
+    assert!(needed.state.is_none(), "{missing:?}");
 
     // Two calls in flight over stdio: whose question it is cannot be told, so no one is
     // asked.

@@ -35,6 +35,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::mcp_client::{Downstream, Notices};
 use super::{ServedStack, ToolStack, caller_of, mcp_rounds};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
@@ -72,6 +73,8 @@ pub struct AirlockMcp {
     session: Arc<std::sync::OnceLock<Bound>>,
     /// How a 2026-07-28 client's `requestState` is sealed.
     seal: crate::mcp::StateSeal,
+    /// The log level this connection's client set (`logging/setLevel`).
+    log_level: Arc<std::sync::Mutex<Option<crate::service::LogLevel>>>,
 }
 
 /// A session issued at `initialize`, bound to the caller that initialized.
@@ -94,6 +97,7 @@ impl Clone for AirlockMcp {
             sessions: self.sessions.clone(),
             session: Arc::default(),
             seal: self.seal.clone(),
+            log_level: Arc::default(),
         }
     }
 }
@@ -112,6 +116,7 @@ impl AirlockMcp {
             sessions: Arc::new(MemorySessionStore::default()),
             session: Arc::default(),
             seal: crate::mcp::StateSeal::random(),
+            log_level: Arc::default(),
         }
     }
 
@@ -220,7 +225,7 @@ impl AirlockMcp {
             Err(e) => Err(ErrorData::new(
                 rmcp::model::ErrorCode(i32::try_from(e.code).unwrap_or(-32603)),
                 e.message,
-                None,
+                e.data,
             )),
         }
     }
@@ -252,80 +257,6 @@ fn caller_from(context: &RequestContext<RoleServer>) -> (Caller, Option<String>)
     match context.extensions.get::<::http::request::Parts>() {
         Some(parts) => caller_of(&parts.headers),
         None => (Caller::default(), None),
-    }
-}
-
-/// The connected client, as the relay's [`ClientRequests`](crate::mcp::ClientRequests).
-#[derive(Debug)]
-struct Downstream(rmcp::service::Peer<RoleServer>);
-
-impl Downstream {
-    /// Sends the notification `method` (dropped when it is not one a server may send);
-    /// false when the client is gone.
-    async fn send(&self, method: &str, params: Value) -> bool {
-        let notification = serde_json::from_value::<rmcp::model::ServerNotification>(
-            json!({"method": method, "params": params}),
-        );
-        match notification {
-            Ok(notification) => self.0.send_notification(notification).await.is_ok(),
-            Err(_) => true,
-        }
-    }
-}
-
-impl crate::mcp::ClientRequests for Downstream {
-    fn notify(&self, method: &str, params: Value) {
-        tokio::spawn(self.notify_in_order(method, params));
-    }
-
-    fn notify_in_order(
-        &self,
-        method: &str,
-        params: Value,
-    ) -> futures_util::future::BoxFuture<'static, ()> {
-        let client = Downstream(self.0.clone());
-        let method = method.to_owned();
-        Box::pin(async move {
-            client.send(&method, params).await;
-        })
-    }
-
-    fn capabilities(&self) -> Value {
-        self.0
-            .peer_info()
-            .and_then(|info| serde_json::to_value(&info.capabilities).ok())
-            .unwrap_or_else(|| json!({}))
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        params: Value,
-    ) -> futures_util::future::BoxFuture<'static, Result<Value, crate::mcp::RelayError>> {
-        let peer = self.0.clone();
-        let request = serde_json::from_value::<rmcp::model::ServerRequest>(
-            json!({"method": method, "params": params}),
-        );
-        Box::pin(async move {
-            let request = request.map_err(|_| crate::mcp::RelayError {
-                code: -32602,
-                message: "invalid params".into(),
-            })?;
-            match peer.send_request(request).await {
-                Ok(result) => serde_json::to_value(result).map_err(|_| crate::mcp::RelayError {
-                    code: -32603,
-                    message: "the client's answer cannot be read".into(),
-                }),
-                Err(rmcp::ServiceError::McpError(e)) => Err(crate::mcp::RelayError {
-                    code: i64::from(e.code.0),
-                    message: e.message.into_owned(),
-                }),
-                Err(_) => Err(crate::mcp::RelayError {
-                    code: -32603,
-                    message: "the client did not answer".into(),
-                }),
-            }
-        })
     }
 }
 
@@ -364,13 +295,19 @@ fn result_of(response: &ToolResponse, typed: bool) -> CallToolResult {
 }
 
 impl ServerHandler for AirlockMcp {
+    #[allow(deprecated)] // logging: deprecated by a later revision, still used by clients
     fn get_info(&self) -> InitializeResult {
+        // Tools may log during calls ([`Log`](crate::service::Log)).
         let capabilities = match self.tools_change {
             true => ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_logging()
                 .build(),
-            false => ServerCapabilities::builder().enable_tools().build(),
+            false => ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
         };
         let mut info = InitializeResult::new(capabilities);
         info.server_info = Implementation::new(self.name.clone(), self.version.clone());
@@ -567,8 +504,18 @@ impl ServerHandler for AirlockMcp {
         request: rmcp::model::SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let _: Value = self.relayed("logging/setLevel", request, &context).await?;
-        Ok(())
+        let level = serde_json::to_value(request.level)
+            .ok()
+            .and_then(|level| crate::service::LogLevel::parse(level.as_str()?));
+        *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
+        match self
+            .relayed::<_, Value>("logging/setLevel", request, &context)
+            .await
+        {
+            // A relayed server without logging of its own: the door's tools still log.
+            Err(e) if e.code != rmcp::model::ErrorCode::METHOD_NOT_FOUND => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn complete(
@@ -638,8 +585,19 @@ impl ServerHandler for AirlockMcp {
             (None, Some(owner)) => crate::state::session::principal_budget(owner),
             (session, _) => session,
         };
-        if let Some(token) = progress.and_then(|t| serde_json::to_value(t).ok()) {
-            call.extensions.insert(crate::mcp::ProgressToken(token));
+        // What the client hears along the way: progress, as it asked; log messages, at the
+        // level it set (in the request's `_meta` under 2026-07-28).
+        let level = match stateless {
+            true => mcp_rounds::log_level(&request.meta, &context)?,
+            false => *self.log_level.lock().unwrap_or_else(|p| p.into_inner()),
+        };
+        let notices = Notices {
+            progress: progress.and_then(|t| serde_json::to_value(t).ok()),
+            level,
+        };
+        if let Some(token) = &notices.progress {
+            call.extensions
+                .insert(crate::mcp::ProgressToken(token.clone()));
         }
         // The client's trace, from the request's `_meta` (or, over HTTP, its headers).
         let from_meta = |meta: &serde_json::Map<String, Value>| {
@@ -670,7 +628,10 @@ impl ServerHandler for AirlockMcp {
         // A client of the handshake revisions that can be asked something: the call is
         // kept, to be made again with its answers.
         let first = (!stateless && mcp_rounds::can_be_asked(&context)).then(|| call.clone());
-        let mut response = self.core.call(call).await.map_err(failed)?;
+        let mut response = notices
+            .call(&self.core, &context.peer, call)
+            .await
+            .map_err(failed)?;
         for _ in 0..mcp_rounds::MAX_ROUNDS {
             let Some(input) = response.input_requests() else {
                 break;
@@ -688,7 +649,10 @@ impl ServerHandler for AirlockMcp {
                 Ok(inputs) => {
                     let mut again = first.clone().with_id(ToolCall::new("", Value::Null).id);
                     again.extensions.insert(inputs);
-                    response = self.core.call(again).await.map_err(failed)?;
+                    response = notices
+                        .call(&self.core, &context.peer, again)
+                        .await
+                        .map_err(failed)?;
                 }
                 Err(why) => response = ToolResponse::error(why),
             }

@@ -42,6 +42,27 @@ pub(super) fn capabilities(context: &RequestContext<RoleServer>) -> ClientCapabi
     )
 }
 
+/// The log level a 2026-07-28 request's `_meta` sets (`io.modelcontextprotocol/logLevel`):
+/// none, a level, or invalid params.
+pub(super) fn log_level(
+    meta: &Option<rmcp::model::RequestMetaObject>,
+    context: &RequestContext<RoleServer>,
+) -> Result<Option<crate::service::LogLevel>, ErrorData> {
+    const KEY: &str = "io.modelcontextprotocol/logLevel";
+    let set = meta
+        .as_ref()
+        .and_then(|m| m.get(KEY))
+        .or_else(|| context.meta.get(KEY));
+    match set {
+        None | Some(Value::Null) => Ok(None),
+        Some(level) => level
+            .as_str()
+            .and_then(crate::service::LogLevel::parse)
+            .map(Some)
+            .ok_or_else(|| ErrorData::invalid_params("unknown log level", None)),
+    }
+}
+
 /// Whether a client of the handshake revisions declared anything it can be asked
 /// (elicitation, sampling, roots) at `initialize`.
 pub(super) fn can_be_asked(context: &RequestContext<RoleServer>) -> bool {

@@ -18,6 +18,8 @@ pub mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
 #[cfg(feature = "rmcp")]
+mod mcp_client;
+#[cfg(feature = "rmcp")]
 mod mcp_rounds;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]

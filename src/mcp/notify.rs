@@ -18,11 +18,18 @@ pub struct Notification {
 
 impl Notification {
     /// Whether every session of a door may hear it, not only the connection it came from:
-    /// that the tools changed. (A log message or a resource update of the one upstream
-    /// belongs to no session in particular, so a door serving several sessions keeps it to
-    /// itself; a door with one client, stdio, passes everything on.)
+    /// that the tools, the prompts or the resources changed. (A log message of the one
+    /// upstream belongs to no session in particular, and a resource's update only to the
+    /// sessions that subscribed to it, so a door serving several sessions keeps the first
+    /// to itself and sends the second where it was asked for; a door with one client,
+    /// stdio, passes everything on.)
     pub fn for_every_session(&self) -> bool {
-        self.method == "notifications/tools/list_changed"
+        matches!(
+            self.method.as_str(),
+            "notifications/tools/list_changed"
+                | "notifications/prompts/list_changed"
+                | "notifications/resources/list_changed"
+        )
     }
 
     /// The JSON-RPC message, serialized.

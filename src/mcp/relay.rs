@@ -71,10 +71,40 @@ pub trait ClientRequests: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// A relayed request's JSON-RPC error.
+///
+/// ```
+/// use agent_airlock::mcp::RelayError;
+///
+/// // SEP-2164: an unknown resource is invalid params, its URI in the data.
+/// let error = RelayError::new(-32602, "resource not found")
+///     .with_data(serde_json::json!({"uri": "test://gone"}));
+/// assert_eq!(error.data.unwrap()["uri"], "test://gone");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RelayError {
     /// The JSON-RPC error code.
     pub code: i64,
     /// Its message (no caller input echoed).
     pub message: String,
+    /// The error's `data`, when the server gave one (masked by whoever relayed it).
+    pub data: Option<serde_json::Value>,
+}
+
+impl RelayError {
+    /// The error `code` with `message`, without data.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// The same error with `data`.
+    #[must_use]
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
 }

@@ -51,6 +51,8 @@ pub enum RpcError {
         code: i64,
         /// The server's message.
         message: String,
+        /// The server's `data`, when it gave one.
+        data: Option<Value>,
     },
 }
 
@@ -92,6 +94,9 @@ impl RpcError {
             RpcError::UnsupportedVersion { requested } => {
                 error["data"] = json!({"requested": requested, "supported": super::ALL_VERSIONS});
             }
+            RpcError::Relayed {
+                data: Some(data), ..
+            } => error["data"] = data.clone(),
             RpcError::MissingCapability { missing } => {
                 let required: serde_json::Map<String, Value> = missing
                     .iter()
@@ -110,6 +115,7 @@ impl From<super::RelayError> for RpcError {
         RpcError::Relayed {
             code: e.code,
             message: e.message,
+            data: e.data,
         }
     }
 }
@@ -136,6 +142,7 @@ mod tests {
                 RpcError::Relayed {
                     code: -32002,
                     message: "gone".into(),
+                    data: None,
                 },
                 -32002,
             ),

@@ -124,12 +124,12 @@ impl Drop for Running {
 pub(super) async fn asking(
     upstream: &Arc<Upstream>,
     params: CallToolRequestParams,
-    progress: Option<Value>,
+    heard: crate::proxy::upstream::Heard,
     capabilities: &ClientCapabilities,
 ) -> ToolResponse {
     let (asker, questions) = Rounds::asker(capabilities.0.clone());
     let running = upstream.clone();
-    let call = tokio::spawn(async move { running.call(params, progress, Some(asker)).await });
+    let call = tokio::spawn(async move { running.call(params, heard, Some(asker)).await });
     wait(upstream, Running(Some(call)), questions, capabilities).await
 }
 
@@ -175,7 +175,15 @@ async fn wait(
             Ok(Err(message)) => ToolResponse::error(message),
             Err(_) => ToolResponse::error("the upstream call was stopped"),
         },
+        // A question the client did not declare it can answer: the call ends with
+        // `-32021` naming what it needs (the door refuses a round the client cannot
+        // answer), and the upstream call is stopped.
         Some(question) = questions.recv() => match call.0.take() {
+            Some(task) if !capabilities.supports(&question.method) => {
+                task.abort();
+                let method = question.method.as_str();
+                ToolResponse::input_required(InputRequired::new().request(method, method, json!({})))
+            }
             Some(task) => {
                 let key = ClientCapabilities::needed_for(&question.method).unwrap_or("input");
                 park(upstream, Parked::new(task, questions, question, key.to_owned()))

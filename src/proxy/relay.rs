@@ -55,11 +55,9 @@ impl UpstreamRelay {
             ("completions", content),
         ] {
             if passed && let Some(Value::Object(offered)) = upstream_capabilities.get(name) {
-                let mut offered = offered.clone();
-                // Notifications from the upstream are not relayed yet: nothing to promise.
-                offered.remove("listChanged");
-                offered.remove("subscribe");
-                capabilities.insert(name.to_owned(), Value::Object(offered));
+                // As offered: the doors pass on that the prompts or resources changed, and a
+                // resource's updates to the sessions that subscribed to it.
+                capabilities.insert(name.to_owned(), Value::Object(offered.clone()));
             }
         }
         Self {
@@ -134,8 +132,8 @@ impl Relay for UpstreamRelay {
         let audit = self.audit.clone();
         let name = format!("{RELAYED_PREFIX}{method}");
         let method = method.to_owned();
-        // The upstream's error code, which a response cannot carry.
-        let failure: Arc<std::sync::Mutex<Option<i64>>> = Arc::default();
+        // The upstream's error code and data, which a response cannot carry.
+        let failure: Arc<std::sync::Mutex<Option<RelayError>>> = Arc::default();
         let failed = failure.clone();
         let relayed = tower::service_fn(move |mut call: ToolCall| {
             let (upstream, sanitizer, policy, method, failed) = (
@@ -195,11 +193,16 @@ impl Relay for UpstreamRelay {
                         mask(&sanitizer, &method, &mut result);
                         ToolResponse::json(result)
                     }
-                    Err((code, message)) => {
-                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
-                        // The upstream's words, masked like its answers.
-                        let message = sanitizer.sanitize_text(&message, &mut Counts::new());
-                        ToolResponse::error(message.into_owned())
+                    Err(mut error) => {
+                        // The upstream's words and data, masked like its answers.
+                        if let Some(data) = &mut error.data {
+                            mask(&sanitizer, &method, data);
+                        }
+                        let message = sanitizer
+                            .sanitize_text(&error.message, &mut Counts::new())
+                            .into_owned();
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                        ToolResponse::error(message)
                     }
                 })
             }
@@ -208,20 +211,18 @@ impl Relay for UpstreamRelay {
         Some(Box::pin(async move {
             let response = AuditLayer::oneshot_through(audit.as_ref(), relayed, call).await;
             if let Some(rejection) = response.rejection {
-                return Err(RelayError {
-                    code: REFUSED,
-                    message: rejection.message,
-                });
+                return Err(RelayError::new(REFUSED, rejection.message));
             }
             match response.output {
                 ToolOutput::Json(result) if !response.is_error => Ok(result),
-                output => Err(RelayError {
-                    code: failure
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .unwrap_or(-32603),
-                    message: output.to_text().into_owned(),
-                }),
+                output => {
+                    let message = output.to_text().into_owned();
+                    let failed = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    Err(match failed {
+                        Some(error) => RelayError { message, ..error },
+                        None => RelayError::new(-32603, message),
+                    })
+                }
             }
         }))
     }

@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use super::Upstream;
 use super::calls::{self, answer_of};
+use super::upstream::{Heard, Listener};
 use crate::catalog::{ToolCatalog, ToolSpec};
 use crate::layers::sanitize::{Counts, Sanitizer};
 use crate::service::{ClientCapabilities, InputResponses, ToolCall, ToolResponse};
@@ -68,6 +69,14 @@ impl Service<ToolCall> for UpstreamService {
                     meta.insert("tracestate".into(), state.into());
                 }
             }
+            // A door asked for the call's log messages: an upstream of 2026-07-28 reads the
+            // level here (one of the handshake revisions was told by `logging/setLevel`).
+            if let Some(log) = call.extensions.get::<crate::service::Log>() {
+                meta.insert(
+                    "io.modelcontextprotocol/logLevel".into(),
+                    log.level().as_str().into(),
+                );
+            }
             // Token exchange: the upstream sees a token of its own for this caller, never
             // the caller's (the mark is taken off before the message leaves).
             if let Some(exchange) = upstream.exchange() {
@@ -93,11 +102,19 @@ impl Service<ToolCall> for UpstreamService {
             if !meta.is_empty() {
                 params.meta = Some(meta.into());
             }
-            // The client's progress token: the upstream's progress for this call reaches it.
-            let progress = call
-                .extensions
-                .get::<crate::mcp::ProgressToken>()
-                .map(|t| t.0.clone());
+            // Who hears the upstream's progress for this call: the connected client under
+            // its own token, or the door that made the call; and its log messages, when
+            // the door was asked for them.
+            let heard = Heard {
+                progress: match call.extensions.get::<crate::mcp::ProgressToken>() {
+                    Some(token) => Some(Listener::Client(token.0.clone())),
+                    None => call
+                        .extensions
+                        .get::<crate::service::Progress>()
+                        .map(|progress| Listener::Door(progress.clone())),
+                },
+                log: call.extensions.get::<crate::service::Log>().cloned(),
+            };
             // A 2026-07-28 client: the upstream's questions become this call's
             // `InputRequiredResult`, and its retry resumes the call they came from.
             let inputs = call.extensions.get::<InputResponses>();
@@ -116,9 +133,9 @@ impl Service<ToolCall> for UpstreamService {
                         params.request_state = state.map(str::to_owned);
                         params.input_responses = Some(upstream.masked(&inputs.responses));
                     }
-                    calls::asking(&upstream, params, progress, capabilities).await
+                    calls::asking(&upstream, params, heard, capabilities).await
                 }
-                (_, None) => match upstream.call(params, progress, None).await {
+                (_, None) => match upstream.call(params, heard, None).await {
                     Ok(answer) => answer_of(answer, None),
                     Err(message) => ToolResponse::error(message),
                 },

@@ -204,4 +204,16 @@ impl ClientCapabilities {
         Self::needed_for(method)
             .is_some_and(|capability| self.0.get(capability).is_some_and(Value::is_object))
     }
+
+    /// Whether the client can answer any request a server may make of it.
+    ///
+    /// ```
+    /// use agent_airlock::service::ClientCapabilities;
+    ///
+    /// assert!(ClientCapabilities::new(serde_json::json!({"roots": {}})).can_be_asked());
+    /// assert!(!ClientCapabilities::new(serde_json::json!({"experimental": {}})).can_be_asked());
+    /// ```
+    pub fn can_be_asked(&self) -> bool {
+        KINDS.iter().any(|(method, _)| self.supports(method))
+    }
 }

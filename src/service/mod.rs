@@ -53,12 +53,14 @@
 mod call;
 mod input;
 pub mod layer_names;
+mod log;
 mod progress;
 mod rejection;
 mod response;
 
 pub use call::{Caller, Credential, ToolCall, VerifiedAgent};
 pub use input::{ClientCapabilities, InputRequired, InputResponses};
+pub use log::{Log, LogLevel, LogMessage};
 pub use progress::{Progress, ProgressUpdate};
 pub use rejection::{FieldError, Rejection, RejectionCode};
 pub use response::{McpContent, Note, ToolOutput, ToolResponse};

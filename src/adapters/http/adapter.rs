@@ -30,6 +30,7 @@ pub struct HttpAdapter {
     pub(super) open_streams: Arc<super::streams::OpenStreams>,
     pub(super) protected: Option<super::resource::ProtectedResource>,
     pub(super) seal: crate::mcp::StateSeal,
+    pub(super) clients: Arc<super::clients::Clients>,
     #[cfg(feature = "telemetry")]
     pub(super) metrics: Option<crate::telemetry::Metrics>,
 }
@@ -63,6 +64,7 @@ impl HttpAdapter {
             open_streams: Arc::new(super::streams::OpenStreams::new(MAX_STREAMS_PER_CALLER)),
             protected: None,
             seal: crate::mcp::StateSeal::random(),
+            clients: Arc::default(),
             #[cfg(feature = "telemetry")]
             metrics: None,
         }

@@ -72,6 +72,7 @@ pub(super) async fn event_stream(
         held,
         _permit: permit,
         sessions: adapter.sessions.clone(),
+        clients: adapter.clients.clone(),
         owner,
         session,
         next_check: tokio::time::Instant::now() + RECHECK,
@@ -83,7 +84,9 @@ pub(super) async fn event_stream(
         loop {
             tokio::select! {
                 received = watch.receiver.recv() => match received {
-                    Ok(notification) if notification.for_every_session() => {
+                    Ok(notification)
+                        if notification.for_every_session() || watch.subscribed(&notification) =>
+                    {
                         let event = Event::default()
                             .event("message")
                             .data(notification.to_message());
@@ -118,9 +121,23 @@ struct Watch {
     held: super::streams::Held,
     _permit: tokio::sync::OwnedSemaphorePermit,
     sessions: Arc<dyn crate::state::session::SessionStore>,
+    clients: Arc<super::clients::Clients>,
     owner: String,
     session: String,
     next_check: tokio::time::Instant,
+}
+
+impl Watch {
+    /// Whether `notification` is an update of a resource this stream's session subscribed
+    /// to.
+    fn subscribed(&self, notification: &crate::mcp::Notification) -> bool {
+        notification.method == "notifications/resources/updated"
+            && notification
+                .params
+                .get("uri")
+                .and_then(Value::as_str)
+                .is_some_and(|uri| self.clients.subscribed(&self.session, uri))
+    }
 }
 
 pub(super) async fn no_stream() -> Response {

@@ -47,7 +47,8 @@ pub(super) async fn mcp(
         }
     }
     // Who is calling, read from the headers once for the whole request.
-    let requester = Requester::new(caller_of(&headers).0);
+    let mut requester = Requester::new(caller_of(&headers).0);
+    requester.batched = message.is_array();
     match message {
         Value::Array(items) => batch(&adapter, &headers, &requester, items).await,
         message => one(&adapter, &headers, &requester, message).await,
@@ -184,9 +185,22 @@ pub(super) async fn one(
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
-        // A response from the client (to a request we never send) or garbage.
+        // The client's answer to a request the door made of it during a call, or garbage.
         return match id {
             None => StatusCode::ACCEPTED.into_response(),
+            Some(id) if message.contains_key("result") || message.contains_key("error") => {
+                match adapter.session_of(headers, requester, &Value::Null).await {
+                    Ok(Some(session)) => {
+                        // An answer nobody waits for (late, or made up) is dropped.
+                        adapter
+                            .clients
+                            .answered(&session, &id, Value::Object(message));
+                        StatusCode::ACCEPTED.into_response()
+                    }
+                    Ok(None) => StatusCode::ACCEPTED.into_response(),
+                    Err(refusal) => refusal.status().into_response(),
+                }
+            }
             Some(id) => json_response(
                 StatusCode::BAD_REQUEST,
                 RpcError::invalid_request("the request has no method").to_response(id),
@@ -251,9 +265,14 @@ pub(super) async fn one(
                 );
             }
         };
+        adapter.clients.opened(
+            &session,
+            params.get("capabilities").cloned().unwrap_or_default(),
+        );
+        // Tools may log during calls ([`Log`](crate::service::Log)).
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": adapter.events.is_some()}},
+            "capabilities": {"tools": {"listChanged": adapter.events.is_some()}, "logging": {}},
             "serverInfo": {"name": adapter.name, "version": adapter.version},
         });
         if let Some(instructions) = &adapter.instructions {
@@ -284,6 +303,13 @@ pub(super) async fn one(
             Err(error) => json_response(StatusCode::OK, error.to_response(id)),
         },
         "tools/call" => call_tool(adapter, headers, requester, id, params, session, None).await,
+        "logging/setLevel" => {
+            super::session_methods::set_level(adapter, requester, id, params, session).await
+        }
+        "resources/subscribe" | "resources/unsubscribe" => {
+            super::session_methods::subscription(adapter, requester, id, &method, params, session)
+                .await
+        }
         other => {
             match adapter.relay.as_ref().and_then(|relay| {
                 relay.request(other, Value::Object(params), requester.caller.clone())

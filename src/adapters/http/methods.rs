@@ -138,6 +138,25 @@ pub(super) async fn call_tool(
         }
     };
     let typed = adapter.core.has_output_schema(&name);
+    // A client that hears the call's progress or log messages, or can be asked what the
+    // tool needs: streamed once there is something to send.
+    let streams = super::call_stream::takes_stream(headers);
+    let token = super::call_stream::token(&params).filter(|_| streams);
+    let level = match (round, &session) {
+        (Some(round), _) => round.log_level,
+        (None, Some(session)) => adapter.clients.level(session),
+        (None, None) => None,
+    }
+    .filter(|_| streams);
+    let asked = match (round, &session) {
+        (None, Some(session)) if streams && !requester.batched => {
+            let capabilities = adapter.clients.capabilities(session);
+            capabilities
+                .can_be_asked()
+                .then(|| (session.clone(), capabilities))
+        }
+        _ => None,
+    };
     let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
     // Only a session this server issued to this caller counts for budgets.
     call.session = session;
@@ -157,20 +176,34 @@ pub(super) async fn call_tool(
     }
     let caller = adapter.protected.as_ref().map(|_| requester.caller.clone());
     let tool = caller.as_ref().map(|_| call.tool.clone());
-    // A client that asked for progress: streamed once the tool reports.
-    let answered = match super::progress::token(&params, headers) {
-        None => adapter.core.call(call).await,
-        Some(token) => {
-            let core = adapter.core.clone();
-            let start = move |call: ToolCall| -> super::progress::Running {
+    let answered = if token.is_none() && level.is_none() && asked.is_none() {
+        adapter.core.call(call).await
+    } else {
+        let channel = super::call_stream::Channel::new();
+        if let Some(token) = token {
+            call.extensions.insert(channel.progress(token));
+        }
+        if let Some(level) = level {
+            call.extensions.insert(channel.log(level));
+        }
+        let running: super::call_stream::Running = match asked {
+            Some((session, capabilities)) => Box::pin(super::asking::call(
+                adapter.clone(),
+                session,
+                channel.sender(),
+                capabilities,
+                call,
+            )),
+            None => {
+                let core = adapter.core.clone();
                 Box::pin(async move { core.call(call).await })
-            };
-            let (adapter, round, id) = (adapter.clone(), round.cloned(), id.clone());
-            let finish = move |answered| answer(&adapter, round.as_ref(), answered, typed, &id);
-            match super::progress::run(call, token, start, finish).await {
-                super::progress::Ended::Answered(answered) => answered,
-                super::progress::Ended::Streamed(response) => return response,
             }
+        };
+        let (adapter, round, id) = (adapter.clone(), round.cloned(), id.clone());
+        let finish = move |answered| answer(&adapter, round.as_ref(), answered, typed, &id);
+        match super::call_stream::run(channel, running, finish).await {
+            super::call_stream::Ended::Answered(answered) => answered,
+            super::call_stream::Ended::Streamed(response) => return response,
         }
     };
     let response = match answered {

@@ -71,6 +71,9 @@
 //! requests time out (60 s), with `tower-http`.
 
 mod adapter;
+mod asking;
+mod call_stream;
+mod clients;
 mod events;
 mod front_door;
 mod jsonrpc;
@@ -81,13 +84,13 @@ mod metrics;
 mod oauth;
 mod param_headers;
 mod plain;
-mod progress;
 mod reply;
 mod resource;
 mod rounds;
 mod router;
 mod serve;
 mod session;
+mod session_methods;
 mod stateless;
 mod streams;
 

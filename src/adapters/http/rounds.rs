@@ -13,10 +13,13 @@ use serde_json::{Map, Value};
 use super::adapter::HttpAdapter;
 use super::session::Requester;
 use crate::mcp::{Binding, RpcError};
-use crate::service::{ClientCapabilities, InputRequired, InputResponses};
+use crate::service::{ClientCapabilities, InputRequired, InputResponses, LogLevel};
 
 /// `_meta` key of the capabilities the client declares for this request.
 pub(super) const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key of the least severe log level the client hears for this request (none:
+/// no log messages).
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// The HTTP status of an error answered after the request was read: 400 for the client's
 /// missing capability (the revision says so), 200 otherwise.
@@ -34,6 +37,7 @@ pub(super) struct Round {
     binding: Binding,
     pub(super) inputs: Option<InputResponses>,
     pub(super) capabilities: ClientCapabilities,
+    pub(super) log_level: Option<LogLevel>,
 }
 
 /// The name a request of `method` is about: the tool's or prompt's name, the resource's URI.
@@ -56,12 +60,21 @@ impl Round {
         params: &mut Map<String, Value>,
         requester: &Requester,
     ) -> Result<Self, RpcError> {
-        let capabilities = params
-            .get("_meta")
+        let meta = params.get("_meta");
+        let capabilities = meta
             .and_then(|m| m.get(META_CAPABILITIES))
             .cloned()
             .map(ClientCapabilities::new)
             .unwrap_or_default();
+        let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
+            None | Some(Value::Null) => None,
+            Some(level) => Some(level.as_str().and_then(LogLevel::parse).ok_or_else(|| {
+                RpcError::invalid_params(
+                    "the log level must be one of debug, info, notice, warning, error, \
+                     critical, alert, emergency",
+                )
+            })?),
+        };
         let responses = params.remove("inputResponses");
         let state = params.remove("requestState");
         let name = named(method, params).unwrap_or_default();
@@ -73,6 +86,7 @@ impl Round {
             binding,
             inputs,
             capabilities,
+            log_level,
         })
     }
 

@@ -22,6 +22,9 @@ use crate::state::session::{SessionCheck, owner_of};
 /// per request, however many messages it holds.
 pub(super) struct Requester {
     pub(super) caller: Caller,
+    /// Whether the request is a batch (revision 2025-03-26), whose answers are one array:
+    /// the door cannot ask its client anything in the middle of one.
+    pub(super) batched: bool,
     owner: OnceLock<String>,
 }
 
@@ -29,6 +32,7 @@ impl Requester {
     pub(super) fn new(caller: Caller) -> Self {
         Self {
             caller,
+            batched: false,
             owner: OnceLock::new(),
         }
     }
@@ -98,6 +102,7 @@ pub(super) async fn end_session(
     let owner = owner_of(&caller, adapter.core.policy());
     if adapter.sessions.end(&session, &owner).await {
         adapter.open_streams.end_session(&session);
+        adapter.clients.ended(&session);
         StatusCode::NO_CONTENT.into_response()
     } else {
         StatusCode::NOT_FOUND.into_response()

@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::Sanitizer;
 use super::future::SanitizeFuture;
-use crate::service::{Progress, ToolCall, ToolResponse};
+use crate::service::{Log, Progress, ToolCall, ToolResponse};
 
 /// Passes every call on and sanitizes the response on its way back.
 #[derive(Debug, Clone)]
@@ -45,6 +45,17 @@ where
                 sanitizer
                     .sanitize_text(message, &mut super::Counts::new())
                     .into_owned()
+            });
+            call.extensions.insert(masked);
+        }
+        if let Some(log) = call.extensions.get::<Log>() {
+            let sanitizer = self.sanitizer.clone();
+            let masked = log.masked(move |message| {
+                let mut counts = super::Counts::new();
+                if let Some(logger) = &mut message.logger {
+                    *logger = sanitizer.sanitize_text(logger, &mut counts).into_owned();
+                }
+                sanitizer.sanitize_json(&mut message.data, &mut counts);
             });
             call.extensions.insert(masked);
         }

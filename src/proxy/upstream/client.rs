@@ -40,9 +40,28 @@ pub(super) type Audit = Arc<Mutex<Option<AuditLayer>>>;
 /// the relayed requests of the client are (`mcp:elicitation/create`).
 const RECORDED_PREFIX: &str = "mcp:";
 
-/// rmcp's progress token of a call to the upstream → the token the client gave it.
+/// rmcp's progress token of a call to the upstream → who hears its progress.
 pub(super) type Progress =
-    Arc<Mutex<std::collections::HashMap<rmcp::model::ProgressToken, serde_json::Value>>>;
+    Arc<Mutex<std::collections::HashMap<rmcp::model::ProgressToken, Listener>>>;
+
+/// Who hears what the upstream says about a call while it runs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Heard {
+    /// Its progress, when the client asked.
+    pub(crate) progress: Option<Listener>,
+    /// Its log messages, when the door that made the call was asked for them (over
+    /// `--listen`; a client over stdio hears all the upstream logs).
+    pub(crate) log: Option<crate::service::Log>,
+}
+
+/// Who hears a call's progress.
+#[derive(Debug, Clone)]
+pub(crate) enum Listener {
+    /// The connected client (stdio), under the token it gave.
+    Client(serde_json::Value),
+    /// The door that made the call (HTTP), through the call's [`Progress`](crate::service::Progress).
+    Door(crate::service::Progress),
+}
 
 /// A call whose progress is passed on: forgotten when it ends, and cancelled upstream
 /// when it ends unanswered (a timeout, a client that gave up).
@@ -100,7 +119,12 @@ impl Client {
         extensions: &rmcp::model::Extensions,
     ) -> Result<R, rmcp::ErrorData> {
         let params = serde_json::to_value(params).unwrap_or_default();
-        let client = connected(&self.downstream).or_else(|| {
+        let connected = connected(&self.downstream);
+        // A call's client over `--listen` hears even what it did not declare it can
+        // answer: the call then ends with `-32021` naming the capability, as MCP asks
+        // (`calls.rs`), rather than the upstream being refused.
+        let for_a_call = connected.is_none();
+        let client = connected.or_else(|| {
             self.rounds
                 .asker_for(extensions)
                 .map(|asker| Arc::new(asker) as Arc<dyn ClientRequests>)
@@ -127,13 +151,17 @@ impl Client {
                         why,
                     )))
                 };
-                let Some(client) =
-                    client.filter(|c| c.capabilities().get(capability.as_str()).is_some())
-                else {
+                let Some(client) = client else {
                     let why = format!("the client offers no {capability}");
                     return refuse(rmcp::model::ErrorCode::METHOD_NOT_FOUND, why);
                 };
-                if method == "elicitation/create"
+                let declared = client.capabilities().get(capability.as_str()).is_some();
+                if !declared && !for_a_call {
+                    let why = format!("the client offers no {capability}");
+                    return refuse(rmcp::model::ErrorCode::METHOD_NOT_FOUND, why);
+                }
+                if declared
+                    && method == "elicitation/create"
                     && let Err(why) = elicitation_allowed(&client.capabilities(), &call.arguments)
                 {
                     return refuse(rmcp::model::ErrorCode::INVALID_PARAMS, why);
@@ -239,8 +267,32 @@ impl rmcp::ClientHandler for Client {
     async fn on_logging_message(
         &self,
         params: rmcp::model::LoggingMessageNotificationParam,
-        _context: rmcp::service::NotificationContext<RoleClient>,
+        context: rmcp::service::NotificationContext<RoleClient>,
     ) {
+        // A message of a call whose door was asked for them goes to that call (see
+        // `rounds.rs` for how a message is tied to its call); the others to every client
+        // that hears them all.
+        if connected(&self.downstream).is_none()
+            && let Some(log) = self.rounds.log_for(&context.extensions)
+        {
+            let mut params = serde_json::to_value(&params).unwrap_or_default();
+            if let Some(sanitizer) = &self.sanitizer {
+                sanitizer.sanitize_json(&mut params, &mut Counts::new());
+            }
+            let level = params
+                .get("level")
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::service::LogLevel::parse);
+            if let Some(level) = level {
+                let logger = params.get("logger").and_then(serde_json::Value::as_str);
+                log.log(
+                    level,
+                    logger,
+                    params.get("data").cloned().unwrap_or_default(),
+                );
+            }
+            return;
+        }
         self.pass_on("notifications/message", params);
     }
 
@@ -251,13 +303,24 @@ impl rmcp::ClientHandler for Client {
     ) {
         // Only for a call the client asked progress of, under the client's own token;
         // the upstream's token (rmcp's) and anything else it sends are dropped.
-        let token = self
+        let listener = self
             .progress
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&params.progress_token)
             .cloned();
-        let Some(token) = token else { return };
+        let message = params.message.map(|message| match &self.sanitizer {
+            Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
+            None => message,
+        });
+        let token = match listener {
+            None => return,
+            Some(Listener::Door(progress)) => {
+                progress.report(params.progress, params.total, message.as_deref());
+                return;
+            }
+            Some(Listener::Client(token)) => token,
+        };
         let client = connected(&self.downstream);
         let Some(client) = client else { return };
         let mut notification = serde_json::json!({
@@ -267,11 +330,8 @@ impl rmcp::ClientHandler for Client {
         if let Some(total) = params.total {
             notification["total"] = serde_json::json!(total);
         }
-        if let Some(message) = params.message {
-            notification["message"] = serde_json::Value::String(match &self.sanitizer {
-                Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
-                None => message,
-            });
+        if let Some(message) = message {
+            notification["message"] = serde_json::Value::String(message);
         }
         // Queued before this handler returns: ahead of the call's answer, which rmcp
         // delivers after this notification's handler was started.

@@ -21,6 +21,7 @@ mod stdio;
 mod supervisor;
 mod target;
 
+pub(crate) use client::{Heard, Listener};
 pub(crate) use rounds::{Answer, Call, Parked, Question, Rounds};
 pub(crate) use supervisor::ToolsObserver;
 pub use supervisor::Upstream;

@@ -80,10 +80,7 @@ impl ClientRequests for Asker {
         };
         let questions = self.questions.clone();
         Box::pin(async move {
-            let gone = || RelayError {
-                code: -32603,
-                message: "the client's call ended before it answered".into(),
-            };
+            let gone = || RelayError::new(-32603, "the client's call ended before it answered");
             questions.send(question).await.map_err(|_| gone())?;
             answered.await.map_err(|_| gone())?
         })
@@ -168,8 +165,12 @@ impl Drop for Parked {
 pub(crate) struct Rounds {
     /// Calls to the upstream in flight, of every client.
     in_flight: AtomicUsize,
-    /// By the outbound request id of the call.
-    askers: Mutex<HashMap<RequestId, Asker>>,
+    /// By the outbound request id of the call (or, until it is sent, a number of ours).
+    askers: Mutex<HashMap<Key, Asker>>,
+    /// Where the log messages of a call go, keyed as `askers`.
+    logs: Mutex<HashMap<Key, crate::service::Log>>,
+    /// The next number of a call not sent yet.
+    next: std::sync::atomic::AtomicU64,
     parked: Mutex<HashMap<String, Parked>>,
 }
 
@@ -182,20 +183,59 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Keeps a call's asker registered while it lives.
+/// Which call something registered belongs to: registered before the call is sent (an
+/// upstream may ask at once, before rmcp hands back the request's id), keyed by the id
+/// once it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Unsent(u64),
+    Sent(RequestId),
+}
+
+/// Keeps a call's asker and log registered while it lives.
 pub(crate) struct Registered {
     rounds: Arc<Rounds>,
-    id: RequestId,
+    key: Key,
+}
+
+impl Registered {
+    /// The call was sent as `id`.
+    pub(crate) fn sent(&mut self, id: RequestId) {
+        let key = Key::Sent(id);
+        for_both(&self.rounds, |askers, logs| {
+            if let Some(asker) = askers.remove(&self.key) {
+                askers.insert(key.clone(), asker);
+            }
+            if let Some(log) = logs.remove(&self.key) {
+                logs.insert(key.clone(), log);
+            }
+        });
+        self.key = key;
+    }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.rounds.lock_askers().remove(&self.id);
+        for_both(&self.rounds, |askers, logs| {
+            askers.remove(&self.key);
+            logs.remove(&self.key);
+        });
     }
 }
 
+fn for_both(
+    rounds: &Rounds,
+    f: impl FnOnce(&mut HashMap<Key, Asker>, &mut HashMap<Key, crate::service::Log>),
+) {
+    f(&mut rounds.lock_askers(), &mut lock(&rounds.logs));
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Rounds {
-    fn lock_askers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, Asker>> {
+    fn lock_askers(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Asker>> {
         self.askers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -222,25 +262,57 @@ impl Rounds {
         )
     }
 
-    /// Registers `asker` for the call sent as `id`.
-    pub(crate) fn register(self: &Arc<Self>, id: RequestId, asker: Asker) -> Registered {
-        self.lock_askers().insert(id.clone(), asker);
+    /// Registers what a call about to be sent hears: its `asker`, its `log`; say
+    /// [`sent`](Registered::sent) once it is.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        asker: Option<Asker>,
+        log: Option<crate::service::Log>,
+    ) -> Registered {
+        let key = Key::Unsent(self.next.fetch_add(1, Ordering::Relaxed));
+        for_both(self, |askers, logs| {
+            if let Some(asker) = asker {
+                askers.insert(key.clone(), asker);
+            }
+            if let Some(log) = log {
+                logs.insert(key.clone(), log);
+            }
+        });
         Registered {
             rounds: self.clone(),
-            id,
+            key,
         }
     }
 
     /// The asker of the call a question of the upstream's belongs to, when it can be told.
     pub(crate) fn asker_for(&self, extensions: &rmcp::model::Extensions) -> Option<Asker> {
-        let askers = self.lock_askers();
+        self.of_call(&self.lock_askers(), extensions)
+    }
+
+    /// Where the log messages of the call a message belongs to go, when it can be told.
+    pub(crate) fn log_for(
+        &self,
+        extensions: &rmcp::model::Extensions,
+    ) -> Option<crate::service::Log> {
+        self.of_call(&lock(&self.logs), extensions)
+    }
+
+    /// What `calls` holds for the call a message of the upstream's belongs to: the call on
+    /// whose response stream it came, or, over a transport that cannot tell (stdio), the
+    /// one call in flight.
+    fn of_call<T: Clone>(
+        &self,
+        calls: &HashMap<Key, T>,
+        extensions: &rmcp::model::Extensions,
+    ) -> Option<T> {
         match extensions.get::<InboundStreamOrigin>() {
-            Some(InboundStreamOrigin::OutboundRequest(id)) => askers.get(id).cloned(),
+            Some(InboundStreamOrigin::OutboundRequest(id)) => {
+                calls.get(&Key::Sent(id.clone())).cloned()
+            }
             Some(InboundStreamOrigin::Unassociated) => None,
-            // A transport that cannot tell (stdio): only the one call in flight.
             None => {
-                if self.in_flight.load(Ordering::SeqCst) == 1 && askers.len() == 1 {
-                    askers.values().next().cloned()
+                if self.in_flight.load(Ordering::SeqCst) == 1 && calls.len() == 1 {
+                    calls.values().next().cloned()
                 } else {
                     None
                 }
@@ -286,7 +358,20 @@ mod tests {
         let rounds = Arc::new(Rounds::default());
         let (asker, _questions) = Rounds::asker(serde_json::json!({"elicitation": {}}));
         let _flight = rounds.start();
-        let _registered = rounds.register(RequestId::Number(7), asker);
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let log = crate::service::Log::new(crate::service::LogLevel::Info, move |m| {
+            sink.lock().unwrap().push(m)
+        });
+        let mut registered = rounds.register(Some(asker), Some(log));
+        // Before rmcp hands back the id, a question over stdio already finds its call.
+        assert!(rounds.asker_for(&origin(None)).is_some());
+        registered.sent(RequestId::Number(7));
+        rounds
+            .log_for(&origin(None))
+            .unwrap()
+            .log(crate::service::LogLevel::Info, None, "x");
+        assert_eq!(heard.lock().unwrap().len(), 1);
         let on = |id| {
             origin(Some(InboundStreamOrigin::OutboundRequest(
                 RequestId::Number(id),
@@ -305,6 +390,12 @@ mod tests {
         assert!(rounds.asker_for(&origin(None)).is_none(), "two in flight");
         drop(other);
         assert!(rounds.asker_for(&origin(None)).is_some());
+        drop(registered);
+        assert!(
+            rounds.asker_for(&on(7)).is_none(),
+            "forgotten with its call"
+        );
+        assert!(rounds.log_for(&origin(None)).is_none());
     }
 
     #[tokio::test]

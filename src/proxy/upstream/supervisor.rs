@@ -312,15 +312,14 @@ impl Upstream {
         self.config.call_timeout()
     }
 
-    /// Calls a tool, within the call timeout; with `progress` (the client's progress
-    /// token), the upstream's progress notifications for it reach the client under that
-    /// token; with `asker`, the upstream's questions during the call go there. `Err`
+    /// Calls a tool, within the call timeout; what the upstream reports about it (its
+    /// progress, its log messages) goes to whoever `heard` names; with `asker`, the upstream's questions during the call go there. `Err`
     /// says, for the caller, what went wrong with the upstream (it exited, did not answer
     /// in time, answered something else).
     pub(crate) async fn call(
         &self,
         params: CallToolRequestParams,
-        progress: Option<serde_json::Value>,
+        heard: super::client::Heard,
         asker: Option<Asker>,
     ) -> Result<Answer, String> {
         let _flight = self.rounds.start();
@@ -330,7 +329,7 @@ impl Upstream {
             .await
             .map_err(|_| "the upstream server did not start in time".to_owned())??;
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, self.call_on(&peer, params, progress, asker)).await {
+        match tokio::time::timeout(left, self.call_on(&peer, params, heard, asker)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) if peer.is_transport_closed() => {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
@@ -370,16 +369,16 @@ impl Upstream {
         }
     }
 
-    /// One `tools/call` on `peer`, tracked for its progress when the client asked, its
-    /// questions sent to `asker` when there is one.
+    /// One `tools/call` on `peer`, tracked for its progress and log messages when they
+    /// are heard, its questions sent to `asker` when there is one.
     async fn call_on(
         &self,
         peer: &Peer<RoleClient>,
         params: CallToolRequestParams,
-        progress: Option<serde_json::Value>,
+        heard: super::client::Heard,
         asker: Option<Asker>,
     ) -> Result<Answer, rmcp::ServiceError> {
-        if progress.is_none() && asker.is_none() {
+        if heard.progress.is_none() && heard.log.is_none() && asker.is_none() {
             return match peer.call_tool_once(params).await? {
                 rmcp::model::CallToolResponse::Complete(result) => Ok(Answer::Complete(result)),
                 rmcp::model::CallToolResponse::InputRequired(result) => Ok(Answer::InputRequired(
@@ -395,13 +394,15 @@ impl Upstream {
         if let Some(meta) = asker.as_ref().and_then(|asker| asker.meta(roots)) {
             options = options.with_meta(meta);
         }
+        // Registered before it is sent: the upstream may ask (or log) at once.
+        let mut registered = self.rounds.register(asker, heard.log);
         let handle = peer.send_request_with_option(request, options).await?;
-        let _registered = asker.map(|asker| self.rounds.register(handle.id.clone(), asker));
-        if let Some(client_token) = progress {
+        registered.sent(handle.id.clone());
+        if let Some(listener) = heard.progress {
             self.progress
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(handle.progress_token.clone(), client_token);
+                .insert(handle.progress_token.clone(), listener);
         }
         let mut tracked = Tracked {
             progress: self.progress.clone(),
@@ -430,39 +431,43 @@ impl Upstream {
     }
 
     /// Sends another MCP request (`resources/read`, `prompts/get`, …) as it came, within
-    /// the call timeout; its result as JSON. `Err` is a JSON-RPC error code and message.
+    /// the call timeout; its result as JSON, or the JSON-RPC error (the upstream's words
+    /// cut short, its data as it sent them).
     pub(crate) async fn request(
         &self,
         method: &str,
         params: serde_json::Value,
-    ) -> Result<serde_json::Value, (i64, String)> {
+    ) -> Result<serde_json::Value, crate::mcp::RelayError> {
+        use crate::mcp::RelayError;
         let _flight = self.rounds.start();
         let request: rmcp::model::ClientRequest =
             serde_json::from_value(serde_json::json!({"method": method, "params": params}))
-                .map_err(|_| (-32602, format!("invalid params for {method}")))?;
+                .map_err(|_| RelayError::new(-32602, format!("invalid params for {method}")))?;
         let timeout = self.config.call_timeout();
         let peer = tokio::time::timeout(timeout, self.peer())
             .await
-            .map_err(|_| {
-                (
-                    -32603,
-                    "the upstream server did not start in time".to_owned(),
-                )
-            })?
-            .map_err(|e| (-32603, e))?;
+            .map_err(|_| RelayError::new(-32603, "the upstream server did not start in time"))?
+            .map_err(|e| RelayError::new(-32603, e))?;
         match tokio::time::timeout(timeout, peer.send_request(request)).await {
             Ok(Ok(result)) => serde_json::to_value(result)
-                .map_err(|_| (-32603, "the upstream's answer cannot be read".to_owned())),
+                .map_err(|_| RelayError::new(-32603, "the upstream's answer cannot be read")),
             Ok(Err(rmcp::ServiceError::McpError(e))) => {
-                Err((i64::from(e.code.0), brief(&e.message)))
+                let error = RelayError::new(i64::from(e.code.0), brief(&e.message));
+                Err(match e.data {
+                    Some(data) => error.with_data(data),
+                    None => error,
+                })
             }
             Ok(Err(e)) => {
                 self.forget();
-                Err((-32603, format!("the upstream server failed: {}", brief(&e))))
+                Err(RelayError::new(
+                    -32603,
+                    format!("the upstream server failed: {}", brief(&e)),
+                ))
             }
-            Err(_) => Err((
+            Err(_) => Err(RelayError::new(
                 -32603,
-                "the upstream server did not answer in time".to_owned(),
+                "the upstream server did not answer in time",
             )),
         }
     }
