@@ -22,6 +22,11 @@ use crate::service::{ClientCapabilities, LogLevel};
 pub(super) const MAX_CLIENTS: usize = 16_384;
 /// Most resources one session may subscribe to.
 pub(super) const MAX_SUBSCRIPTIONS: usize = 64;
+/// Most subscriptions of every session together.
+const MAX_ALL_SUBSCRIPTIONS: usize = 65_536;
+/// Largest declaration of one capability kept whole (larger: kept as declared, its
+/// details dropped).
+const MAX_CAPABILITY: usize = 1024;
 
 /// One session's client.
 #[derive(Debug, Default)]
@@ -35,7 +40,7 @@ struct Client {
 /// The sessions' clients, and the requests waiting for their answers.
 #[derive(Debug, Default)]
 pub(super) struct Clients {
-    known: Mutex<HashMap<String, Client>>,
+    known: Mutex<Known>,
     waiting: Mutex<HashMap<(String, String), oneshot::Sender<Value>>>,
     next: AtomicU64,
 }
@@ -53,79 +58,141 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// The sessions' clients, and how many subscriptions they hold together.
+#[derive(Debug, Default)]
+struct Known {
+    clients: HashMap<String, Client>,
+    subscriptions: usize,
+}
+
+impl Known {
+    fn forget(&mut self, session: &str) {
+        if let Some(client) = self.clients.remove(session) {
+            self.subscriptions -= client.subscriptions.len();
+        }
+    }
+}
+
+/// What a client declared that the door uses (what it can be asked, and how), each
+/// declaration kept whole only when small: a client's `initialize` cannot make the door
+/// hold much.
+fn kept(capabilities: Value) -> Value {
+    let Value::Object(declared) = capabilities else {
+        return Value::Object(Default::default());
+    };
+    let kept = declared
+        .into_iter()
+        .filter(|(name, _)| ["elicitation", "sampling", "roots"].contains(&name.as_str()))
+        .filter(|(_, value)| value.is_object())
+        .map(|(name, value)| {
+            let small = serde_json::to_string(&value).map_or(0, |s| s.len()) <= MAX_CAPABILITY;
+            (name, if small { value } else { serde_json::json!({}) })
+        })
+        .collect();
+    Value::Object(kept)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Clients {
     /// The client of `session`, created (forgetting the least recently used one when full).
-    fn with<R>(&self, session: &str, f: impl FnOnce(&mut Client) -> R) -> R {
+    fn with<R>(&self, session: &str, f: impl FnOnce(&mut Client, &mut usize) -> R) -> R {
         let mut known = lock(&self.known);
-        if !known.contains_key(session) && known.len() >= MAX_CLIENTS {
+        if !known.clients.contains_key(session) && known.clients.len() >= MAX_CLIENTS {
             let oldest = known
+                .clients
                 .iter()
                 .min_by_key(|(_, client)| client.used)
                 .map(|(id, _)| id.clone());
             if let Some(oldest) = oldest {
-                known.remove(&oldest);
+                known.forget(&oldest);
             }
         }
-        let client = known.entry(session.to_owned()).or_default();
+        let Known {
+            clients,
+            subscriptions,
+        } = &mut *known;
+        let client = clients.entry(session.to_owned()).or_default();
         client.used = Some(Instant::now());
-        f(client)
+        f(client, subscriptions)
     }
 
     /// `session` was opened by a client that declared `capabilities`.
     pub(super) fn opened(&self, session: &str, capabilities: Value) {
-        self.with(session, |client| {
-            client.capabilities = ClientCapabilities::new(capabilities);
-        });
+        let capabilities = ClientCapabilities::new(kept(capabilities));
+        self.with(session, |client, _| client.capabilities = capabilities);
     }
 
     /// `session` ended.
     pub(super) fn ended(&self, session: &str) {
-        lock(&self.known).remove(session);
+        lock(&self.known).forget(session);
+    }
+
+    /// What a call of `session` needs to know of its client, in one look: the log level it
+    /// set (none: it hears no log messages), and what it declared it can be asked, when it
+    /// can be asked anything.
+    pub(super) fn for_call(&self, session: &str) -> (Option<LogLevel>, Option<ClientCapabilities>) {
+        let known = lock(&self.known);
+        let Some(client) = known.clients.get(session) else {
+            return (None, None);
+        };
+        let askable = client.capabilities.can_be_asked();
+        (client.level, askable.then(|| client.capabilities.clone()))
     }
 
     /// What `session`'s client declared it can be asked.
-    pub(super) fn capabilities(&self, session: &str) -> ClientCapabilities {
-        lock(&self.known)
-            .get(session)
-            .map(|client| client.capabilities.clone())
-            .unwrap_or_default()
+    #[cfg(test)]
+    fn capabilities(&self, session: &str) -> ClientCapabilities {
+        self.for_call(session).1.unwrap_or_default()
     }
 
-    /// The log level `session`'s client set (none: it hears no log messages).
-    pub(super) fn level(&self, session: &str) -> Option<LogLevel> {
-        lock(&self.known).get(session).and_then(|c| c.level)
+    /// The log level `session`'s client set.
+    #[cfg(test)]
+    fn level(&self, session: &str) -> Option<LogLevel> {
+        self.for_call(session).0
     }
 
     /// `session`'s client hears log messages at `level` and above.
     pub(super) fn set_level(&self, session: &str, level: LogLevel) {
-        self.with(session, |client| client.level = Some(level));
+        self.with(session, |client, _| client.level = Some(level));
     }
 
-    /// `session` subscribes to `uri`; `false` when it holds as many as it may.
+    /// `session` subscribes to `uri`; `false` when it (or every session together) holds as
+    /// many as it may.
     pub(super) fn subscribe(&self, session: &str, uri: &str) -> bool {
-        self.with(session, |client| {
-            client.subscriptions.contains(uri)
-                || (client.subscriptions.len() < MAX_SUBSCRIPTIONS
-                    && client.subscriptions.insert(uri.to_owned()))
+        self.with(session, |client, all| {
+            if client.subscriptions.contains(uri) {
+                return true;
+            }
+            if client.subscriptions.len() >= MAX_SUBSCRIPTIONS || *all >= MAX_ALL_SUBSCRIPTIONS {
+                return false;
+            }
+            client.subscriptions.insert(uri.to_owned());
+            *all += 1;
+            true
         })
     }
 
     /// `session` no longer subscribes to `uri`; whether any session still does.
     pub(super) fn unsubscribe(&self, session: &str, uri: &str) -> bool {
         let mut known = lock(&self.known);
-        if let Some(client) = known.get_mut(session) {
-            client.subscriptions.remove(uri);
+        if let Some(client) = known.clients.get_mut(session)
+            && client.subscriptions.remove(uri)
+        {
+            known.subscriptions -= 1;
         }
-        known.values().any(|c| c.subscriptions.contains(uri))
+        known
+            .clients
+            .values()
+            .any(|c| c.subscriptions.contains(uri))
     }
 
     /// Whether `session` subscribed to `uri`.
     pub(super) fn subscribed(&self, session: &str, uri: &str) -> bool {
         lock(&self.known)
+            .clients
             .get(session)
             .is_some_and(|c| c.subscriptions.contains(uri))
     }
@@ -178,6 +245,21 @@ mod tests {
     }
 
     #[test]
+    fn a_client_declares_only_what_the_door_uses_and_never_much() {
+        let clients = Clients::default();
+        let huge = "x".repeat(10_000);
+        clients.opened(
+            "a",
+            json!({"elicitation": {"form": {}, "url": {}}, "sampling": {"pad": huge},
+                   "experimental": {"pad": huge}, "roots": true}),
+        );
+        assert_eq!(
+            clients.capabilities("a").0,
+            json!({"elicitation": {"form": {}, "url": {}}, "sampling": {}})
+        );
+    }
+
+    #[test]
     fn what_is_remembered_is_bounded() {
         let clients = Clients::default();
         for n in 0..MAX_SUBSCRIPTIONS + 3 {
@@ -191,7 +273,9 @@ mod tests {
         for n in 0..MAX_CLIENTS + 10 {
             clients.set_level(&format!("s{n}"), LogLevel::Info);
         }
-        assert_eq!(lock(&clients.known).len(), MAX_CLIENTS);
+        assert_eq!(lock(&clients.known).clients.len(), MAX_CLIENTS);
+        // The subscriptions of the sessions forgotten are forgotten with them.
+        assert_eq!(lock(&clients.known).subscriptions, 0);
         assert_eq!(
             clients.level(&format!("s{}", MAX_CLIENTS + 9)),
             Some(LogLevel::Info)

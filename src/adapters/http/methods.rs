@@ -142,21 +142,19 @@ pub(super) async fn call_tool(
     // tool needs: streamed once there is something to send.
     let streams = super::call_stream::takes_stream(headers);
     let token = super::call_stream::token(&params).filter(|_| streams);
-    let level = match (round, &session) {
-        (Some(round), _) => round.log_level,
-        (None, Some(session)) => adapter.clients.level(session),
-        (None, None) => None,
-    }
-    .filter(|_| streams);
-    let asked = match (round, &session) {
-        (None, Some(session)) if streams && !requester.batched => {
-            let capabilities = adapter.clients.capabilities(session);
-            capabilities
-                .can_be_asked()
-                .then(|| (session.clone(), capabilities))
+    let (level, asked) = match (round, &session) {
+        (Some(round), _) => (round.log_level, None),
+        (None, Some(session)) if streams => {
+            let (level, askable) = adapter.clients.for_call(session);
+            // Not in a batch: its answers are one array, nothing can be asked midway.
+            let asked = askable
+                .filter(|_| !requester.batched)
+                .map(|capabilities| (session.clone(), capabilities));
+            (level, asked)
         }
-        _ => None,
+        _ => (None, None),
     };
+    let level = level.filter(|_| streams);
     let mut call = ToolCall::new(name, arguments).with_caller(requester.caller.clone());
     // Only a session this server issued to this caller counts for budgets.
     call.session = session;

@@ -15,7 +15,7 @@ use crate::mcp::RpcError;
 use crate::service::LogLevel;
 
 /// Longest resource URI a session may subscribe to.
-const MAX_URI: usize = 2048;
+const MAX_URI: usize = 1024;
 
 /// `logging/setLevel`: remembered for the session, and passed to the relayed server when
 /// it takes it.
