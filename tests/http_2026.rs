@@ -482,3 +482,91 @@ async fn listening_needs_notifications_to_stream() {
         (404, json!(-32601))
     );
 }
+
+/// A relay of prompts that tells when they change.
+#[derive(Debug)]
+struct TellingPrompts;
+
+impl agent_airlock::mcp::Relay for TellingPrompts {
+    fn capabilities(&self) -> Value {
+        json!({"prompts": {"listChanged": true}, "resources": {"subscribe": true}})
+    }
+
+    fn request(
+        &self,
+        _method: &str,
+        _params: Value,
+        _caller: agent_airlock::service::Caller,
+    ) -> Option<
+        futures_util::future::BoxFuture<'static, Result<Value, agent_airlock::mcp::RelayError>>,
+    > {
+        None
+    }
+}
+
+#[tokio::test]
+async fn listeners_hear_that_the_prompts_changed_when_the_relay_tells() {
+    let (stack, catalog, policy) = common::adapters::stack();
+    let events = agent_airlock::mcp::Outbox::new(8);
+    let app = HttpAdapter::new(stack, catalog)
+        .policy(policy)
+        .relay(std::sync::Arc::new(TellingPrompts))
+        .notifications(events.clone(), 4)
+        .into_router();
+    let (body, headers) = request("server/discover", json!({}));
+    let (_, answer) = send(&app, &body, &headers).await;
+    let capabilities = &answer["result"]["capabilities"];
+    assert_eq!(capabilities["prompts"]["listChanged"], true, "{answer}");
+    // Resource subscriptions are not offered at this revision yet, nor resource list
+    // changes this relay does not tell of.
+    assert!(
+        capabilities["resources"].get("subscribe").is_none(),
+        "{answer}"
+    );
+    let (body, headers) = request(
+        "subscriptions/listen",
+        json!({"notifications": {"promptsListChanged": true, "resourcesListChanged": true}}),
+    );
+    let mut request = axum::http::Request::post("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = app
+        .clone()
+        .oneshot(
+            request
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = response.into_body().into_data_stream();
+    let mut next = async || -> Value {
+        use futures_util::StreamExt as _;
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&chunk).into_owned();
+        let line = text.lines().find_map(|l| l.strip_prefix("data:")).unwrap();
+        serde_json::from_str(line.trim()).unwrap()
+    };
+    let ack = next().await;
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"promptsListChanged": true}),
+        "{ack}"
+    );
+    events.send("notifications/resources/list_changed", json!({}));
+    events.send("notifications/prompts/list_changed", json!({}));
+    let heard = next().await;
+    assert_eq!(
+        heard["method"], "notifications/prompts/list_changed",
+        "{heard}"
+    );
+}

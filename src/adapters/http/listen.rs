@@ -19,9 +19,30 @@ use crate::mcp::RpcError;
 /// `_meta` key naming the subscription a message belongs to.
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
-/// The notification types this door can stream: the tools changed (the only notification
-/// every caller may hear, see [`crate::mcp::Notification::for_every_session`]).
-const HONOURED: [(&str, &str); 1] = [("toolsListChanged", "notifications/tools/list_changed")];
+/// The notification types this door can stream, those every caller may hear (see
+/// [`crate::mcp::Notification::for_every_session`]): the tools changed, and, when its relay
+/// says it tells, the prompts or the resources changed.
+const HONOURED: [(&str, &str, Option<&str>); 3] = [
+    ("toolsListChanged", "notifications/tools/list_changed", None),
+    (
+        "promptsListChanged",
+        "notifications/prompts/list_changed",
+        Some("prompts"),
+    ),
+    (
+        "resourcesListChanged",
+        "notifications/resources/list_changed",
+        Some("resources"),
+    ),
+];
+
+/// Whether the relay tells when its `capability` (`prompts`, `resources`) changes.
+pub(super) fn relay_tells(adapter: &HttpAdapter, capability: &str) -> bool {
+    adapter
+        .relay
+        .as_ref()
+        .is_some_and(|relay| relay.capabilities()[capability]["listChanged"] == Value::Bool(true))
+}
 
 /// A random subscription id (a tag, not a secret).
 fn subscription_id() -> String {
@@ -63,8 +84,9 @@ pub(super) fn listen(
     }
     let agreed: Vec<(&str, &str)> = HONOURED
         .iter()
-        .copied()
-        .filter(|(kind, _)| requested.get(*kind) == Some(&Value::Bool(true)))
+        .filter(|(_, _, of)| of.is_none_or(|capability| relay_tells(adapter, capability)))
+        .filter(|(kind, _, _)| requested.get(*kind) == Some(&Value::Bool(true)))
+        .map(|(kind, method, _)| (*kind, *method))
         .collect();
     let subscription = subscription_id();
     let owner = requester.owner(adapter.core.policy()).to_owned();

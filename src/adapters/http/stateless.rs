@@ -316,11 +316,14 @@ fn discover(adapter: &HttpAdapter) -> Value {
     {
         for (name, value) in more {
             // What the handshake revisions had and 2026-07-28 serves otherwise (logging by
-            // `_meta`, subscriptions by `subscriptions/listen`, not offered here yet).
+            // `_meta`, list changes on `subscriptions/listen`; resource subscriptions not
+            // offered here yet).
             let kept = match (name.as_str(), value) {
                 ("resources" | "prompts", Value::Object(mut inner)) => {
                     inner.remove("subscribe");
-                    inner.remove("listChanged");
+                    if adapter.events.is_none() {
+                        inner.remove("listChanged");
+                    }
                     Value::Object(inner)
                 }
                 ("completions", value) => value,
