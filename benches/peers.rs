@@ -1,0 +1,442 @@
+//! `airlock proxy` beside the leanest peer, in one run: the same client calls
+//! server-everything's `echo` (npm, over stdio behind each gateway) directly, through
+//! `airlock proxy` (its default config and the full one: strict mode, sanitize, an audit
+//! log to a file, a policy with an allow list and a rate limit), and through the Rust,
+//! Tower-based `mcp-proxy` 0.6 (crates.io; it validates argument sizes and masks nothing),
+//! which serves Streamable HTTP only.
+//!
+//! `mcp-proxy` is installed on demand into `target/peers` (`cargo install mcp-proxy
+//! --version 0.6.0 --locked`, a few minutes the first time); `AIRLOCK_PEERS_SKIP=1` leaves
+//! it out. server-everything comes from `scripts/test.sh --setup`.
+//!
+//! Printed: for each way, p50 and p99 over [`ROUNDS`] rounds of [`CALLS`] sequential calls
+//! (the ways taking turns each round, after a warm-up), and the CPU time per call of the
+//! gateway process alone (user + system, from `/proc/<pid>/stat`; the upstream server's
+//! is not counted), then airlock's figures as ratios of `mcp-proxy`'s. Then criterion's
+//! medians over HTTP.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{Peer, RoleClient, RunningService};
+use rmcp::transport::TokioChildProcess;
+use serde_json::json;
+
+/// Calls per round and way.
+const CALLS: usize = 500;
+/// Rounds, the ways taking turns.
+const ROUNDS: usize = 8;
+/// The peer, pinned.
+const PEER_VERSION: &str = "0.6.0";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn e2e() -> PathBuf {
+    std::env::var_os("AIRLOCK_E2E_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/e2e"))
+}
+
+fn node() -> PathBuf {
+    let node = e2e().join("node/node_modules/.bin/node");
+    assert!(
+        node.exists(),
+        "missing {}: run scripts/test.sh --setup",
+        node.display()
+    );
+    node
+}
+
+fn everything() -> String {
+    e2e()
+        .join("node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+        .display()
+        .to_string()
+}
+
+/// `mcp-proxy`, installed into `target/peers` when missing; `None` when left out.
+fn peer() -> Option<PathBuf> {
+    if std::env::var_os("AIRLOCK_PEERS_SKIP").is_some() {
+        return None;
+    }
+    let dir = root().join("target/peers");
+    let binary = dir.join("bin/mcp-proxy");
+    let installed = std::process::Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(PEER_VERSION));
+    if !installed {
+        eprintln!("installing mcp-proxy {PEER_VERSION} into {}", dir.display());
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["install", "mcp-proxy", "--version", PEER_VERSION, "--locked"])
+            .arg("--root")
+            .arg(&dir)
+            .status()
+            .expect("cargo install");
+        assert!(status.success(), "mcp-proxy {PEER_VERSION} did not install");
+    }
+    Some(binary)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// User + system CPU time of a process so far (its own threads, not its children).
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime: fields 14 and 15 of the line, 11 and 12 after the name; USER_HZ 100.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// A client of one way.
+enum Client {
+    Stdio {
+        _service: RunningService<RoleClient, ()>,
+        peer: Peer<RoleClient>,
+    },
+    Http {
+        client: reqwest::Client,
+        url: String,
+        session: String,
+        tool: String,
+    },
+}
+
+impl Client {
+    async fn stdio(program: &Path, args: &[String]) -> (Client, u32) {
+        let mut command = tokio::process::Command::new(program);
+        command.args(args).env("RUST_LOG", "warn");
+        let (transport, _) = TokioChildProcess::builder(command)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = transport.id().unwrap();
+        let service = ().serve(transport).await.unwrap();
+        let peer = service.peer().clone();
+        (
+            Client::Stdio {
+                _service: service,
+                peer,
+            },
+            pid,
+        )
+    }
+
+    async fn http(url: String, tool: &str) -> Client {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let init = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(
+                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"}}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let session = init
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let _ = init.bytes().await;
+        let http = Client::Http {
+            client,
+            url,
+            session,
+            tool: tool.to_owned(),
+        };
+        http.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        http
+    }
+
+    async fn post(&self, body: serde_json::Value) -> String {
+        let Client::Http {
+            client,
+            url,
+            session,
+            ..
+        } = self
+        else {
+            unreachable!()
+        };
+        let mut request = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18");
+        if !session.is_empty() {
+            request = request.header("mcp-session-id", session);
+        }
+        let response = request.body(body.to_string()).send().await.unwrap();
+        String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned()
+    }
+
+    async fn call(&self) {
+        match self {
+            Client::Stdio { peer, .. } => {
+                let args = json!({"message": "hello"}).as_object().cloned().unwrap();
+                let result = peer
+                    .call_tool(CallToolRequestParams::new("echo").with_arguments(args))
+                    .await
+                    .unwrap();
+                assert!(!result.is_error.unwrap_or(false), "{result:?}");
+            }
+            Client::Http { tool, .. } => {
+                let body = self
+                    .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": tool, "arguments": {"message": "hello"}}}))
+                    .await;
+                assert!(body.contains("Echo: hello"), "{body}");
+            }
+        }
+    }
+}
+
+/// One way of calling `echo`: its client, and the gateway's process (none: direct).
+struct Way {
+    name: String,
+    client: Client,
+    gateway: Option<u32>,
+    latencies: Vec<Duration>,
+    cpu: Duration,
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * q) as usize]
+}
+
+/// The full config: every defense on.
+fn full_config(dir: &Path) -> PathBuf {
+    let config = dir.join("full.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "strict_mode = true\n[audit]\npath = {:?}\n[policy]\nallowed_tools = [\"echo\"]\n\
+             [policy.rate_limits]\n\"*\" = \"1000000/minute\"\n",
+            dir.join("audit.jsonl").display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let airlock = PathBuf::from(env!("CARGO_BIN_EXE_airlock"));
+    let node = node();
+    let server = everything();
+    let peer = peer();
+    let dir = std::env::temp_dir().join(format!("airlock-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let full = full_config(&dir);
+    let upstream = [node.display().to_string(), server.clone(), "stdio".into()];
+    let mut children: Vec<Child> = Vec::new();
+    let mut ways: Vec<Way> = Vec::new();
+    let mut add = |name: &str, client: Client, gateway: Option<u32>| {
+        ways.push(Way {
+            name: name.to_owned(),
+            client,
+            gateway,
+            latencies: Vec::with_capacity(ROUNDS * CALLS),
+            cpu: Duration::ZERO,
+        });
+    };
+
+    // Over stdio, the client starting each.
+    let (direct, _) = runtime.block_on(Client::stdio(&node, &upstream[1..]));
+    add("stdio, direct", direct, None);
+    for (name, config) in [
+        ("stdio, airlock proxy", None),
+        ("stdio, airlock proxy (full)", Some(&full)),
+    ] {
+        let mut args = vec!["proxy".to_owned()];
+        if let Some(config) = config {
+            args.extend(["--config".into(), config.display().to_string()]);
+        }
+        args.push("--".into());
+        args.extend(upstream.iter().cloned());
+        let (client, pid) = runtime.block_on(Client::stdio(&airlock, &args));
+        add(name, client, Some(pid));
+    }
+
+    // Over Streamable HTTP, each gateway starting the server over stdio.
+    let alone = free_port();
+    children.push(
+        std::process::Command::new(&node)
+            .args([server.as_str(), "streamableHttp"])
+            .env("PORT", alone.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(alone);
+    add(
+        "http, direct",
+        runtime.block_on(Client::http(format!("http://127.0.0.1:{alone}/mcp"), "echo")),
+        None,
+    );
+    for (name, config) in [
+        ("http, airlock proxy", None),
+        ("http, airlock proxy (full)", Some(&full)),
+    ] {
+        let port = free_port();
+        let mut command = std::process::Command::new(&airlock);
+        command.arg("proxy");
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let child = command
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--"])
+            .args(&upstream)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        children.push(child);
+        wait_port(port);
+        let client = runtime.block_on(Client::http(format!("http://127.0.0.1:{port}/mcp"), "echo"));
+        add(name, client, Some(pid));
+    }
+    if let Some(peer) = &peer {
+        let port = free_port();
+        let config = dir.join("mcp-proxy.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[proxy]\nname = \"bench\"\nseparator = \"/\"\n[proxy.listen]\nhost = \
+                 \"127.0.0.1\"\nport = {port}\n[[backends]]\nname = \"everything\"\n\
+                 transport = \"stdio\"\ncommand = {:?}\nargs = [{:?}, \"stdio\"]\n",
+                upstream[0], upstream[1]
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(peer)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        children.push(child);
+        wait_port(port);
+        let client =
+            runtime.block_on(Client::http(format!("http://127.0.0.1:{port}/"), "everything/echo"));
+        add(&format!("http, mcp-proxy {PEER_VERSION}"), client, Some(pid));
+    }
+
+    runtime.block_on(async {
+        for way in &ways {
+            for _ in 0..200 {
+                way.client.call().await;
+            }
+        }
+        for _ in 0..ROUNDS {
+            for way in ways.iter_mut() {
+                let before = way.gateway.map(cpu);
+                for _ in 0..CALLS {
+                    let started = Instant::now();
+                    way.client.call().await;
+                    way.latencies.push(started.elapsed());
+                }
+                if let (Some(pid), Some(before)) = (way.gateway, before) {
+                    way.cpu += cpu(pid).saturating_sub(before);
+                }
+            }
+        }
+    });
+    let calls = (ROUNDS * CALLS) as u32;
+    let mut figures = Vec::new();
+    for way in ways.iter_mut() {
+        way.latencies.sort_unstable();
+        let (p50, p99) = (
+            percentile(&way.latencies, 0.5),
+            percentile(&way.latencies, 0.99),
+        );
+        let cpu = way.gateway.map(|_| way.cpu / calls);
+        println!(
+            "{:<32} p50 {:>9.1?}  p99 {:>9.1?}  gateway CPU per call {}",
+            way.name,
+            p50,
+            p99,
+            cpu.map_or("-".into(), |c| format!("{c:.1?}"))
+        );
+        figures.push((way.name.clone(), p50, cpu));
+    }
+    if let Some((_, peer_p50, Some(peer_cpu))) = figures.iter().find(|f| f.0.contains("mcp-proxy"))
+    {
+        for (name, p50, cpu) in figures.iter().filter(|f| f.0.contains("airlock")) {
+            println!(
+                "{name:<32} ÷ mcp-proxy: p50 {:.2}×  CPU per call {}",
+                p50.as_secs_f64() / peer_p50.as_secs_f64(),
+                cpu.map_or("-".into(), |c| format!(
+                    "{:.2}×",
+                    c.as_secs_f64() / peer_cpu.as_secs_f64()
+                ))
+            );
+        }
+    }
+
+    let mut group = c.benchmark_group("peers_echo");
+    for way in ways.iter().filter(|w| w.name.starts_with("http")) {
+        group.bench_function(way.name.replace([',', ' ', '(', ')'], "_"), |b| {
+            b.iter(|| runtime.block_on(way.client.call()))
+        });
+    }
+    group.finish();
+    for child in children.iter_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
