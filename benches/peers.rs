@@ -74,7 +74,13 @@ fn peer() -> Option<PathBuf> {
     if !installed {
         eprintln!("installing mcp-proxy {PEER_VERSION} into {}", dir.display());
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["install", "mcp-proxy", "--version", PEER_VERSION, "--locked"])
+            .args([
+                "install",
+                "mcp-proxy",
+                "--version",
+                PEER_VERSION,
+                "--locked",
+            ])
             .arg("--root")
             .arg(&dir)
             .status()
@@ -316,7 +322,10 @@ fn bench(c: &mut Criterion) {
     wait_port(alone);
     add(
         "http, direct",
-        runtime.block_on(Client::http(format!("http://127.0.0.1:{alone}/mcp"), "echo")),
+        runtime.block_on(Client::http(
+            format!("http://127.0.0.1:{alone}/mcp"),
+            "echo",
+        )),
         None,
     );
     for (name, config) in [
@@ -367,9 +376,15 @@ fn bench(c: &mut Criterion) {
         let pid = child.id();
         children.push(child);
         wait_port(port);
-        let client =
-            runtime.block_on(Client::http(format!("http://127.0.0.1:{port}/"), "everything/echo"));
-        add(&format!("http, mcp-proxy {PEER_VERSION}"), client, Some(pid));
+        let client = runtime.block_on(Client::http(
+            format!("http://127.0.0.1:{port}/"),
+            "everything/echo",
+        ));
+        add(
+            &format!("http, mcp-proxy {PEER_VERSION}"),
+            client,
+            Some(pid),
+        );
     }
 
     runtime.block_on(async {
