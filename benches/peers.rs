@@ -67,10 +67,10 @@ fn peer() -> Option<PathBuf> {
     }
     let dir = root().join("target/peers");
     let binary = dir.join("bin/mcp-proxy");
-    let installed = std::process::Command::new(&binary)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(PEER_VERSION));
+    // `cargo install` records what it installed (the binary has no `--version`).
+    let installed = binary.exists()
+        && std::fs::read_to_string(dir.join(".crates.toml"))
+            .is_ok_and(|record| record.contains(&format!("mcp-proxy {PEER_VERSION} ")));
     if !installed {
         eprintln!("installing mcp-proxy {PEER_VERSION} into {}", dir.display());
         let status = std::process::Command::new(env!("CARGO"))
