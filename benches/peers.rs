@@ -15,6 +15,9 @@
 //! is not counted), then airlock's figures as ratios of `mcp-proxy`'s. Then criterion's
 //! medians over HTTP.
 
+#[path = "common/gateway.rs"]
+mod gateway;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -26,6 +29,8 @@ use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 use serde_json::json;
 
+use gateway::{Http, cpu, everything, free_port, node, wait_port};
+
 /// Calls per round and way.
 const CALLS: usize = 500;
 /// Rounds, the ways taking turns.
@@ -35,29 +40,6 @@ const PEER_VERSION: &str = "0.6.0";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn e2e() -> PathBuf {
-    std::env::var_os("AIRLOCK_E2E_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/e2e"))
-}
-
-fn node() -> PathBuf {
-    let node = e2e().join("node/node_modules/.bin/node");
-    assert!(
-        node.exists(),
-        "missing {}: run scripts/test.sh --setup",
-        node.display()
-    );
-    node
-}
-
-fn everything() -> String {
-    e2e()
-        .join("node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-        .display()
-        .to_string()
 }
 
 /// `mcp-proxy`, installed into `target/peers` when missing; `None` when left out.
@@ -90,49 +72,13 @@ fn peer() -> Option<PathBuf> {
     Some(binary)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// User + system CPU time of a process so far (its own threads, not its children).
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime: fields 14 and 15 of the line, 11 and 12 after the name; USER_HZ 100.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
 /// A client of one way.
 enum Client {
     Stdio {
         _service: RunningService<RoleClient, ()>,
         peer: Peer<RoleClient>,
     },
-    Http {
-        client: reqwest::Client,
-        url: String,
-        session: String,
-        tool: String,
-    },
+    Http(Http),
 }
 
 impl Client {
@@ -156,64 +102,7 @@ impl Client {
     }
 
     async fn http(url: String, tool: &str) -> Client {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let init = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(
-                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "1"}}})
-                .to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let session = init
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let _ = init.bytes().await;
-        let http = Client::Http {
-            client,
-            url,
-            session,
-            tool: tool.to_owned(),
-        };
-        http.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        http
-    }
-
-    async fn post(&self, body: serde_json::Value) -> String {
-        let Client::Http {
-            client,
-            url,
-            session,
-            ..
-        } = self
-        else {
-            unreachable!()
-        };
-        let mut request = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18");
-        if !session.is_empty() {
-            request = request.header("mcp-session-id", session);
-        }
-        let response = request.body(body.to_string()).send().await.unwrap();
-        String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned()
+        Client::Http(Http::connect(url, tool).await)
     }
 
     async fn call(&self) {
@@ -226,13 +115,7 @@ impl Client {
                     .unwrap();
                 assert!(!result.is_error.unwrap_or(false), "{result:?}");
             }
-            Client::Http { tool, .. } => {
-                let body = self
-                    .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                        "params": {"name": tool, "arguments": {"message": "hello"}}}))
-                    .await;
-                assert!(body.contains("Echo: hello"), "{body}");
-            }
+            Client::Http(http) => http.call().await,
         }
     }
 }
@@ -273,7 +156,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let airlock = PathBuf::from(env!("CARGO_BIN_EXE_airlock"));
     let node = node();
-    let server = everything();
+    let server = everything().display().to_string();
     let peer = peer();
     let dir = std::env::temp_dir().join(format!("airlock-peers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

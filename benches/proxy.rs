@@ -14,6 +14,8 @@
 //! every span exported over OTLP at 100% sampling to a collector in this process), in
 //! eight alternating rounds. Then criterion's medians.
 
+#[path = "common/gateway.rs"]
+mod gateway;
 #[path = "common/otlp.rs"]
 mod otlp;
 
@@ -26,56 +28,13 @@ use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
-use serde_json::{Value, json};
+use serde_json::json;
+
+use gateway::{Http, cpu, everything, free_port, node, percentiles, wait_port};
 
 const CALLS: usize = 2000;
 /// Alternating rounds of the telemetry comparison.
 const ROUNDS: usize = 8;
-
-fn e2e() -> PathBuf {
-    std::env::var_os("AIRLOCK_E2E_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e"))
-}
-
-fn node() -> PathBuf {
-    let node = e2e().join("node/node_modules/.bin/node");
-    assert!(
-        node.exists(),
-        "missing {}: run scripts/test.sh --setup",
-        node.display()
-    );
-    node
-}
-
-fn everything() -> PathBuf {
-    e2e().join("node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// User + system CPU time of a process so far.
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
-    let clock = 100; // USER_HZ on Linux
-    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / clock)
-}
 
 /// The pids of `pid`'s children.
 fn children(pid: u32) -> Vec<u32> {
@@ -116,117 +75,6 @@ async fn stdio_call(peer: &Peer<RoleClient>) {
         .await
         .unwrap();
     assert!(!result.is_error.unwrap_or(false));
-}
-
-struct Http {
-    client: reqwest::Client,
-    url: String,
-    session: String,
-    /// Revision 2026-07-28: no session, `_meta` and the mirroring headers on each request.
-    stateless: bool,
-}
-
-impl Http {
-    async fn connect(url: String) -> Http {
-        // reqwest is built on rustls without a default crypto provider here.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let init = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(
-                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "1"}}})
-                .to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let session = init
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let _ = init.bytes().await;
-        let http = Http {
-            client,
-            url,
-            session,
-            stateless: false,
-        };
-        let _ = http
-            .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        http
-    }
-
-    /// A client of revision 2026-07-28: nothing to open.
-    fn stateless(url: String) -> Http {
-        Http {
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap(),
-            url,
-            session: String::new(),
-            stateless: true,
-        }
-    }
-
-    async fn post(&self, body: Value) -> String {
-        let request = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        let request = if self.stateless {
-            request
-                .header("mcp-protocol-version", "2026-07-28")
-                .header("mcp-method", "tools/call")
-                .header("mcp-name", "echo")
-        } else {
-            request
-                .header("mcp-session-id", &self.session)
-                .header("mcp-protocol-version", "2025-06-18")
-        };
-        let response = request.body(body.to_string()).send().await.unwrap();
-        String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned()
-    }
-
-    async fn call(&self) {
-        let mut params = json!({"name": "echo", "arguments": {"message": "hello"}});
-        if self.stateless {
-            params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {},
-                "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}});
-        }
-        let body = self
-            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}))
-            .await;
-        assert!(body.contains("Echo: hello"), "{body}");
-    }
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
-    latencies.sort_unstable();
-    let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
-    (pick(0.50), pick(0.99))
 }
 
 fn report(what: &str, direct: (Duration, Duration), proxied: (Duration, Duration)) {
@@ -314,10 +162,16 @@ fn bench(c: &mut Criterion) {
             .spawn()
             .unwrap();
         wait_port(port);
-        let http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{port}/mcp")));
+        let http = runtime.block_on(Http::connect(
+            format!("http://127.0.0.1:{port}/mcp"),
+            "echo",
+        ));
         (child, http)
     };
-    let direct_http = runtime.block_on(Http::connect(format!("http://127.0.0.1:{alone_port}/mcp")));
+    let direct_http = runtime.block_on(Http::connect(
+        format!("http://127.0.0.1:{alone_port}/mcp"),
+        "echo",
+    ));
     let (mut listening, proxied_http) = start(None);
     let timed = |http: &Http| {
         runtime.block_on(async {
@@ -342,7 +196,7 @@ fn bench(c: &mut Criterion) {
     println!("http: CPU per call: the proxy {proxy_cpu:?}, the upstream server {upstream_cpu:?}");
     // The same proxy, a client of revision 2026-07-28 (the upstream alone speaks only the
     // handshake revisions, so the direct figure is the one above).
-    let stateless = Http::stateless(proxied_http.url.clone());
+    let stateless = Http::stateless(proxied_http.url.clone(), "echo");
     let (before, upstream_before) = (cpu(listening.id()), cpu(alone.id()));
     let stateless_p = percentiles(timed(&stateless));
     let proxy_cpu = cpu(listening.id()).saturating_sub(before) / CALLS as u32;

@@ -126,20 +126,7 @@ pub(super) async fn ask_client(
     input: &InputRequired,
 ) -> Result<InputResponses, String> {
     let mut responses = Map::new();
-    for (key, request) in &input.requests {
-        let method = request
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(capability) = ClientCapabilities::needed_for(method) else {
-            return Err("the tool asked for input of a kind MCP does not define".into());
-        };
-        if !capabilities.supports(method) {
-            return Err(format!(
-                "the tool needs the client's {capability}, which this client did not declare"
-            ));
-        }
-        let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+    for (key, method, params) in input.to_ask(capabilities)? {
         let request: rmcp::model::ServerRequest =
             serde_json::from_value(json!({"method": method, "params": params}))
                 .map_err(|_| format!("the tool's {method} request is malformed"))?;
@@ -149,7 +136,7 @@ pub(super) async fn ask_client(
             .map_err(|e| format!("the client did not answer the tool's {method}: {e}"))?;
         let answer = serde_json::to_value(answer)
             .map_err(|_| "the client's answer cannot be read".to_owned())?;
-        responses.insert(key.clone(), answer);
+        responses.insert(key.to_owned(), answer);
     }
     Ok(InputResponses::new(responses).with_state(input.state.clone()))
 }

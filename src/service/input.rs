@@ -103,6 +103,39 @@ impl InputRequired {
         Some(Self::deserialize(result))
     }
 
+    /// Each request as its key, method and params, when a client that declared
+    /// `capabilities` can be asked every one (a kind MCP defines, a capability it
+    /// declared): checked before any is asked. `Err` says, for the client, why not.
+    #[cfg(any(feature = "axum", feature = "rmcp"))]
+    pub(crate) fn to_ask(
+        &self,
+        capabilities: &ClientCapabilities,
+    ) -> Result<Vec<(&str, &str, Value)>, String> {
+        self.requests
+            .iter()
+            .map(|(key, request)| {
+                let method = request
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let Some(capability) = ClientCapabilities::needed_for(method) else {
+                    return Err("the tool asked for input of a kind MCP does not define".into());
+                };
+                if !capabilities.supports(method) {
+                    return Err(format!(
+                        "the tool needs the client's {capability}, which this client did not \
+                         declare"
+                    ));
+                }
+                let params = request
+                    .get("params")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Map::new()));
+                Ok((key.as_str(), method, params))
+            })
+            .collect()
+    }
+
     /// The methods the requests use, each once, in key order.
     pub fn methods(&self) -> Vec<&str> {
         let mut methods: Vec<&str> = self
@@ -215,5 +248,31 @@ impl ClientCapabilities {
     /// ```
     pub fn can_be_asked(&self) -> bool {
         KINDS.iter().any(|(method, _)| self.supports(method))
+    }
+}
+
+#[cfg(all(test, any(feature = "axum", feature = "rmcp")))]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nothing_is_asked_unless_every_request_can_be() {
+        let input = InputRequired::new()
+            .request("name", "elicitation/create", json!({"message": "Name?"}))
+            .request("model", "sampling/createMessage", json!({"maxTokens": 5}));
+        let both = ClientCapabilities::new(json!({"elicitation": {}, "sampling": {}}));
+        let asked = input.to_ask(&both).unwrap();
+        assert_eq!(asked.len(), 2);
+        let model = asked.iter().find(|(key, _, _)| *key == "model").unwrap();
+        assert_eq!(model.1, "sampling/createMessage");
+        assert_eq!(model.2["maxTokens"], 5);
+        // One the client did not declare: none is asked, the refusal names it.
+        let one = ClientCapabilities::new(json!({"elicitation": {}}));
+        let why = input.to_ask(&one).unwrap_err();
+        assert!(why.contains("sampling"), "{why}");
+        // A kind MCP does not define.
+        let odd = InputRequired::new().request("x", "tools/call", json!({}));
+        assert!(odd.to_ask(&both).unwrap_err().contains("does not define"));
     }
 }

@@ -57,20 +57,7 @@ async fn ask(
     input: &InputRequired,
 ) -> Result<InputResponses, String> {
     let mut responses = Map::new();
-    for (key, request) in &input.requests {
-        let method = request
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(capability) = ClientCapabilities::needed_for(method) else {
-            return Err("the tool asked for input of a kind MCP does not define".into());
-        };
-        if !capabilities.supports(method) {
-            return Err(format!(
-                "the tool needs the client's {capability}, which this client did not declare"
-            ));
-        }
-        let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+    for (key, method, params) in input.to_ask(capabilities)? {
         let (id, mut waiting) = adapter.clients.expect(session);
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         if outgoing.send(message).await.is_err() {
@@ -86,7 +73,7 @@ async fn ask(
         };
         match answer.get("result") {
             Some(result) if result.is_object() => {
-                responses.insert(key.clone(), result.clone());
+                responses.insert(key.to_owned(), result.clone());
             }
             _ => return Err(format!("the client declined the tool's {method}")),
         }
