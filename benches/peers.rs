@@ -23,13 +23,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
-use serde_json::json;
 
-use gateway::{Http, cpu, everything, free_port, node, wait_port};
+use gateway::{Connected, Http, cpu, everything, free_port, node, stdio, stdio_call, wait_port};
 
 /// Calls per round and way.
 const CALLS: usize = 500;
@@ -74,47 +69,14 @@ fn peer() -> Option<PathBuf> {
 
 /// A client of one way.
 enum Client {
-    Stdio {
-        _service: RunningService<RoleClient, ()>,
-        peer: Peer<RoleClient>,
-    },
+    Stdio(Connected),
     Http(Http),
 }
 
 impl Client {
-    async fn stdio(program: &Path, args: &[String]) -> (Client, u32) {
-        let mut command = tokio::process::Command::new(program);
-        command.args(args).env("RUST_LOG", "warn");
-        let (transport, _) = TokioChildProcess::builder(command)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = transport.id().unwrap();
-        let service = ().serve(transport).await.unwrap();
-        let peer = service.peer().clone();
-        (
-            Client::Stdio {
-                _service: service,
-                peer,
-            },
-            pid,
-        )
-    }
-
-    async fn http(url: String, tool: &str) -> Client {
-        Client::Http(Http::connect(url, tool).await)
-    }
-
     async fn call(&self) {
         match self {
-            Client::Stdio { peer, .. } => {
-                let args = json!({"message": "hello"}).as_object().cloned().unwrap();
-                let result = peer
-                    .call_tool(CallToolRequestParams::new("echo").with_arguments(args))
-                    .await
-                    .unwrap();
-                assert!(!result.is_error.unwrap_or(false), "{result:?}");
-            }
+            Client::Stdio(connected) => stdio_call(&connected.peer).await,
             Client::Http(http) => http.call().await,
         }
     }
@@ -175,8 +137,8 @@ fn bench(c: &mut Criterion) {
     };
 
     // Over stdio, the client starting each.
-    let (direct, _) = runtime.block_on(Client::stdio(&node, &upstream[1..]));
-    add("stdio, direct", direct, None);
+    let direct = runtime.block_on(stdio(&node, &upstream[1..]));
+    add("stdio, direct", Client::Stdio(direct), None);
     for (name, config) in [
         ("stdio, airlock proxy", None),
         ("stdio, airlock proxy (full)", Some(&full)),
@@ -187,8 +149,9 @@ fn bench(c: &mut Criterion) {
         }
         args.push("--".into());
         args.extend(upstream.iter().cloned());
-        let (client, pid) = runtime.block_on(Client::stdio(&airlock, &args));
-        add(name, client, Some(pid));
+        let proxied = runtime.block_on(stdio(&airlock, &args));
+        let pid = proxied.pid;
+        add(name, Client::Stdio(proxied), Some(pid));
     }
 
     // Over Streamable HTTP, each gateway starting the server over stdio.
@@ -205,10 +168,10 @@ fn bench(c: &mut Criterion) {
     wait_port(alone);
     add(
         "http, direct",
-        runtime.block_on(Client::http(
+        Client::Http(runtime.block_on(Http::connect(
             format!("http://127.0.0.1:{alone}/mcp"),
             "echo",
-        )),
+        ))),
         None,
     );
     for (name, config) in [
@@ -232,8 +195,11 @@ fn bench(c: &mut Criterion) {
         let pid = child.id();
         children.push(child);
         wait_port(port);
-        let client = runtime.block_on(Client::http(format!("http://127.0.0.1:{port}/mcp"), "echo"));
-        add(name, client, Some(pid));
+        let client = runtime.block_on(Http::connect(
+            format!("http://127.0.0.1:{port}/mcp"),
+            "echo",
+        ));
+        add(name, Client::Http(client), Some(pid));
     }
     if let Some(peer) = &peer {
         let port = free_port();
@@ -259,13 +225,13 @@ fn bench(c: &mut Criterion) {
         let pid = child.id();
         children.push(child);
         wait_port(port);
-        let client = runtime.block_on(Client::http(
+        let client = runtime.block_on(Http::connect(
             format!("http://127.0.0.1:{port}/"),
             "everything/echo",
         ));
         add(
             &format!("http, mcp-proxy {PEER_VERSION}"),
-            client,
+            Client::Http(client),
             Some(pid),
         );
     }

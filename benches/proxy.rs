@@ -24,13 +24,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
-use serde_json::json;
+use rmcp::service::{Peer, RoleClient};
 
-use gateway::{Http, cpu, everything, free_port, node, percentiles, wait_port};
+use gateway::{Http, cpu, everything, free_port, node, percentiles, stdio, stdio_call, wait_port};
 
 const CALLS: usize = 2000;
 /// Alternating rounds of the telemetry comparison.
@@ -43,38 +39,6 @@ fn children(pid: u32) -> Vec<u32> {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect()
-}
-
-struct Connected {
-    _service: RunningService<RoleClient, ()>,
-    peer: Peer<RoleClient>,
-    pid: u32,
-}
-
-async fn stdio(program: &std::path::Path, args: &[String]) -> Connected {
-    let mut command = tokio::process::Command::new(program);
-    command.args(args).env("RUST_LOG", "warn");
-    let (transport, _) = TokioChildProcess::builder(command)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = transport.id().unwrap();
-    let service = ().serve(transport).await.unwrap();
-    let peer = service.peer().clone();
-    Connected {
-        _service: service,
-        peer,
-        pid,
-    }
-}
-
-async fn stdio_call(peer: &Peer<RoleClient>) {
-    let args = json!({"message": "hello"}).as_object().cloned().unwrap();
-    let result = peer
-        .call_tool(CallToolRequestParams::new("echo").with_arguments(args))
-        .await
-        .unwrap();
-    assert!(!result.is_error.unwrap_or(false));
 }
 
 fn report(what: &str, direct: (Duration, Duration), proxied: (Duration, Duration)) {

@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{Peer, RoleClient, RunningService};
+use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
 /// The end-to-end tools `scripts/test.sh --setup` installs.
@@ -67,6 +71,42 @@ pub fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
     latencies.sort_unstable();
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
     (pick(0.50), pick(0.99))
+}
+
+/// An rmcp client over stdio of the process it started.
+pub struct Connected {
+    _service: RunningService<RoleClient, ()>,
+    pub peer: Peer<RoleClient>,
+    /// The process's id.
+    pub pid: u32,
+}
+
+/// Starts `program` with `args` and connects to it over stdio.
+pub async fn stdio(program: &std::path::Path, args: &[String]) -> Connected {
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).env("RUST_LOG", "warn");
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = transport.id().unwrap();
+    let service = ().serve(transport).await.unwrap();
+    let peer = service.peer().clone();
+    Connected {
+        _service: service,
+        peer,
+        pid,
+    }
+}
+
+/// One `tools/call` of `echo` over stdio with `{"message": "hello"}`, its answer checked.
+pub async fn stdio_call(peer: &Peer<RoleClient>) {
+    let args = json!({"message": "hello"}).as_object().cloned().unwrap();
+    let result = peer
+        .call_tool(CallToolRequestParams::new("echo").with_arguments(args))
+        .await
+        .unwrap();
+    assert!(!result.is_error.unwrap_or(false), "{result:?}");
 }
 
 /// A Streamable HTTP client on one keep-alive connection, calling `tool` (server-everything's
