@@ -12,7 +12,6 @@ use crate::proxy::{Proxy, ProxyError};
 impl Proxy {
     /// Serves MCP over this process's stdin and stdout until the client closes them.
     pub async fn serve_stdio(self) -> Result<(), ProxyError> {
-        use rmcp::ServiceExt as _;
         let server = AirlockMcp::new(self.stack.clone(), self.airlock.catalog().clone())
             .policy(self.airlock.policy().clone())
             .session_store(self.airlock.session_store())
@@ -23,19 +22,15 @@ impl Proxy {
             .tools_list_changed(self.follows_tools);
         // Pipes (what an MCP host gives) are read and written without the blocking thread
         // tokio's stdin and stdout go through: two thread hand-offs less per message.
-        let server = match stdio_pipes() {
-            Some(pipes) => server.serve(pipes).await,
+        match stdio_pipes() {
+            Some((receiver, sender)) => server.serve_stream(receiver, sender).await,
             None => {
                 server
-                    .serve((tokio::io::stdin(), tokio::io::stdout()))
+                    .serve_stream(tokio::io::stdin(), tokio::io::stdout())
                     .await
             }
         }
         .map_err(|e| ProxyError::Serve(e.to_string()))?;
-        server
-            .waiting()
-            .await
-            .map_err(|e| ProxyError::Serve(e.to_string()))?;
         self.flush().await;
         Ok(())
     }

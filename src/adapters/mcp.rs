@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::mcp_client::{Downstream, Notices};
+use super::mcp_client::{Asked, Downstream, Notices, trace_of};
 use super::{ServedStack, ToolStack, caller_of, mcp_rounds};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
@@ -50,7 +50,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{Peer, RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::{Map, Value, json};
 
@@ -75,6 +75,8 @@ pub struct AirlockMcp {
     seal: crate::mcp::StateSeal,
     /// The log level this connection's client set (`logging/setLevel`).
     log_level: Arc<std::sync::Mutex<Option<crate::service::LogLevel>>>,
+    /// This connection's client, once it said `notifications/initialized`.
+    peer: Arc<std::sync::OnceLock<Peer<RoleServer>>>,
 }
 
 /// A session issued at `initialize`, bound to the caller that initialized.
@@ -87,6 +89,18 @@ struct Bound {
 impl Clone for AirlockMcp {
     fn clone(&self) -> Self {
         Self {
+            session: Arc::default(),
+            log_level: Arc::default(),
+            peer: Arc::default(),
+            ..self.connection_clone()
+        }
+    }
+}
+
+impl AirlockMcp {
+    /// A clone that shares this connection's state (its session, client and log level).
+    pub(super) fn connection_clone(&self) -> Self {
+        Self {
             core: self.core.clone(),
             name: self.name.clone(),
             version: self.version.clone(),
@@ -95,9 +109,10 @@ impl Clone for AirlockMcp {
             tools_change: self.tools_change,
             notifications: self.notifications.clone(),
             sessions: self.sessions.clone(),
-            session: Arc::default(),
+            session: self.session.clone(),
             seal: self.seal.clone(),
-            log_level: Arc::default(),
+            log_level: self.log_level.clone(),
+            peer: self.peer.clone(),
         }
     }
 }
@@ -117,6 +132,7 @@ impl AirlockMcp {
             session: Arc::default(),
             seal: crate::mcp::StateSeal::random(),
             log_level: Arc::default(),
+            peer: Arc::default(),
         }
     }
 
@@ -144,6 +160,15 @@ impl AirlockMcp {
         context: &RequestContext<RoleServer>,
     ) -> Result<(Caller, Option<String>), ErrorData> {
         let (caller, presented) = caller_from(context);
+        self.bound_session(caller, presented).await
+    }
+
+    /// [`Self::session_of`] for `caller`, who presented the session `presented`.
+    async fn bound_session(
+        &self,
+        caller: Caller,
+        presented: Option<String>,
+    ) -> Result<(Caller, Option<String>), ErrorData> {
         let Some(bound) = self.session.get() else {
             return match presented {
                 // No session was opened on this connection: an id is not one of ours.
@@ -230,6 +255,27 @@ impl AirlockMcp {
         }
     }
 
+    /// The stack the calls go through.
+    pub(super) fn core(&self) -> &ServedStack {
+        &self.core
+    }
+
+    /// The log level this connection's client set, if it did.
+    pub(super) fn log_level(&self) -> Option<crate::service::LogLevel> {
+        *self.log_level.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// This connection's client, once initialized.
+    pub(super) fn peer(&self) -> Option<&Peer<RoleServer>> {
+        self.peer.get()
+    }
+
+    /// The caller and session of a request on a connection without per-request identity
+    /// (stdio): the anonymous caller, and the session this connection opened.
+    pub(super) async fn session_here(&self) -> Result<(Caller, Option<String>), ErrorData> {
+        self.bound_session(Caller::default(), None).await
+    }
+
     /// The `instructions` of `initialize` (what the server tells the model about itself).
     /// Sent as given: mask what comes from elsewhere first (the proxy does).
     pub fn instructions(mut self, instructions: Option<String>) -> Self {
@@ -274,7 +320,7 @@ fn content_blocks(blocks: Vec<Value>) -> Vec<ContentBlock> {
 
 /// A `ToolResponse` as rmcp's `CallToolResult`, through the one encoding every door uses
 /// ([`call_result`]).
-fn result_of(response: &ToolResponse, typed: bool) -> CallToolResult {
+pub(super) fn result_of(response: &ToolResponse, typed: bool) -> CallToolResult {
     let Ok(Value::Object(mut fields)) = serde_json::to_value(call_result(response, typed)) else {
         return CallToolResult::error(vec![ContentBlock::text("internal error")]);
     };
@@ -366,6 +412,7 @@ impl ServerHandler for AirlockMcp {
     }
 
     async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        let _ = self.peer.set(context.peer.clone());
         if let Some(outbox) = &self.notifications {
             let mut notifications = outbox.subscribe();
             let client = Downstream(context.peer.clone());
@@ -555,107 +602,78 @@ impl ServerHandler for AirlockMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let (caller, session) = self.session_of(&context).await?;
         let arguments = Value::Object(request.arguments.take().unwrap_or_default());
-        // The multi-round trip: a 2026-07-28 client's retry is opened here, before the
-        // stack sees it.
-        let stateless = mcp_rounds::stateless(&context);
-        // Who asks, as sessions know them: what a stateless round is bound to, and what
-        // its budgets count against (worked out only for such a client).
-        let owner = stateless.then(|| owner_of(&caller, self.core.policy()));
-        let binding = owner
-            .as_deref()
-            .map(|owner| crate::mcp::Binding::of("tools/call", &request.name, &arguments, owner));
-        let inputs = match &binding {
-            Some(binding) => mcp_rounds::answers(
-                &self.seal,
-                binding,
-                request.input_responses.take(),
-                request.request_state.take(),
-            )?,
-            None => None,
-        };
-        let typed = self.core.has_output_schema(&request.name);
         let progress = request
             .meta
             .as_ref()
             .and_then(|meta| meta.get_progress_token())
-            .or_else(|| context.meta.get_progress_token());
-        let mut call = ToolCall::new(request.name.into_owned(), arguments).with_caller(caller);
-        // A 2026-07-28 client has no session: budgets count against the verified caller.
-        call.session = match (session, &owner) {
-            (None, Some(owner)) => crate::state::session::principal_budget(owner),
-            (session, _) => session,
-        };
-        // What the client hears along the way: progress, as it asked; log messages, at the
-        // level it set (in the request's `_meta` under 2026-07-28).
-        let level = match stateless {
-            true => mcp_rounds::log_level(&request.meta, &context)?,
-            false => *self.log_level.lock().unwrap_or_else(|p| p.into_inner()),
-        };
-        let notices = Notices {
-            progress: progress.and_then(|t| serde_json::to_value(t).ok()),
-            level,
-        };
-        if let Some(token) = &notices.progress {
-            call.extensions
-                .insert(crate::mcp::ProgressToken(token.clone()));
-        }
+            .or_else(|| context.meta.get_progress_token())
+            .and_then(|t| serde_json::to_value(t).ok());
         // The client's trace, from the request's `_meta` (or, over HTTP, its headers).
-        let from_meta = |meta: &serde_json::Map<String, Value>| {
-            let text = |key: &str| meta.get(key).and_then(Value::as_str);
-            crate::telemetry::TraceContext::parse(text("traceparent")?, text("tracestate"))
-        };
         let traced = request
             .meta
             .as_ref()
-            .and_then(|meta| from_meta(meta))
-            .or_else(|| from_meta(&context.meta))
+            .and_then(|meta| trace_of(meta))
+            .or_else(|| trace_of(&context.meta))
             .or_else(|| {
                 context
                     .extensions
                     .get::<::http::request::Parts>()
                     .and_then(|parts| crate::telemetry::TraceContext::from_headers(&parts.headers))
             });
+        let typed = self.core.has_output_schema(&request.name);
+        let name = request.name.clone().into_owned();
+        // A client of the handshake revisions: the call of its session.
+        if !mcp_rounds::stateless(&context) {
+            let asked = Asked {
+                caller,
+                session,
+                progress,
+                traced,
+            };
+            let response = self
+                .in_session(&context.peer, name, arguments, asked)
+                .await?;
+            return Ok(CallToolResponse::Complete(result_of(&response, typed)));
+        }
+        // The multi-round trip: a 2026-07-28 client's retry is opened here, before the
+        // stack sees it. Who asks, as sessions know them: what the round is bound to, and
+        // what its budgets count against.
+        let owner = owner_of(&caller, self.core.policy());
+        let binding = crate::mcp::Binding::of("tools/call", &request.name, &arguments, &owner);
+        let inputs = mcp_rounds::answers(
+            &self.seal,
+            &binding,
+            request.input_responses.take(),
+            request.request_state.take(),
+        )?;
+        let mut call = ToolCall::new(name, arguments).with_caller(caller);
+        // A 2026-07-28 client has no session: budgets count against the verified caller.
+        call.session = session.or_else(|| crate::state::session::principal_budget(&owner));
+        // What the client hears along the way: progress, as it asked; log messages, at the
+        // level in the request's `_meta`.
+        let notices = Notices {
+            progress,
+            level: mcp_rounds::log_level(&request.meta, &context)?,
+        };
+        if let Some(token) = &notices.progress {
+            call.extensions
+                .insert(crate::mcp::ProgressToken(token.clone()));
+        }
         if let Some(traced) = traced {
             call.extensions.insert(traced);
         }
         if let Some(inputs) = inputs {
             call.extensions.insert(inputs);
         }
-        if stateless {
-            call.extensions.insert(mcp_rounds::capabilities(&context));
-        }
-        let failed = |_| ErrorData::internal_error("internal error", None);
-        // A client of the handshake revisions that can be asked something: the call is
-        // kept, to be made again with its answers.
-        let first = (!stateless && mcp_rounds::can_be_asked(&context)).then(|| call.clone());
-        let mut response = notices
+        let capabilities = mcp_rounds::capabilities(&context);
+        call.extensions.insert(capabilities.clone());
+        let response = notices
             .call(&self.core, &context.peer, call)
             .await
-            .map_err(failed)?;
-        for _ in 0..mcp_rounds::MAX_ROUNDS {
-            let Some(input) = response.input_requests() else {
-                break;
-            };
-            let capabilities = mcp_rounds::capabilities(&context);
-            if let Some(binding) = &binding {
-                let result = mcp_rounds::input_required(&self.seal, binding, &capabilities, input)?;
-                return Ok(CallToolResponse::InputRequired(result));
-            }
-            let Some(first) = &first else {
-                break; // nothing the client could be asked: said in the result
-            };
-            // A client of the handshake revisions: asked here, the tool called again.
-            match mcp_rounds::ask_client(&context.peer, &capabilities, input).await {
-                Ok(inputs) => {
-                    let mut again = first.clone().with_id(ToolCall::new("", Value::Null).id);
-                    again.extensions.insert(inputs);
-                    response = notices
-                        .call(&self.core, &context.peer, again)
-                        .await
-                        .map_err(failed)?;
-                }
-                Err(why) => response = ToolResponse::error(why),
-            }
+            .map_err(|_| ErrorData::internal_error("internal error", None))?;
+        if let Some(input) = response.input_requests() {
+            let result = mcp_rounds::input_required(&self.seal, &binding, &capabilities, input)?;
+            return Ok(CallToolResponse::InputRequired(result));
         }
         Ok(CallToolResponse::Complete(result_of(&response, typed)))
     }

@@ -143,3 +143,23 @@ impl Notices {
         }
     }
 }
+
+/// Who asks and what they asked to hear, as the door read it from the request.
+#[derive(Debug, Default)]
+pub(super) struct Asked {
+    pub(super) caller: crate::service::Caller,
+    /// The session the call counts against.
+    pub(super) session: Option<String>,
+    /// The client's `progressToken`, when it asked for progress.
+    pub(super) progress: Option<Value>,
+    /// The client's trace context.
+    pub(super) traced: Option<crate::telemetry::TraceContext>,
+}
+
+/// The trace context a request's `_meta` carries (`traceparent`, `tracestate`).
+pub(super) fn trace_of(
+    meta: &serde_json::Map<String, Value>,
+) -> Option<crate::telemetry::TraceContext> {
+    let text = |key: &str| meta.get(key).and_then(Value::as_str);
+    crate::telemetry::TraceContext::parse(text("traceparent")?, text("tracestate"))
+}

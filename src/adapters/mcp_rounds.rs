@@ -29,15 +29,19 @@ pub(super) fn stateless(context: &RequestContext<RoleServer>) -> bool {
 /// What the request's client declared it can answer: in the request's `_meta` (2026-07-28),
 /// at `initialize` otherwise.
 pub(super) fn capabilities(context: &RequestContext<RoleServer>) -> ClientCapabilities {
-    let declared = context.client_capabilities().or_else(|| {
-        context
-            .peer
-            .peer_info()
-            .map(|info| info.capabilities.clone())
-    });
+    match context.client_capabilities() {
+        Some(declared) => {
+            ClientCapabilities::new(serde_json::to_value(declared).unwrap_or_else(|_| json!({})))
+        }
+        None => declared(&context.peer),
+    }
+}
+
+/// What a client of the handshake revisions declared at `initialize`.
+pub(super) fn declared(peer: &Peer<RoleServer>) -> ClientCapabilities {
     ClientCapabilities::new(
-        declared
-            .and_then(|c| serde_json::to_value(c).ok())
+        peer.peer_info()
+            .and_then(|info| serde_json::to_value(&info.capabilities).ok())
             .unwrap_or_else(|| json!({})),
     )
 }
@@ -65,8 +69,8 @@ pub(super) fn log_level(
 
 /// Whether a client of the handshake revisions declared anything it can be asked
 /// (elicitation, sampling, roots) at `initialize`.
-pub(super) fn can_be_asked(context: &RequestContext<RoleServer>) -> bool {
-    context.peer.peer_info().is_some_and(|info| {
+pub(super) fn can_be_asked(peer: &Peer<RoleServer>) -> bool {
+    peer.peer_info().is_some_and(|info| {
         let declared = &info.capabilities;
         declared.elicitation.is_some() || declared.sampling.is_some() || declared.roots.is_some()
     })

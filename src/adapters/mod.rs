@@ -21,6 +21,10 @@ pub mod mcp;
 mod mcp_client;
 #[cfg(feature = "rmcp")]
 mod mcp_rounds;
+#[cfg(feature = "rmcp")]
+mod mcp_session;
+#[cfg(feature = "rmcp")]
+mod mcp_stdio;
 
 #[cfg(any(feature = "axum", feature = "tonic", feature = "rmcp"))]
 use crate::{

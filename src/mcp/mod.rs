@@ -20,6 +20,8 @@
 //! assert_eq!(error.code(), -32601);
 //! ```
 
+#[cfg(feature = "rmcp")]
+pub(crate) mod frames;
 mod link;
 mod notify;
 mod relay;

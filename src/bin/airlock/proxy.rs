@@ -48,7 +48,7 @@ pub(crate) fn proxy(
     };
     runtime.block_on(async move {
         // The exporters run on this runtime: started inside it, before anything is logged.
-        let telemetry = match logging(&config.telemetry) {
+        let telemetry = match logging(&config.telemetry, config.audit.path.is_some()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("airlock: {e}");
@@ -132,9 +132,12 @@ async fn serve_aside(
 }
 
 /// Logs to stderr (stdout may be the MCP channel) and starts `[telemetry]`: its metrics,
-/// and its exporters, each seeing only the airlock's own spans and events.
+/// and its exporters, each seeing only the airlock's own spans and events. When the audit
+/// log has a file (`audited`), its records are not logged again on stderr, one line per
+/// call, unless `RUST_LOG` names `agent_airlock::audit`.
 fn logging(
     config: &agent_airlock::telemetry::TelemetryConfig,
+    audited: bool,
 ) -> Result<agent_airlock::telemetry::Telemetry, agent_airlock::telemetry::TelemetryError> {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -147,6 +150,13 @@ fn logging(
     let mut filter = tracing_subscriber::EnvFilter::new(&directives);
     if !directives.contains("rmcp") {
         filter = filter.add_directive("rmcp=warn".parse().expect("a valid directive"));
+    }
+    if audited && !directives.contains("agent_airlock::audit") {
+        filter = filter.add_directive(
+            "agent_airlock::audit=warn"
+                .parse()
+                .expect("a valid directive"),
+        );
     }
     for quiet in ["airlock.span=off", "airlock.metric=off"] {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));

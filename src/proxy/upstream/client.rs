@@ -93,6 +93,51 @@ impl Drop for Tracked {
     }
 }
 
+/// What the upstream reported of a call's progress.
+pub(super) struct Reported {
+    pub(super) progress: f64,
+    pub(super) total: Option<f64>,
+    pub(super) message: Option<String>,
+}
+
+/// Passes the upstream's progress of a call on to `listener`, its message masked: to the
+/// door that made the call, or to the connected client under the client's own token,
+/// queued before this returns (ahead of the call's answer, delivered after).
+pub(super) async fn pass_progress(
+    listener: Listener,
+    reported: Reported,
+    sanitizer: Option<&Sanitizer>,
+    downstream: &Downstream,
+) {
+    let message = reported.message.map(|message| match sanitizer {
+        Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
+        None => message,
+    });
+    let token = match listener {
+        Listener::Door(progress) => {
+            progress.report(reported.progress, reported.total, message.as_deref());
+            return;
+        }
+        Listener::Client(token) => token,
+    };
+    let Some(client) = connected(downstream) else {
+        return;
+    };
+    let mut notification = serde_json::json!({
+        "progressToken": token,
+        "progress": reported.progress,
+    });
+    if let Some(total) = reported.total {
+        notification["total"] = serde_json::json!(total);
+    }
+    if let Some(message) = message {
+        notification["message"] = serde_json::Value::String(message);
+    }
+    client
+        .notify_in_order("notifications/progress", notification)
+        .await;
+}
+
 /// The proxy's own client, once one is connected (over stdio), for the requests the
 /// upstream makes of it.
 pub(super) type Downstream = Arc<Mutex<Option<Arc<dyn ClientRequests>>>>;
@@ -309,35 +354,18 @@ impl rmcp::ClientHandler for Client {
             .unwrap_or_else(|p| p.into_inner())
             .get(&params.progress_token)
             .cloned();
-        let message = params.message.map(|message| match &self.sanitizer {
-            Some(s) => s.sanitize_text(&message, &mut Counts::new()).into_owned(),
-            None => message,
-        });
-        let token = match listener {
-            None => return,
-            Some(Listener::Door(progress)) => {
-                progress.report(params.progress, params.total, message.as_deref());
-                return;
-            }
-            Some(Listener::Client(token)) => token,
-        };
-        let client = connected(&self.downstream);
-        let Some(client) = client else { return };
-        let mut notification = serde_json::json!({
-            "progressToken": token,
-            "progress": params.progress,
-        });
-        if let Some(total) = params.total {
-            notification["total"] = serde_json::json!(total);
-        }
-        if let Some(message) = message {
-            notification["message"] = serde_json::Value::String(message);
-        }
-        // Queued before this handler returns: ahead of the call's answer, which rmcp
-        // delivers after this notification's handler was started.
-        client
-            .notify_in_order("notifications/progress", notification)
-            .await;
+        let Some(listener) = listener else { return };
+        pass_progress(
+            listener,
+            Reported {
+                progress: params.progress,
+                total: params.total,
+                message: params.message,
+            },
+            self.sanitizer.as_deref(),
+            &self.downstream,
+        )
+        .await;
     }
 
     async fn on_resource_updated(

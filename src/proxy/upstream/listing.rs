@@ -61,3 +61,19 @@ pub(super) fn unambiguous(tools: Vec<Tool>) -> Vec<Tool> {
     }
     kept
 }
+
+/// Told what the upstream serves whenever that may have changed (a restart, a
+/// `notifications/tools/list_changed`): the proxy's pins re-check the tools then.
+pub(crate) trait ToolsObserver: Send + Sync + 'static {
+    /// The upstream's tools now (`tools/list` entries, every page).
+    fn observe(&self, tools: &[serde_json::Value]);
+}
+
+/// What the upstream said when it started.
+#[derive(Debug, Clone)]
+pub(crate) struct Started {
+    /// Its `initialize` answer (server info, capabilities, instructions).
+    pub info: Option<rmcp::model::ServerPeerInfo>,
+    /// Every tool it lists (every page).
+    pub tools: Vec<Tool>,
+}

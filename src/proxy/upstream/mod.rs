@@ -11,6 +11,7 @@
 //! | `client.rs` | the client handler: sampling, elicitation, roots, notifications, progress |
 //! | `rounds.rs` | the upstream's questions as a 2026-07-28 client's `InputRequiredResult` |
 //! | `target.rs` | where the upstream is |
+//! | `wire.rs` | the lean path of a call to a stdio upstream |
 
 mod client;
 mod exchange;
@@ -20,9 +21,10 @@ mod rounds;
 mod stdio;
 mod supervisor;
 mod target;
+mod wire;
 
 pub(crate) use client::{Heard, Listener};
+pub(crate) use listing::ToolsObserver;
 pub(crate) use rounds::{Answer, Call, Parked, Question, Rounds};
-pub(crate) use supervisor::ToolsObserver;
 pub use supervisor::Upstream;
 pub use target::{Launch, Target};

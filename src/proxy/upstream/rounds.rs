@@ -102,6 +102,28 @@ pub(crate) enum Answer {
     Missing(Vec<String>),
 }
 
+impl Answer {
+    /// The upstream's JSON-RPC error for a call: the capabilities a 2026-07-28 upstream needs
+    /// of the client and did not get, said as such (so the proxy's door can say it too), or
+    /// its refusal, its words cut short.
+    pub(crate) fn refused(error: rmcp::ErrorData) -> Result<Answer, String> {
+        if error.code == rmcp::model::ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY {
+            let missing = error
+                .data
+                .as_ref()
+                .and_then(|d| d.get("requiredCapabilities"))
+                .and_then(serde_json::Value::as_object)
+                .map(|c| c.keys().take(8).map(super::stdio::brief).collect())
+                .unwrap_or_default();
+            return Ok(Answer::Missing(missing));
+        }
+        Err(format!(
+            "the upstream server refused the call: {}",
+            super::stdio::brief(&error.message)
+        ))
+    }
+}
+
 /// An upstream call running in its own task.
 pub(crate) type Call = tokio::task::JoinHandle<Result<Answer, String>>;
 

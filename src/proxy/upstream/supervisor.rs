@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt as _;
-use rmcp::model::{CallToolRequestParams, ServerPeerInfo, Tool};
+use rmcp::model::CallToolRequestParams;
 use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
 
 use crate::layers::sanitize::Sanitizer;
 use crate::mcp::{ClientRequests, Outbox};
@@ -17,7 +16,7 @@ use crate::proxy::error::ProxyError;
 
 use super::client::{Client, Downstream, Progress, Tracked};
 use super::http::HttpClient;
-use super::listing::{list_tools, unambiguous};
+use super::listing::{Started, ToolsObserver, list_tools, unambiguous};
 use super::rounds::{Answer, Asker, Rounds};
 use super::stdio::{SandboxLease, UpstreamSandbox, brief, command, log_stderr};
 use super::target::Target;
@@ -29,6 +28,8 @@ const FIRST_DELAY: Duration = Duration::from_millis(100);
 
 struct Live {
     _service: RunningService<RoleClient, Client>,
+    /// A stdio upstream's process, killed when the run is dropped.
+    _child: Option<tokio::process::Child>,
     started: Instant,
     /// The sandbox of this run, released when the run is (after the process).
     _lease: Option<SandboxLease>,
@@ -38,14 +39,9 @@ struct Live {
 struct Spawned {
     service: RunningService<RoleClient, Client>,
     peer: Peer<RoleClient>,
+    child: Option<tokio::process::Child>,
+    wire: Option<Arc<super::wire::Wire>>,
     lease: Option<SandboxLease>,
-}
-
-/// Told what the upstream serves whenever that may have changed (a restart, a
-/// `notifications/tools/list_changed`): the proxy's pins re-check the tools then.
-pub(crate) trait ToolsObserver: Send + Sync + 'static {
-    /// The upstream's tools now (`tools/list` entries, every page).
-    fn observe(&self, tools: &[serde_json::Value]);
 }
 
 struct Restarts {
@@ -68,6 +64,8 @@ pub struct Upstream {
     sanitizer: Option<Arc<Sanitizer>>,
     live: tokio::sync::Mutex<Option<Live>>,
     peer: Mutex<Option<Peer<RoleClient>>>,
+    /// The lean path to the running stdio upstream.
+    wire: Mutex<Option<Arc<super::wire::Wire>>>,
     restarts: Mutex<Restarts>,
     tools_changed: Arc<tokio::sync::Notify>,
     observer: Mutex<Option<Arc<dyn ToolsObserver>>>,
@@ -102,15 +100,6 @@ impl std::fmt::Debug for Upstream {
             Target::Http(url) => f.debug_struct("Upstream").field("url", url).finish(),
         }
     }
-}
-
-/// What the upstream said when it started.
-#[derive(Debug, Clone)]
-pub(crate) struct Started {
-    /// Its `initialize` answer (server info, capabilities, instructions).
-    pub info: Option<ServerPeerInfo>,
-    /// Every tool it lists (every page).
-    pub tools: Vec<Tool>,
 }
 
 impl Upstream {
@@ -168,6 +157,7 @@ impl Upstream {
             sanitizer,
             live: tokio::sync::Mutex::new(None),
             peer: Mutex::new(None),
+            wire: Mutex::new(None),
             restarts: Mutex::new(Restarts {
                 not_before: Instant::now(),
                 delay: FIRST_DELAY,
@@ -329,30 +319,27 @@ impl Upstream {
             .await
             .map_err(|_| "the upstream server did not start in time".to_owned())??;
         let left = deadline.saturating_duration_since(Instant::now());
+        // The lean path, when nothing of the call needs rmcp: its answer read off the
+        // upstream's stdout (see `wire.rs`).
+        if let Some(wire) = self.wire_for(&heard, asker.as_ref()) {
+            return match tokio::time::timeout(left, wire.call(params, heard.progress)).await {
+                Ok(Ok(line)) => super::wire::answer_of(&line),
+                Ok(Err(super::wire::Gone)) => {
+                    Err("the upstream server exited during the call; it is being restarted".into())
+                }
+                Err(_) => Err(format!(
+                    "the upstream server did not answer within {} s",
+                    timeout.as_secs()
+                )),
+            };
+        }
         match tokio::time::timeout(left, self.call_on(&peer, params, heard, asker)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) if peer.is_transport_closed() => {
                 tracing::warn!(error = %e, "the upstream server exited during a call");
                 Err("the upstream server exited during the call; it is being restarted".into())
             }
-            // A 2026-07-28 upstream that needs what the client did not declare: said so
-            // as such, so the proxy's door can too.
-            Ok(Err(rmcp::ServiceError::McpError(e)))
-                if e.code == rmcp::model::ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY =>
-            {
-                let missing = e
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("requiredCapabilities"))
-                    .and_then(serde_json::Value::as_object)
-                    .map(|c| c.keys().take(8).map(brief).collect())
-                    .unwrap_or_default();
-                Ok(Answer::Missing(missing))
-            }
-            Ok(Err(rmcp::ServiceError::McpError(e))) => Err(format!(
-                "the upstream server refused the call: {}",
-                brief(&e.message)
-            )),
+            Ok(Err(rmcp::ServiceError::McpError(e))) => Answer::refused(e),
             Ok(Err(e)) => {
                 // The connection (or the session behind it) is broken: the next call opens
                 // a new one.
@@ -423,6 +410,20 @@ impl Upstream {
             )),
             _ => Err(rmcp::ServiceError::UnexpectedResponse),
         }
+    }
+
+    /// The running stdio upstream's wire, for a call that hears no log messages and asks
+    /// nothing, to an upstream spoken to at a handshake revision.
+    fn wire_for(
+        &self,
+        heard: &super::client::Heard,
+        asker: Option<&Asker>,
+    ) -> Option<Arc<super::wire::Wire>> {
+        if heard.log.is_some() || asker.is_some() || self.lifecycle().is_some() {
+            return None;
+        }
+        self.current()?;
+        self.wire.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Drops the current connection, so the next call starts a new one.
@@ -514,12 +515,14 @@ impl Upstream {
         };
         let peer = spawned.peer;
         *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
+        *self.wire.lock().unwrap_or_else(|p| p.into_inner()) = spawned.wire;
         if self.starts() > 1 {
             // A new process (or session) may serve other tools: look again.
             self.tools_changed.notify_one();
         }
         *live = Some(Live {
             _service: spawned.service,
+            _child: spawned.child,
             started: Instant::now(),
             _lease: spawned.lease,
         });
@@ -590,26 +593,41 @@ impl Upstream {
         use rmcp::ClientServiceExt as _;
         let lifecycle = self.lifecycle();
         let mut lease = None;
+        let (mut wire, mut child) = (None, None);
         let service = match &self.target {
             Target::Command(launch) => {
                 let (mut command, held) = command(launch, self.sandbox(), &self.config.env)?;
                 lease = held;
-                command.kill_on_drop(true);
-                let (transport, stderr) = TokioChildProcess::builder(command)
-                    .stderr(Stdio::piped())
+                command
+                    .kill_on_drop(true)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut process = command
                     .spawn()
                     .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
                 #[cfg(target_os = "linux")]
-                if let (Some(lease), Some(pid)) = (lease.as_mut(), transport.id()) {
+                if let (Some(lease), Some(pid)) = (lease.as_mut(), process.id()) {
                     lease.hold(pid);
                 }
-                if let Some(stderr) = stderr {
+                if let Some(stderr) = process.stderr.take() {
                     tokio::spawn(log_stderr(
                         stderr,
                         self.sanitizer.clone(),
                         self.last_words.clone(),
                     ));
                 }
+                let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take())
+                else {
+                    return Err("the upstream's stdio could not be taken".into());
+                };
+                let relay = super::wire::ProgressRelay {
+                    sanitizer: self.sanitizer.clone(),
+                    downstream: self.downstream.clone(),
+                };
+                let (lean, transport) = super::wire::Wire::connect(stdin, stdout, relay);
+                wire = Some(lean);
+                child = Some(process);
                 match lifecycle {
                     Some(lifecycle) => {
                         self.client(None)
@@ -667,6 +685,8 @@ impl Upstream {
         Ok(Spawned {
             service,
             peer,
+            child,
+            wire,
             lease,
         })
     }

@@ -1,0 +1,67 @@
+//! A `tools/call` of a client of the handshake revisions (2025-11-25 and before), the
+//! same whether rmcp parsed it ([`AirlockMcp`]'s `call_tool`) or the stdio door's lean
+//! path did (`mcp_stdio.rs`): the session's call through the stack, what the tool reports
+//! sent along the way, and what it needs asked of the client before it is called again.
+
+use rmcp::ErrorData;
+use rmcp::service::{Peer, RoleServer};
+use serde_json::Value;
+
+use super::mcp::AirlockMcp;
+use super::mcp_client::{Asked, Notices};
+use super::mcp_rounds;
+use crate::service::{ToolCall, ToolResponse};
+
+impl AirlockMcp {
+    /// Calls `name` for a client of the handshake revisions connected as `peer`: its
+    /// progress and log messages (at the level it set) sent before the answer; what the
+    /// tool needs from the client asked of it when it declared it can answer, and the tool
+    /// called again with the answers, at most [`mcp_rounds::MAX_ROUNDS`] times.
+    pub(super) async fn in_session(
+        &self,
+        peer: &Peer<RoleServer>,
+        name: String,
+        arguments: Value,
+        asked: Asked,
+    ) -> Result<ToolResponse, ErrorData> {
+        let mut call = ToolCall::new(name, arguments).with_caller(asked.caller);
+        call.session = asked.session;
+        let notices = Notices {
+            progress: asked.progress,
+            level: self.log_level(),
+        };
+        if let Some(token) = &notices.progress {
+            call.extensions
+                .insert(crate::mcp::ProgressToken(token.clone()));
+        }
+        if let Some(traced) = asked.traced {
+            call.extensions.insert(traced);
+        }
+        let failed = |_| ErrorData::internal_error("internal error", None);
+        // A client that can be asked something: the call is kept, to be made again with
+        // its answers.
+        let first = mcp_rounds::can_be_asked(peer).then(|| call.clone());
+        let mut response = notices
+            .call(self.core(), peer, call)
+            .await
+            .map_err(failed)?;
+        for _ in 0..mcp_rounds::MAX_ROUNDS {
+            let (Some(input), Some(first)) = (response.input_requests(), &first) else {
+                break; // answered, or nothing the client could be asked: said in the result
+            };
+            let capabilities = mcp_rounds::declared(peer);
+            match mcp_rounds::ask_client(peer, &capabilities, input).await {
+                Ok(inputs) => {
+                    let mut again = first.clone().with_id(ToolCall::new("", Value::Null).id);
+                    again.extensions.insert(inputs);
+                    response = notices
+                        .call(self.core(), peer, again)
+                        .await
+                        .map_err(failed)?;
+                }
+                Err(why) => response = ToolResponse::error(why),
+            }
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,270 @@
+//! [`AirlockMcp::serve_stream`]: one client over a byte stream of newline-delimited
+//! JSON-RPC (stdio), with a lean path for the message that matters most.
+//!
+//! A `tools/call` of an initialized client of the handshake revisions, with nothing in it
+//! but `name`, `arguments` and a `_meta` of `progressToken`, `traceparent` and
+//! `tracestate`, is read here once (borrowing the line), run through the stack on its own
+//! task, and answered by writing the result as [`call_result`] encodes it: the same answer
+//! rmcp's `call_tool` gives (`mcp_session.rs` is the one body both run), without rmcp
+//! parsing the message into its model, dispatching it through its service loop and
+//! encoding the result again. Everything else (the handshake, the other methods, the
+//! client's answers to what the server asks, any `tools/call` that does not fit the above)
+//! goes to rmcp as it came. One writer task puts every message on the stream, whole and in
+//! the order sent: what a call sends before its answer goes out before it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tokio::sync::mpsc;
+
+use super::mcp::AirlockMcp;
+use super::mcp_client::{Asked, trace_of};
+use crate::mcp::frames::{FrameSink, Read, read_line, write_frames};
+use crate::mcp::result::call_result;
+
+/// Messages waiting for the writer; a client that stops reading holds the door back.
+const OUTBOX: usize = 64;
+/// Lean calls under way at once; past this, the next line waits for one to end.
+const MAX_CALLS: usize = 256;
+
+impl AirlockMcp {
+    /// Serves one client on `reader` and `writer` (newline-delimited JSON-RPC, MCP's stdio
+    /// transport) until the client closes `reader` and what it asked is answered. rmcp
+    /// serves the handshake and every method; an ordinary `tools/call` of a client of the
+    /// handshake revisions takes a lean path that gives the same answer at less cost (see
+    /// the module's source).
+    pub async fn serve_stream<R, W>(self, reader: R, writer: W) -> std::io::Result<()>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        use rmcp::ServiceExt as _;
+        let (frames, outbox) = mpsc::channel::<Vec<u8>>(OUTBOX);
+        let writing = tokio::spawn(write_frames(writer, outbox));
+        let (rmcp_reads, mut to_rmcp) = tokio::io::simplex(64 * 1024);
+        let rmcp_writes = FrameSink::new(frames.clone());
+        let door = Arc::new(self.connection_clone());
+        let serving = tokio::spawn(async move {
+            match self.serve((rmcp_reads, rmcp_writes)).await {
+                Ok(running) => {
+                    let _ = running.waiting().await;
+                }
+                Err(e) => tracing::warn!(error = %e, "the client did not initialize"),
+            }
+        });
+        let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
+        let mut line = Vec::new();
+        let mut calls = tokio::task::JoinSet::new();
+        let mut running: HashMap<Box<str>, tokio::task::AbortHandle> = HashMap::new();
+        loop {
+            line.clear();
+            match read_line(&mut reader, &mut line).await {
+                Read::Line => {}
+                Read::Oversized => {
+                    tracing::error!(
+                        max = crate::mcp::frames::MAX_LINE,
+                        "a message longer than the longest read is dropped"
+                    );
+                    continue;
+                }
+                Read::End => break,
+            }
+            while calls.try_join_next().is_some() {}
+            if calls.len() >= MAX_CALLS {
+                calls.join_next().await;
+            }
+            match door.lean(&line) {
+                Some(Lean::Call(call)) => {
+                    let id: Box<str> = call.id.get().into();
+                    let handle = calls.spawn(call.run(door.clone(), frames.clone()));
+                    if running.len() >= MAX_CALLS {
+                        running.retain(|_, h| !h.is_finished());
+                    }
+                    running.insert(id, handle);
+                }
+                Some(Lean::Cancel(id)) if running.contains_key(id.get()) => {
+                    if let Some(handle) = running.remove(id.get()) {
+                        handle.abort();
+                    }
+                }
+                _ => {
+                    if to_rmcp.write_all(&line).await.is_err() {
+                        break; // rmcp has stopped serving
+                    }
+                    if line.last() != Some(&b'\n') && to_rmcp.write_all(b"\n").await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // The client said all it will: rmcp sees the end, the calls under way finish.
+        let _ = to_rmcp.shutdown().await;
+        drop(to_rmcp);
+        while calls.join_next().await.is_some() {}
+        let _ = serving.await;
+        drop(frames);
+        writing.await.unwrap_or(Ok(()))
+    }
+
+    /// What the lean path does with `line`: a call it answers, a cancellation of one, or
+    /// nothing (rmcp takes it).
+    fn lean<'a>(&self, line: &'a [u8]) -> Option<Lean<'a>> {
+        let envelope: Envelope<'a> = serde_json::from_slice(line).ok()?;
+        if envelope.jsonrpc.as_deref() != Some("2.0") {
+            return None;
+        }
+        match envelope.method.as_deref()? {
+            "tools/call" => {}
+            "notifications/cancelled" if envelope.id.is_none() => {
+                let params: Cancelled<'a> = serde_json::from_str(envelope.params?.get()).ok()?;
+                return Some(Lean::Cancel(params.request_id));
+            }
+            _ => return None,
+        }
+        let id = envelope.id.filter(|id| is_id(id))?;
+        // Only a client of the handshake revisions, once initialized.
+        let peer = self.peer()?;
+        let version = peer.peer_info()?.protocol_version.to_string();
+        if version.as_str() >= crate::mcp::STATELESS_VERSION {
+            return None;
+        }
+        let params: Params = serde_json::from_str(envelope.params?.get()).ok()?;
+        let meta = params.meta.unwrap_or_default();
+        if meta
+            .keys()
+            .any(|k| !matches!(k.as_str(), "progressToken" | "traceparent" | "tracestate"))
+        {
+            return None;
+        }
+        let progress = match meta.get("progressToken") {
+            None => None,
+            Some(Value::String(token)) => Some(Value::String(token.clone())),
+            Some(Value::Number(n)) if n.is_i64() => Some(Value::Number(n.clone())),
+            Some(_) => return None, // rmcp's reading of anything else stands
+        };
+        Some(Lean::Call(Box::new(LeanCall {
+            id,
+            name: params.name,
+            arguments: Value::Object(params.arguments.unwrap_or_default()),
+            progress,
+            traced: trace_of(&meta),
+        })))
+    }
+}
+
+/// What the lean path takes from a line.
+enum Lean<'a> {
+    Call(Box<LeanCall<'a>>),
+    /// `notifications/cancelled` naming this request id.
+    Cancel(&'a RawValue),
+}
+
+/// A `tools/call` read by the lean path.
+struct LeanCall<'a> {
+    id: &'a RawValue,
+    name: String,
+    arguments: Value,
+    progress: Option<Value>,
+    traced: Option<crate::telemetry::TraceContext>,
+}
+
+impl LeanCall<'_> {
+    /// Runs the call and writes its answer (or the JSON-RPC error of a session refused).
+    fn run(
+        self,
+        door: Arc<AirlockMcp>,
+        frames: mpsc::Sender<Vec<u8>>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let id = self.id.to_owned();
+        let (name, arguments, progress, traced) =
+            (self.name, self.arguments, self.progress, self.traced);
+        async move {
+            let answered = async {
+                let peer = door.peer().cloned().ok_or_else(|| {
+                    rmcp::ErrorData::internal_error("the client is not connected", None)
+                })?;
+                let (caller, session) = door.session_here().await?;
+                let typed = door.core().has_output_schema(&name);
+                let asked = Asked {
+                    caller,
+                    session,
+                    progress,
+                    traced,
+                };
+                let response = door.in_session(&peer, name, arguments, asked).await?;
+                Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
+            }
+            .await;
+            let mut frame = Vec::with_capacity(256);
+            frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+            frame.extend_from_slice(id.get().as_bytes());
+            match answered {
+                Ok(result) => {
+                    frame.extend_from_slice(b",\"result\":");
+                    frame.extend_from_slice(result.as_bytes());
+                }
+                Err(error) => {
+                    frame.extend_from_slice(b",\"error\":");
+                    let _ = serde_json::to_writer(&mut frame, &error);
+                }
+            }
+            frame.extend_from_slice(b"}\n");
+            let _ = frames.send(frame).await;
+        }
+    }
+}
+
+/// The `CallToolResult` of `response` as JSON text: [`call_result`]'s encoding, or rmcp's
+/// when a content block is not one rmcp knows (rmcp's door then sends it as text).
+fn encoded(response: &crate::service::ToolResponse, typed: bool) -> String {
+    let plain = match &response.output {
+        crate::service::ToolOutput::Content(content) => {
+            content.content.iter().all(crate::mcp::frames::known_block)
+        }
+        _ => true,
+    };
+    let text = match plain {
+        true => serde_json::to_string(&call_result(response, typed)),
+        false => serde_json::to_string(&super::mcp::result_of(response, typed)),
+    };
+    text.unwrap_or_else(|_| {
+        r#"{"content":[{"type":"text","text":"internal error"}],"isError":true}"#.into()
+    })
+}
+
+/// A JSON-RPC id: a string or a number.
+fn is_id(id: &RawValue) -> bool {
+    matches!(id.get().as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct Cancelled<'a> {
+    #[serde(borrow, rename = "requestId")]
+    request_id: &'a RawValue,
+}
