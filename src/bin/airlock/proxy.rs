@@ -48,7 +48,11 @@ pub(crate) fn proxy(
     };
     runtime.block_on(async move {
         // The exporters run on this runtime: started inside it, before anything is logged.
-        let telemetry = match logging(&config.telemetry, config.audit.path.is_some()) {
+        // Over stdio there is no HTTP door to serve `/metrics` on: the metrics are counted
+        // only when `metrics_listen` serves them.
+        let mut telemetry_config = config.telemetry.clone();
+        telemetry_config.metrics &= listen.is_some();
+        let telemetry = match logging(&telemetry_config, config.audit.path.is_some()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("airlock: {e}");
@@ -56,7 +60,7 @@ pub(crate) fn proxy(
             }
         };
         let proxy = match Proxy::start(&config, target).await {
-            Ok(p) if config.telemetry.metrics => p.with_metrics(telemetry.metrics().clone()),
+            Ok(p) if telemetry_config.metrics => p.with_metrics(telemetry.metrics().clone()),
             Ok(p) => p,
             Err(e) => {
                 eprintln!("airlock: {e}");
