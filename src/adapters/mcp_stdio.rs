@@ -58,7 +58,9 @@ impl AirlockMcp {
         });
         let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
         let mut line = Vec::new();
-        let mut calls = tokio::task::JoinSet::new();
+        // A permit per call under way: at most MAX_CALLS, and all of them back once every
+        // call has ended.
+        let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CALLS));
         let mut running: HashMap<Box<str>, tokio::task::AbortHandle> = HashMap::new();
         loop {
             line.clear();
@@ -73,14 +75,18 @@ impl AirlockMcp {
                 }
                 Read::End => break,
             }
-            while calls.try_join_next().is_some() {}
-            if calls.len() >= MAX_CALLS {
-                calls.join_next().await;
-            }
             match door.lean(&line) {
                 Some(Lean::Call(call)) => {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        break;
+                    };
                     let id: Box<str> = call.id.get().into();
-                    let handle = calls.spawn(call.run(door.clone(), frames.clone()));
+                    let run = call.run(door.clone(), frames.clone());
+                    let handle = tokio::spawn(async move {
+                        run.await;
+                        drop(permit);
+                    })
+                    .abort_handle();
                     if running.len() >= MAX_CALLS {
                         running.retain(|_, h| !h.is_finished());
                     }
@@ -104,7 +110,7 @@ impl AirlockMcp {
         // The client said all it will: rmcp sees the end, the calls under way finish.
         let _ = to_rmcp.shutdown().await;
         drop(to_rmcp);
-        while calls.join_next().await.is_some() {}
+        let _ = permits.acquire_many(MAX_CALLS as u32).await;
         let _ = serving.await;
         drop(frames);
         writing.await.unwrap_or(Ok(()))

@@ -44,6 +44,7 @@ pub(super) fn answer_of(answer: Answer, capabilities: Option<&ClientCapabilities
     let stateless = capabilities.is_some();
     match answer {
         Answer::Complete(result) => response_of(result),
+        Answer::Content(content, is_error) => ToolResponse::content(content, is_error),
         Answer::Missing(missing) => {
             // Asked of the client as it is, a request it cannot answer: the door refuses it
             // with `-32021` naming the same capabilities, as the upstream did. Only for

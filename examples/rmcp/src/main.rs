@@ -17,7 +17,6 @@ mod tools;
 use agent_airlock::Airlock;
 use agent_airlock::adapters::mcp::AirlockMcp;
 use agent_airlock::layers::sandbox;
-use rmcp::ServiceExt;
 use tools::tools;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,11 +33,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let config = stack::config("example-rmcp")?;
     let router = tools();
     let airlock = Airlock::from_config(&config, router.catalog())?;
-    let server = AirlockMcp::new(airlock.service(router), airlock.catalog().clone())
+    // rmcp serves the protocol; an ordinary `tools/call` takes the door's lean path.
+    AirlockMcp::new(airlock.service(router), airlock.catalog().clone())
         .policy(airlock.policy().clone())
-        .serve((tokio::io::stdin(), tokio::io::stdout()))
+        .serve_stream(tokio::io::stdin(), tokio::io::stdout())
         .await?;
-    server.waiting().await?;
     if let Some(audit) = airlock.audit() {
         audit.flush().await?;
     }

@@ -95,6 +95,8 @@ impl ClientRequests for Asker {
 pub(crate) enum Answer {
     /// The call's result.
     Complete(CallToolResult),
+    /// The call's result, its content blocks checked and kept as JSON (the lean path).
+    Content(crate::service::McpContent, bool),
     /// The upstream's own multi-round trip: what it asks, and its state.
     InputRequired(Value),
     /// The upstream refused: answering needs these capabilities of the client's, which

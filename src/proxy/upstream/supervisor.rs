@@ -315,9 +315,12 @@ impl Upstream {
         let _flight = self.rounds.start();
         let timeout = self.config.call_timeout();
         let deadline = Instant::now() + timeout;
-        let peer = tokio::time::timeout(timeout, self.peer())
-            .await
-            .map_err(|_| "the upstream server did not start in time".to_owned())??;
+        let peer = match self.current() {
+            Some(peer) => peer,
+            None => tokio::time::timeout(timeout, self.peer())
+                .await
+                .map_err(|_| "the upstream server did not start in time".to_owned())??,
+        };
         let left = deadline.saturating_duration_since(Instant::now());
         // The lean path, when nothing of the call needs rmcp: its answer read off the
         // upstream's stdout (see `wire.rs`).

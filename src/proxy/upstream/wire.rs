@@ -134,12 +134,38 @@ pub(super) fn answer_of(line: &[u8]) -> Result<super::rounds::Answer, String> {
     let unreadable = || "the upstream server failed the call: its answer is not a tool result";
     let reply: Reply<'_> = serde_json::from_slice(line).map_err(|_| unreadable())?;
     match (reply.result, reply.error) {
-        (Some(result), None) => serde_json::from_str(result.get())
-            .map(super::rounds::Answer::Complete)
-            .map_err(|_| unreadable().to_owned()),
+        (Some(result), None) => {
+            // Blocks of the kinds MCP defines, each with what its kind must hold, kept as
+            // they came; anything else is read by rmcp's model, which decides.
+            if let Ok(plain) = serde_json::from_str::<PlainResult>(result.get())
+                && plain.content.iter().all(crate::mcp::frames::known_block)
+            {
+                let content = crate::service::McpContent {
+                    content: plain.content,
+                    structured: plain.structured,
+                };
+                return Ok(super::rounds::Answer::Content(
+                    content,
+                    plain.is_error.unwrap_or(false),
+                ));
+            }
+            serde_json::from_str(result.get())
+                .map(super::rounds::Answer::Complete)
+                .map_err(|_| unreadable().to_owned())
+        }
         (None, Some(error)) => super::rounds::Answer::refused(error),
         _ => Err(unreadable().to_owned()),
     }
+}
+
+/// A tool result as the lean path reads it.
+#[derive(Deserialize)]
+struct PlainResult {
+    content: Vec<serde_json::Value>,
+    #[serde(rename = "structuredContent", default)]
+    structured: Option<serde_json::Value>,
+    #[serde(rename = "isError", default)]
+    is_error: Option<bool>,
 }
 
 /// A lean call under way: forgotten when it ends, and cancelled upstream when it ends
