@@ -82,10 +82,12 @@ impl AirlockMcp {
                     };
                     let id: Box<str> = call.id.get().into();
                     let run = call.run(door.clone(), frames.clone());
-                    let handle = tokio::spawn(async move {
+                    // Boxed: the task holds a pointer, not the whole call's state, which
+                    // spawning would otherwise copy, and copy again as it ends.
+                    let handle = tokio::spawn(Box::pin(async move {
                         run.await;
                         drop(permit);
-                    })
+                    }))
                     .abort_handle();
                     if running.len() >= MAX_CALLS {
                         running.retain(|_, h| !h.is_finished());
