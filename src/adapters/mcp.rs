@@ -629,6 +629,7 @@ impl ServerHandler for AirlockMcp {
                 session,
                 progress,
                 traced,
+                frames: None,
             };
             let response = self
                 .in_session(&context.peer, name, arguments, asked)
@@ -654,6 +655,7 @@ impl ServerHandler for AirlockMcp {
         let notices = Notices {
             progress,
             level: mcp_rounds::log_level(&request.meta, &context)?,
+            frames: None,
         };
         if let Some(token) = &notices.progress {
             call.extensions

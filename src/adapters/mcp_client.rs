@@ -80,6 +80,9 @@ impl ClientRequests for Downstream {
     }
 }
 
+/// How what a call reports is sent: a notification's method and params.
+type Sender = dyn Fn(&'static str, Value) + Send + Sync;
+
 /// What a call may send its client before it answers.
 #[derive(Debug, Default)]
 pub(super) struct Notices {
@@ -87,6 +90,10 @@ pub(super) struct Notices {
     pub(super) progress: Option<Value>,
     /// The least severe log message the client hears, when it set one.
     pub(super) level: Option<LogLevel>,
+    /// The stream the call's answer will be written to, when the door writes it (the
+    /// stdio door's lean path): what the tool reports goes there first, as JSON-RPC
+    /// notifications, in order, ahead of the answer.
+    pub(super) frames: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 impl Notices {
@@ -101,29 +108,20 @@ impl Notices {
         if self.progress.is_none() && self.level.is_none() {
             return core.call(call).await;
         }
+        if let Some(frames) = self.frames.clone() {
+            self.install(&mut call, move |method, params| {
+                let frame =
+                    serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
+                let mut frame = serde_json::to_vec(&frame).unwrap_or_default();
+                frame.push(b'\n');
+                let _ = frames.try_send(frame);
+            });
+            return core.call(call).await;
+        }
         let (sender, mut sent) = mpsc::channel::<(&'static str, Value)>(BACKLOG);
-        if let Some(token) = &self.progress {
-            let (sender, token) = (sender.clone(), token.clone());
-            call.extensions
-                .insert(Progress::new(move |update: ProgressUpdate| {
-                    let mut params = json!({"progressToken": token, "progress": update.progress});
-                    if let Some(total) = update.total {
-                        params["total"] = json!(total);
-                    }
-                    if let Some(message) = update.message {
-                        params["message"] = Value::String(message);
-                    }
-                    let _ = sender.try_send(("notifications/progress", params));
-                }));
-        }
-        if let Some(level) = self.level {
-            let sender = sender.clone();
-            call.extensions
-                .insert(Log::new(level, move |message: LogMessage| {
-                    let _ = sender.try_send(("notifications/message", message.to_params()));
-                }));
-        }
-        drop(sender);
+        self.install(&mut call, move |method, params| {
+            let _ = sender.try_send((method, params));
+        });
         let client = Downstream(peer.clone());
         let running = core.call(call);
         tokio::pin!(running);
@@ -142,6 +140,36 @@ impl Notices {
             }
         }
     }
+
+    /// Gives `call` the [`Progress`] and [`Log`] the client asked for, each report sent
+    /// with `send`.
+    fn install(
+        &self,
+        call: &mut ToolCall,
+        send: impl Fn(&'static str, Value) + Send + Sync + 'static,
+    ) {
+        let send: std::sync::Arc<Sender> = std::sync::Arc::new(send);
+        if let Some(token) = &self.progress {
+            let (send, token) = (send.clone(), token.clone());
+            call.extensions
+                .insert(Progress::new(move |update: ProgressUpdate| {
+                    let mut params = json!({"progressToken": token, "progress": update.progress});
+                    if let Some(total) = update.total {
+                        params["total"] = json!(total);
+                    }
+                    if let Some(message) = update.message {
+                        params["message"] = Value::String(message);
+                    }
+                    send("notifications/progress", params);
+                }));
+        }
+        if let Some(level) = self.level {
+            call.extensions
+                .insert(Log::new(level, move |message: LogMessage| {
+                    send("notifications/message", message.to_params());
+                }));
+        }
+    }
 }
 
 /// Who asks and what they asked to hear, as the door read it from the request.
@@ -154,6 +182,8 @@ pub(super) struct Asked {
     pub(super) progress: Option<Value>,
     /// The client's trace context.
     pub(super) traced: Option<crate::telemetry::TraceContext>,
+    /// Where the door writes the answer, when it writes it itself (see [`Notices`]).
+    pub(super) frames: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 /// The trace context a request's `_meta` carries (`traceparent`, `tracestate`).

@@ -29,6 +29,7 @@ impl AirlockMcp {
         let notices = Notices {
             progress: asked.progress,
             level: self.log_level(),
+            frames: asked.frames,
         };
         if let Some(token) = &notices.progress {
             call.extensions

@@ -136,8 +136,7 @@ impl AirlockMcp {
         let id = envelope.id.filter(|id| is_id(id))?;
         // Only a client of the handshake revisions, once initialized.
         let peer = self.peer()?;
-        let version = peer.peer_info()?.protocol_version.to_string();
-        if version.as_str() >= crate::mcp::STATELESS_VERSION {
+        if peer.peer_info()?.protocol_version.as_str() >= crate::mcp::STATELESS_VERSION {
             return None;
         }
         let params: Params = serde_json::from_str(envelope.params?.get()).ok()?;
@@ -202,6 +201,7 @@ impl LeanCall<'_> {
                     session,
                     progress,
                     traced,
+                    frames: Some(frames.clone()),
                 };
                 let response = door.in_session(&peer, name, arguments, asked).await?;
                 Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
