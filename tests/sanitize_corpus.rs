@@ -27,6 +27,16 @@ const POSITIVES: &[(&str, &str, &str)] = &[
         "jane [at] corp [dot] io",
     ),
     ("email", "mike(at)school(dot)edu", "mike(at)school(dot)edu"),
+    (
+        "email",
+        "ask ann   at   lab . dot  org? no: ann \t{at}  lab {dot} org",
+        "ann \t{at}  lab {dot} org",
+    ),
+    (
+        "email",
+        "Bo  <AT> Uni <DOT> Ac <DOT> UK",
+        "Bo  <AT> Uni <DOT> Ac <DOT> UK",
+    ),
     ("phone", "Call (555) 123-4567 now", "(555) 123-4567"),
     ("phone", "cell: 555.867.5309", "555.867.5309"),
     ("phone", "us +1 415 555 2671", "+1 415 555 2671"),

@@ -1,23 +1,34 @@
-//! The rules' automata: the rules split in two groups, each one lazy DFA, searched side by
-//! side as if they were one.
+//! The rules' automata: the rules split in two groups searched side by side as if they
+//! were one.
 //!
 //! One automaton over every rule pays, at its first texts, for states that combine the
 //! partial matches of all rules at once: on a megabyte of real source code that cost
-//! about 50 ms, twenty times the scan itself. Rules whose every match starts with one of
-//! a few literals (`ghp_`, `xoxb-`, `-----BEGIN`, a secret word) go in one group, the
-//! rules that start on a class of bytes (digit groups, addresses, e-mail) in the other:
-//! each group's states then combine only its own rules, and both together cost about
-//! half as much to warm up.
+//! about 50 ms, twenty times the scan itself. So the rules are split:
+//!
+//! - rules whose every match starts with one of a few rare literals, in any case (`ghp_`,
+//!   `xoxb-`, `-----BEGIN`, a secret word, `@`, `0x`): an Aho-Corasick automaton, built
+//!   whole at start (nothing to warm up), finds those literals, and the group's rules are
+//!   tried anchored at each, with a forward lazy DFA whose states are only those reached
+//!   from a rule's start;
+//! - the rules that start on a class of bytes (digit groups, addresses, IBANs): one lazy
+//!   DFA, searched unanchored.
 //!
 //! Searching them side by side gives exactly what one automaton would: the leftmost match
 //! of either group, and at the same start the rule listed first (a pattern's id is its
 //! priority). Each group's next match is kept until the scan passes its start, so every
-//! group is searched forward once per match it reports.
+//! group is searched forward once per match it reports. Once warm, one automaton over
+//! every rule is faster than two searches: a detector builds it after [`WHOLE_AFTER`]
+//! bytes.
 
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use aho_corasick::AhoCorasick;
+use regex_automata::hybrid;
 use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson;
+use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, Match, MatchKind, PatternID};
 use regex_syntax::hir::Hir;
@@ -25,8 +36,8 @@ use regex_syntax::hir::literal::Extractor;
 
 use super::error::SanitizeError;
 
-/// How many literals a group's rule may start with at least, and how short.
-const PREFIX_MIN_LEN: usize = 3;
+/// How many bytes of each literal the first group is searched by.
+const PREFIX_KEEP: usize = 4;
 
 /// The rules' automata.
 pub(super) struct Automata {
@@ -65,9 +76,114 @@ impl ByteSet {
 }
 
 struct Group {
-    regex: Regex,
+    search: Search,
     /// Per pattern of this group: its id among all patterns.
     global: Vec<PatternID>,
+}
+
+/// How a group is searched.
+enum Search {
+    /// By its automaton, unanchored.
+    Unanchored(Regex),
+    /// Every match of the group starts with one of a few literals (any case): the group
+    /// is searched by finding them and trying its rules anchored at each, with a forward
+    /// lazy DFA alone (no reverse automaton to build: the start is known).
+    Literals {
+        starts: AhoCorasick,
+        forward: Box<Forward>,
+    },
+}
+
+/// A forward lazy DFA for anchored searches, with a cache per thread that uses it.
+struct Forward {
+    dfa: hybrid::dfa::DFA,
+    caches: Pool<hybrid::dfa::Cache, CacheFn>,
+}
+
+type CacheFn = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+impl Group {
+    /// The group's leftmost match from `pos` on, by priority at its start.
+    fn find(&self, text: &str, pos: usize) -> Option<Match> {
+        let (starts, forward) = match &self.search {
+            Search::Unanchored(regex) => {
+                return regex
+                    .search(&Input::new(text).range(pos..))
+                    .map(|m| Match::new(self.global[m.pattern().as_usize()], m.span()));
+            }
+            Search::Literals { starts, forward } => (starts, forward),
+        };
+        // Every match starts where one of the literals does: the first place, in order,
+        // where a rule matches anchored is where the unanchored search would have found
+        // its leftmost match, and the rule it reports there is the same.
+        let mut at = pos;
+        while at < text.len() {
+            let candidate = starts.find(aho_corasick::Input::new(text).range(at..))?;
+            let input = Input::new(text)
+                .range(candidate.start()..)
+                .anchored(Anchored::Yes);
+            if let Some(m) = forward.search(&input) {
+                return Some(Match::new(self.global[m.pattern().as_usize()], m.span()));
+            }
+            at = candidate.start() + 1;
+        }
+        None
+    }
+
+    /// The match of an anchored `input`, its pattern this group's.
+    fn anchored(&self, input: &Input<'_>) -> Option<Match> {
+        match &self.search {
+            Search::Unanchored(regex) => regex.search(input),
+            Search::Literals { forward, .. } => forward.search(input),
+        }
+    }
+}
+
+impl Forward {
+    fn new(hirs: &[&Hir]) -> Result<Self, SanitizeError> {
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .nfa_size_limit(Some(256 << 20))
+                    .which_captures(thompson::WhichCaptures::None),
+            )
+            .build_many_from_hir(hirs)
+            .map_err(pattern_error)?;
+        let dfa = hybrid::dfa::DFA::builder()
+            .configure(
+                hybrid::dfa::Config::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .starts_for_each_pattern(true)
+                    .cache_capacity(64 << 20)
+                    // Cleared as often as it fills, never given up on: every search is
+                    // anchored and bounded by the rules' length.
+                    .minimum_cache_clear_count(None),
+            )
+            .build_from_nfa(nfa)
+            .map_err(pattern_error)?;
+        let owned = dfa.clone();
+        let create: CacheFn = Box::new(move || owned.create_cache());
+        Ok(Self {
+            dfa,
+            caches: Pool::new(create),
+        })
+    }
+
+    /// The match of an anchored `input`.
+    fn search(&self, input: &Input<'_>) -> Option<Match> {
+        let mut cache = self.caches.get();
+        // No byte makes the DFA quit and it never gives up (see `new`): an error cannot
+        // happen, and would mean no match.
+        let end = self.dfa.try_search_fwd(&mut cache, input).ok()??;
+        Some(Match::new(end.pattern(), input.start()..end.offset()))
+    }
+}
+
+fn pattern_error(e: impl std::fmt::Display) -> SanitizeError {
+    SanitizeError::Pattern {
+        name: "built-in".into(),
+        reason: e.to_string(),
+    }
 }
 
 /// Where a scan stands in each automaton it searches.
@@ -93,22 +209,35 @@ impl Automata {
         }
         let mut split: [Vec<(PatternID, &Hir)>; 2] = [Vec::new(), Vec::new()];
         let mut first = Vec::with_capacity(sources.len());
+        // The literals the first group's matches start with, lowercase, each once.
+        let mut literals: Vec<Vec<u8>> = Vec::new();
         for (i, hir) in hirs.iter().enumerate() {
-            let group = usize::from(!starts_with_literal(hir));
+            let starts = literal_starts(hir);
+            let group = usize::from(starts.is_none());
+            literals.extend(starts.into_iter().flatten());
             split[group].push((PatternID::new_unchecked(i), hir));
             first.push(first_bytes(hir));
         }
+        literals.sort_unstable();
+        literals.dedup();
         let mut place = vec![(0, PatternID::ZERO); sources.len()];
         let mut groups = Vec::new();
-        for members in split.into_iter().filter(|m| !m.is_empty()) {
+        for (led, members) in split.into_iter().enumerate() {
+            if members.is_empty() {
+                continue;
+            }
             let (global, sources): (Vec<PatternID>, Vec<&Hir>) = members.into_iter().unzip();
             for (local, g) in global.iter().enumerate() {
                 place[g.as_usize()] = (groups.len(), PatternID::new_unchecked(local));
             }
-            groups.push(Group {
-                regex: build(&sources, MatchKind::LeftmostFirst)?,
-                global,
-            });
+            let search = match led {
+                0 => Search::Literals {
+                    starts: literal_finder(&literals)?,
+                    forward: Box::new(Forward::new(&sources)?),
+                },
+                _ => Search::Unanchored(build(&sources, MatchKind::LeftmostFirst)?),
+            };
+            groups.push(Group { search, global });
         }
         Ok(Self {
             groups,
@@ -130,7 +259,7 @@ impl Automata {
                     .inspect_err(|e| tracing::error!(error = %e, "the rules cannot be built as one automaton"))
                     .ok()?;
                 Some(Group {
-                    regex,
+                    search: Search::Unanchored(regex),
                     global: (0..self.hirs.len()).map(PatternID::new_unchecked).collect(),
                 })
             });
@@ -160,10 +289,7 @@ impl Automata {
                     None => true,
                 };
             if stale {
-                *found = group
-                    .regex
-                    .search(&Input::new(text).range(pos..))
-                    .map(|m| Match::new(group.global[m.pattern().as_usize()], m.span()));
+                *found = group.find(text, pos);
                 *from = pos;
                 if found.is_none() {
                     *slot = None;
@@ -185,8 +311,7 @@ impl Automata {
         self.groups
             .iter()
             .filter_map(|g| {
-                g.regex
-                    .search(&input)
+                g.anchored(&input)
                     .map(|m| Match::new(g.global[m.pattern().as_usize()], m.span()))
             })
             .min_by_key(Match::pattern)
@@ -199,8 +324,7 @@ impl Automata {
             .range(at..)
             .anchored(Anchored::Pattern(local));
         self.groups[group]
-            .regex
-            .search(&input)
+            .anchored(&input)
             .map(|m| Match::new(pid, m.span()))
     }
 
@@ -220,14 +344,80 @@ impl Automata {
     }
 }
 
-/// Whether every match of `hir` starts with one of a finite set of literals of at least
-/// [`PREFIX_MIN_LEN`] bytes.
-fn starts_with_literal(hir: &Hir) -> bool {
-    let prefixes = Extractor::new().extract(hir);
-    prefixes.is_finite()
-        && prefixes
-            .min_literal_len()
-            .is_some_and(|n| n >= PREFIX_MIN_LEN)
+/// The literals every match of `hir` starts with, lowercase, each once, when they are a
+/// finite set and each is rare enough in text to be worth finding first (see
+/// [`selective`]).
+fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    // Lowercase first: a case-insensitive word is then one literal, not one per case.
+    let mut prefixes = Extractor::new().extract(&lowercase(hir));
+    // A few bytes are as selective as the whole literal, and far fewer to build.
+    prefixes.keep_first_bytes(PREFIX_KEEP);
+    let mut literals: Vec<Vec<u8>> = prefixes
+        .literals()?
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    literals.sort_unstable();
+    literals.dedup();
+    literals.iter().all(|l| selective(l)).then_some(literals)
+}
+
+/// `hir` with every ASCII letter lowercase: what it matches, in any case, the result
+/// matches ignoring case.
+fn lowercase(hir: &Hir) -> Hir {
+    use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Literal(literal) => Hir::literal(literal.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(class)) => {
+            // (the class, with its capitals' lowercase) without capitals
+            let lower = class.ranges().iter().filter_map(|r| {
+                let (start, end) = (r.start().max(b'A'), r.end().min(b'Z'));
+                (start <= end).then(|| ClassBytesRange::new(start + 32, end + 32))
+            });
+            let mut folded = ClassBytes::new(class.ranges().iter().copied().chain(lower));
+            folded.difference(&ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]));
+            match folded.ranges() {
+                [one] if one.start() == one.end() => Hir::literal([one.start()]),
+                _ => Hir::class(Class::Bytes(folded)),
+            }
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(lowercase(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(capture) => Hir::capture(Capture {
+            sub: Box::new(lowercase(&capture.sub)),
+            ..capture.clone()
+        }),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(lowercase).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(lowercase).collect()),
+        _ => hir.clone(),
+    }
+}
+
+/// Whether text holds `literal` rarely enough: two bytes or more, not all digits (`0x`,
+/// `sk`, `ghp_`), or one punctuation byte (`@`). Digits alone and single letters start
+/// too many words and numbers.
+fn selective(literal: &[u8]) -> bool {
+    match literal {
+        [] => false,
+        [b] => b.is_ascii_punctuation(),
+        l => !l.iter().all(u8::is_ascii_digit),
+    }
+}
+
+/// Finds where any of `literals` starts, in any ASCII case: a deterministic automaton
+/// built at once, so a fresh detector searches as fast as a warm one.
+fn literal_finder(literals: &[Vec<u8>]) -> Result<AhoCorasick, SanitizeError> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(literals)
+        .map_err(|e| SanitizeError::Pattern {
+            name: "built-in".into(),
+            reason: e.to_string(),
+        })
 }
 
 /// The bytes a match of `hir` can start with (every byte when that cannot be told).
@@ -350,6 +540,34 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn rules_led_by_rare_literals_are_found_by_them_in_any_case() {
+        let starts = |pattern: &str| {
+            literal_starts(&syntax::parse_with(pattern, &syntax_config()).unwrap()).map(|l| {
+                l.iter()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        // A case-insensitive word is one literal, cut to its first bytes.
+        assert_eq!(
+            starts("(?i)(?:proxy-)?authorization[:=]").unwrap(),
+            ["auth", "prox"]
+        );
+        assert_eq!(
+            starts("(?i:dd|datadog)_?api").unwrap(),
+            ["data", "dd_a", "ddap"]
+        );
+        assert_eq!(starts("ghp_[A-Za-z0-9]{36}").unwrap(), ["ghp_"]);
+        assert_eq!(starts("@[a-z]{2,8}").unwrap(), ["@"]);
+        assert_eq!(starts("0x[0-9a-f]{40}").unwrap(), ["0x"]);
+        // Single letters, digits and classes start too much text.
+        assert_eq!(starts("[MNO][A-Za-z0-9]{23}"), None);
+        assert_eq!(starts("[0-9]{8}:AA"), None);
+        assert_eq!(starts(r"(?:\+|\b)[0-9]{7}"), None);
+        assert_eq!(starts("[A-Za-z0-9]{14}\\.atlasv1"), None);
     }
 
     #[test]

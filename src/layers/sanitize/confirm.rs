@@ -44,11 +44,13 @@ impl Detector {
         let mut emit = |s: usize, e: usize| self.emit(id, text, s, e, found);
         match rule.check {
             Check::WrittenEmail => {
-                // The match starts at the written-out `at`: the local part is before it.
-                let local = run_back(b, start, scan.floor.get(), BACK_LIMIT, |c| {
+                // The match starts at the written-out `at`, after up to three blanks; the
+                // local part is before them.
+                let blanks = run_back(b, start, scan.floor.get(), 3, |c| c.is_ascii_whitespace());
+                let local = run_back(b, blanks, scan.floor.get(), BACK_LIMIT, |c| {
                     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
                 });
-                if local == start || (local > 0 && b[local - 1].is_ascii_alphanumeric()) {
+                if local == blanks || (local > 0 && b[local - 1].is_ascii_alphanumeric()) {
                     return None;
                 }
                 emit(local, end);

@@ -135,7 +135,9 @@ fn india(rule: Rule) -> Rule {
 const OBFUSCATED_TLDS: &str = "com|org|net|edu|gov|mil|int|io|co|ai|dev|app|info|biz|me|us|uk|de|fr|es|it|nl|se|no|fi|dk|pl|ch|at|be|ie|pt|in|jp|cn|kr|au|nz|ca|br|mx|ru|za|sg|hk";
 
 fn obfuscated_email_pattern() -> String {
-    let at = r"\s{0,3}(?:\[at\]|\(at\)|\{at\}|<at>|\sat\s)\s{0,3}";
+    // No blanks before the `at`: the match starts at it, a literal the scan finds first,
+    // and the check steps back over them (see `Check::WrittenEmail`).
+    let at = r"(?:\[at\]|\(at\)|\{at\}|<at>|\sat\s)\s{0,3}";
     let dot = r"\s{0,3}(?:\[dot\]|\(dot\)|\{dot\}|<dot>|\sdot\s)\s{0,3}";
     format!(
         r"(?i){at}[a-z0-9-]{{1,63}}(?:{dot}[a-z0-9-]{{1,63}}){{0,3}}{dot}(?:{OBFUSCATED_TLDS})(?-u:\b)"
