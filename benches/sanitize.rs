@@ -146,6 +146,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("colons", "::"),
     ("hex_colon", "aa:"),
     ("jwt_start", "eyJ"),
+    ("jwt_in_token", "sk.eyJ_3"),
     ("sk_dash", "sk-"),
     ("at_dot", "a@b."),
     ("bearer", "Bearer "),
@@ -241,6 +242,20 @@ fn bench(c: &mut Criterion) {
                 let mut counts = Counts::new();
                 black_box(sanitizer.sanitize_text(black_box(text), &mut counts).len())
             })
+        });
+    }
+    group.finish();
+
+    // The same inputs in a fresh sanitizer (what a new process pays, and the search by
+    // literals and anchored rules that a detector uses before it builds one automaton).
+    let mut group = c.benchmark_group("adversarial_cold");
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_millis(300));
+    group.measurement_time(std::time::Duration::from_secs(1));
+    for (name, size, text) in inputs.iter().filter(|(_, size, _)| *size == 1 << 20) {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::new(name.as_str(), size), text, |b, text| {
+            b.iter_custom(|iters| cold(iters, text))
         });
     }
     group.finish();
@@ -380,6 +395,21 @@ fn real_texts() -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// The time `iters` fresh sanitizers (default config) take to sanitize `text`, each its
+/// first text: their build is not counted.
+fn cold(iters: u64, text: &str) -> std::time::Duration {
+    let config = SanitizeConfig::default();
+    let mut spent = std::time::Duration::ZERO;
+    for _ in 0..iters {
+        let fresh = Sanitizer::new(&config).expect("sanitizer");
+        let started = std::time::Instant::now();
+        let mut counts = Counts::new();
+        black_box(fresh.sanitize_text(black_box(text), &mut counts).len());
+        spent += started.elapsed();
+    }
+    spent
+}
+
 /// Text nobody here wrote, in a fresh sanitizer (its automaton's cache empty: what a new
 /// process or worker pays on its first output) and warm; and what building one costs.
 fn real(c: &mut Criterion) {
@@ -393,17 +423,7 @@ fn real(c: &mut Criterion) {
     for (name, text) in real_texts() {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::new("cold", name), &text, |b, text| {
-            b.iter_custom(|iters| {
-                let mut spent = std::time::Duration::ZERO;
-                for _ in 0..iters {
-                    let fresh = Sanitizer::new(&config).expect("sanitizer");
-                    let started = std::time::Instant::now();
-                    let mut counts = Counts::new();
-                    black_box(fresh.sanitize_text(black_box(text), &mut counts).len());
-                    spent += started.elapsed();
-                }
-                spent
-            })
+            b.iter_custom(|iters| cold(iters, text))
         });
         group.bench_with_input(BenchmarkId::new("warm", name), &text, |b, text| {
             b.iter(|| {

@@ -35,6 +35,7 @@ use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::Extractor;
 
 use super::error::SanitizeError;
+use super::rules::MAX_MATCH_BYTES;
 
 /// How many bytes of each literal the first group is searched by.
 const PREFIX_KEEP: usize = 4;
@@ -98,7 +99,13 @@ enum Search {
 struct Forward {
     dfa: hybrid::dfa::DFA,
     caches: Pool<hybrid::dfa::Cache, CacheFn>,
+    /// The longest match of any of its rules.
+    longest: usize,
 }
+
+/// Failed anchored tries in a row after which a literal-led group looks for its next match
+/// unanchored first.
+const DENSE_FAILURES: u32 = 16;
 
 type CacheFn = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
@@ -117,6 +124,7 @@ impl Group {
         // where a rule matches anchored is where the unanchored search would have found
         // its leftmost match, and the rule it reports there is the same.
         let mut at = pos;
+        let mut failed = 0;
         while at < text.len() {
             let candidate = starts.find(aho_corasick::Input::new(text).range(at..))?;
             let input = Input::new(text)
@@ -126,6 +134,15 @@ impl Group {
                 return Some(Match::new(self.global[m.pattern().as_usize()], m.span()));
             }
             at = candidate.start() + 1;
+            failed += 1;
+            if failed == DENSE_FAILURES {
+                // Literals everywhere and no rule matching (`-----…`, a prefix repeated):
+                // one unanchored pass says where the next match ends, if anywhere, and it
+                // starts at most the rules' longest match before that.
+                let end = forward.end(&Input::new(text).range(at..))?;
+                at = at.max(end.saturating_sub(forward.longest));
+                failed = 0;
+            }
         }
         None
     }
@@ -163,10 +180,23 @@ impl Forward {
             .map_err(pattern_error)?;
         let owned = dfa.clone();
         let create: CacheFn = Box::new(move || owned.create_cache());
+        let longest = hirs
+            .iter()
+            .map(|h| h.properties().maximum_len().unwrap_or(MAX_MATCH_BYTES))
+            .max()
+            .unwrap_or(0);
         Ok(Self {
             dfa,
             caches: Pool::new(create),
+            longest,
         })
+    }
+
+    /// Where the leftmost match of an unanchored `input` ends.
+    fn end(&self, input: &Input<'_>) -> Option<usize> {
+        let mut cache = self.caches.get();
+        let end = self.dfa.try_search_fwd(&mut cache, input).ok()??;
+        Some(end.offset())
     }
 
     /// The match of an anchored `input`.
@@ -532,14 +562,26 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        (0..200)
+        let mut texts: Vec<String> = (0..200)
             .map(|_| {
                 let n = 1 + next() % 40;
                 (0..n)
                     .map(|_| pieces[(next() % pieces.len() as u64) as usize])
                     .collect()
             })
-            .collect()
+            .collect();
+        // Literals at every byte and no rule matching, then matches: the literal-led group
+        // looks ahead unanchored.
+        for (dense, then) in [
+            ("-", "-----BEGIN RSA PRIVATE KEY-----"),
+            ("sk.eyJ_3", "ghp_Zq81ksjAQm9yTz7kWx2Lp8aZQm9yTz7kWx2L"),
+            ("A", "AAAAAAAAAAAAAAAAAAAAA"),
+            ("key", " password=hunter2"),
+        ] {
+            texts.push(format!("{}{then} {}", dense.repeat(600), dense.repeat(40)));
+            texts.push(format!("{then}{}{then}", dense.repeat(5000)));
+        }
+        texts
     }
 
     #[test]
