@@ -412,12 +412,15 @@ fn lowercase(hir: &Hir) -> Hir {
             }
         }
         HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            min: rep.min,
+            max: rep.max,
+            greedy: rep.greedy,
             sub: Box::new(lowercase(&rep.sub)),
-            ..rep.clone()
         }),
         HirKind::Capture(capture) => Hir::capture(Capture {
+            index: capture.index,
+            name: capture.name.clone(),
             sub: Box::new(lowercase(&capture.sub)),
-            ..capture.clone()
         }),
         HirKind::Concat(subs) => Hir::concat(subs.iter().map(lowercase).collect()),
         HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(lowercase).collect()),
