@@ -55,9 +55,8 @@ struct Restarts {
 
 /// An MCP server, as a client sees it. Calls go to the running process (or the open
 /// session); a process that has exited (a connection that was lost) is started (opened)
-/// again at the next call, after a pause that doubles (from 100 ms to
-/// `max_restart_delay`) while it keeps failing. A command's stderr is logged line by line,
-/// masked by the sanitizer.
+/// again at the next call, after a pause that doubles (from 100 ms to `max_restart_delay`)
+/// while it keeps failing. A command's stderr is logged line by line, masked.
 pub struct Upstream {
     target: Target,
     config: ProxyConfig,
@@ -303,9 +302,9 @@ impl Upstream {
     }
 
     /// Calls a tool, within the call timeout; what the upstream reports about it (its
-    /// progress, its log messages) goes to whoever `heard` names; with `asker`, the upstream's questions during the call go there. `Err`
-    /// says, for the caller, what went wrong with the upstream (it exited, did not answer
-    /// in time, answered something else).
+    /// progress, its log messages) goes to whoever `heard` names, its questions to `asker`.
+    /// `Err` says, for the caller, what went wrong with the upstream (it exited, did not
+    /// answer in time, answered something else).
     pub(crate) async fn call(
         &self,
         params: CallToolRequestParams,
@@ -415,8 +414,8 @@ impl Upstream {
         }
     }
 
-    /// The running stdio upstream's wire, for a call that hears no log messages and asks
-    /// nothing, to an upstream spoken to at a handshake revision.
+    /// The running stdio upstream's wire (the caller has its peer), for a call that hears
+    /// no log messages and asks nothing, to an upstream spoken to at a handshake revision.
     fn wire_for(
         &self,
         heard: &super::client::Heard,
@@ -425,8 +424,8 @@ impl Upstream {
         if heard.log.is_some() || asker.is_some() || self.lifecycle().is_some() {
             return None;
         }
-        self.current()?;
-        self.wire.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let wire = self.wire.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        wire.filter(|w| !w.ended())
     }
 
     /// Drops the current connection, so the next call starts a new one.
@@ -517,8 +516,8 @@ impl Upstream {
             Err(_) => return Err("the upstream server did not start in time".into()),
         };
         let peer = spawned.peer;
-        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
         *self.wire.lock().unwrap_or_else(|p| p.into_inner()) = spawned.wire;
+        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(peer.clone());
         if self.starts() > 1 {
             // A new process (or session) may serve other tools: look again.
             self.tools_changed.notify_one();
@@ -533,6 +532,11 @@ impl Upstream {
     }
 
     fn current(&self) -> Option<Peer<RoleClient>> {
+        // A stdio upstream whose stdout ended has exited, whether rmcp knows yet or not.
+        let wire = self.wire.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if wire.is_some_and(|w| w.ended()) {
+            return None;
+        }
         let peer = self.peer.lock().unwrap_or_else(|p| p.into_inner());
         peer.as_ref().filter(|p| !p.is_transport_closed()).cloned()
     }

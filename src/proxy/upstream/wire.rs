@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
@@ -34,6 +34,8 @@ const OUTBOX: usize = 64;
 /// The lean calls to one run of a stdio upstream.
 pub(super) struct Wire {
     outbox: mpsc::Sender<Vec<u8>>,
+    /// The upstream's stdout has ended: the process is gone, whatever rmcp knows yet.
+    ended: AtomicBool,
     waiting: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
 }
@@ -68,6 +70,7 @@ impl Wire {
         let (rmcp_reads, to_rmcp) = tokio::io::simplex(64 * 1024);
         let wire = Arc::new(Self {
             outbox: outbox.clone(),
+            ended: AtomicBool::new(false),
             waiting: Mutex::default(),
             next: AtomicU64::new(FIRST_ID),
         });
@@ -104,7 +107,15 @@ impl Wire {
         frame.extend_from_slice(b",\"method\":\"tools/call\",\"params\":");
         serde_json::to_writer(&mut frame, &params).map_err(|_| Gone)?;
         frame.extend_from_slice(b"}\n");
-        self.lock().insert(id, Waiting { answer, progress });
+        {
+            // Under the lock the reader ends with: a call is either waiting before the
+            // end (and told of it) or sees the end and never waits.
+            let mut waiting = self.lock();
+            if self.ended() {
+                return Err(Gone);
+            }
+            waiting.insert(id, Waiting { answer, progress });
+        }
         let mut pending = Pending {
             wire: self,
             id,
@@ -114,6 +125,11 @@ impl Wire {
         let line = answered.await.map_err(|_| Gone)?;
         pending.answered = true;
         Ok(line)
+    }
+
+    /// Whether the upstream's stdout has ended (set before any waiting call hears of it).
+    pub(super) fn ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiting>> {
@@ -307,9 +323,55 @@ async fn read_upstream(
             }
         }
     }
-    // rmcp sees the end; the lean calls waiting are told the upstream is gone.
-    let _ = to_rmcp.shutdown().await;
+    // The next call starts the upstream again, even before rmcp has seen the end; the
+    // lean calls waiting are told the upstream is gone.
     if let Some(wire) = wire.upgrade() {
-        wire.lock().clear();
+        let mut waiting = wire.lock();
+        wire.ended.store(true, Ordering::Release);
+        waiting.clear();
+    }
+    let _ = to_rmcp.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wire to a process that exits at once, and the end read.
+    async fn ended() -> Arc<Wire> {
+        let mut child = tokio::process::Command::new("true")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("true runs");
+        let relay = ProgressRelay {
+            sanitizer: None,
+            downstream: Arc::new(Mutex::new(None)),
+        };
+        let (wire, (mut rmcp_reads, _rmcp_writes)) = Wire::connect(
+            child.stdin.take().unwrap(),
+            child.stdout.take().unwrap(),
+            relay,
+        );
+        // rmcp's side sees the end once the wire has.
+        let mut rest = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut rmcp_reads, &mut rest)
+            .await
+            .unwrap();
+        let _ = child.wait().await;
+        wire
+    }
+
+    #[tokio::test]
+    async fn a_call_after_the_upstream_exited_is_told_so_and_never_waits() {
+        let wire = ended().await;
+        assert!(wire.ended());
+        let params = rmcp::model::CallToolRequestParams::new("echo");
+        let called =
+            tokio::time::timeout(std::time::Duration::from_secs(5), wire.call(params, None))
+                .await
+                .expect("answered at once, not left waiting for an answer that cannot come");
+        assert!(called.is_err());
+        assert!(wire.lock().is_empty());
     }
 }
