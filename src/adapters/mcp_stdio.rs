@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::mcp::AirlockMcp;
 use super::mcp_client::{Asked, trace_of};
-use crate::mcp::frames::{FrameSink, Read, read_line, write_frames};
+use crate::mcp::frames::{Envelope, FrameSink, Read, pass_line, read_line, write_frames};
 use crate::mcp::result::call_result;
 
 /// Messages waiting for the writer; a client that stops reading holds the door back.
@@ -100,11 +100,8 @@ impl AirlockMcp {
                     }
                 }
                 _ => {
-                    if to_rmcp.write_all(&line).await.is_err() {
+                    if pass_line(&mut to_rmcp, &line).await.is_err() {
                         break; // rmcp has stopped serving
-                    }
-                    if line.last() != Some(&b'\n') && to_rmcp.write_all(b"\n").await.is_err() {
-                        break;
                     }
                 }
             }
@@ -247,18 +244,6 @@ fn encoded(response: &crate::service::ToolResponse, typed: bool) -> String {
 /// A JSON-RPC id: a string or a number.
 fn is_id(id: &RawValue) -> bool {
     matches!(id.get().as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    jsonrpc: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,11 @@
 //! task puts every message on the stream whole; what rmcp writes reaches that writer a
 //! message at a time.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
@@ -52,6 +56,32 @@ pub(crate) async fn read_line<R: AsyncRead + Unpin>(
             Ok(_) => {}
         }
     }
+}
+
+/// A JSON-RPC message's envelope, read borrowing its line: only what tells where it goes.
+#[derive(Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(borrow, default)]
+    pub(crate) jsonrpc: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(crate) method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) params: Option<&'a RawValue>,
+}
+
+/// Passes `line` on to `writer` (rmcp's side of a stream) as one line, ending it with a
+/// newline if the stream's last line had none.
+pub(crate) async fn pass_line<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    line: &[u8],
+) -> std::io::Result<()> {
+    writer.write_all(line).await?;
+    if line.last() != Some(&b'\n') {
+        writer.write_all(b"\n").await?;
+    }
+    Ok(())
 }
 
 /// Writes every message sent on `outbox`, those waiting together, until every sender is

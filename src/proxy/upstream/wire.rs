@@ -11,7 +11,6 @@
 //! ends, rmcp sees the end too (and the supervisor starts the upstream again), and every
 //! lean call waiting is told the upstream is gone.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::client::{Downstream, Listener, Reported, pass_progress};
 use crate::layers::sanitize::Sanitizer;
-use crate::mcp::frames::{FrameSink, Read, read_line, write_frames};
+use crate::mcp::frames::{Envelope, FrameSink, Read, pass_line, read_line, write_frames};
 
 /// The first id of a lean call.
 const FIRST_ID: u64 = 1 << 40;
@@ -206,16 +205,6 @@ impl Drop for Pending<'_> {
 }
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
 struct Progress {
     #[serde(rename = "progressToken")]
     token: serde_json::Value,
@@ -314,11 +303,8 @@ async fn read_upstream(
             }
             Taken::Dropped => {}
             Taken::Not => {
-                if to_rmcp.write_all(&line).await.is_err() {
+                if pass_line(&mut to_rmcp, &line).await.is_err() {
                     break; // rmcp has stopped reading
-                }
-                if line.last() != Some(&b'\n') && to_rmcp.write_all(b"\n").await.is_err() {
-                    break;
                 }
             }
         }
