@@ -3063,3 +3063,31 @@ async fn the_upstreams_questions_become_the_calls_rounds_for_a_stateless_client(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An operator's approval saved within the same tick of the file system's clock as the
+/// proxy's own last save of the pin file is still seen.
+#[test]
+fn an_approval_saved_within_the_same_clock_tick_is_seen() {
+    use agent_airlock::layers::policy::ToolGate;
+    use agent_airlock::proxy::pins::{NewTools, PinFile, Pins, PinsConfig};
+    let dir = common::Scratch::new("proxy", "pins-tick");
+    let mut config = PinsConfig::new(dir.join("pins.json"));
+    config.new_tools = NewTools::Hold;
+    let tool = json!({"name": "echo", "description": "d", "inputSchema": {"type": "object"}});
+    let pins = Pins::open(config.clone(), std::slice::from_ref(&tool)).unwrap();
+    assert!(pins.admit("echo").is_err(), "a new tool is held");
+    let before = std::fs::metadata(&config.file).unwrap().modified().unwrap();
+    let mut file = PinFile::load(&config.file).unwrap();
+    assert!(file.approve(&["echo"]).is_empty());
+    file.save(&config.file).unwrap();
+    // The file system's clock may not have moved on since the proxy's own save.
+    std::fs::File::options()
+        .write(true)
+        .open(&config.file)
+        .unwrap()
+        .set_modified(before)
+        .unwrap();
+    // Pin files are read again at most every half second.
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(pins.admit("echo").is_ok(), "the approval is seen");
+}

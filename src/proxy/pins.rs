@@ -378,7 +378,7 @@ impl PinFile {
 
 struct Held {
     by_tool: BTreeMap<String, String>,
-    modified: Option<SystemTime>,
+    modified: Option<Stamp>,
     checked: Instant,
 }
 
@@ -413,7 +413,7 @@ impl Pins {
             }),
             config,
         };
-        pins.apply(&file, modified(&pins.config.file));
+        pins.apply(&file, stamp(&pins.config.file));
         for (tool, reason) in &pins.held.read().unwrap_or_else(|p| p.into_inner()).by_tool {
             tracing::warn!(tool, %reason, "tool held until an operator approves it");
         }
@@ -430,7 +430,7 @@ impl Pins {
             .clone()
     }
 
-    fn apply(&self, file: &PinFile, modified: Option<SystemTime>) {
+    fn apply(&self, file: &PinFile, modified: Option<Stamp>) {
         let mut by_tool = BTreeMap::new();
         for (name, entry) in &file.tools {
             if let Some(reason) = entry.hold_reason(self.config.on_change, self.config.new_tools) {
@@ -449,13 +449,11 @@ impl Pins {
 
     /// Reloads the pin file when it changed (at most every half second).
     fn refresh(&self) {
-        {
-            let held = self.held.read().unwrap_or_else(|p| p.into_inner());
-            if held.checked.elapsed() < RELOAD_EVERY {
-                return;
-            }
+        let checked = self.held.read().unwrap_or_else(|p| p.into_inner()).checked;
+        if checked.elapsed() < RELOAD_EVERY {
+            return;
         }
-        let now = modified(&self.config.file);
+        let now = stamp(&self.config.file);
         {
             let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
             held.checked = Instant::now();
@@ -469,9 +467,7 @@ impl Pins {
             Err(e) => tracing::warn!(error = %e, "the pin file cannot be read"),
         }
     }
-}
 
-impl Pins {
     /// Records what the upstream serves now and holds what changed: after a restart or a
     /// `notifications/tools/list_changed`, a tool the upstream redefined is held at once.
     pub fn observe_now(&self, definitions: &[Value]) {
@@ -487,7 +483,7 @@ impl Pins {
         if let Err(e) = file.save(&self.config.file) {
             tracing::warn!(error = %e, "the pin file cannot be written");
         }
-        self.apply(&file, modified(&self.config.file));
+        self.apply(&file, stamp(&self.config.file));
         for (tool, reason) in &self.held.read().unwrap_or_else(|p| p.into_inner()).by_tool {
             if !before.contains_key(tool) {
                 tracing::warn!(tool, %reason, "tool held until an operator approves it");
@@ -503,8 +499,23 @@ impl super::upstream::ToolsObserver for Pins {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// A version of the pin file: two saves in one clock tick share a time, not an inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: SystemTime,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: metadata.modified().ok()?,
+        len: metadata.len(),
+        #[cfg(unix)]
+        inode: std::os::unix::fs::MetadataExt::ino(&metadata),
+    })
 }
 
 impl ToolGate for Pins {
