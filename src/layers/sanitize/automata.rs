@@ -30,7 +30,7 @@ use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, Match, MatchKind, PatternID};
+use regex_automata::{Anchored, HalfMatch, Input, Match, MatchKind, PatternID};
 use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::Extractor;
 
@@ -103,9 +103,13 @@ struct Forward {
     longest: usize,
 }
 
-/// Failed anchored tries in a row after which a literal-led group looks for its next match
-/// unanchored first.
+/// Failed anchored tries in a row, within [`DENSE_SPAN`] bytes, after which a literal-led
+/// group looks for its next match unanchored first. Real text fails tries too (`sk` of
+/// `task`, a secret word without a value), but far apart: there the unanchored automaton
+/// would only build states a fresh detector need not.
 const DENSE_FAILURES: u32 = 16;
+/// See [`DENSE_FAILURES`].
+const DENSE_SPAN: usize = 256;
 
 type CacheFn = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
@@ -123,25 +127,32 @@ impl Group {
         // Every match starts where one of the literals does: the first place, in order,
         // where a rule matches anchored is where the unanchored search would have found
         // its leftmost match, and the rule it reports there is the same.
-        let mut at = pos;
-        let mut failed = 0;
+        let (mut at, mut failed, mut since) = (pos, 0, pos);
+        // One cache for every try of this search.
+        let mut cache = forward.caches.get();
         while at < text.len() {
             let candidate = starts.find(aho_corasick::Input::new(text).range(at..))?;
             let input = Input::new(text)
                 .range(candidate.start()..)
                 .anchored(Anchored::Yes);
-            if let Some(m) = forward.search(&input) {
-                return Some(Match::new(self.global[m.pattern().as_usize()], m.span()));
+            if let Some(end) = forward.end(&mut cache, &input) {
+                let pattern = self.global[end.pattern().as_usize()];
+                return Some(Match::new(pattern, candidate.start()..end.offset()));
+            }
+            if failed == 0 {
+                since = candidate.start();
             }
             at = candidate.start() + 1;
             failed += 1;
             if failed == DENSE_FAILURES {
-                // Literals everywhere and no rule matching (`-----…`, a prefix repeated):
-                // one unanchored pass says where the next match ends, if anywhere, and it
-                // starts at most the rules' longest match before that.
-                let end = forward.end(&Input::new(text).range(at..))?;
-                at = at.max(end.saturating_sub(forward.longest));
                 failed = 0;
+                if at - since <= DENSE_SPAN {
+                    // Literals everywhere and no rule matching (`-----…`, a prefix
+                    // repeated): one unanchored pass says where the next match ends, if
+                    // anywhere, and it starts at most the rules' longest match before that.
+                    let end = forward.end(&mut cache, &Input::new(text).range(at..))?;
+                    at = at.max(end.offset().saturating_sub(forward.longest));
+                }
             }
         }
         None
@@ -192,19 +203,16 @@ impl Forward {
         })
     }
 
-    /// Where the leftmost match of an unanchored `input` ends.
-    fn end(&self, input: &Input<'_>) -> Option<usize> {
-        let mut cache = self.caches.get();
-        let end = self.dfa.try_search_fwd(&mut cache, input).ok()??;
-        Some(end.offset())
+    /// Where the leftmost match of `input` ends, and its pattern.
+    fn end(&self, cache: &mut hybrid::dfa::Cache, input: &Input<'_>) -> Option<HalfMatch> {
+        // No byte makes the DFA quit and it never gives up (see `new`): an error cannot
+        // happen, and would mean no match.
+        self.dfa.try_search_fwd(cache, input).ok()?
     }
 
     /// The match of an anchored `input`.
     fn search(&self, input: &Input<'_>) -> Option<Match> {
-        let mut cache = self.caches.get();
-        // No byte makes the DFA quit and it never gives up (see `new`): an error cannot
-        // happen, and would mean no match.
-        let end = self.dfa.try_search_fwd(&mut cache, input).ok()??;
+        let end = self.end(&mut self.caches.get(), input)?;
         Some(Match::new(end.pattern(), input.start()..end.offset()))
     }
 }
