@@ -12,6 +12,7 @@ use crate::proxy::{Proxy, ProxyError};
 impl Proxy {
     /// Serves MCP over this process's stdin and stdout until the client closes them.
     pub async fn serve_stdio(self) -> Result<(), ProxyError> {
+        let _keeper = TimerKeeper::start(self.upstream.call_timeout());
         let server = AirlockMcp::new(self.stack.clone(), self.airlock.catalog().clone())
             .policy(self.airlock.policy().clone())
             .session_store(self.airlock.session_store())
@@ -65,9 +66,42 @@ impl Proxy {
         } else {
             adapter
         };
+        let _keeper =
+            TimerKeeper::start(self.upstream.call_timeout().min(limits.header_read_timeout));
         let served = adapter.serve(listener, limits).await;
         self.flush().await;
         served.map_err(|e| ProxyError::Serve(e.to_string()))
+    }
+}
+
+/// A timer due before any call's deadline, always in the runtime's timer wheel while the
+/// proxy serves. Tokio wakes its I/O driver (a write to its event fd, and one more
+/// `epoll_wait` to read it) whenever a timer is set that is due before every other one;
+/// without this, that is every call's own deadline (and over HTTP, every request's header
+/// timeout) on a proxy with no other timer set: two system calls of the eight a call over
+/// stdio needs. It ticks at half the `shortest` of those timeouts, at most every 30 s, and
+/// stops when the proxy stops serving.
+struct TimerKeeper(tokio::task::JoinHandle<()>);
+
+impl TimerKeeper {
+    fn start(shortest: std::time::Duration) -> Self {
+        let period = (shortest / 2).clamp(
+            std::time::Duration::from_millis(500),
+            std::time::Duration::from_secs(30),
+        );
+        Self(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+            }
+        }))
+    }
+}
+
+impl Drop for TimerKeeper {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -46,7 +46,10 @@ pub(crate) fn proxy(
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(async move {
+    // The proxy runs as a task, not as `block_on`'s own future: waking that future goes
+    // through the runtime's event fd (a write and an extra `epoll_wait` per message),
+    // waking a task on the runtime's own thread does not.
+    let serving = runtime.spawn(async move {
         // The exporters run on this runtime: started inside it, before anything is logged.
         // Over stdio there is no HTTP door to serve `/metrics` on: the metrics are counted
         // only when `metrics_listen` serves them.
@@ -111,6 +114,10 @@ pub(crate) fn proxy(
                 ExitCode::from(1)
             }
         }
+    });
+    runtime.block_on(serving).unwrap_or_else(|e| {
+        eprintln!("airlock: the proxy stopped: {e}");
+        ExitCode::from(1)
     })
 }
 
