@@ -94,6 +94,7 @@ mod rules;
 mod sanitizer;
 mod service;
 mod shapes;
+mod starts;
 pub mod validate;
 mod vendors;
 
