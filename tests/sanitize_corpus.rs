@@ -447,6 +447,28 @@ fn national_ids_behind_their_locales() {
         ("ca", "SIN 046 454 286 on the T4", "046 454 286"),
         ("au", "TFN: 123 456 782", "123 456 782"),
         ("au", "Medicare number: 2123 45670 1", "2123 45670 1"),
+        // The other EU members: numbers built to each issuer's published rule (the
+        // citations are beside each format in `locales/more_eu.rs`).
+        ("at", "SVNR: 1237 010180 (ÖGK)", "1237 010180"),
+        ("bg", "ЕГН: 7523169263", "7523169263"),
+        ("bg", "EGN 7523169263", "7523169263"),
+        ("hr", "OIB: 69435151530", "69435151530"),
+        ("cy", "TIC: 00123123T", "00123123T"),
+        ("cz", "rodné číslo 780123/3540, Praha", "780123/3540"),
+        ("sk", "r. č. 785123/3005 (žena)", "785123/3005"),
+        ("dk", "CPR-nr.: 211062-5629", "211062-5629"),
+        ("ee", "isikukood 37605030299", "37605030299"),
+        ("lt", "asmens kodas: 33309240064", "33309240064"),
+        ("lv", "klients 161175-19997", "161175-19997"),
+        ("lv", "personas kods: 320010-11223", "320010-11223"),
+        ("gr", "ΑΜΚΑ: 15038012348", "15038012348"),
+        ("gr", "ΑΦΜ 094259216", "094259216"),
+        ("hu", "TAJ szám: 123 456 788", "123 456 788"),
+        ("hu", "adóazonosító jel: 8071592153", "8071592153"),
+        ("lu", "matricule: 1983 0715 12356", "1983 0715 12356"),
+        ("mt", "ID card no. 1234567M", "1234567M"),
+        ("ro", "CNP: 1800101221144", "1800101221144"),
+        ("si", "EMŠO: 0101006500006", "0101006500006"),
     ];
     let default = Sanitizer::new(&SanitizeConfig::default()).unwrap();
     for &(locale, text, number) in cases {
@@ -460,7 +482,12 @@ fn national_ids_behind_their_locales() {
         assert!(out.contains("[REDACTED:NATIONAL_ID]"), "{out}");
     }
     let eu = Sanitizer::new(&with_locales(&["eu"])).unwrap();
-    for text in ["PESEL: 44051401359", "codice fiscale: RSSMRA85T10A562S"] {
+    for text in [
+        "PESEL: 44051401359",
+        "codice fiscale: RSSMRA85T10A562S",
+        "CNP: 1800101221144",
+        "rodné číslo 780123/3540",
+    ] {
         assert_ne!(
             eu.sanitize_text(text, &mut Counts::new()),
             text,
@@ -472,6 +499,14 @@ fn national_ids_behind_their_locales() {
         "PESEL: 44051401358",
         "codice fiscale: RSSMRA85T10A562T",
         "NI number AB 12 34 56 C",
+        "CNP: 1800101221145",
+        "OIB: 69435151531",
+        "rodné číslo 780123/3541",
+        "ref 161175-19998",
+        // A Latvian code of 2017 has no check: only its name tells it.
+        "ref 320010-11223",
+        "EMŠO: 0101006500007",
+        "TAJ szám: 123 456 789",
     ] {
         assert_eq!(eu.sanitize_text(text, &mut Counts::new()), text);
     }

@@ -37,8 +37,10 @@ pub struct SanitizeConfig {
     /// Mask secrets.
     pub mask_secrets: bool,
     /// Opt-in locales ([`LOCALES`](super::LOCALES)): `in` (Aadhaar, PAN, UPI, IFSC), `uk`,
-    /// `de`, `fr`, `es`, `it`, `nl`, `be`, `pl`, `se`, `fi`, `pt`, `ie` (or `eu` for all
-    /// of these), `br`, `ca`, `au`: their national identifiers. None by default.
+    /// each EU member by its country code (`de`, `fr`, `es`, `it`, `nl`, `be`, `pl`, `se`,
+    /// `fi`, `pt`, `ie`, `at`, `bg`, `hr`, `cy`, `cz`, `dk`, `ee`, `gr`, `hu`, `lv`, `lt`,
+    /// `lu`, `mt`, `ro`, `sk`, `si`, or `eu` for all of them), `br`, `ca`, `au`: their
+    /// national identifiers. None by default.
     pub locales: Vec<String>,
     /// Output budget in tokens (default 5000, `AIRLOCK_MAX_OUTPUT_TOKENS`).
     pub max_output_tokens: usize,

@@ -334,7 +334,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::Ethereum,
         ),
     ]);
-    for row in super::locales::IDS {
+    for row in super::locales::ids() {
         rules.push(Rule {
             name: Cow::Borrowed(row.name),
             kind: K::NationalId,

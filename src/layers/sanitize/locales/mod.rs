@@ -7,14 +7,21 @@
 //! their own shape and checksum. Sources are the issuing authorities' descriptions of
 //! each number (cited per row).
 
+mod more_eu;
+mod table;
+
+use self::table::{NationalId, id, iso7064_mod11_10, luhn};
+
 /// The EU members among the locales (`eu` turns them all on).
 pub(super) const EU: &[&str] = &[
-    "de", "fr", "es", "it", "nl", "be", "pl", "se", "fi", "pt", "ie",
+    "de", "fr", "es", "it", "nl", "be", "pl", "se", "fi", "pt", "ie", "at", "bg", "hr", "cy", "cz",
+    "dk", "ee", "gr", "hu", "lv", "lt", "lu", "mt", "ro", "sk", "si",
 ];
 
 /// Every locale a configuration may name.
 pub const LOCALES: &[&str] = &[
-    "in", "eu", "uk", "de", "fr", "es", "it", "nl", "be", "pl", "se", "fi", "pt", "ie", "br", "ca",
+    "in", "eu", "uk", "de", "fr", "es", "it", "nl", "be", "pl", "se", "fi", "pt", "ie", "at", "bg",
+    "hr", "cy", "cz", "dk", "ee", "gr", "hu", "lv", "lt", "lu", "mt", "ro", "sk", "si", "br", "ca",
     "au",
 ];
 
@@ -57,40 +64,13 @@ pub(super) enum IdCheck {
     AuTfn,
     /// Australian Medicare card number: weighted check digit.
     AuMedicare,
-}
-
-/// One national identifier format.
-pub(super) struct NationalId {
-    pub name: &'static str,
-    pub locale: &'static str,
-    pub description: &'static str,
-    pub pattern: &'static str,
-    /// A valid number from the issuer's or a standard's documentation.
-    pub example: &'static str,
-    pub check: IdCheck,
-}
-
-const fn id(
-    name: &'static str,
-    locale: &'static str,
-    description: &'static str,
-    pattern: &'static str,
-    example: &'static str,
-    check: IdCheck,
-) -> NationalId {
-    NationalId {
-        name,
-        locale,
-        description,
-        pattern,
-        example,
-        check,
-    }
+    /// One of the other EU members' formats (`more_eu.rs`).
+    Eu(more_eu::EuCheck),
 }
 
 /// The formats, in priority order (before the digit-group rule, which tries a run these
 /// turn down).
-pub(super) const IDS: &[NationalId] = &[
+pub(super) const IDS: &[NationalId<IdCheck>] = &[
     // gov.uk, HMRC National Insurance Manual NIM39110: two prefix letters (D, F, I, Q, U,
     // V never; O never second; BG, GB, KN, NK, NT, TN, ZZ never), six digits, A–D.
     id(
@@ -266,6 +246,15 @@ pub(super) const IDS: &[NationalId] = &[
     ),
 ];
 
+/// Every format, in priority order: those above, then the other EU members'.
+pub(super) fn ids() -> impl Iterator<Item = NationalId<IdCheck>> {
+    IDS.iter().copied().chain(
+        more_eu::IDS
+            .iter()
+            .map(|row| row.with_check(IdCheck::Eu(row.check))),
+    )
+}
+
 /// Whether the locale of a rule is on for `locales` (the configured list).
 pub(super) fn enabled(locale: &str, locales: &[String]) -> bool {
     locales.iter().any(|l| {
@@ -286,7 +275,8 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         | IdCheck::PtNif
         | IdCheck::AuTfn
         | IdCheck::AuMedicare
-        | IdCheck::BrCpf => b.iter().position(u8::is_ascii_digit)?,
+        | IdCheck::BrCpf
+        | IdCheck::Eu(_) => b.iter().position(u8::is_ascii_digit)?,
         _ => 0,
     };
     let id = &m[from..];
@@ -316,14 +306,9 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         IdCheck::CaSin => d.len() == 9 && d[0] != 8 && luhn(&d),
         IdCheck::AuTfn => au_tfn(&d),
         IdCheck::AuMedicare => au_medicare(&d),
+        IdCheck::Eu(check) => more_eu::valid(check, id, &d, from > 0),
     };
     ok.then_some((from, m.len()))
-}
-
-fn luhn(d: &[u32]) -> bool {
-    // Digit values (0–9): the same check as payment cards.
-    let d: Vec<u8> = d.iter().map(|&x| x as u8).collect();
-    super::validate::luhn_digits(&d)
 }
 
 /// `11 - (Σ dᵢ·wᵢ mod 11)`, 11 read as 0, 10 as no valid digit.
@@ -345,18 +330,6 @@ fn uk_nino(id: &str) -> bool {
             &compact[..2],
             b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
         )
-}
-
-fn iso7064_mod11_10(d: &[u32]) -> u32 {
-    let mut product = 10;
-    for &x in d {
-        let mut sum = (x + product) % 10;
-        if sum == 0 {
-            sum = 10;
-        }
-        product = (sum * 2) % 11;
-    }
-    (11 - product) % 10
 }
 
 fn fr_nir(id: &str) -> bool {
@@ -556,7 +529,7 @@ mod tests {
     #[test]
     fn documented_numbers_pass_and_a_changed_digit_fails() {
         let mut failures = Vec::new();
-        for row in IDS {
+        for row in ids() {
             let regex = regex_automata::meta::Regex::new(row.pattern).unwrap();
             let mut matched = false;
             for found in regex.find_iter(row.example) {
@@ -565,7 +538,12 @@ mod tests {
                 if confirm(row.check, text).is_none() {
                     failures.push(format!("{}: {text:?} fails", row.name));
                 }
-                if matches!(row.check, IdCheck::UkNino | IdCheck::AuMedicare) {
+                if matches!(
+                    row.check,
+                    IdCheck::UkNino
+                        | IdCheck::AuMedicare
+                        | IdCheck::Eu(more_eu::EuCheck::DkCpr | more_eu::EuCheck::MtIdCard)
+                ) {
                     continue; // no check character, or an issue number after it
                 }
                 let mut changed = text.as_bytes().to_vec();

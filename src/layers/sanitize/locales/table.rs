@@ -1,0 +1,66 @@
+//! What the locales' tables are made of: a row per national identifier format, and the
+//! checks several formats share.
+
+/// One national identifier format, checked by a `C`.
+#[derive(Clone, Copy)]
+pub(in crate::layers::sanitize) struct NationalId<C> {
+    pub name: &'static str,
+    pub locale: &'static str,
+    pub description: &'static str,
+    pub pattern: &'static str,
+    /// A valid number from the issuer's or a standard's documentation, or built to its
+    /// published rule.
+    pub example: &'static str,
+    pub check: C,
+}
+
+impl<C> NationalId<C> {
+    /// The same row, checked by `check`.
+    pub(super) fn with_check<D>(&self, check: D) -> NationalId<D> {
+        NationalId {
+            name: self.name,
+            locale: self.locale,
+            description: self.description,
+            pattern: self.pattern,
+            example: self.example,
+            check,
+        }
+    }
+}
+
+pub(super) const fn id<C>(
+    name: &'static str,
+    locale: &'static str,
+    description: &'static str,
+    pattern: &'static str,
+    example: &'static str,
+    check: C,
+) -> NationalId<C> {
+    NationalId {
+        name,
+        locale,
+        description,
+        pattern,
+        example,
+        check,
+    }
+}
+
+/// Luhn over digit values (0–9): the same check as payment cards.
+pub(super) fn luhn(d: &[u32]) -> bool {
+    let d: Vec<u8> = d.iter().map(|&x| x as u8).collect();
+    super::super::validate::luhn_digits(&d)
+}
+
+/// ISO 7064 MOD 11,10: the check digit of `d`.
+pub(super) fn iso7064_mod11_10(d: &[u32]) -> u32 {
+    let mut product = 10;
+    for &x in d {
+        let mut sum = (x + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    (11 - product) % 10
+}
