@@ -3091,3 +3091,51 @@ fn an_approval_saved_within_the_same_clock_tick_is_seen() {
     std::thread::sleep(Duration::from_millis(600));
     assert!(pins.admit("echo").is_ok(), "the approval is seen");
 }
+
+/// `[proxy] threads`: the HTTP door serves concurrent clients on one thread (the default)
+/// and on as many as it is given; a count past the bound stops the start, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_door_serves_concurrent_clients_on_the_threads_it_is_given() {
+    needs_e2e!();
+    let dir = common::Scratch::new("proxy", "threads");
+    let upstream = vec![
+        node().display().to_string(),
+        npm_server("server-everything").display().to_string(),
+        "stdio".into(),
+    ];
+    for config in ["", "[proxy]\nthreads = 3\n", "[proxy]\nthreads = 0\n"] {
+        let proxy = Listening::start(&dir, config, &upstream);
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let url = proxy.url.clone();
+            calls.spawn(async move {
+                let message = format!("call {i} of {config:?}");
+                let answer = rpc_over_http(
+                    &url,
+                    None,
+                    "tools/call",
+                    json!({"name": "echo", "arguments": {"message": message}}),
+                )
+                .await;
+                (message, answer)
+            });
+        }
+        let mut answered = 0;
+        while let Some(joined) = calls.join_next().await {
+            let (message, answer) = joined.unwrap();
+            assert_eq!(
+                answer["result"]["content"][0]["text"],
+                format!("Echo: {message}"),
+                "{answer}"
+            );
+            answered += 1;
+        }
+        assert_eq!(answered, 8);
+    }
+    let mut args = vec!["--"];
+    args.extend(upstream.iter().map(String::as_str));
+    let refused = proxy_listening(&dir, "[proxy]\nthreads = 300\n", &args, &[])
+        .err()
+        .expect("started on 300 threads");
+    assert!(refused.contains("proxy.threads"), "{refused}");
+}

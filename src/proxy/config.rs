@@ -59,6 +59,7 @@ pub struct UpstreamAuthConfig {
 /// pass = ["tools", "resources"]         # what is relayed (default: tools, resources, prompts, roots)
 /// max_tools = 1024                      # an upstream that lists more is not served
 /// max_tool_pages = 64                   # tools/list pages followed at most
+/// threads = 1                           # serving HTTP: 1 thread (default), N, or 0 (a core each)
 ///
 /// [proxy.env]                           # fixed values for a stdio upstream
 /// LOG_LEVEL = "warn"
@@ -124,6 +125,12 @@ pub struct ProxyConfig {
     /// The most `tools/list` pages followed (default 64): a `nextCursor` that never ends
     /// is an error, not a loop for the whole start timeout.
     pub max_tool_pages: usize,
+    /// Threads the proxy runs on when it serves HTTP (`--listen`; over stdio it is one):
+    /// 1 (default) serves every connection, the stack and the upstream on one thread, at
+    /// the least CPU per call and with no hand-off between threads; more serve concurrent
+    /// clients (and sanitize large answers) on as many cores, 0 on one per core, at about
+    /// an eighth more CPU per call. At most 256.
+    pub threads: usize,
     /// `[proxy.pins]`: tool pinning against rug pulls (none: tools are not pinned).
     pub pins: Option<PinsConfig>,
     /// `[proxy.sandbox]` (or `sandbox = true`): a stdio upstream runs in the sandbox (none:
@@ -155,6 +162,7 @@ impl Default for ProxyConfig {
             ],
             max_tools: 1024,
             max_tool_pages: 64,
+            threads: 1,
             pins: None,
             sandbox: None,
         }
@@ -172,6 +180,12 @@ impl ProxyConfig {
                 ));
             }
             sandbox.validate()?;
+        }
+        if self.threads > 256 {
+            return Err(super::error::ProxyError::Config(format!(
+                "proxy.threads: {} is more than 256 (0 is one per core)",
+                self.threads
+            )));
         }
         if let Some(version) = &self.protocol_version
             && !matches!(

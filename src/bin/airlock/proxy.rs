@@ -30,16 +30,23 @@ pub(crate) fn proxy(
             return ExitCode::from(2);
         }
     };
-    // One client over stdio: one thread, no hand-offs between threads; over HTTP, a
-    // worker per core for concurrent clients.
-    let runtime = match if listen.is_some() {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
+    if let Err(e) = config.proxy.validate() {
+        eprintln!("airlock: {e}");
+        return ExitCode::from(2);
     }
-    .enable_all()
-    .build()
-    {
+    // One client over stdio: one thread, no hand-offs between threads; over HTTP, as many
+    // as `[proxy] threads` says (one by default).
+    let threads = config.proxy.threads;
+    let mut builder = match (&listen, threads) {
+        (Some(_), 0) => tokio::runtime::Builder::new_multi_thread(),
+        (Some(_), n) if n > 1 => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("airlock: cannot start the runtime: {e}");
