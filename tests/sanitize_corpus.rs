@@ -537,6 +537,34 @@ fn national_phones_behind_their_locales() {
         ("br", "fale no (11) 91234-5678 hoje", "(11) 91234-5678"),
         ("in", "ping 98765 43210 tonight", "98765 43210"),
         ("au", "ring 0412 345 678 after lunch", "0412 345 678"),
+        // The other EU members' mobile ranges, as their regulators' numbering plans
+        // allocate them (`mobiles.rs` cites each), in the groupings written at home.
+        ("at", "erreichbar unter 0664 1234567", "0664 1234567"),
+        ("be", "bel me op 0475 12 34 56", "0475 12 34 56"),
+        ("bg", "звънни на 0888 123 456", "0888 123 456"),
+        ("hr", "nazovi 091 234 5678", "091 234 5678"),
+        ("cy", "κάλεσε 99 123456", "99 123456"),
+        ("cz", "volejte 602 123 456", "602 123 456"),
+        ("dk", "ring til 20 12 34 56", "20 12 34 56"),
+        ("ee", "helista 5123 4567", "5123 4567"),
+        ("fi", "soita 040 123 4567", "040 123 4567"),
+        ("gr", "καλέστε 694 1234567", "694 1234567"),
+        ("hu", "hívjon: 06 30 123 4567", "06 30 123 4567"),
+        ("ie", "ring 087 123 4567 later", "087 123 4567"),
+        ("it", "chiamami al 333 1234567", "333 1234567"),
+        ("lv", "zvaniet 2123 4567", "2123 4567"),
+        ("lt", "skambinkite 8 612 34567", "8 612 34567"),
+        ("lu", "appelez le 621 123 456", "621 123 456"),
+        ("mt", "ċempel 7912 3456", "7912 3456"),
+        ("nl", "bel 06 1234 5678 morgen", "06 1234 5678"),
+        ("pl", "zadzwoń 512 345 678", "512 345 678"),
+        ("pt", "ligue 912 345 678", "912 345 678"),
+        ("ro", "sunați la 0721 234 567", "0721 234 567"),
+        ("sk", "volajte 0903 123 456", "0903 123 456"),
+        ("si", "pokličite 041 123 456", "041 123 456"),
+        ("es", "llámame al 612 34 56 78", "612 34 56 78"),
+        ("se", "ring 070-123 45 67 i kväll", "070-123 45 67"),
+        ("eu", "chiamami al 333 1234567", "333 1234567"),
     ];
     let default = Sanitizer::new(&SanitizeConfig::default()).unwrap();
     for &(locale, text, number) in cases {
@@ -545,5 +573,18 @@ fn national_phones_behind_their_locales() {
         let out = on.sanitize_text(text, &mut Counts::new());
         assert!(!out.contains(number), "{locale}: {text:?} -> {out:?}");
         assert!(out.contains("[REDACTED:PHONE]"), "{out}");
+    }
+    // Outside the mobile ranges, at other lengths or in other groupings: kept, with every
+    // EU locale on.
+    let eu = Sanitizer::new(&with_locales(&["eu"])).unwrap();
+    for text in [
+        "build 0212 345 678 done",
+        "order 612 345 67 shipped",
+        "ref 1012 3456 closed",
+        "v 20123456 tagged",
+        "lot 0475 123 45 6",
+        "id 800 123 456 noted",
+    ] {
+        assert_eq!(eu.sanitize_text(text, &mut Counts::new()), text);
     }
 }

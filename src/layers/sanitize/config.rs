@@ -40,7 +40,8 @@ pub struct SanitizeConfig {
     /// each EU member by its country code (`de`, `fr`, `es`, `it`, `nl`, `be`, `pl`, `se`,
     /// `fi`, `pt`, `ie`, `at`, `bg`, `hr`, `cy`, `cz`, `dk`, `ee`, `gr`, `hu`, `lv`, `lt`,
     /// `lu`, `mt`, `ro`, `sk`, `si`, or `eu` for all of them), `br`, `ca`, `au`: their
-    /// national identifiers. None by default.
+    /// national identifiers, and their phone numbers (mobiles, for most EU members) without
+    /// a phone word next to them. None by default.
     pub locales: Vec<String>,
     /// Output budget in tokens (default 5000, `AIRLOCK_MAX_OUTPUT_TOKENS`).
     pub max_output_tokens: usize,

@@ -188,7 +188,7 @@ impl Detector {
                 emit(start, end);
             }
             Check::Numbers => {
-                let run_end = numbers::run_end(b, start);
+                let run_end = numbers::run_end(b, start, self.numbers.phones.fewest_digits());
                 if run_end == start {
                     return None;
                 }

@@ -302,7 +302,9 @@ impl Detector {
                 br: on("br"),
                 india: on("in"),
                 au: on("au"),
-            },
+                mobiles: 0,
+            }
+            .with_mobiles(on),
             ..NumberRules::default()
         };
         for r in rules::builtin_rules() {

@@ -87,6 +87,7 @@ mod kind;
 mod layer;
 mod locales;
 mod mask;
+mod mobiles;
 mod numbers;
 mod phones;
 mod placeholder;

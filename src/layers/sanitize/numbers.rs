@@ -210,7 +210,7 @@ pub(super) fn scan_run(
 /// [`MAX_GROUPS`] groups of at most 19 digits, joined by one separator (` `, `.`, `-`,
 /// `) `, `)`, ` (`). A run of too few digits for any kind ends where it starts; a group of
 /// more digits than any kind has is skipped whole.
-pub(super) fn run_end(b: &[u8], start: usize) -> usize {
+pub(super) fn run_end(b: &[u8], start: usize, fewest: usize) -> usize {
     let mut i = start;
     if matches!(b[i], b'+' | b'(') {
         i += 1;
@@ -244,8 +244,8 @@ pub(super) fn run_end(b: &[u8], start: usize) -> usize {
         };
         i += sep;
     }
-    // IPv4 addresses have four groups; every other kind nine digits or more.
-    if digits < 9 && groups < 4 {
+    // IPv4 addresses have four groups; every other kind `fewest` digits or more.
+    if digits < fewest && groups < 4 {
         return start;
     }
     i
@@ -556,6 +556,7 @@ mod tests {
             br: true,
             india: true,
             au: true,
+            mobiles: 0,
         };
         let rules = NumberRules {
             phone: Some(0),

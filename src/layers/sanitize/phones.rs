@@ -18,11 +18,36 @@ pub(super) struct PhoneLocales {
     pub br: bool,
     pub india: bool,
     pub au: bool,
+    /// The rows of [`super::mobiles::PLANS`] that are on, a bit each.
+    pub mobiles: u32,
 }
+
+const _: () = assert!(super::mobiles::PLANS.len() <= 32);
 
 impl PhoneLocales {
     pub(super) fn any(self) -> bool {
         self != Self::default()
+    }
+
+    /// The fewest digits a number of these locales has: nine (every other kind of the
+    /// digit-run rule has as many), or fewer for the mobiles of a locale that is on.
+    pub(super) fn fewest_digits(self) -> usize {
+        super::mobiles::PLANS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.mobiles & (1 << i) != 0)
+            .map(|(_, plan)| plan.digits.0)
+            .fold(9, usize::min)
+    }
+
+    /// These locales and the mobile numbers of each EU member `on` says is on.
+    pub(super) fn with_mobiles(mut self, on: impl Fn(&str) -> bool) -> Self {
+        for (i, plan) in super::mobiles::PLANS.iter().enumerate() {
+            if on(plan.locale) {
+                self.mobiles |= 1 << i;
+            }
+        }
+        self
     }
 
     /// Whether `d`, the digits of a number written with its trunk prefix and grouped as
@@ -33,7 +58,8 @@ impl PhoneLocales {
     /// for a mobile, 2–5 and seven for a landline; the area code a group of its own),
     /// India's mobile numbers (ten digits from 6–9, or 0 and those; whole or 5-5), and
     /// ACMA's Australian plan (0 and nine digits: 04 mobile, 02, 03, 07, 08 geographic;
-    /// whole, 2-4-4 or 4-3-3).
+    /// whole, 2-4-4 or 4-3-3); and the mobile numbers of the other EU members that are on
+    /// (`mobiles.rs`).
     pub(super) fn matches(self, d: &[u8], groups: &[usize]) -> bool {
         let starts = |p: &[u8]| d.starts_with(p);
         let n = d.len();
@@ -63,6 +89,10 @@ impl PhoneLocales {
                     || starts(b"03")
                     || starts(b"07")
                     || starts(b"08")))
+            || super::mobiles::PLANS
+                .iter()
+                .enumerate()
+                .any(|(i, plan)| self.mobiles & (1 << i) != 0 && plan.matches(d, groups))
     }
 }
 
