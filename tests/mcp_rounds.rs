@@ -124,7 +124,24 @@ async fn a_handshake_client_is_asked_by_the_door_and_the_tool_completes() {
 #[tokio::test]
 async fn a_stateless_client_gets_a_sealed_round_that_opens_only_for_its_call() {
     let archived = Arc::new(AtomicUsize::new(0));
-    let client_io = serve(server(archived.clone()));
+    stateless_round(serve(server(archived.clone())), &archived).await;
+}
+
+/// The same, through the stdio door (`serve_stream`), whose lean path answers the calls
+/// after the first.
+#[tokio::test]
+async fn a_stateless_client_gets_the_same_round_from_the_lean_path() {
+    let archived = Arc::new(AtomicUsize::new(0));
+    let server = server(archived.clone());
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let (read, write) = tokio::io::split(server_io);
+        let _ = server.serve_stream(read, write).await;
+    });
+    stateless_round(client_io, &archived).await;
+}
+
+async fn stateless_round(client_io: tokio::io::DuplexStream, archived: &AtomicUsize) {
     let client = Confirming::default()
         .serve_with_lifecycle(
             client_io,

@@ -285,3 +285,112 @@ async fn what_was_asked_is_answered_after_the_client_closes_its_side() {
         .expect("the door ends once the client closed and all is answered")
         .unwrap();
 }
+
+/// A request of a client of 2026-07-28 (no handshake): its revision, capabilities and
+/// identity in its `_meta`, with what else it sets there.
+fn stateless_call(id: Value, params: Value, meta: Value) -> Value {
+    let mut params = params;
+    let mut all = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"}
+    });
+    all.as_object_mut()
+        .unwrap()
+        .extend(meta.as_object().unwrap().clone());
+    params["_meta"] = all;
+    call(id, params)
+}
+
+#[tokio::test]
+async fn a_client_of_2026_07_28_is_answered_lean_as_rmcp_answers_it() {
+    let calls = [
+        // The first request opens the session (rmcp's), the others may go lean.
+        stateless_call(
+            json!(1),
+            json!({"name": "echo", "arguments": {"text": "first"}}),
+            json!({}),
+        ),
+        stateless_call(
+            json!(2),
+            json!({"name": "echo", "arguments": {"text": "a@b.example"}}),
+            json!({}),
+        ),
+        stateless_call(
+            json!("three"),
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+            json!({"progressToken": "p3", "io.modelcontextprotocol/logLevel": "debug",
+                "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}),
+        ),
+        // Refused by the layers.
+        stateless_call(
+            json!(4),
+            json!({"name": "echo", "arguments": {"text": "x", "ghost": 1}}),
+            json!({}),
+        ),
+        stateless_call(
+            json!(5),
+            json!({"name": "nope", "arguments": {}}),
+            json!({}),
+        ),
+        // rmcp's: a log level it refuses, a revision of the handshake, capabilities it
+        // reads otherwise, a retry's state that does not verify.
+        stateless_call(
+            json!(6),
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+            json!({"io.modelcontextprotocol/logLevel": "loud"}),
+        ),
+        stateless_call(
+            json!(7),
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+            json!({"io.modelcontextprotocol/protocolVersion": "2025-11-25"}),
+        ),
+        stateless_call(
+            json!(8),
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+            json!({"io.modelcontextprotocol/clientCapabilities": {"elicitation": 5}}),
+        ),
+        stateless_call(
+            json!(9),
+            json!({"name": "echo", "arguments": {"text": "x"}, "requestState": "forged",
+                "inputResponses": {"confirm": {"action": "accept"}}}),
+            json!({}),
+        ),
+    ];
+    let mut answers: Vec<Vec<Vec<Value>>> = Vec::new();
+    for lean in [true, false] {
+        let (mut client, _served) = Client::of(door(), lean);
+        let mut heard = Vec::new();
+        for message in &calls {
+            client.send(message.clone()).await;
+            heard.push(client.until_answer(&message["id"]).await);
+        }
+        answers.push(heard);
+    }
+    assert_eq!(answers[0], answers[1], "the same answers, lean or not");
+    let lean = &answers[0];
+    assert_eq!(lean[0][0]["result"]["content"][0]["text"], "said first");
+    assert!(
+        !lean[1].last().unwrap().to_string().contains("a@b.example"),
+        "masked: {:?}",
+        lean[1]
+    );
+    // Progress, masked, before the answer.
+    assert_eq!(
+        lean[2][0]["method"], "notifications/progress",
+        "{:?}",
+        lean[2]
+    );
+    assert!(!lean[2][0].to_string().contains("jane.doe@example.com"));
+    assert_eq!(
+        lean[2].last().unwrap()["result"]["content"][0]["text"],
+        "said x"
+    );
+    assert_eq!(lean[3][0]["result"]["isError"], true, "{:?}", lean[3]);
+    assert!(lean[5][0]["error"].is_object(), "{:?}", lean[5]);
+    assert!(
+        lean[8][0]["error"].to_string().contains("requestState"),
+        "{:?}",
+        lean[8]
+    );
+}

@@ -35,12 +35,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::mcp_client::{Asked, Downstream, Notices, trace_of};
+use super::mcp_client::{Asked, Downstream, trace_of};
+use super::mcp_rounds::{Answered, Stateless};
 use super::{ServedStack, ToolStack, caller_of, mcp_rounds};
 use crate::catalog::SharedCatalog;
 use crate::layers::policy::PolicyEngine;
 use crate::mcp::result::call_result;
-use crate::service::{Caller, ToolCall, ToolResponse};
+use crate::service::{Caller, ToolResponse};
 use crate::state::session::{MemorySessionStore, SessionCheck, SessionStore, owner_of};
 /// The official Rust MCP SDK, whose `ServerHandler` [`AirlockMcp`] is, re-exported on
 /// purpose.
@@ -258,6 +259,11 @@ impl AirlockMcp {
     /// The stack the calls go through.
     pub(super) fn core(&self) -> &ServedStack {
         &self.core
+    }
+
+    /// How this door seals a 2026-07-28 client's `requestState`.
+    pub(super) fn seal(&self) -> &crate::mcp::StateSeal {
+        &self.seal
     }
 
     /// The log level this connection's client set, if it did.
@@ -636,47 +642,24 @@ impl ServerHandler for AirlockMcp {
                 .await?;
             return Ok(CallToolResponse::Complete(result_of(&response, typed)));
         }
-        // The multi-round trip: a 2026-07-28 client's retry is opened here, before the
-        // stack sees it. Who asks, as sessions know them: what the round is bound to, and
-        // what its budgets count against.
-        let owner = owner_of(&caller, self.core.policy());
-        let binding = crate::mcp::Binding::of("tools/call", &request.name, &arguments, &owner);
-        let inputs = mcp_rounds::answers(
-            &self.seal,
-            &binding,
-            request.input_responses.take(),
-            request.request_state.take(),
-        )?;
-        let mut call = ToolCall::new(name, arguments).with_caller(caller);
-        // A 2026-07-28 client has no session: budgets count against the verified caller.
-        call.session = session.or_else(|| crate::state::session::principal_budget(&owner));
-        // What the client hears along the way: progress, as it asked; log messages, at the
-        // level in the request's `_meta`.
-        let notices = Notices {
+        // A client of 2026-07-28: its call, or the round asking for its input.
+        let stateless = Stateless {
+            caller,
+            session,
             progress,
-            level: mcp_rounds::log_level(&request.meta, &context)?,
+            traced,
+            level: mcp_rounds::log_level(&request.meta, &context),
+            capabilities: mcp_rounds::capabilities(&context),
+            responses: request.input_responses.take(),
+            state: request.request_state.take(),
             frames: None,
         };
-        if let Some(token) = &notices.progress {
-            call.extensions
-                .insert(crate::mcp::ProgressToken(token.clone()));
+        match self
+            .stateless_call(&context.peer, name, arguments, stateless)
+            .await?
+        {
+            Answered::Done(response) => Ok(CallToolResponse::Complete(result_of(&response, typed))),
+            Answered::Input(round) => Ok(CallToolResponse::InputRequired(round)),
         }
-        if let Some(traced) = traced {
-            call.extensions.insert(traced);
-        }
-        if let Some(inputs) = inputs {
-            call.extensions.insert(inputs);
-        }
-        let capabilities = mcp_rounds::capabilities(&context);
-        call.extensions.insert(capabilities.clone());
-        let response = notices
-            .call(&self.core, &context.peer, call)
-            .await
-            .map_err(|_| ErrorData::internal_error("internal error", None))?;
-        if let Some(input) = response.input_requests() {
-            let result = mcp_rounds::input_required(&self.seal, &binding, &capabilities, input)?;
-            return Ok(CallToolResponse::InputRequired(result));
-        }
-        Ok(CallToolResponse::Complete(result_of(&response, typed)))
     }
 }

@@ -19,6 +19,29 @@ use crate::service::{ClientCapabilities, InputRequired, InputResponses};
 /// Most rounds the door drives for a client of the handshake revisions.
 pub(super) const MAX_ROUNDS: usize = 8;
 
+/// What a 2026-07-28 client's `tools/call` carries besides the tool and its arguments.
+pub(super) struct Stateless {
+    pub(super) caller: crate::service::Caller,
+    pub(super) session: Option<String>,
+    pub(super) progress: Option<Value>,
+    pub(super) traced: Option<crate::telemetry::TraceContext>,
+    /// The log level its `_meta` sets, or why it is refused.
+    pub(super) level: Result<Option<crate::service::LogLevel>, ErrorData>,
+    /// What it declared it can answer.
+    pub(super) capabilities: ClientCapabilities,
+    /// A retry's `inputResponses` and `requestState`.
+    pub(super) responses: Option<std::collections::BTreeMap<String, Value>>,
+    pub(super) state: Option<String>,
+    /// The stream the answer goes to, when the door writes it (see `Notices`).
+    pub(super) frames: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+}
+
+/// How a 2026-07-28 client's call ended: answered, or a round asking for its input.
+pub(super) enum Answered {
+    Done(crate::service::ToolResponse),
+    Input(InputRequiredResult),
+}
+
 /// Whether the request's client speaks 2026-07-28 or later.
 pub(super) fn stateless(context: &RequestContext<RoleServer>) -> bool {
     context

@@ -1,7 +1,9 @@
-//! A `tools/call` of a client of the handshake revisions (2025-11-25 and before), the
-//! same whether rmcp parsed it ([`AirlockMcp`]'s `call_tool`) or the stdio door's lean
-//! path did (`mcp_stdio.rs`): the session's call through the stack, what the tool reports
-//! sent along the way, and what it needs asked of the client before it is called again.
+//! A `tools/call`, the same whether rmcp parsed it ([`AirlockMcp`]'s `call_tool`) or the
+//! stdio door's lean path did (`mcp_stdio.rs`): for a client of the handshake revisions
+//! (2025-11-25 and before), the session's call through the stack, what the tool reports
+//! sent along the way, and what it needs asked of the client before it is called again;
+//! for a client of 2026-07-28, its retry's answers opened, the call, and the sealed round
+//! when the tool needs its input.
 
 use rmcp::ErrorData;
 use rmcp::service::{Peer, RoleServer};
@@ -9,8 +11,9 @@ use serde_json::Value;
 
 use super::mcp::AirlockMcp;
 use super::mcp_client::{Asked, Notices};
-use super::mcp_rounds;
+use super::mcp_rounds::{self, Answered, Stateless};
 use crate::service::{ToolCall, ToolResponse};
+use crate::state::session::{owner_of, principal_budget};
 
 impl AirlockMcp {
     /// Calls `name` for a client of the handshake revisions connected as `peer`: its
@@ -64,5 +67,55 @@ impl AirlockMcp {
             }
         }
         Ok(response)
+    }
+
+    /// Calls `name` for a client of 2026-07-28 connected as `peer`: a retry's answers
+    /// opened (they must be for this caller, tool and arguments), budgets counted against
+    /// the verified caller, and what the tool needs from the client returned as a sealed
+    /// round instead of asked.
+    pub(super) async fn stateless_call(
+        &self,
+        peer: &Peer<RoleServer>,
+        name: String,
+        arguments: Value,
+        asked: Stateless,
+    ) -> Result<Answered, ErrorData> {
+        // Who asks, as sessions know them: what the round is bound to, and what its budgets
+        // count against.
+        let owner = owner_of(&asked.caller, self.core().policy());
+        let binding = crate::mcp::Binding::of("tools/call", &name, &arguments, &owner);
+        let inputs = mcp_rounds::answers(self.seal(), &binding, asked.responses, asked.state)?;
+        let mut call = ToolCall::new(name, arguments).with_caller(asked.caller);
+        // A 2026-07-28 client has no session: budgets count against the verified caller.
+        call.session = asked.session.or_else(|| principal_budget(&owner));
+        // What the client hears along the way: progress, as it asked; log messages, at the
+        // level in the request's `_meta`.
+        let notices = Notices {
+            progress: asked.progress,
+            level: asked.level?,
+            frames: asked.frames,
+        };
+        if let Some(token) = &notices.progress {
+            call.extensions
+                .insert(crate::mcp::ProgressToken(token.clone()));
+        }
+        if let Some(traced) = asked.traced {
+            call.extensions.insert(traced);
+        }
+        if let Some(inputs) = inputs {
+            call.extensions.insert(inputs);
+        }
+        call.extensions.insert(asked.capabilities.clone());
+        let response = notices
+            .call(self.core(), peer, call)
+            .await
+            .map_err(|_| ErrorData::internal_error("internal error", None))?;
+        match response.input_requests() {
+            Some(input) => {
+                mcp_rounds::input_required(self.seal(), &binding, &asked.capabilities, input)
+                    .map(Answered::Input)
+            }
+            None => Ok(Answered::Done(response)),
+        }
     }
 }

@@ -7,7 +7,11 @@
 //! task, and answered by writing the result as [`call_result`] encodes it: the same answer
 //! rmcp's `call_tool` gives (`mcp_session.rs` is the one body both run), without rmcp
 //! parsing the message into its model, dispatching it through its service loop and
-//! encoding the result again. Everything else (the handshake, the other methods, the
+//! encoding the result again. So is a `tools/call` of a client of 2026-07-28 (no
+//! handshake: its revision and capabilities in each request's `_meta`) once rmcp has
+//! opened its session on its first request, with those keys, its `logLevel` and a retry's
+//! `inputResponses` and `requestState` besides; its round, when the tool needs its input,
+//! is written as rmcp writes it. Everything else (the handshake, the other methods, the
 //! client's answers to what the server asks, any `tools/call` that does not fit the above)
 //! goes to rmcp as it came. One writer task puts every message on the stream, whole and in
 //! the order sent: what a call sends before its answer goes out before it.
@@ -23,8 +27,10 @@ use tokio::sync::mpsc;
 
 use super::mcp::AirlockMcp;
 use super::mcp_client::{Asked, trace_of};
+use super::mcp_rounds::{Answered, Stateless};
 use crate::mcp::frames::{Envelope, FrameSink, Read, pass_line, read_line, write_frames};
 use crate::mcp::result::call_result;
+use rmcp::service::{Peer, RoleServer};
 
 /// Messages waiting for the writer; a client that stops reading holds the door back.
 const OUTBOX: usize = 64;
@@ -48,9 +54,15 @@ impl AirlockMcp {
         let (rmcp_reads, mut to_rmcp) = tokio::io::simplex(64 * 1024);
         let rmcp_writes = FrameSink::new(frames.clone());
         let door = Arc::new(self.connection_clone());
+        // A client of 2026-07-28: the peer of the session rmcp opened on its first request.
+        let inline: Arc<std::sync::OnceLock<Peer<RoleServer>>> = Arc::default();
+        let opened = inline.clone();
         let serving = tokio::spawn(async move {
             match self.serve((rmcp_reads, rmcp_writes)).await {
                 Ok(running) => {
+                    if running.peer().peer_info().is_none() {
+                        let _ = opened.set(running.peer().clone());
+                    }
                     let _ = running.waiting().await;
                 }
                 Err(e) => tracing::warn!(error = %e, "the client did not initialize"),
@@ -75,7 +87,7 @@ impl AirlockMcp {
                 }
                 Read::End => break,
             }
-            match door.lean(&line) {
+            match door.lean(&line, inline.get()) {
                 Some(Lean::Call(call)) => {
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         break;
@@ -116,8 +128,9 @@ impl AirlockMcp {
     }
 
     /// What the lean path does with `line`: a call it answers, a cancellation of one, or
-    /// nothing (rmcp takes it).
-    fn lean<'a>(&self, line: &'a [u8]) -> Option<Lean<'a>> {
+    /// nothing (rmcp takes it). `inline` is the session rmcp opened for a client of
+    /// 2026-07-28, if it did.
+    fn lean<'a>(&self, line: &'a [u8], inline: Option<&Peer<RoleServer>>) -> Option<Lean<'a>> {
         let envelope: Envelope<'a> = serde_json::from_slice(line).ok()?;
         if envelope.jsonrpc.as_deref() != Some("2.0") {
             return None;
@@ -131,8 +144,11 @@ impl AirlockMcp {
             _ => return None,
         }
         let id = envelope.id.filter(|id| is_id(id))?;
-        // Only a client of the handshake revisions, once initialized.
-        let peer = self.peer()?;
+        // A client of the handshake revisions, once initialized; or of 2026-07-28.
+        let Some(peer) = self.peer() else {
+            let peer = inline?.clone();
+            return stateless(id, envelope.params?.get(), peer);
+        };
         if peer.peer_info()?.protocol_version.as_str() >= crate::mcp::STATELESS_VERSION {
             return None;
         }
@@ -156,8 +172,69 @@ impl AirlockMcp {
             arguments: Value::Object(params.arguments.unwrap_or_default()),
             progress,
             traced: trace_of(&meta),
+            stateless: None,
         })))
     }
+}
+
+/// The keys of a 2026-07-28 request's `_meta` (`io.modelcontextprotocol/…`).
+const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+const CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+const CLIENT_KEY: &str = "io.modelcontextprotocol/clientInfo";
+const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
+
+/// A `tools/call` of a client of 2026-07-28 (`params`), when the lean path reads it as
+/// rmcp would: its `_meta` names this revision and holds nothing rmcp's reading would
+/// turn down or read differently (rmcp takes it otherwise, and answers as it does).
+fn stateless<'a>(id: &'a RawValue, params: &str, peer: Peer<RoleServer>) -> Option<Lean<'a>> {
+    let params: StatelessParams = serde_json::from_str(params).ok()?;
+    let meta = params.meta.unwrap_or_default();
+    let known = |k: &str| {
+        matches!(
+            k,
+            "progressToken"
+                | "traceparent"
+                | "tracestate"
+                | VERSION_KEY
+                | CAPABILITIES_KEY
+                | CLIENT_KEY
+                | LOG_LEVEL_KEY
+        )
+    };
+    if !meta.keys().all(|k| known(k))
+        || meta.get(VERSION_KEY)?.as_str()? != crate::mcp::STATELESS_VERSION
+    {
+        return None;
+    }
+    // What rmcp reads of the capabilities: its model of them, or nothing.
+    let declared: rmcp::model::ClientCapabilities =
+        serde_json::from_value(meta.get(CAPABILITIES_KEY)?.clone()).ok()?;
+    let capabilities =
+        crate::service::ClientCapabilities::new(serde_json::to_value(declared).ok()?);
+    let level = match meta.get(LOG_LEVEL_KEY) {
+        None | Some(Value::Null) => None,
+        Some(level) => Some(crate::service::LogLevel::parse(level.as_str()?)?),
+    };
+    let progress = match meta.get("progressToken") {
+        None => None,
+        Some(Value::String(token)) => Some(Value::String(token.clone())),
+        Some(Value::Number(n)) if n.is_i64() => Some(Value::Number(n.clone())),
+        Some(_) => return None,
+    };
+    Some(Lean::Call(Box::new(LeanCall {
+        id,
+        name: params.name,
+        arguments: Value::Object(params.arguments.unwrap_or_default()),
+        progress,
+        traced: trace_of(&meta),
+        stateless: Some(Box::new(StatelessPart {
+            peer,
+            level,
+            capabilities,
+            responses: params.input_responses,
+            state: params.request_state,
+        })),
+    })))
 }
 
 /// What the lean path takes from a line.
@@ -174,6 +251,17 @@ struct LeanCall<'a> {
     arguments: Value,
     progress: Option<Value>,
     traced: Option<crate::telemetry::TraceContext>,
+    /// What a 2026-07-28 client's call carries besides (none: a handshake client's).
+    stateless: Option<Box<StatelessPart>>,
+}
+
+/// What the lean path reads of a 2026-07-28 client's call besides what every call has.
+struct StatelessPart {
+    peer: Peer<RoleServer>,
+    level: Option<crate::service::LogLevel>,
+    capabilities: crate::service::ClientCapabilities,
+    responses: Option<std::collections::BTreeMap<String, Value>>,
+    state: Option<String>,
 }
 
 impl LeanCall<'_> {
@@ -186,24 +274,49 @@ impl LeanCall<'_> {
         let id = self.id.to_owned();
         let (name, arguments, progress, traced) =
             (self.name, self.arguments, self.progress, self.traced);
+        let stateless = self.stateless;
         async move {
-            let answered = async {
-                let peer = door.peer().cloned().ok_or_else(|| {
-                    rmcp::ErrorData::internal_error("the client is not connected", None)
-                })?;
-                let (caller, session) = door.session_here().await?;
-                let typed = door.core().has_output_schema(&name);
-                let asked = Asked {
-                    caller,
-                    session,
-                    progress,
-                    traced,
-                    frames: Some(frames.clone()),
-                };
-                let response = door.in_session(&peer, name, arguments, asked).await?;
-                Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
-            }
-            .await;
+            let answered =
+                async {
+                    if let Some(part) = stateless {
+                        let (caller, session) = door.session_here().await?;
+                        let typed = door.core().has_output_schema(&name);
+                        let asked = Stateless {
+                            caller,
+                            session,
+                            progress,
+                            traced,
+                            level: Ok(part.level),
+                            capabilities: part.capabilities,
+                            responses: part.responses,
+                            state: part.state,
+                            frames: Some(frames.clone()),
+                        };
+                        return match door
+                            .stateless_call(&part.peer, name, arguments, asked)
+                            .await?
+                        {
+                            Answered::Done(response) => Ok(complete(encoded(&response, typed))),
+                            Answered::Input(round) => Ok(serde_json::to_string(&round)
+                                .unwrap_or_else(|_| INTERNAL.to_owned())),
+                        };
+                    }
+                    let peer = door.peer().cloned().ok_or_else(|| {
+                        rmcp::ErrorData::internal_error("the client is not connected", None)
+                    })?;
+                    let (caller, session) = door.session_here().await?;
+                    let typed = door.core().has_output_schema(&name);
+                    let asked = Asked {
+                        caller,
+                        session,
+                        progress,
+                        traced,
+                        frames: Some(frames.clone()),
+                    };
+                    let response = door.in_session(&peer, name, arguments, asked).await?;
+                    Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
+                }
+                .await;
             let mut frame = Vec::with_capacity(256);
             frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
             frame.extend_from_slice(id.get().as_bytes());
@@ -236,10 +349,21 @@ fn encoded(response: &crate::service::ToolResponse, typed: bool) -> String {
         true => serde_json::to_string(&call_result(response, typed)),
         false => serde_json::to_string(&super::mcp::result_of(response, typed)),
     };
-    text.unwrap_or_else(|_| {
-        r#"{"content":[{"type":"text","text":"internal error"}],"isError":true}"#.into()
-    })
+    text.unwrap_or_else(|_| INTERNAL.into())
 }
+
+/// `result` (a JSON object) marked as a complete result, as rmcp marks a 2026-07-28
+/// client's: `"resultType": "complete"`.
+fn complete(mut result: String) -> String {
+    if result.ends_with('}') {
+        result.pop();
+        result.push_str(r#","resultType":"complete"}"#);
+    }
+    result
+}
+
+/// The result written when one cannot be encoded.
+const INTERNAL: &str = r#"{"content":[{"type":"text","text":"internal error"}],"isError":true}"#;
 
 /// A JSON-RPC id: a string or a number.
 fn is_id(id: &RawValue) -> bool {
@@ -254,6 +378,21 @@ struct Params {
     arguments: Option<Map<String, Value>>,
     #[serde(rename = "_meta", default)]
     meta: Option<Map<String, Value>>,
+}
+
+/// The `params` of a 2026-07-28 client's `tools/call`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatelessParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<Map<String, Value>>,
+    #[serde(rename = "inputResponses", default)]
+    input_responses: Option<std::collections::BTreeMap<String, Value>>,
+    #[serde(rename = "requestState", default)]
+    request_state: Option<String>,
 }
 
 #[derive(Deserialize)]
