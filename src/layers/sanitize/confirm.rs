@@ -358,7 +358,9 @@ impl Detector {
                     }
                 }
                 let equals = b[sep] == b'=' && after != Some(&b'>');
-                let stop = if equals && matches!(before, Some(b'?' | b'&' | b';')) {
+                let stop = if equals && before == Some(b';') {
+                    Stop::Field
+                } else if equals && matches!(before, Some(b'?' | b'&')) {
                     Stop::Query
                 } else if name.starts_with('-') {
                     Stop::Word

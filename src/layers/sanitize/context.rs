@@ -140,6 +140,20 @@ pub(super) fn name_strength(name: &str) -> Option<Strength> {
         }
         name = &name[..cut];
     }
+    // … and camelCase ones: `stripeApiKeyProd`, `dbPasswordOld`.
+    for _ in 0..2 {
+        let b = name.as_bytes();
+        let Some(cut) = (1..b.len())
+            .rev()
+            .find(|&i| b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase())
+        else {
+            break;
+        };
+        if !is_qualifier(&name[cut..]) {
+            break;
+        }
+        name = &name[..cut];
+    }
     // `password2`, `token1`.
     let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());
     if trimmed.len() + 1 >= name.len() && trimmed.ends_with(|c: char| c.is_ascii_alphabetic()) {
@@ -240,8 +254,11 @@ pub(super) enum Stop {
     /// At the end of the line (env files, YAML, INI, headers), before a comment, a next
     /// `key=` on the line, or trailing punctuation.
     Line,
-    /// At `&`, `;`, `#` or whitespace: a URL query parameter, a connection string's field.
+    /// At `&`, `;`, `#` or whitespace: a URL query parameter.
     Query,
+    /// At `;` or whitespace: a connection string's field (`…;Password=p#ss;…`), whose
+    /// value may hold `#` and `&`.
+    Field,
     /// At whitespace: a command-line argument.
     Word,
 }
@@ -251,7 +268,7 @@ pub(super) enum Stop {
 #[derive(Debug, Default)]
 pub(super) struct ValueCache {
     /// Per [`Stop`]: `(from, stop)`, no stop between them.
-    stops: [Option<(usize, usize)>; 3],
+    stops: [Option<(usize, usize)>; 4],
     /// `(quote, from, end)`: the first closing `quote` (or line end) at or after `from`.
     quote: Option<(u8, usize, usize)>,
 }
@@ -333,6 +350,7 @@ fn stops_at(b: &[u8], at: usize, stop: Stop) -> bool {
         Stop::Query => {
             c.is_ascii_whitespace() || matches!(c, b'&' | b';' | b'#' | b'"' | b'\'' | b'<' | b'>')
         }
+        Stop::Field => c.is_ascii_whitespace() || matches!(c, b';' | b'"' | b'\'' | b'<' | b'>'),
         Stop::Line => {
             matches!(c, b'\n' | b'\r')
                 || (c == b'.' && matches!(b.get(at + 1), Some(b' ' | b'\t')))
@@ -386,7 +404,11 @@ fn next_is_field(b: &[u8], at: usize) -> bool {
         return false;
     }
     match b.get(i) {
-        Some(b'=') => b.get(i + 1) != Some(&b'='),
+        // Not base64's padding: `==`, or one `=` that ends the word (`Basic YWxp…bWQ=`).
+        Some(b'=') => !matches!(
+            b.get(i + 1),
+            None | Some(b'=' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b',' | b';')
+        ),
         // `, name: …` and ` name: …` (space-separated pairs of a log line).
         Some(b':') => matches!(b.get(i + 1), Some(b' ' | b'"')),
         _ => false,
@@ -467,6 +489,12 @@ mod tests {
         assert_eq!(span("\njdbc.url=x", Stop::Line), None);
         assert_eq!(span("hunter2 user=bob", Stop::Line), Some("hunter2"));
         assert_eq!(span("abc&user=1 x", Stop::Query), Some("abc"));
+        assert_eq!(span("p#ss&w0rd;Encrypt=1", Stop::Field), Some("p#ss&w0rd"));
+        // Base64's padding is no next field.
+        assert_eq!(
+            span("Basic YWxpY2U6czNjcjN0UGFzc3dvcmQ=\nx", Stop::Line),
+            Some("Basic YWxpY2U6czNjcjN0UGFzc3dvcmQ=")
+        );
         assert_eq!(span("abc --verbose", Stop::Word), Some("abc"));
         assert_eq!(span("hunter2, user: bob", Stop::Line), Some("hunter2"));
         assert_eq!(span("s3cr3t;", Stop::Line), Some("s3cr3t"));
