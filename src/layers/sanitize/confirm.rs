@@ -367,8 +367,16 @@ impl Detector {
                 } else {
                     Stop::Line
                 };
-                // A call: every string argument (`HTTPBasicAuth("user", "pass")`).
-                let arguments = call.then(|| call_arguments(b, sep)).flatten();
+                // A call (`HTTPBasicAuth("user", "pass")`), or a tuple or list of strings
+                // after the separator (`auth=("user", "pass")`, requests' Basic
+                // credentials): every string in it.
+                let open = if call {
+                    Some(sep)
+                } else {
+                    let v = sep_end + run(b, sep_end, 3, |c| c == b' ' || c == b'\t');
+                    matches!(b.get(v), Some(b'(' | b'[')).then_some(v)
+                };
+                let arguments = open.and_then(|open| call_arguments(b, open));
                 match arguments
                     .filter(|&(s, e, _)| e > s)
                     .or_else(|| context::value_span(text, sep_end, stop, &mut scan.values))

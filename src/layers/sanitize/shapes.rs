@@ -132,11 +132,13 @@ pub(super) fn setter(name: &str) -> bool {
         .is_some_and(|first| !NOT_GIVEN.iter().any(|w| w.eq_ignore_ascii_case(first)))
 }
 
-/// The string arguments of a call whose `(` is at `open`, on its line and within 256
-/// bytes: `(start, end, after)` from inside the first argument's opening quote to the last
-/// argument's closing quote (`HTTPBasicAuth("user", "pass")` gives `user", "pass`), and
-/// where the call ends. `None` when the call is not closed there.
+/// The string arguments of a call whose `(` is at `open` (or the strings of a tuple or a
+/// list opened there, `(` or `[`), on its line and within 256 bytes: `(start, end, after)`
+/// from inside the first argument's opening quote to the last argument's closing quote
+/// (`HTTPBasicAuth("user", "pass")` gives `user", "pass`), and where the call ends. `None`
+/// when it is not closed there, or holds no string.
 pub(super) fn call_arguments(b: &[u8], open: usize) -> Option<(usize, usize, usize)> {
+    let close = if b[open] == b'[' { b']' } else { b')' };
     let limit = (open + 257).min(b.len());
     let (mut first, mut last, mut quote) = (None, None, None);
     let mut i = open + 1;
@@ -154,7 +156,7 @@ pub(super) fn call_arguments(b: &[u8], open: usize) -> Option<(usize, usize, usi
                 quote = Some(c);
                 first.get_or_insert(i + 1);
             }
-            None if c == b')' => return Some((first?, last?, i + 1)),
+            None if c == close => return Some((first?, last?, i + 1)),
             None => {}
         }
         i += 1;
