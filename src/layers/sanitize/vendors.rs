@@ -328,6 +328,14 @@ pub(super) const VENDORS: &[Vendor] = &[
         "xoxb-{d:10,13}-{d:10,13}(?:-{an:24,34})?",
         "xoxb-{d:12}-{d:13}-{an:24}",
     ),
+    // Bot users of Slack's legacy custom integrations: `xoxb-`, the bot's number, and a
+    // token of letters and digits (gitleaks' `slack-legacy-bot-token` gives the lengths).
+    v(
+        "slack_legacy_bot",
+        "Slack",
+        "legacy bot token",
+        "xoxb-{d:8,14}-{an:18,26}",
+    ),
     ve(
         "slack_user",
         "Slack",
@@ -498,6 +506,15 @@ pub(super) const VENDORS: &[Vendor] = &[
         "AWS",
         "Bedrock API key",
         "ABSKQmVkcm9ja0FQSUtleS{b64:100,200}={0,2}",
+    ),
+    // Amazon Bedrock's short-term API keys: `bedrock-api-key-` and the base64 of a presigned
+    // `bedrock.amazonaws.com/?Action=CallWithBearerToken…` URL.
+    ve(
+        "aws_bedrock_short_term",
+        "AWS",
+        "Bedrock short-term API key",
+        "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t{b64:40,2400}={0,2}",
+        "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t{b64:400}",
     ),
     ve(
         "google_api_key",
@@ -1086,6 +1103,15 @@ pub(super) const VENDORS: &[Vendor] = &[
         "(?i:cohere|co)[_-]?(?i:api)[_-]?(?i:key)[\"']?\\s{0,3}[:=]\\s{0,3}[\"']?{an:40}",
         "COHERE_API_KEY={an:40}",
     )),
+    // SettleMint's personal, application and service access tokens (`sm_pat_`, `sm_aat_`,
+    // `sm_sat_`, then sixteen letters and digits).
+    ve(
+        "settlemint",
+        "SettleMint",
+        "access token",
+        "sm_(?:pat|aat|sat)_{an:16}",
+        "sm_pat_{an:16}",
+    ),
     random(ve(
         "mistral",
         "Mistral AI",
