@@ -435,11 +435,38 @@ impl Detector {
                 Some(next) => next,
                 None if self.fallback(m.pattern()) => self
                     .try_others(text, m.pattern(), start, &mut scan, found)
-                    .unwrap_or(end),
+                    .unwrap_or_else(|| self.keyed_word(text, m.pattern(), start, end)),
                 None => end,
             };
             pos = ceil_boundary(text, next.max(start + 1));
         }
+    }
+
+    /// Where to continue after a rule turned down `start..end`: at its end, or, for a vendor
+    /// row found next to its name (`CLOUDFLARE_API_KEY=…`), at the first secret word inside
+    /// that name, so the assignment rules still read it (a value the vendor's shape turns
+    /// down may be a secret all the same). One more try per rejection: still linear.
+    fn keyed_word(&self, text: &str, pattern: PatternID, start: usize, end: usize) -> usize {
+        const WORDS: &[&[u8]] = &[
+            b"pass", b"pwd", b"secret", b"token", b"cred", b"auth", b"jwt", b"key", b"sig", b"pat",
+        ];
+        if !self.rules[self.by_pattern[pattern.as_usize()]].keyed {
+            return end;
+        }
+        let b = &text.as_bytes()[start..end];
+        // The name ends at the separator.
+        let name = b
+            .iter()
+            .position(|&c| matches!(c, b':' | b'='))
+            .map_or(b, |at| &b[..at]);
+        (1..name.len())
+            .find(|&i| {
+                WORDS.iter().any(|w| {
+                    name.get(i..i + w.len())
+                        .is_some_and(|n| n.eq_ignore_ascii_case(w))
+                })
+            })
+            .map_or(end, |i| start + i)
     }
 
     /// Other rules matching at `start`, in priority order: the first that claims the

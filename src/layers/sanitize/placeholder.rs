@@ -186,7 +186,7 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 /// one repeated character.
 pub(super) fn is_filler_token(v: &str) -> bool {
     let b = v.as_bytes();
-    let (mut same, mut filler, mut dots) = (1, 0, 0);
+    let (mut same, mut longest, mut filler, mut dots) = (1, 1, 0, 0);
     for (i, &c) in b.iter().enumerate() {
         filler = if matches!(c, b'x' | b'X' | b'*') {
             filler + 1
@@ -195,11 +195,16 @@ pub(super) fn is_filler_token(v: &str) -> bool {
         };
         dots = if c == b'.' { dots + 1 } else { 0 };
         same = if i > 0 && b[i - 1] == c { same + 1 } else { 1 };
-        if filler >= 4 || dots >= 4 || same >= 8 {
+        longest = longest.max(same);
+        if filler >= 4 || dots >= 4 {
             return true;
         }
     }
-    b.windows(7).any(|w| w.eq_ignore_ascii_case(b"example"))
+    // One character repeated eight times or more, unless at least twice as much else
+    // surrounds it: some formats hold such a run (a Twitter bearer token opens with 22
+    // `A`s, a Dropbox long-lived token holds ten).
+    (longest >= 8 && b.len() - longest < 2 * longest)
+        || b.windows(7).any(|w| w.eq_ignore_ascii_case(b"example"))
 }
 
 /// Whether a value looks machine-generated: long enough, several character classes,
