@@ -447,9 +447,6 @@ impl Detector {
     /// that name, so the assignment rules still read it (a value the vendor's shape turns
     /// down may be a secret all the same). One more try per rejection: still linear.
     fn keyed_word(&self, text: &str, pattern: PatternID, start: usize, end: usize) -> usize {
-        const WORDS: &[&[u8]] = &[
-            b"pass", b"pwd", b"secret", b"token", b"cred", b"auth", b"jwt", b"key", b"sig", b"pat",
-        ];
         if !self.rules[self.by_pattern[pattern.as_usize()]].keyed {
             return end;
         }
@@ -461,9 +458,9 @@ impl Detector {
             .map_or(b, |at| &b[..at]);
         (1..name.len())
             .find(|&i| {
-                WORDS.iter().any(|w| {
+                rules::SECRET_WORDS.iter().any(|w| {
                     name.get(i..i + w.len())
-                        .is_some_and(|n| n.eq_ignore_ascii_case(w))
+                        .is_some_and(|n| n.eq_ignore_ascii_case(w.as_bytes()))
                 })
             })
             .map_or(end, |i| start + i)

@@ -151,6 +151,12 @@ fn obfuscated_email_pattern() -> String {
 /// automaton small (a long list of names and qualifiers multiplied its states).
 const ASSIGN_WORDS: &str = "(?i)(?:pass|pwd|secret|token|cred|auth|jwt|key|sig|pat)";
 
+/// The words of [`ASSIGN_WORDS`], for code that looks for them without the automaton (a
+/// test holds the two together).
+pub(super) const SECRET_WORDS: &[&str] = &[
+    "pass", "pwd", "secret", "token", "cred", "auth", "jwt", "key", "sig", "pat",
+];
+
 /// The built-in rules, in priority order: when several match at one position the first
 /// listed is tried first.
 pub(super) fn builtin_rules() -> Vec<Rule> {
@@ -588,6 +594,12 @@ fn with_github_checksum(token: &mut String) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_secret_words_are_the_assignment_rules_words() {
+        assert_eq!(ASSIGN_WORDS, format!("(?i)(?:{})", SECRET_WORDS.join("|")));
+    }
+
     use super::*;
     use regex_automata::util::syntax;
 
