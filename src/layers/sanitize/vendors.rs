@@ -1103,6 +1103,39 @@ pub(super) const VENDORS: &[Vendor] = &[
         "(?i:cohere|co)[_-]?(?i:api)[_-]?(?i:key)[\"']?\\s{0,3}[:=]\\s{0,3}[\"']?{an:40}",
         "COHERE_API_KEY={an:40}",
     )),
+    // Formats gitleaks' rules describe (`clickhouse-cloud-api-secret-key`, `grafana-api-key`,
+    // `intra42-client-secret`, `maxmind-license-key`,
+    // `gitlab-session-cookie`), each as the vendor issues it: ClickHouse Cloud API secrets
+    // start `4b1d`; Grafana's legacy API keys are the base64 of `{"k":…` (`eyJrIjoi`);
+    // 42's API secrets `s-s4t2ud-` or `s-s4t2af-` and 64 hex
+    // digits; MaxMind license keys end `_mmk`; GitLab's session cookie holds 32 letters and
+    // digits.
+    v(
+        "clickhouse_cloud",
+        "ClickHouse",
+        "Cloud API secret",
+        "4b1d{an:38}",
+    ),
+    v(
+        "grafana_api_key",
+        "Grafana",
+        "legacy API key",
+        "eyJrIjoi{b64:70,400}={0,3}",
+    ),
+    ve(
+        "intra42",
+        "42",
+        "API client secret",
+        "s-s4t2(?:ud|af)-{hex:64}",
+        "s-s4t2ud-{hex:64}",
+    ),
+    v("maxmind", "MaxMind", "license key", "{an:6}_{an:29}_mmk"),
+    v(
+        "gitlab_session",
+        "GitLab",
+        "session cookie",
+        "_gitlab_session={lan:32}",
+    ),
     // SettleMint's personal, application and service access tokens (`sm_pat_`, `sm_aat_`,
     // `sm_sat_`, then sixteen letters and digits).
     ve(
