@@ -97,6 +97,22 @@ pub(super) struct Notices {
 }
 
 impl Notices {
+    /// Marks `call` with what the stack reads of them: the client's progress token, and the
+    /// trace the call continues (`traced`).
+    pub(super) fn mark(
+        &self,
+        call: &mut crate::service::ToolCall,
+        traced: Option<crate::telemetry::TraceContext>,
+    ) {
+        if let Some(token) = &self.progress {
+            call.extensions
+                .insert(crate::mcp::ProgressToken(token.clone()));
+        }
+        if let Some(traced) = traced {
+            call.extensions.insert(traced);
+        }
+    }
+
     /// Runs `call` through `core`, sending the client what the tool reports along the way,
     /// in order and before the answer.
     pub(super) async fn call(

@@ -34,13 +34,7 @@ impl AirlockMcp {
             level: self.log_level(),
             frames: asked.frames,
         };
-        if let Some(token) = &notices.progress {
-            call.extensions
-                .insert(crate::mcp::ProgressToken(token.clone()));
-        }
-        if let Some(traced) = asked.traced {
-            call.extensions.insert(traced);
-        }
+        notices.mark(&mut call, asked.traced);
         let failed = |_| ErrorData::internal_error("internal error", None);
         // A client that can be asked something: the call is kept, to be made again with
         // its answers.
@@ -95,13 +89,7 @@ impl AirlockMcp {
             level: asked.level?,
             frames: asked.frames,
         };
-        if let Some(token) = &notices.progress {
-            call.extensions
-                .insert(crate::mcp::ProgressToken(token.clone()));
-        }
-        if let Some(traced) = asked.traced {
-            call.extensions.insert(traced);
-        }
+        notices.mark(&mut call, asked.traced);
         if let Some(inputs) = inputs {
             call.extensions.insert(inputs);
         }

@@ -160,12 +160,7 @@ impl AirlockMcp {
         {
             return None;
         }
-        let progress = match meta.get("progressToken") {
-            None => None,
-            Some(Value::String(token)) => Some(Value::String(token.clone())),
-            Some(Value::Number(n)) if n.is_i64() => Some(Value::Number(n.clone())),
-            Some(_) => return None, // rmcp's reading of anything else stands
-        };
+        let progress = progress_of(&meta)?;
         Some(Lean::Call(Box::new(LeanCall {
             id,
             name: params.name,
@@ -174,6 +169,17 @@ impl AirlockMcp {
             traced: trace_of(&meta),
             stateless: None,
         })))
+    }
+}
+
+/// The `progressToken` of a call's `_meta`: none, or one; `None` when it is neither a
+/// string nor an integer (rmcp's reading of anything else stands).
+fn progress_of(meta: &Map<String, Value>) -> Option<Option<Value>> {
+    match meta.get("progressToken") {
+        None => Some(None),
+        Some(Value::String(token)) => Some(Some(Value::String(token.clone()))),
+        Some(Value::Number(n)) if n.is_i64() => Some(Some(Value::Number(n.clone()))),
+        Some(_) => None,
     }
 }
 
@@ -215,12 +221,7 @@ fn stateless<'a>(id: &'a RawValue, params: &str, peer: Peer<RoleServer>) -> Opti
         None | Some(Value::Null) => None,
         Some(level) => Some(crate::service::LogLevel::parse(level.as_str()?)?),
     };
-    let progress = match meta.get("progressToken") {
-        None => None,
-        Some(Value::String(token)) => Some(Value::String(token.clone())),
-        Some(Value::Number(n)) if n.is_i64() => Some(Value::Number(n.clone())),
-        Some(_) => return None,
-    };
+    let progress = progress_of(&meta)?;
     Some(Lean::Call(Box::new(LeanCall {
         id,
         name: params.name,
@@ -255,6 +256,12 @@ struct LeanCall<'a> {
     stateless: Option<Box<StatelessPart>>,
 }
 
+/// Which body a lean call runs: a 2026-07-28 client's, or a session's on its connection.
+enum Route {
+    Stateless(Box<StatelessPart>),
+    Session(Peer<RoleServer>),
+}
+
 /// What the lean path reads of a 2026-07-28 client's call besides what every call has.
 struct StatelessPart {
     peer: Peer<RoleServer>,
@@ -276,11 +283,19 @@ impl LeanCall<'_> {
             (self.name, self.arguments, self.progress, self.traced);
         let stateless = self.stateless;
         async move {
-            let answered =
-                async {
-                    if let Some(part) = stateless {
-                        let (caller, session) = door.session_here().await?;
-                        let typed = door.core().has_output_schema(&name);
+            let answered = async {
+                // A handshake client's connection is checked first, then the session.
+                let route = match stateless {
+                    Some(part) => Route::Stateless(part),
+                    None => Route::Session(door.peer().cloned().ok_or_else(|| {
+                        rmcp::ErrorData::internal_error("the client is not connected", None)
+                    })?),
+                };
+                let (caller, session) = door.session_here().await?;
+                let typed = door.core().has_output_schema(&name);
+                let frames = Some(frames.clone());
+                match route {
+                    Route::Stateless(part) => {
                         let asked = Stateless {
                             caller,
                             session,
@@ -290,33 +305,31 @@ impl LeanCall<'_> {
                             capabilities: part.capabilities,
                             responses: part.responses,
                             state: part.state,
-                            frames: Some(frames.clone()),
+                            frames,
                         };
-                        return match door
+                        match door
                             .stateless_call(&part.peer, name, arguments, asked)
                             .await?
                         {
                             Answered::Done(response) => Ok(complete(encoded(&response, typed))),
                             Answered::Input(round) => Ok(serde_json::to_string(&round)
                                 .unwrap_or_else(|_| INTERNAL.to_owned())),
-                        };
+                        }
                     }
-                    let peer = door.peer().cloned().ok_or_else(|| {
-                        rmcp::ErrorData::internal_error("the client is not connected", None)
-                    })?;
-                    let (caller, session) = door.session_here().await?;
-                    let typed = door.core().has_output_schema(&name);
-                    let asked = Asked {
-                        caller,
-                        session,
-                        progress,
-                        traced,
-                        frames: Some(frames.clone()),
-                    };
-                    let response = door.in_session(&peer, name, arguments, asked).await?;
-                    Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
+                    Route::Session(peer) => {
+                        let asked = Asked {
+                            caller,
+                            session,
+                            progress,
+                            traced,
+                            frames,
+                        };
+                        let response = door.in_session(&peer, name, arguments, asked).await?;
+                        Ok::<_, rmcp::ErrorData>(encoded(&response, typed))
+                    }
                 }
-                .await;
+            }
+            .await;
             let mut frame = Vec::with_capacity(256);
             frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
             frame.extend_from_slice(id.get().as_bytes());
