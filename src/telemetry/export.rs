@@ -180,6 +180,13 @@ impl Telemetry {
         &self.metrics
     }
 
+    /// The metrics, when counting them is all this telemetry does (they are served, and
+    /// nothing goes out over OTLP): then [`Metrics::subscriber`] counts them for less than
+    /// [`layer`](Self::layer) does.
+    pub fn counts_alone(&self) -> Option<&Metrics> {
+        (self.counts && self.tracer.is_none() && self.logger.is_none()).then_some(&self.metrics)
+    }
+
     /// Whether traces go out over OTLP.
     pub fn exports_traces(&self) -> bool {
         self.tracer.is_some()

@@ -317,7 +317,7 @@ pub struct MetricsLayer {
 }
 
 /// What a span's metrics need, kept in its extensions from its start to its close.
-struct Timed {
+pub(super) struct Timed {
     start: Instant,
     /// The tool of a call or upstream span; the layer or operation otherwise.
     name: Label,
@@ -378,15 +378,9 @@ impl Visit for EventFields<'_> {
     fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
-impl<S> tracing_subscriber::Layer<S> for MetricsLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().target() != TARGET {
-            return;
-        }
-        let Some(span) = ctx.span(id) else { return };
+impl Metrics {
+    /// What a new span of the library's (target [`TARGET`]) needs counted at its close.
+    pub(super) fn timed(&self, attrs: &Attributes<'_>) -> Timed {
         let mut timed = Timed {
             start: Instant::now(),
             name: Label::Static(""),
@@ -395,33 +389,29 @@ where
         };
         attrs.record(&mut SpanFields {
             timed: &mut timed,
-            metrics: &self.metrics,
+            metrics: self,
         });
-        span.extensions_mut().insert(timed);
+        timed
     }
 
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        if let Some(timed) = span.extensions_mut().get_mut::<Timed>() {
-            values.record(&mut SpanFields {
-                timed,
-                metrics: &self.metrics,
-            });
-        }
+    /// Reads what a span of the library's records later (its outcome, its code).
+    pub(super) fn record(&self, timed: &mut Timed, values: &Record<'_>) {
+        values.record(&mut SpanFields {
+            timed,
+            metrics: self,
+        });
     }
 
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        if event.metadata().target() != METRIC_TARGET {
-            return;
-        }
+    /// Counts a metric event (target [`METRIC_TARGET`]).
+    pub(super) fn count(&self, event: &Event<'_>) {
         let mut fields = EventFields {
-            metrics: &self.metrics,
+            metrics: self,
             metric: "",
             labels: [Label::Static(""), Label::Static("")],
             value: None,
         };
         event.record(&mut fields);
-        let inner = &self.metrics.inner;
+        let inner = &self.inner;
         let [first, second] = fields.labels;
         match fields.metric {
             "finding" => {
@@ -454,15 +444,12 @@ where
         }
     }
 
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let Some(timed) = span.extensions_mut().remove::<Timed>() else {
-            return;
-        };
+    /// Counts a span of the library's, named `name`, that closes.
+    pub(super) fn close(&self, name: &str, timed: Timed) {
         let elapsed = timed.start.elapsed().as_secs_f64();
-        let inner = &self.metrics.inner;
+        let inner = &self.inner;
         let outcome = Label::Static(timed.outcome);
-        match span.name() {
+        match name {
             CALL => {
                 inner
                     .calls
@@ -506,5 +493,39 @@ where
             }
             _ => {}
         }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for MetricsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().target() != TARGET {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        span.extensions_mut().insert(self.metrics.timed(attrs));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        if let Some(timed) = span.extensions_mut().get_mut::<Timed>() {
+            self.metrics.record(timed, values);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() == METRIC_TARGET {
+            self.metrics.count(event);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(timed) = span.extensions_mut().remove::<Timed>() else {
+            return;
+        };
+        self.metrics.close(span.name(), timed);
     }
 }

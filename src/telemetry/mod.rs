@@ -14,6 +14,8 @@
 //!   traces over OTLP (gRPC or HTTP; one span per call, a child per layer that acted, one
 //!   for the round trip to a proxied server; parent from the client's `traceparent`), and
 //!   optionally the audit records as OTLP log records; all as one `tracing` layer.
+//! - [`Counted`]: where the metrics are all you export, a subscriber that counts them at a
+//!   fraction of the layer's cost ([`Telemetry::counts_alone`] says when).
 //!
 //! ```
 //! # #[cfg(feature = "telemetry")]
@@ -31,6 +33,8 @@
 
 mod config;
 #[cfg(feature = "telemetry")]
+mod counted;
+#[cfg(feature = "telemetry")]
 mod export;
 #[cfg(feature = "telemetry")]
 mod metrics;
@@ -38,6 +42,8 @@ pub(crate) mod propagate;
 pub mod span;
 
 pub use config::TelemetryConfig;
+#[cfg(feature = "telemetry")]
+pub use counted::Counted;
 #[cfg(feature = "telemetry")]
 pub use export::{Telemetry, TelemetryError};
 #[cfg(feature = "telemetry")]

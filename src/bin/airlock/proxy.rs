@@ -159,7 +159,6 @@ fn logging(
 ) -> Result<agent_airlock::telemetry::Telemetry, agent_airlock::telemetry::TelemetryError> {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
     let telemetry = agent_airlock::telemetry::Telemetry::start(config)?;
     // The MCP library logs what peers send, raw (the upstream's notifications and
     // instructions at `info`, whole messages at `debug`): held at `warn` unless RUST_LOG
@@ -179,14 +178,17 @@ fn logging(
     for quiet in ["airlock.span=off", "airlock.metric=off"] {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));
     }
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .with_filter(filter),
-        )
-        .with(telemetry.layer())
-        .try_init();
+    let logs = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_filter(filter),
+    );
+    // Metrics alone are counted by a subscriber of their own, in front of the logs: the
+    // layer beside them costs a registry entry and a filter pass per span.
+    let _ = match telemetry.counts_alone() {
+        Some(metrics) => tracing::subscriber::set_global_default(metrics.subscriber(logs)),
+        None => tracing::subscriber::set_global_default(logs.with(telemetry.layer())),
+    };
     Ok(telemetry)
 }
