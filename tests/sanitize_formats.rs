@@ -461,6 +461,21 @@ fn every_detector_finds_its_own_example() {
             let rules: Vec<&str> = findings.iter().map(|f| &*f.rule).collect();
             failures.push(format!("{}: {:?} -> {rules:?}", d.name, d.example));
         }
+        // A mask ends where the value does: no tail of it is left glued to the mask (a
+        // Google Chat token's `%3D` padding was).
+        let tail = |f: &&agent_airlock::layers::sanitize::Finding| {
+            d.example.as_bytes().get(f.end).is_some_and(|&c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'%' | b'=' | b'+' | b'/' | b'_')
+            })
+        };
+        if let Some(f) = findings.iter().filter(|f| *f.rule == d.name).find(tail) {
+            failures.push(format!(
+                "{}: {:?} leaves {:?}",
+                d.name,
+                d.example,
+                &d.example[f.end..]
+            ));
+        }
         assert!(!d.description.is_empty(), "{}", d.name);
     }
     assert!(

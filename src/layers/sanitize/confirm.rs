@@ -13,7 +13,7 @@ use super::kind::Finding;
 use super::locales;
 use super::numbers;
 use super::placeholder;
-use super::rules::{Assign, Check};
+use super::rules::{Assign, Check, FLAG_REACH};
 use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, call_arguments, indented_line_after, jwt_end,
     name_byte, run, separator, setter, spaces, url_stop,
@@ -277,6 +277,46 @@ impl Detector {
                     return Some(end);
                 }
                 emit(start + word, end);
+            }
+            Check::After(byte) => {
+                let value = &m[m.rfind(char::from(byte))? + 1..];
+                if placeholder::is_placeholder(value) || placeholder::is_filler_token(value) {
+                    return Some(end);
+                }
+                emit(end - value.len(), end);
+            }
+            Check::FlagValue(flag) => {
+                // The match ends with the blank after the command; each word after it,
+                // to the line's end and within reach, may be the flag with its value.
+                let reach = b.len().min(end + FLAG_REACH);
+                let line_end = end
+                    + b[end..reach]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .unwrap_or(reach - end);
+                let mut at = end;
+                while at < line_end {
+                    let word_end = at
+                        + b[at..line_end]
+                            .iter()
+                            .position(u8::is_ascii_whitespace)
+                            .unwrap_or(line_end - at);
+                    // A word cut by the reach (perhaps inside a character) is not read.
+                    if word_end == reach && reach < b.len() {
+                        return None;
+                    }
+                    if let Some(value) = b[at..word_end].strip_prefix(flag.as_bytes())
+                        && !value.is_empty()
+                    {
+                        let from = word_end - value.len();
+                        if !placeholder::is_placeholder(&text[from..word_end]) {
+                            emit(from, word_end);
+                        }
+                        return Some(end);
+                    }
+                    at = word_end + 1;
+                }
+                return None;
             }
             Check::AfterSeparator => {
                 let sep = m.find([':', '='])? + 1;

@@ -15,6 +15,9 @@ use super::vendors::{VENDORS, Vendor, VendorCheck};
 /// within its own bound.
 pub(crate) const MAX_MATCH_BYTES: usize = 4096;
 
+/// How far along a command's line its flag is looked for ([`Check::FlagValue`]).
+pub(super) const FLAG_REACH: usize = 256;
+
 /// What confirms a match and decides what of it is masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Check {
@@ -54,6 +57,12 @@ pub(super) enum Check {
     AfterSeparator,
     /// The match's last word (after its last whitespace).
     LastWord,
+    /// The match after its last occurrence of this byte (a `.pgpass` line's password
+    /// after its fourth `:`, `sqlplus user/password`).
+    After(u8),
+    /// The value glued to this flag, as a word of the command the match starts
+    /// (`mysql -u app -pPASSWORD`): looked for in the next [`FLAG_REACH`] bytes of its line.
+    FlagValue(&'static str),
     /// A keyword context: the value is found after the match.
     Assign(Assign),
     /// A national identifier of an opt-in locale, by its check.
@@ -247,6 +256,30 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             r"(?i)(?-u:\b)machine[ \t]{1,3}[^\s]{1,253}[ \t\r\n]{1,8}login[ \t]{1,3}[^\s]{1,128}[ \t\r\n]{1,8}password[ \t]{1,3}[^\s]{1,256}",
             "machine api.example.com login deploy password s3cr3t-netrc",
             C::LastWord,
+        ),
+        rule(
+            "pgpass_password",
+            K::Password,
+            "the password of a PostgreSQL password file line (`host:port:database:user:password`)",
+            r"(?m:^)[A-Za-z0-9.*_\[\]-]{0,252}[A-Za-z.*][A-Za-z0-9.*_\[\]-]{0,252}:(?:[0-9]{1,5}|\*):[A-Za-z0-9_.*$-]{1,63}:[A-Za-z0-9_.*@$-]{1,63}:(?:[^\s:\\]|\\[:\\]){1,256}(?m:$)",
+            "db.internal:5432:shop:app:Zx9vQ2mLk7Tr",
+            C::After(b':'),
+        ),
+        rule(
+            "mysql_cli_password",
+            K::Password,
+            "the password the MySQL clients take glued to `-p` (`mysql -u app -pPASSWORD`)",
+            r"(?-u:\b)mysql(?:dump|admin|import|show|check|slap|binlog|pump|sh)?[ \t]",
+            "mysql -h db.internal -u app -pZx9vQ2mLk7Tr shop",
+            C::FlagValue("-p"),
+        ),
+        rule(
+            "oracle_cli_password",
+            K::Password,
+            "the password of an Oracle client's `user/password@service` logon (`sqlplus`, `sqlldr`, `expdp`, `impdp`, `rman`, `dgmgrl`)",
+            r#"(?-u:\b)(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)(?:[ \t]{1,3}-[A-Za-z]{1,12}){0,4}[ \t]{1,3}(?:userid=|target=)?["']?[A-Za-z0-9_$#.]{1,128}/[^\s@/"']{1,128}"#,
+            "sqlplus app/Zx9vQ2mLk7Tr@//db.internal:1521/ORCLPDB1",
+            C::After(b'/'),
         ),
         rule(
             "aws_secret_key",

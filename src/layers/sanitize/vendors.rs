@@ -416,7 +416,7 @@ pub(super) const VENDORS: &[Vendor] = &[
         "google_chat_webhook",
         "Google",
         "Chat incoming webhook URL (its key and token)",
-        "https://chat\\.googleapis\\.com/v1/spaces/{b64u:8,20}/messages\\?key={b64u:39}&token=[A-Za-z0-9_%-]{40,64}",
+        "https://chat\\.googleapis\\.com/v1/spaces/{b64u:8,20}/messages\\?key={b64u:39}&token=[A-Za-z0-9_%=-]{40,64}",
         "https://chat.googleapis.com/v1/spaces/AAAA{b64u:7}/messages?key=AIza{b64u:35}&token={b64u:43}%3D",
     ),
     ve(
@@ -562,11 +562,12 @@ pub(super) const VENDORS: &[Vendor] = &[
         "[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
         "{an:3}8Q~{an:34}",
     ),
-    v(
+    ve(
         "azure_sas_sig",
         "Microsoft",
         "Azure shared access signature",
-        "sv=20{d:2}-{d:2}-{d:2}&[A-Za-z0-9=&%._-]{0,200}sig={b64:40,64}(?:%3D|=){0,2}",
+        "sv=20{d:2}-{d:2}-{d:2}&[A-Za-z0-9=&%:._-]{0,200}sig={b64:40,64}(?:%3D|=){0,2}",
+        "sv=2024-11-04&ss=b&srt=sco&sp=rl&se=2026-12-31T00%3A00%3A00Z&sig={b64:43}%3D",
     ),
     v("alibaba", "Alibaba Cloud", "AccessKey id", "LTAI{an:12,20}"),
     v("tencent", "Tencent Cloud", "SecretId", "AKID{an:32}"),
