@@ -153,6 +153,9 @@ const FAMILIES: &[(&str, &str)] = &[
     ("url_userinfo", "https://u:p@"),
     ("escapes", "\\u00"),
     ("percent", "%4"),
+    ("mysql_words", "mysql -u "),
+    ("pgpass_fields", "a:1:b:c:"),
+    ("oracle_logon", "sqlplus a/"),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

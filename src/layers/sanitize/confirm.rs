@@ -285,7 +285,8 @@ impl Detector {
                 }
                 emit(end - value.len(), end);
             }
-            Check::FlagValue(flag) => {
+            Check::FlagValue(command, flag) => {
+                let command = command.as_bytes();
                 // The match ends with the blank after the command; each word after it,
                 // to the line's end and within reach, may be the flag with its value.
                 let reach = b.len().min(end + FLAG_REACH);
@@ -303,6 +304,10 @@ impl Detector {
                             .unwrap_or(line_end - at);
                     // A word cut by the reach (perhaps inside a character) is not read.
                     if word_end == reach && reach < b.len() {
+                        return None;
+                    }
+                    // The next command takes over from here: each byte is read for one.
+                    if b[at..word_end].starts_with(command) {
                         return None;
                     }
                     if let Some(value) = b[at..word_end].strip_prefix(flag.as_bytes())

@@ -60,9 +60,10 @@ pub(super) enum Check {
     /// The match after its last occurrence of this byte (a `.pgpass` line's password
     /// after its fourth `:`, `sqlplus user/password`).
     After(u8),
-    /// The value glued to this flag, as a word of the command the match starts
-    /// (`mysql -u app -pPASSWORD`): looked for in the next [`FLAG_REACH`] bytes of its line.
-    FlagValue(&'static str),
+    /// The value glued to a flag (the second string), as a word of the command the match
+    /// starts (the first: `mysql -u app -pPASSWORD`), looked for in the next
+    /// [`FLAG_REACH`] bytes of its line and up to the next such command.
+    FlagValue(&'static str, &'static str),
     /// A keyword context: the value is found after the match.
     Assign(Assign),
     /// A national identifier of an opt-in locale, by its check.
@@ -244,8 +245,8 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
         rule(
             "name_value_pair",
             K::Password,
-            "the value of a name/value pair whose name is a secret (Kubernetes `env`, JSON lists)",
-            r#"(?i)(?-u:\b)name["']?\s{0,3}[:=]"#,
+            "the value of a name/value or key/value pair whose name is a secret (Kubernetes `env`, JSON lists, .NET `appSettings` and NuGet `<add key=\"…\" value=\"…\" />`)",
+            r#"(?i)(?-u:\b)(?:name|key)["']?\s{0,3}[:=]"#,
             "- name: DB_PASSWORD\n  value: hunter2-prod",
             C::Assign(Assign::NameValue),
         ),
@@ -261,7 +262,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "pgpass_password",
             K::Password,
             "the password of a PostgreSQL password file line (`host:port:database:user:password`)",
-            r"(?m:^)[A-Za-z0-9.*_\[\]-]{0,252}[A-Za-z.*][A-Za-z0-9.*_\[\]-]{0,252}:(?:[0-9]{1,5}|\*):[A-Za-z0-9_.*$-]{1,63}:[A-Za-z0-9_.*@$-]{1,63}:(?:[^\s:\\]|\\[:\\]){1,256}(?m:$)",
+            r"(?m:^)(?:[A-Za-z*][A-Za-z0-9.*_-]{0,127}|[0-9]{1,3}(?:\.[0-9]{1,3}){3}):(?:[0-9]{1,5}|\*):[A-Za-z0-9_.*$-]{1,63}:[A-Za-z0-9_.*@$-]{1,63}:(?:[^\s:\\]|\\[:\\]){1,256}(?m:$)",
             "db.internal:5432:shop:app:Zx9vQ2mLk7Tr",
             C::After(b':'),
         ),
@@ -271,7 +272,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "the password the MySQL clients take glued to `-p` (`mysql -u app -pPASSWORD`)",
             r"(?-u:\b)mysql(?:dump|admin|import|show|check|slap|binlog|pump|sh)?[ \t]",
             "mysql -h db.internal -u app -pZx9vQ2mLk7Tr shop",
-            C::FlagValue("-p"),
+            C::FlagValue("mysql", "-p"),
         ),
         rule(
             "oracle_cli_password",
