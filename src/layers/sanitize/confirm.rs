@@ -279,7 +279,14 @@ impl Detector {
                 emit(start + word, end);
             }
             Check::After(byte) => {
-                let value = &m[m.rfind(char::from(byte))? + 1..];
+                // The last separator not escaped (a `.pgpass` password may hold `\:`).
+                let sep = m
+                    .bytes()
+                    .enumerate()
+                    .filter(|&(i, c)| c == byte && (i == 0 || m.as_bytes()[i - 1] != b'\\'))
+                    .last()?
+                    .0;
+                let value = &m[sep + 1..];
                 if placeholder::is_placeholder(value) || placeholder::is_filler_token(value) {
                     return Some(end);
                 }
@@ -306,8 +313,11 @@ impl Detector {
                     if word_end == reach && reach < b.len() {
                         return None;
                     }
-                    // The next command takes over from here: each byte is read for one.
-                    if b[at..word_end].starts_with(command) {
+                    // The next command (`mysql`, `mysqldump`) takes over from here: each
+                    // byte is read for one. A host named `mysql-primary` is no command.
+                    if let Some(rest) = b[at..word_end].strip_prefix(command)
+                        && rest.iter().all(u8::is_ascii_lowercase)
+                    {
                         return None;
                     }
                     if let Some(value) = b[at..word_end].strip_prefix(flag.as_bytes())
