@@ -283,8 +283,7 @@ impl Detector {
                 let sep = m
                     .bytes()
                     .enumerate()
-                    .filter(|&(i, c)| c == byte && (i == 0 || m.as_bytes()[i - 1] != b'\\'))
-                    .last()?
+                    .rfind(|&(i, c)| c == byte && (i == 0 || m.as_bytes()[i - 1] != b'\\'))?
                     .0;
                 let value = &m[sep + 1..];
                 if placeholder::is_placeholder(value) || placeholder::is_filler_token(value) {
