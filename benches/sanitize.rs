@@ -156,6 +156,8 @@ const FAMILIES: &[(&str, &str)] = &[
     ("mysql_words", "mysql -u "),
     ("pgpass_fields", "a:1:b:c:"),
     ("oracle_logon", "sqlplus a/"),
+    ("login_calls", "login("),
+    ("connect_args", "getConnection(\"a\", "),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

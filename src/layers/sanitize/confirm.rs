@@ -14,6 +14,7 @@ use super::locales;
 use super::numbers;
 use super::placeholder;
 use super::rules::{Assign, Check, FLAG_REACH};
+use super::shapes;
 use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, call_arguments, indented_line_after, jwt_end,
     name_byte, run, separator, setter, spaces, url_stop,
@@ -332,6 +333,21 @@ impl Detector {
                 }
                 return None;
             }
+            Check::Argument(n) => {
+                let (s, e) = shapes::argument(b, end - 1, usize::from(n))?;
+                if placeholder::is_placeholder(&text[s..e]) {
+                    return Some(end);
+                }
+                // The arguments before it are read first (an address, a host), so what
+                // they hold is found, and in order; the scan goes on after the password.
+                self.scan_plain(&text[end..s], &mut |mut f: Finding| {
+                    f.start += end;
+                    f.end += end;
+                    found(f);
+                });
+                self.emit(id, text, s, e, found);
+                return Some(e);
+            }
             Check::AfterSeparator => {
                 let sep = m.find([':', '='])? + 1;
                 let value = m[sep..].trim_start_matches(['>', ' ', '\t', '"', '\'']);
@@ -593,15 +609,17 @@ impl Detector {
         {
             return rescan;
         }
-        // A call (`auth=HTTPBasicAuth("user", "pass")`): what is inside is scanned as it
-        // comes, and a setter's arguments are found there.
-        let callee = value
+        // A call (`auth=HTTPBasicAuth("user", "pass")`, `credential = new
+        // NetworkCredential(…)`): what is inside is scanned as it comes, and a setter's
+        // arguments are found there.
+        let call = value.strip_prefix("new ").map_or(value, str::trim_start);
+        let callee = call
             .bytes()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
             .count();
         if matches!(shape, Assign::Named | Assign::NameValue)
             && callee > 0
-            && value.as_bytes().get(callee) == Some(&b'(')
+            && call.as_bytes().get(callee) == Some(&b'(')
             && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
         {
             return rescan;

@@ -412,7 +412,8 @@ impl Detector {
         }
     }
 
-    fn scan_plain(&self, text: &str, found: &mut dyn FnMut(Finding)) {
+    /// [`scan`](Self::scan) of text without escapes (or decoded).
+    pub(super) fn scan_plain(&self, text: &str, found: &mut dyn FnMut(Finding)) {
         // Where the last finding ended: a rule that extends its match backward (the local
         // part of an e-mail address, the name of an assignment) stops there.
         let floor = Cell::new(0);

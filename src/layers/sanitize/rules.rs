@@ -64,6 +64,9 @@ pub(super) enum Check {
     /// starts (the first: `mysql -u app -pPASSWORD`), looked for in the next
     /// [`FLAG_REACH`] bytes of its line and up to the next such command.
     FlagValue(&'static str, &'static str),
+    /// The string literal passed as this argument (1-based) of the call whose `(` ends
+    /// the match (`DriverManager.getConnection(url, "app", "…")`).
+    Argument(u8),
     /// A keyword context: the value is found after the match.
     Assign(Assign),
     /// A national identifier of an opt-in locale, by its check.
@@ -281,6 +284,22 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             r#"(?-u:\b)(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)(?:[ \t]{1,3}-[A-Za-z]{1,12}){0,4}[ \t]{1,3}(?:userid=|target=)?["']?[A-Za-z0-9_$#.]{1,128}/[^\s@/"']{1,128}"#,
             "sqlplus app/Zx9vQ2mLk7Tr@//db.internal:1521/ORCLPDB1",
             C::After(b'/'),
+        ),
+        rule(
+            "password_argument",
+            K::Password,
+            "the password passed by position to an API that takes a user, then a password: `login(user, \"…\")` (Python's ftplib, smtplib, imaplib, docker), `simple_bind_s(dn, \"…\")` (python-ldap), `cx_Oracle.connect(user, \"…\", dsn)`, `NetworkCredential(user, \"…\")` (.NET)",
+            r"(?-u:\b)(?:login|simple_bind_s|simple_bind|bind_s|NetworkCredential|(?:cx_Oracle|oracledb)\.connect)[ \t]{0,2}\(",
+            "smtp.login(\"alerts@example.com\", \"Zq8xW2vN5rT1\")",
+            C::Argument(2),
+        ),
+        rule(
+            "connect_password_argument",
+            K::Password,
+            "the password passed by position to a database or file client after a host or URL and a user: `DriverManager.getConnection(url, user, \"…\")` (Java), `new mysqli`, `mysqli_connect`, `new PDO`, `ftp_login`, `ldap_bind` (PHP), `pymysql.connect`, `MySQLdb.connect` (Python), `Net::FTP.new` (Ruby)",
+            r"(?-u:\b)(?:getConnection|mysqli_connect|mysqli_real_connect|mysql_connect|mysql_pconnect|ftp_login|ldap_bind|new[ \t]{1,3}(?:mysqli|PDO)|pymysql\.connect|MySQLdb\.connect|Net::FTP\.(?:new|open))[ \t]{0,2}\(",
+            "DriverManager.getConnection(\"jdbc:postgresql://db.internal/shop\", \"app\", \"Zq8xW2vN5rT1\")",
+            C::Argument(3),
         ),
         rule(
             "aws_secret_key",

@@ -163,3 +163,100 @@ pub(super) fn call_arguments(b: &[u8], open: usize) -> Option<(usize, usize, usi
     }
     None
 }
+
+/// How far a call's arguments are read ([`argument`]), and how deep their nesting.
+const ARGUMENT_REACH: usize = 200;
+const ARGUMENT_DEPTH: usize = 4;
+
+/// The string literal passed as the `n`th argument (1-based) of the call whose `(` is at
+/// `open`: the span inside its quotes (`getConnection(url, "app", "pw")`, `n = 3`, gives
+/// `pw`). `None` when that argument is anything else (a name, an expression, a
+/// concatenation, `"…".toCharArray()`), or the call is not closed within
+/// [`ARGUMENT_REACH`] bytes and [`ARGUMENT_DEPTH`] levels of nesting.
+pub(super) fn argument(b: &[u8], open: usize, n: usize) -> Option<(usize, usize)> {
+    let limit = (open + 1 + ARGUMENT_REACH).min(b.len());
+    let (mut index, mut depth) = (1, 0);
+    // The current argument's string literal, and whether it holds anything else.
+    let (mut literal, mut other) = (None, false);
+    let mut i = open + 1;
+    while i < limit {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < limit && b[j] != c {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                if j >= limit {
+                    return None;
+                }
+                if depth == 0 && index == n {
+                    other |= literal.is_some();
+                    literal = Some((start, j));
+                }
+                i = j;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                other |= index == n;
+                if depth > ARGUMENT_DEPTH {
+                    return None;
+                }
+            }
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b')' | b']' | b'}' => return literal.filter(|_| index == n && !other),
+            b',' if depth == 0 => {
+                if index == n {
+                    return literal.filter(|_| !other);
+                }
+                index += 1;
+            }
+            _ if c.is_ascii_whitespace() => {}
+            _ => other |= depth == 0 && index == n,
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::argument;
+
+    /// The `n`th argument of the call opening at the first `(` of `call`, as text.
+    fn nth(call: &str, n: usize) -> Option<&str> {
+        let open = call.find('(').unwrap();
+        argument(call.as_bytes(), open, n).map(|(s, e)| &call[s..e])
+    }
+
+    #[test]
+    fn an_argument_is_read_only_when_it_is_one_string_literal() {
+        let call = r#"getConnection("jdbc:x://h/db?a=(1,2)", "app", "p,w\"d")"#;
+        assert_eq!(nth(call, 1), Some("jdbc:x://h/db?a=(1,2)"));
+        assert_eq!(nth(call, 2), Some("app"));
+        assert_eq!(nth(call, 3), Some(r#"p,w\"d"#));
+        assert_eq!(nth(call, 4), None, "there is no fourth");
+        // Nested calls and structures are skipped whole.
+        assert_eq!(
+            nth(r#"login(cfg.get("user", [1, 2]), 'pw')"#, 2),
+            Some("pw")
+        );
+        // Anything but one literal is no literal: a name, a concatenation, a method call.
+        for call in [
+            r#"login("u", password)"#,
+            r#"login("u", "a" + b)"#,
+            r#"login("u", "pw".toCharArray())"#,
+            r#"login("u", f"{pw}")"#,
+        ] {
+            assert_eq!(nth(call, 2), None, "{call}");
+        }
+        // Not closed within reach, or nested too deep: nothing.
+        assert_eq!(nth(r#"login("u", "pw""#, 2), None);
+        assert_eq!(
+            nth(&format!("login(\"u\", \"{}\")", "x".repeat(300)), 2),
+            None
+        );
+        assert_eq!(nth(r#"login(a(b(c(d(e("x"))))), "pw")"#, 2), None);
+    }
+}
