@@ -100,22 +100,114 @@ pub(super) fn selective(literal: &[u8]) -> bool {
 /// the rule's alphabet.
 pub(super) const ALPHABET_LOOK: usize = 4;
 
-/// Adds to `set` every byte a match of `hir` can hold.
-pub(super) fn made_of(hir: &Hir, set: &mut ByteSet) {
+/// The bytes a match of `hir` can hold at each of its first [`ALPHABET_LOOK`] offsets:
+/// `sets[i]` holds every byte some match has at offset `i` (a superset: repetitions are
+/// read as unbounded). Sharper than the alphabet: `expdp` and `sqlplus` start a rule at
+/// `e` and `s`, but only `x` and `q` may follow.
+pub(super) fn positional(hir: &Hir) -> [ByteSet; ALPHABET_LOOK] {
+    let mut sets = [ByteSet::default(); ALPHABET_LOOK];
+    walk(hir, 1, &mut sets);
+    sets
+}
+
+/// Offsets into a match, as bits: bit `i` set when a part may start at offset `i` (offsets
+/// from [`ALPHABET_LOOK`] on are not tracked).
+type Offsets = u8;
+const TRACKED: Offsets = (1 << ALPHABET_LOOK) - 1;
+
+/// Adds what `hir` can hold at each tracked offset when it starts at one of `at`; returns
+/// the offsets it can end at.
+fn walk(hir: &Hir, at: Offsets, sets: &mut [ByteSet; ALPHABET_LOOK]) -> Offsets {
+    let at = at & TRACKED;
+    if at == 0 {
+        return 0;
+    }
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => {}
-        HirKind::Literal(lit) => lit.0.iter().for_each(|&b| set.insert(b)),
+        HirKind::Empty | HirKind::Look(_) => at,
+        HirKind::Literal(lit) => lit.0.iter().fold(at, |now, &b| {
+            let mut one = ByteSet::default();
+            one.insert(b);
+            step(now, one, sets)
+        }),
         HirKind::Class(Class::Bytes(class)) => {
+            let mut set = ByteSet::default();
             for range in class.ranges() {
                 (range.start()..=range.end()).for_each(|b| set.insert(b));
             }
+            step(at, set, sets)
         }
-        HirKind::Class(Class::Unicode(_)) => set.union(ByteSet::ALL),
-        HirKind::Repetition(rep) => made_of(&rep.sub, set),
-        HirKind::Capture(cap) => made_of(&cap.sub, set),
-        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
-            subs.iter().for_each(|sub| made_of(sub, set));
+        // A Unicode class is one to four bytes, any of them.
+        HirKind::Class(Class::Unicode(_)) => {
+            let lowest = at.trailing_zeros() as usize;
+            sets[lowest..].iter_mut().for_each(|s| *s = ByteSet::ALL);
+            (at << 1 | at << 2 | at << 3 | at << 4) & TRACKED
         }
+        HirKind::Repetition(rep) => {
+            if rep.max == Some(0) {
+                return at;
+            }
+            let mut now = at;
+            for _ in 0..rep.min {
+                now = walk(&rep.sub, now, sets);
+                if now == 0 {
+                    return 0;
+                }
+            }
+            let (mut reached, mut frontier) = (now, now);
+            match rep.max.map(|max| max - rep.min) {
+                // Up to a few more: each from where the last could end.
+                Some(more) if more as usize <= ALPHABET_LOOK => {
+                    for _ in 0..more {
+                        frontier = walk(&rep.sub, frontier, sets);
+                        reached |= frontier;
+                    }
+                }
+                // Any number more: every offset reachable from here.
+                _ => {
+                    while frontier != 0 {
+                        let next = walk(&rep.sub, frontier, sets);
+                        frontier = next & !reached;
+                        reached |= next;
+                    }
+                }
+            }
+            reached
+        }
+        HirKind::Capture(cap) => walk(&cap.sub, at, sets),
+        HirKind::Concat(subs) => subs.iter().fold(at, |now, sub| walk(sub, now, sets)),
+        HirKind::Alternation(subs) => subs.iter().fold(0, |ends, sub| ends | walk(sub, at, sets)),
+    }
+}
+
+/// One byte of `class` at each offset of `at`; returns the offsets after it.
+fn step(at: Offsets, class: ByteSet, sets: &mut [ByteSet; ALPHABET_LOOK]) -> Offsets {
+    for (i, set) in sets.iter_mut().enumerate() {
+        if at & (1 << i) != 0 {
+            set.union(class);
+        }
+    }
+    (at << 1) & TRACKED
+}
+
+/// The assertions every match of `hir` makes where it starts (`(?m:^)`, `\b`): a rule
+/// cannot match at a place they do not hold.
+pub(super) fn leading_looks(hir: &Hir) -> Vec<regex_automata::util::look::Look> {
+    let mut looks = Vec::new();
+    lead(hir, &mut looks);
+    looks
+}
+
+/// Adds the assertions at the start of `hir`; false once past them.
+fn lead(hir: &Hir, looks: &mut Vec<regex_automata::util::look::Look>) -> bool {
+    match hir.kind() {
+        HirKind::Look(look) => {
+            looks.extend(regex_automata::util::look::Look::from_repr(look.as_repr()));
+            true
+        }
+        HirKind::Empty => true,
+        HirKind::Capture(cap) => lead(&cap.sub, looks),
+        HirKind::Concat(subs) => subs.iter().all(|sub| lead(sub, looks)),
+        _ => false,
     }
 }
 
@@ -203,5 +295,48 @@ mod tests {
         assert_eq!(firsts(r"(?i)(?-u:\b)ab"), b"Aa".to_vec());
         // What can match the empty string can start anywhere.
         assert_eq!(firsts(r"(?-u:\b)x?").len(), 256);
+    }
+
+    #[test]
+    fn positional_sets_hold_each_offset_s_bytes() {
+        let at = |pattern: &str| {
+            let hir =
+                syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
+                    .unwrap();
+            positional(&hir).map(|set| {
+                String::from_utf8((0..=255u8).filter(|&b| set.contains(b)).collect()).unwrap()
+            })
+        };
+        // Words of a list: only their own second letters follow.
+        assert_eq!(
+            at(r"(?i)(?:sqlplus|expdp) "),
+            ["ESes", "QXqx", "LPlp", "DPdp"]
+        );
+        // An optional part: what follows it may come first.
+        assert_eq!(at(r"a?bc(?-u:\b)d"), ["ab", "bc", "cd", "d"]);
+        // Repetitions: every offset they reach.
+        assert_eq!(
+            at(r"[0-9]{2,}x"),
+            ["0123456789", "0123456789", "0123456789x", "0123456789x"]
+        );
+        assert_eq!(at(r"(?:ab)*c"), ["ac", "b", "ac", "b"]);
+        // Alternatives of different lengths.
+        assert_eq!(at(r"(?:a|bb)c"), ["ab", "bc", "c", ""]);
+    }
+
+    #[test]
+    fn leading_assertions_are_read_through_groups() {
+        use regex_automata::util::look::Look;
+        let looks = |pattern: &str| {
+            leading_looks(
+                &syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
+                    .unwrap(),
+            )
+        };
+        assert_eq!(looks(r"(?m:^)(?:a|b):"), [Look::StartLF]);
+        assert_eq!(looks(r"((?-u:\b)x)y"), [Look::WordAscii]);
+        // An assertion after the first byte, or in one alternative only, is not every match's.
+        assert!(looks(r"x(?-u:\b)").is_empty());
+        assert!(looks(r"(?m:^)a|b").is_empty());
     }
 }
