@@ -16,8 +16,8 @@ use super::placeholder;
 use super::rules::{Assign, Check, FLAG_REACH};
 use super::shapes;
 use super::shapes::{
-    BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, call_arguments, indented_line_after, jwt_end,
-    name_byte, run, separator, setter, spaces, url_stop,
+    BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, aws_secret_on_line, call_arguments,
+    indented_line_after, jwt_end, name_byte, run, separator, setter, spaces, url_stop,
 };
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
@@ -88,7 +88,8 @@ impl Detector {
                 let vendor = &VENDORS[row];
                 let keyed = rule.keyed;
                 let (s, e) = if keyed {
-                    let sep = m.find([':', '='])? + 1;
+                    // `name = value`, or `name value` (`aws configure set … key value`).
+                    let sep = m.find([':', '=']).or_else(|| m.find([' ', '\t']))? + 1;
                     let skip =
                         m[sep..].len() - m[sep..].trim_start_matches([' ', '\t', '"', '\'']).len();
                     let e = end.max(start + sep + skip);
@@ -111,13 +112,28 @@ impl Detector {
                 }
                 emit(s, e);
                 if vendor.name == "aws_access_key"
-                    && let Some((ss, se)) = aws_secret_after(b, e)
                     && let Some(secret) =
                         self.rules.iter().position(|r| &*r.name == "aws_secret_key")
                 {
                     // The key's secret next to it (`AKIA…,wJal…` in an IAM credentials file).
-                    self.emit(secret, text, ss, se, found);
-                    return Some(se);
+                    if let Some((ss, se)) = aws_secret_after(b, e) {
+                        self.emit(secret, text, ss, se, found);
+                        return Some(se);
+                    }
+                    // Or further along its line, under no name of its own (`AKIA… secret
+                    // wJal…`, a table's row): what stands between is read first.
+                    if let Some((ss, se)) = aws_secret_on_line(b, e)
+                        && !placeholder::is_placeholder(&text[ss..se])
+                        && !placeholder::is_filler_token(&text[ss..se])
+                    {
+                        self.scan_plain(&text[e..ss], &mut |mut f: Finding| {
+                            f.start += e;
+                            f.end += e;
+                            found(f);
+                        });
+                        self.emit(secret, text, ss, se, found);
+                        return Some(se);
+                    }
                 }
             }
             Check::Pem => {
@@ -349,7 +365,8 @@ impl Detector {
                 return Some(e);
             }
             Check::AfterSeparator => {
-                let sep = m.find([':', '='])? + 1;
+                // `name = value`, or `name value` (`aws configure set … key value`).
+                let sep = m.find([':', '=']).or_else(|| m.find([' ', '\t']))? + 1;
                 let value = m[sep..].trim_start_matches(['>', ' ', '\t', '"', '\'']);
                 if placeholder::is_placeholder(value) || placeholder::is_filler_token(value) {
                     return Some(end);

@@ -304,8 +304,8 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
         rule(
             "aws_secret_key",
             K::AwsSecretKey,
-            "an AWS secret access key after its key name",
-            r#"(?i)(?-u:\b)(?:aws_?)?secret_?access_?key["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?[A-Za-z0-9/+]{40}(?-u:\b)"#,
+            "an AWS secret access key after its key name (`aws_secret_access_key = …`, `aws configure set aws_secret_access_key …`), or further along the line of its access key id",
+            r#"(?i)(?-u:\b)(?:aws_?)?secret[_ ]?access[_ ]?key(?:["']?\s{0,3}(?:[:=]|=>)\s{0,3}["']?|[ \t]{1,3})[A-Za-z0-9/+]{40}(?-u:\b)"#,
             "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT3kLmN",
             C::AfterSeparator,
         ),

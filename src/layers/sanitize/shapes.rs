@@ -57,6 +57,47 @@ pub(super) fn aws_secret_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
         .then_some((start, start + len))
 }
 
+/// How far along its line after an access key id the key's secret is looked for.
+pub(super) const AWS_SECRET_REACH: usize = 160;
+
+/// The AWS secret access key further along the line of an access key id ending at `at`
+/// (`AKIA… secret wJal…`, `| AKIA… | deploy | wJal… |`): the first run of exactly 40 base64
+/// characters standing alone (not part of a longer name, path or padded base64), with
+/// capitals, small letters and digits (a random key has all three; a hex digest lacks
+/// capitals or small letters), within [`AWS_SECRET_REACH`] bytes.
+pub(super) fn aws_secret_on_line(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let key = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+');
+    let joins = |c: u8| matches!(c, b'_' | b'-' | b'.' | b'=' | b'\\');
+    let stop = (at + AWS_SECRET_REACH).min(b.len());
+    let mut i = at;
+    while i < stop {
+        let c = b[i];
+        if matches!(c, b'\n' | b'\r') {
+            return None;
+        }
+        if !key(c) {
+            i += 1;
+            continue;
+        }
+        let len = run(b, i, stop - i, key);
+        let token = &b[i..i + len];
+        let alone = i
+            .checked_sub(1)
+            .is_none_or(|p| !joins(b[p]) || b[p] == b'=')
+            && b.get(i + len).is_none_or(|&n| !joins(n));
+        if len == 40
+            && alone
+            && token.iter().any(u8::is_ascii_uppercase)
+            && token.iter().any(u8::is_ascii_lowercase)
+            && token.iter().any(u8::is_ascii_digit)
+        {
+            return Some((i, i + len));
+        }
+        i += len;
+    }
+    None
+}
+
 /// The longest bearer token masked as one (a longer run is masked to this bound).
 pub(super) const BEARER_LIMIT: usize = 4000;
 
@@ -222,7 +263,34 @@ pub(super) fn argument(b: &[u8], open: usize, n: usize) -> Option<(usize, usize)
 
 #[cfg(test)]
 mod tests {
-    use super::argument;
+    use super::{AWS_SECRET_REACH, argument, aws_secret_on_line};
+
+    #[test]
+    fn an_aws_secret_is_read_along_its_key_s_line_only() {
+        let secret = "9drTJvcXLB89qWmz3kYeF8XgGRdPr2nTbqpVzxQa";
+        fn found(after: &str) -> Option<&str> {
+            aws_secret_on_line(after.as_bytes(), 0).map(|(s, e)| &after[s..e])
+        }
+        assert_eq!(found(&format!(" secret {secret} ok")), Some(secret));
+        assert_eq!(
+            found(&format!("\t2026-03-09T18:39:23Z\t{secret}\tActive")),
+            Some(secret)
+        );
+        // Not on the next line, not past the reach.
+        assert_eq!(found(&format!("\n{secret}")), None);
+        let far = format!("{}{secret}", " ".repeat(AWS_SECRET_REACH));
+        assert_eq!(found(&far), None);
+        // A hex digest, a part of a longer name or path, padded base64: no key.
+        assert_eq!(
+            found(" commit 3f786850e387550fdab836ed7e6dc881de23001b"),
+            None
+        );
+        assert_eq!(found(" 3F786850E387550FDAB836ED7E6DC881DE23001B"), None);
+        assert_eq!(found(&format!(" x_{secret}")), None);
+        assert_eq!(found(&format!(" {secret}.txt")), None);
+        assert_eq!(found(&format!(" {secret}==")), None);
+        assert_eq!(found(&format!(" {secret}A")), None);
+    }
 
     /// The `n`th argument of the call opening at the first `(` of `call`, as text.
     fn nth(call: &str, n: usize) -> Option<&str> {
