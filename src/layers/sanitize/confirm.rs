@@ -114,26 +114,11 @@ impl Detector {
                 if vendor.name == "aws_access_key"
                     && let Some(secret) =
                         self.rules.iter().position(|r| &*r.name == "aws_secret_key")
+                    && let Some(span) = aws_secret_after(b, e).or_else(|| aws_secret_on_line(b, e))
                 {
-                    // The key's secret next to it (`AKIA…,wJal…` in an IAM credentials file).
-                    if let Some((ss, se)) = aws_secret_after(b, e) {
-                        self.emit(secret, text, ss, se, found);
-                        return Some(se);
-                    }
-                    // Or further along its line, under no name of its own (`AKIA… secret
-                    // wJal…`, a table's row): what stands between is read first.
-                    if let Some((ss, se)) = aws_secret_on_line(b, e)
-                        && !placeholder::is_placeholder(&text[ss..se])
-                        && !placeholder::is_filler_token(&text[ss..se])
-                    {
-                        self.scan_plain(&text[e..ss], &mut |mut f: Finding| {
-                            f.start += e;
-                            f.end += e;
-                            found(f);
-                        });
-                        self.emit(secret, text, ss, se, found);
-                        return Some(se);
-                    }
+                    // The key's secret next to it (`AKIA…,wJal…` in an IAM credentials file),
+                    // or further along its line under no name (`AKIA… secret wJal…`).
+                    return Some(self.emit_after(secret, text, e, span, found));
                 }
             }
             Check::Pem => {
@@ -354,15 +339,8 @@ impl Detector {
                 if placeholder::is_placeholder(&text[s..e]) {
                     return Some(end);
                 }
-                // The arguments before it are read first (an address, a host), so what
-                // they hold is found, and in order; the scan goes on after the password.
-                self.scan_plain(&text[end..s], &mut |mut f: Finding| {
-                    f.start += end;
-                    f.end += end;
-                    found(f);
-                });
-                self.emit(id, text, s, e, found);
-                return Some(e);
+                // The arguments before it are read first (an address, a host).
+                return Some(self.emit_after(id, text, end, (s, e), found));
             }
             Check::AfterSeparator => {
                 // `name = value`, or `name value` (`aws configure set … key value`).
@@ -376,6 +354,26 @@ impl Detector {
             Check::Assign(_) => return self.assign(id, text, start, end, scan, found),
         }
         Some(end)
+    }
+
+    /// Scans `text[from..value.0]` (what stands between a match and the value it points
+    /// to: a call's first arguments, a table's cells), then reports `value` as `rule`'s, so
+    /// findings stay in order; returns where the scan goes on.
+    fn emit_after(
+        &self,
+        rule: usize,
+        text: &str,
+        from: usize,
+        (start, end): (usize, usize),
+        found: &mut dyn FnMut(Finding),
+    ) -> usize {
+        self.scan_plain(&text[from..start], &mut |mut f: Finding| {
+            f.start += from;
+            f.end += from;
+            found(f);
+        });
+        self.emit(rule, text, start, end, found);
+        end
     }
 
     /// A keyword context: finds the value after the match, judges it, masks it.
@@ -604,7 +602,7 @@ impl Detector {
         let rescan = Some(vs.min(end).max(start + 1));
         let mut ve = ve;
         if placeholder::is_placeholder(value)
-            && let Some(first) = real_first_word(value)
+            && let Some(first) = placeholder::real_first_word(value)
         {
             // Only a later word is filler (`s3cret! mail jane@example.com`, `tok' -H
             // 'Host: api.example.com'`): the value is its first word.
@@ -692,16 +690,4 @@ fn flag_argument(
         .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
     let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
     (quoted || !(metavar || prose)).then_some((s, e, r, strength))
-}
-
-/// The first word of an unquoted value of several words, without the quote or punctuation
-/// that closes it, when the value is a placeholder only because of a later word (filler or
-/// "example" further along the line) and the first word is none.
-fn real_first_word(value: &str) -> Option<&str> {
-    let first = value.split_ascii_whitespace().next()?;
-    if first.len() == value.trim_end().len() || !placeholder::is_filler_token(value) {
-        return None;
-    }
-    let first = first.trim_end_matches(['\'', '"', ',', ';', ')']);
-    (!first.is_empty() && !placeholder::is_placeholder(first)).then_some(first)
 }

@@ -281,6 +281,18 @@ pub(super) fn word_before(text: &str, at: usize, window: usize, words: &[&str]) 
     false
 }
 
+/// The first word of an unquoted value of several words, without the quote or punctuation
+/// that closes it, when the value is a placeholder only because of a later word (filler or
+/// "example" further along the line) and the first word is none.
+pub(super) fn real_first_word(value: &str) -> Option<&str> {
+    let first = value.split_ascii_whitespace().next()?;
+    if first.len() == value.trim_end().len() || !is_filler_token(value) {
+        return None;
+    }
+    let first = first.trim_end_matches(['\'', '"', ',', ';', ')']);
+    (!first.is_empty() && !is_placeholder(first)).then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

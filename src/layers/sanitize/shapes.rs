@@ -4,6 +4,7 @@
 //! window, so the work per match stays constant.
 
 use super::context;
+use super::placeholder;
 
 /// The content of the line after the one `at` is on, when it is indented (a YAML block
 /// scalar's first line), at most [`context::VALUE_LIMIT`] bytes.
@@ -87,6 +88,8 @@ pub(super) fn aws_secret_on_line(b: &[u8], at: usize) -> Option<(usize, usize)> 
             && b.get(i + len).is_none_or(|&n| !joins(n));
         if len == 40
             && alone
+            && std::str::from_utf8(token)
+                .is_ok_and(|t| !placeholder::is_placeholder(t) && !placeholder::is_filler_token(t))
             && token.iter().any(u8::is_ascii_uppercase)
             && token.iter().any(u8::is_ascii_lowercase)
             && token.iter().any(u8::is_ascii_digit)
@@ -290,6 +293,8 @@ mod tests {
         assert_eq!(found(&format!(" {secret}.txt")), None);
         assert_eq!(found(&format!(" {secret}==")), None);
         assert_eq!(found(&format!(" {secret}A")), None);
+        // The documentation's example key.
+        assert_eq!(found(" secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), None);
     }
 
     /// The `n`th argument of the call opening at the first `(` of `call`, as text.
