@@ -27,6 +27,7 @@ pub const KIND_NAMES: &[&str] = &[
     "crypto_wallet",
     "mac_address",
     "national_id",
+    "bank_account",
 ];
 
 /// What a finding is.
@@ -75,8 +76,11 @@ pub enum Kind {
     CryptoWallet,
     /// A network interface's MAC address.
     MacAddress,
-    /// A national identifier of an opt-in locale (NINO, NIR, DNI, CPF, SIN, TFN, …).
+    /// A national identifier: of an opt-in locale (NINO, NIR, DNI, CPF, SIN, TFN, …), or a
+    /// US ITIN, passport, driver's license or DEA number.
     NationalId,
+    /// A bank account or ABA routing number, after its name.
+    BankAccount,
     /// A workspace pattern from the configuration.
     Custom(Arc<str>),
 }
@@ -108,6 +112,7 @@ impl Kind {
             Kind::CryptoWallet => "CRYPTO_WALLET",
             Kind::MacAddress => "MAC_ADDRESS",
             Kind::NationalId => "NATIONAL_ID",
+            Kind::BankAccount => "BANK_ACCOUNT",
             Kind::Custom(name) => return Cow::Owned(name.to_ascii_uppercase()),
         })
     }
@@ -137,6 +142,7 @@ impl Kind {
             Kind::CryptoWallet => "crypto_wallet",
             Kind::MacAddress => "mac_address",
             Kind::NationalId => "national_id",
+            Kind::BankAccount => "bank_account",
             Kind::Custom(name) => name,
         }
     }
@@ -158,6 +164,7 @@ impl Kind {
                 | Kind::CryptoWallet
                 | Kind::MacAddress
                 | Kind::NationalId
+                | Kind::BankAccount
         )
     }
 }

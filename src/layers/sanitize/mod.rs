@@ -9,7 +9,8 @@
 //!   `airlock sanitize --list-detectors`: e-mail addresses (internationalized,
 //!   escaped as `\u0040` or `%40`, or written out, `john at example dot com`),
 //!   phone numbers (US, international, national next to a phone word), US
-//!   SSNs, payment cards (Luhn, issuer ranges or a card word nearby), IPv4 and
+//!   SSNs and ITINs (and, after their names, US passport, driver's license, DEA,
+//!   bank account and routing numbers), payment cards (Luhn, issuer ranges or a card word nearby), IPv4 and
 //!   IPv6 and MAC addresses, crypto wallets (base58check, bech32, EIP-55),
 //!   IBANs (mod-97), about 170 vendor token formats of more than 100 vendors
 //!   (GitHub and npm CRC32 checksums checked), JWTs, PEM, OpenSSH and PGP

@@ -393,17 +393,31 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::Ethereum,
         ),
     ]);
+    // The rows on by default (the United States') are found after names, some holding a
+    // secret word (`passport`): they come before the assignment rule, which would claim
+    // the name and turn the number down.
+    let mut before = rules
+        .iter()
+        .position(|r| r.name == "assignment")
+        .unwrap_or(rules.len());
     for row in super::locales::ids() {
-        rules.push(Rule {
+        let always = row.locale == super::locales::ALWAYS;
+        let rule = Rule {
             name: Cow::Borrowed(row.name),
-            kind: K::NationalId,
+            kind: row.check.kind(),
             description: Cow::Borrowed(row.description),
             pattern: Cow::Borrowed(row.pattern),
             example: Cow::Borrowed(row.example),
             check: C::NationalId(row.check),
             secret: false,
-            locale: Some(row.locale),
-        });
+            locale: (!always).then_some(row.locale),
+        };
+        if always {
+            rules.insert(before, rule);
+            before += 1;
+        } else {
+            rules.push(rule);
+        }
     }
     rules.extend([
         rule(

@@ -294,7 +294,10 @@ mod tests {
         assert_eq!(found(&format!(" {secret}==")), None);
         assert_eq!(found(&format!(" {secret}A")), None);
         // The documentation's example key.
-        assert_eq!(found(" secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), None);
+        assert_eq!(
+            found(" secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            None
+        );
     }
 
     /// The `n`th argument of the call opening at the first `(` of `call`, as text.

@@ -9,6 +9,7 @@
 
 mod more_eu;
 mod table;
+mod us;
 
 use self::table::{NationalId, id, iso7064_mod11_10, luhn};
 
@@ -66,7 +67,24 @@ pub(super) enum IdCheck {
     AuMedicare,
     /// One of the other EU members' formats (`more_eu.rs`).
     Eu(more_eu::EuCheck),
+    /// One of the United States' formats (`us.rs`).
+    Us(us::UsCheck),
 }
+
+impl IdCheck {
+    /// What a number of this format is.
+    pub(super) fn kind(self) -> super::kind::Kind {
+        use super::kind::Kind;
+        match self {
+            Self::Us(us::UsCheck::BankAccount | us::UsCheck::AbaRouting) => Kind::BankAccount,
+            _ => Kind::NationalId,
+        }
+    }
+}
+
+/// The locale of the rows that are on whenever personal data is masked (the United
+/// States', as the SSN is).
+pub(super) const ALWAYS: &str = us::DEFAULT;
 
 /// The formats, in priority order (before the digit-group rule, which tries a run these
 /// turn down).
@@ -246,13 +264,21 @@ pub(super) const IDS: &[NationalId<IdCheck>] = &[
     ),
 ];
 
-/// Every format, in priority order: those above, then the other EU members'.
+/// Every format, in priority order: those above, the other EU members', the United
+/// States'.
 pub(super) fn ids() -> impl Iterator<Item = NationalId<IdCheck>> {
-    IDS.iter().copied().chain(
-        more_eu::IDS
-            .iter()
-            .map(|row| row.with_check(IdCheck::Eu(row.check))),
-    )
+    IDS.iter()
+        .copied()
+        .chain(
+            more_eu::IDS
+                .iter()
+                .map(|row| row.with_check(IdCheck::Eu(row.check))),
+        )
+        .chain(
+            us::IDS
+                .iter()
+                .map(|row| row.with_check(IdCheck::Us(row.check))),
+        )
 }
 
 /// Whether the locale of a rule is on for `locales` (the configured list).
@@ -277,6 +303,7 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         | IdCheck::AuMedicare
         | IdCheck::BrCpf
         | IdCheck::Eu(_) => b.iter().position(u8::is_ascii_digit)?,
+        IdCheck::Us(check) => us::start(check, m),
         _ => 0,
     };
     let id = &m[from..];
@@ -307,6 +334,7 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         IdCheck::AuTfn => au_tfn(&d),
         IdCheck::AuMedicare => au_medicare(&d),
         IdCheck::Eu(check) => more_eu::valid(check, id, &d, from > 0),
+        IdCheck::Us(check) => us::valid(check, id, &d),
     };
     ok.then_some((from, m.len()))
 }
@@ -543,6 +571,12 @@ mod tests {
                     IdCheck::UkNino
                         | IdCheck::AuMedicare
                         | IdCheck::Eu(more_eu::EuCheck::DkCpr | more_eu::EuCheck::MtIdCard)
+                        | IdCheck::Us(
+                            us::UsCheck::Itin
+                                | us::UsCheck::Passport
+                                | us::UsCheck::DriverLicense
+                                | us::UsCheck::BankAccount
+                        )
                 ) {
                     continue; // no check character, or an issue number after it
                 }

@@ -1,0 +1,201 @@
+//! The United States' identifiers beside the SSN (which the digit-group rule finds): on
+//! whenever personal data is masked, as the SSN is, not behind a locale. An ITIN stands on
+//! its shape; the numbers with no check digit (passport, driver's license, bank account)
+//! are found only after their name; a routing number after its name and by its check
+//! digit; a DEA registration number after its name and by its check digit.
+//!
+//! Each example is a number built to the cited rule, not a real one.
+
+use super::table::{NationalId, id};
+
+/// The locale name of these rows: on by default (see `rules.rs`).
+pub(in crate::layers::sanitize) const DEFAULT: &str = "us";
+
+/// The check of one of these formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::layers::sanitize) enum UsCheck {
+    /// IRS Individual Taxpayer Identification Number: a 9, then a middle group in the
+    /// ranges the IRS assigns.
+    Itin,
+    /// A passport book or card number: not one digit repeated, not a run.
+    Passport,
+    /// A driver's license number: at least four digits, not one digit repeated.
+    DriverLicense,
+    /// A bank account number: not one digit repeated, not a run.
+    BankAccount,
+    /// An ABA routing transit number: weights 3-7-1 modulo 10.
+    AbaRouting,
+    /// A DEA registration number: `(d1+d3+d5) + 2·(d2+d4+d6)` ends in d7.
+    Dea,
+}
+
+/// The number's name, `number`, `no.` or `#` after it (`passport_number`, `DL #`), a
+/// separator (`:`, `=`, a JSON key's quotes) or `is`, then the number.
+macro_rules! named {
+    ($name:literal, $value:literal) => {
+        concat!(
+            r"(?-u:\b)",
+            $name,
+            r#"(?:[ _-]?(?i:number|num|no\.?|#))?["']?[ \t]{0,3}[:=#]?[ \t]{0,3}["']?(?:(?i:is)[ \t]{1,3})?"#,
+            $value,
+            r"(?-u:\b)"
+        )
+    };
+}
+
+/// The formats, after those of `mod.rs` in priority order, before the digit-group rule.
+pub(super) const IDS: &[NationalId<UsCheck>] = &[
+    // IRS, "Individual Taxpayer Identification Number" (Publication 1915; IRM 3.21.263):
+    // nine digits formatted like an SSN, beginning with 9, the fourth and fifth digits in
+    // 50–65, 70–88, 90–92 or 94–99. Written with its dashes (or spaces) it stands alone;
+    // nine bare digits only after its name.
+    id(
+        "us_itin",
+        DEFAULT,
+        "US Individual Taxpayer Identification Numbers (ITIN): 9XX-XX-XXXX with the middle group in the IRS's ranges, or nine digits after `ITIN`",
+        r"(?-u:\b)(?:(?i:ITIN)(?:[ -]?(?i:number|num|no\.?|#))?[:#]?[ \t]{0,3}(?:(?i:is)[ \t]{1,3})?9[0-9]{2}-?[0-9]{2}-?[0-9]{4}|9[0-9]{2}(?:-[5-9][0-9]-|[ ][5-9][0-9][ ])[0-9]{4})(?-u:\b)",
+        "ITIN 912-70-3456",
+        UsCheck::Itin,
+    ),
+    // US Department of State: passport books carry nine digits, or (Next Generation
+    // Passport, from 2021) a letter and eight digits; no check digit, so only after the
+    // word.
+    id(
+        "us_passport",
+        DEFAULT,
+        "US passport numbers after `passport` (nine digits, or a letter and eight)",
+        named!("(?i:passport)", "(?:[A-Z][0-9]{8}|[0-9]{9})"),
+        "passport number: A28419376",
+        UsCheck::Passport,
+    ),
+    // AAMVA DL/ID Card Design Standard: each state's format (one or two letters and
+    // digits, or digits alone, 4 to 20 characters); no shared check, so only after the
+    // name (`DL` alone only with `#`, `No.` or `number`).
+    id(
+        "us_driver_license",
+        DEFAULT,
+        "US driver's license numbers after their name (`driver's license`, `DL #`, `DLN`)",
+        named!(
+            r"(?:(?i:driver'?s?[ -]licen[cs]e|driving[ -]licen[cs]e)|DLN|DL(?:[ ]?#|[ -](?i:number|no\.?)))",
+            "[A-Z]{0,2}[0-9][0-9-]{3,17}[0-9A-Z]"
+        ),
+        "driver's license: D4729-18305-66142",
+        UsCheck::DriverLicense,
+    ),
+    // ABA routing numbers (ABA, "Routing Number Policy and Procedures"): nine digits,
+    // 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) a multiple of 10.
+    id(
+        "aba_routing",
+        DEFAULT,
+        "ABA routing transit numbers after their name (check digit 3-7-1)",
+        named!(
+            r"(?:(?i:routing(?:[ -]transit)?|ABA(?:[ -]routing)?)|RTN)",
+            "[0-9]{9}"
+        ),
+        "routing number: 011000015",
+        UsCheck::AbaRouting,
+    ),
+    // A bank account's number (8 to 17 digits, the range of US checking and savings
+    // accounts on a check's MICR line; no check digit), only after its name.
+    id(
+        "bank_account",
+        DEFAULT,
+        "bank account numbers after their name (`account number`, `acct #`, `bank account`)",
+        named!(
+            r"(?:(?i:(?:bank|checking|savings)[ -]account|account[ -]?(?:number|num|no\.?|#)|acct\.?[ -]?(?:number|num|no\.?|#)?))",
+            "[0-9]{8,17}"
+        ),
+        "account number: 483920175562",
+        UsCheck::BankAccount,
+    ),
+    // DEA, "Registrant Number" (21 CFR 1301; the DEA's published check): two letters
+    // (the registrant type, then the first letter of the registrant's name, or 9), seven
+    // digits, the last the check.
+    id(
+        "us_dea_number",
+        DEFAULT,
+        "DEA registration numbers of prescribers after their name (check digit)",
+        named!(
+            r"(?:DEA(?:[ -](?i:registration))?)",
+            "[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}"
+        ),
+        "DEA number: BK2947313",
+        UsCheck::Dea,
+    ),
+];
+
+/// Where the number starts in a match of `check` (after its name).
+pub(super) fn start(check: UsCheck, m: &str) -> usize {
+    let b = m.as_bytes();
+    match check {
+        // The number is the match's last word.
+        UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea => b
+            .iter()
+            .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
+            .map_or(0, |i| i + 1),
+        // The first digit (an ITIN written alone starts with it).
+        _ => b.iter().position(u8::is_ascii_digit).unwrap_or(0),
+    }
+}
+
+/// Whether the number `id` (its digits `d`) passes `check`.
+pub(super) fn valid(check: UsCheck, id: &str, d: &[u32]) -> bool {
+    let varied = d.windows(2).any(|w| w[0] != w[1]);
+    let run = d.windows(2).all(|w| w[1] == (w[0] + 1) % 10);
+    match check {
+        UsCheck::Itin => {
+            d.len() == 9
+                && d[0] == 9
+                && matches!(d[3] * 10 + d[4], 50..=65 | 70..=88 | 90..=92 | 94..=99)
+        }
+        UsCheck::Passport | UsCheck::BankAccount => varied && !run,
+        UsCheck::DriverLicense => d.len() >= 4 && varied && !run,
+        UsCheck::AbaRouting => {
+            d.len() == 9
+                && varied
+                && (3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5] + d[8])
+                    .is_multiple_of(10)
+        }
+        UsCheck::Dea => {
+            // The second letter may be a 9: the check is over the last seven digits.
+            let d = &d[d.len().saturating_sub(7)..];
+            id.len() == 9
+                && d.len() == 7
+                && (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(s: &str) -> Vec<u32> {
+        s.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|c| u32::from(c - b'0'))
+            .collect()
+    }
+
+    #[test]
+    fn checks_follow_their_published_rules() {
+        let ok = |check, id: &str| valid(check, id, &digits(id));
+        // ITIN middle groups: 70 and 94 assigned, 66 and 93 never.
+        assert!(ok(UsCheck::Itin, "912-70-3456"));
+        assert!(ok(UsCheck::Itin, "900-94-0000"));
+        assert!(!ok(UsCheck::Itin, "912-66-3456"));
+        assert!(!ok(UsCheck::Itin, "912-93-3456"));
+        // Routing numbers of the Federal Reserve Bank of Boston and a changed digit.
+        assert!(ok(UsCheck::AbaRouting, "011000015"));
+        assert!(!ok(UsCheck::AbaRouting, "011000016"));
+        assert!(!ok(UsCheck::AbaRouting, "000000000"));
+        // DEA: 1+3+5 + 2·(2+4+6) = 33, so the check digit is 3.
+        assert!(ok(UsCheck::Dea, "AB1234563"));
+        assert!(!ok(UsCheck::Dea, "AB1234564"));
+        assert!(ok(UsCheck::Dea, "A91234563"));
+        // Filler is no number.
+        assert!(!ok(UsCheck::Passport, "000000000"));
+        assert!(!ok(UsCheck::BankAccount, "123456789"));
+        assert!(ok(UsCheck::BankAccount, "483920175562"));
+    }
+}
