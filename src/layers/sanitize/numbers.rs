@@ -153,6 +153,10 @@ pub(super) fn scan_run(
                     rules
                         .phone
                         .and_then(|r| intl_phone(groups, &sep).map(|e| (r, start, e)))
+                } else if !plus && k == 0 {
+                    rules
+                        .phone
+                        .and_then(|r| dialled_abroad(b, groups, &sep).map(|e| (r, start, e)))
                 } else {
                     None
                 }
@@ -338,6 +342,72 @@ fn intl_phone<'a>(groups: &[Group], sep: &dyn Fn(usize) -> &'a [u8]) -> Option<u
         }
     }
     best
+}
+
+/// An international number dialled with an international prefix instead of `+`: `00`
+/// (ITU-T E.164's recommended prefix, used across Europe, Africa and much of Asia) or `011`
+/// (the NANP's), written before a country code in groups (`0044 20 7946 0958`, `00 33 1
+/// 42 68 53 00`, `011 44 20 7183 8750`). The country code must be one ITU-T assigns, in a
+/// group of its own or right after the prefix, and 8 to 15 digits must follow the prefix.
+fn dialled_abroad<'a>(
+    b: &[u8],
+    groups: &[Group],
+    sep: &dyn Fn(usize) -> &'a [u8],
+) -> Option<usize> {
+    let first = &b[groups.first()?.start..groups[0].end];
+    // The prefix, and the country code: the rest of the first group, or the second.
+    let (cc, rest) = match first {
+        b"00" | b"011" => (&b[groups.get(1)?.start..groups[1].end], 2),
+        [b'0', b'0', cc @ ..] => (cc, 1),
+        _ => return None,
+    };
+    if !country_code(cc) || groups.len() <= rest {
+        return None;
+    }
+    let prefix = if first == b"011" { 3 } else { 2 };
+    let (mut digits, mut best) = (0, None);
+    for (k, g) in groups.iter().enumerate() {
+        if k > 0 && !matches!(sep(k), b" " | b"-" | b"." | b"(" | b")" | b") " | b" (") {
+            break;
+        }
+        digits += g.end - g.start;
+        if digits - prefix > 15 {
+            break;
+        }
+        if digits - prefix >= 8 && k >= rest {
+            best = Some(g.end);
+        }
+    }
+    best
+}
+
+/// Whether `d` is a country calling code ITU-T assigns (E.164 list): 1 and 7; the
+/// two-digit codes; the three-digit ones in the zones that use three.
+fn country_code(d: &[u8]) -> bool {
+    match d {
+        [b'1' | b'7'] => true,
+        [a, b] => matches!(
+            (a, b),
+            (b'2', b'0' | b'7')
+                | (b'3', b'0'..=b'4' | b'6' | b'9')
+                | (b'4', b'0' | b'1' | b'3'..=b'9')
+                | (b'5', b'1'..=b'8')
+                | (b'6', b'0'..=b'6')
+                | (b'8', b'1' | b'2' | b'4' | b'6')
+                | (b'9', b'0'..=b'5' | b'8')
+        ),
+        [a, b, _] => matches!(
+            (a, b),
+            (b'2', b'1'..=b'6' | b'9')
+                | (b'3', b'5' | b'7' | b'8')
+                | (b'4', b'2')
+                | (b'5', b'0' | b'9')
+                | (b'6', b'7'..=b'9')
+                | (b'8', b'0' | b'5' | b'7' | b'8')
+                | (b'9', b'6' | b'7' | b'9')
+        ),
+        _ => false,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -536,6 +606,23 @@ mod tests {
         assert_eq!(run("+1 (555) 123-4567"), [("phone", "+1 (555) 123-4567")]);
         assert_eq!(run("1-800-555-0199"), [("phone", "1-800-555-0199")]);
         assert_eq!(run("+44 20 7946 0958"), [("phone", "+44 20 7946 0958")]);
+        // Written without separators, or with an international prefix for the `+`.
+        assert_eq!(run("+12125551234"), [("phone", "+12125551234")]);
+        assert_eq!(run("0044 20 7946 0958"), [("phone", "0044 20 7946 0958")]);
+        assert_eq!(
+            run("00 33 1 42 68 53 00"),
+            [("phone", "00 33 1 42 68 53 00")]
+        );
+        assert_eq!(
+            run("011 44 20 7183 8750"),
+            [("phone", "011 44 20 7183 8750")]
+        );
+        // No country code ITU-T assigns after the prefix, or too few digits.
+        assert!(run("00 12 34 56 78 90").is_empty());
+        assert!(run("0028 1234 5678").is_empty());
+        assert!(run("0044 1").is_empty());
+        // A UATP airline card: fifteen digits from 1, Luhn.
+        assert_eq!(run("122000000000003"), [("card", "122000000000003")]);
         assert_eq!(run("10.0.0.1"), [("ipv4", "10.0.0.1")]);
         assert!(run("401-023-2138").is_empty());
         assert!(run("1.2.3.4.5").is_empty());

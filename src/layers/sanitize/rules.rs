@@ -423,8 +423,8 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
         rule(
             "numbers",
             K::CreditCard,
-            "digit groups: payment cards (Luhn, issuer or a card word nearby), US SSNs (`-`, space or `.`), phone numbers (US, international, national next to a phone word), IPv4 addresses",
-            r"(?:[+(]|(?-u:\b))[0-9]{1,19}(?:[ .-]|\) ?|[ .-]?\()[0-9]|(?-u:\b)[0-9]{7}",
+            "digit groups: payment cards (Luhn, issuer or a card word nearby), US SSNs (`-`, space or `.`), phone numbers (US, international with `+` or an international prefix `00`/`011`, national next to a phone word), IPv4 addresses",
+            r"(?:[+(]|(?-u:\b))[0-9]{1,19}(?:[ .-]|\) ?|[ .-]?\()[0-9]|(?-u:\B)\+[0-9]{7}|(?-u:\b)[0-9]{7}",
             "card 4111 1111 1111 1111, call (555) 123-4567",
             C::Numbers,
         ),

@@ -68,7 +68,7 @@ pub fn card(s: &str) -> bool {
 
 /// Whether the digits start with an issuer prefix of a card network (ISO/IEC 7812 ranges
 /// as the networks publish them): Visa, Mastercard, American Express, Discover, JCB,
-/// Diners Club, UnionPay, Maestro, Mir, RuPay, Verve, Troy, Elo.
+/// Diners Club, UnionPay, Maestro, Mir, RuPay, Verve, Troy, Elo, UATP.
 pub(super) fn known_issuer(ds: &[u8]) -> bool {
     if ds.len() < 6 {
         return false;
@@ -87,6 +87,7 @@ pub(super) fn known_issuer(ds: &[u8]) -> bool {
         || matches!(p2, 60 | 82) || p3 == 508 || matches!(p3, 353 | 356) // RuPay
         || matches!(p3, 506 | 650) // Verve, Elo
         || p4 == 9792 // Troy
+        || (p1 == 1 && ds.len() == 15) // UATP (airline cards: industry 1, fifteen digits)
 }
 
 /// A US SSN `AAA-GG-SSSS` outside the never-issued ranges: area 000, 666 and 900–999,
