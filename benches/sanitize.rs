@@ -158,6 +158,10 @@ const FAMILIES: &[(&str, &str)] = &[
     ("oracle_logon", "sqlplus a/"),
     ("login_calls", "login("),
     ("connect_args", "getConnection(\"a\", "),
+    ("aws_id_line", "AKIAQWERTYUIOPZXCVBN x "),
+    ("id_names", "passport: "),
+    ("idd_prefix", "0044 "),
+    ("plus_digits", "+1234567 "),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

@@ -456,14 +456,26 @@ fn vendor_rule(index: usize, vendor: &Vendor) -> Rule {
         }
         VendorCheck::Random => " (next to its name; masked when the value looks random)",
     };
-    let body = expand(vendor.pattern);
+    // A long last run is left to the check (see `LongTail`).
+    let (body, tail) = match long_tail(vendor.pattern) {
+        Some(tail) => (
+            format!(
+                "{}[{}]{{{}}}",
+                expand(&vendor.pattern[..tail.at]),
+                class(tail.class).unwrap_or_default(),
+                tail.min
+            ),
+            true,
+        ),
+        None => (expand(vendor.pattern), false),
+    };
     let starts_word = vendor
         .pattern
         .as_bytes()
         .first()
         .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'{' || *b == b'(' || *b == b'[');
     let lead = if starts_word { r"(?-u:\b)" } else { "" };
-    let ends_word = ends_with_word_class(vendor.pattern);
+    let ends_word = !tail && ends_with_word_class(vendor.pattern);
     let trail = if ends_word { r"(?-u:\b)" } else { "" };
     Rule {
         name: Cow::Borrowed(vendor.name),
@@ -555,6 +567,69 @@ pub(super) fn expand(pattern: &str) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// How much longer than its shortest a vendor token's last run may be before its
+/// automaton holds only the shortest (see [`LongTail`]).
+const LONG_TAIL: usize = 64;
+
+/// A vendor row whose token ends in a long run of base64 (`{b64:40,2400}`, then `={0,2}`
+/// padding at most): its automaton holds the run's first `min` characters only, and the
+/// check reads the rest, as the pattern would (greedy, up to `max`, then the padding). A
+/// bounded run is as many automaton states as its bound: the long ones were a tenth of
+/// the detectors' build time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LongTail {
+    /// Where the run starts in the pattern.
+    at: usize,
+    /// Its class (`b64` or `b64u`).
+    class: &'static str,
+    /// Its shortest length.
+    min: usize,
+    /// How many characters past `min` it may have.
+    more: usize,
+    /// How many `=` may follow it.
+    pad: usize,
+}
+
+/// The long last run of a vendor pattern, if it ends in one.
+pub(super) fn long_tail(pattern: &str) -> Option<LongTail> {
+    let (rest, pad) = match pattern.rsplit_once("={0,") {
+        Some((rest, n)) => (rest, n.strip_suffix('}')?.parse().ok()?),
+        None => (pattern, 0),
+    };
+    let at = rest.rfind('{')?;
+    let (name, min, max, len) = run(&rest[at..])?;
+    let class = match name {
+        "b64" => "b64",
+        "b64u" => "b64u",
+        _ => return None,
+    };
+    (at + len == rest.len() && max - min >= LONG_TAIL).then_some(LongTail {
+        at,
+        class,
+        min,
+        more: max - min,
+        pad,
+    })
+}
+
+impl LongTail {
+    /// Where a token whose automaton's match ends at `end` ends: the rest of the run, up
+    /// to its bound, then its padding.
+    pub(super) fn extend(self, b: &[u8], end: usize) -> usize {
+        let b64u = self.class == "b64u";
+        let in_class = |c: u8| {
+            c.is_ascii_alphanumeric()
+                || if b64u {
+                    matches!(c, b'_' | b'-')
+                } else {
+                    matches!(c, b'+' | b'/')
+                }
+        };
+        let e = end + super::shapes::run(b, end, self.more, in_class);
+        e + super::shapes::run(b, e, self.pad, |c| c == b'=')
+    }
 }
 
 /// Whether the pattern ends in a run of letters and digits only (then a word boundary
@@ -661,6 +736,32 @@ fn with_github_checksum(token: &mut String) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_long_last_run_is_read_as_the_pattern_would() {
+        use super::{LongTail, long_tail};
+        let tail = long_tail("ops_eyJ{b64:250,1200}={0,2}").unwrap();
+        assert_eq!(
+            tail,
+            LongTail {
+                at: 7,
+                class: "b64",
+                min: 250,
+                more: 950,
+                pad: 2
+            }
+        );
+        // Short runs, other classes, and runs not last stay in the automaton.
+        assert!(long_tail("ghp_{an:36}").is_none());
+        assert!(long_tail("x{an:10,400}").is_none());
+        assert!(long_tail("x{b64:10,400}y").is_none());
+        // The rest of the run up to its bound, then at most `pad` `=`.
+        let text = format!("ops_eyJ{}+/==== rest", "A".repeat(300));
+        let end = 7 + 250;
+        assert_eq!(tail.extend(text.as_bytes(), end), 7 + 302 + 2);
+        let long = format!("ops_eyJ{}", "A".repeat(2000));
+        assert_eq!(tail.extend(long.as_bytes(), end), 7 + 1200);
+    }
 
     #[test]
     fn the_secret_words_are_the_assignment_rules_words() {
