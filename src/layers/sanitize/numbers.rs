@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::phones::{Group, PhoneLocales, local_phone};
+use super::phones::{self, Group, PhoneLocales, local_phone};
 use super::placeholder::word_before;
 use super::validate;
 
@@ -105,7 +105,9 @@ pub(super) fn scan_run(
     emit: &mut dyn FnMut(usize, usize, usize),
 ) -> usize {
     let b = text.as_bytes();
-    let plus = b[start] == b'+';
+    // A `+` glued to a word or number before it joins them (`30+20221128-1`, a Debian
+    // version): no international number starts there.
+    let plus = b[start] == b'+' && (start == 0 || !b[start - 1].is_ascii_alphanumeric());
     let mut groups: [Group; MAX_GROUPS] = [Group { start: 0, end: 0 }; MAX_GROUPS];
     let mut n = 0;
     let mut i = start;
@@ -154,9 +156,9 @@ pub(super) fn scan_run(
                         .phone
                         .and_then(|r| intl_phone(groups, &sep).map(|e| (r, start, e)))
                 } else if !plus && k == 0 {
-                    rules
-                        .phone
-                        .and_then(|r| dialled_abroad(b, groups, &sep).map(|e| (r, start, e)))
+                    rules.phone.and_then(|r| {
+                        phones::dialled_abroad(b, groups, &sep).map(|e| (r, start, e))
+                    })
                 } else {
                     None
                 }
@@ -344,72 +346,6 @@ fn intl_phone<'a>(groups: &[Group], sep: &dyn Fn(usize) -> &'a [u8]) -> Option<u
     best
 }
 
-/// An international number dialled with an international prefix instead of `+`: `00`
-/// (ITU-T E.164's recommended prefix, used across Europe, Africa and much of Asia) or `011`
-/// (the NANP's), written before a country code in groups (`0044 20 7946 0958`, `00 33 1
-/// 42 68 53 00`, `011 44 20 7183 8750`). The country code must be one ITU-T assigns, in a
-/// group of its own or right after the prefix, and 8 to 15 digits must follow the prefix.
-fn dialled_abroad<'a>(
-    b: &[u8],
-    groups: &[Group],
-    sep: &dyn Fn(usize) -> &'a [u8],
-) -> Option<usize> {
-    let first = &b[groups.first()?.start..groups[0].end];
-    // The prefix, and the country code: the rest of the first group, or the second.
-    let (cc, rest) = match first {
-        b"00" | b"011" => (&b[groups.get(1)?.start..groups[1].end], 2),
-        [b'0', b'0', cc @ ..] => (cc, 1),
-        _ => return None,
-    };
-    if !country_code(cc) || groups.len() <= rest {
-        return None;
-    }
-    let prefix = if first == b"011" { 3 } else { 2 };
-    let (mut digits, mut best) = (0, None);
-    for (k, g) in groups.iter().enumerate() {
-        if k > 0 && !matches!(sep(k), b" " | b"-" | b"." | b"(" | b")" | b") " | b" (") {
-            break;
-        }
-        digits += g.end - g.start;
-        if digits - prefix > 15 {
-            break;
-        }
-        if digits - prefix >= 8 && k >= rest {
-            best = Some(g.end);
-        }
-    }
-    best
-}
-
-/// Whether `d` is a country calling code ITU-T assigns (E.164 list): 1 and 7; the
-/// two-digit codes; the three-digit ones in the zones that use three.
-fn country_code(d: &[u8]) -> bool {
-    match d {
-        [b'1' | b'7'] => true,
-        [a, b] => matches!(
-            (a, b),
-            (b'2', b'0' | b'7')
-                | (b'3', b'0'..=b'4' | b'6' | b'9')
-                | (b'4', b'0' | b'1' | b'3'..=b'9')
-                | (b'5', b'1'..=b'8')
-                | (b'6', b'0'..=b'6')
-                | (b'8', b'1' | b'2' | b'4' | b'6')
-                | (b'9', b'0'..=b'5' | b'8')
-        ),
-        [a, b, _] => matches!(
-            (a, b),
-            (b'2', b'1'..=b'6' | b'9')
-                | (b'3', b'5' | b'7' | b'8')
-                | (b'4', b'2')
-                | (b'5', b'0' | b'9')
-                | (b'6', b'7'..=b'9')
-                | (b'8', b'0' | b'5' | b'7' | b'8')
-                | (b'9', b'6' | b'7' | b'9')
-        ),
-        _ => false,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn us_phone<'a>(
     text: &str,
@@ -543,6 +479,10 @@ fn national_phone<'a>(
     if groups.len() == k + 3 && len(k) == 3 && len(k + 1) == 3 && len(k + 2) == 4 {
         return None;
     }
+    // A date and what follows it (`2026-12-07 06:13`, `07.12.2026 14`) is no number.
+    if phones::date_at(text.as_bytes(), groups, k, sep) {
+        return None;
+    }
     let mut digits = 0;
     let mut best = None;
     for (j, g) in groups.iter().enumerate().skip(k) {
@@ -628,6 +568,11 @@ mod tests {
         assert!(run("1.2.3.4.5").is_empty());
         assert!(run("2024-01-15 10").is_empty());
         assert_eq!(run("phone: 020 7946 0958"), [("phone", "020 7946 0958")]);
+        // Next to a phone word, a date and the hour after it are no number.
+        assert!(run("phone 2026-12-07 06").is_empty());
+        assert!(run("phone 07.12.2026 14").is_empty());
+        // A `+` joining a version's parts starts no international number.
+        assert!(run("30+20221128-1").is_empty());
         assert_eq!(
             run("card 2200 0000 0000 0004"),
             [("card", "2200 0000 0000 0004")]

@@ -1,6 +1,7 @@
 //! National phone numbers without a phone word nearby, for the locales that ask for them:
 //! each country's numbering plan (length, prefixes, grouping), checked on the digit
-//! groups of a run that [`super::numbers`] has already split.
+//! groups of a run that [`super::numbers`] has already split; and the shapes every
+//! locale shares: a number dialled with an international prefix, a date that is none.
 
 /// One group of digits of a run: its byte span.
 #[derive(Debug, Clone, Copy)]
@@ -134,4 +135,100 @@ pub(super) fn local_phone<'a>(
         }
     }
     best
+}
+
+/// An international number dialled with an international prefix instead of `+`: `00`
+/// (ITU-T E.164's recommended prefix, used across Europe, Africa and much of Asia) or `011`
+/// (the NANP's), written before a country code in groups (`0044 20 7946 0958`, `00 33 1
+/// 42 68 53 00`, `011 44 20 7183 8750`). The country code must be one ITU-T assigns, in a
+/// group of its own or right after the prefix, and 8 to 15 digits must follow the prefix.
+pub(super) fn dialled_abroad<'a>(
+    b: &[u8],
+    groups: &[Group],
+    sep: &dyn Fn(usize) -> &'a [u8],
+) -> Option<usize> {
+    let first = &b[groups.first()?.start..groups[0].end];
+    // The prefix, and the country code: the rest of the first group, or the second.
+    let (cc, rest) = match first {
+        b"00" | b"011" => (&b[groups.get(1)?.start..groups[1].end], 2),
+        [b'0', b'0', cc @ ..] => (cc, 1),
+        _ => return None,
+    };
+    if !country_code(cc) || groups.len() <= rest {
+        return None;
+    }
+    let prefix = if first == b"011" { 3 } else { 2 };
+    let (mut digits, mut best) = (0, None);
+    for (k, g) in groups.iter().enumerate() {
+        if k > 0 && !matches!(sep(k), b" " | b"-" | b"." | b"(" | b")" | b") " | b" (") {
+            break;
+        }
+        digits += g.end - g.start;
+        if digits - prefix > 15 {
+            break;
+        }
+        if digits - prefix >= 8 && k >= rest {
+            best = Some(g.end);
+        }
+    }
+    best
+}
+
+/// Whether `d` is a country calling code ITU-T assigns (E.164 list): 1 and 7; the
+/// two-digit codes; the three-digit ones in the zones that use three.
+fn country_code(d: &[u8]) -> bool {
+    match d {
+        [b'1' | b'7'] => true,
+        [a, b] => matches!(
+            (a, b),
+            (b'2', b'0' | b'7')
+                | (b'3', b'0'..=b'4' | b'6' | b'9')
+                | (b'4', b'0' | b'1' | b'3'..=b'9')
+                | (b'5', b'1'..=b'8')
+                | (b'6', b'0'..=b'6')
+                | (b'8', b'1' | b'2' | b'4' | b'6')
+                | (b'9', b'0'..=b'5' | b'8')
+        ),
+        [a, b, _] => matches!(
+            (a, b),
+            (b'2', b'1'..=b'6' | b'9')
+                | (b'3', b'5' | b'7' | b'8')
+                | (b'4', b'2')
+                | (b'5', b'0' | b'9')
+                | (b'6', b'7'..=b'9')
+                | (b'8', b'0' | b'5' | b'7' | b'8')
+                | (b'9', b'6' | b'7' | b'9')
+        ),
+        _ => false,
+    }
+}
+
+/// Whether groups `k..k + 3` are a calendar date, year first or last (`2026-12-07`,
+/// `07.12.2026`, `12/07/2026`), one separator throughout.
+pub(super) fn date_at<'a>(
+    b: &[u8],
+    groups: &[Group],
+    k: usize,
+    sep: &dyn Fn(usize) -> &'a [u8],
+) -> bool {
+    let Some(g) = groups.get(k..k + 3) else {
+        return false;
+    };
+    let value = |g: &Group| {
+        b[g.start..g.end]
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+    };
+    let lens = [g[0], g[1], g[2]].map(|g| g.end - g.start);
+    let same = matches!(sep(k + 1), b"-" | b"/" | b".") && sep(k + 1) == sep(k + 2);
+    let year = |y: u32| (1900..=2099).contains(&y);
+    let day_month = |a: u32, b: u32| {
+        (1..=31).contains(&a) && (1..=12).contains(&b)
+            || (1..=12).contains(&a) && (1..=31).contains(&b)
+    };
+    same && match lens {
+        [4, 2, 2] => year(value(&g[0])) && day_month(value(&g[2]), value(&g[1])),
+        [2, 2, 4] => year(value(&g[2])) && day_month(value(&g[0]), value(&g[1])),
+        _ => false,
+    }
 }

@@ -89,6 +89,26 @@ const REFERENCES: &[&str] = &[
 /// Whether `value` is a placeholder, a template, a masked value or a reference, not a
 /// secret: `${API_KEY}`, `$API_KEY`, `<your-token>`, `{{ .Token }}`, `xxxxxxxx`, `***`,
 /// `[REDACTED]`, `AKIA…EXAMPLE`, `os.environ["X"]`, `get_secret("db")`, `true`.
+/// The architectures Debian names packages by (`dpkg-architecture -L`'s release
+/// architectures, and `all`).
+const DEBIAN_ARCHITECTURES: &[&str] = &[
+    "all", "amd64", "arm64", "armel", "armhf", "i386", "mips64el", "ppc64el", "riscv64", "s390x",
+    "loong64",
+];
+
+/// A package's architecture and version after its name (`libsecret-1-0:amd64 0.20.5-3`,
+/// `python3-jwt:all (2.6.0-1)` in dpkg and apt logs): the name holds a secret word, the
+/// value holds none.
+fn package_architecture(v: &str) -> bool {
+    let mut words = v.split_ascii_whitespace();
+    words
+        .next()
+        .is_some_and(|arch| DEBIAN_ARCHITECTURES.contains(&arch))
+        && words.next().is_none_or(|version| {
+            version.starts_with(|c: char| c.is_ascii_digit() || c == '(' || c == '<')
+        })
+}
+
 pub(super) fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     if v.is_empty() {
@@ -109,6 +129,9 @@ pub(super) fn is_placeholder(value: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
     };
     if b.len() <= 12 && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        return true;
+    }
+    if package_architecture(v) {
         return true;
     }
     // Shell, template and format references.
