@@ -49,12 +49,23 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
     // nine digits formatted like an SSN, beginning with 9, the fourth and fifth digits in
     // 50–65, 70–88, 90–92 or 94–99. Written with its dashes (or spaces) it stands alone;
     // nine bare digits only after its name.
+    // (Two rows: one led by the digits, one by the name, so each joins the automaton its
+    // start belongs to; a rule led by both would put the name's letters in the digit
+    // rules' automaton, whose states a fresh detector builds as it reads.)
     id(
         "us_itin",
         DEFAULT,
-        "US Individual Taxpayer Identification Numbers (ITIN): 9XX-XX-XXXX with the middle group in the IRS's ranges, or nine digits after `ITIN`",
-        r"(?-u:\b)(?:(?i:ITIN)(?:[ -]?(?i:number|num|no\.?|#))?[:#]?[ \t]{0,3}(?:(?i:is)[ \t]{1,3})?9[0-9]{2}-?[0-9]{2}-?[0-9]{4}|9[0-9]{2}(?:-[5-9][0-9]-|[ ][5-9][0-9][ ])[0-9]{4})(?-u:\b)",
-        "ITIN 912-70-3456",
+        "US Individual Taxpayer Identification Numbers (ITIN): 9XX-XX-XXXX with the middle group in the IRS's ranges",
+        r"(?-u:\b)9[0-9]{2}(?:-[5-9][0-9]-|[ ][5-9][0-9][ ])[0-9]{4}(?-u:\b)",
+        "912-70-3456",
+        UsCheck::Itin,
+    ),
+    id(
+        "us_itin_named",
+        DEFAULT,
+        "US ITINs after their name, with or without dashes",
+        named!("(?i:ITIN)", "9[0-9]{2}-?[0-9]{2}-?[0-9]{4}"),
+        "ITIN: 912703456",
         UsCheck::Itin,
     ),
     // US Department of State: passport books carry nine digits, or (Next Generation
@@ -83,13 +94,15 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
         UsCheck::DriverLicense,
     ),
     // ABA routing numbers (ABA, "Routing Number Policy and Procedures"): nine digits,
-    // 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) a multiple of 10.
+    // 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) a multiple of 10. `ABA` alone only with
+    // `number`, `#` or `:` after it: its three letters open too many words (`database`)
+    // for every one to be tried.
     id(
         "aba_routing",
         DEFAULT,
         "ABA routing transit numbers after their name (check digit 3-7-1)",
         named!(
-            r"(?:(?i:routing(?:[ -]transit)?|ABA(?:[ -]routing)?)|RTN)",
+            r"(?:(?i:routing(?:[ -]transit)?|ABA[ -]routing)|RTN|ABA(?:[ -]?(?i:number|num|no\.?)|[ ]?[#:]))",
             "[0-9]{9}"
         ),
         "routing number: 011000015",
@@ -102,13 +115,14 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
         DEFAULT,
         "bank account numbers after their name (`account number`, `acct #`, `bank account`)",
         named!(
-            r"(?:(?i:(?:bank|checking|savings)[ -]account|account[ -]?(?:number|num|no\.?|#)|acct\.?[ -]?(?:number|num|no\.?|#)?))",
+            r"(?:(?i:bank[ -]account|account[ -]?(?:number|num|no\.?|#)|acct\.?[ -]?(?:number|num|no\.?|#)?))",
             "[0-9]{8,17}"
         ),
         "account number: 483920175562",
         UsCheck::BankAccount,
     ),
-    // DEA, "Registrant Number" (21 CFR 1301; the DEA's published check): two letters
+    // DEA, "Registrant Number" (21 CFR 1301; the DEA's published check), `DEA` with
+    // `number`, `registration`, `#` or `:` after it (not `idea`, `dead`): two letters
     // (the registrant type, then the first letter of the registrant's name, or 9), seven
     // digits, the last the check.
     id(
@@ -116,7 +130,7 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
         DEFAULT,
         "DEA registration numbers of prescribers after their name (check digit)",
         named!(
-            r"(?:DEA(?:[ -](?i:registration))?)",
+            r"(?:DEA(?:[ -](?i:registration|number|num|no\.?)|[ ]?[#:]))",
             "[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}"
         ),
         "DEA number: BK2947313",
