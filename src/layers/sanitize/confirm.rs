@@ -90,7 +90,7 @@ impl Detector {
                 let end = rules::long_tail(vendor.pattern).map_or(end, |t| t.extend(b, end));
                 let keyed = rule.keyed;
                 let (s, e) = if keyed {
-                    // `name = value`, or `name value` (`aws configure set … key value`).
+                    // `name = value`, or `name value`.
                     let sep = m.find([':', '=']).or_else(|| m.find([' ', '\t']))? + 1;
                     let skip =
                         m[sep..].len() - m[sep..].trim_start_matches([' ', '\t', '"', '\'']).len();

@@ -49,9 +49,8 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
     // nine digits formatted like an SSN, beginning with 9, the fourth and fifth digits in
     // 50–65, 70–88, 90–92 or 94–99. Written with its dashes (or spaces) it stands alone;
     // nine bare digits only after its name.
-    // (Two rows: one led by the digits, one by the name, so each joins the automaton its
-    // start belongs to; a rule led by both would put the name's letters in the digit
-    // rules' automaton, whose states a fresh detector builds as it reads.)
+    // Two rows: one led by the digits (searched with the digit groups), one by the name
+    // (found by the literal search).
     id(
         "us_itin",
         DEFAULT,
