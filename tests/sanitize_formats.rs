@@ -410,6 +410,37 @@ fn look_alikes_come_back_byte_identical() {
 }
 
 #[test]
+fn json_members_named_for_a_number_are_masked_by_their_key() {
+    let s = sanitizer();
+    let mut value = json!({
+        "traveler": "J. Smith",
+        "passport_number": "X08972335",
+        "bank": {"routingNumber": "011000015", "accountNumber": 483920175562u64},
+        "driver_license": "D4729-18305-66142",
+        "order_number": "48392017",
+        "account_id": "acme-corp",
+        "routing_number": "011000016",
+    });
+    let mut counts = Counts::new();
+    s.sanitize_json(&mut value, &mut counts);
+    let text = serde_json::to_string(&value).unwrap();
+    for leaked in [
+        "X08972335",
+        "011000015",
+        "483920175562",
+        "D4729-18305-66142",
+    ] {
+        assert!(!text.contains(leaked), "{leaked}: {text}");
+    }
+    // Members named for no such number, or whose value fails its check, stay.
+    for kept in ["J. Smith", "48392017", "acme-corp", "011000016"] {
+        assert!(text.contains(kept), "{kept}: {text}");
+    }
+    assert_eq!(counts.get("bank_account"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("national_id"), Some(&2), "{counts:?}");
+}
+
+#[test]
 fn json_keys_numbers_and_pairs_are_masked_and_stay_json() {
     let s = sanitizer();
     let mut value = json!({

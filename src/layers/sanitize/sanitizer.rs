@@ -11,8 +11,9 @@ use super::detect::{Detector, DetectorOptions};
 use super::embedded;
 use super::error::SanitizeError;
 use super::kind::{Finding, KIND_NAMES, Kind};
+use super::locales::NUMBER_NAMES;
 use super::mask::{MaskStyle, Masker};
-use crate::sensitive::is_sensitive_name;
+use crate::sensitive::{is_sensitive_name, words};
 use crate::service::layer_names::SANITIZE;
 use crate::service::{Note, ToolOutput, ToolResponse};
 
@@ -246,6 +247,9 @@ impl Sanitizer {
                         if is_sensitive_name(key) && !child.is_null() && !renamed.contains(key) {
                             *child = Value::String(self.masker.mask(&Kind::SensitiveField, ""));
                             add(counts, Kind::SensitiveField.name(), 1);
+                        } else if let Some((kind, masked)) = self.named_number(key, child) {
+                            *child = Value::String(masked);
+                            add(counts, kind.name(), 1);
                         } else {
                             stack.push(child);
                         }
@@ -254,6 +258,39 @@ impl Sanitizer {
                 _ => {}
             }
         }
+    }
+
+    /// A number found only after its name, given as a JSON member (`"passport_number":
+    /// "X08972335"`, `"routingNumber": "011000015"`): read as the key's words, `:` and the
+    /// value, it is that kind and its mask when such a rule takes the whole value. Only
+    /// short values with four digits or more, under keys naming such a number, are read.
+    fn named_number(&self, key: &str, value: &Value) -> Option<(Kind, String)> {
+        let number;
+        let value = match value {
+            Value::String(s) => s.as_str(),
+            Value::Number(n) => {
+                number = n.to_string();
+                number.as_str()
+            }
+            _ => return None,
+        };
+        if key.len() > 64
+            || value.len() > 40
+            || value.bytes().filter(u8::is_ascii_digit).count() < 4
+            || !words(key).any(|w| NUMBER_NAMES.iter().any(|n| n.eq_ignore_ascii_case(w)))
+        {
+            return None;
+        }
+        let name = words(key).collect::<Vec<_>>().join(" ");
+        let text = format!("{name}: {value}");
+        let from = name.len() + 2;
+        let found = self.detector.find(&text).into_iter().find(|f| {
+            f.start == from
+                && f.end == text.len()
+                && matches!(f.kind, Kind::NationalId | Kind::BankAccount | Kind::Ssn)
+        })?;
+        let masked = self.masker.mask(&found.kind, value);
+        Some((found.kind, masked))
     }
 
     /// The masked form of a number, when its text holds something to mask. Only numbers of

@@ -82,6 +82,35 @@ impl IdCheck {
     }
 }
 
+/// Words of the names the numbers found only after their name go by (`passport number`,
+/// `NHS number`, `PESEL`): a JSON member whose key holds one is read as `name: value`.
+pub(super) const NUMBER_NAMES: &[&str] = &[
+    "passport",
+    "license",
+    "licence",
+    "itin",
+    "dea",
+    "routing",
+    "aba",
+    "rtn",
+    "account",
+    "acct",
+    "dl",
+    "dln",
+    "nhs",
+    "pesel",
+    "bsn",
+    "burgerservicenummer",
+    "nif",
+    "tfn",
+    "medicare",
+    "steuer",
+    "steuerid",
+    "svnr",
+    "vsnr",
+    "ssn",
+];
+
 /// The locale of the rows that are on whenever personal data is masked (the United
 /// States', as the SSN is).
 pub(super) const ALWAYS: &str = us::DEFAULT;
