@@ -379,12 +379,12 @@ impl Automata {
     ) -> impl Iterator<Item = PatternID> + 'a {
         let bytes = text.as_bytes();
         let byte = bytes.get(at).copied();
+        let looks = LookMatcher::new();
         byte.map_or(&[][..], |b| &self.starting[usize::from(b)])
             .iter()
             .copied()
             .filter(move |p| {
                 let (offsets, least) = &self.alphabets[p.as_usize()];
-                let looks = LookMatcher::new();
                 // A match of `least` bytes or more has these; a text too short has none.
                 (*least <= 1
                     || bytes.get(at + 1..at + least).is_some_and(|next| {

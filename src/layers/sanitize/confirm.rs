@@ -13,7 +13,7 @@ use super::kind::Finding;
 use super::locales;
 use super::numbers;
 use super::placeholder;
-use super::rules::{self, Assign, Check, FLAG_REACH};
+use super::rules::{Assign, Check, FLAG_REACH};
 use super::shapes;
 use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, aws_secret_on_line, call_arguments,
@@ -87,7 +87,7 @@ impl Detector {
             Check::Vendor(row) => {
                 let vendor = &VENDORS[row];
                 // A long last run is read here, not by the automaton.
-                let end = rules::long_tail(vendor.pattern).map_or(end, |t| t.extend(b, end));
+                let end = rule.tail.map_or(end, |t| t.extend(b, end));
                 let keyed = rule.keyed;
                 let (s, e) = if keyed {
                     // `name = value`, or `name value`.

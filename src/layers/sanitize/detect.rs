@@ -112,6 +112,8 @@ pub(super) struct Compiled {
     pub(super) keyed: bool,
     /// A vendor row's literal prefix length (computed once, not per match).
     pub(super) prefix_len: usize,
+    /// A vendor row's long last run, read by its check (computed once, not per match).
+    pub(super) tail: Option<rules::LongTail>,
     pub(super) name: Arc<str>,
     pub(super) kind: Kind,
     pub(super) check: Check,
@@ -274,6 +276,7 @@ impl Detector {
             rules.push(Compiled {
                 keyed: false,
                 prefix_len: 0,
+                tail: None,
                 name: Arc::from(custom.name.as_str()),
                 kind: Kind::Custom(Arc::from(custom.name.as_str())),
                 check: Check::Whole,
@@ -335,6 +338,7 @@ impl Detector {
                     rules.push(Compiled {
                         keyed: false,
                         prefix_len: 0,
+                        tail: None,
                         name: Arc::from(name),
                         kind: kind.clone(),
                         check: Check::Numbers,
@@ -347,13 +351,17 @@ impl Detector {
             sources.push(r.pattern.into_owned());
             by_pattern.push(rules.len());
             let keyed = matches!(r.check, Check::Vendor(row) if VENDORS[row].named);
-            let prefix_len = match r.check {
-                Check::Vendor(row) => VENDORS[row].prefix_len(),
-                _ => 0,
+            let (prefix_len, tail) = match r.check {
+                Check::Vendor(row) => (
+                    VENDORS[row].prefix_len(),
+                    rules::long_tail(VENDORS[row].pattern),
+                ),
+                _ => (0, None),
             };
             rules.push(Compiled {
                 keyed,
                 prefix_len,
+                tail,
                 name: Arc::from(&*r.name),
                 kind: r.kind,
                 check: r.check,

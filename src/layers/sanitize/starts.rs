@@ -275,17 +275,19 @@ mod tests {
     use super::*;
     use regex_automata::util::syntax;
 
+    /// `pattern` parsed as the detectors parse their rules (bytes, not Unicode).
+    fn parse(pattern: &str) -> Hir {
+        syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false)).unwrap()
+    }
+
+    /// The bytes of `set`, in order.
+    fn bytes(set: ByteSet) -> Vec<u8> {
+        (0..=255u8).filter(|&b| set.contains(b)).collect()
+    }
+
     #[test]
     fn first_bytes_read_past_assertions_and_optional_parts() {
-        let firsts = |pattern: &str| {
-            let hir =
-                syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
-                    .unwrap();
-            let set = first_bytes(&hir);
-            (0..=255u8)
-                .filter(|&b| set.contains(b))
-                .collect::<Vec<u8>>()
-        };
+        let firsts = |pattern: &str| bytes(first_bytes(&parse(pattern)));
         // A word boundary, then an optional century: the digits.
         assert_eq!(
             firsts(r"(?-u:\b)(?:19|20)?[0-9]{6}[-+][0-9]{4}"),
@@ -300,12 +302,7 @@ mod tests {
     #[test]
     fn positional_sets_hold_each_offset_s_bytes() {
         let at = |pattern: &str| {
-            let hir =
-                syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
-                    .unwrap();
-            positional(&hir).map(|set| {
-                String::from_utf8((0..=255u8).filter(|&b| set.contains(b)).collect()).unwrap()
-            })
+            positional(&parse(pattern)).map(|set| String::from_utf8(bytes(set)).unwrap())
         };
         // Words of a list: only their own second letters follow.
         assert_eq!(
@@ -327,12 +324,7 @@ mod tests {
     #[test]
     fn leading_assertions_are_read_through_groups() {
         use regex_automata::util::look::Look;
-        let looks = |pattern: &str| {
-            leading_looks(
-                &syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
-                    .unwrap(),
-            )
-        };
+        let looks = |pattern: &str| leading_looks(&parse(pattern));
         assert_eq!(looks(r"(?m:^)(?:a|b):"), [Look::StartLF]);
         assert_eq!(looks(r"((?-u:\b)x)y"), [Look::WordAscii]);
         // An assertion after the first byte, or in one alternative only, is not every match's.
