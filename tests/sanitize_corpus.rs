@@ -469,6 +469,24 @@ fn national_ids_behind_their_locales() {
         ("mt", "ID card no. 1234567M", "1234567M"),
         ("ro", "CNP: 1800101221144", "1800101221144"),
         ("si", "EMŠO: 0101006500006", "0101006500006"),
+        // Documents, registrations and business numbers (`locales/papers.rs`).
+        ("it", "Partita IVA: 07643520567", "07643520567"),
+        ("it", "P.IVA IT07643520567 - Sede legale", "IT07643520567"),
+        ("it", "carta d'identità CA48291SD", "CA48291SD"),
+        ("it", "patente di guida MI4827361K", "MI4827361K"),
+        ("au", "ABN 51 824 753 556 (sole trader)", "51 824 753 556"),
+        ("au", "ACN: 004 085 616", "004 085 616"),
+        ("in", "voter id: XGN4928164", "XGN4928164"),
+        ("in", "GSTIN 27AAPFU0939F1ZV", "27AAPFU0939F1ZV"),
+        (
+            "in",
+            "vehicle MH 12 DE 1433 parked at gate 2",
+            "MH 12 DE 1433",
+        ),
+        ("uk", "licence MORGA753116SM9IJ", "MORGA753116SM9IJ"),
+        ("de", "Personalausweisnummer: L01X00T47", "L01X00T47"),
+        ("de", "USt-IdNr. DE136695976", "DE136695976"),
+        ("de", "RVNR 65 170839 J 003", "65 170839 J 003"),
     ];
     let default = Sanitizer::new(&SanitizeConfig::default()).unwrap();
     for &(locale, text, number) in cases {
@@ -509,6 +527,26 @@ fn national_ids_behind_their_locales() {
         "TAJ szám: 123 456 789",
     ] {
         assert_eq!(eu.sanitize_text(text, &mut Counts::new()), text);
+    }
+    // The same documents with a check character changed, filler, and look-alikes of
+    // their shapes, with every locale of theirs on.
+    let papers = Sanitizer::new(&with_locales(&["it", "au", "in", "uk", "de"])).unwrap();
+    for text in [
+        "Partita IVA: 07643520568",
+        "product IT12345678901",
+        "ABN 51 824 753 557",
+        "ACN 004 085 617",
+        "GSTIN 27AAPFU0939F1ZW",
+        "USt-IdNr. DE136695975",
+        "RVNR 65 170839 J 004",
+        "vehicle MH 12 DE 0000",
+        "licence M9RGA753116SM9IJ",
+        "voter id: ABC1234567",
+        "carta d'identità scaduta",
+        "CIE: the card",
+        "passport office hours 0900",
+    ] {
+        assert_eq!(papers.sanitize_text(text, &mut Counts::new()), text);
     }
     let uk = Sanitizer::new(&with_locales(&["uk"])).unwrap();
     let wrong = uk.sanitize_text("NHS number: 943 476 5918", &mut Counts::new());

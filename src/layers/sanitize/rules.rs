@@ -393,9 +393,9 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::Ethereum,
         ),
     ]);
-    // The rows on by default (the United States') are found after names, some holding a
-    // secret word (`passport`): they come before the assignment rule, which would claim
-    // the name and turn the number down.
+    // The rows on by default (the United States') and the documents' are found after
+    // names, some holding a secret word (`passport`, `patente`): they come before the
+    // assignment rule, which would claim the name and turn the number down.
     let mut before = rules
         .iter()
         .position(|r| r.name == "assignment")
@@ -412,7 +412,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             secret: false,
             locale: (!always).then_some(row.locale),
         };
-        if always {
+        if row.check.before_assignment() {
             rules.insert(before, rule);
             before += 1;
         } else {

@@ -8,6 +8,7 @@
 //! each number (cited per row).
 
 mod more_eu;
+mod papers;
 mod table;
 mod us;
 
@@ -69,6 +70,8 @@ pub(super) enum IdCheck {
     Eu(more_eu::EuCheck),
     /// One of the United States' formats (`us.rs`).
     Us(us::UsCheck),
+    /// A document, registration or business number (`papers.rs`).
+    Paper(papers::PaperCheck),
 }
 
 impl IdCheck {
@@ -79,6 +82,13 @@ impl IdCheck {
             Self::Us(us::UsCheck::BankAccount | us::UsCheck::AbaRouting) => Kind::BankAccount,
             _ => Kind::NationalId,
         }
+    }
+
+    /// Whether the format comes before the assignment rule: it is found after a name
+    /// that may hold a secret word (`passport`, `patente`), which that rule would claim
+    /// and turn the number down.
+    pub(super) fn before_assignment(self) -> bool {
+        matches!(self, Self::Us(_) | Self::Paper(_))
     }
 }
 
@@ -109,6 +119,23 @@ pub(super) const NUMBER_NAMES: &[&str] = &[
     "svnr",
     "vsnr",
     "ssn",
+    "npi",
+    "passaporto",
+    "pasaporte",
+    "passeport",
+    "reisepass",
+    "reisepassnummer",
+    "passnummer",
+    "partita",
+    "piva",
+    "patente",
+    "voter",
+    "epic",
+    "abn",
+    "acn",
+    "personalausweis",
+    "personalausweisnummer",
+    "ausweisnummer",
 ];
 
 /// The locale of the rows that are on whenever personal data is masked (the United
@@ -294,7 +321,7 @@ pub(super) const IDS: &[NationalId<IdCheck>] = &[
 ];
 
 /// Every format, in priority order: those above, the other EU members', the United
-/// States'.
+/// States', the documents and business numbers.
 pub(super) fn ids() -> impl Iterator<Item = NationalId<IdCheck>> {
     IDS.iter()
         .copied()
@@ -307,6 +334,11 @@ pub(super) fn ids() -> impl Iterator<Item = NationalId<IdCheck>> {
             us::IDS
                 .iter()
                 .map(|row| row.with_check(IdCheck::Us(row.check))),
+        )
+        .chain(
+            papers::IDS
+                .iter()
+                .map(|row| row.with_check(IdCheck::Paper(row.check))),
         )
 }
 
@@ -333,6 +365,7 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         | IdCheck::BrCpf
         | IdCheck::Eu(_) => b.iter().position(u8::is_ascii_digit)?,
         IdCheck::Us(check) => us::start(check, m),
+        IdCheck::Paper(check) => papers::start(check, m),
         _ => 0,
     };
     let id = &m[from..];
@@ -364,6 +397,7 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         IdCheck::AuMedicare => au_medicare(&d),
         IdCheck::Eu(check) => more_eu::valid(check, id, &d, from > 0),
         IdCheck::Us(check) => us::valid(check, id, &d),
+        IdCheck::Paper(check) => papers::valid(check, id, &d),
     };
     ok.then_some((from, m.len()))
 }
@@ -605,6 +639,14 @@ mod tests {
                                 | us::UsCheck::Passport
                                 | us::UsCheck::DriverLicense
                                 | us::UsCheck::BankAccount
+                                | us::UsCheck::Mbi
+                        )
+                        | IdCheck::Paper(
+                            papers::PaperCheck::Passport
+                                | papers::PaperCheck::Document
+                                | papers::PaperCheck::InVehicle
+                                | papers::PaperCheck::UkDrivingLicence
+                                | papers::PaperCheck::DeIdCard
                         )
                 ) {
                     continue; // no check character, or an issue number after it

@@ -1,6 +1,22 @@
 //! What the locales' tables are made of: a row per national identifier format, and the
 //! checks several formats share.
 
+/// The number's name, `number`, `no.`, `#` or `n.` after it (`passport_number`, `DL #`,
+/// `passaporto n.`), a
+/// separator (`:`, `=`, a JSON key's quotes) or `is`, then the number.
+macro_rules! named {
+    ($name:literal, $value:literal) => {
+        concat!(
+            r"(?-u:\b)",
+            $name,
+            r#"(?:[ _-]?(?i:number|num|no\.?|#)|[ ](?i:n\.|nr\.?|n°|nº))?["']?[ \t]{0,3}[:=#]?[ \t]{0,3}["']?(?:(?i:is)[ \t]{1,3})?"#,
+            $value,
+            r"(?-u:\b)"
+        )
+    };
+}
+pub(super) use named;
+
 /// One national identifier format, checked by a `C`.
 #[derive(Clone, Copy)]
 pub(in crate::layers::sanitize) struct NationalId<C> {

@@ -2,11 +2,13 @@
 //! whenever personal data is masked, as the SSN is, not behind a locale. An ITIN stands on
 //! its shape; the numbers with no check digit (passport, driver's license, bank account)
 //! are found only after their name; a routing number after its name and by its check
-//! digit; a DEA registration number after its name and by its check digit.
+//! digit; a DEA registration number after its name and by its check digit; a Medicare
+//! Beneficiary Identifier on its layout; a National Provider Identifier after its name and
+//! by its check digit.
 //!
 //! Each example is a number built to the cited rule, not a real one.
 
-use super::table::{NationalId, id};
+use super::table::{NationalId, id, named};
 
 /// The locale name of these rows: on by default (see `rules.rs`).
 pub(in crate::layers::sanitize) const DEFAULT: &str = "us";
@@ -27,20 +29,10 @@ pub(in crate::layers::sanitize) enum UsCheck {
     AbaRouting,
     /// A DEA registration number: `(d1+d3+d5) + 2·(d2+d4+d6)` ends in d7.
     Dea,
-}
-
-/// The number's name, `number`, `no.` or `#` after it (`passport_number`, `DL #`), a
-/// separator (`:`, `=`, a JSON key's quotes) or `is`, then the number.
-macro_rules! named {
-    ($name:literal, $value:literal) => {
-        concat!(
-            r"(?-u:\b)",
-            $name,
-            r#"(?:[ _-]?(?i:number|num|no\.?|#))?["']?[ \t]{0,3}[:=#]?[ \t]{0,3}["']?(?:(?i:is)[ \t]{1,3})?"#,
-            $value,
-            r"(?-u:\b)"
-        )
-    };
+    /// A Medicare Beneficiary Identifier: its layout alone (no check character).
+    Mbi,
+    /// A National Provider Identifier: Luhn over `80840` and its ten digits.
+    Npi,
 }
 
 /// The formats, after those of `mod.rs` in priority order, before the digit-group rule.
@@ -135,6 +127,29 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
         "DEA number: BK2947313",
         UsCheck::Dea,
     ),
+    // CMS, "Understanding the Medicare Beneficiary Identifier (MBI) Format": eleven
+    // characters, digit (1–9), letter, letter or digit, digit, letter, letter or digit,
+    // digit, two letters, two digits; the letters never S, L, O, I, B or Z. Printed with
+    // or without dashes after the fourth and seventh. Its layout stands alone.
+    id(
+        "us_mbi",
+        DEFAULT,
+        "US Medicare Beneficiary Identifiers (the CMS layout, with or without dashes)",
+        r"(?-u:\b)[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}(?-u:\b)",
+        "MBI 1EG4-TE5-MK73",
+        UsCheck::Mbi,
+    ),
+    // CMS, "NPI check digit" (45 CFR 162.406; ISO 7812): ten digits, the first 1 or 2,
+    // the last a Luhn check over `80840` and the first nine. Ten digits are a phone
+    // number's shape, so only after its name.
+    id(
+        "us_npi",
+        DEFAULT,
+        "US National Provider Identifiers after `NPI` (Luhn with the 80840 prefix)",
+        named!("(?i:NPI)", "[12][0-9]{9}"),
+        "NPI: 1234567893",
+        UsCheck::Npi,
+    ),
 ];
 
 /// Where the number starts in a match of `check` (after its name).
@@ -142,10 +157,12 @@ pub(super) fn start(check: UsCheck, m: &str) -> usize {
     let b = m.as_bytes();
     match check {
         // The number is the match's last word.
-        UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea => b
+        UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea | UsCheck::Npi => b
             .iter()
             .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
             .map_or(0, |i| i + 1),
+        // Found by its layout alone.
+        UsCheck::Mbi => 0,
         // The first digit (an ITIN written alone starts with it).
         _ => b.iter().position(u8::is_ascii_digit).unwrap_or(0),
     }
@@ -168,6 +185,12 @@ pub(super) fn valid(check: UsCheck, id: &str, d: &[u32]) -> bool {
                 && varied
                 && (3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5] + d[8])
                     .is_multiple_of(10)
+        }
+        UsCheck::Mbi => true,
+        UsCheck::Npi => {
+            let mut prefixed = vec![8, 0, 8, 4, 0];
+            prefixed.extend_from_slice(d);
+            d.len() == 10 && super::table::luhn(&prefixed)
         }
         UsCheck::Dea => {
             // The second letter may be a 9: the check is over the last seven digits.
@@ -206,6 +229,9 @@ mod tests {
         assert!(ok(UsCheck::Dea, "AB1234563"));
         assert!(!ok(UsCheck::Dea, "AB1234564"));
         assert!(ok(UsCheck::Dea, "A91234563"));
+        // NPI: CMS's worked example, 123456789 and its check digit 3.
+        assert!(ok(UsCheck::Npi, "1234567893"));
+        assert!(!ok(UsCheck::Npi, "1234567894"));
         // Filler is no number.
         assert!(!ok(UsCheck::Passport, "000000000"));
         assert!(!ok(UsCheck::BankAccount, "123456789"));
