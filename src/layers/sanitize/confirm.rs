@@ -406,8 +406,8 @@ impl Detector {
                 }
                 let (sep, call) = match separator(b, name_end) {
                     Some(found) => found,
-                    // `--db-password value`: a flag and its argument.
-                    None => match flag_argument(text, start, name_end, scan) {
+                    // `--db-password value`, `<password>…</password>`.
+                    None => match flag_or_element(text, start, name_end, scan) {
                         Some(found) => break 'named found,
                         None => return Some(name_end),
                     },
@@ -668,18 +668,21 @@ impl Detector {
 /// The argument of a flag named by a secret word and followed by a space (`--db-password
 /// value`): `(start, end, resume, strength)`. `--token TOKEN` (a help text's metavar) and
 /// `--password flag` (prose) name a flag without giving one; a quoted value or anything
-/// else gives one.
-fn flag_argument(
+/// else gives one. An XML element's name gives its text instead ([`shapes::xml_element`]).
+fn flag_or_element(
     text: &str,
     word: usize,
     name_end: usize,
     scan: &mut Scan<'_>,
 ) -> Option<(usize, usize, usize, Strength)> {
     let b = text.as_bytes();
+    let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
+    if b.get(name_end) == Some(&b'>') {
+        return shapes::xml_element(text, name_start, name_end);
+    }
     if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
         return None;
     }
-    let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
     let name = &text[name_start..name_end];
     if !name.starts_with('-') {
         return None;

@@ -501,7 +501,8 @@ impl Detector {
 
     /// Whether a match the rule of `pid` turned down may be another rule's: only where a
     /// lower-priority rule can start at the same place (a vendor key named without a
-    /// random value is still an assignment; a MAC look-alike may be an IPv6 address).
+    /// random value is still an assignment; a MAC look-alike may be an IPv6 address; a
+    /// `key=` with no `value` after it is an assignment to `key`).
     /// Elsewhere the scan goes on after the match.
     fn fallback(&self, pid: PatternID) -> bool {
         let rule = &self.rules[self.by_pattern[pid.as_usize()]];
@@ -514,6 +515,7 @@ impl Detector {
                 | Check::Email
                 | Check::WrittenEmail
                 | Check::Whole
+                | Check::Assign(super::rules::Assign::NameValue)
         )
     }
 

@@ -159,6 +159,42 @@ pub(super) fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// The text of an XML element named `text[name_start..name_end]` (`<password>…</password>`,
+/// Maven's `settings.xml`, Jenkins' `<secret>{…}</secret>`, Android's string resources):
+/// `(start, end, resume, strength)` when the name holds a secret, its open tag has no
+/// attributes, and the same name closes it on the line within 512 bytes. Jenkins'
+/// encrypted form (`{` base64 `}`) is the run inside its braces.
+pub(super) fn xml_element(
+    text: &str,
+    name_start: usize,
+    name_end: usize,
+) -> Option<(usize, usize, usize, context::Strength)> {
+    let b = text.as_bytes();
+    if name_start == 0 || b[name_start - 1] != b'<' || b.get(name_end) != Some(&b'>') {
+        return None;
+    }
+    let strength = context::name_strength(&text[name_start..name_end])?;
+    let mut s = name_end + 1;
+    let limit = (s + 512).min(b.len());
+    let mut e = s + memchr::memmem::find(&b[s..limit], b"</")?;
+    let name = &b[name_start..name_end];
+    let closed = b[e + 2..].starts_with(name) && b.get(e + 2 + name.len()) == Some(&b'>');
+    if !closed || memchr::memchr2(b'\n', b'\r', &b[s..e]).is_some() {
+        return None;
+    }
+    let resume = e;
+    if e - s > 2
+        && b[s] == b'{'
+        && b[e - 1] == b'}'
+        && b[s + 1..e - 1]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+    {
+        (s, e) = (s + 1, e - 1);
+    }
+    Some((s, e, resume, strength))
+}
+
 /// Whether a call to `name` with a string argument gives it a secret: a setter or the
 /// name itself (`setPassword("…")`, `withApiKey("…")`, `token("…")`), not a getter or a
 /// check (`getPassword("user")`, `hash_password("…")`, `validateToken("…")`).

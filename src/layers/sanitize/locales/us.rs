@@ -3,8 +3,8 @@
 //! its shape; the numbers with no check digit (passport, driver's license, bank account)
 //! are found only after their name; a routing number after its name and by its check
 //! digit; a DEA registration number after its name and by its check digit; a Medicare
-//! Beneficiary Identifier on its layout; a National Provider Identifier after its name and
-//! by its check digit.
+//! Beneficiary Identifier after its name, by its layout; a National Provider Identifier
+//! after its name and by its check digit.
 //!
 //! Each example is a number built to the cited rule, not a real one.
 
@@ -29,7 +29,7 @@ pub(in crate::layers::sanitize) enum UsCheck {
     AbaRouting,
     /// A DEA registration number: `(d1+d3+d5) + 2·(d2+d4+d6)` ends in d7.
     Dea,
-    /// A Medicare Beneficiary Identifier: its layout alone (no check character).
+    /// A Medicare Beneficiary Identifier: its layout (no check character).
     Mbi,
     /// A National Provider Identifier: Luhn over `80840` and its ten digits.
     Npi,
@@ -130,12 +130,17 @@ pub(super) const IDS: &[NationalId<UsCheck>] = &[
     // CMS, "Understanding the Medicare Beneficiary Identifier (MBI) Format": eleven
     // characters, digit (1–9), letter, letter or digit, digit, letter, letter or digit,
     // digit, two letters, two digits; the letters never S, L, O, I, B or Z. Printed with
-    // or without dashes after the fourth and seventh. Its layout stands alone.
+    // or without dashes after the fourth and seventh. After its name: a layout that
+    // starts at any digit made every digit of a log a start to follow (a third of the
+    // scan's speed on dpkg logs).
     id(
         "us_mbi",
         DEFAULT,
-        "US Medicare Beneficiary Identifiers (the CMS layout, with or without dashes)",
-        r"(?-u:\b)[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}(?-u:\b)",
+        "US Medicare Beneficiary Identifiers after their name (the CMS layout, with or without dashes)",
+        named!(
+            r"(?:MBI|(?i:medicare[ ]beneficiary[ ](?:identifier|id)|beneficiary[ _-]?id))",
+            "[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}"
+        ),
         "MBI 1EG4-TE5-MK73",
         UsCheck::Mbi,
     ),
@@ -157,12 +162,11 @@ pub(super) fn start(check: UsCheck, m: &str) -> usize {
     let b = m.as_bytes();
     match check {
         // The number is the match's last word.
-        UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea | UsCheck::Npi => b
-            .iter()
-            .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
-            .map_or(0, |i| i + 1),
-        // Found by its layout alone.
-        UsCheck::Mbi => 0,
+        UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea | UsCheck::Npi | UsCheck::Mbi => {
+            b.iter()
+                .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
+                .map_or(0, |i| i + 1)
+        }
         // The first digit (an ITIN written alone starts with it).
         _ => b.iter().position(u8::is_ascii_digit).unwrap_or(0),
     }
