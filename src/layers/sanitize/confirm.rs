@@ -13,7 +13,7 @@ use super::kind::Finding;
 use super::locales;
 use super::numbers;
 use super::placeholder;
-use super::rules::{Assign, Check, FLAG_REACH};
+use super::rules::{Assign, Check};
 use super::shapes;
 use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, aws_secret_on_line, call_arguments,
@@ -296,46 +296,11 @@ impl Detector {
                 }
                 emit(end - value.len(), end);
             }
-            Check::FlagValue(command, flag) => {
-                let command = command.as_bytes();
-                // The match ends with the blank after the command; each word after it,
-                // to the line's end and within reach, may be the flag with its value.
-                let reach = b.len().min(end + FLAG_REACH);
-                let line_end = end
-                    + b[end..reach]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .unwrap_or(reach - end);
-                let mut at = end;
-                while at < line_end {
-                    let word_end = at
-                        + b[at..line_end]
-                            .iter()
-                            .position(u8::is_ascii_whitespace)
-                            .unwrap_or(line_end - at);
-                    // A word cut by the reach (perhaps inside a character) is not read.
-                    if word_end == reach && reach < b.len() {
-                        return None;
-                    }
-                    // The next command (`mysql`, `mysqldump`) takes over from here: each
-                    // byte is read for one. A host named `mysql-primary` is no command.
-                    if let Some(rest) = b[at..word_end].strip_prefix(command)
-                        && rest.iter().all(u8::is_ascii_lowercase)
-                    {
-                        return None;
-                    }
-                    if let Some(value) = b[at..word_end].strip_prefix(flag.as_bytes())
-                        && !value.is_empty()
-                    {
-                        let from = word_end - value.len();
-                        if !placeholder::is_placeholder(&text[from..word_end]) {
-                            emit(from, word_end);
-                        }
-                        return Some(end);
-                    }
-                    at = word_end + 1;
+            Check::FlagValue(command, flag, apart) => {
+                if let Some((s, e)) = shapes::flag_value(text, end, command, flag, apart)? {
+                    emit(s, e);
                 }
-                return None;
+                return Some(end);
             }
             Check::Argument(n) => {
                 let (s, e) = shapes::argument(b, end - 1, usize::from(n))?;
@@ -677,7 +642,7 @@ fn flag_or_element(
 ) -> Option<(usize, usize, usize, Strength)> {
     let b = text.as_bytes();
     let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
-    if b.get(name_end) == Some(&b'>') {
+    if matches!(b.get(name_end), Some(b'>' | b'"')) {
         return shapes::xml_element(text, name_start, name_end);
     }
     if !matches!(b.get(name_end), Some(b' ' | b'\t')) {

@@ -15,9 +15,6 @@ use super::vendors::{VENDORS, Vendor, VendorCheck};
 /// within its own bound.
 pub(crate) const MAX_MATCH_BYTES: usize = 4096;
 
-/// How far along a command's line its flag is looked for ([`Check::FlagValue`]).
-pub(super) const FLAG_REACH: usize = 256;
-
 /// What confirms a match and decides what of it is masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Check {
@@ -62,8 +59,9 @@ pub(super) enum Check {
     After(u8),
     /// The value glued to a flag (the second string), as a word of the command the match
     /// starts (the first: `mysql -u app -pPASSWORD`), looked for in the next
-    /// [`FLAG_REACH`] bytes of its line and up to the next such command.
-    FlagValue(&'static str, &'static str),
+    /// [`FLAG_REACH`](super::shapes::FLAG_REACH) bytes of its line and up to the next such command; when the third is
+    /// true, also the word after the flag (`sshpass -p PASSWORD`).
+    FlagValue(&'static str, &'static str, bool),
     /// The string literal passed as this argument (1-based) of the call whose `(` ends
     /// the match (`DriverManager.getConnection(url, "app", "…")`).
     Argument(u8),
@@ -275,7 +273,91 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "the password the MySQL clients take glued to `-p` (`mysql -u app -pPASSWORD`)",
             r"(?-u:\b)mysql(?:dump|admin|import|show|check|slap|binlog|pump|sh)?[ \t]",
             "mysql -h db.internal -u app -pZx9vQ2mLk7Tr shop",
-            C::FlagValue("mysql", "-p"),
+            C::FlagValue("mysql", "-p", false),
+        ),
+        // The clients that take a password after a flag of their own (each one's manual):
+        // sshpass(1) `-p`, redis-cli `-a`, the OpenLDAP clients' `-w`, `docker login` and
+        // its kin's `-p`, `az login`'s `-p`, the MongoDB shell and tools' `-p`, sqlcmd's
+        // `-P`, zip(1) and unzip(1)'s `-P`; 7-Zip's `-p` glued to the password.
+        rule(
+            "sshpass_password",
+            K::Password,
+            "the password of `sshpass -p PASSWORD`",
+            r"(?-u:\b)sshpass[ \t]",
+            "sshpass -p 'Zx9vQ2mLk7Tr' ssh deploy@db.internal",
+            C::FlagValue("sshpass", "-p", true),
+        ),
+        rule(
+            "redis_cli_password",
+            K::Password,
+            "the password of `redis-cli -a PASSWORD`",
+            r"(?-u:\b)redis-cli[ \t]",
+            "redis-cli -h cache.internal -a Zx9vQ2mLk7Tr ping",
+            C::FlagValue("redis-cli", "-a", true),
+        ),
+        rule(
+            "ldap_cli_password",
+            K::Password,
+            "the bind password of the OpenLDAP clients (`ldapsearch -w PASSWORD`)",
+            r"(?-u:\b)ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)[ \t]",
+            "ldapsearch -x -D cn=admin,dc=example,dc=org -w Zx9vQ2mLk7Tr -b dc=example,dc=org",
+            C::FlagValue("ldap", "-w", true),
+        ),
+        rule(
+            "registry_login_password",
+            K::Password,
+            "the password of `docker login -p PASSWORD` (and podman, buildah, skopeo, nerdctl, helm registry, oras)",
+            r"(?-u:\b)(?:docker|podman|buildah|skopeo|nerdctl|oras|helm[ \t]{1,3}registry)[ \t]{1,3}login[ \t]",
+            "docker login -u deploy -p Zx9vQ2mLk7Tr registry.example.com",
+            C::FlagValue("login", "-p", true),
+        ),
+        rule(
+            "az_login_password",
+            K::Password,
+            "the password or client secret of `az login -p …`",
+            r"(?-u:\b)az[ \t]{1,3}login[ \t]",
+            "az login --service-principal -u http://deploy -p Zx9vQ2mLk7Tr --tenant contoso.onmicrosoft.com",
+            C::FlagValue("az", "-p", true),
+        ),
+        rule(
+            "mongo_cli_password",
+            K::Password,
+            "the password of the MongoDB shell and tools' `-p PASSWORD`",
+            r"(?-u:\b)mongo(?:sh|dump|restore|export|import|stat|top|files)?[ \t]",
+            "mongosh --host db.internal -u admin -p Zx9vQ2mLk7Tr",
+            C::FlagValue("mongo", "-p", true),
+        ),
+        rule(
+            "sqlcmd_password",
+            K::Password,
+            "the password of `sqlcmd -P PASSWORD` and `bcp … -P PASSWORD`",
+            r"(?-u:\b)(?:sqlcmd|bcp)[ \t]",
+            "sqlcmd -S db.internal -U sa -P Zx9vQ2mLk7Tr -Q \"SELECT 1\"",
+            C::FlagValue("sqlcmd", "-P", true),
+        ),
+        rule(
+            "zip_password",
+            K::Password,
+            "the password of `zip -P PASSWORD` and `unzip -P PASSWORD`",
+            r"(?-u:\b)(?:un)?zip[ \t]",
+            "unzip -P Zx9vQ2mLk7Tr backup.zip",
+            C::FlagValue("zip", "-P", true),
+        ),
+        rule(
+            "7z_password",
+            K::Password,
+            "the password 7-Zip takes glued to `-p` (`7z x -pPASSWORD backup.7z`)",
+            r"(?-u:\b)7z[ar]?[ \t]",
+            "7z x -pZx9vQ2mLk7Tr backup.7z",
+            C::FlagValue("7z", "-p", false),
+        ),
+        rule(
+            "openssl_pass_argument",
+            K::Password,
+            "the password of OpenSSL's `-passin pass:…`, `-passout pass:…`, `-pass pass:…`",
+            r"(?-u:\B)-pass(?:in|out)?[ \t]{1,3}pass:[^\s]{1,256}",
+            "openssl pkcs12 -export -in cert.pem -passout pass:Zx9vQ2mLk7Tr -out cert.p12",
+            C::After(b':'),
         ),
         rule(
             "oracle_cli_password",

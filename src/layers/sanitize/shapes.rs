@@ -4,6 +4,7 @@
 //! window, so the work per match stays constant.
 
 use super::context;
+use super::detect::run_back;
 use super::placeholder;
 
 /// The content of the line after the one `at` is on, when it is indented (a YAML block
@@ -159,27 +160,41 @@ pub(super) fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// The text of an XML element named `text[name_start..name_end]` (`<password>…</password>`,
-/// Maven's `settings.xml`, Jenkins' `<secret>{…}</secret>`, Android's string resources):
-/// `(start, end, resume, strength)` when the name holds a secret, its open tag has no
-/// attributes, and the same name closes it on the line within 512 bytes. Jenkins'
-/// encrypted form (`{` base64 `}`) is the run inside its braces.
+/// The text of an XML element named by `text[name_start..name_end]`: its tag
+/// (`<password>…</password>`, Maven's `settings.xml`, Jenkins' `<secret>{…}</secret>`) or
+/// its `name` or `key` attribute, its only one (`<string name="api_key">…</string>` of
+/// Android's resources, `<entry key="db.password">…</entry>` of Java's XML properties).
+/// `(start, end, resume, strength)` when the name holds a secret and the element closes
+/// on the line within 512 bytes. Jenkins' encrypted form (`{` base64 `}`) is the run
+/// inside its braces.
 pub(super) fn xml_element(
     text: &str,
     name_start: usize,
     name_end: usize,
 ) -> Option<(usize, usize, usize, context::Strength)> {
     let b = text.as_bytes();
-    if name_start == 0 || b[name_start - 1] != b'<' || b.get(name_end) != Some(&b'>') {
-        return None;
-    }
+    let open = name_start.checked_sub(1)?;
+    let (tag, mut s) = match (b[open], b.get(name_end)) {
+        (b'<', Some(b'>')) => (&b[name_start..name_end], name_end + 1),
+        (b'"', Some(b'"')) if b.get(name_end + 1) == Some(&b'>') => {
+            let attribute = [&b"name="[..], b"key="]
+                .into_iter()
+                .find(|a| b[..open].ends_with(a))?;
+            // `<tag name="…">`: one blank between the tag and its attribute.
+            let blank = open.checked_sub(attribute.len() + 1)?;
+            let tag_start = run_back(b, blank, 0, 32, name_byte);
+            if !matches!(b[blank], b' ' | b'\t') || tag_start == 0 || b[tag_start - 1] != b'<' {
+                return None;
+            }
+            (&b[tag_start..blank], name_end + 2)
+        }
+        _ => return None,
+    };
     let strength = context::name_strength(&text[name_start..name_end])?;
-    let mut s = name_end + 1;
     let limit = (s + 512).min(b.len());
     let mut e = s + memchr::memmem::find(&b[s..limit], b"</")?;
-    let name = &b[name_start..name_end];
-    let closed = b[e + 2..].starts_with(name) && b.get(e + 2 + name.len()) == Some(&b'>');
-    if !closed || memchr::memchr2(b'\n', b'\r', &b[s..e]).is_some() {
+    let closed = b[e + 2..].starts_with(tag) && b.get(e + 2 + tag.len()) == Some(&b'>');
+    if tag.is_empty() || !closed || memchr::memchr2(b'\n', b'\r', &b[s..e]).is_some() {
         return None;
     }
     let resume = e;
@@ -193,6 +208,74 @@ pub(super) fn xml_element(
         (s, e) = (s + 1, e - 1);
     }
     Some((s, e, resume, strength))
+}
+
+/// How far along a command's line a password flag is looked for.
+pub(super) const FLAG_REACH: usize = 256;
+
+/// The value of `flag` in the command whose name (`command` and lowercase letters) ends
+/// at `end` with a blank: glued to it (`mysql -pPASSWORD`), or, when `apart`, the next
+/// word too (`sshpass -p 'PASSWORD'`, quotes left out; not a word starting with `-`).
+/// Looked for in the next [`FLAG_REACH`] bytes of the line, up to the next such command.
+/// `None` when the command gives none; `Some(None)` when its value is a placeholder.
+pub(super) fn flag_value(
+    text: &str,
+    end: usize,
+    command: &str,
+    flag: &str,
+    apart: bool,
+) -> Option<Option<(usize, usize)>> {
+    let b = text.as_bytes();
+    let command = command.as_bytes();
+    let reach = b.len().min(end + FLAG_REACH);
+    let line_end = end + memchr::memchr(b'\n', &b[end..reach]).unwrap_or(reach - end);
+    let word_end = |at: usize| {
+        at + b[at..line_end]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(line_end - at)
+    };
+    let mut at = end;
+    while at < line_end {
+        let we = word_end(at);
+        // A word cut by the reach (perhaps inside a character) is not read.
+        if we == reach && reach < b.len() {
+            return None;
+        }
+        // The next command (`mysql`, `mysqldump`) takes over from here: each byte is read
+        // for one. A host named `mysql-primary` is no command.
+        if let Some(rest) = b[at..we].strip_prefix(command)
+            && rest.iter().all(u8::is_ascii_lowercase)
+        {
+            return None;
+        }
+        if let Some(value) = b[at..we].strip_prefix(flag.as_bytes()) {
+            let (mut s, mut e) = (we - value.len(), we);
+            if value.is_empty() {
+                if !apart {
+                    at = we + 1;
+                    continue;
+                }
+                s = we + run(b, we, 3, |c| c == b' ' || c == b'\t');
+                if s >= line_end || b[s] == b'-' {
+                    return None;
+                }
+                e = word_end(s);
+                if e == reach && reach < b.len() {
+                    return None;
+                }
+            }
+            if e - s >= 2 && matches!(b[s], b'"' | b'\'') && b[e - 1] == b[s] {
+                (s, e) = (s + 1, e - 1);
+            }
+            let value = &text[s..e];
+            return Some(
+                (!value.is_empty() && !placeholder::is_placeholder(value)).then_some((s, e)),
+            );
+        }
+        at = we + 1;
+    }
+    None
 }
 
 /// Whether a call to `name` with a string argument gives it a secret: a setter or the
