@@ -297,10 +297,11 @@ impl Detector {
                 emit(end - value.len(), end);
             }
             Check::FlagValue(command, flag, apart) => {
-                if let Some((s, e)) = shapes::flag_value(text, end, command, flag, apart)? {
-                    emit(s, e);
-                }
-                return Some(end);
+                // The words before the value are read first (a host's address, a user).
+                return Some(match shapes::flag_value(text, end, command, flag, apart)? {
+                    Some(span) => self.emit_after(id, text, end, span, found),
+                    None => end,
+                });
             }
             Check::Argument(n) => {
                 let (s, e) = shapes::argument(b, end - 1, usize::from(n))?;
@@ -529,7 +530,8 @@ impl Detector {
                     + run(b, user, 128, |c| {
                         !c.is_ascii_whitespace() && !matches!(c, b':' | b'"' | b'\'' | b'@')
                     });
-                if colon == user || b.get(colon) != Some(&b':') {
+                // `-u https://…` (`az login`'s service principal) is a URL, not a user.
+                if colon == user || b.get(colon) != Some(&b':') || b[colon..].starts_with(b"://") {
                     return None;
                 }
                 let pass_end = colon
