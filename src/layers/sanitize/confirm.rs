@@ -633,9 +633,11 @@ impl Detector {
 }
 
 /// The argument of a flag named by a secret word and followed by a space (`--db-password
-/// value`): `(start, end, resume, strength)`. `--token TOKEN` (a help text's metavar) and
-/// `--password flag` (prose) name a flag without giving one; a quoted value or anything
-/// else gives one. An XML element's name gives its text instead ([`shapes::xml_element`]).
+/// value`, a Dockerfile's `ENV DB_PASSWORD value`): `(start, end, resume, strength)`.
+/// `--token TOKEN` (a help text's metavar) and `--password flag` (prose) name a flag
+/// without giving one; a quoted value or anything
+/// else gives one. An XML element's name gives its text instead ([`shapes::xml_element`]),
+/// a string naming a secret the string after it ([`shapes::string_pair`]).
 fn flag_or_element(
     text: &str,
     word: usize,
@@ -644,18 +646,22 @@ fn flag_or_element(
 ) -> Option<(usize, usize, usize, Strength)> {
     let b = text.as_bytes();
     let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
-    if matches!(b.get(name_end), Some(b'>' | b'"')) {
-        return shapes::xml_element(text, name_start, name_end);
+    if matches!(b.get(name_end), Some(b'>' | b'"' | b'\'')) {
+        return shapes::xml_element(text, name_start, name_end)
+            .or_else(|| shapes::string_pair(text, name_start, name_end));
     }
     if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
         return None;
     }
     let name = &text[name_start..name_end];
-    if !name.starts_with('-') {
+    // A Dockerfile's `ENV NAME value` (its older form, without `=`): the rest of the line.
+    let env = b[..name_start].ends_with(b"ENV ") && (name_start == 4 || b[name_start - 5] == b'\n');
+    if !name.starts_with('-') && !env {
         return None;
     }
     let strength = context::name_strength(name)?;
-    let (s, e, r) = context::value_span(text, name_end, Stop::Word, &mut scan.values)?;
+    let stop = if env { Stop::Line } else { Stop::Word };
+    let (s, e, r) = context::value_span(text, name_end, stop, &mut scan.values)?;
     let v = &text[s..e];
     let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
     let metavar = v

@@ -352,6 +352,14 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::FlagValue("7z", "-p", false),
         ),
         rule(
+            "redis_conf_password",
+            K::Password,
+            "the passwords of redis.conf's `requirepass` and `masterauth` directives",
+            r"(?m:^)[ \t]{0,16}(?:requirepass|masterauth)[ \t]{1,8}[^\s]{1,512}",
+            "requirepass Zx9vQ2mLk7Tr",
+            C::LastWord,
+        ),
+        rule(
             "openssl_pass_argument",
             K::Password,
             "the password of OpenSSL's `-passin pass:…`, `-passout pass:…`, `-pass pass:…`",

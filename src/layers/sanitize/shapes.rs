@@ -210,6 +210,69 @@ pub(super) fn xml_element(
     Some((s, e, resume, strength))
 }
 
+/// The string given after a string naming a secret, as a call's first two arguments
+/// (`define('DB_PASSWORD', '…')` of PHP, `os.Setenv("API_TOKEN", "…")` of Go,
+/// `System.setProperty("javax.net.ssl.keyStorePassword", "…")`, `props.put("db.password",
+/// "…")`) or a pair in brackets (`["password", "…"]`): `(start, end, resume, strength)`.
+/// A value that is itself a name (`["password", "email"]`, a list of fields) or a
+/// label is none.
+pub(super) fn string_pair(
+    text: &str,
+    name_start: usize,
+    name_end: usize,
+) -> Option<(usize, usize, usize, context::Strength)> {
+    let b = text.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let quote = *b.get(name_end)?;
+    let open = name_start.checked_sub(1)?;
+    if b[open] != quote {
+        return None;
+    }
+    let before = run_back(b, open, 0, 3, blank);
+    if before == 0 || !matches!(b[before - 1], b'(' | b'[') {
+        return None;
+    }
+    let mut at = name_end + 1;
+    at += run(b, at, 3, blank);
+    if b.get(at) != Some(&b',') {
+        return None;
+    }
+    at += 1;
+    at += run(b, at, 3, blank);
+    let value_quote = *b.get(at)?;
+    if !matches!(value_quote, b'"' | b'\'' | b'`') {
+        return None;
+    }
+    let start = at + 1;
+    let limit = (start + 512).min(b.len());
+    let mut end = start;
+    while end < limit && b[end] != value_quote && b[end] != b'\n' {
+        end += if b[end] == b'\\' { 2 } else { 1 };
+    }
+    if end >= limit || b[end] != value_quote {
+        return None;
+    }
+    let value = &text[start..end];
+    // A field's name: lowercase words, or an identifier without digits naming a secret.
+    let field = value
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || matches!(c, b'_' | b'.' | b'-'));
+    let identifier = value
+        .bytes()
+        .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'.' | b'-'));
+    // A label or a message (`t("password", "Enter your password")`): words of letters.
+    let prose = value.contains(' ')
+        && value.split(' ').all(|w| {
+            w.bytes()
+                .all(|c| c.is_ascii_alphabetic() || matches!(c, b',' | b'.' | b':'))
+        });
+    if field || prose || (identifier && context::name_strength(value).is_some()) {
+        return None;
+    }
+    let strength = context::name_strength(&text[name_start..name_end])?;
+    Some((start, end, end + 1, strength))
+}
+
 /// How far along a command's line a password flag is looked for.
 pub(super) const FLAG_REACH: usize = 256;
 
