@@ -162,6 +162,10 @@ const FAMILIES: &[(&str, &str)] = &[
     ("id_names", "passport: "),
     ("idd_prefix", "0044 "),
     ("plus_digits", "+1234567 "),
+    ("xml_open", "<password>"),
+    ("string_pair", "(\"password\", \""),
+    ("client_flag", "redis-cli -a "),
+    ("key_equals", "key="),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

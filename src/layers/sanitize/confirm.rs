@@ -277,11 +277,12 @@ impl Detector {
                 }
             }
             Check::LastWord => {
+                let m = m.trim_end_matches([' ', '\t']);
                 let word = m.rfind(|c: char| c.is_ascii_whitespace())? + 1;
                 if placeholder::is_placeholder(&m[word..]) {
                     return Some(end);
                 }
-                emit(start + word, end);
+                emit(start + word, start + m.len());
             }
             Check::After(byte) => {
                 // The last separator not escaped (a `.pgpass` password may hold `\:`).
@@ -296,7 +297,8 @@ impl Detector {
                 }
                 emit(end - value.len(), end);
             }
-            Check::FlagValue(command, flag, apart) => {
+            Check::FlagValue(commands) => {
+                let &(command, flag, apart) = commands.iter().find(|c| m.starts_with(c.0))?;
                 // The words before the value are read first (a host's address, a user).
                 return Some(match shapes::flag_value(text, end, command, flag, apart)? {
                     Some(span) => self.emit_after(id, text, end, span, found),

@@ -442,7 +442,7 @@ impl Detector {
             let (start, end) = (m.start(), m.end());
             let next = match self.accept(text, m.pattern(), start, end, &mut scan, found) {
                 Some(next) => next,
-                None if self.fallback(m.pattern()) => self
+                None if self.fallback(m.pattern(), &text.as_bytes()[start..end]) => self
                     .try_others(text, m.pattern(), start, &mut scan, found)
                     .unwrap_or_else(|| self.keyed_word(text, m.pattern(), start, end)),
                 None => end,
@@ -504,19 +504,22 @@ impl Detector {
     /// random value is still an assignment; a MAC look-alike may be an IPv6 address; a
     /// `key=` with no `value` after it is an assignment to `key`).
     /// Elsewhere the scan goes on after the match.
-    fn fallback(&self, pid: PatternID) -> bool {
+    fn fallback(&self, pid: PatternID, matched: &[u8]) -> bool {
         let rule = &self.rules[self.by_pattern[pid.as_usize()]];
-        matches!(
-            rule.check,
+        match rule.check {
             Check::Vendor(_)
-                | Check::NationalId(_)
-                | Check::Jwt
-                | Check::Mac
-                | Check::Email
-                | Check::WrittenEmail
-                | Check::Whole
-                | Check::Assign(super::rules::Assign::NameValue)
-        )
+            | Check::NationalId(_)
+            | Check::Jwt
+            | Check::Mac
+            | Check::Email
+            | Check::WrittenEmail
+            | Check::Whole => true,
+            // `key=` is a secret word's assignment too; `name:` is none.
+            Check::Assign(super::rules::Assign::NameValue) => matched
+                .get(..3)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"key")),
+            _ => false,
+        }
     }
 
     /// Reports a finding unless its value is allowlisted.

@@ -4,6 +4,8 @@
 
 /// Words that, as a whole value, are no secret.
 const PLACEHOLDER_WORDS: &[&str] = &[
+    // redis.conf's own example password (`# requirepass foobared`).
+    "foobared",
     "replace_me",
     "replaceme",
     "replace-me",

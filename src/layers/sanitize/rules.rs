@@ -57,11 +57,12 @@ pub(super) enum Check {
     /// The match after its last occurrence of this byte (a `.pgpass` line's password
     /// after its fourth `:`, `sqlplus user/password`).
     After(u8),
-    /// The value glued to a flag (the second string), as a word of the command the match
-    /// starts (the first: `mysql -u app -pPASSWORD`), looked for in the next
-    /// [`FLAG_REACH`](super::shapes::FLAG_REACH) bytes of its line and up to the next such command; when the third is
-    /// true, also the word after the flag (`sshpass -p PASSWORD`).
-    FlagValue(&'static str, &'static str, bool),
+    /// The value glued to a flag, as a word of the command the match starts, looked for
+    /// in the next [`FLAG_REACH`](super::shapes::FLAG_REACH) bytes of its line and up to
+    /// the next such command: of the first `(command, flag, apart)` whose command begins
+    /// the match (`mysql -u app -pPASSWORD`); when `apart`, also the word after the flag
+    /// (`sshpass -p PASSWORD`).
+    FlagValue(&'static [(&'static str, &'static str, bool)]),
     /// The string literal passed as this argument (1-based) of the call whose `(` ends
     /// the match (`DriverManager.getConnection(url, "app", "…")`).
     Argument(u8),
@@ -166,6 +167,30 @@ const ASSIGN_WORDS: &str = "(?i)(?:pass|pwd|secret|token|cred|auth|jwt|key|sig|p
 /// test holds the two together).
 pub(super) const SECRET_WORDS: &[&str] = &[
     "pass", "pwd", "secret", "token", "cred", "auth", "jwt", "key", "sig", "pat",
+];
+
+/// The clients that take a password after a flag of their own, each from its manual:
+/// sshpass(1), redis-cli, the OpenLDAP clients, `docker login` and its kin, `az login`,
+/// the MongoDB shell and tools, sqlcmd and bcp, zip(1) and unzip(1), 7-Zip (its `-p`
+/// glued to the password).
+const CLIENT_FLAGS: &[(&str, &str, bool)] = &[
+    ("sshpass", "-p", true),
+    ("redis-cli", "-a", true),
+    ("ldap", "-w", true),
+    ("docker", "-p", true),
+    ("podman", "-p", true),
+    ("buildah", "-p", true),
+    ("skopeo", "-p", true),
+    ("nerdctl", "-p", true),
+    ("oras", "-p", true),
+    ("helm", "-p", true),
+    ("az", "-p", true),
+    ("mongo", "-p", true),
+    ("sqlcmd", "-P", true),
+    ("bcp", "-P", true),
+    ("unzip", "-P", true),
+    ("zip", "-P", true),
+    ("7z", "-p", false),
 ];
 
 /// The built-in rules, in priority order: when several match at one position the first
@@ -273,89 +298,21 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "the password the MySQL clients take glued to `-p` (`mysql -u app -pPASSWORD`)",
             r"(?-u:\b)mysql(?:dump|admin|import|show|check|slap|binlog|pump|sh)?[ \t]",
             "mysql -h db.internal -u app -pZx9vQ2mLk7Tr shop",
-            C::FlagValue("mysql", "-p", false),
-        ),
-        // The clients that take a password after a flag of their own (each one's manual):
-        // sshpass(1) `-p`, redis-cli `-a`, the OpenLDAP clients' `-w`, `docker login` and
-        // its kin's `-p`, `az login`'s `-p`, the MongoDB shell and tools' `-p`, sqlcmd's
-        // `-P`, zip(1) and unzip(1)'s `-P`; 7-Zip's `-p` glued to the password.
-        rule(
-            "sshpass_password",
-            K::Password,
-            "the password of `sshpass -p PASSWORD`",
-            r"(?-u:\b)sshpass[ \t]",
-            "sshpass -p 'Zx9vQ2mLk7Tr' ssh deploy@db.internal",
-            C::FlagValue("sshpass", "-p", true),
+            C::FlagValue(&[("mysql", "-p", false)]),
         ),
         rule(
-            "redis_cli_password",
+            "client_password_flag",
             K::Password,
-            "the password of `redis-cli -a PASSWORD`",
-            r"(?-u:\b)redis-cli[ \t]",
+            "the password clients take after a flag of their own: `sshpass -p`, `redis-cli -a`, the OpenLDAP clients' `-w`, `docker login -p` (podman, buildah, skopeo, nerdctl, oras, helm registry), `az login -p`, the MongoDB shell and tools' `-p`, `sqlcmd -P`, `bcp -P`, `zip`/`unzip -P`, 7-Zip's `-p…`",
+            r"(?-u:\b)(?:sshpass|redis-cli|ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)|(?:docker|podman|buildah|skopeo|nerdctl|oras|helm[ \t]{1,3}registry|az)[ \t]{1,3}login|mongo(?:sh|dump|restore|export|import|stat|top|files)?|sqlcmd|bcp|(?:un)?zip|7z[ar]?)[ \t]",
             "redis-cli -h cache.internal -a Zx9vQ2mLk7Tr ping",
-            C::FlagValue("redis-cli", "-a", true),
-        ),
-        rule(
-            "ldap_cli_password",
-            K::Password,
-            "the bind password of the OpenLDAP clients (`ldapsearch -w PASSWORD`)",
-            r"(?-u:\b)ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)[ \t]",
-            "ldapsearch -x -D cn=admin,dc=example,dc=org -w Zx9vQ2mLk7Tr -b dc=example,dc=org",
-            C::FlagValue("ldap", "-w", true),
-        ),
-        rule(
-            "registry_login_password",
-            K::Password,
-            "the password of `docker login -p PASSWORD` (and podman, buildah, skopeo, nerdctl, helm registry, oras)",
-            r"(?-u:\b)(?:docker|podman|buildah|skopeo|nerdctl|oras|helm[ \t]{1,3}registry)[ \t]{1,3}login[ \t]",
-            "docker login -u deploy -p Zx9vQ2mLk7Tr registry.example.com",
-            C::FlagValue("login", "-p", true),
-        ),
-        rule(
-            "az_login_password",
-            K::Password,
-            "the password or client secret of `az login -p …`",
-            r"(?-u:\b)az[ \t]{1,3}login[ \t]",
-            "az login --service-principal -u http://deploy -p Zx9vQ2mLk7Tr --tenant contoso.onmicrosoft.com",
-            C::FlagValue("az", "-p", true),
-        ),
-        rule(
-            "mongo_cli_password",
-            K::Password,
-            "the password of the MongoDB shell and tools' `-p PASSWORD`",
-            r"(?-u:\b)mongo(?:sh|dump|restore|export|import|stat|top|files)?[ \t]",
-            "mongosh --host db.internal -u admin -p Zx9vQ2mLk7Tr",
-            C::FlagValue("mongo", "-p", true),
-        ),
-        rule(
-            "sqlcmd_password",
-            K::Password,
-            "the password of `sqlcmd -P PASSWORD` and `bcp … -P PASSWORD`",
-            r"(?-u:\b)(?:sqlcmd|bcp)[ \t]",
-            "sqlcmd -S db.internal -U sa -P Zx9vQ2mLk7Tr -Q \"SELECT 1\"",
-            C::FlagValue("sqlcmd", "-P", true),
-        ),
-        rule(
-            "zip_password",
-            K::Password,
-            "the password of `zip -P PASSWORD` and `unzip -P PASSWORD`",
-            r"(?-u:\b)(?:un)?zip[ \t]",
-            "unzip -P Zx9vQ2mLk7Tr backup.zip",
-            C::FlagValue("zip", "-P", true),
-        ),
-        rule(
-            "7z_password",
-            K::Password,
-            "the password 7-Zip takes glued to `-p` (`7z x -pPASSWORD backup.7z`)",
-            r"(?-u:\b)7z[ar]?[ \t]",
-            "7z x -pZx9vQ2mLk7Tr backup.7z",
-            C::FlagValue("7z", "-p", false),
+            C::FlagValue(CLIENT_FLAGS),
         ),
         rule(
             "redis_conf_password",
             K::Password,
-            "the passwords of redis.conf's `requirepass` and `masterauth` directives",
-            r"(?m:^)[ \t]{0,16}(?:requirepass|masterauth)[ \t]{1,8}[^\s]{1,512}",
+            "the passwords of redis.conf's `requirepass` and `masterauth` directives (the line's last word)",
+            r"(?-u:\b)(?:requirepass|masterauth)[ \t]{1,8}[^\s]{1,512}[ \t]{0,8}(?m:$)",
             "requirepass Zx9vQ2mLk7Tr",
             C::LastWord,
         ),

@@ -192,8 +192,12 @@ pub(super) fn xml_element(
     };
     let strength = context::name_strength(&text[name_start..name_end])?;
     let limit = (s + 512).min(b.len());
-    let mut e = s + memchr::memmem::find(&b[s..limit], b"</")?;
-    let closed = b[e + 2..].starts_with(tag) && b.get(e + 2 + tag.len()) == Some(&b'>');
+    // The text ends at the next `<` (markup in it is escaped): a run of open tags costs
+    // each one the bytes to the next.
+    let mut e = s + memchr::memchr(b'<', &b[s..limit])?;
+    let closed = b.get(e + 1) == Some(&b'/')
+        && b[e + 2..].starts_with(tag)
+        && b.get(e + 2 + tag.len()) == Some(&b'>');
     if tag.is_empty() || !closed || memchr::memchr2(b'\n', b'\r', &b[s..e]).is_some() {
         return None;
     }
