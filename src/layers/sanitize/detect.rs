@@ -189,6 +189,27 @@ pub(super) fn run_back(
     i
 }
 
+/// Whether `b[start..end]` is `key` and its separator, then (past three blanks and a
+/// quote) eight characters of a token without `=` (`key=` of a key/value pair names
+/// nothing; `key=key=…` holds no value).
+fn key_then_token(b: &[u8], start: usize, end: usize) -> bool {
+    if !b[start..end]
+        .get(..3)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"key"))
+    {
+        return false;
+    }
+    let mut at = end;
+    while at < b.len() && at - end < 3 && matches!(b[at], b' ' | b'\t') {
+        at += 1;
+    }
+    at += usize::from(matches!(b.get(at), Some(b'"' | b'\'')));
+    b.get(at..at + 8).is_some_and(|w| {
+        w.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'.' | b'-'))
+    })
+}
+
 pub(super) fn local_part_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-') || c >= 0x80
 }
@@ -201,6 +222,8 @@ pub struct Detector {
     pub(super) rules: Vec<Compiled>,
     pub(super) numbers: NumberRules,
     pub(super) allow: HashSet<String>,
+    /// The assignment rule's pattern: tried where `key=` is no key/value pair.
+    pub(super) assignment: Option<PatternID>,
 }
 
 impl fmt::Debug for Detector {
@@ -370,12 +393,17 @@ impl Detector {
                 locale: r.locale,
             });
         }
+        let assignment = by_pattern
+            .iter()
+            .position(|&r| &*rules[r].name == "assignment")
+            .map(PatternID::must);
         Ok(Self {
             automata: Automata::new(&sources)?,
             by_pattern,
             rules,
             numbers,
             allow: options.allow_values.iter().cloned().collect(),
+            assignment,
         })
     }
 
@@ -442,9 +470,21 @@ impl Detector {
             let (start, end) = (m.start(), m.end());
             let next = match self.accept(text, m.pattern(), start, end, &mut scan, found) {
                 Some(next) => next,
-                None if self.fallback(m.pattern(), &text.as_bytes()[start..end]) => self
+                None if self.fallback(m.pattern()) => self
                     .try_others(text, m.pattern(), start, &mut scan, found)
                     .unwrap_or_else(|| self.keyed_word(text, m.pattern(), start, end)),
+                // `key=` that is no key/value pair is a secret word's assignment.
+                None if self.rules[self.by_pattern[m.pattern().as_usize()]].check
+                    == Check::Assign(super::rules::Assign::NameValue)
+                    && key_then_token(text.as_bytes(), start, end) =>
+                {
+                    self.assignment
+                        .and_then(|pid| {
+                            let m = self.automata.anchored_pattern(text, start, pid)?;
+                            self.accept(text, pid, m.start(), m.end(), &mut scan, found)
+                        })
+                        .unwrap_or(end)
+                }
                 None => end,
             };
             pos = ceil_boundary(text, next.max(start + 1));
@@ -501,25 +541,20 @@ impl Detector {
 
     /// Whether a match the rule of `pid` turned down may be another rule's: only where a
     /// lower-priority rule can start at the same place (a vendor key named without a
-    /// random value is still an assignment; a MAC look-alike may be an IPv6 address; a
-    /// `key=` with no `value` after it is an assignment to `key`).
+    /// random value is still an assignment; a MAC look-alike may be an IPv6 address).
     /// Elsewhere the scan goes on after the match.
-    fn fallback(&self, pid: PatternID, matched: &[u8]) -> bool {
+    fn fallback(&self, pid: PatternID) -> bool {
         let rule = &self.rules[self.by_pattern[pid.as_usize()]];
-        match rule.check {
+        matches!(
+            rule.check,
             Check::Vendor(_)
-            | Check::NationalId(_)
-            | Check::Jwt
-            | Check::Mac
-            | Check::Email
-            | Check::WrittenEmail
-            | Check::Whole => true,
-            // `key=` is a secret word's assignment too; `name:` is none.
-            Check::Assign(super::rules::Assign::NameValue) => matched
-                .get(..3)
-                .is_some_and(|w| w.eq_ignore_ascii_case(b"key")),
-            _ => false,
-        }
+                | Check::NationalId(_)
+                | Check::Jwt
+                | Check::Mac
+                | Check::Email
+                | Check::WrittenEmail
+                | Check::Whole
+        )
     }
 
     /// Reports a finding unless its value is allowlisted.

@@ -235,7 +235,8 @@ pub(super) fn is_filler_token(v: &str) -> bool {
 /// Whether a value looks machine-generated: long enough, several character classes,
 /// high entropy, and not a few words strung together.
 pub(super) fn looks_random(v: &str) -> bool {
-    let b = v.as_bytes();
+    // Its first 512 bytes tell (a run of `key=key=…` costs each of its matches no more).
+    let b = &v.as_bytes()[..v.len().min(512)];
     if b.len() < 16 || b.iter().any(u8::is_ascii_whitespace) {
         return false;
     }
