@@ -270,7 +270,9 @@ pub(super) fn string_pair(
             w.bytes()
                 .all(|c| c.is_ascii_alphabetic() || matches!(c, b',' | b'.' | b':'))
         });
-    if field || prose || (identifier && context::name_strength(value).is_some()) {
+    // Too short to be a secret given this way (and what a run of such calls leaves).
+    let short = value.len() < 6;
+    if short || field || prose || (identifier && context::name_strength(value).is_some()) {
         return None;
     }
     let strength = context::name_strength(&text[name_start..name_end])?;
