@@ -637,9 +637,9 @@ impl Detector {
 /// The argument of a flag named by a secret word and followed by a space (`--db-password
 /// value`, a Dockerfile's `ENV DB_PASSWORD value`): `(start, end, resume, strength)`.
 /// `--token TOKEN` (a help text's metavar) and `--password flag` (prose) name a flag
-/// without giving one; a quoted value or anything
-/// else gives one. An XML element's name gives its text instead ([`shapes::xml_element`]),
-/// a string naming a secret the string after it ([`shapes::string_pair`]).
+/// without giving one; a quoted value or anything else gives one. An XML element's name
+/// gives its text instead ([`shapes::xml_element`]), a string naming a secret the string
+/// after it ([`shapes::string_pair`]).
 fn flag_or_element(
     text: &str,
     word: usize,

@@ -329,8 +329,14 @@ pub(super) fn flag_value(
                 if s >= line_end || b[s] == b'-' {
                     return None;
                 }
-                e = word_end(s);
-                if e == reach && reach < b.len() {
+                // A quoted password runs to its closing quote (`-p 'two words'`).
+                e = match b[s] {
+                    q @ (b'"' | b'\'') => {
+                        s + 2 + memchr::memchr(q, &b[s + 1..line_end]).unwrap_or(line_end)
+                    }
+                    _ => word_end(s),
+                };
+                if e > line_end || (e == reach && reach < b.len()) {
                     return None;
                 }
             }
