@@ -635,7 +635,8 @@ impl Detector {
 }
 
 /// The argument of a flag named by a secret word and followed by a space (`--db-password
-/// value`, a Dockerfile's `ENV DB_PASSWORD value`): `(start, end, resume, strength)`.
+/// value`, a Dockerfile's `ENV DB_PASSWORD value`, Go's `var apiKey string = …`):
+/// `(start, end, resume, strength)`.
 /// `--token TOKEN` (a help text's metavar) and `--password flag` (prose) name a flag
 /// without giving one; a quoted value or anything else gives one. An XML element's name
 /// gives its text instead ([`shapes::xml_element`]), a string naming a secret the string
@@ -656,6 +657,22 @@ fn flag_or_element(
         return None;
     }
     let name = &text[name_start..name_end];
+    // Go's `var apiKey string = "…"` (and `const`): a type between the name and its `=`.
+    if b[..name_start].ends_with(b"var ") || b[..name_start].ends_with(b"const ") {
+        let t = name_end + 1;
+        let typed = t + run(b, t, 32, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'*' | b'[' | b']')
+        });
+        if typed > t
+            && let Some((sep, false)) = separator(b, typed)
+            && b[sep] == b'='
+            && b.get(sep + 1) != Some(&b'=')
+        {
+            let strength = context::name_strength(name)?;
+            let (s, e, r) = context::value_span(text, sep + 1, Stop::Line, &mut scan.values)?;
+            return Some((s, e, r, strength));
+        }
+    }
     // A Dockerfile's `ENV NAME value` (its older form, without `=`): the rest of the line.
     let env = b[..name_start].ends_with(b"ENV ") && (name_start == 4 || b[name_start - 5] == b'\n');
     if !name.starts_with('-') && !env {
