@@ -5,15 +5,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The build output, wherever cargo puts it.
 target_dir="${CARGO_TARGET_DIR:-target}"
 cargo build -q -p example-axum -p example-tonic
-AXUM_ADDR=127.0.0.1:38080
-TONIC_ADDR=127.0.0.1:38081
+# Below the kernel's ephemeral range (32768–60999 by default), where a client socket of
+# an earlier test could hold the port.
+AXUM_ADDR=127.0.0.1:28080
+TONIC_ADDR=127.0.0.1:28081
 AIRLOCK_ADDR=$AXUM_ADDR "$target_dir"/debug/example-axum > /dev/null &
 axum_pid=$!
 AIRLOCK_ADDR=$TONIC_ADDR "$target_dir"/debug/example-tonic > /dev/null &
 tonic_pid=$!
 trap 'kill $axum_pid $tonic_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-    if (exec 3<>/dev/tcp/127.0.0.1/38080) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/38081) 2>/dev/null; then
+    if (exec 3<>/dev/tcp/127.0.0.1/28080) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/28081) 2>/dev/null; then
         break
     fi
     sleep 0.1
