@@ -12,7 +12,7 @@ mod papers;
 mod table;
 mod us;
 
-use self::table::{NationalId, id, iso7064_mod11_10, luhn};
+use self::table::{NationalId, digits, id, iso7064_mod11_10, luhn};
 
 /// The EU members among the locales (`eu` turns them all on).
 pub(super) const EU: &[&str] = &[
@@ -369,11 +369,7 @@ pub(super) fn confirm(check: IdCheck, m: &str) -> Option<(usize, usize)> {
         _ => 0,
     };
     let id = &m[from..];
-    let d: Vec<u32> = id
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|c| u32::from(c - b'0'))
-        .collect();
+    let d = digits(id);
     let ok = match check {
         IdCheck::UkNino => uk_nino(id),
         IdCheck::NhsNumber => {

@@ -8,7 +8,7 @@
 //!
 //! Each example is a number built to the cited rule, not a real one.
 
-use super::table::{NationalId, id, iso7064_mod11_10, luhn, named};
+use super::table::{NationalId, id, iso7064_mod11_10, last_word, luhn, named};
 
 /// The check of one of these formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,20 +227,14 @@ pub(super) fn start(check: PaperCheck, m: &str) -> usize {
         }
         // One word after the name; a passport's letters may stand apart from its digits.
         PaperCheck::Passport | PaperCheck::Document | PaperCheck::DeIdCard => {
-            let word = |i: usize| {
-                b[..i]
-                    .iter()
-                    .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
-                    .map_or(0, |j| j + 1)
-            };
-            let last = word(b.len());
+            let last = last_word(b);
             // `J 8369854`: the letters before the space belong to the number.
             if check == PaperCheck::Passport
                 && last >= 2
                 && b[last - 1] == b' '
                 && b[last..].iter().all(u8::is_ascii_digit)
             {
-                let letters = word(last - 1);
+                let letters = last_word(&b[..last - 1]);
                 if (1..=3).contains(&(last - 1 - letters))
                     && b[letters..last - 1].iter().all(u8::is_ascii_uppercase)
                 {
@@ -355,14 +349,8 @@ fn de_social_security(n: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::table::digits;
     use super::*;
-
-    fn digits(s: &str) -> Vec<u32> {
-        s.bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|c| u32::from(c - b'0'))
-            .collect()
-    }
 
     fn ok(check: PaperCheck, id: &str) -> bool {
         valid(check, id, &digits(id))

@@ -62,6 +62,22 @@ pub(super) const fn id<C>(
     }
 }
 
+/// The digit values of `s`, in order, whatever stands between them.
+pub(super) fn digits(s: &str) -> Vec<u32> {
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|c| u32::from(c - b'0'))
+        .collect()
+}
+
+/// Where the last word of `b` starts: after its last blank, separator or quote (the
+/// number after its name in `passport number: A28419376`).
+pub(super) fn last_word(b: &[u8]) -> usize {
+    b.iter()
+        .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
+        .map_or(0, |i| i + 1)
+}
+
 /// Luhn over digit values (0–9): the same check as payment cards.
 pub(super) fn luhn(d: &[u32]) -> bool {
     let d: Vec<u8> = d.iter().map(|&x| x as u8).collect();

@@ -8,7 +8,7 @@
 //!
 //! Each example is a number built to the cited rule, not a real one.
 
-use super::table::{NationalId, id, named};
+use super::table::{NationalId, id, last_word, named};
 
 /// The locale name of these rows: on by default (see `rules.rs`).
 pub(in crate::layers::sanitize) const DEFAULT: &str = "us";
@@ -163,9 +163,7 @@ pub(super) fn start(check: UsCheck, m: &str) -> usize {
     match check {
         // The number is the match's last word.
         UsCheck::Passport | UsCheck::DriverLicense | UsCheck::Dea | UsCheck::Npi | UsCheck::Mbi => {
-            b.iter()
-                .rposition(|&c| matches!(c, b' ' | b'\t' | b':' | b'#' | b'=' | b'"' | b'\''))
-                .map_or(0, |i| i + 1)
+            last_word(b)
         }
         // The first digit (an ITIN written alone starts with it).
         _ => b.iter().position(u8::is_ascii_digit).unwrap_or(0),
@@ -208,14 +206,8 @@ pub(super) fn valid(check: UsCheck, id: &str, d: &[u32]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::table::digits;
     use super::*;
-
-    fn digits(s: &str) -> Vec<u32> {
-        s.bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|c| u32::from(c - b'0'))
-            .collect()
-    }
 
     #[test]
     fn checks_follow_their_published_rules() {
