@@ -14,7 +14,7 @@ if [ ! -x "$node_dir/node_modules/.bin/conformance" ]; then
 fi
 bin=$(cd "$node_dir/node_modules/.bin" && pwd)
 cargo build -q -p example-axum
-port=38095
+port=28095
 out=$(mktemp -d)
 AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/audit.jsonl" "$target_dir"/debug/example-axum >"$out/server.log" 2>&1 &
 pid=$!

@@ -18,7 +18,7 @@ for need in "$suite" "$node"; do
 done
 # The build `cargo test --all-features` made (every example with it): nothing to compile again.
 cargo build -q --example conformance --all-features
-port=38097
+port=28097
 out=$(mktemp -d)
 AIRLOCK_ADDR=127.0.0.1:$port "$target_dir/debug/examples/conformance" >"$out/server.log" 2>&1 &
 pid=$!

@@ -81,7 +81,7 @@ refresh_interval_secs = 1
 TOML
 }
 
-axum_port=38120
+axum_port=28120
 config "http://127.0.0.1:$axum_port/mcp" read_file customer_lookup >"$out/axum.toml"
 AIRLOCK_CONFIG="$out/axum.toml" AIRLOCK_ADDR="127.0.0.1:$axum_port" AIRLOCK_AUDIT=0 \
     "$target_dir/debug/example-axum" >"$out/axum.log" 2>&1 &
@@ -90,7 +90,7 @@ wait_port $axum_port example-axum
 
 # The same server where the provider issues opaque tokens (its resource named by
 # `localhost`): they are introspected (RFC 7662).
-opaque_port=38124
+opaque_port=28124
 {
     config "http://localhost:$opaque_port/mcp" read_file customer_lookup
     cat <<TOML
@@ -104,7 +104,7 @@ AIRLOCK_CONFIG="$out/opaque.toml" AIRLOCK_ADDR="127.0.0.1:$opaque_port" AIRLOCK_
 pids+=($!)
 wait_port $opaque_port "example-axum (opaque tokens)"
 
-proxy_port=38121
+proxy_port=28121
 config "http://127.0.0.1:$proxy_port/mcp" echo get-sum >"$out/proxy.toml"
 "$target_dir/debug/airlock" proxy --config "$out/proxy.toml" --listen "127.0.0.1:$proxy_port" \
     -- "$node" "$everything" >"$out/proxy.log" 2>&1 &
@@ -113,8 +113,8 @@ wait_port $proxy_port "airlock proxy"
 
 # Token exchange: the proxy in front of an HTTP upstream of the test's own, which records
 # every token it receives.
-upstream_port=38122
-exchange_port=38123
+upstream_port=28122
+exchange_port=28123
 python_any=$(echo "$venvs" | awk '{print $1}')/bin/python
 "$python_any" tests/e2e/oauth/recording_upstream.py $upstream_port "$out/upstream.jsonl" \
     >"$out/upstream.log" 2>&1 &

@@ -15,7 +15,9 @@ for venv in $venvs; do
     fi
 done
 cargo build -q -p example-axum -p example-rmcp
-port=38096
+# Below the kernel's ephemeral range (32768–60999 by default), where a client socket of an
+# earlier test could hold the port.
+port=28096
 out=$(mktemp -d)
 AIRLOCK_ADDR=127.0.0.1:$port AIRLOCK_AUDIT_LOG="$out/axum-audit.jsonl" "$target_dir"/debug/example-axum \
     >"$out/server.log" 2>&1 &
