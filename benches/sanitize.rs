@@ -166,6 +166,9 @@ const FAMILIES: &[(&str, &str)] = &[
     ("string_pair", "(\"password\", \""),
     ("client_flag", "redis-cli -a "),
     ("key_equals", "key="),
+    ("crypt_hash", "$6$a$"),
+    ("wrapped_string", "key = []byte(\""),
+    ("r_assign", "token <- \""),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

@@ -313,6 +313,34 @@ const POSITIVES: &[(&str, &[&str], &str)] = &[
         &["ghs_16C7e42F292c6912E7710c838347Ae178B4a"],
         "github.com/org/repo",
     ),
+    (
+        // crypt(5): SHA-512 in a shadow line; the account's other fields stay.
+        "svc:$6$Qm3vT9xLk2Wp$JkQ7vN2xLr4TgW7pYk1MjH6sDc3FbA9eUq8vN2xLr4TgW7pYk1MjH6sDc3FbA9eUq8vN2xLr4TgW7pYk1MjH6sDc3:19700:0:99999:7:::",
+        &["JkQ7vN2xLr4TgW7pYk1MjH6sDc3FbA9eU"],
+        ":19700:0:99999:7:::",
+    ),
+    (
+        "admin:$2y$10$Zq8vN2xLr4TgW7pYk1MjH.6sDc3FbA9eUq8vN2xLr4TgW7pYk1MjH",
+        &["Zq8vN2xLr4TgW7pYk1MjH"],
+        "admin:",
+    ),
+    (
+        // R's assignment, and a string a conversion wraps.
+        "api_key <- \"Zq8vN2xLr4TgW7pYk1MjH6sDc3FbA9eU\"\njwtSecret := []byte(\"Kx7vN2qLr4TgW7pYk1MjH6sDc3FbA9eU\")",
+        &[
+            "Zq8vN2xLr4TgW7pYk1MjH6sDc3FbA9eU",
+            "Kx7vN2qLr4TgW7pYk1MjH6sDc3FbA9eU",
+        ],
+        "api_key <- \"",
+    ),
+    (
+        "setx GITHUB_TOKEN \"Zq8vN2xLr4TgW7pYk1MjH6sDc3FbA9eU\"\ngh secret set NPM_TOKEN --body Kx7vN2qLr4TgW7pYk1MjH6sDc3FbA9eU",
+        &[
+            "Zq8vN2xLr4TgW7pYk1MjH6sDc3FbA9eU",
+            "Kx7vN2qLr4TgW7pYk1MjH6sDc3FbA9eU",
+        ],
+        "gh secret set NPM_TOKEN --body ",
+    ),
 ];
 
 /// Texts that must come back byte for byte.
@@ -366,6 +394,10 @@ const NEGATIVES: &[&str] = &[
     "PASSWORD_DEFAULT_LENGTH=16",
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA user@host is a public key",
     "Your password reset link has expired.",
+    // A prompt's label names a secret and gives none; `<-` binding an action; a getter.
+    "pw = input(\"Password: \")\nsecret <- readline(prompt = \"Secret: \")",
+    "main = do\n  password <- getLine\n  token := []byte{}\napi_key = get_key(\"prod\")",
+    "cp \"$1$2\" /tmp; {\"md5\": \"9e107d9d372bb6826bd81d3542a419d6\"}\nnobody:*:19700:0:99999:7:::",
 ];
 
 #[test]

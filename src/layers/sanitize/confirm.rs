@@ -375,7 +375,7 @@ impl Detector {
                 let (sep, call) = match separator(b, name_end) {
                     Some(found) => found,
                     // `--db-password value`, `<password>…</password>`.
-                    None => match flag_or_element(text, start, name_end, scan) {
+                    None => match shapes::flag_or_element(text, start, name_end, scan) {
                         Some(found) => break 'named found,
                         None => return Some(name_end),
                     },
@@ -426,11 +426,15 @@ impl Detector {
                 // A call (`HTTPBasicAuth("user", "pass")`), or a tuple or list of strings
                 // after the separator (`auth=("user", "pass")`, requests' Basic
                 // credentials): every string in it.
+                // So is the string a conversion wraps (`[]byte("…")`, `Buffer.from("…")`).
                 let open = if call {
                     Some(sep)
                 } else {
                     let v = sep_end + run(b, sep_end, 3, |c| c == b' ' || c == b'\t');
-                    matches!(b.get(v), Some(b'(' | b'[')).then_some(v)
+                    match b.get(v) {
+                        Some(b'(' | b'[') if b.get(v + 1) != Some(&b']') => Some(v),
+                        _ => shapes::wrapped_string(b, v),
+                    }
                 };
                 let arguments = open.and_then(|open| call_arguments(b, open));
                 match arguments
@@ -590,7 +594,13 @@ impl Detector {
             let e = floor_boundary(text, e);
             (vs, ve, resume, value) = (s, e, e, &text[s..e]);
         }
+        // Only the brackets that close a call: a prompt's label ended the name
+        // (`input("Password: ")`), no value followed.
+        let closers = value
+            .bytes()
+            .all(|c| matches!(c, b')' | b']' | b'}' | b';' | b',' | b' '));
         if value.is_empty()
+            || closers
             || (strength == Strength::Weak && !placeholder::looks_random(value))
             || placeholder::is_placeholder(value)
         {
@@ -632,60 +642,4 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
-}
-
-/// The argument of a flag named by a secret word and followed by a space (`--db-password
-/// value`, a Dockerfile's `ENV DB_PASSWORD value`, Go's `var apiKey string = …`):
-/// `(start, end, resume, strength)`.
-/// `--token TOKEN` (a help text's metavar) and `--password flag` (prose) name a flag
-/// without giving one; a quoted value or anything else gives one. An XML element's name
-/// gives its text instead ([`shapes::xml_element`]), a string naming a secret the string
-/// after it ([`shapes::string_pair`]).
-fn flag_or_element(
-    text: &str,
-    word: usize,
-    name_end: usize,
-    scan: &mut Scan<'_>,
-) -> Option<(usize, usize, usize, Strength)> {
-    let b = text.as_bytes();
-    let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
-    if matches!(b.get(name_end), Some(b'>' | b'"' | b'\'')) {
-        return shapes::xml_element(text, name_start, name_end)
-            .or_else(|| shapes::string_pair(text, name_start, name_end));
-    }
-    if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
-        return None;
-    }
-    let name = &text[name_start..name_end];
-    // Go's `var apiKey string = "…"` (and `const`): a type between the name and its `=`.
-    if b[..name_start].ends_with(b"var ") || b[..name_start].ends_with(b"const ") {
-        let t = name_end + 1;
-        let typed = t + run(b, t, 32, |c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'*' | b'[' | b']')
-        });
-        if typed > t
-            && let Some((sep, false)) = separator(b, typed)
-            && b[sep] == b'='
-            && b.get(sep + 1) != Some(&b'=')
-        {
-            let strength = context::name_strength(name)?;
-            let (s, e, r) = context::value_span(text, sep + 1, Stop::Line, &mut scan.values)?;
-            return Some((s, e, r, strength));
-        }
-    }
-    // A Dockerfile's `ENV NAME value` (its older form, without `=`): the rest of the line.
-    let env = b[..name_start].ends_with(b"ENV ") && (name_start == 4 || b[name_start - 5] == b'\n');
-    if !name.starts_with('-') && !env {
-        return None;
-    }
-    let strength = context::name_strength(name)?;
-    let stop = if env { Stop::Line } else { Stop::Word };
-    let (s, e, r) = context::value_span(text, name_end, stop, &mut scan.values)?;
-    let v = &text[s..e];
-    let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
-    let metavar = v
-        .bytes()
-        .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
-    let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
-    (quoted || !(metavar || prose)).then_some((s, e, r, strength))
 }

@@ -293,6 +293,23 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             C::After(b':'),
         ),
         rule(
+            "password_hash",
+            K::Password,
+            "password hashes, which a dictionary attack turns back into passwords: crypt(5)'s formats (`$1$`, `$apr1$`, bcrypt's `$2b$`, `$5$`, `$6$`, yescrypt's `$y$`), PHC strings (`$argon2id$`, `$scrypt$`, `$pbkdf2-sha256$`), Django's `pbkdf2_sha256$…`, LDAP's `{SSHA}…`, PostgreSQL's `SCRAM-SHA-256$…` and `md5…`",
+            concat!(
+                // crypt(5): an id, its parameters or salt, `$`, the hash (22 characters for
+                // MD5, 43 and 86 for SHA-crypt and yescrypt, 53 for bcrypt's salt and hash).
+                r"\$(?:1|apr1|md5|2[abxy]?|5|6|[56]\$rounds=[0-9]{1,9}|y\$[./A-Za-z0-9]{1,8})\$[./A-Za-z0-9]{1,64}\$[./A-Za-z0-9]{22,86}",
+                r"|\$(?:argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha(?:1|256|512))?)\$(?:v=[0-9]{1,3}\$)?[a-z0-9=,]{1,40}\$[./A-Za-z0-9+]{8,64}\$[./A-Za-z0-9+]{16,86}",
+                r"|(?-u:\b)pbkdf2_sha(?:1|256)\$[0-9]{1,9}\$[A-Za-z0-9]{1,32}\$[A-Za-z0-9+/]{27,43}={0,2}",
+                r"|\{(?:SSHA|SHA|SSHA256|SSHA512|SMD5|MD5)\}[A-Za-z0-9+/]{20,88}={0,2}",
+                r"|SCRAM-SHA-256\$[0-9]{1,7}:[A-Za-z0-9+/]{16,32}={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=",
+                r"|(?-u:\b)md5[0-9a-f]{32}(?-u:\b)",
+            ),
+            "root:$6$rbS3kQ9m$EqV8ib8HDy88YtDtXbiufMdI8X2Y4rUmer/BH3M1XS0DRdJuPnBIKpi99lSi0tcL21pffWQJEeNajnez0LHtfR:19700:0:99999:7:::",
+            C::Whole,
+        ),
+        rule(
             "mysql_cli_password",
             K::Password,
             "the password the MySQL clients take glued to `-p` (`mysql -u app -pPASSWORD`)",

@@ -4,7 +4,8 @@
 //! window, so the work per match stays constant.
 
 use super::context;
-use super::detect::run_back;
+use super::context::{Stop, Strength};
+use super::detect::{Scan, run_back};
 use super::placeholder;
 
 /// The content of the line after the one `at` is on, when it is indented (a YAML block
@@ -133,8 +134,8 @@ pub(super) const NAME_AFTER_WORD: usize = 64;
 
 /// The separator after a name ending at `at`: `(position, call)`. A closing quote and
 /// bracket may come first (`"password":`, `env["TOKEN"] =`), then up to three spaces, then
-/// `:`, `=`, `=>` or `:=`; or `(` and a quote: a call with a string argument
-/// (`setPassword("…")`), whose `(` is returned.
+/// `:`, `=`, `=>` or `:=`; R's `<-` before a quoted string (its `-` is returned); or `(`
+/// and a quote: a call with a string argument (`setPassword("…")`), whose `(` is returned.
 pub(super) fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
     let mut i = at;
     if matches!(b.get(i), Some(b'"' | b'\'' | b'`')) {
@@ -149,6 +150,14 @@ pub(super) fn separator(b: &[u8], at: usize) -> Option<(usize, bool)> {
     }
     match *b.get(i)? {
         b':' | b'=' => Some((i, false)),
+        // R's assignment: only of a string, `key <- "…"` (Haskell's `<-` binds actions).
+        b'<' if b.get(i + 1) == Some(&b'-') => {
+            let mut j = i + 2;
+            while j < b.len() && j - i <= 4 && matches!(b[j], b' ' | b'\t') {
+                j += 1;
+            }
+            matches!(b.get(j), Some(b'"' | b'\'')).then_some((i + 1, false))
+        }
         b'(' if i == at => {
             let mut j = i + 1;
             while j < b.len() && j - i <= 3 && matches!(b[j], b' ' | b'\t') {
@@ -370,6 +379,48 @@ pub(super) fn setter(name: &str) -> bool {
         .is_some_and(|first| !NOT_GIVEN.iter().any(|w| w.eq_ignore_ascii_case(first)))
 }
 
+/// The conversions that keep the string they are given (Go's `[]byte("…")`, Node's
+/// `Buffer.from("…")`, .NET's `Encoding.UTF8.GetBytes("…")`, Python's `bytes("…")` and
+/// pydantic's `SecretStr("…")`, Rust's `SecretString::from("…")`, Java's `new
+/// String("…")`): the last segment of the callee's path.
+const WRAPPERS: &[&[u8]] = &[
+    b"byte",
+    b"from",
+    b"bytes",
+    b"bytearray",
+    b"GetBytes",
+    b"String",
+    b"str",
+    b"SecretStr",
+    b"SecretString",
+    b"SecureString",
+    b"Secret",
+    b"new",
+    b"Some",
+    b"b64decode",
+];
+
+/// Where the `(` is of a conversion at `at` that wraps a string literal (see
+/// [`WRAPPERS`]): `jwtSecret := []byte("…")`. A getter's argument (`getToken("name")`)
+/// is no value, so only these callees count.
+pub(super) fn wrapped_string(b: &[u8], at: usize) -> Option<usize> {
+    let mut s = at;
+    if b.get(s..s + 4) == Some(b"new ") {
+        s += 4;
+    }
+    let path = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'[' | b']');
+    let open = s + run(b, s, 48, path);
+    if open == s || b.get(open) != Some(&b'(') {
+        return None;
+    }
+    let last = b[s..open]
+        .rsplit(|&c| matches!(c, b'.' | b':' | b']'))
+        .next()
+        .unwrap_or_default();
+    let q = open + 1 + run(b, open + 1, 3, |c| c == b' ' || c == b'\t');
+    (WRAPPERS.contains(&last) && matches!(b.get(q), Some(b'"' | b'\'' | b'`'))).then_some(open)
+}
+
 /// The string arguments of a call whose `(` is at `open` (or the strings of a tuple or a
 /// list opened there, `(` or `[`), on its line and within 256 bytes: `(start, end, after)`
 /// from inside the first argument's opening quote to the last argument's closing quote
@@ -456,6 +507,75 @@ pub(super) fn argument(b: &[u8], open: usize, n: usize) -> Option<(usize, usize)
         i += 1;
     }
     None
+}
+
+/// The argument of a flag named by a secret word and followed by a space (`--db-password
+/// value`, a Dockerfile's `ENV DB_PASSWORD value`, Go's `var apiKey string = …`):
+/// `(start, end, resume, strength)`.
+/// `--token TOKEN` (a help text's metavar) and `--password flag` (prose) name a flag
+/// without giving one; a quoted value or anything else gives one. An XML element's name
+/// gives its text instead ([`xml_element`]), a string naming a secret the string
+/// after it ([`string_pair`]).
+pub(super) fn flag_or_element(
+    text: &str,
+    word: usize,
+    name_end: usize,
+    scan: &mut Scan<'_>,
+) -> Option<(usize, usize, usize, Strength)> {
+    let b = text.as_bytes();
+    let name_start = run_back(b, word, scan.floor.get(), 48, name_byte);
+    if matches!(b.get(name_end), Some(b'>' | b'"' | b'\'')) {
+        return xml_element(text, name_start, name_end)
+            .or_else(|| string_pair(text, name_start, name_end));
+    }
+    if !matches!(b.get(name_end), Some(b' ' | b'\t')) {
+        return None;
+    }
+    let name = &text[name_start..name_end];
+    // Go's `var apiKey string = "…"` (and `const`): a type between the name and its `=`.
+    if b[..name_start].ends_with(b"var ") || b[..name_start].ends_with(b"const ") {
+        let t = name_end + 1;
+        let typed = t + run(b, t, 32, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'*' | b'[' | b']')
+        });
+        if typed > t
+            && let Some((sep, false)) = separator(b, typed)
+            && b[sep] == b'='
+            && b.get(sep + 1) != Some(&b'=')
+        {
+            let strength = context::name_strength(name)?;
+            let (s, e, r) = context::value_span(text, sep + 1, Stop::Line, &mut scan.values)?;
+            return Some((s, e, r, strength));
+        }
+    }
+    // A Dockerfile's `ENV NAME value` (its older form, without `=`): the rest of the line.
+    let env = b[..name_start].ends_with(b"ENV ") && (name_start == 4 || b[name_start - 5] == b'\n');
+    // Windows' `setx NAME value`, and the GitHub CLI's `gh secret set NAME --body value`.
+    let setx = b[..name_start].ends_with(b"setx ");
+    let body = if b[..name_start].ends_with(b"secret set ") {
+        let flag = name_end + 1 + run(b, name_end + 1, 3, |c| c == b' ' || c == b'\t');
+        [&b"--body"[..], b"-b"].into_iter().find_map(|f| {
+            let after = flag + f.len();
+            (b.get(flag..after) == Some(f) && matches!(b.get(after), Some(b' ' | b'\t' | b'=')))
+                .then_some(after + 1)
+        })
+    } else {
+        None
+    };
+    if !name.starts_with('-') && !env && !setx && body.is_none() {
+        return None;
+    }
+    let strength = context::name_strength(name)?;
+    let stop = if env || setx { Stop::Line } else { Stop::Word };
+    let from = body.unwrap_or(name_end);
+    let (s, e, r) = context::value_span(text, from, stop, &mut scan.values)?;
+    let v = &text[s..e];
+    let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
+    let metavar = v
+        .bytes()
+        .all(|c| c.is_ascii_uppercase() || c == b'_' || c == b'-');
+    let prose = v.len() <= 10 && v.bytes().all(|c| c.is_ascii_lowercase());
+    (quoted || !(metavar || prose)).then_some((s, e, r, strength))
 }
 
 #[cfg(test)]

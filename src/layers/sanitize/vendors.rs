@@ -494,6 +494,20 @@ pub(super) const VENDORS: &[Vendor] = &[
     v("postman", "Postman", "API key", "PMAK-{hex:24}-{hex:34}"),
     v("frameio", "Frame.io", "developer token", "fio-u-{b64u:64}"),
     v("readme", "ReadMe", "API key", "rdme_{lan:70}"),
+    v("figma", "Figma", "personal access token", "figd_{b64u:40}"),
+    v("apify", "Apify", "API token", "apify_api_{an:36}"),
+    v(
+        "posthog_personal",
+        "PostHog",
+        "personal API key",
+        "phx_{an:43}",
+    ),
+    v(
+        "datastax_astra",
+        "DataStax",
+        "Astra DB application token",
+        "AstraCS:{an:24}:{hex:64}",
+    ),
     // Cloud, infrastructure and operations.
     aws(
         "aws_access_key",
@@ -509,6 +523,15 @@ pub(super) const VENDORS: &[Vendor] = &[
     ),
     // Amazon Bedrock's short-term API keys: `bedrock-api-key-` and the base64 of a presigned
     // `bedrock.amazonaws.com/?Action=CallWithBearerToken…` URL.
+    // STS session tokens (`aws sts get-session-token`, `assume-role`): base64 of a message
+    // that starts the same for every token of a generation.
+    ve(
+        "aws_session_token",
+        "AWS",
+        "STS session token",
+        "(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz){b64:100,2000}={0,2}",
+        "IQoJb3JpZ2luX2Vj{b64:300}",
+    ),
     ve(
         "aws_bedrock_short_term",
         "AWS",
@@ -1004,6 +1027,12 @@ pub(super) const VENDORS: &[Vendor] = &[
         "api_org_{an:30,40}",
     ),
     v("groq", "Groq", "API key", "gsk_{an:52}"),
+    v(
+        "nvidia",
+        "NVIDIA",
+        "API key (NGC, API catalog)",
+        "nvapi-{b64u:64}",
+    ),
     v("replicate", "Replicate", "API token", "r8_{an:37}"),
     v("perplexity", "Perplexity", "API key", "pplx-{an:48}"),
     v("xai", "xAI", "API key", "xai-{an:80}"),
