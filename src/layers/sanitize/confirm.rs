@@ -9,6 +9,7 @@ use super::detect::{
     BACK_LIMIT, Detector, Scan, WALLET_WORDS, ceil_boundary, floor_boundary, local_part_byte,
     run_back,
 };
+use super::hashes;
 use super::kind::Finding;
 use super::locales;
 use super::numbers;
@@ -321,6 +322,15 @@ impl Detector {
                     return Some(end);
                 }
                 emit(end - value.len(), end);
+            }
+            Check::PasswordHash => {
+                // A head that starts no hash sends the scan past the run it read.
+                let hash_end = match hashes::password_hash(b, start) {
+                    Ok(hash_end) => hash_end,
+                    Err(resume) => return Some(resume.max(end)),
+                };
+                emit(start, hash_end);
+                return Some(hash_end);
             }
             Check::Assign(_) => return self.assign(id, text, start, end, scan, found),
         }

@@ -84,6 +84,7 @@ mod detect;
 mod embedded;
 mod error;
 mod future;
+mod hashes;
 mod kind;
 mod layer;
 mod locales;
