@@ -169,6 +169,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("crypt_hash", "$6$a$"),
     ("wrapped_string", "key = []byte(\""),
     ("r_assign", "token <- \""),
+    ("org_id", "00D"),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

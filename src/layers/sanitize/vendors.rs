@@ -3,9 +3,9 @@
 //! Each row is a vendor, what the token is, and its shape in a small pattern
 //! language: regex text where `{class:n}` or `{class:min,max}` stands for a
 //! bounded run of a character class (`an` letters and digits, `hex`, `HEX`,
-//! `Hex` either case, `b64`, `b64u` URL-safe, `d` digits, `lan` lowercase
-//! letters and digits, `UAN` uppercase letters and digits, `b32` RFC 4648
-//! base32, `bech` the bech32 alphabet). The same text generates the row's
+//! `Hex` either case, `b64`, `b64u` URL-safe, `dot` letters, digits, `.` and
+//! `_`, `d` digits, `lan` lowercase letters and digits, `UAN` uppercase letters
+//! and digits, `b32` RFC 4648 base32, `bech` the bech32 alphabet). The same text generates the row's
 //! example, so the example always fits the pattern (a row whose pattern holds
 //! other regex syntax gives its example with the same `{class:n}` runs).
 //!
@@ -456,6 +456,28 @@ pub(super) const VENDORS: &[Vendor] = &[
     ),
     v("linear", "Linear", "API key", "lin_api_{an:40}"),
     v(
+        "linear_oauth",
+        "Linear",
+        "OAuth access token",
+        "lin_oauth_{hex:64}",
+    ),
+    // HubSpot private apps' access tokens: `pat-`, the account's data centre, a UUID.
+    ve(
+        "hubspot_private_app",
+        "HubSpot",
+        "private app access token",
+        "pat-(?:na|eu|ap)[0-9]-{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}",
+        "pat-na1-{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}",
+    ),
+    // Intercom's access tokens: the base64 of `tok:` and the token.
+    ve(
+        "intercom",
+        "Intercom",
+        "access token",
+        "dG9rOj{b64:40,120}",
+        "dG9rOj{b64:54}",
+    ),
+    v(
         "notion_integration",
         "Notion",
         "integration token",
@@ -496,6 +518,12 @@ pub(super) const VENDORS: &[Vendor] = &[
     v("readme", "ReadMe", "API key", "rdme_{lan:70}"),
     v("figma", "Figma", "personal access token", "figd_{b64u:40}"),
     v("apify", "Apify", "API token", "apify_api_{an:36}"),
+    v(
+        "mongodb_atlas_service_account",
+        "MongoDB",
+        "Atlas service account secret",
+        "mdb_sa_sk_{an:40}",
+    ),
     v(
         "posthog_personal",
         "PostHog",
@@ -790,6 +818,28 @@ pub(super) const VENDORS: &[Vendor] = &[
         "AGE-SECRET-KEY-1{bech:58}",
     ),
     // Payments and commerce.
+    // PayPal's OAuth access tokens (`A21AA…`), Klaviyo's private API keys (`pk_` and 34).
+    v(
+        "paypal_access",
+        "PayPal",
+        "OAuth access token",
+        "A21AA{b64u:60,200}",
+    ),
+    v(
+        "klaviyo_private",
+        "Klaviyo",
+        "private API key",
+        "pk_{an:34}",
+    ),
+    // Salesforce session ids and OAuth access tokens: the org's id (`00D…`), `!`, the
+    // session's part.
+    ve(
+        "salesforce_session",
+        "Salesforce",
+        "session id / access token",
+        "00D{an:12,15}!AQ{dot:60,200}",
+        "00D{an:12}!AQ{dot:94}",
+    ),
     ve(
         "stripe_secret",
         "Stripe",
