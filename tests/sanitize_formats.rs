@@ -394,6 +394,9 @@ const NEGATIVES: &[&str] = &[
     "PASSWORD_DEFAULT_LENGTH=16",
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA user@host is a public key",
     "Your password reset link has expired.",
+    // References to where a secret is kept, algorithm names, templates, ciphertext.
+    "secret_key = settings.SECRET_KEY\nconst token = req.headers.authorization;\n\"signature\": \"RSASSA-PKCS1-v1_5\"",
+    "Password: !Sub \"{{resolve:secretsmanager:Db:SecretString:password}}\"\napi_key: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]",
     // A prompt's label names a secret and gives none; `<-` binding an action; a getter.
     "pw = input(\"Password: \")\nsecret <- readline(prompt = \"Secret: \")",
     "main = do\n  password <- getLine\n  token := []byte{}\napi_key = get_key(\"prod\")",

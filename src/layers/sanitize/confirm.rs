@@ -107,7 +107,10 @@ impl Detector {
                     vendor.check == VendorCheck::Crc32Base62 && validate::github_checksum(value);
                 // The vendor's own prefix (`AAAA…` of an X bearer token) is no filler.
                 let body = value.get(rule.prefix_len..).unwrap_or_default();
-                if !verified && placeholder::is_filler_token(body) {
+                if !verified
+                    && (placeholder::is_filler_token(body)
+                        || placeholder::documented_example(value))
+                {
                     return Some(end);
                 }
                 if vendor.check == VendorCheck::Random && !placeholder::looks_random(value) {

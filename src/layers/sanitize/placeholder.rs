@@ -11,6 +11,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "replace-me",
     "change_me",
     "change-me",
+    "changeme",
+    // The Java keystores' documented default.
+    "changeit",
     "insert_here",
     "tbc",
     "your_key_here",
@@ -86,7 +89,129 @@ const REFERENCES: &[&str] = &[
     "!ref",
     "!secret",
     "arn:aws:secretsmanager",
+    // CloudFormation's intrinsic functions (`!Sub "{{resolve:secretsmanager:…}}"`).
+    "!sub ",
+    "!getatt ",
+    "!importvalue ",
+    "!join ",
+    "!findinmap ",
+    "!select ",
+    // A SOPS-encrypted value: ciphertext, the key is elsewhere.
+    "enc[aes256_gcm,",
+    "enc[pgp,",
 ];
+
+/// Algorithm names, the value of `"password_hash": "sha256"` or `"signature":
+/// "RSASSA-PKCS1-v1_5"`: settings, no secret.
+const ALGORITHMS: &[&str] = &[
+    "md5",
+    "sha1",
+    "sha256",
+    "sha384",
+    "sha512",
+    "sha-256",
+    "sha-512",
+    "bcrypt",
+    "scrypt",
+    "argon2",
+    "argon2i",
+    "argon2id",
+    "pbkdf2",
+    "pbkdf2_sha256",
+    "hs256",
+    "hs384",
+    "hs512",
+    "rs256",
+    "rs384",
+    "rs512",
+    "es256",
+    "es384",
+    "es512",
+    "ps256",
+    "eddsa",
+    "ed25519",
+    "rsassa-pkcs1-v1_5",
+    "rsassa-pss",
+    "hmac-sha256",
+    "hmac-sha512",
+    "aes-256-gcm",
+    "aes256_gcm",
+];
+
+/// Values the vendors' own documentation shows (Stripe's test keys in its API reference).
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "pk_test_TYooMQauvdEDq54NiTphI7jx",
+];
+
+/// Whether `v` is a value a vendor's documentation shows to everyone (see
+/// [`DOCUMENTED_EXAMPLES`]).
+pub(super) fn documented_example(v: &str) -> bool {
+    DOCUMENTED_EXAMPLES.contains(&v)
+}
+
+/// The objects code reads settings from: `settings.SECRET_KEY`, `self.api_key`,
+/// `config.token` are references to a secret held elsewhere.
+const SETTINGS_OBJECTS: &[&str] = &[
+    "settings",
+    "config",
+    "cfg",
+    "conf",
+    "env",
+    "process",
+    "os",
+    "self",
+    "this",
+    "props",
+    "options",
+    "opts",
+    "params",
+    "ctx",
+    "context",
+    "app",
+    "request",
+    "req",
+    "args",
+    "values",
+    "secrets",
+    "credentials",
+    "creds",
+    "vars",
+];
+
+/// A path of identifiers that names where a secret is kept rather than holding it:
+/// `settings.SECRET_KEY` (its last segment a constant's name), `self.api_key` and
+/// `req.headers.authorization` (a settings object first), `window.localStorage.token`
+/// (three segments, one in camelCase or snake_case). `p4ss.w0rd` and
+/// `correct.horse.battery` are none of these.
+fn identifier_path(v: &str) -> bool {
+    let segments: Vec<&str> = v.split('.').collect();
+    let identifier = |s: &str| {
+        s.as_bytes()
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    if segments.len() < 2 || !segments.iter().all(|s| identifier(s)) {
+        return false;
+    }
+    let last = segments[segments.len() - 1];
+    let constant = last.len() > 1
+        && last.bytes().any(|c| c.is_ascii_uppercase())
+        && last
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+    let compound = |s: &&str| {
+        s.contains('_')
+            || s.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
+                && s.bytes().any(|c| c.is_ascii_uppercase())
+    };
+    constant
+        || (segments.len() >= 3 && segments[1..].iter().any(compound))
+        || SETTINGS_OBJECTS
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(segments[0]))
+}
 
 /// Whether `value` is a placeholder, a template, a masked value or a reference, not a
 /// secret: `${API_KEY}`, `$API_KEY`, `<your-token>`, `{{ .Token }}`, `xxxxxxxx`, `***`,
@@ -134,6 +259,16 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         return true;
     }
     if package_architecture(v) {
+        return true;
+    }
+    if ALGORITHMS.iter().any(|w| w.eq_ignore_ascii_case(v))
+        || documented_example(v)
+        || (b.len() <= 96 && identifier_path(v))
+    {
+        return true;
+    }
+    // Inside a template (`!Sub "{{resolve:secretsmanager:…:SecretString:password}}"`).
+    if has("{{") || has("}}") {
         return true;
     }
     // Shell, template and format references.
