@@ -302,10 +302,10 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             // The heads only: the fields are read by `hashes.rs` (counted repetitions of
             // their lengths made this rule a twentieth of the build).
             concat!(
-                r"\$(?:1|apr1|md5|2[abxy]?|5|6|y|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha(?:1|256|512))?)\$[./A-Za-z0-9=,]",
-                r"|(?-u:\b)pbkdf2_sha(?:1|256)\$[0-9]",
-                r"|\{(?:SSHA|SHA|SSHA256|SSHA512|SMD5|MD5)\}[A-Za-z0-9+/]",
-                r"|SCRAM-SHA-256\$[0-9]",
+                r"\$(?:[1256y]|2[abxy]|apr1|md5|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha[0-9]{1,3})?)\$",
+                r"|(?-u:\b)pbkdf2_sha(?:1|256)\$",
+                r"|\{S?(?:SHA|MD5)[0-9]{0,3}\}",
+                r"|SCRAM-SHA-256\$",
                 r"|(?-u:\b)md5[0-9a-f]{32}(?-u:\b)",
             ),
             "root:$6$rbS3kQ9m$EqV8ib8HDy88YtDtXbiufMdI8X2Y4rUmer/BH3M1XS0DRdJuPnBIKpi99lSi0tcL21pffWQJEeNajnez0LHtfR:19700:0:99999:7:::",
