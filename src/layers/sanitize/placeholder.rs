@@ -185,17 +185,19 @@ const SETTINGS_OBJECTS: &[&str] = &[
 /// (three segments, one in camelCase or snake_case). `p4ss.w0rd` and
 /// `correct.horse.battery` are none of these.
 fn identifier_path(v: &str) -> bool {
-    let segments: Vec<&str> = v.split('.').collect();
     let identifier = |s: &str| {
         s.as_bytes()
             .first()
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
             && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
     };
-    if segments.len() < 2 || !segments.iter().all(|s| identifier(s)) {
+    // Most values hold no `.`: turned down before anything is split.
+    let dots = v.bytes().filter(|&c| c == b'.').count();
+    if dots == 0 || !v.split('.').all(identifier) {
         return false;
     }
-    let last = segments[segments.len() - 1];
+    let first = v.split('.').next().unwrap_or_default();
+    let last = v.rsplit('.').next().unwrap_or_default();
     let constant = last.len() > 1
         && last.bytes().any(|c| c.is_ascii_uppercase())
         && last
@@ -207,10 +209,10 @@ fn identifier_path(v: &str) -> bool {
                 && s.bytes().any(|c| c.is_ascii_uppercase())
     };
     constant
-        || (segments.len() >= 3 && segments[1..].iter().any(compound))
+        || (dots >= 2 && v.split('.').skip(1).any(|s| compound(&s)))
         || SETTINGS_OBJECTS
             .iter()
-            .any(|o| o.eq_ignore_ascii_case(segments[0]))
+            .any(|o| o.eq_ignore_ascii_case(first))
 }
 
 /// Whether `value` is a placeholder, a template, a masked value or a reference, not a
