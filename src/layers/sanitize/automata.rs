@@ -445,6 +445,7 @@ pub(super) fn syntax_config() -> syntax::Config {
 mod tests {
     use super::*;
     use crate::layers::sanitize::rules::builtin_rules;
+    use crate::layers::sanitize::starts;
 
     /// Text where many rules start, overlap and fail: prefixes, digit groups, addresses,
     /// secret words, cut-off tokens.
@@ -609,6 +610,49 @@ mod tests {
                 assert!(here.iter().all(|p| allowed.contains(&p)), "{text:?}");
                 pos = m.start() + 1;
             }
+        }
+    }
+
+    #[test]
+    fn literals_read_from_a_rule_s_head_are_those_of_the_whole_rule() {
+        let whole = |hir: &Hir| {
+            let mut prefixes =
+                regex_syntax::hir::literal::Extractor::new().extract(&starts::lowercase(hir));
+            prefixes.keep_first_bytes(starts::PREFIX_KEEP);
+            let mut literals: Vec<Vec<u8>> = prefixes
+                .literals()?
+                .iter()
+                .map(|l| l.as_bytes().to_ascii_lowercase())
+                .collect();
+            literals.sort_unstable();
+            literals.dedup();
+            literals
+                .iter()
+                .all(|l| starts::selective(l))
+                .then_some(literals)
+        };
+        let rules = builtin_rules();
+        let mut led = 0;
+        for rule in &rules {
+            let hir = syntax::parse_with(&rule.pattern, &syntax_config()).unwrap();
+            let found = literal_starts(&hir);
+            assert_eq!(found, whole(&hir), "{}", rule.name);
+            led += usize::from(found.is_some());
+        }
+        // Both groups are represented: the comparison is not between two empty answers.
+        assert!(
+            led > rules.len() / 2 && led < rules.len(),
+            "{led} of {}",
+            rules.len()
+        );
+        for pattern in [
+            r"(?i)(?:ab|abcdef)[0-9]{3}x",
+            r"(?:ghp_|gho_)[A-Za-z0-9]{36}",
+            r"(a)(b)(c)[0-9]{2}[a-z]{40}",
+            r"(?i)x?y?z?w?v[0-9]",
+        ] {
+            let hir = syntax::parse_with(pattern, &syntax_config()).unwrap();
+            assert_eq!(literal_starts(&hir), whole(&hir), "{pattern}");
         }
     }
 }

@@ -88,7 +88,10 @@ impl Detector {
             Check::Vendor(row) => {
                 let vendor = &VENDORS[row];
                 // A long last run is read here, not by the automaton.
-                let end = rule.tail.map_or(end, |t| t.extend(b, end));
+                let end = match rule.tail {
+                    Some(tail) => tail.extend(b, end)?,
+                    None => end,
+                };
                 let keyed = rule.keyed;
                 let (s, e) = if keyed {
                     // `name = value`, or `name value`.

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use super::kind::Kind;
+use super::starts::ByteSet;
 use super::vendors::{VENDORS, Vendor, VendorCheck};
 
 /// The longest text any one pattern may match. Checks may extend a finding past its
@@ -560,21 +561,10 @@ fn vendor_rule(index: usize, vendor: &Vendor) -> Rule {
 
 /// The character class of a `{class:…}` run.
 fn class(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "an" => "A-Za-z0-9",
-        "hex" => "a-f0-9",
-        "HEX" => "A-F0-9",
-        "Hex" => "a-fA-F0-9",
-        "b64" => "A-Za-z0-9+/",
-        "b64u" => "A-Za-z0-9_-",
-        "dot" => "A-Za-z0-9._",
-        "d" => "0-9",
-        "lan" => "a-z0-9",
-        "UAN" => "A-Z0-9",
-        "b32" => "A-Z2-7",
-        "bech" => "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
-        _ => return None,
-    })
+    CLASSES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, set)| *set)
 }
 
 /// The characters of a class, for examples.
@@ -587,6 +577,8 @@ fn class_chars(name: &str) -> &'static [u8] {
         "b64" => b"Qm9yTz+7kW/x2Lp8aZ4vN1cR6dHs3jYfE5uG0",
         "b64u" => b"Qm9yTz-7kW_x2Lp8aZ4vN1cR6dHs3jYfE5uG0",
         "dot" => b"Qm9yTz.7kW_x2Lp8aZ4vN1cR6dHs3jYfE5uG0",
+        "w" => b"Qm9yTz_7kWx2Lp8aZ4vN1cR6dHs3jYfE5uG0",
+        "anh" => b"Qm9yTz-7kWx2Lp8aZ4vN1cR6dHs3jYfE5uG0",
         "d" => b"7305918264",
         "lan" => b"k3q9z7m2x8p4v1b6n5c0",
         "UAN" => b"K3Q9Z7M2X8P4V1B6N5C0",
@@ -639,19 +631,25 @@ pub(super) fn expand(pattern: &str) -> String {
 
 /// How much longer than its shortest a vendor token's last run may be before its
 /// automaton holds only the shortest (see [`LongTail`]).
-const LONG_TAIL: usize = 64;
+const LONG_TAIL: usize = 32;
 
-/// A vendor row whose token ends in a long run of base64 (`{b64:40,2400}`, then `={0,2}`
-/// padding at most): its automaton holds the run's first `min` characters only, and the
-/// check reads the rest, as the pattern would (greedy, up to `max`, then the padding). A
-/// bounded run is as many automaton states as its bound: the long ones were a tenth of
-/// the detectors' build time.
+/// A vendor row whose token ends in a long run (`{b64:40,2400}`, then `={0,2}` padding at
+/// most; `{an:10,247}`): its automaton holds the run's first `min` characters only, and the
+/// check reads the rest, as the pattern would (greedy, up to `max`, then the padding, then
+/// the word boundary a run of word characters ends at). A bounded run is as many automaton
+/// states as its bound, two for each optional character: the long ones were a fifth of the
+/// detectors' build time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct LongTail {
     /// Where the run starts in the pattern.
     at: usize,
-    /// Its class (`b64` or `b64u`).
+    /// Its class's name (`b64`, `an`, …).
     class: &'static str,
+    /// The bytes of its class.
+    bytes: ByteSet,
+    /// Whether the pattern ends at a word boundary after it (a class of word characters:
+    /// see [`ends_with_word_class`]).
+    word: bool,
     /// Its shortest length.
     min: usize,
     /// How many characters past `min` it may have.
@@ -668,14 +666,27 @@ pub(super) fn long_tail(pattern: &str) -> Option<LongTail> {
     };
     let at = rest.rfind('{')?;
     let (name, min, max, len) = run(&rest[at..])?;
-    let class = match name {
-        "b64" => "b64",
-        "b64u" => "b64u",
-        _ => return None,
-    };
+    let (class, set) = CLASSES.iter().find(|(n, _)| *n == name)?;
+    let mut bytes = ByteSet::default();
+    let mut spelled = set.as_bytes();
+    while let Some((&first, rest)) = spelled.split_first() {
+        spelled = match rest {
+            // `A-Z`; a `-` last is itself.
+            [b'-', last, more @ ..] => {
+                (first..=*last).for_each(|b| bytes.insert(b));
+                more
+            }
+            _ => {
+                bytes.insert(first);
+                rest
+            }
+        };
+    }
     (at + len == rest.len() && max - min >= LONG_TAIL).then_some(LongTail {
         at,
         class,
+        bytes,
+        word: pad == 0 && WORD_CLASSES.contains(class),
         min,
         more: max - min,
         pad,
@@ -684,21 +695,43 @@ pub(super) fn long_tail(pattern: &str) -> Option<LongTail> {
 
 impl LongTail {
     /// Where a token whose automaton's match ends at `end` ends: the rest of the run, up
-    /// to its bound, then its padding.
-    pub(super) fn extend(self, b: &[u8], end: usize) -> usize {
-        let b64u = self.class == "b64u";
-        let in_class = |c: u8| {
-            c.is_ascii_alphanumeric()
-                || if b64u {
-                    matches!(c, b'_' | b'-')
-                } else {
-                    matches!(c, b'+' | b'/')
-                }
-        };
+    /// to its bound, then its padding. `None` when the pattern would not have matched: a
+    /// run of word characters longer than its bound, or followed by another word
+    /// character, ends at no word boundary.
+    pub(super) fn extend(self, b: &[u8], end: usize) -> Option<usize> {
+        let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+        let in_class = |c: u8| self.bytes.contains(c);
+        if self.word {
+            let n = super::shapes::run(b, end, self.more + 1, in_class);
+            return (n <= self.more && !b.get(end + n).is_some_and(word)).then_some(end + n);
+        }
         let e = end + super::shapes::run(b, end, self.more, in_class);
-        e + super::shapes::run(b, e, self.pad, |c| c == b'=')
+        Some(e + super::shapes::run(b, e, self.pad, |c| c == b'='))
     }
 }
+
+/// The classes of the vendor table's runs (`{an:36}`): name, then ranges (`A-Z`) and
+/// single bytes, as they are spelled in a pattern's class.
+const CLASSES: &[(&str, &str)] = &[
+    ("an", "A-Za-z0-9"),
+    ("hex", "a-f0-9"),
+    ("HEX", "A-F0-9"),
+    ("Hex", "a-fA-F0-9"),
+    ("b64", "A-Za-z0-9+/"),
+    ("b64u", "A-Za-z0-9_-"),
+    ("dot", "A-Za-z0-9._"),
+    ("w", "A-Za-z0-9_"),
+    ("anh", "A-Za-z0-9-"),
+    ("d", "0-9"),
+    ("lan", "a-z0-9"),
+    ("UAN", "A-Z0-9"),
+    ("b32", "A-Z2-7"),
+    ("bech", "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"),
+];
+
+/// The classes of word characters only: a pattern that ends in one ends at a word
+/// boundary.
+const WORD_CLASSES: &[&str] = &["an", "hex", "HEX", "Hex", "d", "lan", "UAN", "b32"];
 
 /// Whether the pattern ends in a run of letters and digits only (then a word boundary
 /// closes it).
@@ -707,7 +740,7 @@ fn ends_with_word_class(pattern: &str) -> bool {
         return false;
     };
     matches!(run(&pattern[open..]), Some((name, _, _, len)) if open + len == pattern.len()
-        && matches!(name, "an" | "hex" | "HEX" | "Hex" | "d" | "lan" | "UAN" | "b32"))
+        && WORD_CLASSES.contains(&name))
 }
 
 /// Generates a text from an example pattern: runs become characters of their class
@@ -807,28 +840,58 @@ mod tests {
 
     #[test]
     fn a_long_last_run_is_read_as_the_pattern_would() {
-        use super::{LongTail, long_tail};
+        use super::long_tail;
         let tail = long_tail("ops_eyJ{b64:250,1200}={0,2}").unwrap();
         assert_eq!(
-            tail,
-            LongTail {
-                at: 7,
-                class: "b64",
-                min: 250,
-                more: 950,
-                pad: 2
-            }
+            (
+                tail.at, tail.class, tail.word, tail.min, tail.more, tail.pad
+            ),
+            (7, "b64", false, 250, 950, 2)
         );
-        // Short runs, other classes, and runs not last stay in the automaton.
+        assert!(tail.bytes.contains(b'+') && tail.bytes.contains(b'/'));
+        assert!(!tail.bytes.contains(b'-') && !tail.bytes.contains(b'='));
+        // Short runs, fixed lengths, unknown classes and runs not last stay in the
+        // automaton.
         assert!(long_tail("ghp_{an:36}").is_none());
-        assert!(long_tail("x{an:10,400}").is_none());
+        assert!(long_tail("x{an:10,30}").is_none());
+        assert!(long_tail("x{zz:10,400}").is_none());
         assert!(long_tail("x{b64:10,400}y").is_none());
         // The rest of the run up to its bound, then at most `pad` `=`.
         let text = format!("ops_eyJ{}+/==== rest", "A".repeat(300));
         let end = 7 + 250;
-        assert_eq!(tail.extend(text.as_bytes(), end), 7 + 302 + 2);
+        assert_eq!(tail.extend(text.as_bytes(), end), Some(7 + 302 + 2));
         let long = format!("ops_eyJ{}", "A".repeat(2000));
-        assert_eq!(tail.extend(long.as_bytes(), end), 7 + 1200);
+        assert_eq!(tail.extend(long.as_bytes(), end), Some(7 + 1200));
+        // A class with `-` and `_` in it, spelled last.
+        let dashed = long_tail("x_{b64u:10,400}").unwrap();
+        assert!(dashed.bytes.contains(b'-') && dashed.bytes.contains(b'_'));
+        assert!(!dashed.bytes.contains(b'+') && !dashed.word);
+    }
+
+    #[test]
+    fn a_long_run_of_word_characters_ends_at_a_word_boundary_as_its_pattern_did() {
+        use super::long_tail;
+        use regex_automata::meta::Regex;
+        let pattern = "sk_live_{an:10,247}";
+        let tail = long_tail(pattern).unwrap();
+        assert!(tail.word);
+        let whole = Regex::new(&format!("^{}(?-u:\\b)", expand(pattern))).unwrap();
+        for text in [
+            format!("sk_live_{} rest", "a".repeat(40)),
+            format!("sk_live_{}", "a".repeat(247)),
+            format!("sk_live_{}.", "a".repeat(248)),
+            format!("sk_live_{}_x", "a".repeat(40)),
+            format!("sk_live_{}-x", "a".repeat(40)),
+            format!("sk_live_{}é", "a".repeat(40)),
+            format!("sk_live_{}", "a".repeat(5)),
+        ] {
+            let b = text.as_bytes();
+            let head = "sk_live_".len() + tail.min;
+            let read = (b.len() >= head && b[8..head].iter().all(u8::is_ascii_alphanumeric))
+                .then(|| tail.extend(b, head))
+                .flatten();
+            assert_eq!(read, whole.find(b).map(|m| m.end()), "{text}");
+        }
     }
 
     #[test]

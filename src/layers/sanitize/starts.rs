@@ -10,7 +10,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 pub(super) const PREFIX_KEEP: usize = 4;
 
 /// A set of bytes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct ByteSet([u64; 4]);
 
 impl ByteSet {
@@ -35,8 +35,9 @@ impl ByteSet {
 /// finite set and each is rare enough in text to be worth finding first (see
 /// [`selective`]).
 pub(super) fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    // Lowercase first: a case-insensitive word is then one literal, not one per case.
-    let mut prefixes = Extractor::new().extract(&lowercase(hir));
+    // Lowercase first: a case-insensitive word is then one literal, not one per case. Only
+    // the head that decides the kept bytes is lowercased and read (see `head`).
+    let mut prefixes = Extractor::new().extract(&lowercase(&head(hir)));
     // A few bytes are as selective as the whole literal, and far fewer to build.
     prefixes.keep_first_bytes(PREFIX_KEEP);
     let mut literals: Vec<Vec<u8>> = prefixes
@@ -49,6 +50,32 @@ pub(super) fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     literals.iter().all(|l| selective(l)).then_some(literals)
 }
 
+/// The part of `hir` its first [`PREFIX_KEEP`] bytes are read from: a concatenation cut
+/// after its first parts once every match of them is that long (through alternatives and
+/// groups). The extractor reads a concatenation's parts in order and only lengthens the
+/// literals it has (or marks them inexact), so what the cut leaves out could only add bytes
+/// past the ones kept: the kept literals are the same, at a fraction of the work, since the
+/// long runs of a token's body are never lowercased nor crossed.
+fn head(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Concat(subs) => {
+            let mut least = 0;
+            let mut cut = subs.len();
+            for (i, sub) in subs.iter().enumerate() {
+                least += sub.properties().minimum_len().unwrap_or(0);
+                if least >= PREFIX_KEEP {
+                    cut = i + 1;
+                    break;
+                }
+            }
+            Hir::concat(subs[..cut].to_vec())
+        }
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(head).collect()),
+        HirKind::Capture(capture) => head(&capture.sub),
+        _ => hir.clone(),
+    }
+}
+
 /// `hir` with every ASCII letter lowercase: what it matches, in any case, the result
 /// matches ignoring case.
 pub(super) fn lowercase(hir: &Hir) -> Hir {
@@ -56,6 +83,16 @@ pub(super) fn lowercase(hir: &Hir) -> Hir {
     match hir.kind() {
         HirKind::Literal(literal) => Hir::literal(literal.0.to_ascii_lowercase()),
         HirKind::Class(Class::Bytes(class)) => {
+            // A case-insensitive letter (`[Pp]`, most classes of the secret words) is
+            // its lowercase at once.
+            if let [upper, lower] = class.ranges()
+                && upper.start() == upper.end()
+                && lower.start() == lower.end()
+                && upper.start().is_ascii_uppercase()
+                && lower.start() == upper.start().to_ascii_lowercase()
+            {
+                return Hir::literal([lower.start()]);
+            }
             // (the class, with its capitals' lowercase) without capitals
             let lower = class.ranges().iter().filter_map(|r| {
                 let (start, end) = (r.start().max(b'A'), r.end().min(b'Z'));

@@ -181,7 +181,7 @@ pub(super) const VENDORS: &[Vendor] = &[
         "github_pat_fine_grained",
         "GitHub",
         "fine-grained personal access token",
-        "github_pat_[A-Za-z0-9_]{22,255}",
+        "github_pat_{w:22,255}",
         "github_pat_11{UAN:20}_{an:59}",
     ),
     v(
@@ -354,7 +354,7 @@ pub(super) const VENDORS: &[Vendor] = &[
         "slack_app_token",
         "Slack",
         "app or refresh token",
-        "xox[ar]-{d:1,13}-[A-Za-z0-9-]{20,160}",
+        "xox[ar]-{d:1,13}-{anh:20,160}",
         "xoxa-2-{an:40}",
     ),
     ve(
@@ -1008,7 +1008,7 @@ pub(super) const VENDORS: &[Vendor] = &[
         "facebook",
         "Meta",
         "Facebook / Instagram access token",
-        "EAA[A-Za-z0-9]{100,300}",
+        "EAA{an:100,300}",
         "EAAB{an:120}",
     ),
     ve(
