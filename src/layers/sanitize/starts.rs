@@ -35,9 +35,27 @@ impl ByteSet {
 /// finite set and each is rare enough in text to be worth finding first (see
 /// [`selective`]).
 pub(super) fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    // Lowercase first: a case-insensitive word is then one literal, not one per case. Only
-    // the head that decides the kept bytes is lowercased and read (see `head`).
-    let mut prefixes = Extractor::new().extract(&lowercase(&head(hir)));
+    let mut literals = leading_literals(&head(hir))?;
+    // A rule that starts with many (`[12]/[0-9]{16}`: 200 of four bytes) keeps fewer bytes
+    // of each: as rare in text, and a fraction of the automaton that finds them.
+    let mut keep = PREFIX_KEEP;
+    while literals.len() > RULE_LITERALS && keep > 2 {
+        keep -= 1;
+        // Cut alike, sorted literals stay sorted.
+        literals.iter_mut().for_each(|l| l.truncate(keep));
+        literals.dedup();
+    }
+    literals.iter().all(|l| selective(l)).then_some(literals)
+}
+
+/// The most literals one rule is found by before they are cut shorter.
+const RULE_LITERALS: usize = 64;
+
+/// The literals every match of `hir` starts with, lowercase, cut to [`PREFIX_KEEP`] bytes,
+/// sorted, each once; `None` when they are not a finite set.
+pub(super) fn leading_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    // Lowercase first: a case-insensitive word is then one literal, not one per case.
+    let mut prefixes = Extractor::new().extract(&lowercase(hir));
     // A few bytes are as selective as the whole literal, and far fewer to build.
     prefixes.keep_first_bytes(PREFIX_KEEP);
     let mut literals: Vec<Vec<u8>> = prefixes
@@ -47,7 +65,7 @@ pub(super) fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
         .collect();
     literals.sort_unstable();
     literals.dedup();
-    literals.iter().all(|l| selective(l)).then_some(literals)
+    Some(literals)
 }
 
 /// The part of `hir` its first [`PREFIX_KEEP`] bytes are read from: a concatenation cut
@@ -56,7 +74,7 @@ pub(super) fn literal_starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 /// literals it has (or marks them inexact), so what the cut leaves out could only add bytes
 /// past the ones kept: the kept literals are the same, at a fraction of the work, since the
 /// long runs of a token's body are never lowercased nor crossed.
-fn head(hir: &Hir) -> Hir {
+pub(super) fn head(hir: &Hir) -> Hir {
     match hir.kind() {
         HirKind::Concat(subs) => {
             let mut least = 0;
