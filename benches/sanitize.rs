@@ -170,6 +170,8 @@ const FAMILIES: &[(&str, &str)] = &[
     ("wrapped_string", "key = []byte(\""),
     ("r_assign", "token <- \""),
     ("org_id", "00D"),
+    ("piped", "echo \"xyzw\" | sudo -S "),
+    ("echo_open", "echo \""),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

@@ -20,6 +20,7 @@ use super::shapes::{
     BEARER_LIMIT, NAME_AFTER_WORD, aws_secret_after, aws_secret_on_line, call_arguments,
     indented_line_after, jwt_end, name_byte, run, separator, setter, spaces, url_stop,
 };
+use super::stdin;
 use super::validate;
 use super::vendors::{VENDORS, VendorCheck};
 
@@ -328,6 +329,14 @@ impl Detector {
                     return Some(end);
                 }
                 emit(end - value.len(), end);
+            }
+            Check::Piped => {
+                // The command after the pipe is scanned on its own.
+                let (s, e) = stdin::echoed(b, end)?;
+                if !placeholder::is_placeholder(&text[s..e]) {
+                    emit(s, e);
+                }
+                return Some(e);
             }
             Check::PasswordHash => {
                 // A head that starts no hash sends the scan past the run it read.

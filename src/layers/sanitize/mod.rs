@@ -98,6 +98,7 @@ mod sanitizer;
 mod service;
 mod shapes;
 mod starts;
+mod stdin;
 pub mod validate;
 mod vendors;
 

@@ -190,6 +190,7 @@ fn identifier_path(v: &str) -> bool {
             .first()
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
             && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && wordy(s)
     };
     // Most values hold no `.`: turned down before anything is split.
     let dots = v.bytes().filter(|&c| c == b'.').count();
@@ -213,6 +214,25 @@ fn identifier_path(v: &str) -> bool {
         || SETTINGS_OBJECTS
             .iter()
             .any(|o| o.eq_ignore_ascii_case(first))
+}
+
+/// Whether a name is made of words (`localStorage`, `SECRET_KEY`, `oauth2Token`), not
+/// drawn at random (`A7kQz3mR9xLp2VbN8cWd4T`, a dotted token's part): a name changes
+/// between lowercase, capitals and digits once a word, a random string every other
+/// character or so.
+fn wordy(s: &str) -> bool {
+    let class = |c: u8| match c {
+        b'a'..=b'z' => 1,
+        b'A'..=b'Z' => 2,
+        b'0'..=b'9' => 3,
+        _ => 0,
+    };
+    let changes = s
+        .as_bytes()
+        .windows(2)
+        .filter(|w| class(w[0]) != 0 && class(w[1]) != 0 && class(w[0]) != class(w[1]))
+        .count();
+    changes * 3 <= s.len() + 3
 }
 
 /// Whether `value` is a placeholder, a template, a masked value or a reference, not a
@@ -492,6 +512,28 @@ mod tests {
             "/tmp/s3cr3t",
         ] {
             assert!(!is_placeholder(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_path_of_names_is_a_reference_and_a_dotted_token_is_not() {
+        for path in [
+            "settings.SECRET_KEY",
+            "self.api_key",
+            "window.localStorage.token",
+            "config.oauth2Token",
+            "app.config.X509Certificate",
+        ] {
+            assert!(identifier_path(path), "{path}");
+        }
+        for token in [
+            // A token of dotted parts drawn at random (SendGrid's shape, cut short).
+            "SG.A7kQz3mR9xLp2VbN8cWd4T.fH6jYs5GeU0oKi1A7kQz3mR9xLp2VbN8cWd4TfH6jY",
+            "ab12Cd.Ef34Gh56Ij.Kl78Mn",
+            "p4ss.w0rd",
+            "correct.horse.battery",
+        ] {
+            assert!(!identifier_path(token), "{token}");
         }
     }
 

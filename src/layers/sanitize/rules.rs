@@ -67,6 +67,10 @@ pub(super) enum Check {
     /// The string literal passed as this argument (1-based) of the call whose `(` ends
     /// the match (`DriverManager.getConnection(url, "app", "…")`).
     Argument(u8),
+    /// A password a shell pipes into a command that reads it from its input, matched from
+    /// the writer: the value `echo` or `printf` writes (see
+    /// [`echoed`](super::stdin::echoed)).
+    Piped,
     /// A password hash, from the head the match is: read to its end by
     /// [`password_hash`](super::hashes::password_hash).
     PasswordHash,
@@ -311,6 +315,14 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             ),
             "root:$6$rbS3kQ9m$EqV8ib8HDy88YtDtXbiufMdI8X2Y4rUmer/BH3M1XS0DRdJuPnBIKpi99lSi0tcL21pffWQJEeNajnez0LHtfR:19700:0:99999:7:::",
             C::PasswordHash,
+        ),
+        rule(
+            "piped_password",
+            K::Password,
+            "a password `echo` or `printf` pipes into a command that reads it from its input: `docker login --password-stdin` (podman, buildah, skopeo, nerdctl, oras, helm, crane; regctl's `--pass-stdin`), `sudo -S`, `passwd --stdin`, `chpasswd`",
+            r"(?-u:\b)(?:echo|printf)[ \t]",
+            "echo \"Zx9vQ2mLk7Tr\" | docker login -u deploy --password-stdin registry.example.com",
+            C::Piped,
         ),
         rule(
             "mysql_cli_password",
