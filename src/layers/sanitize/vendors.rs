@@ -1008,7 +1008,7 @@ pub(super) const VENDORS: &[Vendor] = &[
         "facebook",
         "Meta",
         "Facebook / Instagram access token",
-        "EAA{an:100,300}",
+        "EAA[A-Za-z0-9]{100,300}",
         "EAAB{an:120}",
     ),
     ve(
