@@ -172,6 +172,8 @@ const FAMILIES: &[(&str, &str)] = &[
     ("org_id", "00D"),
     ("piped", "echo \"xyzw\" | sudo -S "),
     ("echo_open", "echo \""),
+    ("call_fallback", "password = f() or \"x\" "),
+    ("shell_default", "${DB_PASSWORD:-"),
 ];
 
 fn repeated(unit: &str, len: usize) -> String {

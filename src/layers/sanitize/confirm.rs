@@ -5,6 +5,7 @@
 use regex_automata::PatternID;
 
 use super::context::{self, Stop, Strength};
+use super::defaults;
 use super::detect::{
     BACK_LIMIT, Detector, Scan, WALLET_WORDS, ceil_boundary, floor_boundary, local_part_byte,
     run_back,
@@ -438,6 +439,13 @@ impl Detector {
                         return Some(sep_end);
                     }
                 }
+                // A shell default (`${DB_PASSWORD:-…}`): the word up to its brace.
+                if before == Some(b'{') && name_start >= 2 && b[name_start - 2] == b'$' {
+                    match defaults::shell_default(b, sep) {
+                        Some((s, e, r)) => break 'named (s, e, r, strength),
+                        None => return Some(sep + 1),
+                    }
+                }
                 let equals = b[sep] == b'=' && after != Some(&b'>');
                 let stop = if equals && before == Some(b';') {
                     Stop::Field
@@ -601,6 +609,25 @@ impl Detector {
         let mut value = &text[vs..ve];
         // Turned down, the value is scanned like any other text (it may hold a token).
         let rescan = Some(vs.min(end).max(start + 1));
+        // What an unquoted expression falls back to (`getpass() or "…"`, `|| "…"`).
+        if matches!(shape, Assign::Named | Assign::NameValue)
+            && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
+            && let Some((fs, fe)) = defaults::fallback_literal(b, vs, ve)
+        {
+            let literal = &text[fs..fe];
+            if placeholder::is_placeholder(literal) {
+                return rescan; // `args.token || "<your-token>"`
+            }
+            if strength == Strength::Strong || placeholder::looks_random(literal) {
+                let from = vs.min(end).max(start + 1);
+                return Some(self.emit_after(id, text, from, (fs, fe), found) + 1);
+            }
+        }
+        // Told before the placeholder tests, which read the whole value: a value that
+        // repeats its name (`password = f() or "x" password = …`) costs each match no more.
+        if matches!(shape, Assign::Named | Assign::NameValue) && call_or_structure(b, value, vs) {
+            return rescan;
+        }
         let mut ve = ve;
         if placeholder::is_placeholder(value)
             && let Some(first) = placeholder::real_first_word(value)
@@ -631,26 +658,8 @@ impl Detector {
         {
             return rescan;
         }
-        // A call (`auth=HTTPBasicAuth("user", "pass")`, `credential = new
-        // NetworkCredential(…)`): what is inside is scanned as it comes, and a setter's
-        // arguments are found there.
-        let call = value.strip_prefix("new ").map_or(value, str::trim_start);
-        let callee = call
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
-            .count();
-        if matches!(shape, Assign::Named | Assign::NameValue)
-            && callee > 0
-            && call.as_bytes().get(callee) == Some(&b'(')
-            && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
-        {
-            return rescan;
-        }
-        // A structure (`credentials: {"value": …}`): what is inside is scanned as it comes.
-        if matches!(shape, Assign::Named | Assign::NameValue)
-            && matches!(value.as_bytes()[0], b'{' | b'[')
-            && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\''))
-        {
+        // A block scalar's line may be a call or a structure too.
+        if matches!(shape, Assign::Named | Assign::NameValue) && call_or_structure(b, value, vs) {
             return rescan;
         }
         // A token a vendor rule knows gets that rule's kind: continue at it.
@@ -667,4 +676,21 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
+}
+
+/// Whether the unquoted value at `vs` is a call (`auth=HTTPBasicAuth("user", "pass")`,
+/// `credential = new NetworkCredential(…)`) or a structure (`credentials: {"value": …}`):
+/// what is inside is scanned as it comes, and a setter's arguments are found there.
+fn call_or_structure(b: &[u8], value: &str, vs: usize) -> bool {
+    let before = b.get(vs.wrapping_sub(1));
+    let call = value.strip_prefix("new ").map_or(value, str::trim_start);
+    let callee = call
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
+        .count();
+    (callee > 0
+        && call.as_bytes().get(callee) == Some(&b'(')
+        && !matches!(before, Some(b'"' | b'\'' | b'`')))
+        || (matches!(value.as_bytes().first(), Some(b'{' | b'['))
+            && !matches!(before, Some(b'"' | b'\'')))
 }

@@ -80,6 +80,7 @@ mod config;
 mod confirm;
 mod context;
 mod decode;
+mod defaults;
 mod detect;
 mod embedded;
 mod error;

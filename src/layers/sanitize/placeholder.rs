@@ -290,7 +290,7 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         return true;
     }
     // Inside a template (`!Sub "{{resolve:secretsmanager:…:SecretString:password}}"`).
-    if has("{{") || has("}}") {
+    if v.contains("{{") || v.contains("}}") {
         return true;
     }
     // Shell, template and format references.
@@ -386,7 +386,10 @@ pub(super) fn is_filler_token(v: &str) -> bool {
     // surrounds it: some formats hold such a run (a Twitter bearer token opens with 22
     // `A`s, a Dropbox long-lived token holds ten).
     (longest >= 8 && b.len() - longest < 2 * longest)
-        || b.windows(7).any(|w| w.eq_ignore_ascii_case(b"example"))
+        || memchr::memchr2_iter(b'e', b'E', b).any(|i| {
+            b.get(i..i + 7)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"example"))
+        })
 }
 
 /// Whether a value looks machine-generated: long enough, several character classes,
