@@ -408,8 +408,9 @@ impl Detector {
                 };
                 let name_start = run_back(b, start, scan.floor.get(), 48, name_byte);
                 let before = name_start.checked_sub(1).map(|i| b[i]);
-                if matches!(before, Some(b'/' | b'\\')) {
-                    return Some(name_end); // a path: `/etc/passwd:`
+                // A path (`/etc/passwd:`), an ARN's resource (`…:123456789012:secret:db`).
+                if matches!(before, Some(b'/' | b'\\')) || shapes::arn_resource(b, name_start) {
+                    return Some(name_end);
                 }
                 let name = text[name_start..name_end].trim_end_matches(['.', '-']);
                 if call && !setter(name) {

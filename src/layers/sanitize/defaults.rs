@@ -21,10 +21,10 @@ pub(super) fn shell_default(b: &[u8], sep: usize) -> Option<(usize, usize, usize
             return None;
         }
     }
-    let start = i + 1;
-    let len = run(b, start, LIMIT, |c| !matches!(c, b'}' | b'\n' | b'\r'));
-    let brace = start + len;
-    if b.get(brace) != Some(&b'}') || len == 0 {
+    let start = (i + 1).min(b.len());
+    let window = &b[start..(start + LIMIT).min(b.len())];
+    let brace = start + memchr::memchr3(b'}', b'\n', b'\r', window)?;
+    if b[brace] != b'}' || brace == start {
         return None;
     }
     let word = &b[start..brace];
@@ -38,40 +38,65 @@ pub(super) fn shell_default(b: &[u8], sep: usize) -> Option<(usize, usize, usize
     (e > s).then_some((s, e, brace + 1))
 }
 
-/// The string literal the expression `b[from..to]` falls back to: the last `||`, `??`,
-/// `?:` or ` or ` outside quotes followed by a quoted string that ends the expression
-/// (nothing but `;`, `)`, `,`, `}`, `]`, a comment or the line's end after it). Its
-/// span, inside the quotes. Reads at most [`LIMIT`] bytes of the literal, on its line.
+/// The string literal the expression at `b[from..to]` falls back to: read as operands
+/// (a name path with its calls and indexes: `os.environ.get("PW")`, `ENV["KEY"]`) joined
+/// by `||`, `??`, `?:` or `or`, up to the first quoted string after an operator, which
+/// must end the expression (nothing but `;`, `)`, `,`, `}`, `]`, a comment or the line's
+/// end after it). Its span, inside the quotes. Anything else ends the reading: it goes
+/// no further than the expression, and reads at most [`LIMIT`] bytes of the literal.
 pub(super) fn fallback_literal(b: &[u8], from: usize, to: usize) -> Option<(usize, usize)> {
     let to = to.min(b.len());
+    let blanks = |at: usize| at + run(b, at, 8, |c| c == b' ' || c == b'\t');
     let mut i = from;
-    let mut found = None;
-    while i < to {
-        match b[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                // A string inside the expression (`getenv("PW")`): skipped whole.
-                i += 1;
-                while i < to && b[i] != q {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'|' if b.get(i + 1) == Some(&b'|') => {
-                found = literal_after(b, i + 2).or(found);
-                i += 2;
-            }
-            b'?' if matches!(b.get(i + 1), Some(b'?' | b':')) => {
-                found = literal_after(b, i + 2).or(found);
-                i += 2;
-            }
-            b' ' if b[i + 1..].starts_with(b"or ") => {
-                found = literal_after(b, i + 4).or(found);
-                i += 4;
-            }
-            _ => i += 1,
+    loop {
+        i = blanks(operand(b, i, to)?);
+        let op = match b.get(i..i + 3)? {
+            [b'|', b'|', _] | [b'?', b'?' | b':', _] => 2,
+            [b'o', b'r', b' '] if b.get(i.wrapping_sub(1)) == Some(&b' ') => 2,
+            _ => return None,
+        };
+        i = blanks(i + op);
+        if matches!(b.get(i), Some(b'"' | b'\'' | b'`')) {
+            return literal_after(b, i);
         }
     }
-    found
+}
+
+/// The end of the operand at `at` (before `to`): a name path (`process.env.TOKEN`,
+/// `$config`, `Foo::bar`) and the calls and indexes after it, strings inside skipped.
+fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
+    let path = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$' | b':');
+    let mut i = at + run(b, at, to.saturating_sub(at), path);
+    if i == at {
+        return None;
+    }
+    while i < to && matches!(b[i], b'(' | b'[') {
+        let mut depth = 0usize;
+        while i < to {
+            match b[i] {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                q @ (b'"' | b'\'' | b'`') => {
+                    i += 1;
+                    while i < to && b[i] != q {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if i >= to {
+            return None; // unclosed within the expression
+        }
+        i += 1;
+    }
+    Some(i)
 }
 
 /// The quoted string after blanks from `at`, when it ends the expression.
@@ -150,7 +175,11 @@ mod tests {
         assert_eq!(fallback_of("env.PW || \"\""), None);
         assert_eq!(fallback_of("env.PW || \"x9!Lm"), None);
         assert_eq!(fallback_of("env.PW || other"), None);
-        // The last fallback of a chain.
+        // The last fallback of a chain; the reading stops where the expression does.
         assert_eq!(fallback_of("a || b || \"x9!Lm\""), Some("x9!Lm"));
+        assert_eq!(fallback_of("ENV[\"K\"] || \"x9!Lm\""), Some("x9!Lm"));
+        assert_eq!(fallback_of("f() or \"x\" password = f() or \"x\""), None);
+        assert_eq!(fallback_of("a = b || \"x9!Lm\""), None);
+        assert_eq!(fallback_of("f(\"unclosed || \"x9!Lm\""), None);
     }
 }

@@ -96,6 +96,8 @@ const REFERENCES: &[&str] = &[
     "!join ",
     "!findinmap ",
     "!select ",
+    // Ansible Vault's encrypted variable (`password: !vault |`, then its ciphertext).
+    "!vault",
     // A SOPS-encrypted value: ciphertext, the key is elsewhere.
     "enc[aes256_gcm,",
     "enc[pgp,",

@@ -256,7 +256,7 @@ pub(super) fn builtin_rules() -> Vec<Rule> {
             "bearer",
             K::AuthHeader,
             "a bearer token anywhere (`Bearer <token>`)",
-            r"(?i)(?-u:\b)bearer\s{1,3}[A-Za-z0-9._~+/-]{16}",
+            r"(?i)(?-u:\b)bearer[ \t]{1,3}[A-Za-z0-9._~+/-]{16}",
             "curl -H 'X-Forwarded: Bearer 8f14e45fceea167a5a36dedd4bea2543'",
             C::Assign(Assign::Bearer),
         ),
