@@ -5,11 +5,11 @@
 use regex_automata::PatternID;
 
 use super::context::{self, Stop, Strength};
-use super::defaults;
 use super::detect::{
     BACK_LIMIT, Detector, Scan, WALLET_WORDS, ceil_boundary, floor_boundary, local_part_byte,
     run_back,
 };
+use super::expressions;
 use super::hashes;
 use super::kind::Finding;
 use super::locales;
@@ -409,7 +409,8 @@ impl Detector {
                 let name_start = run_back(b, start, scan.floor.get(), 48, name_byte);
                 let before = name_start.checked_sub(1).map(|i| b[i]);
                 // A path (`/etc/passwd:`), an ARN's resource (`…:123456789012:secret:db`).
-                if matches!(before, Some(b'/' | b'\\')) || shapes::arn_resource(b, name_start) {
+                if matches!(before, Some(b'/' | b'\\')) || expressions::arn_resource(b, name_start)
+                {
                     return Some(name_end);
                 }
                 let name = text[name_start..name_end].trim_end_matches(['.', '-']);
@@ -442,7 +443,7 @@ impl Detector {
                 }
                 // A shell default (`${DB_PASSWORD:-…}`): the word up to its brace.
                 if before == Some(b'{') && name_start >= 2 && b[name_start - 2] == b'$' {
-                    match defaults::shell_default(b, sep) {
+                    match expressions::shell_default(b, sep) {
                         Some((s, e, r)) => break 'named (s, e, r, strength),
                         None => return Some(sep + 1),
                     }
@@ -613,7 +614,7 @@ impl Detector {
         // What an unquoted expression falls back to (`getpass() or "…"`, `|| "…"`).
         if matches!(shape, Assign::Named | Assign::NameValue)
             && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
-            && let Some((fs, fe)) = defaults::fallback_literal(b, vs, ve)
+            && let Some((fs, fe)) = expressions::fallback_literal(b, vs, ve)
         {
             let literal = &text[fs..fe];
             if placeholder::is_placeholder(literal) {
@@ -626,7 +627,9 @@ impl Detector {
         }
         // Told before the placeholder tests, which read the whole value: a value that
         // repeats its name (`password = f() or "x" password = …`) costs each match no more.
-        if matches!(shape, Assign::Named | Assign::NameValue) && call_or_structure(b, value, vs) {
+        if matches!(shape, Assign::Named | Assign::NameValue)
+            && expressions::opaque_value(b, value, vs)
+        {
             return rescan;
         }
         let mut ve = ve;
@@ -660,7 +663,9 @@ impl Detector {
             return rescan;
         }
         // A block scalar's line may be a call or a structure too.
-        if matches!(shape, Assign::Named | Assign::NameValue) && call_or_structure(b, value, vs) {
+        if matches!(shape, Assign::Named | Assign::NameValue)
+            && expressions::opaque_value(b, value, vs)
+        {
             return rescan;
         }
         // A token a vendor rule knows gets that rule's kind: continue at it.
@@ -677,21 +682,4 @@ impl Detector {
         self.emit(id, text, vs, ve, found);
         Some(resume.max(ve))
     }
-}
-
-/// Whether the unquoted value at `vs` is a call (`auth=HTTPBasicAuth("user", "pass")`,
-/// `credential = new NetworkCredential(…)`) or a structure (`credentials: {"value": …}`):
-/// what is inside is scanned as it comes, and a setter's arguments are found there.
-fn call_or_structure(b: &[u8], value: &str, vs: usize) -> bool {
-    let before = b.get(vs.wrapping_sub(1));
-    let call = value.strip_prefix("new ").map_or(value, str::trim_start);
-    let callee = call
-        .bytes()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
-        .count();
-    (callee > 0
-        && call.as_bytes().get(callee) == Some(&b'(')
-        && !matches!(before, Some(b'"' | b'\'' | b'`')))
-        || (matches!(value.as_bytes().first(), Some(b'{' | b'['))
-            && !matches!(before, Some(b'"' | b'\'')))
 }

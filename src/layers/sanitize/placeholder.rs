@@ -309,7 +309,8 @@ pub(super) fn is_placeholder(value: &str) -> bool {
     if (wrapped(b'<', b'>') || wrapped(b'{', b'}')) && !v[1..v.len() - 1].contains(['<', '{']) {
         return true;
     }
-    if wrapped(b'[', b']')
+    // `[hidden]`, and Terraform's `(sensitive value)`.
+    if (wrapped(b'[', b']') || wrapped(b'(', b')'))
         && v[1..v.len() - 1]
             .bytes()
             .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b':' | b' ' | b'-'))

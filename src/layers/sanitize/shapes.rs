@@ -26,15 +26,6 @@ pub(super) fn name_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
 }
 
-/// Whether the name at `at` is an ARN's resource type, after its account id
-/// (`arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf`): an identifier,
-/// no assignment.
-pub(super) fn arn_resource(b: &[u8], at: usize) -> bool {
-    at.checked_sub(14).is_some_and(|i| {
-        b[i] == b':' && b[at - 1] == b':' && b[i + 1..at - 1].iter().all(u8::is_ascii_digit)
-    })
-}
-
 /// How many bytes from `from` on satisfy `class`, at most `max`.
 pub(super) fn run(b: &[u8], from: usize, max: usize, class: impl Fn(u8) -> bool) -> usize {
     b.get(from..).map_or(0, |rest| {

@@ -1,7 +1,9 @@
-//! Values given as defaults: the word of a shell parameter expansion that stands in for
-//! an unset variable (`${DB_PASSWORD:-…}`), and the string literal an expression falls
-//! back to (`getpass() or "…"`, `process.env.TOKEN || "…"`, `?? "…"`, Kotlin's `?: "…"`).
-//! A secret written there is as real as one assigned directly.
+//! What a value written as code holds. A default is a value: the word of a shell
+//! parameter expansion that stands in for an unset variable (`${DB_PASSWORD:-…}`), the
+//! string literal an expression falls back to (`getpass() or "…"`, `process.env.TOKEN ||
+//! "…"`, `?? "…"`, Kotlin's `?: "…"`); a secret written there is as real as one assigned
+//! directly. A call, a structure or an index of a name is no value (its strings are
+//! scanned as they come), nor is an ARN's resource type.
 
 use super::shapes::run;
 
@@ -62,9 +64,45 @@ pub(super) fn fallback_literal(b: &[u8], from: usize, to: usize) -> Option<(usiz
     }
 }
 
+/// The quoted string after blanks from `at`, when it ends the expression.
+fn literal_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let blanks = |from: usize| from + run(b, from, 8, |c| c == b' ' || c == b'\t');
+    let open = blanks(at);
+    let q = *b.get(open)?;
+    if !matches!(q, b'"' | b'\'' | b'`') {
+        return None;
+    }
+    let start = open + 1;
+    let mut i = start;
+    while i < b.len() && i - start <= LIMIT && b[i] != q && b[i] != b'\n' && b[i] != b'\r' {
+        i += if b[i] == b'\\' { 2 } else { 1 };
+    }
+    if b.get(i) != Some(&q) || i == start {
+        return None;
+    }
+    let after = blanks(i + 1);
+    let ends = match b.get(after) {
+        None => true,
+        Some(&c) => {
+            matches!(c, b';' | b')' | b',' | b'}' | b']' | b'\n' | b'\r' | b'#')
+                || b[after..].starts_with(b"//")
+        }
+    };
+    ends.then_some((start, i))
+}
+
+/// Whether the name at `at` is an ARN's resource type, after its account id
+/// (`arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf`): an identifier,
+/// no assignment.
+pub(super) fn arn_resource(b: &[u8], at: usize) -> bool {
+    at.checked_sub(14).is_some_and(|i| {
+        b[i] == b':' && b[at - 1] == b':' && b[i + 1..at - 1].iter().all(u8::is_ascii_digit)
+    })
+}
+
 /// The end of the operand at `at` (before `to`): a name path (`process.env.TOKEN`,
 /// `$config`, `Foo::bar`) and the calls and indexes after it, strings inside skipped.
-fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
+pub(super) fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
     let path = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$' | b':');
     let mut i = at + run(b, at, to.saturating_sub(at), path);
     if i == at {
@@ -99,31 +137,26 @@ fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
     Some(i)
 }
 
-/// The quoted string after blanks from `at`, when it ends the expression.
-fn literal_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let blanks = |from: usize| from + run(b, from, 8, |c| c == b' ' || c == b'\t');
-    let open = blanks(at);
-    let q = *b.get(open)?;
-    if !matches!(q, b'"' | b'\'' | b'`') {
-        return None;
-    }
-    let start = open + 1;
-    let mut i = start;
-    while i < b.len() && i - start <= LIMIT && b[i] != q && b[i] != b'\n' && b[i] != b'\r' {
-        i += if b[i] == b'\\' { 2 } else { 1 };
-    }
-    if b.get(i) != Some(&q) || i == start {
-        return None;
-    }
-    let after = blanks(i + 1);
-    let ends = match b.get(after) {
-        None => true,
-        Some(&c) => {
-            matches!(c, b';' | b')' | b',' | b'}' | b']' | b'\n' | b'\r' | b'#')
-                || b[after..].starts_with(b"//")
-        }
-    };
-    ends.then_some((start, i))
+/// Whether the unquoted value at `vs` is a call (`auth=HTTPBasicAuth("user", "pass")`,
+/// `credential = new NetworkCredential(…)`), a structure (`credentials: {"value": …}`) or
+/// an index of a name (`request.form['password']`, `ENV["TOKEN"]`): what is inside is
+/// scanned as it comes, and a setter's arguments are found there.
+pub(super) fn opaque_value(b: &[u8], value: &str, vs: usize) -> bool {
+    let before = b.get(vs.wrapping_sub(1));
+    let call = value.strip_prefix("new ").map_or(value, str::trim_start);
+    let callee = call
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
+        .count();
+    (callee > 0
+        && call.as_bytes().get(callee) == Some(&b'(')
+        && !matches!(before, Some(b'"' | b'\'' | b'`')))
+        || (matches!(value.as_bytes().first(), Some(b'{' | b'['))
+            && !matches!(before, Some(b'"' | b'\'')))
+        || (value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && value.contains('[')
+            && !matches!(before, Some(b'"' | b'\'' | b'`'))
+            && operand(value.as_bytes(), 0, value.len()) == Some(value.len()))
 }
 
 #[cfg(test)]
