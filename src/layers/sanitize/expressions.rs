@@ -101,7 +101,8 @@ pub(super) fn arn_resource(b: &[u8], at: usize) -> bool {
 }
 
 /// The end of the operand at `at` (before `to`): a name path (`process.env.TOKEN`,
-/// `$config`, `Foo::bar`) and the calls and indexes after it, strings inside skipped.
+/// `$config`, `Foo::bar`) and the calls, indexes and further names after it
+/// (`os.environ.get("PW").strip()`), strings inside skipped.
 pub(super) fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
     let path = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$' | b':');
     let mut i = at + run(b, at, to.saturating_sub(at), path);
@@ -133,6 +134,7 @@ pub(super) fn operand(b: &[u8], at: usize, to: usize) -> Option<usize> {
             return None; // unclosed within the expression
         }
         i += 1;
+        i += run(b, i, to - i, path);
     }
     Some(i)
 }
@@ -211,6 +213,10 @@ mod tests {
         // The last fallback of a chain; the reading stops where the expression does.
         assert_eq!(fallback_of("a || b || \"x9!Lm\""), Some("x9!Lm"));
         assert_eq!(fallback_of("ENV[\"K\"] || \"x9!Lm\""), Some("x9!Lm"));
+        assert_eq!(
+            fallback_of("os.environ.get(\"PW\").strip() or \"x9!Lm\""),
+            Some("x9!Lm")
+        );
         assert_eq!(fallback_of("f() or \"x\" password = f() or \"x\""), None);
         assert_eq!(fallback_of("a = b || \"x9!Lm\""), None);
         assert_eq!(fallback_of("f(\"unclosed || \"x9!Lm\""), None);
