@@ -610,7 +610,8 @@ impl Detector {
         }
         let mut value = &text[vs..ve];
         // Turned down, the value is scanned like any other text (it may hold a token).
-        let rescan = Some(vs.min(end).max(start + 1));
+        let from = vs.min(end).max(start + 1);
+        let rescan = Some(from);
         // What an unquoted expression falls back to (`getpass() or "…"`, `|| "…"`).
         if matches!(shape, Assign::Named | Assign::NameValue)
             && !matches!(b.get(vs.wrapping_sub(1)), Some(b'"' | b'\'' | b'`'))
@@ -621,7 +622,6 @@ impl Detector {
                 return rescan; // `args.token || "<your-token>"`
             }
             if strength == Strength::Strong || placeholder::looks_random(literal) {
-                let from = vs.min(end).max(start + 1);
                 return Some(self.emit_after(id, text, from, (fs, fe), found) + 1);
             }
         }

@@ -48,30 +48,28 @@ pub(super) fn shell_default(b: &[u8], sep: usize) -> Option<(usize, usize, usize
 /// no further than the expression, and reads at most [`LIMIT`] bytes of the literal.
 pub(super) fn fallback_literal(b: &[u8], from: usize, to: usize) -> Option<(usize, usize)> {
     let to = to.min(b.len());
-    let blanks = |at: usize| at + run(b, at, 8, |c| c == b' ' || c == b'\t');
     let mut i = from;
     loop {
-        i = blanks(operand(b, i, to)?);
+        i = blanks(b, operand(b, i, to)?);
         let op = match b.get(i..i + 3)? {
             [b'|', b'|', _] | [b'?', b'?' | b':', _] => 2,
             [b'o', b'r', b' '] if b.get(i.wrapping_sub(1)) == Some(&b' ') => 2,
             _ => return None,
         };
-        i = blanks(i + op);
-        if matches!(b.get(i), Some(b'"' | b'\'' | b'`')) {
-            return literal_after(b, i);
+        i = blanks(b, i + op);
+        if let Some(&q @ (b'"' | b'\'' | b'`')) = b.get(i) {
+            return literal(b, i, q);
         }
     }
 }
 
-/// The quoted string after blanks from `at`, when it ends the expression.
-fn literal_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let blanks = |from: usize| from + run(b, from, 8, |c| c == b' ' || c == b'\t');
-    let open = blanks(at);
-    let q = *b.get(open)?;
-    if !matches!(q, b'"' | b'\'' | b'`') {
-        return None;
-    }
+/// Where the blanks from `at` end (a few at most, on one line).
+fn blanks(b: &[u8], at: usize) -> usize {
+    at + run(b, at, 8, |c| c == b' ' || c == b'\t')
+}
+
+/// The string whose quote `q` opens at `open`, when it ends the expression.
+fn literal(b: &[u8], open: usize, q: u8) -> Option<(usize, usize)> {
     let start = open + 1;
     let mut i = start;
     while i < b.len() && i - start <= LIMIT && b[i] != q && b[i] != b'\n' && b[i] != b'\r' {
@@ -80,7 +78,7 @@ fn literal_after(b: &[u8], at: usize) -> Option<(usize, usize)> {
     if b.get(i) != Some(&q) || i == start {
         return None;
     }
-    let after = blanks(i + 1);
+    let after = blanks(b, i + 1);
     let ends = match b.get(after) {
         None => true,
         Some(&c) => {
